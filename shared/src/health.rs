@@ -1,0 +1,19 @@
+//! The body of `GET /api/health`.
+
+use serde::{Deserialize, Serialize};
+
+/// Whether the server and the things it depends on are working.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    /// `"ok"` when every check passed, `"degraded"` otherwise.
+    pub status: String,
+    /// `"ok"` when the database answered a query.
+    pub database: String,
+    /// `"sqlite"` or `"postgres"`.
+    pub database_kind: String,
+    /// The server's version (its Cargo package version).
+    pub version: String,
+    /// True when the server runs in demo mode (generated key, demo data).
+    pub demo: bool,
+}

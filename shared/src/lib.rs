@@ -1,0 +1,12 @@
+//! Types shared by the server and the wasm app: what both sides must agree on.
+//!
+//! Nothing here may depend on sqlx, tokio or anything else that does not
+//! compile to `wasm32-unknown-unknown`.
+
+pub mod error;
+pub mod health;
+pub mod status;
+pub mod validation;
+
+pub use error::{ErrorBody, ErrorCode, FieldError};
+pub use status::{CredentialStatus, Status, StatusDetail};

@@ -1,0 +1,326 @@
+//! Parse-don't-validate newtypes: a value of one of these types is valid by
+//! construction. The form and the server call the same `parse`, so they reject
+//! the same inputs with the same words.
+
+use serde::{Deserialize, Serialize};
+
+/// Why a value was refused: a sentence for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValidationError(pub &'static str);
+
+fn has_control_characters(value: &str) -> bool {
+    value.chars().any(char::is_control)
+}
+
+/// A login name at a utility: trimmed, 1 to 128 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Username(String);
+
+impl Username {
+    pub const MAX_CHARS: usize = 128;
+
+    pub fn parse(value: &str) -> Result<Username, ValidationError> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(ValidationError("Enter a username."));
+        }
+        if value.chars().count() > Self::MAX_CHARS {
+            return Err(ValidationError("A username is at most 128 characters."));
+        }
+        if has_control_characters(value) {
+            return Err(ValidationError("A username cannot contain control characters."));
+        }
+        Ok(Username(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A utility password: 1 to 256 characters, kept exactly as typed.
+///
+/// Its `Debug` output is redacted so it never reaches a log by accident.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Password(String);
+
+impl Password {
+    pub const MAX_CHARS: usize = 256;
+
+    pub fn parse(value: &str) -> Result<Password, ValidationError> {
+        if value.is_empty() {
+            return Err(ValidationError("Enter a password."));
+        }
+        if value.chars().count() > Self::MAX_CHARS {
+            return Err(ValidationError("A password is at most 256 characters."));
+        }
+        Ok(Password(value.to_owned()))
+    }
+
+    /// The password itself; call only where it is sent to the utility or encrypted.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// A one-time verification code: 4 to 8 digits. Spaces and dashes that people
+/// type or paste between digits (`123 456`, `123-456`) are dropped.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OtpCode(String);
+
+impl OtpCode {
+    pub fn parse(value: &str) -> Result<OtpCode, ValidationError> {
+        let digits: String = value
+            .trim()
+            .chars()
+            .filter(|c| *c != ' ' && *c != '-')
+            .collect();
+        if digits.is_empty() {
+            return Err(ValidationError("Enter the code you received."));
+        }
+        if !digits.chars().all(|c| c.is_ascii_digit()) {
+            return Err(ValidationError("The code is made of digits only."));
+        }
+        if !(4..=8).contains(&digits.len()) {
+            return Err(ValidationError("The code has 4 to 8 digits."));
+        }
+        Ok(OtpCode(digits))
+    }
+
+    /// The digits; call only where the code is sent to the utility.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for OtpCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OtpCode(<redacted>)")
+    }
+}
+
+/// An email address: one `@`, a non-empty local part, a domain with a dot,
+/// at most 254 characters, stored in lower case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(value: &str) -> Result<EmailAddress, ValidationError> {
+        const INVALID: ValidationError =
+            ValidationError("Enter an email address like name@example.com.");
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(ValidationError("Enter an email address."));
+        }
+        if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(INVALID);
+        }
+        let (local, domain) = value.split_once('@').ok_or(INVALID)?;
+        let domain_is_valid = !domain.contains('@')
+            && domain.contains('.')
+            && domain
+                .split('.')
+                .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
+        if local.is_empty() || !domain_is_valid {
+            return Err(INVALID);
+        }
+        Ok(EmailAddress(value.to_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An absolute `https://` URL with a host, such as a webhook endpoint or a logo.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct HttpsUrl(String);
+
+impl HttpsUrl {
+    pub const MAX_CHARS: usize = 2048;
+
+    pub fn parse(value: &str) -> Result<HttpsUrl, ValidationError> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(ValidationError("Enter a URL."));
+        }
+        if value.len() > Self::MAX_CHARS {
+            return Err(ValidationError("A URL is at most 2048 characters."));
+        }
+        let Some(rest) = value
+            .get(..8)
+            .filter(|scheme| scheme.eq_ignore_ascii_case("https://"))
+            .map(|_| &value[8..])
+        else {
+            return Err(ValidationError("The URL must start with https://."));
+        };
+        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ValidationError("A URL cannot contain spaces."));
+        }
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        // Credentials in a URL leak into logs and referrers.
+        if authority.contains('@') {
+            return Err(ValidationError("The URL cannot contain a username or password."));
+        }
+        let host = match authority.rsplit_once(':') {
+            Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
+                if port.parse::<u16>().map_or(true, |port| port == 0) {
+                    return Err(ValidationError("The URL's port must be a number from 1 to 65535."));
+                }
+                host
+            }
+            _ => authority,
+        };
+        if host.is_empty() || host.starts_with('.') || host.ends_with('.') {
+            return Err(ValidationError("The URL needs a host name, like https://example.com."));
+        }
+        Ok(HttpsUrl(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+macro_rules! string_newtype_conversions {
+    ($($name:ident),*) => {$(
+        impl TryFrom<String> for $name {
+            type Error = ValidationError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                $name::parse(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+    )*};
+}
+
+string_newtype_conversions!(Username, Password, OtpCode, EmailAddress, HttpsUrl);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_username_is_trimmed() {
+        assert_eq!(Username::parse("  user_good ").unwrap().as_str(), "user_good");
+    }
+
+    #[test]
+    fn an_empty_or_blank_username_is_rejected() {
+        assert_eq!(Username::parse("   ").unwrap_err().0, "Enter a username.");
+    }
+
+    #[test]
+    fn a_username_of_129_characters_is_rejected_and_128_accepted() {
+        assert!(Username::parse(&"é".repeat(128)).is_ok());
+        assert!(Username::parse(&"é".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn a_username_with_a_newline_inside_is_rejected() {
+        assert!(Username::parse("user\ngood").is_err());
+    }
+
+    #[test]
+    fn a_password_keeps_its_spaces_and_is_redacted_in_debug() {
+        let password = Password::parse(" pass good ").unwrap();
+        assert_eq!(password.expose(), " pass good ");
+        assert_eq!(format!("{password:?}"), "Password(<redacted>)");
+    }
+
+    #[test]
+    fn an_empty_or_overlong_password_is_rejected() {
+        assert!(Password::parse("").is_err());
+        assert!(Password::parse(&"x".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn a_pasted_code_with_spaces_or_dashes_is_accepted() {
+        assert_eq!(OtpCode::parse(" 123 456 ").unwrap().expose(), "123456");
+        assert_eq!(OtpCode::parse("123-456").unwrap().expose(), "123456");
+    }
+
+    #[test]
+    fn a_code_with_letters_or_the_wrong_length_is_rejected() {
+        assert_eq!(OtpCode::parse("12a456").unwrap_err().0, "The code is made of digits only.");
+        assert!(OtpCode::parse("123").is_err());
+        assert!(OtpCode::parse("123456789").is_err());
+        assert!(OtpCode::parse("").is_err());
+    }
+
+    #[test]
+    fn a_code_never_shows_in_debug_output() {
+        assert!(!format!("{:?}", OtpCode::parse("987654").unwrap()).contains("987654"));
+    }
+
+    #[test]
+    fn an_email_address_is_lower_cased() {
+        assert_eq!(
+            EmailAddress::parse(" Demo@Example.COM ").unwrap().as_str(),
+            "demo@example.com"
+        );
+    }
+
+    #[test]
+    fn malformed_email_addresses_are_rejected() {
+        for bad in ["", "demo", "demo@", "@example.com", "demo@example", "a@b@c.com", "a b@c.com", "a@-x.com"] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn https_urls_with_a_host_are_accepted() {
+        for good in [
+            "https://example.com",
+            "https://hooks.example.com:8443/gridlink?x=1",
+            "HTTPS://Example.com/path",
+            "https://[::1]:8443/",
+        ] {
+            assert!(HttpsUrl::parse(good).is_ok(), "{good:?} was refused");
+        }
+    }
+
+    #[test]
+    fn plain_http_and_malformed_urls_are_rejected() {
+        assert_eq!(
+            HttpsUrl::parse("http://example.com").unwrap_err().0,
+            "The URL must start with https://."
+        );
+        for bad in [
+            "",
+            "example.com",
+            "https://",
+            "https:///path",
+            "https://exa mple.com",
+            "https://user:secret@example.com",
+            "https://example.com:0/",
+            "https://example.com:99999/",
+        ] {
+            assert!(HttpsUrl::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn newtypes_validate_when_deserialized() {
+        assert!(serde_json::from_str::<Username>("\"  \"").is_err());
+        let username: Username = serde_json::from_str("\"user_good\"").unwrap();
+        assert_eq!(username.as_str(), "user_good");
+    }
+}
