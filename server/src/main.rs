@@ -1,1 +1,65 @@
-fn main() {}
+//! The `gridlink` binary: parse the command line, run, and turn any failure
+//! into one line on stderr and a non-zero exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use server::cli::{Cli, Command};
+use server::config::{DatabaseConfig, SandboxConfig, ServeConfig};
+use server::store::Database;
+use server::{sandbox, server as gridlink, shutdown};
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let command = Cli::parse().into_command();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("gridlink: error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("gridlink: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    tokio::spawn(shutdown::cancel_on_signal(shutdown.clone()));
+    match command {
+        Command::Serve(args) => {
+            let config = ServeConfig::from_args(&args)?;
+            gridlink::start(config, shutdown).await?.wait().await
+        }
+        Command::Sandbox(args) => {
+            let config = SandboxConfig::from_args(&args)?;
+            let listener = gridlink::bind(server::config::SANDBOX_LISTEN, config.listen).await?;
+            tracing::info!(url = %format!("http://{}", listener.local_addr()?), "sandbox utilities listening");
+            sandbox::serve(listener, shutdown).await
+        }
+        Command::Migrate(args) => {
+            let config = DatabaseConfig::from_args(&args)?;
+            let db = Database::connect(&config.url).await?;
+            db.migrate().await?;
+            db.close().await;
+            println!("Migrations applied to {}", config.url.redacted());
+            Ok(())
+        }
+    }
+}

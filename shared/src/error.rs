@@ -102,8 +102,12 @@ mod tests {
 
     #[test]
     fn an_error_without_fields_omits_the_fields_key() {
-        let json = serde_json::to_value(ErrorBody::new(ErrorCode::NotFound, "No such page.")).unwrap();
-        assert_eq!(json, serde_json::json!({"code": "NOT_FOUND", "message": "No such page."}));
+        let json =
+            serde_json::to_value(ErrorBody::new(ErrorCode::NotFound, "No such page.")).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "NOT_FOUND", "message": "No such page."})
+        );
     }
 
     #[test]
@@ -121,7 +125,8 @@ mod tests {
     #[test]
     fn a_body_without_fields_still_parses() {
         let body: ErrorBody =
-            serde_json::from_str(r#"{"code":"INTERNAL","message":"Something went wrong."}"#).unwrap();
+            serde_json::from_str(r#"{"code":"INTERNAL","message":"Something went wrong."}"#)
+                .unwrap();
         assert!(body.fields.is_empty());
     }
 }

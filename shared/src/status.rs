@@ -79,7 +79,9 @@ impl StatusDetail {
         use StatusDetail::*;
         match self {
             Connecting => "CONNECTING",
-            MultiFactorAuthenticationMethodRequired => "MULTI_FACTOR_AUTHENTICATION_METHOD_REQUIRED",
+            MultiFactorAuthenticationMethodRequired => {
+                "MULTI_FACTOR_AUTHENTICATION_METHOD_REQUIRED"
+            }
             MultiFactorAuthenticationCodeRequired => "MULTI_FACTOR_AUTHENTICATION_CODE_REQUIRED",
             ProviderWebsiteInaccessible => "PROVIDER_WEBSITE_INACCESSIBLE",
             LoginAndDataDiscoverySuccessful => "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL",
@@ -168,14 +170,49 @@ mod tests {
         // (detail, status, action required, accessible), copied from DESIGN.md.
         let table = [
             (Connecting, ConnectionInProgress, false, false),
-            (MultiFactorAuthenticationMethodRequired, ConnectionInProgress, true, false),
-            (MultiFactorAuthenticationCodeRequired, ConnectionInProgress, true, false),
-            (ProviderWebsiteInaccessible, ConnectionInProgress, false, false),
-            (LoginAndDataDiscoverySuccessful, ConnectionSuccess, false, true),
+            (
+                MultiFactorAuthenticationMethodRequired,
+                ConnectionInProgress,
+                true,
+                false,
+            ),
+            (
+                MultiFactorAuthenticationCodeRequired,
+                ConnectionInProgress,
+                true,
+                false,
+            ),
+            (
+                ProviderWebsiteInaccessible,
+                ConnectionInProgress,
+                false,
+                false,
+            ),
+            (
+                LoginAndDataDiscoverySuccessful,
+                ConnectionSuccess,
+                false,
+                true,
+            ),
             (InvalidCredentials, ConnectionFailure, true, false),
-            (MultiFactorAuthenticationRefreshRequired, ConnectionFailure, true, false),
-            (MultiFactorAuthenticationFailed, ConnectionFailure, true, false),
-            (UnsupportedMultiFactorAuthentication, ConnectionFailure, true, false),
+            (
+                MultiFactorAuthenticationRefreshRequired,
+                ConnectionFailure,
+                true,
+                false,
+            ),
+            (
+                MultiFactorAuthenticationFailed,
+                ConnectionFailure,
+                true,
+                false,
+            ),
+            (
+                UnsupportedMultiFactorAuthentication,
+                ConnectionFailure,
+                true,
+                false,
+            ),
             (OtherAccessLimitation, ConnectionFailure, true, false),
         ];
         assert_eq!(table.len(), StatusDetail::ALL.len());

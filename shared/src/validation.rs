@@ -30,7 +30,9 @@ impl Username {
             return Err(ValidationError("A username is at most 128 characters."));
         }
         if has_control_characters(value) {
-            return Err(ValidationError("A username cannot contain control characters."));
+            return Err(ValidationError(
+                "A username cannot contain control characters.",
+            ));
         }
         Ok(Username(value.to_owned()))
     }
@@ -172,19 +174,25 @@ impl HttpsUrl {
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
         // Credentials in a URL leak into logs and referrers.
         if authority.contains('@') {
-            return Err(ValidationError("The URL cannot contain a username or password."));
+            return Err(ValidationError(
+                "The URL cannot contain a username or password.",
+            ));
         }
         let host = match authority.rsplit_once(':') {
             Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
                 if port.parse::<u16>().map_or(true, |port| port == 0) {
-                    return Err(ValidationError("The URL's port must be a number from 1 to 65535."));
+                    return Err(ValidationError(
+                        "The URL's port must be a number from 1 to 65535.",
+                    ));
                 }
                 host
             }
             _ => authority,
         };
         if host.is_empty() || host.starts_with('.') || host.ends_with('.') {
-            return Err(ValidationError("The URL needs a host name, like https://example.com."));
+            return Err(ValidationError(
+                "The URL needs a host name, like https://example.com.",
+            ));
         }
         Ok(HttpsUrl(value.to_owned()))
     }
@@ -219,7 +227,10 @@ mod tests {
 
     #[test]
     fn a_username_is_trimmed() {
-        assert_eq!(Username::parse("  user_good ").unwrap().as_str(), "user_good");
+        assert_eq!(
+            Username::parse("  user_good ").unwrap().as_str(),
+            "user_good"
+        );
     }
 
     #[test]
@@ -259,7 +270,10 @@ mod tests {
 
     #[test]
     fn a_code_with_letters_or_the_wrong_length_is_rejected() {
-        assert_eq!(OtpCode::parse("12a456").unwrap_err().0, "The code is made of digits only.");
+        assert_eq!(
+            OtpCode::parse("12a456").unwrap_err().0,
+            "The code is made of digits only."
+        );
         assert!(OtpCode::parse("123").is_err());
         assert!(OtpCode::parse("123456789").is_err());
         assert!(OtpCode::parse("").is_err());
@@ -280,7 +294,16 @@ mod tests {
 
     #[test]
     fn malformed_email_addresses_are_rejected() {
-        for bad in ["", "demo", "demo@", "@example.com", "demo@example", "a@b@c.com", "a b@c.com", "a@-x.com"] {
+        for bad in [
+            "",
+            "demo",
+            "demo@",
+            "@example.com",
+            "demo@example",
+            "a@b@c.com",
+            "a b@c.com",
+            "a@-x.com",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }

@@ -1,0 +1,33 @@
+//! Gridlink's browser app: one router with two areas, Connect (`/connect…`,
+//! for end-users, made to fit an iframe) and the operator dashboard (`/dashboard…`).
+
+pub mod api;
+pub mod components;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+use components::layout::{ConnectLayout, DashboardLayout};
+use pages::connect::ConnectStart;
+use pages::dashboard::Overview;
+use pages::not_found::NotFound;
+
+/// The root component: the router and its routes.
+#[component]
+pub fn App() -> impl IntoView {
+    view! {
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=|| view! { <Redirect path="/dashboard" /> } />
+                <ParentRoute path=path!("/connect") view=ConnectLayout>
+                    <Route path=path!("") view=ConnectStart />
+                </ParentRoute>
+                <ParentRoute path=path!("/dashboard") view=DashboardLayout>
+                    <Route path=path!("") view=Overview />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,43 @@
+//! The HTTP application: every feature's router merged under `/api`, the web
+//! app for everything else, and the layers that apply to all of it.
+
+use axum::http::{Method, Uri};
+use axum::{middleware, Router};
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::{health, security_headers, spa};
+
+/// Builds the whole application; tests call this without a socket too.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(health::router())
+        .fallback(api_route_not_found)
+        .method_not_allowed_fallback(api_method_not_allowed);
+
+    let web_app = Router::new()
+        .fallback_service(state.spa.service(state.clone()))
+        .layer(middleware::from_fn(spa::cache_static_files));
+
+    Router::new()
+        .nest("/api", api)
+        .merge(web_app)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers::set_security_headers,
+        ))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn api_route_not_found(method: Method, uri: Uri) -> ApiError {
+    tracing::debug!(%method, %uri, "no API route");
+    ApiError::NotFound("The API endpoint")
+}
+
+async fn api_method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

@@ -1,0 +1,168 @@
+//! Command-line interface: every option is a flag and an environment variable.
+//!
+//! Values stay raw strings here; [`crate::config`] validates them so that a bad
+//! value stops the server with one line naming the option.
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gridlink",
+    version,
+    about = "Gridlink keeps utility accounts connected behind multi-factor authentication.",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API, the web app, the background jobs and (by default) the sandbox utilities.
+    Serve(ServeArgs),
+    /// Run only the sandbox utilities.
+    Sandbox(SandboxArgs),
+    /// Apply the database migrations and exit.
+    Migrate(DatabaseArgs),
+}
+
+impl Cli {
+    /// The command to run; `gridlink` alone means `gridlink serve`.
+    pub fn into_command(self) -> Command {
+        match self.command {
+            Some(command) => command,
+            None => match Cli::parse_from(["gridlink", "serve"]).command {
+                Some(command) => command,
+                None => unreachable!("`serve` was given explicitly"),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    /// Default: a SQLite file in the data folder.
+    #[arg(long, env = "GRIDLINK_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Folder for the default SQLite database and, in demo mode, the generated master key.
+    #[arg(
+        long,
+        env = "GRIDLINK_DATA_DIR",
+        value_name = "DIR",
+        default_value = "data"
+    )]
+    pub data_dir: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address the API and web app listen on.
+    #[arg(
+        long,
+        env = "GRIDLINK_LISTEN",
+        value_name = "HOST:PORT",
+        default_value = "127.0.0.1:3000"
+    )]
+    pub listen: String,
+
+    /// URL people use to reach Gridlink (for links sent to end-users).
+    /// Default: `http://` + the listen address.
+    #[arg(long, env = "GRIDLINK_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Master key that encrypts utility passwords and session tokens: `KEY_ID:BASE64`
+    /// with 32 random bytes, e.g. from `gridlink-key-$(date +%Y%m):$(head -c32 /dev/urandom | base64)`.
+    /// Required unless `--demo` is given.
+    #[arg(
+        long,
+        env = "GRIDLINK_MASTER_KEY",
+        value_name = "KEY_ID:BASE64",
+        hide_env_values = true
+    )]
+    pub master_key: Option<String>,
+
+    /// Address the embedded sandbox utilities listen on (unless --utility-url is given).
+    #[arg(
+        long,
+        env = "GRIDLINK_SANDBOX_LISTEN",
+        value_name = "HOST:PORT",
+        default_value = "127.0.0.1:3001"
+    )]
+    pub sandbox_listen: String,
+
+    /// Base URL of the utility service to talk to. Default: start the embedded sandbox.
+    #[arg(long, env = "GRIDLINK_UTILITY_URL", value_name = "URL")]
+    pub utility_url: Option<String>,
+
+    /// Folder with the built web app (Trunk's output).
+    #[arg(
+        long,
+        env = "GRIDLINK_STATIC_DIR",
+        value_name = "DIR",
+        default_value = "dist"
+    )]
+    pub static_dir: String,
+
+    /// Demo mode: generate and keep a master key in the data folder and seed demo data.
+    /// Never use it in production.
+    #[arg(long, env = "GRIDLINK_DEMO")]
+    pub demo: bool,
+
+    /// Password of the demo operator (demo mode only). Default: a random one, printed at start.
+    #[arg(
+        long,
+        env = "GRIDLINK_DEMO_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
+    pub demo_password: Option<String>,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// Address the sandbox utilities listen on.
+    #[arg(
+        long,
+        env = "GRIDLINK_SANDBOX_LISTEN",
+        value_name = "HOST:PORT",
+        default_value = "127.0.0.1:3001"
+    )]
+    pub sandbox_listen: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_serve_option_names_its_environment_variable_in_help() {
+        let help = Cli::command()
+            .find_subcommand_mut("serve")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for variable in [
+            "GRIDLINK_LISTEN",
+            "GRIDLINK_DATABASE_URL",
+            "GRIDLINK_MASTER_KEY",
+            "GRIDLINK_PUBLIC_URL",
+            "GRIDLINK_SANDBOX_LISTEN",
+            "GRIDLINK_UTILITY_URL",
+            "GRIDLINK_DEMO_PASSWORD",
+        ] {
+            assert!(help.contains(variable), "{variable} missing from --help");
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! Validated configuration. Every problem names the option it comes from, in
+//! one line, so a misconfigured server stops with a message an operator can act on.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use reqwest::Url;
+
+use crate::cli::{DatabaseArgs, SandboxArgs, ServeArgs};
+use crate::crypto::MasterKey;
+
+/// A configuration value that cannot be used, with the option it came from.
+#[derive(Debug, thiserror::Error)]
+#[error("{option}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable and flag, e.g. `GRIDLINK_LISTEN (--listen)`.
+    pub option: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn new(option: &'static str, problem: impl Into<String>) -> Self {
+        ConfigError {
+            option,
+            problem: problem.into(),
+        }
+    }
+}
+
+pub const LISTEN: &str = "GRIDLINK_LISTEN (--listen)";
+pub const PUBLIC_URL: &str = "GRIDLINK_PUBLIC_URL (--public-url)";
+pub const MASTER_KEY: &str = "GRIDLINK_MASTER_KEY (--master-key)";
+pub const SANDBOX_LISTEN: &str = "GRIDLINK_SANDBOX_LISTEN (--sandbox-listen)";
+pub const UTILITY_URL: &str = "GRIDLINK_UTILITY_URL (--utility-url)";
+pub const DATABASE_URL: &str = "GRIDLINK_DATABASE_URL (--database-url)";
+pub const DATA_DIR: &str = "GRIDLINK_DATA_DIR (--data-dir)";
+pub const STATIC_DIR: &str = "GRIDLINK_STATIC_DIR (--static-dir)";
+pub const DEMO_PASSWORD: &str = "GRIDLINK_DEMO_PASSWORD (--demo-password)";
+
+/// Where the database lives.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: DatabaseUrl,
+    pub data_dir: PathBuf,
+}
+
+/// A database URL of a kind Gridlink supports.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite { path: PathBuf },
+    Postgres { url: String },
+}
+
+impl DatabaseUrl {
+    pub fn parse(value: &str) -> Result<DatabaseUrl, ConfigError> {
+        if let Some(rest) = value
+            .strip_prefix("sqlite://")
+            .or_else(|| value.strip_prefix("sqlite:"))
+        {
+            let path = rest.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err(ConfigError::new(
+                    DATABASE_URL,
+                    "a SQLite URL needs a file path, like sqlite://data/gridlink.db",
+                ));
+            }
+            if path == ":memory:" {
+                return Err(ConfigError::new(DATABASE_URL, "an in-memory SQLite database would lose everything on restart; give a file path"));
+            }
+            return Ok(DatabaseUrl::Sqlite {
+                path: PathBuf::from(path),
+            });
+        }
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            let url = Url::parse(value).map_err(|error| {
+                ConfigError::new(
+                    DATABASE_URL,
+                    format!("not a valid PostgreSQL URL ({error})"),
+                )
+            })?;
+            if url.host_str().is_none_or(str::is_empty) {
+                return Err(ConfigError::new(
+                    DATABASE_URL,
+                    "a PostgreSQL URL needs a host, like postgres://user@127.0.0.1:5432/gridlink",
+                ));
+            }
+            return Ok(DatabaseUrl::Postgres {
+                url: value.to_owned(),
+            });
+        }
+        Err(ConfigError::new(
+            DATABASE_URL,
+            format!(
+                "{:?} is not a database URL: use sqlite://FILE or postgres://USER@HOST/DATABASE",
+                redact(value)
+            ),
+        ))
+    }
+
+    /// The URL with any password replaced, fit for messages and logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite { path } => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres { url } => redact(url),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+fn redact(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("redacted"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl DatabaseConfig {
+    pub fn from_args(args: &DatabaseArgs) -> Result<DatabaseConfig, ConfigError> {
+        if args.data_dir.trim().is_empty() {
+            return Err(ConfigError::new(
+                DATA_DIR,
+                "the data folder cannot be empty",
+            ));
+        }
+        let data_dir = PathBuf::from(&args.data_dir);
+        let url = match args.database_url.as_deref().map(str::trim) {
+            Some(url) if !url.is_empty() => DatabaseUrl::parse(url)?,
+            _ => DatabaseUrl::Sqlite {
+                path: data_dir.join("gridlink.db"),
+            },
+        };
+        Ok(DatabaseConfig { url, data_dir })
+    }
+}
+
+/// Which utility service Gridlink talks to.
+#[derive(Debug, Clone)]
+pub enum UtilitySource {
+    /// Start the sandbox utilities inside this process, on this address.
+    EmbeddedSandbox { listen: SocketAddr },
+    /// Talk to a utility service somewhere else.
+    External { base_url: Url },
+}
+
+/// Demo mode's settings.
+#[derive(Debug, Clone)]
+pub struct DemoSettings {
+    /// The demo operator's password, when set; otherwise one is generated.
+    pub operator_password: Option<String>,
+}
+
+/// Everything `gridlink serve` needs, validated.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    /// Set explicitly, or derived from the bound address once it is known.
+    pub public_url: Option<Url>,
+    /// `None` in demo mode until the key is loaded from the data folder.
+    pub master_key: Option<MasterKey>,
+    pub utility: UtilitySource,
+    pub static_dir: PathBuf,
+    pub demo: Option<DemoSettings>,
+    pub database: DatabaseConfig,
+}
+
+pub fn parse_listen_address(option: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
+    value.trim().parse().map_err(|_| {
+        ConfigError::new(option, format!("{value:?} is not an address: use HOST:PORT with an IP address, like 127.0.0.1:3000"))
+    })
+}
+
+fn parse_http_url(option: &'static str, value: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(value.trim())
+        .map_err(|error| ConfigError::new(option, format!("{value:?} is not a URL ({error})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConfigError::new(
+            option,
+            format!("{value:?} must be an http:// or https:// URL with a host"),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::new(
+            option,
+            format!("{value:?} cannot have a query or fragment"),
+        ));
+    }
+    Ok(url)
+}
+
+impl ServeConfig {
+    pub fn from_args(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
+        let listen = parse_listen_address(LISTEN, &args.listen)?;
+        let public_url = match non_empty(&args.public_url) {
+            Some(value) => Some(parse_http_url(PUBLIC_URL, value)?),
+            None => None,
+        };
+        let master_key = match non_empty(&args.master_key) {
+            Some(value) => Some(MasterKey::parse(value).map_err(|problem| ConfigError::new(MASTER_KEY, problem))?),
+            None if args.demo => None,
+            None => {
+                return Err(ConfigError::new(
+                    MASTER_KEY,
+                    "a master key is required outside demo mode; generate one with: echo \"k1:$(head -c32 /dev/urandom | base64)\"",
+                ))
+            }
+        };
+        let utility = match non_empty(&args.utility_url) {
+            Some(value) => UtilitySource::External {
+                base_url: parse_http_url(UTILITY_URL, value)?,
+            },
+            None => UtilitySource::EmbeddedSandbox {
+                listen: parse_listen_address(SANDBOX_LISTEN, &args.sandbox_listen)?,
+            },
+        };
+        if args.static_dir.trim().is_empty() {
+            return Err(ConfigError::new(
+                STATIC_DIR,
+                "the web app folder cannot be empty",
+            ));
+        }
+        let demo = if args.demo {
+            Some(DemoSettings {
+                operator_password: non_empty(&args.demo_password).map(str::to_owned),
+            })
+        } else {
+            if args.demo_password.is_some() {
+                return Err(ConfigError::new(
+                    DEMO_PASSWORD,
+                    "only used in demo mode; add --demo or remove it",
+                ));
+            }
+            None
+        };
+        Ok(ServeConfig {
+            listen,
+            public_url,
+            master_key,
+            utility,
+            static_dir: PathBuf::from(&args.static_dir),
+            demo,
+            database: DatabaseConfig::from_args(&args.database)?,
+        })
+    }
+}
+
+/// Everything `gridlink sandbox` needs, validated.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    pub listen: SocketAddr,
+}
+
+impl SandboxConfig {
+    pub fn from_args(args: &SandboxArgs) -> Result<SandboxConfig, ConfigError> {
+        Ok(SandboxConfig {
+            listen: parse_listen_address(SANDBOX_LISTEN, &args.sandbox_listen)?,
+        })
+    }
+}
+
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn serve_args(extra: &[&str]) -> ServeArgs {
+        let mut argv = vec!["gridlink", "serve"];
+        argv.extend_from_slice(extra);
+        match crate::cli::Cli::parse_from(argv).into_command() {
+            crate::cli::Command::Serve(args) => args,
+            other => panic!("expected serve, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn demo_mode_needs_no_master_key_and_defaults_to_sqlite_in_the_data_folder() {
+        let config =
+            ServeConfig::from_args(&serve_args(&["--demo", "--data-dir", "somewhere"])).unwrap();
+        assert!(config.master_key.is_none());
+        assert_eq!(
+            config.database.url,
+            DatabaseUrl::Sqlite {
+                path: PathBuf::from("somewhere/gridlink.db")
+            }
+        );
+        assert!(matches!(
+            config.utility,
+            UtilitySource::EmbeddedSandbox { .. }
+        ));
+    }
+
+    #[test]
+    fn outside_demo_mode_a_missing_master_key_names_the_option() {
+        let error = ServeConfig::from_args(&serve_args(&[])).unwrap_err();
+        assert_eq!(error.option, MASTER_KEY);
+    }
+
+    #[test]
+    fn an_unparseable_listen_address_names_the_option() {
+        let error =
+            ServeConfig::from_args(&serve_args(&["--demo", "--listen", "localhost"])).unwrap_err();
+        assert_eq!(error.option, LISTEN);
+        assert!(error
+            .to_string()
+            .starts_with("GRIDLINK_LISTEN (--listen): "));
+    }
+
+    #[test]
+    fn an_unparseable_utility_url_names_the_option() {
+        let error = ServeConfig::from_args(&serve_args(&["--demo", "--utility-url", "ftp://x"]))
+            .unwrap_err();
+        assert_eq!(error.option, UTILITY_URL);
+    }
+
+    #[test]
+    fn an_unknown_database_scheme_is_rejected_without_echoing_its_password() {
+        let error = DatabaseUrl::parse("mysql://root:hunter2@db/gridlink").unwrap_err();
+        assert_eq!(error.option, DATABASE_URL);
+        assert!(!error.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn a_postgres_url_is_shown_with_its_password_redacted() {
+        let url = DatabaseUrl::parse("postgres://gridlink:hunter2@127.0.0.1/gridlink").unwrap();
+        assert!(!format!("{url:?}").contains("hunter2"));
+        assert!(url.redacted().contains("127.0.0.1"));
+    }
+
+    #[test]
+    fn a_demo_password_outside_demo_mode_is_refused() {
+        let key = format!("k1:{}", "A".repeat(43) + "=");
+        let error =
+            ServeConfig::from_args(&serve_args(&["--master-key", &key, "--demo-password", "x"]))
+                .unwrap_err();
+        assert_eq!(error.option, DEMO_PASSWORD);
+    }
+}

@@ -1,0 +1,71 @@
+//! Extractors whose rejections are [`ApiError`]s, so a malformed request gets
+//! the shared error body like every other error.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
+
+use crate::error::ApiError;
+
+/// `axum::Json`, answering bad bodies with the shared error body.
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Json<T>(pub T);
+
+impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
+    fn into_response(self) -> axum::response::Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
+                "Send the body as JSON with `Content-Type: application/json`.".into(),
+            ),
+            JsonRejection::JsonSyntaxError(_) => ApiError::Malformed(format!(
+                "The body is not valid JSON: {}",
+                rejection.body_text()
+            )),
+            JsonRejection::JsonDataError(_) => ApiError::Malformed(format!(
+                "The body does not have the expected fields: {}",
+                rejection.body_text()
+            )),
+            JsonRejection::BytesRejection(_) if rejection.status().as_u16() == 413 => {
+                ApiError::PayloadTooLarge("The body is too large.".into())
+            }
+            _ => ApiError::Malformed(format!(
+                "The body could not be read: {}",
+                rejection.body_text()
+            )),
+        }
+    }
+}
+
+/// `axum::extract::Path`, answering bad path segments with the shared error body.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Path<T>(pub T);
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::Malformed(format!(
+            "The URL path is not valid: {}",
+            rejection.body_text()
+        ))
+    }
+}
+
+/// `axum::extract::Query`, answering bad query strings with the shared error body.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Query<T>(pub T);
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::Malformed(format!(
+            "The query string is not valid: {}",
+            rejection.body_text()
+        ))
+    }
+}

@@ -1,0 +1,138 @@
+//! Starting and stopping `gridlink serve`: bind the sockets, open and migrate
+//! the database, start the sandbox when it is embedded, serve until shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use reqwest::Url;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, ConfigError, ServeConfig, UtilitySource};
+use crate::spa::SpaAssets;
+use crate::state::{AppState, Settings};
+use crate::store::Database;
+use crate::{app, demo, sandbox};
+
+/// A started server. Dropping it does not stop it: cancel the shutdown token.
+pub struct RunningServer {
+    pub local_addr: SocketAddr,
+    pub public_url: Url,
+    /// Where the embedded sandbox listens, when it runs in this process.
+    pub sandbox_addr: Option<SocketAddr>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    /// Waits until the server has stopped (after the shutdown token was cancelled).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("The server task panicked")?
+    }
+}
+
+/// Binds a listener, naming the option when the address is taken or not ours.
+pub async fn bind(option: &'static str, addr: SocketAddr) -> Result<TcpListener, ConfigError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|error| ConfigError::new(option, format!("cannot listen on {addr}: {error}")))
+}
+
+/// Starts everything `gridlink serve` runs; it stops when `shutdown` is cancelled.
+pub async fn start(
+    config: ServeConfig,
+    shutdown: CancellationToken,
+) -> anyhow::Result<RunningServer> {
+    let listener = bind(config::LISTEN, config.listen).await?;
+    let local_addr = listener
+        .local_addr()
+        .context("Failed to read the bound address")?;
+    let public_url = match &config.public_url {
+        Some(url) => url.clone(),
+        None => {
+            Url::parse(&format!("http://{local_addr}")).context("Failed to build the public URL")?
+        }
+    };
+
+    let db = Database::connect(&config.database.url).await?;
+    db.migrate().await?;
+
+    let (master_key, demo) = match (&config.master_key, &config.demo) {
+        (Some(key), demo) => (key.clone(), demo.is_some()),
+        (None, Some(_)) => (
+            demo::load_or_create_master_key(&config.database.data_dir)?,
+            true,
+        ),
+        (None, None) => unreachable!("config validation requires a master key outside demo mode"),
+    };
+    tracing::info!(key_id = master_key.id(), "master key loaded");
+    if demo {
+        demo::seed(&db, time::OffsetDateTime::now_utc().unix_timestamp() * 1000).await?;
+    }
+
+    let mut tasks = tokio::task::JoinSet::new();
+    let sandbox_addr = match &config.utility {
+        UtilitySource::EmbeddedSandbox { listen } => {
+            let sandbox_listener = bind(config::SANDBOX_LISTEN, *listen).await?;
+            let addr = sandbox_listener
+                .local_addr()
+                .context("Failed to read the sandbox address")?;
+            tasks.spawn(sandbox::serve(sandbox_listener, shutdown.clone()));
+            Some(addr)
+        }
+        UtilitySource::External { base_url } => {
+            tracing::info!(%base_url, "using an external utility service");
+            None
+        }
+    };
+
+    let state = AppState {
+        db: db.clone(),
+        spa: Arc::new(SpaAssets::load(&config.static_dir)),
+        settings: Arc::new(Settings {
+            public_url: public_url.clone(),
+            demo,
+        }),
+    };
+    let router = app::app(state);
+    let app_shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(app_shutdown.cancelled_owned())
+            .await
+            .context("The HTTP server failed")
+    });
+
+    let app_url = public_url.as_str().trim_end_matches('/').to_owned();
+    if demo {
+        let sandbox_url = sandbox_addr.map(|addr| format!("http://{addr}"));
+        println!("{}", demo::banner(&app_url, sandbox_url.as_deref()));
+        tracing::warn!("demo mode: generated master key and demo data; never use it in production");
+    }
+    tracing::info!(url = %app_url, "Gridlink is listening");
+
+    let task = tokio::spawn(async move {
+        let mut outcome = Ok(());
+        while let Some(joined) = tasks.join_next().await {
+            let result = joined
+                .context("A server task panicked")
+                .and_then(|result| result);
+            if let Err(error) = result {
+                // One part failing takes the others down rather than half-running.
+                shutdown.cancel();
+                outcome = Err(error);
+            }
+        }
+        db.close().await;
+        tracing::info!("Gridlink stopped");
+        outcome
+    });
+
+    Ok(RunningServer {
+        local_addr,
+        public_url,
+        sandbox_addr,
+        task,
+    })
+}

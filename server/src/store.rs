@@ -1,0 +1,141 @@
+//! The database: one pool over SQLite (embedded default) or PostgreSQL
+//! (several replicas), with the embedded migrations of each.
+//!
+//! Queries are written once, with `$1`-style parameters that both backends
+//! accept; the few statements that must differ branch on [`DatabaseKind`].
+//! Timestamps are stored as milliseconds since the Unix epoch (BIGINT).
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+
+use crate::config::{ConfigError, DatabaseUrl, DATABASE_URL};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DatabaseKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatabaseKind::Sqlite => "sqlite",
+            DatabaseKind::Postgres => "postgres",
+        }
+    }
+}
+
+/// A connection pool and the kind of database behind it.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: AnyPool,
+    kind: DatabaseKind,
+}
+
+impl Database {
+    /// Opens the database (creating a SQLite file and its folder if needed),
+    /// failing with an error that names `GRIDLINK_DATABASE_URL` if it cannot be reached.
+    #[tracing::instrument(skip_all, fields(database = %url.redacted()))]
+    pub async fn connect(url: &DatabaseUrl) -> Result<Database, ConfigError> {
+        sqlx::any::install_default_drivers();
+        let unreachable = |error: &dyn std::fmt::Display| {
+            ConfigError::new(
+                DATABASE_URL,
+                format!("cannot open {}: {error}", url.redacted()),
+            )
+        };
+        let (connection_url, kind, max_connections) = match url {
+            DatabaseUrl::Sqlite { path } => {
+                if let Some(parent) = path
+                    .parent()
+                    .filter(|parent| !parent.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(parent).map_err(|error| unreachable(&error))?;
+                }
+                (
+                    format!("sqlite://{}?mode=rwc", path.display()),
+                    DatabaseKind::Sqlite,
+                    8,
+                )
+            }
+            DatabaseUrl::Postgres { url } => (url.clone(), DatabaseKind::Postgres, 10),
+        };
+        let options: AnyConnectOptions = connection_url
+            .parse()
+            .map_err(|error| unreachable(&error))?;
+        // One direct connection first: a pool only reports "timed out", while
+        // this says why (refused, unknown database, authentication failed).
+        let probe = tokio::time::timeout(
+            Duration::from_secs(10),
+            AnyConnection::connect_with(&options),
+        )
+        .await
+        .map_err(|_| unreachable(&"no answer within 10 seconds"))?
+        .map_err(|error| unreachable(&error))?;
+        probe.close().await.map_err(|error| unreachable(&error))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if kind == DatabaseKind::Sqlite {
+                        // WAL lets readers run beside the writer; the busy timeout
+                        // makes concurrent writers wait instead of failing.
+                        connection
+                            .execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                            )
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|error| unreachable(&error))?;
+        Ok(Database { pool, kind })
+    }
+
+    /// Applies every embedded migration not yet applied.
+    #[tracing::instrument(skip_all)]
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.kind {
+            DatabaseKind::Sqlite => &SQLITE_MIGRATIONS,
+            DatabaseKind::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .context("Failed to apply database migrations")
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .context("Database did not answer")?;
+        Ok(())
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn kind(&self) -> DatabaseKind {
+        self.kind
+    }
+
+    /// Waits for in-flight queries and closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
