@@ -39,15 +39,27 @@ fn DemoBanner() -> impl IntoView {
 /// The operator dashboard's shell.
 #[component]
 pub fn DashboardLayout() -> impl IntoView {
+    let main_content = NodeRef::<leptos::html::Main>::new();
+    // The router would treat `#main-content` as a navigation; move focus directly.
+    let skip_to_content = move |event: leptos::ev::MouseEvent| {
+        event.prevent_default();
+        if let Some(main) = main_content.get() {
+            let _ = main.focus();
+        }
+    };
     view! {
-        <a class="skip-link" href="#main-content">"Skip to content"</a>
-        <DemoBanner />
+        <a class="skip-link" href="#main-content" on:click=skip_to_content>
+            "Skip to content"
+        </a>
         <div class="dashboard">
             <header class="dashboard-header">
-                <A href="/dashboard" attr:class="brand">
-                    <BrandMark />
-                    "Gridlink"
-                </A>
+                <DemoBanner />
+                <div class="dashboard-bar">
+                    <A href="/dashboard" attr:class="brand">
+                        <BrandMark />
+                        "Gridlink"
+                    </A>
+                </div>
             </header>
             <nav class="dashboard-nav" aria-label="Main">
                 <ul>
@@ -56,7 +68,7 @@ pub fn DashboardLayout() -> impl IntoView {
                     </li>
                 </ul>
             </nav>
-            <main id="main-content" class="dashboard-main" tabindex="-1">
+            <main id="main-content" class="dashboard-main" tabindex="-1" node_ref=main_content>
                 <Outlet />
             </main>
             <footer class="site-footer">

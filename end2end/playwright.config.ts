@@ -1,0 +1,45 @@
+// Playwright runs the real `gridlink serve` (demo mode, its own ports and data
+// folder) and drives Debian's Chromium; Playwright's own browsers cannot be
+// downloaded here.
+import { defineConfig } from '@playwright/test';
+
+const port = Number(process.env.GRIDLINK_E2E_PORT ?? 3180);
+const sandboxPort = port + 1;
+export const baseURL = `http://127.0.0.1:${port}`;
+export const sandboxURL = `http://127.0.0.1:${sandboxPort}`;
+
+export default defineConfig({
+  testDir: './tests',
+  fullyParallel: false,
+  workers: 1,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  reporter: [['list']],
+  timeout: 60_000,
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    },
+  },
+  webServer: {
+    command:
+      `rm -rf .e2e-data && ../target/debug/gridlink serve --demo --demo-password e2e-password ` +
+      `--listen 127.0.0.1:${port} --sandbox-listen 127.0.0.1:${sandboxPort} ` +
+      `--data-dir .e2e-data --static-dir ../dist`,
+    url: `${baseURL}/api/health`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  },
+});

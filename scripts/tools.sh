@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs, when missing, the tools that build and test Gridlink, and puts them
+# on PATH. Sourced by scripts/run and scripts/test; safe to run again (it only
+# installs what is absent or at the wrong version).
+set -euo pipefail
+
+GRIDLINK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TRUNK_VERSION="0.21.14"
+BINARYEN_VERSION="123"
+TOOLS_DIR="$GRIDLINK_ROOT/.tools"
+
+export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"
+    elif command -v sudo >/dev/null; then sudo "$@"
+    else fail "need root to run: $*"
+    fi
+}
+
+locked_version() { # the version of a package in Cargo.lock
+    awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' \
+        "$GRIDLINK_ROOT/Cargo.lock"
+}
+
+ensure_rust_tools() {
+    command -v cargo >/dev/null || fail "Rust is not installed: get it from rustup (https://rustup.rs), then run this again"
+    if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+        say "Adding the wasm32-unknown-unknown target"
+        rustup target add wasm32-unknown-unknown
+    fi
+    if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; then
+        say "Installing Trunk $TRUNK_VERSION (takes several minutes, once)"
+        cargo install trunk --version "$TRUNK_VERSION" --locked
+    fi
+    local bindgen_version
+    bindgen_version="$(locked_version wasm-bindgen)"
+    if ! wasm-bindgen --version 2>/dev/null | grep -q " $bindgen_version\$"; then
+        say "Installing wasm-bindgen-cli $bindgen_version (must match Cargo.lock)"
+        # Not --locked: that pins a dependency the registry no longer serves.
+        cargo install wasm-bindgen-cli --version "$bindgen_version" --force
+    fi
+}
+
+ensure_wasm_opt() {
+    if ! wasm-opt --version 2>/dev/null | grep -q "version_$BINARYEN_VERSION"; then
+        command -v npm >/dev/null || fail "npm is needed to install wasm-opt (binaryen): install Node.js"
+        say "Installing wasm-opt (binaryen@$BINARYEN_VERSION) into .tools/"
+        mkdir -p "$TOOLS_DIR"
+        npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION"
+    fi
+}
+
+ensure_chromium() {
+    if [ ! -x /usr/bin/chromium ]; then
+        say "Installing Chromium (Debian package) for the browser tests"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+}
+
+ensure_end2end_packages() {
+    local dir="$GRIDLINK_ROOT/end2end"
+    if [ ! -d "$dir/node_modules/@playwright/test" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+        say "Installing the end-to-end test packages"
+        (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
+    fi
+}
+
+build_web_app() {
+    say "Building the web app (Trunk, release)"
+    (cd "$GRIDLINK_ROOT" && trunk build --release)
+}

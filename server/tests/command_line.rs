@@ -1,0 +1,170 @@
+//! The `gridlink` binary as an operator runs it: bad configuration stops it with
+//! one line naming the option, and SIGTERM stops it cleanly.
+
+use std::net::TcpListener;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn gridlink(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gridlink"));
+    command
+        .args(args)
+        .env_remove("GRIDLINK_MASTER_KEY")
+        .env_remove("GRIDLINK_DATABASE_URL");
+    command
+}
+
+fn unique_data_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("gridlink-cli-{}-{n}", std::process::id()))
+}
+
+fn run_to_failure(args: &[&str]) -> String {
+    let data_dir = unique_data_dir();
+    let data_dir_arg = format!("--data-dir={}", data_dir.display());
+    let mut all_args = args.to_vec();
+    all_args.push(&data_dir_arg);
+    let Output { status, stderr, .. } = gridlink(&all_args).output().expect("run gridlink");
+    let _ = std::fs::remove_dir_all(&data_dir);
+    assert_eq!(status.code(), Some(1), "gridlink should fail");
+    let stderr = String::from_utf8(stderr).unwrap();
+    let error_lines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("error"))
+        .collect();
+    assert_eq!(
+        error_lines.len(),
+        1,
+        "exactly one error line expected:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("RUST_BACKTRACE"), "{stderr}");
+    error_lines[0].to_owned()
+}
+
+#[test]
+fn a_port_in_use_is_reported_with_the_option_that_chose_it() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let line = run_to_failure(&[
+        "serve",
+        "--demo",
+        "--listen",
+        &address,
+        "--sandbox-listen=127.0.0.1:0",
+    ]);
+    assert!(line.contains("GRIDLINK_LISTEN (--listen)"), "{line}");
+    assert!(line.contains("in use"), "{line}");
+}
+
+#[test]
+fn a_sandbox_port_in_use_is_reported_with_its_option() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let line = run_to_failure(&[
+        "serve",
+        "--demo",
+        "--listen=127.0.0.1:0",
+        "--sandbox-listen",
+        &address,
+    ]);
+    assert!(
+        line.contains("GRIDLINK_SANDBOX_LISTEN (--sandbox-listen)"),
+        "{line}"
+    );
+}
+
+#[test]
+fn an_unreachable_database_is_reported_with_its_option() {
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    let line = run_to_failure(&[
+        "serve",
+        "--demo",
+        "--listen=127.0.0.1:0",
+        "--database-url=postgres://gridlink:secret-password@127.0.0.1:1/gridlink",
+    ]);
+    assert!(
+        line.contains("GRIDLINK_DATABASE_URL (--database-url)"),
+        "{line}"
+    );
+    assert!(
+        !line.contains("secret-password"),
+        "the password leaked: {line}"
+    );
+}
+
+#[test]
+fn an_unparseable_utility_url_is_reported_with_its_option() {
+    let line = run_to_failure(&["serve", "--demo", "--utility-url", "not a url"]);
+    assert!(
+        line.contains("GRIDLINK_UTILITY_URL (--utility-url)"),
+        "{line}"
+    );
+}
+
+#[test]
+fn serving_without_a_master_key_outside_demo_mode_is_refused() {
+    let line = run_to_failure(&["serve"]);
+    assert!(
+        line.contains("GRIDLINK_MASTER_KEY (--master-key)"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_malformed_master_key_is_refused() {
+    let line = run_to_failure(&["serve", "--master-key", "k1:c2hvcnQ="]);
+    assert!(
+        line.contains("GRIDLINK_MASTER_KEY (--master-key)"),
+        "{line}"
+    );
+    assert!(line.contains("32 bytes"), "{line}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let data_dir = unique_data_dir();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("--listen=127.0.0.1:{port}");
+    let data = format!("--data-dir={}", data_dir.display());
+    let child = gridlink(&[
+        "serve",
+        "--demo",
+        &listen,
+        "--sandbox-listen=127.0.0.1:0",
+        &data,
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "exit {:?}:\n{stderr}",
+        output.status
+    );
+    assert!(stderr.contains("SIGTERM received"), "{stderr}");
+    assert!(stderr.contains("Gridlink stopped"), "{stderr}");
+}

@@ -1,0 +1,183 @@
+//! Hosting the built web app: client routes, caching, compression, security
+//! headers, and the JSON errors of the API beside it.
+
+mod common;
+
+use base64::Engine;
+use common::{spawn_app, spawn_app_with, Backend, TempDir, TestAppOptions};
+use sha2::{Digest, Sha256};
+
+const LOADER: &str = "import init from '/app-0123456789abcdef.js'; await init();";
+
+/// A folder shaped like Trunk's output: an index with an inline loader and hashed assets.
+fn built_web_app() -> TempDir {
+    let dir = TempDir::new("gridlink-dist");
+    std::fs::write(
+        dir.path().join("index.html"),
+        format!("<!doctype html><html><head><title>Gridlink</title><script type=\"module\">{LOADER}</script></head><body></body></html>"),
+    )
+    .unwrap();
+    // Large and repetitive, like real JavaScript, so compression applies.
+    let script = "export function init() { return 'gridlink'; }\n".repeat(200);
+    std::fs::write(dir.path().join("app-0123456789abcdef.js"), script).unwrap();
+    std::fs::write(
+        dir.path().join("favicon.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>",
+    )
+    .unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn client_routes_get_the_app_page_revalidated_on_every_visit() {
+    let dist = built_web_app();
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        TestAppOptions {
+            static_dir: Some(dist.path().into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    for path in [
+        "/",
+        "/dashboard",
+        "/dashboard/credentials/abc",
+        "/connect",
+        "/connect/some-token",
+    ] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-cache", "{path}");
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("<title>Gridlink</title>"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_page_gets_the_app_with_a_404_status() {
+    let dist = built_web_app();
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        TestAppOptions {
+            static_dir: Some(dist.path().into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let response = app
+        .client
+        .get(app.url("/no-such-page"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("<title>Gridlink</title>"));
+}
+
+#[tokio::test]
+async fn content_hashed_assets_are_cached_for_a_year_and_compressed() {
+    let dist = built_web_app();
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        TestAppOptions {
+            static_dir: Some(dist.path().into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let response = app
+        .client
+        .get(app.url("/app-0123456789abcdef.js"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let unhashed = app
+        .client
+        .get(app.url("/favicon.svg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unhashed.headers()["cache-control"], "no-cache");
+}
+
+#[tokio::test]
+async fn the_page_allows_exactly_its_own_inline_loader_and_cannot_be_framed() {
+    let dist = built_web_app();
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        TestAppOptions {
+            static_dir: Some(dist.path().into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let response = app.client.get(app.url("/dashboard")).send().await.unwrap();
+    let headers = response.headers();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    let loader_hash =
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(LOADER.as_bytes()));
+    assert!(csp.contains(&format!("'sha256-{loader_hash}'")), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    // Served over plain HTTP: HSTS would be wrong here.
+    assert!(!headers.contains_key("strict-transport-security"));
+}
+
+#[tokio::test]
+async fn without_a_built_app_pages_explain_how_to_build_it_and_the_api_still_works() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let page = app.client.get(app.url("/dashboard")).send().await.unwrap();
+    assert_eq!(page.status(), 503);
+    assert!(page.text().await.unwrap().contains("trunk build"));
+    let health = app.client.get(app.url("/api/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn an_unknown_api_route_answers_with_the_shared_error_body() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let response = app
+        .client
+        .get(app.url("/api/no-such-endpoint"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let body: shared::ErrorBody = response.json().await.unwrap();
+    assert_eq!(body.code, shared::ErrorCode::NotFound);
+}
+
+#[tokio::test]
+async fn a_wrong_method_on_an_api_route_answers_with_the_shared_error_body() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let response = app
+        .client
+        .delete(app.url("/api/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    let body: shared::ErrorBody = response.json().await.unwrap();
+    assert_eq!(body.code, shared::ErrorCode::MethodNotAllowed);
+}
