@@ -16,3 +16,4 @@ pub mod shutdown;
 pub mod spa;
 pub mod state;
 pub mod store;
+pub mod utility;

@@ -14,7 +14,12 @@ use crate::config::{self, ConfigError, ServeConfig, UtilitySource};
 use crate::spa::SpaAssets;
 use crate::state::{AppState, Settings};
 use crate::store::Database;
+use crate::utility::http::{HttpUtilityConnector, RetryPolicy};
 use crate::{app, demo, sandbox};
+
+/// How long Gridlink waits for one answer from a utility. Real utility sites
+/// are slow; the sandbox's slow scenario answers in about five seconds.
+const UTILITY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// A started server. Dropping it does not stop it: cancel the shutdown token.
 pub struct RunningServer {
@@ -87,6 +92,16 @@ pub async fn start(
         }
     };
 
+    let utility_url = match (&config.utility, sandbox_addr) {
+        (UtilitySource::External { base_url }, _) => base_url.clone(),
+        (UtilitySource::EmbeddedSandbox { .. }, Some(addr)) => {
+            Url::parse(&format!("http://{addr}")).context("Failed to build the sandbox URL")?
+        }
+        (UtilitySource::EmbeddedSandbox { .. }, None) => unreachable!("the embedded sandbox was bound above"),
+    };
+    let utility = HttpUtilityConnector::new(utility_url, UTILITY_TIMEOUT, RetryPolicy::default())
+        .context("Failed to create the HTTP client for utilities")?;
+
     let state = AppState {
         db: db.clone(),
         spa: Arc::new(SpaAssets::load(&config.static_dir)),
@@ -94,6 +109,7 @@ pub async fn start(
             public_url: public_url.clone(),
             demo,
         }),
+        utility: Arc::new(utility),
     };
     let router = app::app(state);
     let app_shutdown = shutdown.clone();

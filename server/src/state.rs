@@ -6,6 +6,7 @@ use reqwest::Url;
 
 use crate::spa::SpaAssets;
 use crate::store::Database;
+use crate::utility::UtilityConnector;
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone)]
@@ -13,6 +14,8 @@ pub struct AppState {
     pub db: Database,
     pub spa: Arc<SpaAssets>,
     pub settings: Arc<Settings>,
+    /// How Gridlink reaches utilities (the embedded sandbox by default).
+    pub utility: Arc<dyn UtilityConnector>,
 }
 
 /// Runtime settings derived from the configuration.

@@ -5,8 +5,10 @@
 
 pub mod error;
 pub mod health;
+pub mod mfa;
 pub mod status;
 pub mod validation;
 
 pub use error::{ErrorBody, ErrorCode, FieldError};
+pub use mfa::MfaMethod;
 pub use status::{CredentialStatus, Status, StatusDetail};

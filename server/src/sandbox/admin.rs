@@ -1,0 +1,184 @@
+//! Admin knobs over HTTP: expire a login's tokens, set faults on a utility,
+//! move the sandbox clock forward, reset everything; and the fault layer that
+//! applies them to utility calls.
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use time::Duration;
+
+use super::error::{Json, Path, SandboxError};
+use super::state::{Faults, Sandbox};
+use super::utility_or_404;
+use crate::utility::protocol::UtilityErrorKind;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExpireTokensRequest {
+    pub username: String,
+    /// Only this utility's tokens; default: every utility.
+    #[serde(default)]
+    pub utility: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpireTokensResponse {
+    pub expired: usize,
+}
+
+pub async fn expire_tokens(
+    State(sandbox): State<Sandbox>,
+    Json(request): Json<ExpireTokensRequest>,
+) -> Result<Json<ExpireTokensResponse>, SandboxError> {
+    if request.username.trim().is_empty() {
+        return Err(SandboxError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            UtilityErrorKind::BadRequest,
+            "username: give the login whose tokens to expire.",
+        ));
+    }
+    let utility_id = match &request.utility {
+        Some(id) => Some(utility_or_404(id)?.id),
+        None => None,
+    };
+    let mut data = sandbox.lock();
+    let now = data.now();
+    let mut expired = 0;
+    for session in data.sessions.values_mut() {
+        let matches = session.username == request.username
+            && utility_id.is_none_or(|id| id == session.utility_id)
+            && session.expires_at > now;
+        if matches {
+            session.expires_at = now;
+            expired += 1;
+        }
+    }
+    Ok(Json(ExpireTokensResponse { expired }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultsRequest {
+    #[serde(default)]
+    pub down: bool,
+    #[serde(default)]
+    pub latency_ms: u64,
+    #[serde(default)]
+    pub failure_rate: f64,
+    #[serde(default)]
+    pub fail_next: u32,
+}
+
+/// Replaces a utility's faults (send `{}` to clear them).
+pub async fn set_faults(
+    State(sandbox): State<Sandbox>,
+    Path(utility_id): Path<String>,
+    Json(request): Json<FaultsRequest>,
+) -> Result<Json<Faults>, SandboxError> {
+    let utility = utility_or_404(&utility_id)?;
+    if !(0.0..=1.0).contains(&request.failure_rate) {
+        return Err(SandboxError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            UtilityErrorKind::BadRequest,
+            "failureRate: a share from 0 to 1.",
+        ));
+    }
+    if request.latency_ms > 120_000 {
+        return Err(SandboxError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            UtilityErrorKind::BadRequest,
+            "latencyMs: at most 120000 (two minutes).",
+        ));
+    }
+    let faults = Faults {
+        down: request.down,
+        latency_ms: request.latency_ms,
+        failure_rate: request.failure_rate,
+        fail_next: request.fail_next,
+    };
+    sandbox.lock().faults.insert(utility.id, faults.clone());
+    Ok(Json(faults))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AdvanceClockRequest {
+    pub seconds: u64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClockResponse {
+    #[serde(with = "time::serde::rfc3339")]
+    pub now: time::OffsetDateTime,
+}
+
+/// Moves the sandbox's clock forward (codes, challenges and tokens expire by it).
+pub async fn advance_clock(
+    State(sandbox): State<Sandbox>,
+    Json(request): Json<AdvanceClockRequest>,
+) -> Result<Json<ClockResponse>, SandboxError> {
+    const TEN_YEARS: u64 = 10 * 366 * 24 * 60 * 60;
+    if request.seconds > TEN_YEARS {
+        return Err(SandboxError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            UtilityErrorKind::BadRequest,
+            "seconds: at most ten years at a time.",
+        ));
+    }
+    let mut data = sandbox.lock();
+    data.clock_offset += Duration::seconds(request.seconds as i64);
+    Ok(Json(ClockResponse { now: data.now() }))
+}
+
+/// Forgets every challenge, session, sent code, lockout and fault.
+pub async fn reset(State(sandbox): State<Sandbox>) -> StatusCode {
+    sandbox.lock().reset();
+    StatusCode::NO_CONTENT
+}
+
+/// Decides this call's fate from the utility's faults: its added latency and
+/// the status to fail with, if any. Consumes one `fail_next`.
+fn draw_fault(sandbox: &Sandbox, utility_id: &str) -> (u64, Option<StatusCode>) {
+    let mut data = sandbox.lock();
+    let Some(faults) = data.faults.get_mut(utility_id) else {
+        return (0, None);
+    };
+    let fail = if faults.down {
+        Some(StatusCode::SERVICE_UNAVAILABLE)
+    } else if faults.fail_next > 0 {
+        faults.fail_next -= 1;
+        Some(StatusCode::SERVICE_UNAVAILABLE)
+    } else if faults.failure_rate > 0.0 && rand::thread_rng().gen_bool(faults.failure_rate) {
+        Some(StatusCode::INTERNAL_SERVER_ERROR)
+    } else {
+        None
+    };
+    (faults.latency_ms, fail)
+}
+
+/// Applies the faults of the utility named in the path to every utility call.
+pub async fn apply_faults(
+    State(sandbox): State<Sandbox>,
+    Path(params): Path<std::collections::HashMap<String, String>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(utility) = params.get("utility").and_then(|id| super::catalog::find_utility(id)) else {
+        return next.run(request).await;
+    };
+    let (latency_ms, fail) = draw_fault(&sandbox, utility.id);
+    if latency_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(latency_ms)).await;
+    }
+    match fail {
+        Some(StatusCode::SERVICE_UNAVAILABLE) => SandboxError::unavailable().into_response(),
+        Some(status) => SandboxError::new(status, UtilityErrorKind::ServerError, "Internal error at the utility.")
+            .into_response(),
+        None => next.run(request).await,
+    }
+}

@@ -1,0 +1,118 @@
+//! The sandbox's utilities and scenario logins: who exists, how they verify,
+//! how long their sessions live.
+
+use std::time::Duration;
+
+/// How a sandbox utility asks for a second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfaPolicy {
+    /// Never asks.
+    None,
+    /// Sends a one-time code by one of these methods.
+    Codes(&'static [&'static str]),
+    /// Asks security questions, which Gridlink cannot answer for the user.
+    SecurityQuestions,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SandboxUtility {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub mfa: MfaPolicy,
+    pub token_lifetime_days: u32,
+    /// `electricity`, `gas` or `water`: what its statements measure.
+    pub fuel: &'static str,
+}
+
+impl SandboxUtility {
+    pub fn token_lifetime(&self) -> Duration {
+        Duration::from_secs(u64::from(self.token_lifetime_days) * 24 * 60 * 60)
+    }
+
+    /// The wire names of the methods its challenges offer.
+    pub fn offered_methods(&self) -> Vec<&'static str> {
+        match self.mfa {
+            MfaPolicy::None => Vec::new(),
+            MfaPolicy::Codes(methods) => methods.to_vec(),
+            MfaPolicy::SecurityQuestions => vec!["security_question"],
+        }
+    }
+}
+
+pub const UTILITIES: [SandboxUtility; 5] = [
+    SandboxUtility {
+        id: "sandbox-electric",
+        name: "Sandbox Electric",
+        mfa: MfaPolicy::Codes(&["sms", "call", "email"]),
+        token_lifetime_days: 30,
+        fuel: "electricity",
+    },
+    SandboxUtility {
+        id: "sandbox-gas",
+        name: "Sandbox Gas",
+        mfa: MfaPolicy::Codes(&["sms"]),
+        token_lifetime_days: 14,
+        fuel: "gas",
+    },
+    SandboxUtility {
+        id: "sandbox-water",
+        name: "Sandbox Water",
+        mfa: MfaPolicy::None,
+        token_lifetime_days: 365,
+        fuel: "water",
+    },
+    SandboxUtility {
+        id: "sandbox-municipal-power",
+        name: "Sandbox Municipal Power",
+        mfa: MfaPolicy::Codes(&["email"]),
+        token_lifetime_days: 7,
+        fuel: "electricity",
+    },
+    SandboxUtility {
+        id: "sandbox-legacy",
+        name: "Sandbox Legacy Utility",
+        mfa: MfaPolicy::SecurityQuestions,
+        token_lifetime_days: 30,
+        fuel: "electricity",
+    },
+];
+
+pub fn find_utility(id: &str) -> Option<&'static SandboxUtility> {
+    UTILITIES.iter().find(|utility| utility.id == id)
+}
+
+/// The one password every scenario login accepts.
+pub const GOOD_PASSWORD: &str = "pass_good";
+
+/// What a scenario login does, the same at every utility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// Verifies as the utility does (MFA where it has it).
+    Good,
+    /// Never asked for a second factor.
+    NoMfa,
+    /// The account is locked at the utility.
+    Locked,
+    /// The utility is unavailable for this login.
+    Down,
+    /// Answers like `Good`, after about five seconds.
+    Slow,
+}
+
+/// The scenario logins, with a sentence each for the index page and README.
+pub const SCENARIOS: [(&str, Scenario, &str); 5] = [
+    ("user_good", Scenario::Good, "Valid login; MFA as the utility does it."),
+    ("user_nomfa", Scenario::NoMfa, "Valid login that is never asked for MFA."),
+    ("user_locked", Scenario::Locked, "The account is locked at the utility."),
+    ("user_down", Scenario::Down, "The utility is unavailable (HTTP 503)."),
+    ("user_slow", Scenario::Slow, "Valid login; every answer takes about 5 seconds."),
+];
+
+pub const SLOW_ANSWER: Duration = Duration::from_secs(5);
+
+pub fn find_scenario(username: &str) -> Option<Scenario> {
+    SCENARIOS
+        .iter()
+        .find(|(name, _, _)| *name == username)
+        .map(|(_, scenario, _)| *scenario)
+}
