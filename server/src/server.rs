@@ -97,7 +97,9 @@ pub async fn start(
         (UtilitySource::EmbeddedSandbox { .. }, Some(addr)) => {
             Url::parse(&format!("http://{addr}")).context("Failed to build the sandbox URL")?
         }
-        (UtilitySource::EmbeddedSandbox { .. }, None) => unreachable!("the embedded sandbox was bound above"),
+        (UtilitySource::EmbeddedSandbox { .. }, None) => {
+            unreachable!("the embedded sandbox was bound above")
+        }
     };
     let utility = HttpUtilityConnector::new(utility_url, UTILITY_TIMEOUT, RetryPolicy::default())
         .context("Failed to create the HTTP client for utilities")?;

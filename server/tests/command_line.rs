@@ -168,3 +168,50 @@ fn sigterm_stops_the_server_cleanly() {
     assert!(stderr.contains("SIGTERM received"), "{stderr}");
     assert!(stderr.contains("Gridlink stopped"), "{stderr}");
 }
+
+#[cfg(unix)]
+#[test]
+fn gridlink_sandbox_runs_the_sandbox_utilities_alone() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("--sandbox-listen=127.0.0.1:{port}");
+    let child = gridlink(&["sandbox", &listen])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let body = loop {
+        let answer = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut stream| {
+            use std::io::{Read, Write};
+            stream.write_all(
+                b"GET /api/utilities HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            )?;
+            let mut text = String::new();
+            stream.read_to_string(&mut text)?;
+            Ok(text)
+        });
+        match answer {
+            Ok(text) => break text,
+            Err(_) if started.elapsed() < Duration::from_secs(30) => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(error) => panic!("the sandbox did not start: {error}"),
+        }
+    };
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    assert!(body.contains("Sandbox Electric"), "{body}");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

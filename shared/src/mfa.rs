@@ -25,7 +25,9 @@ impl MfaMethod {
 
     /// Parses a utility's wire name; `None` for methods Gridlink cannot do.
     pub fn from_wire_name(name: &str) -> Option<MfaMethod> {
-        MfaMethod::ALL.into_iter().find(|method| method.wire_name() == name)
+        MfaMethod::ALL
+            .into_iter()
+            .find(|method| method.wire_name() == name)
     }
 
     /// The label shown to end-users.

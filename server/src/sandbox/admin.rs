@@ -168,7 +168,10 @@ pub async fn apply_faults(
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(utility) = params.get("utility").and_then(|id| super::catalog::find_utility(id)) else {
+    let Some(utility) = params
+        .get("utility")
+        .and_then(|id| super::catalog::find_utility(id))
+    else {
         return next.run(request).await;
     };
     let (latency_ms, fail) = draw_fault(&sandbox, utility.id);
@@ -177,8 +180,12 @@ pub async fn apply_faults(
     }
     match fail {
         Some(StatusCode::SERVICE_UNAVAILABLE) => SandboxError::unavailable().into_response(),
-        Some(status) => SandboxError::new(status, UtilityErrorKind::ServerError, "Internal error at the utility.")
-            .into_response(),
+        Some(status) => SandboxError::new(
+            status,
+            UtilityErrorKind::ServerError,
+            "Internal error at the utility.",
+        )
+        .into_response(),
         None => next.run(request).await,
     }
 }

@@ -59,8 +59,16 @@ fn seasonal_factor(fuel: &str, month: Month) -> f64 {
 }
 
 /// The statements of one account for the twelve months before `today`'s month.
-pub fn statements(utility: &SandboxUtility, username: &str, account: &Account, today: Date) -> Vec<Statement> {
-    let seed = seed(utility.id, &format!("{username}/{}", account.account_number));
+pub fn statements(
+    utility: &SandboxUtility,
+    username: &str,
+    account: &Account,
+    today: Date,
+) -> Vec<Statement> {
+    let seed = seed(
+        utility.id,
+        &format!("{username}/{}", account.account_number),
+    );
     let (base_usage, unit, cents_per_unit, fixed_cents) = tariff(&account.fuel);
     let household = 0.7 + (seed % 600) as f64 / 1000.0;
     let mut period_end = first_of_month(today);
@@ -68,7 +76,13 @@ pub fn statements(utility: &SandboxUtility, username: &str, account: &Account, t
     for index in 0..12u64 {
         let period_start = first_of_month(period_end.previous_day().unwrap_or(period_end));
         let noise = 0.92 + ((seed.rotate_left(index as u32 * 5) % 160) as f64) / 1000.0;
-        let usage = (base_usage * household * seasonal_factor(&account.fuel, period_start.month()) * noise * 10.0).round() / 10.0;
+        let usage = (base_usage
+            * household
+            * seasonal_factor(&account.fuel, period_start.month())
+            * noise
+            * 10.0)
+            .round()
+            / 10.0;
         let amount_cents = (usage * cents_per_unit).round() as i64 + fixed_cents;
         statements.push(Statement {
             id: format!(
@@ -109,7 +123,9 @@ mod tests {
         assert_eq!(statements[0].period_start, date!(2026 - 10 - 01));
         assert_eq!(statements[0].period_end, date!(2026 - 10 - 31));
         assert_eq!(statements[11].period_start, date!(2025 - 11 - 01));
-        assert!(statements.iter().all(|s| s.usage > 0.0 && s.amount_cents > 0 && s.usage_unit == "kWh"));
+        assert!(statements
+            .iter()
+            .all(|s| s.usage > 0.0 && s.amount_cents > 0 && s.usage_unit == "kWh"));
     }
 
     #[test]
@@ -129,7 +145,13 @@ mod tests {
         let utility = find_utility("sandbox-gas").unwrap();
         let account = &accounts(utility, "user_good")[0];
         let statements = statements(utility, "user_good", account, date!(2026 - 12 - 15));
-        let usage_in = |month: Month| statements.iter().find(|s| s.period_start.month() == month).unwrap().usage;
+        let usage_in = |month: Month| {
+            statements
+                .iter()
+                .find(|s| s.period_start.month() == month)
+                .unwrap()
+                .usage
+        };
         assert!(usage_in(Month::January) > 2.0 * usage_in(Month::July));
     }
 }

@@ -11,7 +11,11 @@ use super::utility_or_404;
 use crate::utility::protocol::{Account, Statement, UtilityErrorKind};
 
 /// The login that `headers`' Bearer token belongs to, if the token is valid now.
-fn authenticated_username(sandbox: &Sandbox, utility: &SandboxUtility, headers: &HeaderMap) -> Result<String, SandboxError> {
+fn authenticated_username(
+    sandbox: &Sandbox,
+    utility: &SandboxUtility,
+    headers: &HeaderMap,
+) -> Result<String, SandboxError> {
     let invalid = || {
         SandboxError::new(
             StatusCode::UNAUTHORIZED,
@@ -25,7 +29,11 @@ fn authenticated_username(sandbox: &Sandbox, utility: &SandboxUtility, headers: 
         .and_then(|value| value.strip_prefix("Bearer "))
         .ok_or_else(invalid)?;
     let data = sandbox.lock();
-    let session = data.sessions.get(token.trim()).filter(|session| session.utility_id == utility.id).ok_or_else(invalid)?;
+    let session = data
+        .sessions
+        .get(token.trim())
+        .filter(|session| session.utility_id == utility.id)
+        .ok_or_else(invalid)?;
     if session.expires_at <= data.now() {
         return Err(SandboxError::new(
             StatusCode::UNAUTHORIZED,
@@ -57,7 +65,11 @@ pub async fn list_statements(
         .into_iter()
         .find(|account| account.account_number == account_number)
         .ok_or_else(|| {
-            SandboxError::new(StatusCode::NOT_FOUND, UtilityErrorKind::NotFound, "This login has no such account.")
+            SandboxError::new(
+                StatusCode::NOT_FOUND,
+                UtilityErrorKind::NotFound,
+                "This login has no such account.",
+            )
         })?;
     let today = sandbox.lock().now().date();
     Ok(Json(bills::statements(utility, &username, &account, today)))

@@ -101,11 +101,31 @@ pub enum Scenario {
 
 /// The scenario logins, with a sentence each for the index page and README.
 pub const SCENARIOS: [(&str, Scenario, &str); 5] = [
-    ("user_good", Scenario::Good, "Valid login; MFA as the utility does it."),
-    ("user_nomfa", Scenario::NoMfa, "Valid login that is never asked for MFA."),
-    ("user_locked", Scenario::Locked, "The account is locked at the utility."),
-    ("user_down", Scenario::Down, "The utility is unavailable (HTTP 503)."),
-    ("user_slow", Scenario::Slow, "Valid login; every answer takes about 5 seconds."),
+    (
+        "user_good",
+        Scenario::Good,
+        "Valid login; MFA as the utility does it.",
+    ),
+    (
+        "user_nomfa",
+        Scenario::NoMfa,
+        "Valid login that is never asked for MFA.",
+    ),
+    (
+        "user_locked",
+        Scenario::Locked,
+        "The account is locked at the utility.",
+    ),
+    (
+        "user_down",
+        Scenario::Down,
+        "The utility is unavailable (HTTP 503).",
+    ),
+    (
+        "user_slow",
+        Scenario::Slow,
+        "Valid login; every answer takes about 5 seconds.",
+    ),
 ];
 
 pub const SLOW_ANSWER: Duration = Duration::from_secs(5);

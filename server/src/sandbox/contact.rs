@@ -37,7 +37,10 @@ mod tests {
         let masked = masked_destination("sms", "sandbox-electric", "user_good").unwrap();
         assert!(masked.starts_with("•••-•••-"));
         assert_eq!(masked.chars().filter(char::is_ascii_digit).count(), 4);
-        assert_eq!(masked, masked_destination("call", "sandbox-electric", "user_good").unwrap());
+        assert_eq!(
+            masked,
+            masked_destination("call", "sandbox-electric", "user_good").unwrap()
+        );
     }
 
     #[test]

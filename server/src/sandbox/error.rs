@@ -30,7 +30,11 @@ impl SandboxError {
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        SandboxError::new(StatusCode::BAD_REQUEST, UtilityErrorKind::BadRequest, message)
+        SandboxError::new(
+            StatusCode::BAD_REQUEST,
+            UtilityErrorKind::BadRequest,
+            message,
+        )
     }
 
     pub fn unknown_utility(id: &str) -> Self {

@@ -4,14 +4,18 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use time::Duration;
 
-use super::catalog::{find_scenario, MfaPolicy, SandboxUtility, Scenario, GOOD_PASSWORD, SLOW_ANSWER};
+use super::catalog::{
+    find_scenario, MfaPolicy, SandboxUtility, Scenario, GOOD_PASSWORD, SLOW_ANSWER,
+};
 use super::contact::masked_destination;
 use super::error::{Json, Path, SandboxError};
-use super::state::{random_code, random_token, Challenge, IssuedCode, OutboxEntry, Sandbox, SandboxData, Session};
+use super::state::{
+    random_code, random_token, Challenge, IssuedCode, OutboxEntry, Sandbox, SandboxData, Session,
+};
 use super::utility_or_404;
 use crate::utility::protocol::{
-    CodeSentResponse, LoginRequest, LoginResponse, OfferedMethod, SendCodeRequest, SessionTokenResponse,
-    UtilityErrorKind, VerifyCodeRequest,
+    CodeSentResponse, LoginRequest, LoginResponse, OfferedMethod, SendCodeRequest,
+    SessionTokenResponse, UtilityErrorKind, VerifyCodeRequest,
 };
 
 /// How long a login may wait for its code before starting again.
@@ -44,7 +48,11 @@ pub async fn log_in(
     };
     let mut data = sandbox.lock();
     let now = data.now();
-    if let Some(until) = data.lockouts.get(&(utility.id, request.username.clone())).filter(|until| **until > now) {
+    if let Some(until) = data
+        .lockouts
+        .get(&(utility.id, request.username.clone()))
+        .filter(|until| **until > now)
+    {
         return Err(SandboxError::locked(*until));
     }
     match scenario {
@@ -60,22 +68,44 @@ pub async fn log_in(
     }
 }
 
-fn start_session(data: &mut SandboxData, utility: &SandboxUtility, username: &str) -> LoginResponse {
+fn start_session(
+    data: &mut SandboxData,
+    utility: &SandboxUtility,
+    username: &str,
+) -> LoginResponse {
     let session = issue_session(data, utility, username);
-    LoginResponse::Authenticated { session_token: session.session_token, expires_at: session.expires_at }
+    LoginResponse::Authenticated {
+        session_token: session.session_token,
+        expires_at: session.expires_at,
+    }
 }
 
-fn issue_session(data: &mut SandboxData, utility: &SandboxUtility, username: &str) -> SessionTokenResponse {
+fn issue_session(
+    data: &mut SandboxData,
+    utility: &SandboxUtility,
+    username: &str,
+) -> SessionTokenResponse {
     let token = random_token("sbx_tok_");
     let expires_at = data.now() + utility.token_lifetime();
     data.sessions.insert(
         token.clone(),
-        Session { utility_id: utility.id, username: username.to_owned(), expires_at },
+        Session {
+            utility_id: utility.id,
+            username: username.to_owned(),
+            expires_at,
+        },
     );
-    SessionTokenResponse { session_token: token, expires_at }
+    SessionTokenResponse {
+        session_token: token,
+        expires_at,
+    }
 }
 
-fn start_challenge(data: &mut SandboxData, utility: &'static SandboxUtility, username: &str) -> LoginResponse {
+fn start_challenge(
+    data: &mut SandboxData,
+    utility: &'static SandboxUtility,
+    username: &str,
+) -> LoginResponse {
     let challenge_id = random_token("sbx_chl_");
     let methods = utility.offered_methods();
     let expires_at = data.now() + CHALLENGE_LIFETIME;
@@ -98,7 +128,11 @@ fn start_challenge(data: &mut SandboxData, utility: &'static SandboxUtility, use
             wrong_codes: 0,
         },
     );
-    LoginResponse::MfaRequired { challenge_id, methods: offered, challenge_expires_at: expires_at }
+    LoginResponse::MfaRequired {
+        challenge_id,
+        methods: offered,
+        challenge_expires_at: expires_at,
+    }
 }
 
 /// The live challenge `challenge_id` of `utility`, or the error the utility gives.
@@ -145,11 +179,20 @@ pub async fn send_code(
     let mut data = sandbox.lock();
     let now = data.now();
     let challenge = live_challenge(&mut data, utility, &challenge_id)?;
-    let Some(method) = challenge.methods.iter().copied().find(|method| *method == request.method) else {
+    let Some(method) = challenge
+        .methods
+        .iter()
+        .copied()
+        .find(|method| *method == request.method)
+    else {
         return Err(SandboxError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             UtilityErrorKind::MethodNotOffered,
-            format!("This login offers {}; {:?} is not one of them.", challenge.methods.join(", "), request.method),
+            format!(
+                "This login offers {}; {:?} is not one of them.",
+                challenge.methods.join(", "),
+                request.method
+            ),
         ));
     };
     let Some(destination) = masked_destination(method, utility.id, &challenge.username) else {
@@ -170,7 +213,10 @@ pub async fn send_code(
     }
     let code = match &challenge.code {
         Some(code) if code.expires_at > now => code.clone(),
-        _ => IssuedCode { value: random_code(), expires_at: now + CODE_LIFETIME },
+        _ => IssuedCode {
+            value: random_code(),
+            expires_at: now + CODE_LIFETIME,
+        },
     };
     challenge.code = Some(code.clone());
     challenge.sends += 1;

@@ -35,14 +35,26 @@ pub fn router() -> Router {
 pub fn router_with(sandbox: Sandbox) -> Router {
     let utility_calls = Router::new()
         .route("/api/utilities/{utility}/login", post(login::log_in))
-        .route("/api/utilities/{utility}/mfa/{challenge}/send", post(login::send_code))
-        .route("/api/utilities/{utility}/mfa/{challenge}/verify", post(login::verify_code))
-        .route("/api/utilities/{utility}/accounts", get(bills_routes::list_accounts))
+        .route(
+            "/api/utilities/{utility}/mfa/{challenge}/send",
+            post(login::send_code),
+        )
+        .route(
+            "/api/utilities/{utility}/mfa/{challenge}/verify",
+            post(login::verify_code),
+        )
+        .route(
+            "/api/utilities/{utility}/accounts",
+            get(bills_routes::list_accounts),
+        )
         .route(
             "/api/utilities/{utility}/accounts/{account}/statements",
             get(bills_routes::list_statements),
         )
-        .route_layer(middleware::from_fn_with_state(sandbox.clone(), admin::apply_faults));
+        .route_layer(middleware::from_fn_with_state(
+            sandbox.clone(),
+            admin::apply_faults,
+        ));
 
     Router::new()
         .route("/", get(pages::index))
@@ -51,7 +63,10 @@ pub fn router_with(sandbox: Sandbox) -> Router {
         .route("/api/utilities", get(list_utilities))
         .merge(utility_calls)
         .route("/api/admin/expire-tokens", post(admin::expire_tokens))
-        .route("/api/admin/utilities/{utility}/faults", post(admin::set_faults))
+        .route(
+            "/api/admin/utilities/{utility}/faults",
+            post(admin::set_faults),
+        )
         .route("/api/admin/clock/advance", post(admin::advance_clock))
         .route("/api/admin/reset", post(admin::reset))
         .fallback(not_found)
@@ -79,7 +94,11 @@ async fn list_utilities() -> Json<Vec<UtilityInfo>> {
             .map(|utility| UtilityInfo {
                 id: utility.id.to_owned(),
                 name: utility.name.to_owned(),
-                mfa_methods: utility.offered_methods().into_iter().map(str::to_owned).collect(),
+                mfa_methods: utility
+                    .offered_methods()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
                 token_lifetime_days: utility.token_lifetime_days,
             })
             .collect(),
@@ -87,7 +106,11 @@ async fn list_utilities() -> Json<Vec<UtilityInfo>> {
 }
 
 async fn not_found() -> SandboxError {
-    SandboxError::new(StatusCode::NOT_FOUND, UtilityErrorKind::NotFound, "No such endpoint. GET / lists them.")
+    SandboxError::new(
+        StatusCode::NOT_FOUND,
+        UtilityErrorKind::NotFound,
+        "No such endpoint. GET / lists them.",
+    )
 }
 
 async fn method_not_allowed() -> SandboxError {

@@ -21,17 +21,33 @@ fn entries(sandbox: &Sandbox, filter: &OutboxFilter) -> Vec<OutboxEntry> {
     data.outbox
         .iter()
         .rev()
-        .filter(|entry| filter.username.as_ref().is_none_or(|username| &entry.username == username))
-        .filter(|entry| filter.utility.as_ref().is_none_or(|utility| &entry.utility_id == utility))
+        .filter(|entry| {
+            filter
+                .username
+                .as_ref()
+                .is_none_or(|username| &entry.username == username)
+        })
+        .filter(|entry| {
+            filter
+                .utility
+                .as_ref()
+                .is_none_or(|utility| &entry.utility_id == utility)
+        })
         .cloned()
         .collect()
 }
 
-pub async fn outbox_json(State(sandbox): State<Sandbox>, Query(filter): Query<OutboxFilter>) -> Json<Vec<OutboxEntry>> {
+pub async fn outbox_json(
+    State(sandbox): State<Sandbox>,
+    Query(filter): Query<OutboxFilter>,
+) -> Json<Vec<OutboxEntry>> {
     Json(entries(&sandbox, &filter))
 }
 
-pub async fn outbox_page(State(sandbox): State<Sandbox>, Query(filter): Query<OutboxFilter>) -> Html<String> {
+pub async fn outbox_page(
+    State(sandbox): State<Sandbox>,
+    Query(filter): Query<OutboxFilter>,
+) -> Html<String> {
     let entries = entries(&sandbox, &filter);
     let body = if entries.is_empty() {
         "<p>No codes sent yet. Log in as <code>user_good</code> at a utility with MFA and choose a method.</p>".to_owned()

@@ -6,7 +6,10 @@ use super::catalog::{MfaPolicy, GOOD_PASSWORD, SCENARIOS, UTILITIES};
 
 /// Escapes text for HTML.
 pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A complete, self-contained page (no scripts, inline styles only).
@@ -26,8 +29,14 @@ pub async fn index() -> Html<String> {
         .map(|utility| {
             let mfa = match utility.mfa {
                 MfaPolicy::None => "None".to_owned(),
-                MfaPolicy::Codes(methods) => methods.iter().map(|m| m.to_uppercase()).collect::<Vec<_>>().join(", "),
-                MfaPolicy::SecurityQuestions => "Security questions (unsupported by Gridlink)".to_owned(),
+                MfaPolicy::Codes(methods) => methods
+                    .iter()
+                    .map(|m| m.to_uppercase())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                MfaPolicy::SecurityQuestions => {
+                    "Security questions (unsupported by Gridlink)".to_owned()
+                }
             };
             format!(
                 "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{} days</td></tr>",
@@ -40,7 +49,12 @@ pub async fn index() -> Html<String> {
         .collect();
     let scenarios: String = SCENARIOS
         .iter()
-        .map(|(username, _, description)| format!("<tr><td><code>{username}</code></td><td>{}</td></tr>", escape(description)))
+        .map(|(username, _, description)| {
+            format!(
+                "<tr><td><code>{username}</code></td><td>{}</td></tr>",
+                escape(description)
+            )
+        })
         .collect();
     Html(page(
         "Sandbox utilities",

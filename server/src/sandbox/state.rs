@@ -81,7 +81,10 @@ impl SandboxData {
     /// Forgets everything but keeps the clock, so time never runs backwards.
     pub fn reset(&mut self) {
         let clock_offset = self.clock_offset;
-        *self = SandboxData { clock_offset, ..SandboxData::default() };
+        *self = SandboxData {
+            clock_offset,
+            ..SandboxData::default()
+        };
     }
 }
 
@@ -94,7 +97,9 @@ pub struct Sandbox {
 impl Sandbox {
     pub fn lock(&self) -> MutexGuard<'_, SandboxData> {
         // A panic while holding the lock leaves plain data behind; keep serving.
-        self.data.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.data
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -31,7 +31,10 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { attempts: 3, first_delay: Duration::from_millis(250) }
+        RetryPolicy {
+            attempts: 3,
+            first_delay: Duration::from_millis(250),
+        }
     }
 }
 
@@ -50,7 +53,11 @@ impl HttpUtilityConnector {
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("Gridlink/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(HttpUtilityConnector { client, base_url, retry })
+        Ok(HttpUtilityConnector {
+            client,
+            base_url,
+            retry,
+        })
     }
 
     fn url(&self, segments: &[&str]) -> Url {
@@ -63,13 +70,20 @@ impl HttpUtilityConnector {
     }
 
     /// One call, never retried: for calls with effects (log in, send, verify).
-    async fn call_once<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, UtilityError> {
-        let response = request.send().await.map_err(transport_error)?;
+    async fn call_once<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<T, UtilityError> {
+        let response = request.send().await.map_err(|error| transport_error(&error))?;
         decode(response).await
     }
 
     /// A read, retried with exponential backoff while the utility is unavailable.
-    async fn read<T: DeserializeOwned>(&self, segments: &[&str], token: Option<&SecretToken>) -> Result<T, UtilityError> {
+    async fn read<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        token: Option<&SecretToken>,
+    ) -> Result<T, UtilityError> {
         let url = self.url(segments);
         let mut delay = self.retry.first_delay;
         let mut attempt = 1;
@@ -90,12 +104,17 @@ impl HttpUtilityConnector {
         }
     }
 
-    async fn post<B: Serialize, T: DeserializeOwned>(&self, segments: &[&str], body: &B) -> Result<T, UtilityError> {
-        self.call_once(self.client.post(self.url(segments)).json(body)).await
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        body: &B,
+    ) -> Result<T, UtilityError> {
+        self.call_once(self.client.post(self.url(segments)).json(body))
+            .await
     }
 }
 
-fn transport_error(error: reqwest::Error) -> UtilityError {
+fn transport_error(error: &reqwest::Error) -> UtilityError {
     if error.is_timeout() {
         UtilityError::Unavailable("no answer before the timeout".into())
     } else if error.is_connect() {
@@ -109,18 +128,22 @@ fn transport_error(error: reqwest::Error) -> UtilityError {
 
 async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, UtilityError> {
     let status = response.status();
-    let bytes = response.bytes().await.map_err(transport_error)?;
+    let bytes = response.bytes().await.map_err(|error| transport_error(&error))?;
     if status.is_success() {
         return serde_json::from_slice(&bytes)
             .map_err(|error| UtilityError::Protocol(format!("unexpected body: {error}")));
     }
     match serde_json::from_slice::<UtilityErrorBody>(&bytes) {
         Ok(body) => Err(classify(body)),
-        Err(_) if status.is_server_error() => Err(UtilityError::Unavailable(format!("HTTP {status}"))),
-        Err(_) if status == StatusCode::TOO_MANY_REQUESTS => {
-            Err(UtilityError::TooManySends { retry_after_seconds: None })
+        Err(_) if status.is_server_error() => {
+            Err(UtilityError::Unavailable(format!("HTTP {status}")))
         }
-        Err(_) => Err(UtilityError::Protocol(format!("HTTP {status} without an error body"))),
+        Err(_) if status == StatusCode::TOO_MANY_REQUESTS => Err(UtilityError::TooManySends {
+            retry_after_seconds: None,
+        }),
+        Err(_) => Err(UtilityError::Protocol(format!(
+            "HTTP {status} without an error body"
+        ))),
     }
 }
 
@@ -128,14 +151,22 @@ fn classify(body: UtilityErrorBody) -> UtilityError {
     use UtilityErrorKind as Kind;
     match body.error {
         Kind::InvalidCredentials => UtilityError::InvalidCredentials,
-        Kind::AccountLocked => UtilityError::AccountLocked { until: body.locked_until },
+        Kind::AccountLocked => UtilityError::AccountLocked {
+            until: body.locked_until,
+        },
         Kind::ChallengeNotFound => UtilityError::ChallengeExpired,
         Kind::MethodNotOffered => UtilityError::MethodNotOffered,
         Kind::NoCodeSent => UtilityError::NoCodeSent,
-        Kind::WrongCode => UtilityError::WrongCode { attempts_left: body.attempts_left.unwrap_or(0) },
+        Kind::WrongCode => UtilityError::WrongCode {
+            attempts_left: body.attempts_left.unwrap_or(0),
+        },
         Kind::CodeExpired => UtilityError::CodeExpired,
-        Kind::TooManyAttempts => UtilityError::TooManyAttempts { until: body.locked_until },
-        Kind::TooManySends => UtilityError::TooManySends { retry_after_seconds: body.retry_after_seconds },
+        Kind::TooManyAttempts => UtilityError::TooManyAttempts {
+            until: body.locked_until,
+        },
+        Kind::TooManySends => UtilityError::TooManySends {
+            retry_after_seconds: body.retry_after_seconds,
+        },
         Kind::TokenExpired => UtilityError::TokenExpired,
         Kind::InvalidToken => UtilityError::InvalidToken,
         Kind::UnknownUtility => UtilityError::UnknownUtility,
@@ -152,14 +183,32 @@ impl UtilityConnector for HttpUtilityConnector {
     }
 
     #[tracing::instrument(skip(self, password))]
-    async fn login(&self, utility: &str, username: &Username, password: &Password) -> Result<LoginOutcome, UtilityError> {
-        let body = LoginRequest { username: username.as_str().to_owned(), password: password.expose().to_owned() };
-        let response: LoginResponse = self.post(&["api", "utilities", utility, "login"], &body).await?;
+    async fn login(
+        &self,
+        utility: &str,
+        username: &Username,
+        password: &Password,
+    ) -> Result<LoginOutcome, UtilityError> {
+        let body = LoginRequest {
+            username: username.as_str().to_owned(),
+            password: password.expose().to_owned(),
+        };
+        let response: LoginResponse = self
+            .post(&["api", "utilities", utility, "login"], &body)
+            .await?;
         match response {
-            LoginResponse::Authenticated { session_token, expires_at } => {
-                Ok(LoginOutcome::Authenticated(SessionToken { secret: SecretToken::new(session_token), expires_at }))
-            }
-            LoginResponse::MfaRequired { challenge_id, methods, challenge_expires_at } => {
+            LoginResponse::Authenticated {
+                session_token,
+                expires_at,
+            } => Ok(LoginOutcome::Authenticated(SessionToken {
+                secret: SecretToken::new(session_token),
+                expires_at,
+            })),
+            LoginResponse::MfaRequired {
+                challenge_id,
+                methods,
+                challenge_expires_at,
+            } => {
                 let options: Vec<MfaOption> = methods
                     .into_iter()
                     .filter_map(|offered| {
@@ -172,15 +221,31 @@ impl UtilityConnector for HttpUtilityConnector {
                 if options.is_empty() {
                     return Err(UtilityError::UnsupportedMfa);
                 }
-                Ok(LoginOutcome::MfaRequired(MfaChallenge { challenge_id, options, expires_at: challenge_expires_at }))
+                Ok(LoginOutcome::MfaRequired(MfaChallenge {
+                    challenge_id,
+                    options,
+                    expires_at: challenge_expires_at,
+                }))
             }
         }
     }
 
     #[tracing::instrument(skip(self))]
-    async fn send_code(&self, utility: &str, challenge_id: &str, method: MfaMethod) -> Result<CodeSent, UtilityError> {
-        let body = SendCodeRequest { method: method.wire_name().to_owned() };
-        let sent: CodeSentResponse = self.post(&["api", "utilities", utility, "mfa", challenge_id, "send"], &body).await?;
+    async fn send_code(
+        &self,
+        utility: &str,
+        challenge_id: &str,
+        method: MfaMethod,
+    ) -> Result<CodeSent, UtilityError> {
+        let body = SendCodeRequest {
+            method: method.wire_name().to_owned(),
+        };
+        let sent: CodeSentResponse = self
+            .post(
+                &["api", "utilities", utility, "mfa", challenge_id, "send"],
+                &body,
+            )
+            .await?;
         Ok(CodeSent {
             method: MfaMethod::from_wire_name(&sent.method).unwrap_or(method),
             destination: sent.destination,
@@ -190,20 +255,55 @@ impl UtilityConnector for HttpUtilityConnector {
     }
 
     #[tracing::instrument(skip(self, code))]
-    async fn verify_code(&self, utility: &str, challenge_id: &str, code: &OtpCode) -> Result<SessionToken, UtilityError> {
-        let body = VerifyCodeRequest { code: code.expose().to_owned() };
-        let session: SessionTokenResponse =
-            self.post(&["api", "utilities", utility, "mfa", challenge_id, "verify"], &body).await?;
-        Ok(SessionToken { secret: SecretToken::new(session.session_token), expires_at: session.expires_at })
+    async fn verify_code(
+        &self,
+        utility: &str,
+        challenge_id: &str,
+        code: &OtpCode,
+    ) -> Result<SessionToken, UtilityError> {
+        let body = VerifyCodeRequest {
+            code: code.expose().to_owned(),
+        };
+        let session: SessionTokenResponse = self
+            .post(
+                &["api", "utilities", utility, "mfa", challenge_id, "verify"],
+                &body,
+            )
+            .await?;
+        Ok(SessionToken {
+            secret: SecretToken::new(session.session_token),
+            expires_at: session.expires_at,
+        })
     }
 
     #[tracing::instrument(skip(self, token))]
-    async fn accounts(&self, utility: &str, token: &SecretToken) -> Result<Vec<Account>, UtilityError> {
-        self.read(&["api", "utilities", utility, "accounts"], Some(token)).await
+    async fn accounts(
+        &self,
+        utility: &str,
+        token: &SecretToken,
+    ) -> Result<Vec<Account>, UtilityError> {
+        self.read(&["api", "utilities", utility, "accounts"], Some(token))
+            .await
     }
 
     #[tracing::instrument(skip(self, token))]
-    async fn statements(&self, utility: &str, token: &SecretToken, account_number: &str) -> Result<Vec<Statement>, UtilityError> {
-        self.read(&["api", "utilities", utility, "accounts", account_number, "statements"], Some(token)).await
+    async fn statements(
+        &self,
+        utility: &str,
+        token: &SecretToken,
+        account_number: &str,
+    ) -> Result<Vec<Statement>, UtilityError> {
+        self.read(
+            &[
+                "api",
+                "utilities",
+                utility,
+                "accounts",
+                account_number,
+                "statements",
+            ],
+            Some(token),
+        )
+        .await
     }
 }

@@ -139,7 +139,11 @@ pub trait UtilityConnector: Send + Sync {
         code: &OtpCode,
     ) -> Result<SessionToken, UtilityError>;
 
-    async fn accounts(&self, utility: &str, token: &SecretToken) -> Result<Vec<Account>, UtilityError>;
+    async fn accounts(
+        &self,
+        utility: &str,
+        token: &SecretToken,
+    ) -> Result<Vec<Account>, UtilityError>;
 
     async fn statements(
         &self,

@@ -35,7 +35,11 @@ pub struct LoginRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "result", rename_all = "snake_case", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "result",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 pub enum LoginResponse {
     /// No MFA needed: here is the session.
     Authenticated {
@@ -125,7 +129,11 @@ pub struct UtilityErrorBody {
     pub attempts_left: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_seconds: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
     pub locked_until: Option<OffsetDateTime>,
 }
 

@@ -204,3 +204,77 @@ async fn fresh_postgres_database() -> String {
     url.set_path(&format!("/{name}"));
     url.to_string()
 }
+
+/// The sandbox utilities alone, on port 0, stopped when dropped.
+pub struct TestSandbox {
+    pub url: String,
+    shutdown: CancellationToken,
+}
+
+impl TestSandbox {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    /// A connector to this sandbox that gives up after `timeout`, retrying reads quickly.
+    pub fn connector(
+        &self,
+        timeout: std::time::Duration,
+    ) -> server::utility::http::HttpUtilityConnector {
+        server::utility::http::HttpUtilityConnector::new(
+            reqwest::Url::parse(&self.url).unwrap(),
+            timeout,
+            server::utility::http::RetryPolicy {
+                attempts: 3,
+                first_delay: std::time::Duration::from_millis(20),
+            },
+        )
+        .unwrap()
+    }
+
+    /// The newest code the outbox shows for `username` at `utility`.
+    pub async fn latest_code(&self, utility: &str, username: &str) -> String {
+        let entries: Vec<serde_json::Value> = reqwest::get(self.url(&format!(
+            "/api/outbox?utility={utility}&username={username}"
+        )))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        entries.first().expect("a code was sent")["code"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// POSTs JSON to an admin endpoint and checks it succeeded.
+    pub async fn admin(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let response = reqwest::Client::new()
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl Drop for TestSandbox {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub async fn spawn_sandbox() -> TestSandbox {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(server::sandbox::serve(listener, shutdown.clone()));
+    TestSandbox { url, shutdown }
+}
