@@ -8,12 +8,16 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{health, security_headers, spa};
+use crate::{api_keys, connect, credentials, health, operators, security_headers, spa};
 
 /// Builds the whole application; tests call this without a socket too.
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .merge(health::router())
+        .merge(operators::router())
+        .merge(api_keys::router())
+        .merge(credentials::router())
+        .merge(connect::router())
         .fallback(api_route_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);
 

@@ -73,8 +73,9 @@ pub struct ServeArgs {
     #[arg(long, env = "GRIDLINK_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
 
-    /// Master key that encrypts utility passwords and session tokens: `KEY_ID:BASE64`
-    /// with 32 random bytes, e.g. from `gridlink-key-$(date +%Y%m):$(head -c32 /dev/urandom | base64)`.
+    /// Master key that encrypts utility passwords and session tokens: `KEY_ID:BASE64` with
+    /// 32 random bytes, e.g. `k1:$(head -c32 /dev/urandom | base64)`. To rotate, put the new
+    /// key first and keep the old ones after it, comma-separated, then run `gridlink rotate-key`.
     /// Required unless `--demo` is given.
     #[arg(
         long,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use reqwest::Url;
 
 use crate::cli::{DatabaseArgs, SandboxArgs, ServeArgs};
-use crate::crypto::MasterKey;
+use crate::crypto::Keyring;
 
 /// A configuration value that cannot be used, with the option it came from.
 #[derive(Debug, thiserror::Error)]
@@ -164,7 +164,7 @@ pub struct ServeConfig {
     /// Set explicitly, or derived from the bound address once it is known.
     pub public_url: Option<Url>,
     /// `None` in demo mode until the key is loaded from the data folder.
-    pub master_key: Option<MasterKey>,
+    pub master_key: Option<Keyring>,
     pub utility: UtilitySource,
     pub static_dir: PathBuf,
     pub demo: Option<DemoSettings>,
@@ -203,7 +203,7 @@ impl ServeConfig {
             None => None,
         };
         let master_key = match non_empty(&args.master_key) {
-            Some(value) => Some(MasterKey::parse(value).map_err(|problem| ConfigError::new(MASTER_KEY, problem))?),
+            Some(value) => Some(Keyring::parse(value).map_err(|problem| ConfigError::new(MASTER_KEY, problem))?),
             None if args.demo => None,
             None => {
                 return Err(ConfigError::new(

@@ -5,8 +5,14 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use shared::credentials::Owner;
+use shared::validation::{Password, Username};
+
+use crate::config::DemoSettings;
+use crate::credentials::{insert_credential, ValidatedCredential};
 use crate::crypto::MasterKey;
-use crate::store::Database;
+use crate::passwords::hash_password;
+use crate::state::AppState;
 
 pub const DEMO_ORGANISATION_ID: &str = "org_demo";
 pub const DEMO_ORGANISATION_NAME: &str = "Demo Energy Co";
@@ -41,23 +47,110 @@ fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(contents.as_bytes())
 }
 
-/// Creates the demo organisation unless it exists.
-pub async fn seed(db: &Database, now_ms: i64) -> anyhow::Result<()> {
+/// The demo operator's email address.
+pub const DEMO_OPERATOR_EMAIL: &str = "demo@example.com";
+
+/// Seeds the demo organisation, its admin operator (whose password is reset to
+/// the configured or a fresh random one, returned for the banner), and, on the
+/// first start, credentials in several states so the dashboard is not empty.
+pub async fn seed(state: &AppState, settings: &DemoSettings) -> anyhow::Result<String> {
+    let db = &state.db;
+    let now = state.clock.now_ms();
+    sqlx::query("INSERT INTO organisations (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+        .bind(DEMO_ORGANISATION_ID)
+        .bind(DEMO_ORGANISATION_NAME)
+        .bind(now)
+        .execute(db.pool())
+        .await
+        .context("Failed to seed the demo organisation")?;
+    let password = settings
+        .operator_password
+        .clone()
+        .unwrap_or_else(|| crate::tokens::generate("").chars().take(16).collect());
+    let password_hash = hash_password(password.clone()).await?;
     sqlx::query(
-        "INSERT INTO organisations (id, name, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO operators (id, organisation_id, email, password_hash, role, created_at) \
+         VALUES ($1, $2, $3, $4, 'ADMIN', $5) \
+         ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash, removed_at = NULL",
     )
+    .bind("op_demo")
     .bind(DEMO_ORGANISATION_ID)
-    .bind(DEMO_ORGANISATION_NAME)
-    .bind(now_ms)
+    .bind(DEMO_OPERATOR_EMAIL)
+    .bind(password_hash)
+    .bind(now)
     .execute(db.pool())
     .await
-    .context("Failed to seed the demo organisation")?;
+    .context("Failed to seed the demo operator")?;
+    seed_credentials(state).await?;
+    Ok(password)
+}
+
+/// Sandbox logins that land in different states through real background logins.
+const DEMO_LOGINS: [(&str, &str, &str, &str); 6] = [
+    (
+        "sandbox-water",
+        "user_nomfa",
+        "pass_good",
+        "demo-home-water",
+    ),
+    (
+        "sandbox-electric",
+        "user_nomfa",
+        "pass_good",
+        "demo-home-electric",
+    ),
+    (
+        "sandbox-electric",
+        "user_good",
+        "pass_good",
+        "demo-awaiting-verification",
+    ),
+    (
+        "sandbox-electric",
+        "user_locked",
+        "pass_good",
+        "demo-locked",
+    ),
+    (
+        "sandbox-legacy",
+        "user_good",
+        "pass_good",
+        "demo-security-questions",
+    ),
+    (
+        "sandbox-municipal-power",
+        "user_good",
+        "wrong_password",
+        "demo-wrong-password",
+    ),
+];
+
+async fn seed_credentials(state: &AppState) -> anyhow::Result<()> {
+    let (existing,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM credentials WHERE organisation_id = $1")
+            .bind(DEMO_ORGANISATION_ID)
+            .fetch_one(state.db.pool())
+            .await?;
+    if existing > 0 {
+        return Ok(());
+    }
+    for (utility_id, username, password, correlation_id) in DEMO_LOGINS {
+        let credential = ValidatedCredential {
+            utility_id: utility_id.to_owned(),
+            username: Username::parse(username).map_err(|error| anyhow::anyhow!("{error}"))?,
+            password: Password::parse(password).map_err(|error| anyhow::anyhow!("{error}"))?,
+            correlation_id: Some(correlation_id.to_owned()),
+            owner: Owner::EndUser,
+        };
+        insert_credential(state, DEMO_ORGANISATION_ID, &credential, "demo:seed")
+            .await
+            .map_err(|error| anyhow::anyhow!("Failed to seed a demo credential: {error}"))?;
+    }
     Ok(())
 }
 
 /// The banner printed on start in demo mode.
-pub fn banner(app_url: &str, sandbox_url: Option<&str>) -> String {
+pub fn banner(app_url: &str, sandbox_url: Option<&str>, operator_password: &str) -> String {
     let rule = "=".repeat(72);
     let mut lines = vec![
         rule.clone(),
@@ -66,6 +159,7 @@ pub fn banner(app_url: &str, sandbox_url: Option<&str>) -> String {
         format!("  Dashboard:     {app_url}/dashboard"),
         format!("  Connect:       {app_url}/connect"),
         format!("  Organisation:  {DEMO_ORGANISATION_NAME}"),
+        format!("  Sign in as:    {DEMO_OPERATOR_EMAIL} / {operator_password}"),
     ];
     if let Some(sandbox_url) = sandbox_url {
         lines.push(format!(

@@ -19,6 +19,8 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("authentication required")]
     Unauthenticated,
+    #[error("sign-in failed")]
+    SignInFailed,
     #[error("{0}")]
     Forbidden(&'static str),
     /// The resource does not exist, or belongs to someone else.
@@ -28,6 +30,11 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    /// A Connect token that no longer works; the code says why.
+    #[error("connect link unusable: {0:?}")]
+    ConnectLinkUnusable(ErrorCode),
     #[error("{0}")]
     ServiceUnavailable(String),
     #[error(transparent)]
@@ -57,6 +64,10 @@ impl ApiError {
                 ErrorCode::Unauthenticated,
                 "Sign in or send a valid API key.",
             ),
+            ApiError::SignInFailed => ErrorBody::new(
+                ErrorCode::Unauthenticated,
+                "The email or password is incorrect.",
+            ),
             ApiError::Forbidden(message) => ErrorBody::new(ErrorCode::Forbidden, *message),
             ApiError::NotFound(what) => {
                 ErrorBody::new(ErrorCode::NotFound, format!("{what} was not found."))
@@ -66,6 +77,23 @@ impl ApiError {
                 "This endpoint does not accept that HTTP method.",
             ),
             ApiError::Conflict(message) => ErrorBody::new(ErrorCode::Conflict, message),
+            ApiError::TooManyRequests(message) => {
+                ErrorBody::new(ErrorCode::TooManyRequests, message)
+            }
+            ApiError::ConnectLinkUnusable(code) => ErrorBody::new(
+                *code,
+                match code {
+                    ErrorCode::ConnectLinkExpired => {
+                        "This link has expired. Ask the company that sent it for a new one."
+                    }
+                    ErrorCode::ConnectLinkUsed => {
+                        "This link was already used to reconnect your account. Nothing more to do."
+                    }
+                    _ => {
+                        "This link is no longer valid. Ask the company that sent it for a new one."
+                    }
+                },
+            ),
             ApiError::ServiceUnavailable(message) => {
                 ErrorBody::new(ErrorCode::ServiceUnavailable, message)
             }
@@ -74,6 +102,56 @@ impl ApiError {
                 "Something went wrong on our side. Try again in a moment.",
             ),
         }
+    }
+}
+
+/// Collects per-field problems so a request reports all of them at once.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    /// Keeps the value if it parsed; records the problem under `field` otherwise.
+    pub fn check<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        parsed: Result<T, E>,
+    ) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
+            Err(problem) => {
+                self.add(field, problem.to_string());
+                None
+            }
+        }
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// `Err` with every recorded problem, if there is any.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::InvalidFields(self.0))
+        }
+    }
+}
+
+/// Whether a database error is a unique-constraint violation (both backends).
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(database_error) => {
+            database_error.kind() == sqlx::error::ErrorKind::UniqueViolation
+                || database_error
+                    .code()
+                    .is_some_and(|code| code == "23505" || code == "2067" || code == "1555")
+        }
+        _ => false,
     }
 }
 

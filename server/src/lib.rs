@@ -1,14 +1,23 @@
 //! Gridlink's server: the HTTP API, the web app's host, the background jobs,
 //! the sandbox utilities and the CLI that starts them.
 
+pub mod api_keys;
 pub mod app;
+pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod config;
+pub mod connect;
+pub mod credentials;
 pub mod crypto;
 pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod jobs;
+pub mod mfa;
+pub mod operators;
+pub mod passwords;
 pub mod sandbox;
 pub mod security_headers;
 pub mod server;
@@ -16,4 +25,6 @@ pub mod shutdown;
 pub mod spa;
 pub mod state;
 pub mod store;
+pub mod sync;
+pub mod tokens;
 pub mod utility;

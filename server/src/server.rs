@@ -10,11 +10,16 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::Clock;
 use crate::config::{self, ConfigError, ServeConfig, UtilitySource};
+use crate::crypto::Keyring;
+use crate::jobs::{self, Schedule, Wakeups};
 use crate::spa::SpaAssets;
 use crate::state::{AppState, Settings};
 use crate::store::Database;
+use crate::utility::catalog::UtilityCatalog;
 use crate::utility::http::{HttpUtilityConnector, RetryPolicy};
+use crate::utility::UtilityConnector;
 use crate::{app, demo, sandbox};
 
 /// How long Gridlink waits for one answer from a utility. Real utility sites
@@ -27,6 +32,8 @@ pub struct RunningServer {
     pub public_url: Url,
     /// Where the embedded sandbox listens, when it runs in this process.
     pub sandbox_addr: Option<SocketAddr>,
+    /// The state the handlers and jobs share (tests drive jobs and the clock through it).
+    pub state: AppState,
     task: JoinHandle<anyhow::Result<()>>,
 }
 
@@ -49,6 +56,16 @@ pub async fn start(
     config: ServeConfig,
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunningServer> {
+    start_with(config, shutdown, Clock::default(), Schedule::default()).await
+}
+
+/// [`start`] with a given clock and job schedule (tests move the clock).
+pub async fn start_with(
+    config: ServeConfig,
+    shutdown: CancellationToken,
+    clock: Clock,
+    schedule: Schedule,
+) -> anyhow::Result<RunningServer> {
     let listener = bind(config::LISTEN, config.listen).await?;
     let local_addr = listener
         .local_addr()
@@ -66,15 +83,12 @@ pub async fn start(
     let (master_key, demo) = match (&config.master_key, &config.demo) {
         (Some(key), demo) => (key.clone(), demo.is_some()),
         (None, Some(_)) => (
-            demo::load_or_create_master_key(&config.database.data_dir)?,
+            Keyring::single(demo::load_or_create_master_key(&config.database.data_dir)?),
             true,
         ),
         (None, None) => unreachable!("config validation requires a master key outside demo mode"),
     };
-    tracing::info!(key_id = master_key.id(), "master key loaded");
-    if demo {
-        demo::seed(&db, time::OffsetDateTime::now_utc().unix_timestamp() * 1000).await?;
-    }
+    tracing::info!(key_id = master_key.current().id(), "master key loaded");
 
     let mut tasks = tokio::task::JoinSet::new();
     let sandbox_addr = match &config.utility {
@@ -104,6 +118,7 @@ pub async fn start(
     let utility = HttpUtilityConnector::new(utility_url, UTILITY_TIMEOUT, RetryPolicy::default())
         .context("Failed to create the HTTP client for utilities")?;
 
+    let utility: Arc<dyn UtilityConnector> = Arc::new(utility);
     let state = AppState {
         db: db.clone(),
         spa: Arc::new(SpaAssets::load(&config.static_dir)),
@@ -111,9 +126,18 @@ pub async fn start(
             public_url: public_url.clone(),
             demo,
         }),
-        utility: Arc::new(utility),
+        utilities: UtilityCatalog::new(Arc::clone(&utility)),
+        utility,
+        keyring: Arc::new(master_key),
+        clock,
+        wakeups: Wakeups::default(),
     };
-    let router = app::app(state);
+    let demo_operator_password = match &config.demo {
+        Some(settings) => Some(demo::seed(&state, settings).await?),
+        None => None,
+    };
+    jobs::spawn_all(&mut tasks, &state, schedule, &shutdown);
+    let router = app::app(state.clone());
     let app_shutdown = shutdown.clone();
     tasks.spawn(async move {
         axum::serve(listener, router)
@@ -125,7 +149,11 @@ pub async fn start(
     let app_url = public_url.as_str().trim_end_matches('/').to_owned();
     if demo {
         let sandbox_url = sandbox_addr.map(|addr| format!("http://{addr}"));
-        println!("{}", demo::banner(&app_url, sandbox_url.as_deref()));
+        let password = demo_operator_password.as_deref().unwrap_or_default();
+        println!(
+            "{}",
+            demo::banner(&app_url, sandbox_url.as_deref(), password)
+        );
         tracing::warn!("demo mode: generated master key and demo data; never use it in production");
     }
     tracing::info!(url = %app_url, "Gridlink is listening");
@@ -151,6 +179,7 @@ pub async fn start(
         local_addr,
         public_url,
         sandbox_addr,
+        state,
         task,
     })
 }

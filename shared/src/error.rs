@@ -23,6 +23,12 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     TooManyRequests,
+    /// The Connect link's 72 hours (or a Connect token's hour) have passed.
+    ConnectLinkExpired,
+    /// The Connect link was already used successfully.
+    ConnectLinkUsed,
+    /// The Connect link was revoked, or replaced by a newer one.
+    ConnectLinkRevoked,
     ServiceUnavailable,
     Internal,
 }
@@ -41,6 +47,9 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::TooManyRequests => 429,
+            ErrorCode::ConnectLinkExpired
+            | ErrorCode::ConnectLinkUsed
+            | ErrorCode::ConnectLinkRevoked => 410,
             ErrorCode::ServiceUnavailable => 503,
             ErrorCode::Internal => 500,
         }

@@ -3,9 +3,12 @@
 //! Nothing here may depend on sqlx, tokio or anything else that does not
 //! compile to `wasm32-unknown-unknown`.
 
+pub mod connect;
+pub mod credentials;
 pub mod error;
 pub mod health;
 pub mod mfa;
+pub mod operators;
 pub mod status;
 pub mod validation;
 

@@ -74,7 +74,10 @@ impl HttpUtilityConnector {
         &self,
         request: RequestBuilder,
     ) -> Result<T, UtilityError> {
-        let response = request.send().await.map_err(|error| transport_error(&error))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|error| transport_error(&error))?;
         decode(response).await
     }
 
@@ -128,7 +131,10 @@ fn transport_error(error: &reqwest::Error) -> UtilityError {
 
 async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, UtilityError> {
     let status = response.status();
-    let bytes = response.bytes().await.map_err(|error| transport_error(&error))?;
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|error| transport_error(&error))?;
     if status.is_success() {
         return serde_json::from_slice(&bytes)
             .map_err(|error| UtilityError::Protocol(format!("unexpected body: {error}")));

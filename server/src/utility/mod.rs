@@ -1,6 +1,7 @@
 //! How Gridlink talks to utilities: the [`UtilityConnector`] trait the rest of
 //! the server uses, its errors, and the HTTP implementation.
 
+pub mod catalog;
 pub mod http;
 pub mod protocol;
 

@@ -1,0 +1,556 @@
+//! The end-user's steps (`/api/connect`): submit the login, start connecting
+//! (update mode), choose a method, resend, enter the code.
+
+use axum::extract::State;
+use shared::connect::{
+    ChooseMethod, ConnectPurpose, ConnectState, SubmitCode, SubmitCredentials, SubmitPassword,
+    Utility,
+};
+use shared::validation::{OtpCode, Password, Username};
+use shared::StatusDetail;
+
+use super::session::{
+    connect_state, ConnectSession, MAX_SENDS, MAX_WRONG_CODES, MFA_IDLE_TIMEOUT_MS,
+};
+use crate::credentials::status::{record_event, transition, NewEvent, Transition};
+use crate::credentials::store::{find_by_id, CredentialRow};
+use crate::credentials::{
+    check_utility, insert_credential, request_login, secrets, ValidatedCredential,
+};
+use crate::error::{ApiError, FieldErrors};
+use crate::extract::Json;
+use crate::mfa::complete_connection;
+use crate::state::AppState;
+use crate::utility::UtilityError;
+
+const ACTOR: &str = "end_user";
+
+async fn organisation_name(state: &AppState, organisation_id: &str) -> Result<String, ApiError> {
+    let (name,): (String,) = sqlx::query_as("SELECT name FROM organisations WHERE id = $1")
+        .bind(organisation_id)
+        .fetch_one(state.db.pool())
+        .await?;
+    Ok(name)
+}
+
+/// The session's credential, after expiring a verification attempt left idle for 30 minutes.
+async fn current_credential(
+    state: &AppState,
+    session: &ConnectSession,
+) -> Result<Option<CredentialRow>, ApiError> {
+    let Some(credential_id) = &session.credential_id else {
+        return Ok(None);
+    };
+    let Some(row) = find_by_id(&state.db, credential_id).await? else {
+        return Ok(None);
+    };
+    let verifying = matches!(
+        row.status_detail,
+        StatusDetail::MultiFactorAuthenticationMethodRequired
+            | StatusDetail::MultiFactorAuthenticationCodeRequired
+    );
+    let idle = row
+        .mfa_last_activity_at
+        .is_some_and(|at| state.clock.now_ms() - at > MFA_IDLE_TIMEOUT_MS);
+    if verifying && idle {
+        fail_verification(
+            state,
+            &row,
+            "The verification expired after 30 minutes without activity. Start again.",
+        )
+        .await?;
+        return Ok(find_by_id(&state.db, credential_id).await?);
+    }
+    Ok(Some(row))
+}
+
+async fn fresh_state(
+    state: &AppState,
+    session: &ConnectSession,
+) -> Result<Json<ConnectState>, ApiError> {
+    let session = reload(state, session).await?;
+    let credential = current_credential(state, &session).await?;
+    let name = organisation_name(state, &session.organisation_id).await?;
+    Ok(Json(connect_state(&session, name, credential.as_ref())))
+}
+
+/// The session as stored now (after this request's own writes).
+async fn reload(state: &AppState, session: &ConnectSession) -> Result<ConnectSession, ApiError> {
+    let (credential_id, attempt_started_at, completed_at): (Option<String>, Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT credential_id, attempt_started_at, completed_at FROM connect_sessions WHERE id = $1",
+    )
+    .bind(&session.id)
+    .fetch_one(state.db.pool())
+    .await?;
+    Ok(ConnectSession {
+        credential_id,
+        attempt_started_at,
+        completed_at,
+        ..session.clone()
+    })
+}
+
+pub async fn read_session(
+    State(state): State<AppState>,
+    session: ConnectSession,
+) -> Result<Json<ConnectState>, ApiError> {
+    fresh_state(&state, &session).await
+}
+
+pub async fn list_utilities(
+    State(state): State<AppState>,
+    _session: ConnectSession,
+) -> Result<Json<Vec<Utility>>, ApiError> {
+    let utilities = state.utilities.all().await.map_err(|_| {
+        ApiError::ServiceUnavailable(
+            "The list of utilities is unavailable. Try again in a moment.".into(),
+        )
+    })?;
+    Ok(Json(
+        utilities
+            .iter()
+            .map(|utility| Utility {
+                id: utility.id.clone(),
+                name: utility.name.clone(),
+            })
+            .collect(),
+    ))
+}
+
+/// New credential: the end-user's login. After INVALID_CREDENTIALS the same
+/// call corrects the login and tries again.
+pub async fn submit_credentials(
+    State(state): State<AppState>,
+    session: ConnectSession,
+    Json(body): Json<SubmitCredentials>,
+) -> Result<Json<ConnectState>, ApiError> {
+    session.require_open()?;
+    if session.purpose != ConnectPurpose::NewCredential {
+        return Err(ApiError::Conflict(
+            "This link reconnects an existing account; the login cannot be changed here.".into(),
+        ));
+    }
+    let mut errors = FieldErrors::default();
+    let username = errors.check("username", Username::parse(&body.username));
+    let password = errors.check("password", Password::parse(&body.password));
+    match &session.utility_id {
+        Some(preset) if *preset != body.utility_id => {
+            errors.add("utilityId", "This link is for another utility.")
+        }
+        _ => check_utility(&state, &mut errors, "utilityId", &body.utility_id).await?,
+    }
+    errors.finish()?;
+    let (Some(username), Some(password)) = (username, password) else {
+        unreachable!("FieldErrors::finish returned Ok, so every field parsed")
+    };
+    let now = state.clock.now_ms();
+    match current_credential(&state, &session).await? {
+        None => {
+            let validated = ValidatedCredential {
+                utility_id: body.utility_id,
+                username,
+                password,
+                correlation_id: session.correlation_id.clone(),
+                owner: session.owner,
+            };
+            let credential_id =
+                insert_credential(&state, &session.organisation_id, &validated, ACTOR).await?;
+            let attached = sqlx::query(
+                "UPDATE connect_sessions SET credential_id = $1, attempt_started_at = $2 WHERE id = $3 AND credential_id IS NULL",
+            )
+            .bind(&credential_id)
+            .bind(now)
+            .bind(&session.id)
+            .execute(state.db.pool())
+            .await?;
+            if attached.rows_affected() == 0 {
+                // A double submit raced this one: keep the first credential only.
+                sqlx::query("UPDATE credentials SET deactivated_at = $1, login_requested_at = NULL WHERE id = $2")
+                    .bind(now)
+                    .bind(&credential_id)
+                    .execute(state.db.pool())
+                    .await?;
+                return Err(ApiError::Conflict(
+                    "The login was already submitted.".into(),
+                ));
+            }
+        }
+        Some(row) if row.status_detail == StatusDetail::InvalidCredentials => {
+            let mut tx = state.db.pool().begin().await?;
+            sqlx::query("UPDATE credentials SET utility_id = $1, username = $2, sealed_password = $3 WHERE id = $4")
+                .bind(&body.utility_id)
+                .bind(username.as_str())
+                .bind(secrets::seal_password(&state.keyring, &row.id, &password))
+                .bind(&row.id)
+                .execute(&mut *tx)
+                .await?;
+            reconnect_in(
+                &mut tx,
+                &state,
+                &session,
+                &row,
+                "The end-user corrected the login; reconnecting.",
+            )
+            .await?;
+            tx.commit().await?;
+            state.wakeups.logins.notify_one();
+        }
+        Some(_) => {
+            return Err(ApiError::Conflict(
+                "The login was already submitted.".into(),
+            ))
+        }
+    }
+    fresh_state(&state, &session).await
+}
+
+/// Moves the credential to CONNECTING and queues a login; marks the attempt started.
+async fn reconnect_in(
+    connection: &mut sqlx::AnyConnection,
+    state: &AppState,
+    session: &ConnectSession,
+    row: &CredentialRow,
+    message: &str,
+) -> Result<(), ApiError> {
+    let now = state.clock.now_ms();
+    let change = Transition {
+        credential_id: &row.id,
+        from: row.status_detail,
+        to: StatusDetail::Connecting,
+        actor: ACTOR,
+        message: message.to_owned(),
+    };
+    if !transition(connection, &change, now).await? {
+        return Err(ApiError::Conflict(
+            "The account's state changed meanwhile. Reload and try again.".into(),
+        ));
+    }
+    request_login(connection, &row.id, now).await?;
+    sqlx::query("UPDATE connect_sessions SET attempt_started_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(&session.id)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+/// Update mode, or a retry after a failure: log in again with the stored login.
+pub async fn reconnect(
+    State(state): State<AppState>,
+    session: ConnectSession,
+) -> Result<Json<ConnectState>, ApiError> {
+    session.require_open()?;
+    let row = current_credential(&state, &session)
+        .await?
+        .ok_or_else(|| ApiError::Conflict("Enter the login first.".into()))?;
+    if row.status_detail == StatusDetail::Connecting {
+        return fresh_state(&state, &session).await;
+    }
+    if row.deactivated_at.is_some() {
+        return Err(ApiError::Conflict("This account was deactivated.".into()));
+    }
+    let mut tx = state.db.pool().begin().await?;
+    reconnect_in(
+        &mut tx,
+        &state,
+        &session,
+        &row,
+        "Connecting with the utility again.",
+    )
+    .await?;
+    tx.commit().await?;
+    state.wakeups.logins.notify_one();
+    fresh_state(&state, &session).await
+}
+
+/// Update mode after INVALID_CREDENTIALS: the end-user re-enters the password.
+pub async fn submit_password(
+    State(state): State<AppState>,
+    session: ConnectSession,
+    Json(body): Json<SubmitPassword>,
+) -> Result<Json<ConnectState>, ApiError> {
+    session.require_open()?;
+    let mut errors = FieldErrors::default();
+    let password = errors.check("password", Password::parse(&body.password));
+    errors.finish()?;
+    let password = password.expect("validated above");
+    let row = current_credential(&state, &session)
+        .await?
+        .ok_or_else(|| ApiError::Conflict("Enter the login first.".into()))?;
+    if row.status_detail != StatusDetail::InvalidCredentials {
+        return Err(ApiError::Conflict(
+            "The password is only asked for again after the utility rejected it.".into(),
+        ));
+    }
+    let mut tx = state.db.pool().begin().await?;
+    sqlx::query("UPDATE credentials SET sealed_password = $1 WHERE id = $2")
+        .bind(secrets::seal_password(&state.keyring, &row.id, &password))
+        .bind(&row.id)
+        .execute(&mut *tx)
+        .await?;
+    reconnect_in(
+        &mut tx,
+        &state,
+        &session,
+        &row,
+        "The end-user entered a new password; reconnecting.",
+    )
+    .await?;
+    tx.commit().await?;
+    state.wakeups.logins.notify_one();
+    fresh_state(&state, &session).await
+}
+
+/// Ends the verification attempt as MULTI_FACTOR_AUTHENTICATION_FAILED.
+async fn fail_verification(
+    state: &AppState,
+    row: &CredentialRow,
+    message: &str,
+) -> Result<(), ApiError> {
+    let mut tx = state.db.pool().begin().await?;
+    let change = Transition {
+        credential_id: &row.id,
+        from: row.status_detail,
+        to: StatusDetail::MultiFactorAuthenticationFailed,
+        actor: ACTOR,
+        message: message.to_owned(),
+    };
+    if transition(&mut tx, &change, state.clock.now_ms()).await? {
+        sqlx::query("UPDATE credentials SET mfa_challenge_id = NULL WHERE id = $1")
+            .bind(&row.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+fn utility_unavailable() -> ApiError {
+    ApiError::ServiceUnavailable(
+        "Your utility is not answering right now. Wait a moment and try again.".into(),
+    )
+}
+
+/// Sends a code by `method` (the first send, or another method).
+pub async fn choose_method(
+    State(state): State<AppState>,
+    session: ConnectSession,
+    Json(body): Json<ChooseMethod>,
+) -> Result<Json<ConnectState>, ApiError> {
+    session.require_open()?;
+    send_code(&state, &session, Some(body.method)).await
+}
+
+/// Sends the code again by the method already chosen.
+pub async fn resend_code(
+    State(state): State<AppState>,
+    session: ConnectSession,
+) -> Result<Json<ConnectState>, ApiError> {
+    session.require_open()?;
+    send_code(&state, &session, None).await
+}
+
+async fn send_code(
+    state: &AppState,
+    session: &ConnectSession,
+    method: Option<shared::MfaMethod>,
+) -> Result<Json<ConnectState>, ApiError> {
+    let row = current_credential(state, session)
+        .await?
+        .ok_or_else(|| ApiError::Conflict("Enter the login first.".into()))?;
+    let verifying = matches!(
+        row.status_detail,
+        StatusDetail::MultiFactorAuthenticationMethodRequired
+            | StatusDetail::MultiFactorAuthenticationCodeRequired
+    );
+    let Some(challenge_id) = row.mfa_challenge_id.clone().filter(|_| verifying) else {
+        return Err(ApiError::Conflict(
+            "No verification is waiting for a code.".into(),
+        ));
+    };
+    let method = match method.or_else(|| {
+        row.mfa_method
+            .as_deref()
+            .and_then(shared::MfaMethod::from_wire_name)
+    }) {
+        Some(method) => method,
+        None => {
+            return Err(ApiError::invalid_field(
+                "method",
+                "Choose how to receive the code.",
+            ))
+        }
+    };
+    let offered: Vec<shared::connect::MfaOption> = row
+        .mfa_options
+        .as_deref()
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_default();
+    if !offered.iter().any(|option| option.method == method) {
+        return Err(ApiError::invalid_field(
+            "method",
+            "Your utility does not offer this method for your account.",
+        ));
+    }
+    if row.mfa_sends >= MAX_SENDS {
+        return Err(ApiError::TooManyRequests(
+            "No more codes can be sent for this attempt. Use the last code you received, or start again.".into(),
+        ));
+    }
+    match state
+        .utility
+        .send_code(&row.utility_id, &challenge_id, method)
+        .await
+    {
+        Ok(sent) => {
+            let now = state.clock.now_ms();
+            let message = format!("Code sent by {} to {}.", method.label(), sent.destination);
+            let mut tx = state.db.pool().begin().await?;
+            if row.status_detail == StatusDetail::MultiFactorAuthenticationMethodRequired {
+                let change = Transition {
+                    credential_id: &row.id,
+                    from: row.status_detail,
+                    to: StatusDetail::MultiFactorAuthenticationCodeRequired,
+                    actor: ACTOR,
+                    message: message.clone(),
+                };
+                transition(&mut tx, &change, now).await?;
+            } else {
+                let event = NewEvent {
+                    credential_id: &row.id,
+                    organisation_id: &row.organisation_id,
+                    kind: "MFA_CODE_SENT",
+                    change: None,
+                    actor: ACTOR,
+                    message: &message,
+                };
+                record_event(&mut tx, &event, now).await?;
+            }
+            sqlx::query(
+                "UPDATE credentials SET mfa_method = $1, mfa_destination = $2, mfa_code_expires_at = $3, \
+                   mfa_sends = mfa_sends + 1, mfa_last_activity_at = $4 WHERE id = $5",
+            )
+            .bind(method.wire_name())
+            .bind(&sent.destination)
+            .bind(crate::clock::to_ms(sent.code_expires_at))
+            .bind(now)
+            .bind(&row.id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+        Err(UtilityError::TooManySends { .. }) => {
+            return Err(ApiError::TooManyRequests(
+                "Your utility will not send more codes right now. Use the last code you received."
+                    .into(),
+            ));
+        }
+        Err(UtilityError::MethodNotOffered) => {
+            return Err(ApiError::invalid_field(
+                "method",
+                "Your utility does not offer this method for your account.",
+            ));
+        }
+        Err(error) if error.is_transient() => return Err(utility_unavailable()),
+        Err(error) => {
+            let message = match error {
+                UtilityError::ChallengeExpired => {
+                    "The verification expired at the utility. Start again.".to_owned()
+                }
+                other => format!("The utility refused to send a code: {other}."),
+            };
+            fail_verification(state, &row, &message).await?;
+        }
+    }
+    fresh_state(state, session).await
+}
+
+/// Checks the code. A wrong code answers 422 with the attempts left; the fifth
+/// wrong code, an expired code or an expired verification end the attempt.
+pub async fn submit_code(
+    State(state): State<AppState>,
+    session: ConnectSession,
+    Json(body): Json<SubmitCode>,
+) -> Result<Json<ConnectState>, ApiError> {
+    session.require_open()?;
+    let code = OtpCode::parse(&body.code)
+        .map_err(|error| ApiError::invalid_field("code", error.to_string()))?;
+    let row = current_credential(&state, &session)
+        .await?
+        .ok_or_else(|| ApiError::Conflict("Enter the login first.".into()))?;
+    let Some(challenge_id) = row
+        .mfa_challenge_id
+        .clone()
+        .filter(|_| row.status_detail == StatusDetail::MultiFactorAuthenticationCodeRequired)
+    else {
+        return Err(ApiError::Conflict(
+            "No code is expected now. Choose a verification method first.".into(),
+        ));
+    };
+    match state
+        .utility
+        .verify_code(&row.utility_id, &challenge_id, &code)
+        .await
+    {
+        Ok(token) => {
+            complete_connection(&state, &row, &token, ACTOR).await?;
+        }
+        Err(UtilityError::WrongCode { attempts_left }) => {
+            let now = state.clock.now_ms();
+            let wrong_codes = row.mfa_wrong_codes + 1;
+            let left = (MAX_WRONG_CODES - wrong_codes).min(i64::from(attempts_left));
+            if left <= 0 {
+                fail_verification(
+                    &state,
+                    &row,
+                    "Too many wrong codes. Start again to get a new code.",
+                )
+                .await?;
+                return fresh_state(&state, &session).await;
+            }
+            let mut tx = state.db.pool().begin().await?;
+            sqlx::query("UPDATE credentials SET mfa_wrong_codes = mfa_wrong_codes + 1, mfa_last_activity_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(&row.id)
+                .execute(&mut *tx)
+                .await?;
+            let message = format!("A wrong code was entered; {left} attempts left.");
+            let event = NewEvent {
+                credential_id: &row.id,
+                organisation_id: &row.organisation_id,
+                kind: "MFA_CODE_REJECTED",
+                change: None,
+                actor: ACTOR,
+                message: &message,
+            };
+            record_event(&mut tx, &event, now).await?;
+            tx.commit().await?;
+            let attempts = if left == 1 {
+                "1 attempt".to_owned()
+            } else {
+                format!("{left} attempts")
+            };
+            return Err(ApiError::invalid_field(
+                "code",
+                format!("That code is not right. {attempts} left."),
+            ));
+        }
+        Err(error) if error.is_transient() => return Err(utility_unavailable()),
+        Err(error) => {
+            let message = match error {
+                UtilityError::CodeExpired => {
+                    "The code expired. Start again to get a new one.".to_owned()
+                }
+                UtilityError::TooManyAttempts { .. } => {
+                    "Too many wrong codes. Start again to get a new code.".to_owned()
+                }
+                UtilityError::ChallengeExpired => {
+                    "The verification expired at the utility. Start again.".to_owned()
+                }
+                other => format!("The utility could not check the code: {other}."),
+            };
+            fail_verification(&state, &row, &message).await?;
+        }
+    }
+    fresh_state(&state, &session).await
+}

@@ -1,0 +1,535 @@
+//! Credentials (`/api/v1/credentials`): create, list with filters, counts,
+//! read, change the password, deactivate, the timeline, and "Sync now".
+
+pub mod secrets;
+pub mod status;
+pub mod store;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use shared::credentials::{
+    Credential, CredentialChange, CredentialCounts, CredentialEvent, CredentialPage, NewCredential,
+    StatusCount, StatusDetailCount, CREDENTIAL_SORTS,
+};
+use shared::validation::{Password, Username};
+use shared::{Status, StatusDetail};
+
+use crate::auth::Actor;
+use crate::error::{ApiError, FieldErrors};
+use crate::extract::{Json, Path, Query};
+use crate::state::AppState;
+use crate::tokens;
+use crate::utility::UtilityError;
+use status::{record_event, transition, NewEvent, Transition};
+use store::ListQuery;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/credentials",
+            get(list_credentials).post(create_credential),
+        )
+        .route("/v1/credentials/counts", get(count_credentials))
+        .route(
+            "/v1/credentials/{id}",
+            get(get_credential)
+                .patch(change_credential)
+                .delete(deactivate_credential),
+        )
+        .route("/v1/credentials/{id}/events", get(list_events))
+        .route("/v1/credentials/{id}/sync", post(sync_credential))
+}
+
+pub const MAX_CORRELATION_ID_CHARS: usize = 200;
+
+pub fn validate_correlation_id(value: Option<&str>) -> Result<Option<String>, &'static str> {
+    match value.map(str::trim).filter(|value| !value.is_empty()) {
+        None => Ok(None),
+        Some(value) if value.chars().count() > MAX_CORRELATION_ID_CHARS => {
+            Err("A correlation id is at most 200 characters.")
+        }
+        Some(value) if value.chars().any(char::is_control) => {
+            Err("A correlation id cannot contain control characters.")
+        }
+        Some(value) => Ok(Some(value.to_owned())),
+    }
+}
+
+/// Checks that `utility_id` is a utility Gridlink can connect to.
+pub async fn check_utility(
+    state: &AppState,
+    errors: &mut FieldErrors,
+    field: &str,
+    utility_id: &str,
+) -> Result<(), ApiError> {
+    match state.utilities.find(utility_id).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => {
+            errors.add(field, "Choose one of the utilities Gridlink supports.");
+            Ok(())
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot list utilities");
+            Err(ApiError::ServiceUnavailable(
+                "The list of utilities is unavailable. Try again in a moment.".into(),
+            ))
+        }
+    }
+}
+
+/// Asks the login worker to (re)connect the credential. Part of the caller's transaction.
+pub async fn request_login(
+    connection: &mut sqlx::AnyConnection,
+    credential_id: &str,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE credentials SET login_requested_at = $1, login_lease_until = NULL, login_attempts = 0, \
+           mfa_challenge_id = NULL, mfa_options = NULL, mfa_method = NULL, mfa_destination = NULL, \
+           mfa_code_expires_at = NULL, mfa_sends = 0, mfa_wrong_codes = 0, mfa_last_activity_at = NULL \
+         WHERE id = $2",
+    )
+    .bind(now_ms)
+    .bind(credential_id)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// Inserts a new credential that starts connecting at once. Used by the API and Connect.
+pub async fn insert_credential(
+    state: &AppState,
+    organisation_id: &str,
+    new: &ValidatedCredential,
+    actor: &str,
+) -> Result<String, ApiError> {
+    let id = tokens::new_id("cred");
+    let now = state.clock.now_ms();
+    let sealed = secrets::seal_password(&state.keyring, &id, &new.password);
+    let mut tx = state.db.pool().begin().await?;
+    sqlx::query(
+        "INSERT INTO credentials (id, organisation_id, utility_id, username, correlation_id, owner, status_detail, \
+           sealed_password, created_at, updated_at, login_requested_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)",
+    )
+    .bind(&id)
+    .bind(organisation_id)
+    .bind(&new.utility_id)
+    .bind(new.username.as_str())
+    .bind(new.correlation_id.as_deref())
+    .bind(new.owner.as_str())
+    .bind(StatusDetail::Connecting.as_str())
+    .bind(sealed)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let event = NewEvent {
+        credential_id: &id,
+        organisation_id,
+        kind: "CREATED",
+        change: None,
+        actor,
+        message: &format!(
+            "Credential for {} at {} created; connecting.",
+            new.username.as_str(),
+            new.utility_id
+        ),
+    };
+    record_event(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    state.wakeups.logins.notify_one();
+    Ok(id)
+}
+
+/// A new credential's fields, validated.
+#[derive(Debug, Clone)]
+pub struct ValidatedCredential {
+    pub utility_id: String,
+    pub username: Username,
+    pub password: Password,
+    pub correlation_id: Option<String>,
+    pub owner: shared::credentials::Owner,
+}
+
+async fn create_credential(
+    State(state): State<AppState>,
+    actor: Actor,
+    Json(body): Json<NewCredential>,
+) -> Result<(StatusCode, Json<Credential>), ApiError> {
+    let mut errors = FieldErrors::default();
+    let username = errors.check("username", Username::parse(&body.username));
+    let password = errors.check("password", Password::parse(&body.password));
+    let correlation_id = errors.check(
+        "correlationId",
+        validate_correlation_id(body.correlation_id.as_deref()),
+    );
+    check_utility(&state, &mut errors, "utilityId", &body.utility_id).await?;
+    errors.finish()?;
+    let (Some(username), Some(password), Some(correlation_id)) =
+        (username, password, correlation_id)
+    else {
+        unreachable!("FieldErrors::finish returned Ok, so every field parsed")
+    };
+    let validated = ValidatedCredential {
+        utility_id: body.utility_id,
+        username,
+        password,
+        correlation_id,
+        owner: body.owner,
+    };
+    let id = insert_credential(&state, &actor.organisation_id, &validated, &actor.label()).await?;
+    let row = store::find(&state.db, &actor.organisation_id, &id).await?;
+    Ok((StatusCode::CREATED, Json(row.to_api())))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ListParams {
+    status: Option<String>,
+    status_detail: Option<String>,
+    utility_id: Option<String>,
+    correlation_id: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+    page: Option<String>,
+    page_size: Option<String>,
+    include_deactivated: Option<bool>,
+}
+
+const MAX_PAGE_SIZE: u32 = 100;
+
+fn parse_list_params(params: ListParams) -> Result<ListQuery, ApiError> {
+    let mut errors = FieldErrors::default();
+    let mut details: Vec<StatusDetail> = Vec::new();
+    if let Some(list) = params
+        .status_detail
+        .as_deref()
+        .filter(|list| !list.is_empty())
+    {
+        for name in list.split(',').map(str::trim) {
+            match StatusDetail::parse(name) {
+                Some(detail) => details.push(detail),
+                None => errors.add("statusDetail", format!("{name:?} is not a status detail.")),
+            }
+        }
+    }
+    if let Some(name) = params.status.as_deref().filter(|name| !name.is_empty()) {
+        let status = match name {
+            "CONNECTION_IN_PROGRESS" => Some(Status::ConnectionInProgress),
+            "CONNECTION_SUCCESS" => Some(Status::ConnectionSuccess),
+            "CONNECTION_FAILURE" => Some(Status::ConnectionFailure),
+            _ => None,
+        };
+        match status {
+            Some(status) => {
+                let of_status: Vec<StatusDetail> = StatusDetail::ALL
+                    .into_iter()
+                    .filter(|detail| detail.status() == status)
+                    .collect();
+                if details.is_empty() {
+                    details = of_status;
+                } else {
+                    details.retain(|detail| of_status.contains(detail));
+                    if details.is_empty() {
+                        errors.add(
+                            "statusDetail",
+                            "None of these details belongs to the chosen status.",
+                        );
+                    }
+                }
+            }
+            None => errors.add("status", format!("{name:?} is not a status.")),
+        }
+    }
+    let sort = match params.sort.as_deref().unwrap_or("-createdAt") {
+        sort => {
+            let (descending, name) = sort
+                .strip_prefix('-')
+                .map_or((false, sort), |name| (true, name));
+            let column = match name {
+                "createdAt" => Some("created_at"),
+                "username" => Some("username"),
+                "utilityId" => Some("utility_id"),
+                "statusDetail" => Some("status_detail"),
+                "tokenExpiresAt" => Some("token_expires_at"),
+                _ => None,
+            };
+            match column {
+                Some(column) => (column, descending),
+                None => {
+                    errors.add(
+                        "sort",
+                        format!(
+                            "Sort by one of {} (prefix - to reverse).",
+                            CREDENTIAL_SORTS.join(", ")
+                        ),
+                    );
+                    ("created_at", true)
+                }
+            }
+        }
+    };
+    let page = match params.page.as_deref().map(str::parse::<u32>) {
+        None => 1,
+        Some(Ok(page)) if page >= 1 => page,
+        Some(_) => {
+            errors.add("page", "The page is a whole number from 1.");
+            1
+        }
+    };
+    let page_size = match params.page_size.as_deref().map(str::parse::<u32>) {
+        None => 25,
+        Some(Ok(size)) if (1..=MAX_PAGE_SIZE).contains(&size) => size,
+        Some(_) => {
+            errors.add("pageSize", "The page size is a whole number from 1 to 100.");
+            25
+        }
+    };
+    let q = params
+        .q
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty());
+    if q.as_ref().is_some_and(|q| q.chars().count() > 128) {
+        errors.add("q", "Search for at most 128 characters.");
+    }
+    errors.finish()?;
+    Ok(ListQuery {
+        status_details: details,
+        utility_id: params.utility_id.filter(|id| !id.is_empty()),
+        correlation_id: params.correlation_id.filter(|id| !id.is_empty()),
+        username_contains: q,
+        include_deactivated: params.include_deactivated.unwrap_or(false),
+        sort,
+        page,
+        page_size,
+    })
+}
+
+async fn list_credentials(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(params): Query<ListParams>,
+) -> Result<Json<CredentialPage>, ApiError> {
+    let query = parse_list_params(params)?;
+    let (items, total) = store::list(&state.db, &actor.organisation_id, &query).await?;
+    Ok(Json(CredentialPage {
+        items,
+        page: query.page,
+        page_size: query.page_size,
+        total,
+    }))
+}
+
+async fn count_credentials(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Result<Json<CredentialCounts>, ApiError> {
+    let counts = store::counts_by_detail(&state.db, &actor.organisation_id).await?;
+    let count_of = |detail: StatusDetail| {
+        counts
+            .iter()
+            .find(|(d, _)| *d == detail)
+            .map_or(0, |(_, n)| *n)
+    };
+    let by_status_detail: Vec<StatusDetailCount> = StatusDetail::ALL
+        .into_iter()
+        .map(|status_detail| StatusDetailCount {
+            status_detail,
+            count: count_of(status_detail),
+        })
+        .collect();
+    let by_status = [
+        Status::ConnectionInProgress,
+        Status::ConnectionSuccess,
+        Status::ConnectionFailure,
+    ]
+    .into_iter()
+    .map(|status| StatusCount {
+        status,
+        count: by_status_detail
+            .iter()
+            .filter(|c| c.status_detail.status() == status)
+            .map(|c| c.count)
+            .sum(),
+    })
+    .collect();
+    Ok(Json(CredentialCounts {
+        total: by_status_detail.iter().map(|c| c.count).sum(),
+        by_status,
+        by_status_detail,
+    }))
+}
+
+async fn get_credential(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Credential>, ApiError> {
+    Ok(Json(
+        store::find(&state.db, &actor.organisation_id, &id)
+            .await?
+            .to_api(),
+    ))
+}
+
+async fn list_events(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<CredentialEvent>>, ApiError> {
+    store::find(&state.db, &actor.organisation_id, &id).await?;
+    Ok(Json(
+        store::events(&state.db, &actor.organisation_id, &id).await?,
+    ))
+}
+
+/// Changes the correlation id and/or the password; a new password starts a new
+/// connection attempt at once.
+async fn change_credential(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    Json(body): Json<CredentialChange>,
+) -> Result<Json<Credential>, ApiError> {
+    let row = store::find(&state.db, &actor.organisation_id, &id).await?;
+    if row.deactivated_at.is_some() {
+        return Err(ApiError::Conflict("This credential is deactivated.".into()));
+    }
+    let mut errors = FieldErrors::default();
+    let password = match &body.password {
+        Some(password) => errors.check("password", Password::parse(password)),
+        None => None,
+    };
+    let correlation_id = errors.check(
+        "correlationId",
+        validate_correlation_id(body.correlation_id.as_deref()),
+    );
+    errors.finish()?;
+    let now = state.clock.now_ms();
+    let label = actor.label();
+    let mut tx = state.db.pool().begin().await?;
+    if body.correlation_id.is_some() {
+        sqlx::query("UPDATE credentials SET correlation_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(correlation_id.flatten())
+            .bind(now)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(password) = password {
+        sqlx::query("UPDATE credentials SET sealed_password = $1, updated_at = $2 WHERE id = $3")
+            .bind(secrets::seal_password(&state.keyring, &id, &password))
+            .bind(now)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        let event = NewEvent {
+            credential_id: &id,
+            organisation_id: &actor.organisation_id,
+            kind: "PASSWORD_CHANGED",
+            change: None,
+            actor: &label,
+            message: "Password changed; reconnecting.",
+        };
+        record_event(&mut tx, &event, now).await?;
+        if row.status_detail != StatusDetail::Connecting {
+            let change = Transition {
+                credential_id: &id,
+                from: row.status_detail,
+                to: StatusDetail::Connecting,
+                actor: &label,
+                message: "Reconnecting with the new password.".into(),
+            };
+            if !transition(&mut tx, &change, now).await? {
+                return Err(ApiError::Conflict(
+                    "The credential changed meanwhile; reload and try again.".into(),
+                ));
+            }
+        }
+        request_login(&mut tx, &id, now).await?;
+    }
+    tx.commit().await?;
+    state.wakeups.logins.notify_one();
+    Ok(Json(
+        store::find(&state.db, &actor.organisation_id, &id)
+            .await?
+            .to_api(),
+    ))
+}
+
+/// Deactivates: no more syncing, the session token is destroyed, open Connect
+/// sessions and links stop working. Deactivating twice changes nothing.
+async fn deactivate_credential(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let row = store::find(&state.db, &actor.organisation_id, &id).await?;
+    if row.deactivated_at.is_some() {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let now = state.clock.now_ms();
+    let label = actor.label();
+    let mut tx = state.db.pool().begin().await?;
+    sqlx::query(
+        "UPDATE credentials SET deactivated_at = $1, updated_at = $1, sealed_session_token = NULL, \
+           token_expires_at = NULL, login_requested_at = NULL, login_lease_until = NULL \
+         WHERE id = $2 AND deactivated_at IS NULL",
+    )
+    .bind(now)
+    .bind(&id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE connect_sessions SET revoked_at = $1 WHERE credential_id = $2 AND revoked_at IS NULL AND completed_at IS NULL")
+        .bind(now)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    let event = NewEvent {
+        credential_id: &id,
+        organisation_id: &actor.organisation_id,
+        kind: "DEACTIVATED",
+        change: None,
+        actor: &label,
+        message: "Deactivated; the session token was destroyed.",
+    };
+    record_event(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// "Sync now": reads the utility with the stored token at once. A token the
+/// utility rejects moves the credential to MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED.
+async fn sync_credential(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Credential>, ApiError> {
+    let row = store::find(&state.db, &actor.organisation_id, &id).await?;
+    if row.deactivated_at.is_some()
+        || row.status_detail != StatusDetail::LoginAndDataDiscoverySuccessful
+    {
+        return Err(ApiError::Conflict(format!(
+            "Only a connected credential can sync; this one is {}: {}",
+            row.status_detail,
+            row.status_detail.explanation()
+        )));
+    }
+    crate::sync::sync_credential(&state, &row, &actor.label()).await?;
+    Ok(Json(
+        store::find(&state.db, &actor.organisation_id, &id)
+            .await?
+            .to_api(),
+    ))
+}
+
+/// Maps a utility's answer about a session token to the credential's new state.
+pub fn token_was_rejected(error: &UtilityError) -> bool {
+    matches!(
+        error,
+        UtilityError::TokenExpired | UtilityError::InvalidToken
+    )
+}

@@ -1,0 +1,279 @@
+//! Reading credentials: the row, its conversion to the API shape, the
+//! filtered and paginated list, and the counts.
+
+use shared::credentials::{Credential, CredentialEvent, Owner};
+use shared::{CredentialStatus, StatusDetail};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::clock::from_ms;
+use crate::error::ApiError;
+use crate::store::Database;
+
+/// The columns [`CredentialRow::from_row`] reads.
+pub const COLUMNS: &str =
+    "id, organisation_id, utility_id, username, correlation_id, owner, status_detail, \
+     failure_message, token_expires_at, last_synced_at, created_at, updated_at, deactivated_at, \
+     mfa_challenge_id, mfa_options, mfa_method, mfa_destination, mfa_code_expires_at, mfa_sends, \
+     mfa_wrong_codes, mfa_last_activity_at";
+
+/// A credential row without its secrets (those are read only where used).
+#[derive(Debug, Clone)]
+pub struct CredentialRow {
+    pub id: String,
+    pub organisation_id: String,
+    pub utility_id: String,
+    pub username: String,
+    pub correlation_id: Option<String>,
+    pub owner: Owner,
+    pub status_detail: StatusDetail,
+    pub failure_message: Option<String>,
+    pub token_expires_at: Option<i64>,
+    pub last_synced_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deactivated_at: Option<i64>,
+    pub mfa_challenge_id: Option<String>,
+    pub mfa_options: Option<String>,
+    pub mfa_method: Option<String>,
+    pub mfa_destination: Option<String>,
+    pub mfa_code_expires_at: Option<i64>,
+    pub mfa_sends: i64,
+    pub mfa_wrong_codes: i64,
+    pub mfa_last_activity_at: Option<i64>,
+}
+
+impl CredentialRow {
+    pub fn from_row(row: &AnyRow) -> Result<CredentialRow, sqlx::Error> {
+        let detail: String = row.try_get("status_detail")?;
+        let owner: String = row.try_get("owner")?;
+        Ok(CredentialRow {
+            id: row.try_get("id")?,
+            organisation_id: row.try_get("organisation_id")?,
+            utility_id: row.try_get("utility_id")?,
+            username: row.try_get("username")?,
+            correlation_id: row.try_get("correlation_id")?,
+            owner: Owner::parse(&owner).unwrap_or_default(),
+            status_detail: StatusDetail::parse(&detail).ok_or_else(|| {
+                sqlx::Error::Decode(format!("unknown status detail {detail:?}").into())
+            })?,
+            failure_message: row.try_get("failure_message")?,
+            token_expires_at: row.try_get("token_expires_at")?,
+            last_synced_at: row.try_get("last_synced_at")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            deactivated_at: row.try_get("deactivated_at")?,
+            mfa_challenge_id: row.try_get("mfa_challenge_id")?,
+            mfa_options: row.try_get("mfa_options")?,
+            mfa_method: row.try_get("mfa_method")?,
+            mfa_destination: row.try_get("mfa_destination")?,
+            mfa_code_expires_at: row.try_get("mfa_code_expires_at")?,
+            mfa_sends: row.try_get("mfa_sends")?,
+            mfa_wrong_codes: row.try_get("mfa_wrong_codes")?,
+            mfa_last_activity_at: row.try_get("mfa_last_activity_at")?,
+        })
+    }
+
+    pub fn to_api(&self) -> Credential {
+        Credential {
+            id: self.id.clone(),
+            utility_id: self.utility_id.clone(),
+            username: self.username.clone(),
+            correlation_id: self.correlation_id.clone(),
+            owner: self.owner,
+            status: CredentialStatus::from(self.status_detail),
+            status_message: self.failure_message.clone(),
+            token_expires_at: self.token_expires_at.map(from_ms),
+            last_synced_at: self.last_synced_at.map(from_ms),
+            created_at: from_ms(self.created_at),
+            updated_at: from_ms(self.updated_at),
+            deactivated_at: self.deactivated_at.map(from_ms),
+        }
+    }
+}
+
+/// The credential `id` of `organisation_id`; another organisation's id is "not found".
+pub async fn find(
+    db: &Database,
+    organisation_id: &str,
+    id: &str,
+) -> Result<CredentialRow, ApiError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM credentials WHERE id = $1 AND organisation_id = $2"
+    ))
+    .bind(id)
+    .bind(organisation_id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(ApiError::NotFound("The credential"))?;
+    Ok(CredentialRow::from_row(&row)?)
+}
+
+/// The credential `id`, whoever owns it: for jobs and Connect sessions, which
+/// already know the organisation.
+pub async fn find_by_id(db: &Database, id: &str) -> Result<Option<CredentialRow>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM credentials WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(CredentialRow::from_row).transpose()
+}
+
+/// A value bound into a dynamically built query.
+#[derive(Debug, Clone)]
+pub enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// The filters, sort and page of a credential listing, already validated.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub status_details: Vec<StatusDetail>,
+    pub utility_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub username_contains: Option<String>,
+    pub include_deactivated: bool,
+    /// `(column, descending)`
+    pub sort: (&'static str, bool),
+    pub page: u32,
+    pub page_size: u32,
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// The `WHERE` clause and its binds for a listing.
+fn where_clause(organisation_id: &str, query: &ListQuery) -> (String, Vec<Bind>) {
+    let mut binds = vec![Bind::Text(organisation_id.to_owned())];
+    let mut conditions = vec!["organisation_id = $1".to_owned()];
+    if !query.include_deactivated {
+        conditions.push("deactivated_at IS NULL".to_owned());
+    }
+    if !query.status_details.is_empty() {
+        let placeholders: Vec<String> = query
+            .status_details
+            .iter()
+            .map(|detail| {
+                binds.push(Bind::Text(detail.as_str().to_owned()));
+                format!("${}", binds.len())
+            })
+            .collect();
+        conditions.push(format!("status_detail IN ({})", placeholders.join(", ")));
+    }
+    if let Some(utility_id) = &query.utility_id {
+        binds.push(Bind::Text(utility_id.clone()));
+        conditions.push(format!("utility_id = ${}", binds.len()));
+    }
+    if let Some(correlation_id) = &query.correlation_id {
+        binds.push(Bind::Text(correlation_id.clone()));
+        conditions.push(format!("correlation_id = ${}", binds.len()));
+    }
+    if let Some(text) = &query.username_contains {
+        binds.push(Bind::Text(format!(
+            "%{}%",
+            escape_like(&text.to_lowercase())
+        )));
+        conditions.push(format!("LOWER(username) LIKE ${} ESCAPE '\\'", binds.len()));
+    }
+    (conditions.join(" AND "), binds)
+}
+
+fn bind_all<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    binds: &[Bind],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for bind in binds {
+        query = match bind {
+            Bind::Text(text) => query.bind(text.clone()),
+            Bind::Int(number) => query.bind(*number),
+        };
+    }
+    query
+}
+
+/// One page of credentials and the total that match.
+pub async fn list(
+    db: &Database,
+    organisation_id: &str,
+    query: &ListQuery,
+) -> Result<(Vec<Credential>, u64), ApiError> {
+    let (conditions, mut binds) = where_clause(organisation_id, query);
+    let count_sql = format!("SELECT COUNT(*) FROM credentials WHERE {conditions}");
+    let total: i64 = bind_all(sqlx::query(&count_sql), &binds)
+        .fetch_one(db.pool())
+        .await?
+        .try_get(0)?;
+
+    let (column, descending) = query.sort;
+    let direction = if descending { "DESC" } else { "ASC" };
+    binds.push(Bind::Int(i64::from(query.page_size)));
+    let limit = binds.len();
+    binds.push(Bind::Int(
+        i64::from(query.page.saturating_sub(1)) * i64::from(query.page_size),
+    ));
+    let offset = binds.len();
+    // `id` breaks ties so pages never overlap or skip rows.
+    let page_sql = format!(
+        "SELECT {COLUMNS} FROM credentials WHERE {conditions} ORDER BY {column} {direction}, id {direction} LIMIT ${limit} OFFSET ${offset}"
+    );
+    let rows = bind_all(sqlx::query(&page_sql), &binds)
+        .fetch_all(db.pool())
+        .await?;
+    let items = rows
+        .iter()
+        .map(|row| CredentialRow::from_row(row).map(|row| row.to_api()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((items, total.max(0) as u64))
+}
+
+/// Active credentials of the organisation per status detail.
+pub async fn counts_by_detail(
+    db: &Database,
+    organisation_id: &str,
+) -> Result<Vec<(StatusDetail, u64)>, ApiError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT status_detail, COUNT(*) FROM credentials WHERE organisation_id = $1 AND deactivated_at IS NULL \
+         GROUP BY status_detail",
+    )
+    .bind(organisation_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(detail, count)| Some((StatusDetail::parse(&detail)?, count.max(0) as u64)))
+        .collect())
+}
+
+/// The credential's timeline, newest first.
+pub async fn events(
+    db: &Database,
+    organisation_id: &str,
+    credential_id: &str,
+) -> Result<Vec<CredentialEvent>, ApiError> {
+    let rows: Vec<(i64, String, Option<String>, Option<String>, String, String, i64)> = sqlx::query_as(
+        "SELECT id, kind, from_detail, to_detail, actor, message, created_at FROM credential_events \
+         WHERE credential_id = $1 AND organisation_id = $2 ORDER BY id DESC LIMIT 500",
+    )
+    .bind(credential_id)
+    .bind(organisation_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, kind, from, to, actor, message, created_at)| CredentialEvent {
+                id,
+                kind,
+                from_status_detail: from.as_deref().and_then(StatusDetail::parse),
+                to_status_detail: to.as_deref().and_then(StatusDetail::parse),
+                actor,
+                message,
+                created_at: from_ms(created_at),
+            },
+        )
+        .collect())
+}

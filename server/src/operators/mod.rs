@@ -1,0 +1,267 @@
+//! Operators: signing in and out of the dashboard (`/api/session`) and, for
+//! admins, managing the organisation's operators (`/api/v1/operators`).
+
+pub mod sessions;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch};
+use axum::Router;
+use shared::operators::{
+    NewOperator, Operator, OperatorChange, Organisation, Role, Session, SignIn,
+};
+use shared::validation::EmailAddress;
+
+use crate::auth::{session_cookie, Actor, AdminOperator, Principal};
+use crate::clock::from_ms;
+use crate::error::{is_unique_violation, ApiError, FieldErrors};
+use crate::extract::{Json, Path};
+use crate::passwords::{hash_password, validate_new_password, verify_password};
+use crate::state::AppState;
+use crate::tokens;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/session",
+            get(current_session).post(sign_in).delete(sign_out),
+        )
+        .route("/v1/operators", get(list_operators).post(add_operator))
+        .route(
+            "/v1/operators/{id}",
+            patch(change_operator).delete(remove_operator),
+        )
+}
+
+type OperatorRow = (String, String, String, String, i64);
+const OPERATOR_COLUMNS: &str = "id, organisation_id, email, role, created_at";
+
+fn operator_from_row((id, _, email, role, created_at): OperatorRow) -> Operator {
+    Operator {
+        id,
+        email,
+        role: Role::parse(&role).unwrap_or(Role::Member),
+        created_at: from_ms(created_at),
+    }
+}
+
+async fn session_body(
+    state: &AppState,
+    operator_id: &str,
+    csrf_token: String,
+) -> Result<Session, ApiError> {
+    let row: OperatorRow = sqlx::query_as(&format!(
+        "SELECT {OPERATOR_COLUMNS} FROM operators WHERE id = $1"
+    ))
+    .bind(operator_id)
+    .fetch_one(state.db.pool())
+    .await?;
+    let organisation: (String, String) =
+        sqlx::query_as("SELECT id, name FROM organisations WHERE id = $1")
+            .bind(&row.1)
+            .fetch_one(state.db.pool())
+            .await?;
+    Ok(Session {
+        operator: operator_from_row(row),
+        organisation: Organisation {
+            id: organisation.0,
+            name: organisation.1,
+        },
+        csrf_token,
+    })
+}
+
+/// Signs an operator in: sets the session cookie and returns the CSRF token.
+/// The error never says whether the email or the password was wrong.
+async fn sign_in(
+    State(state): State<AppState>,
+    Json(body): Json<SignIn>,
+) -> Result<Response, ApiError> {
+    let mut errors = FieldErrors::default();
+    let email = errors.check("email", EmailAddress::parse(&body.email));
+    if body.password.is_empty() {
+        errors.add("password", "Enter your password.");
+    }
+    errors.finish()?;
+    let email = email.expect("validated above");
+    let found: Option<(String, String)> = sqlx::query_as(
+        "SELECT id, password_hash FROM operators WHERE email = $1 AND removed_at IS NULL",
+    )
+    .bind(email.as_str())
+    .fetch_optional(state.db.pool())
+    .await?;
+    let (operator_id, stored_hash) = match found {
+        Some((id, hash)) => (Some(id), Some(hash)),
+        None => (None, None),
+    };
+    let password_matches = verify_password(body.password, stored_hash).await?;
+    let Some(operator_id) = operator_id.filter(|_| password_matches) else {
+        tracing::info!("operator sign-in refused");
+        return Err(ApiError::SignInFailed);
+    };
+    let (secret, csrf_token) = sessions::create(&state, &operator_id).await?;
+    let session = session_body(&state, &operator_id, csrf_token).await?;
+    tracing::info!(operator_id, "operator signed in");
+    let mut response = Json(session).into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, sessions::cookie(&state, &secret));
+    Ok(response)
+}
+
+async fn current_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Session>, ApiError> {
+    let secret = session_cookie(&headers).ok_or(ApiError::Unauthenticated)?;
+    let live = sessions::find_live(&state, secret)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    Ok(Json(
+        session_body(&state, &live.operator_id, live.csrf_token).await?,
+    ))
+}
+
+/// Signs out: the session ends on the server and the cookie is cleared.
+async fn sign_out(
+    State(state): State<AppState>,
+    actor: Actor,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if !matches!(actor.principal, Principal::Operator { .. }) {
+        return Err(ApiError::Forbidden(
+            "Only a signed-in operator can sign out.",
+        ));
+    }
+    if let Some(secret) = session_cookie(&headers) {
+        sessions::delete(&state, secret).await?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, sessions::cleared_cookie(&state));
+    Ok(response)
+}
+
+async fn list_operators(
+    State(state): State<AppState>,
+    AdminOperator(actor): AdminOperator,
+) -> Result<Json<Vec<Operator>>, ApiError> {
+    let rows: Vec<OperatorRow> = sqlx::query_as(&format!(
+        "SELECT {OPERATOR_COLUMNS} FROM operators WHERE organisation_id = $1 AND removed_at IS NULL ORDER BY email"
+    ))
+    .bind(&actor.organisation_id)
+    .fetch_all(state.db.pool())
+    .await?;
+    Ok(Json(rows.into_iter().map(operator_from_row).collect()))
+}
+
+async fn add_operator(
+    State(state): State<AppState>,
+    AdminOperator(actor): AdminOperator,
+    Json(body): Json<NewOperator>,
+) -> Result<(StatusCode, Json<Operator>), ApiError> {
+    let mut errors = FieldErrors::default();
+    let email = errors.check("email", EmailAddress::parse(&body.email));
+    errors.check("password", validate_new_password(&body.password));
+    errors.finish()?;
+    let email = email.expect("validated above");
+    let id = tokens::new_id("op");
+    let now = state.clock.now_ms();
+    let password_hash = hash_password(body.password).await?;
+    let inserted = sqlx::query(
+        "INSERT INTO operators (id, organisation_id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&id)
+    .bind(&actor.organisation_id)
+    .bind(email.as_str())
+    .bind(password_hash)
+    .bind(body.role.as_str())
+    .bind(now)
+    .execute(state.db.pool())
+    .await;
+    match inserted {
+        Err(error) if is_unique_violation(&error) => {
+            return Err(ApiError::invalid_field(
+                "email",
+                "An operator with this email already exists.",
+            ));
+        }
+        other => other?,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(Operator {
+            id,
+            email: email.as_str().to_owned(),
+            role: body.role,
+            created_at: from_ms(now),
+        }),
+    ))
+}
+
+/// Admins left in the organisation if `operator_id` stopped being one.
+async fn other_admins(
+    state: &AppState,
+    organisation_id: &str,
+    operator_id: &str,
+) -> Result<i64, ApiError> {
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM operators WHERE organisation_id = $1 AND role = 'ADMIN' AND removed_at IS NULL AND id <> $2",
+    )
+    .bind(organisation_id)
+    .bind(operator_id)
+    .fetch_one(state.db.pool())
+    .await?;
+    Ok(count)
+}
+
+async fn change_operator(
+    State(state): State<AppState>,
+    AdminOperator(actor): AdminOperator,
+    Path(id): Path<String>,
+    Json(body): Json<OperatorChange>,
+) -> Result<Json<Operator>, ApiError> {
+    if body.role == Role::Member && other_admins(&state, &actor.organisation_id, &id).await? == 0 {
+        return Err(ApiError::Conflict(
+            "An organisation needs at least one admin.".into(),
+        ));
+    }
+    let row: Option<OperatorRow> = sqlx::query_as(&format!(
+        "UPDATE operators SET role = $1 WHERE id = $2 AND organisation_id = $3 AND removed_at IS NULL RETURNING {OPERATOR_COLUMNS}"
+    ))
+    .bind(body.role.as_str())
+    .bind(&id)
+    .bind(&actor.organisation_id)
+    .fetch_optional(state.db.pool())
+    .await?;
+    Ok(Json(operator_from_row(
+        row.ok_or(ApiError::NotFound("The operator"))?,
+    )))
+}
+
+async fn remove_operator(
+    State(state): State<AppState>,
+    AdminOperator(actor): AdminOperator,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if other_admins(&state, &actor.organisation_id, &id).await? == 0 {
+        return Err(ApiError::Conflict(
+            "An organisation needs at least one admin.".into(),
+        ));
+    }
+    let removed = sqlx::query(
+        "UPDATE operators SET removed_at = $1 WHERE id = $2 AND organisation_id = $3 AND removed_at IS NULL",
+    )
+    .bind(state.clock.now_ms())
+    .bind(&id)
+    .bind(&actor.organisation_id)
+    .execute(state.db.pool())
+    .await?;
+    if removed.rows_affected() == 0 {
+        return Err(ApiError::NotFound("The operator"));
+    }
+    sessions::delete_all_of(&state, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,190 @@
+//! Connect: the tokens that open it and the state its screens show.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::credentials::Owner;
+use crate::mfa::MfaMethod;
+use crate::status::StatusDetail;
+
+/// Why a Connect session exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConnectPurpose {
+    /// Add a new credential.
+    NewCredential,
+    /// Re-authenticate one credential, started by an operator ("Retry MFA Verification").
+    RetryMfa,
+    /// Re-authenticate one credential from a link sent to the end-user (72 hours).
+    UpdateLink,
+}
+
+impl ConnectPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectPurpose::NewCredential => "NEW_CREDENTIAL",
+            ConnectPurpose::RetryMfa => "RETRY_MFA",
+            ConnectPurpose::UpdateLink => "UPDATE_LINK",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<ConnectPurpose> {
+        match value {
+            "NEW_CREDENTIAL" => Some(ConnectPurpose::NewCredential),
+            "RETRY_MFA" => Some(ConnectPurpose::RetryMfa),
+            "UPDATE_LINK" => Some(ConnectPurpose::UpdateLink),
+            _ => None,
+        }
+    }
+
+    /// Whether Connect re-authenticates an existing credential (no login re-entry).
+    pub fn is_update_mode(self) -> bool {
+        self != ConnectPurpose::NewCredential
+    }
+}
+
+/// `POST /api/v1/connect-tokens`: open Connect to add a credential.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewConnectToken {
+    /// Skip the utility list and go straight to this utility's login.
+    #[serde(default)]
+    pub utility_id: Option<String>,
+    #[serde(default)]
+    pub correlation_id: Option<String>,
+    #[serde(default)]
+    pub owner: Owner,
+}
+
+/// A Connect token and the URL that opens Connect with it. Shown once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectToken {
+    pub id: String,
+    pub purpose: ConnectPurpose,
+    pub token: String,
+    pub url: String,
+    pub credential_id: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// An update link as listed later (the token itself is never shown again).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateLink {
+    pub id: String,
+    pub credential_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// Where the end-user is in Connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConnectStep {
+    /// Pick a utility and enter the login.
+    EnterCredentials,
+    /// Update mode, not started yet: Connect starts connecting at once.
+    Start,
+    /// "Connecting with your utility": the server is logging in.
+    Connecting,
+    /// "Select your preferred verification method".
+    ChooseMethod,
+    /// Enter the code that was sent.
+    EnterCode,
+    Success,
+    /// Something went wrong; `failure` says what and the way forward.
+    Failed,
+}
+
+/// Why Connect stopped, so the screen can offer the right way forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConnectFailure {
+    /// Wrong username or password: re-enter them.
+    InvalidCredentials,
+    /// Locked at the utility: unlock it there first.
+    AccountLocked,
+    /// The utility's verification cannot be done through Gridlink.
+    UnsupportedMfa,
+    /// Too many wrong codes, or the code or verification session expired: start again.
+    MfaFailed,
+    /// The utility is not answering: wait, or try again.
+    UtilityUnavailable,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MfaOption {
+    pub method: MfaMethod,
+    /// Masked, e.g. `•••-•••-1234`.
+    pub destination: String,
+}
+
+/// `GET /api/connect/session`: everything a Connect screen needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectState {
+    pub purpose: ConnectPurpose,
+    pub organisation_name: String,
+    pub step: ConnectStep,
+    pub credential_id: Option<String>,
+    pub utility_id: Option<String>,
+    pub username: Option<String>,
+    pub status_detail: Option<StatusDetail>,
+    pub failure: Option<ConnectFailure>,
+    /// What happened, in words, for failures and retries.
+    pub message: Option<String>,
+    pub mfa_options: Vec<MfaOption>,
+    pub mfa_method: Option<MfaMethod>,
+    pub code_sent_to: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub code_expires_at: Option<OffsetDateTime>,
+    pub resends_left: Option<u32>,
+    pub attempts_left: Option<u32>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// `POST /api/connect/credentials`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SubmitCredentials {
+    pub utility_id: String,
+    pub username: String,
+    pub password: String,
+}
+
+/// `POST /api/connect/password`: re-enter the password in update mode.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SubmitPassword {
+    pub password: String,
+}
+
+/// `POST /api/connect/mfa/method`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChooseMethod {
+    pub method: MfaMethod,
+}
+
+/// `POST /api/connect/mfa/code`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SubmitCode {
+    pub code: String,
+}
+
+/// `GET /api/connect/utilities`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Utility {
+    pub id: String,
+    pub name: String,
+}

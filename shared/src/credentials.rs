@@ -1,0 +1,140 @@
+//! Credentials (utility logins) and their timelines: request and response bodies.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::status::{CredentialStatus, Status, StatusDetail};
+
+/// Who owns the utility login: the organisation itself, or one of its end-users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Owner {
+    #[default]
+    Organisation,
+    EndUser,
+}
+
+impl Owner {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Owner::Organisation => "ORGANISATION",
+            Owner::EndUser => "END_USER",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Owner> {
+        match value {
+            "ORGANISATION" => Some(Owner::Organisation),
+            "END_USER" => Some(Owner::EndUser),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /api/v1/credentials`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewCredential {
+    pub utility_id: String,
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub correlation_id: Option<String>,
+    #[serde(default)]
+    pub owner: Owner,
+}
+
+/// `PATCH /api/v1/credentials/{id}`: a new password starts a new connection attempt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CredentialChange {
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub correlation_id: Option<String>,
+}
+
+/// A credential as the API shows it. Never carries the password or token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Credential {
+    pub id: String,
+    pub utility_id: String,
+    pub username: String,
+    pub correlation_id: Option<String>,
+    pub owner: Owner,
+    #[serde(flatten)]
+    pub status: CredentialStatus,
+    /// Why the last attempt failed, in words, when it did.
+    pub status_message: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub token_expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_synced_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub deactivated_at: Option<OffsetDateTime>,
+}
+
+/// One page of `GET /api/v1/credentials`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialPage {
+    pub items: Vec<Credential>,
+    pub page: u32,
+    pub page_size: u32,
+    /// Credentials matching the filters, over all pages.
+    pub total: u64,
+}
+
+/// The sort orders of the credential list (`-` before a name sorts descending).
+pub const CREDENTIAL_SORTS: [&str; 5] = [
+    "createdAt",
+    "username",
+    "utilityId",
+    "statusDetail",
+    "tokenExpiresAt",
+];
+
+/// `GET /api/v1/credentials/counts`: how many active credentials are in each state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialCounts {
+    pub total: u64,
+    pub by_status: Vec<StatusCount>,
+    pub by_status_detail: Vec<StatusDetailCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusCount {
+    pub status: Status,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusDetailCount {
+    pub status_detail: StatusDetail,
+    pub count: u64,
+}
+
+/// One entry of a credential's timeline. Never contains a secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialEvent {
+    pub id: i64,
+    /// `CREATED`, `STATUS_CHANGE`, `PASSWORD_CHANGED`, `MFA_CODE_SENT`, `MFA_CODE_REJECTED`,
+    /// `UPDATE_LINK_CREATED`, `UPDATE_LINK_REVOKED`, `CONNECT_STARTED`, `SYNCED`, `DEACTIVATED`.
+    pub kind: String,
+    pub from_status_detail: Option<StatusDetail>,
+    pub to_status_detail: Option<StatusDetail>,
+    /// `operator:ID`, `api_key:ID`, `end_user` or `job:NAME`.
+    pub actor: String,
+    pub message: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
