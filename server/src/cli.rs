@@ -25,6 +25,31 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Apply the database migrations and exit.
     Migrate(DatabaseArgs),
+    /// Create an organisation and its first admin operator.
+    CreateOrganisation(CreateOrganisationArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CreateOrganisationArgs {
+    /// The organisation's name, as end-users see it in Connect.
+    #[arg(long)]
+    pub name: String,
+
+    /// The first admin operator's email address.
+    #[arg(long, value_name = "EMAIL")]
+    pub admin_email: String,
+
+    /// The admin's password (at least 12 characters).
+    #[arg(
+        long,
+        env = "GRIDLINK_ADMIN_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
+    pub admin_password: String,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 impl Cli {

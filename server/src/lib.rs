@@ -17,6 +17,7 @@ pub mod health;
 pub mod jobs;
 pub mod mfa;
 pub mod operators;
+pub mod organisations;
 pub mod passwords;
 pub mod sandbox;
 pub mod security_headers;

@@ -61,5 +61,25 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("Migrations applied to {}", config.url.redacted());
             Ok(())
         }
+        Command::CreateOrganisation(args) => {
+            let config = DatabaseConfig::from_args(&args.database)?;
+            let db = Database::connect(&config.url).await?;
+            db.migrate().await?;
+            let now = server::clock::Clock::default().now_ms();
+            let created = server::organisations::create_with_admin(
+                &db,
+                &args.name,
+                &args.admin_email,
+                &args.admin_password,
+                now,
+            )
+            .await?;
+            db.close().await;
+            println!(
+                "Organisation {} created with admin {} ({}).",
+                created.organisation_id, args.admin_email, created.operator_id
+            );
+            Ok(())
+        }
     }
 }

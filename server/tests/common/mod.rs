@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use rand::Rng;
 use server::cli::{Cli, Command};
+use server::clock::Clock;
 use server::config::ServeConfig;
 use server::crypto::MasterKey;
 use server::server::RunningServer;
@@ -93,6 +94,182 @@ impl TestApp {
         self.data_dir.path()
     }
 
+    /// The running server's shared state: its database, clock and jobs.
+    pub fn state(&self) -> &server::state::AppState {
+        &self.server.as_ref().expect("the server runs").state
+    }
+
+    /// A client without credentials.
+    pub fn anonymous(&self) -> Client {
+        Client {
+            base: self.base_url.clone(),
+            http: self.client.clone(),
+            auth: Auth::None,
+        }
+    }
+
+    /// A client holding a Connect token, as Connect does.
+    pub fn connect_client(&self, token: &str) -> Client {
+        Client {
+            base: self.base_url.clone(),
+            http: self.client.clone(),
+            auth: Auth::Bearer(token.to_owned()),
+        }
+    }
+
+    /// Signs an operator in through the API.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Client {
+        let response = self
+            .anonymous()
+            .post(
+                "/api/session",
+                serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "sign-in of {email} failed");
+        let cookie = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let body: serde_json::Value = response.json().await.unwrap();
+        Client {
+            base: self.base_url.clone(),
+            http: self.client.clone(),
+            auth: Auth::Session {
+                cookie,
+                csrf: body["csrfToken"].as_str().unwrap().to_owned(),
+            },
+        }
+    }
+
+    /// A new organisation with a signed-in admin and an API key.
+    pub async fn organisation(&self, name: &str) -> Organisation {
+        let slug: String = name
+            .to_lowercase()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        let email = format!(
+            "admin-{slug}-{:08x}@example.com",
+            rand::thread_rng().gen::<u32>()
+        );
+        let password = "a long admin password";
+        let created = server::organisations::create_with_admin(
+            &self.state().db,
+            name,
+            &email,
+            password,
+            self.state().clock.now_ms(),
+        )
+        .await
+        .expect("create an organisation");
+        let admin = self.sign_in(&email, password).await;
+        let key: serde_json::Value = admin
+            .post("/api/v1/api-keys", serde_json::json!({"name": "tests"}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let api = Client {
+            base: self.base_url.clone(),
+            http: self.client.clone(),
+            auth: Auth::Bearer(key["secret"].as_str().expect("an API key").to_owned()),
+        };
+        Organisation {
+            id: created.organisation_id,
+            admin_email: email,
+            admin,
+            api,
+        }
+    }
+
+    /// Waits (up to 15 s) until the credential has `detail`; returns its body.
+    pub async fn wait_for_detail(
+        &self,
+        client: &Client,
+        credential_id: &str,
+        detail: &str,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let body: serde_json::Value = client
+                .get(&format!("/api/v1/credentials/{credential_id}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            if body["statusDetail"] == detail {
+                return body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "credential stayed {} instead of {detail}",
+                body["statusDetail"]
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until Connect shows `step`; returns the Connect state.
+    pub async fn wait_for_step(&self, connect: &Client, step: &str) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let body: serde_json::Value = connect
+                .get("/api/connect/session")
+                .await
+                .json()
+                .await
+                .unwrap();
+            if body["step"] == step {
+                return body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Connect stayed at {} instead of {step}: {body}",
+                body["step"]
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The newest code the sandbox's outbox shows for `username` at `utility`.
+    pub async fn latest_code(&self, utility: &str, username: &str) -> String {
+        let entries: Vec<serde_json::Value> = self
+            .client
+            .get(self.sandbox(&format!(
+                "/api/outbox?utility={utility}&username={username}"
+            )))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        entries.first().expect("a code was sent")["code"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// POSTs to a sandbox admin endpoint.
+    pub async fn sandbox_admin(&self, path: &str, body: serde_json::Value) {
+        let response = self
+            .client
+            .post(self.sandbox(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+    }
+
     /// Stops the server the way SIGTERM does and waits until it has stopped.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         self.shutdown.cancel();
@@ -166,7 +343,12 @@ async fn start(backend: Backend, argv: Vec<String>, data_dir: TempDir) -> TestAp
     };
     let config = ServeConfig::from_args(&args).expect("valid test configuration");
     let shutdown = CancellationToken::new();
-    let server = server::server::start(config, shutdown.clone())
+    // Logins are picked up at once; sweeps run only when a test calls them.
+    let schedule = server::jobs::Schedule {
+        login_poll: std::time::Duration::from_millis(100),
+        expiry_sweep: std::time::Duration::from_secs(3600),
+    };
+    let server = server::server::start_with(config, shutdown.clone(), Clock::default(), schedule)
         .await
         .expect("the server starts");
     TestApp {
@@ -277,4 +459,105 @@ pub async fn spawn_sandbox() -> TestSandbox {
     let shutdown = CancellationToken::new();
     tokio::spawn(server::sandbox::serve(listener, shutdown.clone()));
     TestSandbox { url, shutdown }
+}
+
+/// How a [`Client`] authenticates.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    None,
+    /// An operator's session cookie and its CSRF token.
+    Session {
+        cookie: String,
+        csrf: String,
+    },
+    /// An API key or a Connect token.
+    Bearer(String),
+}
+
+/// An HTTP client for the Gridlink API with one way of authenticating.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub auth: Auth,
+}
+
+impl Client {
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
+        match &self.auth {
+            Auth::None => {}
+            Auth::Session { cookie, csrf } => {
+                request = request.header("cookie", cookie);
+                if method != reqwest::Method::GET {
+                    request = request.header("x-csrf-token", csrf);
+                }
+            }
+            Auth::Bearer(token) => request = request.bearer_auth(token),
+        }
+        request
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.request(reqwest::Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn patch(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.request(reqwest::Method::PATCH, path)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.request(reqwest::Method::DELETE, path)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The same session without its CSRF token, as a forged cross-site request would be.
+    pub fn without_csrf(&self) -> Client {
+        let auth = match &self.auth {
+            Auth::Session { cookie, .. } => Auth::Session {
+                cookie: cookie.clone(),
+                csrf: String::new(),
+            },
+            other => other.clone(),
+        };
+        Client {
+            auth,
+            ..self.clone()
+        }
+    }
+}
+
+/// An organisation made for a test, with its admin and an API key.
+pub struct Organisation {
+    pub id: String,
+    pub admin_email: String,
+    pub admin: Client,
+    pub api: Client,
+}
+
+/// Asserts the response status and returns the JSON body.
+pub async fn expect_json(response: reqwest::Response, status: u16) -> serde_json::Value {
+    let actual = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
+    assert_eq!(actual, status, "unexpected status; body: {body}");
+    body
 }
