@@ -302,6 +302,8 @@ pub struct TestAppOptions {
     /// The web app folder; default: a folder that does not exist (app not built).
     pub static_dir: Option<PathBuf>,
     pub demo: bool,
+    /// Talk to this utility service instead of starting the embedded sandbox.
+    pub utility_url: Option<String>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -326,6 +328,9 @@ pub async fn spawn_app_with(backend: Backend, options: TestAppOptions) -> TestAp
         format!("--data-dir={}", data_dir.path().display()),
         format!("--static-dir={}", static_dir.display()),
     ];
+    if let Some(url) = &options.utility_url {
+        argv.push(format!("--utility-url={url}"));
+    }
     if options.demo {
         argv.push("--demo".to_owned());
     } else {
@@ -353,7 +358,15 @@ async fn start(backend: Backend, argv: Vec<String>, data_dir: TempDir) -> TestAp
         .expect("the server starts");
     TestApp {
         base_url: format!("http://{}", server.local_addr),
-        sandbox_url: format!("http://{}", server.sandbox_addr.expect("embedded sandbox")),
+        sandbox_url: match server.sandbox_addr {
+            Some(addr) => format!("http://{addr}"),
+            None => argv
+                .iter()
+                .find_map(|arg| arg.strip_prefix("--utility-url="))
+                .expect("an external utility URL")
+                .trim_end_matches('/')
+                .to_owned(),
+        },
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

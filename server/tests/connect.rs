@@ -1,0 +1,772 @@
+//! Connect over HTTP, on both databases: new credentials, update mode from the
+//! dashboard and from update links, and every way a link stops working.
+
+mod common;
+
+use common::{
+    expect_json, spawn_app, spawn_app_with, spawn_sandbox, Backend, Client, TestApp, TestAppOptions,
+};
+use serde_json::{json, Value};
+
+async fn new_connect_token(org: &common::Organisation) -> Value {
+    expect_json(
+        org.api
+            .post(
+                "/api/v1/connect-tokens",
+                json!({"correlationId": "customer-42", "owner": "END_USER"}),
+            )
+            .await,
+        201,
+    )
+    .await
+}
+
+/// Submits a login through Connect and waits for the step after connecting.
+async fn submit_login(
+    app: &TestApp,
+    connect: &Client,
+    utility: &str,
+    username: &str,
+    password: &str,
+    next_step: &str,
+) -> Value {
+    let state = expect_json(
+        connect
+            .post(
+                "/api/connect/credentials",
+                json!({"utilityId": utility, "username": username, "password": password}),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(state["credentialId"].is_string(), true);
+    app.wait_for_step(connect, next_step).await
+}
+
+fn wrong_code_for(code: &str) -> &'static str {
+    if code == "000000" {
+        "111111"
+    } else {
+        "000000"
+    }
+}
+
+async fn a_new_credential_connects_through_connect_with_each_method(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    for (method, username_hint) in [
+        ("SMS", "•••-•••-"),
+        ("CALL", "•••-•••-"),
+        ("EMAIL", "u•••@example.com"),
+    ] {
+        let token = new_connect_token(&org).await;
+        assert!(token["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/connect/gct_", app.base_url)));
+        let connect = app.connect_client(token["token"].as_str().unwrap());
+        let start = expect_json(connect.get("/api/connect/session").await, 200).await;
+        assert_eq!(start["step"], "ENTER_CREDENTIALS");
+        assert_eq!(start["organisationName"], "Acme Solar");
+        let utilities = expect_json(connect.get("/api/connect/utilities").await, 200).await;
+        assert_eq!(utilities.as_array().unwrap().len(), 5);
+
+        let choose = submit_login(
+            &app,
+            &connect,
+            "sandbox-electric",
+            "user_good",
+            "pass_good",
+            "CHOOSE_METHOD",
+        )
+        .await;
+        let methods: Vec<&str> = choose["mfaOptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["method"].as_str().unwrap())
+            .collect();
+        assert_eq!(methods, ["SMS", "CALL", "EMAIL"]);
+
+        let code_step = expect_json(
+            connect
+                .post("/api/connect/mfa/method", json!({"method": method}))
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(code_step["step"], "ENTER_CODE");
+        assert_eq!(code_step["mfaMethod"], method);
+        assert!(
+            code_step["codeSentTo"]
+                .as_str()
+                .unwrap()
+                .starts_with(username_hint),
+            "{code_step}"
+        );
+        assert_eq!(code_step["attemptsLeft"], 5);
+        assert_eq!(code_step["resendsLeft"], 3);
+        let code = app.latest_code("sandbox-electric", "user_good").await;
+        let done = expect_json(
+            connect
+                .post("/api/connect/mfa/code", json!({"code": code}))
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(done["step"], "SUCCESS");
+        let credential_id = done["credentialId"].as_str().unwrap();
+        let credential = expect_json(
+            org.api
+                .get(&format!("/api/v1/credentials/{credential_id}"))
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(
+            credential["statusDetail"],
+            "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL"
+        );
+        assert_eq!(credential["correlationId"], "customer-42");
+        assert_eq!(credential["owner"], "END_USER");
+        // The session is used up: it shows its success but cannot act again.
+        assert_eq!(
+            expect_json(connect.get("/api/connect/session").await, 200).await["step"],
+            "SUCCESS"
+        );
+        let used = expect_json(connect.post("/api/connect/reconnect", json!({})).await, 410).await;
+        assert_eq!(used["code"], "CONNECT_LINK_USED");
+    }
+}
+
+async fn a_utility_without_mfa_goes_straight_to_success(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let token = new_connect_token(&org).await;
+    let connect = app.connect_client(token["token"].as_str().unwrap());
+    submit_login(
+        &app,
+        &connect,
+        "sandbox-water",
+        "user_good",
+        "pass_good",
+        "SUCCESS",
+    )
+    .await;
+}
+
+async fn a_wrong_code_then_the_right_one_succeeds(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let connect = app.connect_client(new_connect_token(&org).await["token"].as_str().unwrap());
+    submit_login(
+        &app,
+        &connect,
+        "sandbox-gas",
+        "user_good",
+        "pass_good",
+        "CHOOSE_METHOD",
+    )
+    .await;
+    expect_json(
+        connect
+            .post("/api/connect/mfa/method", json!({"method": "SMS"}))
+            .await,
+        200,
+    )
+    .await;
+    let code = app.latest_code("sandbox-gas", "user_good").await;
+    let wrong = expect_json(
+        connect
+            .post(
+                "/api/connect/mfa/code",
+                json!({"code": wrong_code_for(&code)}),
+            )
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(wrong["fields"][0]["field"], "code");
+    assert_eq!(
+        wrong["fields"][0]["message"],
+        "That code is not right. 4 attempts left."
+    );
+    assert_eq!(
+        expect_json(connect.get("/api/connect/session").await, 200).await["attemptsLeft"],
+        4
+    );
+    let malformed = expect_json(
+        connect
+            .post("/api/connect/mfa/code", json!({"code": "12ab"}))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        malformed["fields"][0]["message"],
+        "The code is made of digits only."
+    );
+    let done = expect_json(
+        connect
+            .post("/api/connect/mfa/code", json!({"code": code}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(done["step"], "SUCCESS");
+}
+
+async fn five_wrong_codes_end_the_attempt_and_connect_can_start_again(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let connect = app.connect_client(new_connect_token(&org).await["token"].as_str().unwrap());
+    submit_login(
+        &app,
+        &connect,
+        "sandbox-electric",
+        "user_good",
+        "pass_good",
+        "CHOOSE_METHOD",
+    )
+    .await;
+    expect_json(
+        connect
+            .post("/api/connect/mfa/method", json!({"method": "EMAIL"}))
+            .await,
+        200,
+    )
+    .await;
+    let code = app.latest_code("sandbox-electric", "user_good").await;
+    for _ in 0..4 {
+        expect_json(
+            connect
+                .post(
+                    "/api/connect/mfa/code",
+                    json!({"code": wrong_code_for(&code)}),
+                )
+                .await,
+            422,
+        )
+        .await;
+    }
+    let failed = expect_json(
+        connect
+            .post(
+                "/api/connect/mfa/code",
+                json!({"code": wrong_code_for(&code)}),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(failed["step"], "FAILED");
+    assert_eq!(failed["failure"], "MFA_FAILED");
+    let credential_id = failed["credentialId"].as_str().unwrap();
+    app.wait_for_detail(
+        &org.api,
+        credential_id,
+        "MULTI_FACTOR_AUTHENTICATION_FAILED",
+    )
+    .await;
+    // The sandbox locked the login for 15 minutes after five wrong codes.
+    app.sandbox_admin("/api/admin/clock/advance", json!({"seconds": 16 * 60}))
+        .await;
+    expect_json(connect.post("/api/connect/reconnect", json!({})).await, 200).await;
+    app.wait_for_step(&connect, "CHOOSE_METHOD").await;
+}
+
+async fn sends_are_limited_per_attempt(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let connect = app.connect_client(new_connect_token(&org).await["token"].as_str().unwrap());
+    submit_login(
+        &app,
+        &connect,
+        "sandbox-electric",
+        "user_good",
+        "pass_good",
+        "CHOOSE_METHOD",
+    )
+    .await;
+    expect_json(
+        connect
+            .post("/api/connect/mfa/method", json!({"method": "SMS"}))
+            .await,
+        200,
+    )
+    .await;
+    for resends_left in [2, 1, 0] {
+        let state = expect_json(
+            connect.post("/api/connect/mfa/resend", json!({})).await,
+            200,
+        )
+        .await;
+        assert_eq!(state["resendsLeft"], resends_left);
+    }
+    let refused = expect_json(
+        connect.post("/api/connect/mfa/resend", json!({})).await,
+        429,
+    )
+    .await;
+    assert_eq!(refused["code"], "TOO_MANY_REQUESTS");
+    let other = expect_json(
+        connect
+            .post("/api/connect/mfa/method", json!({"method": "PIGEON"}))
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(other["code"], "MALFORMED_REQUEST");
+}
+
+async fn a_wrong_password_can_be_corrected_in_connect(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let connect = app.connect_client(new_connect_token(&org).await["token"].as_str().unwrap());
+    let failed = submit_login(
+        &app,
+        &connect,
+        "sandbox-water",
+        "user_good",
+        "pass_bad",
+        "FAILED",
+    )
+    .await;
+    assert_eq!(failed["failure"], "INVALID_CREDENTIALS");
+    let credential_id = failed["credentialId"].as_str().unwrap().to_owned();
+    let retried = submit_login(
+        &app,
+        &connect,
+        "sandbox-water",
+        "user_good",
+        "pass_good",
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(
+        retried["credentialId"],
+        credential_id.as_str(),
+        "the same credential is corrected"
+    );
+    let all = expect_json(org.api.get("/api/v1/credentials").await, 200).await;
+    assert_eq!(all["total"], 1);
+}
+
+/// A connected credential whose token the utility expired, found by "Sync now".
+async fn refresh_required_credential(
+    app: &TestApp,
+    org: &common::Organisation,
+    username: &str,
+) -> String {
+    let connect = app.connect_client(new_connect_token(org).await["token"].as_str().unwrap());
+    submit_login(
+        app,
+        &connect,
+        "sandbox-electric",
+        username,
+        "pass_good",
+        "CHOOSE_METHOD",
+    )
+    .await;
+    expect_json(
+        connect
+            .post("/api/connect/mfa/method", json!({"method": "SMS"}))
+            .await,
+        200,
+    )
+    .await;
+    let code = app.latest_code("sandbox-electric", username).await;
+    let done = expect_json(
+        connect
+            .post("/api/connect/mfa/code", json!({"code": code}))
+            .await,
+        200,
+    )
+    .await;
+    let id = done["credentialId"].as_str().unwrap().to_owned();
+    app.sandbox_admin("/api/admin/expire-tokens", json!({"username": username}))
+        .await;
+    let flagged = expect_json(
+        org.api
+            .post(&format!("/api/v1/credentials/{id}/sync"), json!({}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        flagged["statusDetail"],
+        "MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED"
+    );
+    id
+}
+
+/// Update mode: connecting, method, code, success; no login re-entry.
+async fn reauthenticate(app: &TestApp, connect: &Client, username: &str) -> Value {
+    let start = expect_json(connect.get("/api/connect/session").await, 200).await;
+    assert_eq!(start["step"], "START");
+    assert_eq!(start["username"], username);
+    expect_json(connect.post("/api/connect/reconnect", json!({})).await, 200).await;
+    app.wait_for_step(connect, "CHOOSE_METHOD").await;
+    expect_json(
+        connect
+            .post("/api/connect/mfa/method", json!({"method": "CALL"}))
+            .await,
+        200,
+    )
+    .await;
+    let code = app.latest_code("sandbox-electric", username).await;
+    expect_json(
+        connect
+            .post("/api/connect/mfa/code", json!({"code": code}))
+            .await,
+        200,
+    )
+    .await
+}
+
+async fn an_operator_retries_mfa_in_update_mode(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let id = refresh_required_credential(&app, &org, "user_good").await;
+    let retry = expect_json(
+        org.admin
+            .post(
+                &format!("/api/v1/credentials/{id}/connect-tokens"),
+                json!({}),
+            )
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(retry["purpose"], "RETRY_MFA");
+    let connect = app.connect_client(retry["token"].as_str().unwrap());
+    let done = reauthenticate(&app, &connect, "user_good").await;
+    assert_eq!(done["step"], "SUCCESS");
+    let credential = app
+        .wait_for_detail(&org.api, &id, "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL")
+        .await;
+    assert!(credential["tokenExpiresAt"].is_string());
+    // The new token works: a sync succeeds.
+    expect_json(
+        org.api
+            .post(&format!("/api/v1/credentials/{id}/sync"), json!({}))
+            .await,
+        200,
+    )
+    .await;
+}
+
+async fn an_update_link_reconnects_once_and_then_is_used_up(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let id = refresh_required_credential(&app, &org, "user_good").await;
+    let link = expect_json(
+        org.admin
+            .post(&format!("/api/v1/credentials/{id}/update-links"), json!({}))
+            .await,
+        201,
+    )
+    .await;
+    let created = time::OffsetDateTime::parse(
+        link["createdAt"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let expires = time::OffsetDateTime::parse(
+        link["expiresAt"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!((expires - created).whole_hours(), 72);
+    let active = expect_json(
+        org.admin
+            .get(&format!("/api/v1/credentials/{id}/update-links"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(active[0]["id"], link["id"]);
+    assert!(
+        active[0].get("token").is_none(),
+        "the token is shown once only"
+    );
+
+    // The end-user has no account: only the link.
+    let end_user = app.connect_client(link["token"].as_str().unwrap());
+    let done = reauthenticate(&app, &end_user, "user_good").await;
+    assert_eq!(done["step"], "SUCCESS");
+    app.wait_for_detail(&org.api, &id, "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL")
+        .await;
+    let reused = expect_json(
+        end_user.post("/api/connect/reconnect", json!({})).await,
+        410,
+    )
+    .await;
+    assert_eq!(reused["code"], "CONNECT_LINK_USED");
+    assert_eq!(
+        expect_json(
+            org.admin
+                .get(&format!("/api/v1/credentials/{id}/update-links"))
+                .await,
+            200
+        )
+        .await,
+        json!([])
+    );
+}
+
+async fn an_update_link_expires_after_72_hours(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let id = refresh_required_credential(&app, &org, "user_good").await;
+    let link = expect_json(
+        org.admin
+            .post(&format!("/api/v1/credentials/{id}/update-links"), json!({}))
+            .await,
+        201,
+    )
+    .await;
+    let end_user = app.connect_client(link["token"].as_str().unwrap());
+    app.state()
+        .clock
+        .advance(time::Duration::hours(71) + time::Duration::minutes(59));
+    assert_eq!(
+        expect_json(end_user.get("/api/connect/session").await, 200).await["step"],
+        "START"
+    );
+    app.state().clock.advance(time::Duration::minutes(1));
+    let expired = expect_json(end_user.get("/api/connect/session").await, 410).await;
+    assert_eq!(expired["code"], "CONNECT_LINK_EXPIRED");
+    assert_eq!(
+        expect_json(
+            end_user.post("/api/connect/reconnect", json!({})).await,
+            410
+        )
+        .await["code"],
+        "CONNECT_LINK_EXPIRED"
+    );
+}
+
+async fn a_revoked_or_replaced_update_link_stops_working(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let id = refresh_required_credential(&app, &org, "user_good").await;
+    let first = expect_json(
+        org.admin
+            .post(&format!("/api/v1/credentials/{id}/update-links"), json!({}))
+            .await,
+        201,
+    )
+    .await;
+    let second = expect_json(
+        org.admin
+            .post(&format!("/api/v1/credentials/{id}/update-links"), json!({}))
+            .await,
+        201,
+    )
+    .await;
+    let replaced = expect_json(
+        app.connect_client(first["token"].as_str().unwrap())
+            .get("/api/connect/session")
+            .await,
+        410,
+    )
+    .await;
+    assert_eq!(replaced["code"], "CONNECT_LINK_REVOKED");
+    let second_link = app.connect_client(second["token"].as_str().unwrap());
+    assert_eq!(
+        expect_json(second_link.get("/api/connect/session").await, 200).await["step"],
+        "START"
+    );
+    let link_id = second["id"].as_str().unwrap();
+    assert_eq!(
+        org.admin
+            .delete(&format!("/api/v1/credentials/{id}/update-links/{link_id}"))
+            .await
+            .status(),
+        204
+    );
+    let revoked = expect_json(second_link.get("/api/connect/session").await, 410).await;
+    assert_eq!(revoked["code"], "CONNECT_LINK_REVOKED");
+    expect_json(
+        org.admin
+            .delete(&format!("/api/v1/credentials/{id}/update-links/{link_id}"))
+            .await,
+        404,
+    )
+    .await;
+    let events = expect_json(
+        org.api
+            .get(&format!("/api/v1/credentials/{id}/events"))
+            .await,
+        200,
+    )
+    .await;
+    let kinds: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &kinds[..3],
+        [
+            "UPDATE_LINK_REVOKED",
+            "UPDATE_LINK_CREATED",
+            "UPDATE_LINK_CREATED"
+        ]
+    );
+}
+
+async fn an_update_link_acts_only_on_its_own_credential(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let first = refresh_required_credential(&app, &org, "user_good").await;
+    let second = refresh_required_credential(&app, &org, "user_slow").await;
+    let link = expect_json(
+        org.admin
+            .post(
+                &format!("/api/v1/credentials/{first}/update-links"),
+                json!({}),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let end_user = app.connect_client(link["token"].as_str().unwrap());
+    let state = expect_json(end_user.get("/api/connect/session").await, 200).await;
+    assert_eq!(state["credentialId"], first.as_str());
+    // Submitting a login is refused: an update link cannot create or switch credentials.
+    let refused = expect_json(
+        end_user
+            .post("/api/connect/credentials", json!({"utilityId": "sandbox-electric", "username": "user_slow", "password": "pass_good"}))
+            .await,
+        409,
+    )
+    .await;
+    assert_eq!(refused["code"], "CONFLICT");
+    reauthenticate(&app, &end_user, "user_good").await;
+    app.wait_for_detail(&org.api, &first, "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL")
+        .await;
+    app.wait_for_detail(
+        &org.api,
+        &second,
+        "MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED",
+    )
+    .await;
+}
+
+async fn a_verification_left_idle_for_30_minutes_expires(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let connect = app.connect_client(new_connect_token(&org).await["token"].as_str().unwrap());
+    submit_login(
+        &app,
+        &connect,
+        "sandbox-gas",
+        "user_good",
+        "pass_good",
+        "CHOOSE_METHOD",
+    )
+    .await;
+    expect_json(
+        connect
+            .post("/api/connect/mfa/method", json!({"method": "SMS"}))
+            .await,
+        200,
+    )
+    .await;
+    app.state().clock.advance(time::Duration::minutes(31));
+    let state = expect_json(connect.get("/api/connect/session").await, 200).await;
+    assert_eq!(state["step"], "FAILED");
+    assert_eq!(state["failure"], "MFA_FAILED");
+    assert!(state["message"].as_str().unwrap().contains("30 minutes"));
+}
+
+async fn connect_resumes_after_a_server_restart(backend: Backend) {
+    // The utility keeps running while Gridlink restarts.
+    let sandbox = spawn_sandbox().await;
+    let app = spawn_app_with(
+        backend,
+        TestAppOptions {
+            utility_url: Some(sandbox.url.clone()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let org = app.organisation("Acme Solar").await;
+    let token = new_connect_token(&org).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let connect = app.connect_client(&token);
+    submit_login(
+        &app,
+        &connect,
+        "sandbox-electric",
+        "user_good",
+        "pass_good",
+        "CHOOSE_METHOD",
+    )
+    .await;
+    expect_json(
+        connect
+            .post("/api/connect/mfa/method", json!({"method": "SMS"}))
+            .await,
+        200,
+    )
+    .await;
+
+    let app = app.restart().await;
+    let connect = app.connect_client(&token);
+    let resumed = expect_json(connect.get("/api/connect/session").await, 200).await;
+    assert_eq!(resumed["step"], "ENTER_CODE");
+    let code = sandbox.latest_code("sandbox-electric", "user_good").await;
+    let done = expect_json(
+        connect
+            .post("/api/connect/mfa/code", json!({"code": code}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(done["step"], "SUCCESS");
+}
+
+async fn unknown_and_expired_connect_tokens_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let unknown = expect_json(
+        app.connect_client("gct_nope")
+            .get("/api/connect/session")
+            .await,
+        401,
+    )
+    .await;
+    assert_eq!(unknown["code"], "UNAUTHENTICATED");
+    let anonymous = expect_json(app.anonymous().get("/api/connect/session").await, 401).await;
+    assert_eq!(anonymous["code"], "UNAUTHENTICATED");
+    let connect = app.connect_client(new_connect_token(&org).await["token"].as_str().unwrap());
+    app.state().clock.advance(time::Duration::minutes(61));
+    assert_eq!(
+        expect_json(connect.get("/api/connect/session").await, 410).await["code"],
+        "CONNECT_LINK_EXPIRED"
+    );
+}
+
+database_tests!(
+    a_new_credential_connects_through_connect_with_each_method,
+    a_utility_without_mfa_goes_straight_to_success,
+    a_wrong_code_then_the_right_one_succeeds,
+    five_wrong_codes_end_the_attempt_and_connect_can_start_again,
+    sends_are_limited_per_attempt,
+    a_wrong_password_can_be_corrected_in_connect,
+    an_operator_retries_mfa_in_update_mode,
+    an_update_link_reconnects_once_and_then_is_used_up,
+    an_update_link_expires_after_72_hours,
+    a_revoked_or_replaced_update_link_stops_working,
+    an_update_link_acts_only_on_its_own_credential,
+    a_verification_left_idle_for_30_minutes_expires,
+    connect_resumes_after_a_server_restart,
+    unknown_and_expired_connect_tokens_are_refused,
+);
