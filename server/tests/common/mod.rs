@@ -304,6 +304,7 @@ pub struct TestAppOptions {
     pub demo: bool,
     /// Talk to this utility service instead of starting the embedded sandbox.
     pub utility_url: Option<String>,
+    pub public_url: Option<String>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -328,6 +329,9 @@ pub async fn spawn_app_with(backend: Backend, options: TestAppOptions) -> TestAp
         format!("--data-dir={}", data_dir.path().display()),
         format!("--static-dir={}", static_dir.display()),
     ];
+    if let Some(url) = &options.public_url {
+        argv.push(format!("--public-url={url}"));
+    }
     if let Some(url) = &options.utility_url {
         argv.push(format!("--utility-url={url}"));
     }

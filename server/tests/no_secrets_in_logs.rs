@@ -1,0 +1,193 @@
+//! Runs the real binary with debug logging through a whole Connect flow, then
+//! searches everything it logged for the secrets that passed through it.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_until_up(url: &str) {
+    let started = Instant::now();
+    while reqwest::get(url).await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn no_password_code_or_token_reaches_the_log() {
+    let data_dir = std::env::temp_dir().join(format!("gridlink-logs-{}", std::process::id()));
+    let (port, sandbox_port) = (free_port(), free_port());
+    let base = format!("http://127.0.0.1:{port}");
+    let sandbox = format!("http://127.0.0.1:{sandbox_port}");
+    let operator_password = "operator-Secret-7f3a9c";
+    let utility_password_wrong = "utility-Secret-wrong-41b2";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gridlink"))
+        .args([
+            "serve",
+            "--demo",
+            &format!("--listen=127.0.0.1:{port}"),
+            &format!("--sandbox-listen=127.0.0.1:{sandbox_port}"),
+            &format!("--data-dir={}", data_dir.display()),
+            "--static-dir=/nonexistent",
+        ])
+        .env("GRIDLINK_DEMO_PASSWORD", operator_password)
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Drain the log as it is written: a full pipe would block the server.
+    let mut stderr = child.stderr.take().unwrap();
+    let log_reader = std::thread::spawn(move || {
+        let mut log = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut log).unwrap();
+        log
+    });
+    wait_until_up(&format!("{base}/api/health")).await;
+    let http = reqwest::Client::new();
+
+    let signed_in = http
+        .post(format!("{base}/api/session"))
+        .json(&json!({"email": "demo@example.com", "password": operator_password}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let session: Value = signed_in.json().await.unwrap();
+    let csrf = session["csrfToken"].as_str().unwrap().to_owned();
+    let key: Value = http
+        .post(format!("{base}/api/v1/api-keys"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"name": "log test"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let api_key = key["secret"].as_str().unwrap().to_owned();
+
+    // A wrong password, corrected in Connect, then an MFA code.
+    let token: Value = http
+        .post(format!("{base}/api/v1/connect-tokens"))
+        .bearer_auth(&api_key)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let connect_token = token["token"].as_str().unwrap().to_owned();
+    let submit = |password: &str| {
+        http.post(format!("{base}/api/connect/credentials"))
+            .bearer_auth(&connect_token)
+            .json(&json!({"utilityId": "sandbox-electric", "username": "user_good", "password": password}))
+            .send()
+    };
+    submit(utility_password_wrong).await.unwrap();
+    let wait_for = |step: &'static str| {
+        let http = http.clone();
+        let base = base.clone();
+        let connect_token = connect_token.clone();
+        async move {
+            let started = Instant::now();
+            loop {
+                let state: Value = http
+                    .get(format!("{base}/api/connect/session"))
+                    .bearer_auth(&connect_token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                if state["step"] == step {
+                    return state;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(15),
+                    "stuck at {state}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    wait_for("FAILED").await;
+    submit("pass_good").await.unwrap();
+    wait_for("CHOOSE_METHOD").await;
+    http.post(format!("{base}/api/connect/mfa/method"))
+        .bearer_auth(&connect_token)
+        .json(&json!({"method": "SMS"}))
+        .send()
+        .await
+        .unwrap();
+    let outbox: Vec<Value> = reqwest::get(format!("{sandbox}/api/outbox"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let code = outbox[0]["code"].as_str().unwrap().to_owned();
+    http.post(format!("{base}/api/connect/mfa/code"))
+        .bearer_auth(&connect_token)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
+    let done = wait_for("SUCCESS").await;
+    let credential_id = done["credentialId"].as_str().unwrap();
+    http.post(format!("{base}/api/v1/credentials/{credential_id}/sync"))
+        .bearer_auth(&api_key)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+
+    child.wait().unwrap();
+    let log = log_reader.join().unwrap();
+    let _ = std::fs::remove_dir_all(&data_dir);
+    assert!(
+        log.contains("credential status changed"),
+        "debug logging ran:\n{log}"
+    );
+    let session_cookie = cookie.split_once('=').unwrap().1;
+    for (name, secret) in [
+        ("operator password", operator_password),
+        ("utility password", utility_password_wrong),
+        ("utility password", "pass_good"),
+        ("MFA code", code.as_str()),
+        ("API key", api_key.as_str()),
+        ("Connect token", connect_token.as_str()),
+        ("session cookie", session_cookie),
+        ("CSRF token", csrf.as_str()),
+        ("utility session token", "sbx_tok_"),
+    ] {
+        assert!(!log.contains(secret), "the {name} appears in the log");
+    }
+}
