@@ -40,7 +40,7 @@ async fn submit_login(
         200,
     )
     .await;
-    assert_eq!(state["credentialId"].is_string(), true);
+    assert!(state["credentialId"].is_string(), "{state}");
     app.wait_for_step(connect, next_step).await
 }
 

@@ -244,31 +244,30 @@ fn parse_list_params(params: ListParams) -> Result<ListQuery, ApiError> {
             None => errors.add("status", format!("{name:?} is not a status.")),
         }
     }
-    let sort = match params.sort.as_deref().unwrap_or("-createdAt") {
-        sort => {
-            let (descending, name) = sort
-                .strip_prefix('-')
-                .map_or((false, sort), |name| (true, name));
-            let column = match name {
-                "createdAt" => Some("created_at"),
-                "username" => Some("username"),
-                "utilityId" => Some("utility_id"),
-                "statusDetail" => Some("status_detail"),
-                "tokenExpiresAt" => Some("token_expires_at"),
-                _ => None,
-            };
-            match column {
-                Some(column) => (column, descending),
-                None => {
-                    errors.add(
-                        "sort",
-                        format!(
-                            "Sort by one of {} (prefix - to reverse).",
-                            CREDENTIAL_SORTS.join(", ")
-                        ),
-                    );
-                    ("created_at", true)
-                }
+    let sort = {
+        let sort = params.sort.as_deref().unwrap_or("-createdAt");
+        let (descending, name) = sort
+            .strip_prefix('-')
+            .map_or((false, sort), |name| (true, name));
+        let column = match name {
+            "createdAt" => Some("created_at"),
+            "username" => Some("username"),
+            "utilityId" => Some("utility_id"),
+            "statusDetail" => Some("status_detail"),
+            "tokenExpiresAt" => Some("token_expires_at"),
+            _ => None,
+        };
+        match column {
+            Some(column) => (column, descending),
+            None => {
+                errors.add(
+                    "sort",
+                    format!(
+                        "Sort by one of {} (prefix - to reverse).",
+                        CREDENTIAL_SORTS.join(", ")
+                    ),
+                );
+                ("created_at", true)
             }
         }
     };

@@ -254,7 +254,16 @@ pub async fn events(
     organisation_id: &str,
     credential_id: &str,
 ) -> Result<Vec<CredentialEvent>, ApiError> {
-    let rows: Vec<(i64, String, Option<String>, Option<String>, String, String, i64)> = sqlx::query_as(
+    type EventRow = (
+        i64,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        i64,
+    );
+    let rows: Vec<EventRow> = sqlx::query_as(
         "SELECT id, kind, from_detail, to_detail, actor, message, created_at FROM credential_events \
          WHERE credential_id = $1 AND organisation_id = $2 ORDER BY id DESC LIMIT 500",
     )

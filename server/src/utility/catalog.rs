@@ -10,10 +10,13 @@ use super::{UtilityConnector, UtilityError, UtilityInfo};
 
 const FRESH_FOR: Duration = Duration::from_secs(60);
 
+/// The list and when it was fetched.
+type Cached = Option<(Instant, Arc<Vec<UtilityInfo>>)>;
+
 #[derive(Clone)]
 pub struct UtilityCatalog {
     connector: Arc<dyn UtilityConnector>,
-    cached: Arc<RwLock<Option<(Instant, Arc<Vec<UtilityInfo>>)>>>,
+    cached: Arc<RwLock<Cached>>,
 }
 
 impl UtilityCatalog {

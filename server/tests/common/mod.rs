@@ -501,14 +501,13 @@ pub struct Client {
 
 impl Client {
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let mut request = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.base));
+        let is_safe = method == reqwest::Method::GET;
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
         match &self.auth {
             Auth::None => {}
             Auth::Session { cookie, csrf } => {
                 request = request.header("cookie", cookie);
-                if method != reqwest::Method::GET {
+                if !is_safe {
                     request = request.header("x-csrf-token", csrf);
                 }
             }
