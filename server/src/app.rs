@@ -8,7 +8,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{api_keys, connect, credentials, health, operators, security_headers, spa};
+use crate::{api_keys, connect, credentials, health, openapi, operators, security_headers, spa};
 
 /// Builds the whole application; tests call this without a socket too.
 pub fn app(state: AppState) -> Router {
@@ -18,6 +18,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api_keys::router())
         .merge(credentials::router())
         .merge(connect::router())
+        .merge(openapi::router())
         .fallback(api_route_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);
 

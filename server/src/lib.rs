@@ -1,6 +1,9 @@
 //! Gridlink's server: the HTTP API, the web app's host, the background jobs,
 //! the sandbox utilities and the CLI that starts them.
 
+// The OpenAPI document is one large `serde_json::json!` literal.
+#![recursion_limit = "256"]
+
 pub mod api_keys;
 pub mod app;
 pub mod auth;
@@ -16,6 +19,7 @@ pub mod extract;
 pub mod health;
 pub mod jobs;
 pub mod mfa;
+pub mod openapi;
 pub mod operators;
 pub mod organisations;
 pub mod passwords;

@@ -181,3 +181,30 @@ async fn a_wrong_method_on_an_api_route_answers_with_the_shared_error_body() {
     let body: shared::ErrorBody = response.json().await.unwrap();
     assert_eq!(body.code, shared::ErrorCode::MethodNotAllowed);
 }
+
+#[tokio::test]
+async fn every_documented_operation_exists() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let document: serde_json::Value = app.client.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = document["paths"].as_object().unwrap();
+    assert!(paths.len() > 20);
+    for (path, operations) in paths {
+        let concrete = path.replace("{id}", "x").replace("{link_id}", "y");
+        for method in operations.as_object().unwrap().keys() {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = app
+                .client
+                .request(method.clone(), app.url(&concrete))
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            assert_ne!(status, 405, "{method} {path}");
+            assert_ne!(body["message"], "The API endpoint was not found.", "{method} {path}");
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! `GET /api/openapi.json`: the OpenAPI 3.1 description of every endpoint,
+//! body and error. Written by hand next to the routers; a test checks that
+//! every route the routers declare is described here.
+
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Map, Value};
+use shared::StatusDetail;
+
+use crate::extract::Json;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(|| async { Json(document()) }))
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn body(name: &str) -> Value {
+    json!({"required": true, "content": {"application/json": {"schema": schema_ref(name)}}})
+}
+
+fn ok(status: &str, description: &str, schema: Option<Value>) -> (String, Value) {
+    let mut response = json!({"description": description});
+    if let Some(schema) = schema {
+        response["content"] = json!({"application/json": {"schema": schema}});
+    }
+    (status.to_owned(), response)
+}
+
+/// One operation: summary, security, request body, success response, and the
+/// error statuses it can answer (each with the shared error body).
+struct Operation {
+    summary: &'static str,
+    tag: &'static str,
+    security: &'static [&'static str],
+    request: Option<&'static str>,
+    success: (String, Value),
+    errors: &'static [u16],
+    parameters: Vec<Value>,
+}
+
+impl Operation {
+    fn to_json(&self) -> Value {
+        let mut responses = Map::new();
+        responses.insert(self.success.0.clone(), self.success.1.clone());
+        let mut errors: Vec<u16> = self.errors.to_vec();
+        errors.push(500);
+        if self.request.is_some() {
+            errors.extend([400, 415, 422]);
+        }
+        if !self.security.is_empty() {
+            errors.push(401);
+        }
+        errors.sort_unstable();
+        errors.dedup();
+        for status in errors {
+            responses.insert(status.to_string(), json!({"$ref": format!("#/components/responses/Error{status}")}));
+        }
+        let mut operation = json!({
+            "summary": self.summary,
+            "tags": [self.tag],
+            "responses": responses,
+            "security": self.security.iter().map(|scheme| json!({*scheme: []})).collect::<Vec<_>>(),
+        });
+        if let Some(request) = self.request {
+            operation["requestBody"] = body(request);
+        }
+        if !self.parameters.is_empty() {
+            operation["parameters"] = Value::Array(self.parameters.clone());
+        }
+        operation
+    }
+}
+
+const INTEGRATOR: &[&str] = &["apiKey", "operatorSession"];
+const ADMIN: &[&str] = &["operatorSession"];
+const CONNECT: &[&str] = &["connectToken"];
+
+fn path_param(name: &str, description: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "description": description, "schema": {"type": "string"}})
+}
+
+fn query_param(name: &str, description: &str, schema: Value) -> Value {
+    json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
+}
+
+/// Every documented operation as `(path, method, operation)`.
+fn operations() -> Vec<(&'static str, &'static str, Operation)> {
+    let id = || path_param("id", "The credential's id.");
+    let op = |summary, tag, security, request, success, errors: &'static [u16]| Operation {
+        summary,
+        tag,
+        security,
+        request,
+        success,
+        errors,
+        parameters: Vec::new(),
+    };
+    let with = |mut operation: Operation, parameters: Vec<Value>| {
+        operation.parameters = parameters;
+        operation
+    };
+    let credential = || Some(schema_ref("Credential"));
+    let connect_state = || Some(schema_ref("ConnectState"));
+    vec![
+        ("/api/health", "get", op("Health of the server and its database", "system", &[], None, ok("200", "Healthy", Some(schema_ref("Health"))), &[503])),
+        ("/api/openapi.json", "get", op("This document", "system", &[], None, ok("200", "OpenAPI 3.1", Some(json!({"type": "object"}))), &[])),
+        ("/api/session", "post", op("Sign an operator in (sets the session cookie)", "operators", &[], Some("SignIn"), ok("200", "Signed in", Some(schema_ref("Session"))), &[401])),
+        ("/api/session", "get", op("The signed-in operator and the CSRF token", "operators", ADMIN, None, ok("200", "Signed in", Some(schema_ref("Session"))), &[])),
+        ("/api/session", "delete", op("Sign out", "operators", ADMIN, None, ok("204", "Signed out", None), &[403])),
+        ("/api/v1/operators", "get", op("List operators (admins)", "operators", ADMIN, None, ok("200", "Operators", Some(json!({"type": "array", "items": schema_ref("Operator")}))), &[403])),
+        ("/api/v1/operators", "post", op("Add an operator (admins)", "operators", ADMIN, Some("NewOperator"), ok("201", "Added", Some(schema_ref("Operator"))), &[403])),
+        ("/api/v1/operators/{id}", "patch", with(op("Change an operator's role (admins)", "operators", ADMIN, Some("OperatorChange"), ok("200", "Changed", Some(schema_ref("Operator"))), &[403, 404, 409]), vec![path_param("id", "The operator's id.")])),
+        ("/api/v1/operators/{id}", "delete", with(op("Remove an operator (admins)", "operators", ADMIN, None, ok("204", "Removed", None), &[403, 404, 409]), vec![path_param("id", "The operator's id.")])),
+        ("/api/v1/api-keys", "get", op("List API keys (admins)", "api keys", ADMIN, None, ok("200", "API keys", Some(json!({"type": "array", "items": schema_ref("ApiKey")}))), &[403])),
+        ("/api/v1/api-keys", "post", op("Create an API key; its secret is shown only in this answer (admins)", "api keys", ADMIN, Some("NewApiKey"), ok("201", "Created", Some(schema_ref("CreatedApiKey"))), &[403])),
+        ("/api/v1/api-keys/{id}", "delete", with(op("Revoke an API key (admins)", "api keys", ADMIN, None, ok("204", "Revoked", None), &[403, 404]), vec![path_param("id", "The API key's id.")])),
+        ("/api/v1/credentials", "post", op("Create a credential; it starts connecting at once", "credentials", INTEGRATOR, Some("NewCredential"), ok("201", "Created", credential()), &[403, 503])),
+        ("/api/v1/credentials", "get", with(op("List credentials with filters, sorting and pagination", "credentials", INTEGRATOR, None, ok("200", "One page", Some(schema_ref("CredentialPage"))), &[400, 422]), vec![
+            query_param("status", "Only this status.", schema_ref("Status")),
+            query_param("statusDetail", "Comma-separated status details.", json!({"type": "string"})),
+            query_param("utilityId", "Only this utility.", json!({"type": "string"})),
+            query_param("correlationId", "Only this correlation id.", json!({"type": "string"})),
+            query_param("q", "Text the username contains (case-insensitive).", json!({"type": "string", "maxLength": 128})),
+            query_param("sort", "createdAt, username, utilityId, statusDetail or tokenExpiresAt; prefix - to reverse. Default -createdAt.", json!({"type": "string"})),
+            query_param("page", "From 1.", json!({"type": "integer", "minimum": 1, "default": 1})),
+            query_param("pageSize", "1 to 100.", json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 25})),
+            query_param("includeDeactivated", "Also list deactivated credentials.", json!({"type": "boolean", "default": false})),
+        ])),
+        ("/api/v1/credentials/counts", "get", op("Active credentials per status and status detail", "credentials", INTEGRATOR, None, ok("200", "Counts", Some(schema_ref("CredentialCounts"))), &[])),
+        ("/api/v1/credentials/{id}", "get", with(op("A credential", "credentials", INTEGRATOR, None, ok("200", "The credential", credential()), &[404]), vec![id()])),
+        ("/api/v1/credentials/{id}", "patch", with(op("Change the correlation id or the password (which reconnects)", "credentials", INTEGRATOR, Some("CredentialChange"), ok("200", "Changed", credential()), &[404, 409]), vec![id()])),
+        ("/api/v1/credentials/{id}", "delete", with(op("Deactivate: stop syncing and destroy the session token", "credentials", INTEGRATOR, None, ok("204", "Deactivated", None), &[404]), vec![id()])),
+        ("/api/v1/credentials/{id}/events", "get", with(op("The credential's timeline, newest first", "credentials", INTEGRATOR, None, ok("200", "Events", Some(json!({"type": "array", "items": schema_ref("CredentialEvent")}))), &[404]), vec![id()])),
+        ("/api/v1/credentials/{id}/sync", "post", with(op("Sync now; a token the utility rejects moves the credential to MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED", "credentials", INTEGRATOR, None, ok("200", "The credential after the sync", credential()), &[404, 409, 503]), vec![id()])),
+        ("/api/v1/connect-tokens", "post", op("A Connect token for a new credential (valid one hour)", "connect tokens", INTEGRATOR, Some("NewConnectToken"), ok("201", "Token and URL", Some(schema_ref("ConnectToken"))), &[503])),
+        ("/api/v1/credentials/{id}/connect-tokens", "post", with(op("Retry MFA Verification: Connect in update mode (valid one hour)", "connect tokens", INTEGRATOR, None, ok("201", "Token and URL", Some(schema_ref("ConnectToken"))), &[404, 409]), vec![id()])),
+        ("/api/v1/credentials/{id}/update-links", "post", with(op("Generate update link (72 hours; revokes the previous one)", "connect tokens", INTEGRATOR, None, ok("201", "Link", Some(schema_ref("ConnectToken"))), &[404, 409]), vec![id()])),
+        ("/api/v1/credentials/{id}/update-links", "get", with(op("The active update link, if any", "connect tokens", INTEGRATOR, None, ok("200", "Links", Some(json!({"type": "array", "items": schema_ref("UpdateLink")}))), &[404]), vec![id()])),
+        ("/api/v1/credentials/{id}/update-links/{link_id}", "delete", with(op("Revoke an update link", "connect tokens", INTEGRATOR, None, ok("204", "Revoked", None), &[404]), vec![id(), path_param("link_id", "The update link's id.")])),
+        ("/api/connect/session", "get", op("Where the end-user is in Connect", "connect", CONNECT, None, ok("200", "Connect state", connect_state()), &[410])),
+        ("/api/connect/utilities", "get", op("The utilities to choose from", "connect", CONNECT, None, ok("200", "Utilities", Some(json!({"type": "array", "items": schema_ref("Utility")}))), &[410, 503])),
+        ("/api/connect/credentials", "post", op("Submit the login (new credential; again after INVALID_CREDENTIALS)", "connect", CONNECT, Some("SubmitCredentials"), ok("200", "Connect state", connect_state()), &[409, 410, 503])),
+        ("/api/connect/reconnect", "post", op("Start connecting with the stored login (update mode, or after a failure)", "connect", CONNECT, None, ok("200", "Connect state", connect_state()), &[409, 410])),
+        ("/api/connect/password", "post", op("Re-enter the password after INVALID_CREDENTIALS (update mode)", "connect", CONNECT, Some("SubmitPassword"), ok("200", "Connect state", connect_state()), &[409, 410])),
+        ("/api/connect/mfa/method", "post", op("Choose the verification method; a code is sent", "connect", CONNECT, Some("ChooseMethod"), ok("200", "Connect state", connect_state()), &[409, 410, 429, 503])),
+        ("/api/connect/mfa/resend", "post", op("Send the code again", "connect", CONNECT, None, ok("200", "Connect state", connect_state()), &[409, 410, 429, 503])),
+        ("/api/connect/mfa/code", "post", op("Submit the code (422 with the attempts left when wrong)", "connect", CONNECT, Some("SubmitCode"), ok("200", "Connect state", connect_state()), &[409, 410, 503])),
+    ]
+}
+
+fn string_enum(values: &[&str]) -> Value {
+    json!({"type": "string", "enum": values})
+}
+
+fn object(required: &[&str], properties: Value) -> Value {
+    json!({"type": "object", "required": required, "properties": properties})
+}
+
+fn schemas() -> Value {
+    let details: Vec<&str> = StatusDetail::ALL.iter().map(|detail| detail.as_str()).collect();
+    let time = || json!({"type": "string", "format": "date-time"});
+    let nullable_time = || json!({"type": ["string", "null"], "format": "date-time"});
+    let text = || json!({"type": "string"});
+    let nullable_text = || json!({"type": ["string", "null"]});
+    json!({
+        "ErrorBody": object(&["code", "message"], json!({
+            "code": string_enum(&["MALFORMED_REQUEST", "VALIDATION_FAILED", "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "METHOD_NOT_ALLOWED", "CONFLICT", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "TOO_MANY_REQUESTS", "CONNECT_LINK_EXPIRED", "CONNECT_LINK_USED", "CONNECT_LINK_REVOKED", "SERVICE_UNAVAILABLE", "INTERNAL"]),
+            "message": {"type": "string", "description": "For a person; never internal details."},
+            "fields": {"type": "array", "items": object(&["field", "message"], json!({"field": text(), "message": text()}))}
+        })),
+        "Health": object(&["status", "database", "databaseKind", "version", "demo"], json!({
+            "status": string_enum(&["ok", "degraded"]), "database": text(), "databaseKind": string_enum(&["sqlite", "postgres"]),
+            "version": text(), "demo": {"type": "boolean"}
+        })),
+        "Status": string_enum(&["CONNECTION_IN_PROGRESS", "CONNECTION_SUCCESS", "CONNECTION_FAILURE"]),
+        "StatusDetail": string_enum(&details),
+        "Role": string_enum(&["ADMIN", "MEMBER"]),
+        "Owner": string_enum(&["ORGANISATION", "END_USER"]),
+        "MfaMethod": string_enum(&["SMS", "CALL", "EMAIL"]),
+        "SignIn": object(&["email", "password"], json!({"email": {"type": "string", "format": "email"}, "password": text()})),
+        "Operator": object(&["id", "email", "role", "createdAt"], json!({"id": text(), "email": text(), "role": schema_ref("Role"), "createdAt": time()})),
+        "Session": object(&["operator", "organisation", "csrfToken"], json!({
+            "operator": schema_ref("Operator"),
+            "organisation": object(&["id", "name"], json!({"id": text(), "name": text()})),
+            "csrfToken": {"type": "string", "description": "Send as the x-csrf-token header on every state-changing request made with the cookie."}
+        })),
+        "NewOperator": object(&["email", "password", "role"], json!({"email": text(), "password": {"type": "string", "minLength": 12}, "role": schema_ref("Role")})),
+        "OperatorChange": object(&["role"], json!({"role": schema_ref("Role")})),
+        "NewApiKey": object(&["name"], json!({"name": {"type": "string", "maxLength": 100}})),
+        "ApiKey": object(&["id", "name", "prefix", "createdAt"], json!({"id": text(), "name": text(), "prefix": text(), "createdAt": time(), "lastUsedAt": nullable_time(), "revokedAt": nullable_time()})),
+        "CreatedApiKey": object(&["apiKey", "secret"], json!({"apiKey": schema_ref("ApiKey"), "secret": {"type": "string", "description": "Shown once; send as Authorization: Bearer."}})),
+        "NewCredential": object(&["utilityId", "username", "password"], json!({
+            "utilityId": text(), "username": {"type": "string", "maxLength": 128}, "password": {"type": "string", "maxLength": 256},
+            "correlationId": {"type": ["string", "null"], "maxLength": 200}, "owner": schema_ref("Owner")
+        })),
+        "CredentialChange": object(&[], json!({"password": nullable_text(), "correlationId": nullable_text()})),
+        "Credential": object(&["id", "utilityId", "username", "owner", "status", "statusDetail", "isCustomerActionRequired", "isAccessible", "createdAt", "updatedAt"], json!({
+            "id": text(), "utilityId": text(), "username": text(), "correlationId": nullable_text(), "owner": schema_ref("Owner"),
+            "status": schema_ref("Status"), "statusDetail": schema_ref("StatusDetail"),
+            "isCustomerActionRequired": {"type": "boolean"}, "isAccessible": {"type": "boolean"},
+            "statusMessage": nullable_text(), "tokenExpiresAt": nullable_time(), "lastSyncedAt": nullable_time(),
+            "createdAt": time(), "updatedAt": time(), "deactivatedAt": nullable_time()
+        })),
+        "CredentialPage": object(&["items", "page", "pageSize", "total"], json!({
+            "items": {"type": "array", "items": schema_ref("Credential")}, "page": {"type": "integer"}, "pageSize": {"type": "integer"}, "total": {"type": "integer"}
+        })),
+        "CredentialCounts": object(&["total", "byStatus", "byStatusDetail"], json!({
+            "total": {"type": "integer"},
+            "byStatus": {"type": "array", "items": object(&["status", "count"], json!({"status": schema_ref("Status"), "count": {"type": "integer"}}))},
+            "byStatusDetail": {"type": "array", "items": object(&["statusDetail", "count"], json!({"statusDetail": schema_ref("StatusDetail"), "count": {"type": "integer"}}))}
+        })),
+        "CredentialEvent": object(&["id", "kind", "actor", "message", "createdAt"], json!({
+            "id": {"type": "integer"}, "kind": text(), "fromStatusDetail": {"oneOf": [schema_ref("StatusDetail"), {"type": "null"}]},
+            "toStatusDetail": {"oneOf": [schema_ref("StatusDetail"), {"type": "null"}]}, "actor": text(), "message": text(), "createdAt": time()
+        })),
+        "NewConnectToken": object(&[], json!({"utilityId": nullable_text(), "correlationId": nullable_text(), "owner": schema_ref("Owner")})),
+        "ConnectToken": object(&["id", "purpose", "token", "url", "createdAt", "expiresAt"], json!({
+            "id": text(), "purpose": string_enum(&["NEW_CREDENTIAL", "RETRY_MFA", "UPDATE_LINK"]), "token": text(), "url": text(),
+            "credentialId": nullable_text(), "createdAt": time(), "expiresAt": time()
+        })),
+        "UpdateLink": object(&["id", "credentialId", "createdAt", "expiresAt"], json!({"id": text(), "credentialId": text(), "createdAt": time(), "expiresAt": time()})),
+        "Utility": object(&["id", "name"], json!({"id": text(), "name": text()})),
+        "SubmitCredentials": object(&["utilityId", "username", "password"], json!({"utilityId": text(), "username": text(), "password": text()})),
+        "SubmitPassword": object(&["password"], json!({"password": text()})),
+        "ChooseMethod": object(&["method"], json!({"method": schema_ref("MfaMethod")})),
+        "SubmitCode": object(&["code"], json!({"code": {"type": "string", "description": "4 to 8 digits; spaces and dashes are ignored."}})),
+        "ConnectState": object(&["purpose", "organisationName", "step", "mfaOptions", "expiresAt"], json!({
+            "purpose": string_enum(&["NEW_CREDENTIAL", "RETRY_MFA", "UPDATE_LINK"]), "organisationName": text(),
+            "step": string_enum(&["ENTER_CREDENTIALS", "START", "CONNECTING", "CHOOSE_METHOD", "ENTER_CODE", "SUCCESS", "FAILED"]),
+            "credentialId": nullable_text(), "utilityId": nullable_text(), "username": nullable_text(),
+            "statusDetail": {"oneOf": [schema_ref("StatusDetail"), {"type": "null"}]},
+            "failure": {"type": ["string", "null"], "enum": ["INVALID_CREDENTIALS", "ACCOUNT_LOCKED", "UNSUPPORTED_MFA", "MFA_FAILED", "UTILITY_UNAVAILABLE", null]},
+            "message": nullable_text(),
+            "mfaOptions": {"type": "array", "items": object(&["method", "destination"], json!({"method": schema_ref("MfaMethod"), "destination": text()}))},
+            "mfaMethod": {"oneOf": [schema_ref("MfaMethod"), {"type": "null"}]}, "codeSentTo": nullable_text(), "codeExpiresAt": nullable_time(),
+            "resendsLeft": {"type": ["integer", "null"]}, "attemptsLeft": {"type": ["integer", "null"]}, "expiresAt": time()
+        })),
+    })
+}
+
+fn error_responses() -> Value {
+    let mut responses = Map::new();
+    for (status, description) in [
+        (400, "Malformed request: bad JSON, wrong types or unknown fields"),
+        (401, "Not signed in, or the API key or Connect token is not valid"),
+        (403, "Signed in but not allowed (role, or missing CSRF token)"),
+        (404, "Not found, or belongs to another organisation"),
+        (409, "Conflicts with the resource's current state"),
+        (410, "The Connect link expired, was used, or was revoked"),
+        (415, "The body is not sent as application/json"),
+        (422, "Fields with values that are not allowed, each listed"),
+        (429, "Too many requests (codes sent)"),
+        (500, "Internal error (details are logged, never shown)"),
+        (503, "The utility or the database is not answering"),
+    ] {
+        responses.insert(
+            format!("Error{status}"),
+            json!({"description": description, "content": {"application/json": {"schema": schema_ref("ErrorBody")}}}),
+        );
+    }
+    Value::Object(responses)
+}
+
+/// The whole OpenAPI document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for (path, method, operation) in operations() {
+        let entry = paths.entry(path.to_owned()).or_insert_with(|| json!({}));
+        entry[method] = operation.to_json();
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Gridlink API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Keeps utility accounts connected behind multi-factor authentication. Every error answers with ErrorBody."
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "responses": error_responses(),
+            "securitySchemes": {
+                "apiKey": {"type": "http", "scheme": "bearer", "description": "An API key (glk_…), created by an admin."},
+                "operatorSession": {"type": "apiKey", "in": "cookie", "name": "gridlink_session", "description": "The dashboard's session; state-changing requests also need the x-csrf-token header."},
+                "connectToken": {"type": "http", "scheme": "bearer", "description": "A Connect token (gct_…) from a Connect URL."}
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(method, path)` of every `.route(…)` in the API routers' source.
+    fn declared_routes() -> Vec<(String, String)> {
+        let sources = [
+            include_str!("health.rs"),
+            include_str!("operators/mod.rs"),
+            include_str!("api_keys.rs"),
+            include_str!("credentials/mod.rs"),
+            include_str!("connect/mod.rs"),
+            include_str!("connect/links.rs"),
+            include_str!("openapi.rs"),
+        ];
+        let mut routes = Vec::new();
+        for source in sources {
+            let compact: String = source.split_whitespace().collect();
+            for piece in compact.split(".route(\"").skip(1) {
+                let Some((path, rest)) = piece.split_once('"') else { continue };
+                let handlers = rest.split(")).").next().unwrap_or(rest);
+                for method in ["get", "post", "patch", "delete", "put"] {
+                    if handlers.contains(&format!("{method}(")) {
+                        routes.push((method.to_owned(), format!("/api{path}")));
+                    }
+                }
+            }
+        }
+        routes
+    }
+
+    #[test]
+    fn every_declared_route_is_documented() {
+        let document = document();
+        let declared = declared_routes();
+        assert!(declared.len() > 25, "the route scan found too little: {declared:?}");
+        for (method, path) in declared {
+            assert!(document["paths"][&path][&method].is_object(), "{method} {path} is not in openapi.json");
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        let document = document();
+        let text = document.to_string();
+        for piece in text.split("\"$ref\":\"#/components/").skip(1) {
+            let reference = piece.split('"').next().unwrap();
+            let (section, name) = reference.split_once('/').unwrap();
+            assert!(document["components"][section][name].is_object(), "{reference} is missing");
+        }
+    }
+}
