@@ -27,6 +27,23 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Create an organisation and its first admin operator.
     CreateOrganisation(CreateOrganisationArgs),
+    /// Re-seal every stored secret under the first (current) master key.
+    RotateKey(RotateKeyArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RotateKeyArgs {
+    /// The keyring: the new key first, then every key still in use, comma-separated.
+    #[arg(
+        long,
+        env = "GRIDLINK_MASTER_KEY",
+        value_name = "KEY_ID:BASE64,…",
+        hide_env_values = true
+    )]
+    pub master_key: String,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Clone, Args)]

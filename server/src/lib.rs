@@ -18,6 +18,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod jobs;
+pub mod key_rotation;
 pub mod mfa;
 pub mod openapi;
 pub mod operators;

@@ -61,6 +61,23 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("Migrations applied to {}", config.url.redacted());
             Ok(())
         }
+        Command::RotateKey(args) => {
+            let keyring = server::crypto::Keyring::parse(&args.master_key).map_err(|problem| {
+                server::config::ConfigError::new(server::config::MASTER_KEY, problem)
+            })?;
+            let config = DatabaseConfig::from_args(&args.database)?;
+            let db = Database::connect(&config.url).await?;
+            db.migrate().await?;
+            let report = server::key_rotation::rotate(&db, &keyring).await?;
+            db.close().await;
+            println!(
+                "Re-sealed {} secret(s) under key {:?}; {} already used it. Keys other than the first can now be removed.",
+                report.resealed,
+                keyring.current().id(),
+                report.already_current
+            );
+            Ok(())
+        }
         Command::CreateOrganisation(args) => {
             let config = DatabaseConfig::from_args(&args.database)?;
             let db = Database::connect(&config.url).await?;

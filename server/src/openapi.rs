@@ -57,7 +57,10 @@ impl Operation {
         errors.sort_unstable();
         errors.dedup();
         for status in errors {
-            responses.insert(status.to_string(), json!({"$ref": format!("#/components/responses/Error{status}")}));
+            responses.insert(
+                status.to_string(),
+                json!({"$ref": format!("#/components/responses/Error{status}")}),
+            );
         }
         let mut operation = json!({
             "summary": self.summary,
@@ -161,7 +164,10 @@ fn object(required: &[&str], properties: Value) -> Value {
 }
 
 fn schemas() -> Value {
-    let details: Vec<&str> = StatusDetail::ALL.iter().map(|detail| detail.as_str()).collect();
+    let details: Vec<&str> = StatusDetail::ALL
+        .iter()
+        .map(|detail| detail.as_str())
+        .collect();
     let time = || json!({"type": "string", "format": "date-time"});
     let nullable_time = || json!({"type": ["string", "null"], "format": "date-time"});
     let text = || json!({"type": "string"});
@@ -245,9 +251,18 @@ fn schemas() -> Value {
 fn error_responses() -> Value {
     let mut responses = Map::new();
     for (status, description) in [
-        (400, "Malformed request: bad JSON, wrong types or unknown fields"),
-        (401, "Not signed in, or the API key or Connect token is not valid"),
-        (403, "Signed in but not allowed (role, or missing CSRF token)"),
+        (
+            400,
+            "Malformed request: bad JSON, wrong types or unknown fields",
+        ),
+        (
+            401,
+            "Not signed in, or the API key or Connect token is not valid",
+        ),
+        (
+            403,
+            "Signed in but not allowed (role, or missing CSRF token)",
+        ),
         (404, "Not found, or belongs to another organisation"),
         (409, "Conflicts with the resource's current state"),
         (410, "The Connect link expired, was used, or was revoked"),
@@ -311,7 +326,9 @@ mod tests {
         for source in sources {
             let compact: String = source.split_whitespace().collect();
             for piece in compact.split(".route(\"").skip(1) {
-                let Some((path, rest)) = piece.split_once('"') else { continue };
+                let Some((path, rest)) = piece.split_once('"') else {
+                    continue;
+                };
                 let handlers = rest.split(")).").next().unwrap_or(rest);
                 for method in ["get", "post", "patch", "delete", "put"] {
                     if handlers.contains(&format!("{method}(")) {
@@ -327,9 +344,15 @@ mod tests {
     fn every_declared_route_is_documented() {
         let document = document();
         let declared = declared_routes();
-        assert!(declared.len() > 25, "the route scan found too little: {declared:?}");
+        assert!(
+            declared.len() > 25,
+            "the route scan found too little: {declared:?}"
+        );
         for (method, path) in declared {
-            assert!(document["paths"][&path][&method].is_object(), "{method} {path} is not in openapi.json");
+            assert!(
+                document["paths"][&path][&method].is_object(),
+                "{method} {path} is not in openapi.json"
+            );
         }
     }
 
@@ -340,7 +363,10 @@ mod tests {
         for piece in text.split("\"$ref\":\"#/components/").skip(1) {
             let reference = piece.split('"').next().unwrap();
             let (section, name) = reference.split_once('/').unwrap();
-            assert!(document["components"][section][name].is_object(), "{reference} is missing");
+            assert!(
+                document["components"][section][name].is_object(),
+                "{reference} is missing"
+            );
         }
     }
 }

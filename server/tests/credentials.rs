@@ -470,7 +470,7 @@ async fn the_sweep_flags_expired_tokens_once_even_when_sweeps_race(backend: Back
     }
     let state = app.state();
     assert_eq!(
-        server::jobs::expiry::sweep_expired_tokens(state)
+        server::jobs::expiry::sweep_expired_tokens(&state.db, &state.clock)
             .await
             .unwrap(),
         0
@@ -478,8 +478,8 @@ async fn the_sweep_flags_expired_tokens_once_even_when_sweeps_race(backend: Back
     // Past Sandbox Gas's 14 days and Sandbox Electric's 30, not Sandbox Water's year.
     state.clock.advance(time::Duration::days(31));
     let (first, second) = tokio::join!(
-        server::jobs::expiry::sweep_expired_tokens(state),
-        server::jobs::expiry::sweep_expired_tokens(state)
+        server::jobs::expiry::sweep_expired_tokens(&state.db, &state.clock),
+        server::jobs::expiry::sweep_expired_tokens(&state.db, &state.clock)
     );
     assert_eq!(first.unwrap() + second.unwrap(), 2);
     app.wait_for_detail(&org.api, &ids[0], "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL")

@@ -185,7 +185,15 @@ async fn a_wrong_method_on_an_api_route_answers_with_the_shared_error_body() {
 #[tokio::test]
 async fn every_documented_operation_exists() {
     let app = spawn_app(Backend::Sqlite).await;
-    let document: serde_json::Value = app.client.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let document: serde_json::Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(document["openapi"], "3.1.0");
     let paths = document["paths"].as_object().unwrap();
     assert!(paths.len() > 20);
@@ -204,7 +212,10 @@ async fn every_documented_operation_exists() {
             let status = response.status();
             let body: serde_json::Value = response.json().await.unwrap_or_default();
             assert_ne!(status, 405, "{method} {path}");
-            assert_ne!(body["message"], "The API endpoint was not found.", "{method} {path}");
+            assert_ne!(
+                body["message"], "The API endpoint was not found.",
+                "{method} {path}"
+            );
         }
     }
 }

@@ -64,11 +64,18 @@ CREATE TABLE credentials (
     mfa_last_activity_at      BIGINT,
     failure_message           TEXT
 );
-CREATE INDEX credentials_by_detail ON credentials (organisation_id, status_detail, created_at);
-CREATE INDEX credentials_by_created ON credentials (organisation_id, created_at);
+-- The dashboard's lists: active credentials by status detail or overall,
+-- newest first; `id` breaks ties so the index also gives the page order.
+CREATE INDEX credentials_by_detail ON credentials (organisation_id, status_detail, created_at, id)
+    WHERE deactivated_at IS NULL;
+CREATE INDEX credentials_by_created ON credentials (organisation_id, created_at, id)
+    WHERE deactivated_at IS NULL;
 CREATE INDEX credentials_by_correlation ON credentials (organisation_id, correlation_id);
-CREATE INDEX credentials_token_expiry ON credentials (status_detail, token_expires_at);
-CREATE INDEX credentials_login_queue ON credentials (login_requested_at);
+-- The expiry sweep and the login queue look only at the few rows concerned.
+CREATE INDEX credentials_token_expiry ON credentials (token_expires_at)
+    WHERE status_detail = 'LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL' AND deactivated_at IS NULL;
+CREATE INDEX credentials_login_queue ON credentials (login_requested_at)
+    WHERE login_requested_at IS NOT NULL;
 
 -- The timeline of a credential: every status change and every notable act.
 CREATE TABLE credential_events (

@@ -12,8 +12,9 @@ use std::time::Duration;
 use shared::StatusDetail;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::Clock;
 use crate::state::AppState;
-use crate::store::DatabaseKind;
+use crate::store::{Database, DatabaseKind};
 
 const ACTOR: &str = "job:expiry_sweep";
 const MESSAGE: &str = "The session token expired; the end-user must verify again.";
@@ -25,7 +26,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     loop {
-        match sweep_expired_tokens(&state).await {
+        match sweep_expired_tokens(&state.db, &state.clock).await {
             Ok(0) => {}
             Ok(flagged) => {
                 tracing::info!(flagged, "expiry sweep flagged credentials for MFA refresh")
@@ -40,10 +41,10 @@ pub async fn run(
 }
 
 /// Flags every expired token now; returns how many credentials this call moved.
-pub async fn sweep_expired_tokens(state: &AppState) -> anyhow::Result<u64> {
+pub async fn sweep_expired_tokens(db: &Database, clock: &Clock) -> anyhow::Result<u64> {
     let mut flagged = 0;
     loop {
-        let moved = sweep_batch(state).await?;
+        let moved = sweep_batch(db, clock).await?;
         flagged += moved as u64;
         if moved < BATCH {
             return Ok(flagged);
@@ -51,27 +52,27 @@ pub async fn sweep_expired_tokens(state: &AppState) -> anyhow::Result<u64> {
     }
 }
 
-async fn sweep_batch(state: &AppState) -> anyhow::Result<usize> {
-    let now = state.clock.now_ms();
+async fn sweep_batch(db: &Database, clock: &Clock) -> anyhow::Result<usize> {
+    let now = clock.now_ms();
     let connected = StatusDetail::LoginAndDataDiscoverySuccessful.as_str();
     let refresh = StatusDetail::MultiFactorAuthenticationRefreshRequired.as_str();
     // Concurrent PostgreSQL sweeps take different rows instead of waiting.
-    let skip_locked = match state.db.kind() {
+    let skip_locked = match db.kind() {
         DatabaseKind::Postgres => "FOR UPDATE SKIP LOCKED",
         DatabaseKind::Sqlite => "",
     };
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = db.pool().begin().await?;
+    // The status is written out (not bound) so SQLite can use the partial index.
     let moved: Vec<(String, String)> = sqlx::query_as(&format!(
         "UPDATE credentials SET status_detail = $1, updated_at = $2, failure_message = $3, sealed_session_token = NULL \
-         WHERE id IN (SELECT id FROM credentials WHERE status_detail = $4 AND token_expires_at <= $2 \
+         WHERE id IN (SELECT id FROM credentials WHERE status_detail = '{connected}' AND token_expires_at <= $2 \
                         AND deactivated_at IS NULL ORDER BY token_expires_at LIMIT {BATCH} {skip_locked}) \
-           AND status_detail = $4 \
+           AND status_detail = '{connected}' \
          RETURNING id, organisation_id"
     ))
     .bind(refresh)
     .bind(now)
     .bind(MESSAGE)
-    .bind(connected)
     .fetch_all(&mut *tx)
     .await?;
     for chunk in moved.chunks(250) {

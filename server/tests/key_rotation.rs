@@ -1,0 +1,61 @@
+//! `gridlink rotate-key` re-seals every secret under the new key, resumably.
+
+mod common;
+
+use common::{expect_json, spawn_app, Backend};
+use serde_json::json;
+use server::crypto::{Keyring, MasterKey};
+
+async fn rotation_reseals_every_secret_under_the_new_key(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let mut ids = Vec::new();
+    for username in ["user_good", "user_nomfa"] {
+        let created = expect_json(
+            org.api.post("/api/v1/credentials", json!({"utilityId": "sandbox-water", "username": username, "password": "pass_good"})).await,
+            201,
+        )
+        .await;
+        let id = created["id"].as_str().unwrap().to_owned();
+        app.wait_for_detail(&org.api, &id, "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL")
+            .await;
+        ids.push(id);
+    }
+    let db = &app.state().db;
+    let old = app.state().keyring.current().clone();
+    let new = MasterKey::generate("k2");
+    let rotating = Keyring::parse(&format!(
+        "{},{}",
+        new.to_config_value(),
+        old.to_config_value()
+    ))
+    .unwrap();
+
+    let report = server::key_rotation::rotate(db, &rotating).await.unwrap();
+    assert_eq!(report.resealed, 4, "two passwords and two tokens");
+    // Running it again (as after an interruption) finds nothing left to do.
+    let again = server::key_rotation::rotate(db, &rotating).await.unwrap();
+    assert_eq!((again.resealed, again.already_current), (0, 4));
+
+    let only_new = Keyring::single(new);
+    for id in &ids {
+        let (password, token): (String, String) = sqlx::query_as(
+            "SELECT sealed_password, sealed_session_token FROM credentials WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert!(password.starts_with("v1.k2.") && token.starts_with("v1.k2."));
+        let opened = server::credentials::secrets::open_password(&only_new, id, &password).unwrap();
+        assert_eq!(opened.expose(), "pass_good");
+        assert!(server::credentials::secrets::open_password(
+            &Keyring::single(old.clone()),
+            id,
+            &password
+        )
+        .is_err());
+    }
+}
+
+database_tests!(rotation_reseals_every_secret_under_the_new_key);
