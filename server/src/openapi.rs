@@ -87,7 +87,9 @@ fn path_param(name: &str, description: &str) -> Value {
 }
 
 fn query_param(name: &str, description: &str, schema: Value) -> Value {
-    json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
+    let mut parameter = json!({"name": name, "in": "query", "required": false, "description": description});
+    parameter["schema"] = schema;
+    parameter
 }
 
 /// Every documented operation as `(path, method, operation)`.
@@ -160,7 +162,9 @@ fn string_enum(values: &[&str]) -> Value {
 }
 
 fn object(required: &[&str], properties: Value) -> Value {
-    json!({"type": "object", "required": required, "properties": properties})
+    let mut schema = json!({"type": "object", "required": required});
+    schema["properties"] = properties;
+    schema
 }
 
 fn schemas() -> Value {
