@@ -87,7 +87,7 @@ async fn fill(db: &Database, rows: usize, expired: usize, now: i64) -> anyhow::R
                 });
         }
         query.execute(&mut *tx).await?;
-        if end % 50_000 == 0 {
+        if end.is_multiple_of(50_000) {
             tx.commit().await?;
             tx = db.pool().begin().await?;
             eprint!("\r  inserted {end} rows");
