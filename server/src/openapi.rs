@@ -87,7 +87,8 @@ fn path_param(name: &str, description: &str) -> Value {
 }
 
 fn query_param(name: &str, description: &str, schema: Value) -> Value {
-    let mut parameter = json!({"name": name, "in": "query", "required": false, "description": description});
+    let mut parameter =
+        json!({"name": name, "in": "query", "required": false, "description": description});
     parameter["schema"] = schema;
     parameter
 }
