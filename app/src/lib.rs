@@ -10,7 +10,7 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::path;
 
 use components::layout::{ConnectLayout, DashboardLayout};
-use pages::connect::ConnectStart;
+use pages::connect::{ConnectFlow, ConnectStart};
 use pages::dashboard::Overview;
 use pages::not_found::NotFound;
 
@@ -23,6 +23,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path="/dashboard" /> } />
                 <ParentRoute path=path!("/connect") view=ConnectLayout>
                     <Route path=path!("") view=ConnectStart />
+                    <Route path=path!(":token") view=ConnectFlow />
                 </ParentRoute>
                 <ParentRoute path=path!("/dashboard") view=DashboardLayout>
                     <Route path=path!("") view=Overview />

@@ -1,4 +1,9 @@
-//! Connect's entry screen.
+//! Connect: the end-user's screens.
+
+mod flow;
+mod steps;
+
+pub use flow::ConnectFlow;
 
 use leptos::prelude::*;
 

@@ -1,0 +1,185 @@
+//! Connect's flow for one token: loads the session, shows the screen for its
+//! step, and moves it on. Every server answer replaces the whole state, so a
+//! reload resumes exactly where the end-user was.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_params_map;
+use shared::connect::{ConnectState, ConnectStep};
+use shared::ErrorCode;
+
+use super::steps::{
+    ChooseMethodStep, ConnectingStep, CredentialsStep, EnterCodeStep, FailedStep, SuccessStep,
+};
+use crate::api::{ApiError, ConnectApi};
+use crate::components::loading::Loading;
+
+/// What the flow shares with its step screens.
+#[derive(Clone, Copy)]
+pub struct Flow {
+    pub api: StoredValue<ConnectApi>,
+    pub state: RwSignal<Option<ConnectState>>,
+    /// A link that no longer works, or a network failure, replaces the screen.
+    pub fatal: RwSignal<Option<ApiError>>,
+    /// A request is under way: buttons show it and refuse a second click.
+    pub busy: RwSignal<bool>,
+}
+
+impl Flow {
+    /// Runs a request; its state replaces the current one. Form errors are
+    /// returned to the caller; link and network errors end the flow.
+    pub fn run<F, Fut>(self, request: F, on_error: impl Fn(ApiError) + 'static)
+    where
+        F: FnOnce(ConnectApi) -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<ConnectState, ApiError>> + 'static,
+    {
+        if self.busy.get_untracked() {
+            return;
+        }
+        self.busy.set(true);
+        let api = self.api.get_value();
+        spawn_local(async move {
+            let outcome = request(api).await;
+            self.busy.set(false);
+            match outcome {
+                Ok(state) => self.state.set(Some(state)),
+                Err(error) if is_fatal(&error) => self.fatal.set(Some(error)),
+                Err(error) => on_error(error),
+            }
+        });
+    }
+
+    /// Reloads the state (polling while connecting).
+    pub fn refresh(self) {
+        let api = self.api.get_value();
+        spawn_local(async move {
+            match api.session().await {
+                Ok(state) => self.state.set(Some(state)),
+                Err(error) if is_fatal(&error) => self.fatal.set(Some(error)),
+                Err(_) => {}
+            }
+        });
+    }
+}
+
+fn is_fatal(error: &ApiError) -> bool {
+    matches!(
+        error.code(),
+        Some(
+            ErrorCode::ConnectLinkExpired
+                | ErrorCode::ConnectLinkUsed
+                | ErrorCode::ConnectLinkRevoked
+                | ErrorCode::Unauthenticated
+        )
+    ) || *error == ApiError::Network
+}
+
+/// `/connect/:token`: the whole flow.
+#[component]
+pub fn ConnectFlow() -> impl IntoView {
+    let params = use_params_map();
+    let token = params.read_untracked().get("token").unwrap_or_default();
+    let flow = Flow {
+        api: StoredValue::new(ConnectApi::new(token)),
+        state: RwSignal::new(None),
+        fatal: RwSignal::new(None),
+        busy: RwSignal::new(false),
+    };
+    provide_context(flow);
+    flow.refresh();
+
+    // Update mode starts connecting at once: no login to re-enter.
+    Effect::new(move |_| {
+        if flow.state.with(|state| {
+            state
+                .as_ref()
+                .is_some_and(|state| state.step == ConnectStep::Start)
+        }) {
+            flow.run(|api| async move { api.reconnect().await }, |_| {});
+        }
+    });
+
+    // Each new step's heading takes the focus, so screen readers announce it.
+    Effect::new(move |_| {
+        let step = flow
+            .state
+            .with(|state| state.as_ref().map(|state| state.step));
+        let fatal = flow.fatal.with(Option::is_some);
+        if step.is_some() || fatal {
+            set_timeout(focus_step_heading, Duration::from_millis(0));
+        }
+    });
+
+    // Screens change with the step only: polling the same step keeps the screen
+    // (and what the end-user typed) in place.
+    let step = Memo::new(move |_| {
+        flow.state
+            .with(|state| state.as_ref().map(|state| state.step))
+    });
+    move || {
+        if let Some(error) = flow.fatal.get() {
+            return view! { <LinkProblem error /> }.into_any();
+        }
+        let (Some(step), Some(state)) = (step.get(), flow.state.get_untracked()) else {
+            return view! { <Loading label="Opening Connect…" /> }.into_any();
+        };
+        match step {
+            ConnectStep::EnterCredentials => view! { <CredentialsStep state /> }.into_any(),
+            ConnectStep::Start | ConnectStep::Connecting => view! { <ConnectingStep /> }.into_any(),
+            ConnectStep::ChooseMethod => view! { <ChooseMethodStep state /> }.into_any(),
+            ConnectStep::EnterCode => view! { <EnterCodeStep state /> }.into_any(),
+            ConnectStep::Success => view! { <SuccessStep state /> }.into_any(),
+            ConnectStep::Failed => view! { <FailedStep state /> }.into_any(),
+        }
+    }
+}
+
+fn focus_step_heading() {
+    if let Some(heading) = document()
+        .query_selector("[data-step-heading]")
+        .ok()
+        .flatten()
+    {
+        if let Ok(heading) = wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::HtmlElement>(heading)
+        {
+            let _ = heading.focus();
+        }
+    }
+}
+
+/// A link that cannot be used, or a lost connection: what happened and what to do.
+#[component]
+fn LinkProblem(error: ApiError) -> impl IntoView {
+    let (title, text) = match error.code() {
+        Some(ErrorCode::ConnectLinkExpired) => ("This link has expired", error.message()),
+        Some(ErrorCode::ConnectLinkUsed) => ("This link was already used", error.message()),
+        Some(ErrorCode::ConnectLinkRevoked) => ("This link is no longer valid", error.message()),
+        Some(ErrorCode::Unauthenticated) => (
+            "This link is not valid",
+            "Check that you opened the whole link, or ask the company that sent it for a new one."
+                .to_owned(),
+        ),
+        _ => ("Connection lost", error.message()),
+    };
+    let can_retry = error == ApiError::Network;
+    let flow = expect_context::<Flow>();
+    view! {
+        <div class="step">
+            <h1 tabindex="-1" data-step-heading>{title}</h1>
+            <p>{text}</p>
+            <Show when=move || can_retry>
+                <button
+                    class="button button-primary button-block"
+                    on:click=move |_| {
+                        flow.fatal.set(None);
+                        flow.refresh();
+                    }
+                >
+                    "Try again"
+                </button>
+            </Show>
+        </div>
+    }
+}

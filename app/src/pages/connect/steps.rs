@@ -1,0 +1,564 @@
+//! One component per Connect step. Each reads the flow's state reactively and
+//! moves the flow on through [`Flow::run`].
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use shared::connect::{ConnectFailure, ConnectPurpose, ConnectState, SubmitCredentials};
+use shared::validation::{OtpCode, Password, Username};
+use shared::MfaMethod;
+
+use super::flow::Flow;
+use crate::components::loading::{ErrorAlert, Loading};
+
+fn flow() -> Flow {
+    expect_context::<Flow>()
+}
+
+/// A value of the current state (the step's own screen only exists while there is one).
+fn current<T: 'static>(read: impl Fn(&ConnectState) -> T + 'static) -> impl Fn() -> Option<T> {
+    let flow = flow();
+    move || flow.state.with(|state| state.as_ref().map(&read))
+}
+
+/// A step's heading: focused when the step appears.
+#[component]
+fn StepHeading(#[prop(into)] text: String) -> impl IntoView {
+    view! { <h1 tabindex="-1" data-step-heading>{text}</h1> }
+}
+
+/// A labelled text field with its error, wired for screen readers.
+#[component]
+fn Field(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+    #[prop(default = "text")] input_type: &'static str,
+    #[prop(default = "off")] autocomplete: &'static str,
+    #[prop(optional)] inputmode: Option<&'static str>,
+    #[prop(optional)] autofocus: bool,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    let described_by = error_id.clone();
+    view! {
+        <div class="field">
+            <label class="field-label" for=id>{label}</label>
+            <input
+                class="input"
+                id=id
+                name=id
+                type=input_type
+                autocomplete=autocomplete
+                inputmode=inputmode
+                autofocus=autofocus
+                aria-invalid=move || error.with(Option::is_some).to_string()
+                aria-describedby=move || error.with(Option::is_some).then(|| described_by.clone())
+                prop:value=move || value.get()
+                on:input=move |event| value.set(event_target_value(&event))
+            />
+            {move || error.get().map(|message| view! { <p class="field-error" id=error_id.clone()>{message}</p> })}
+        </div>
+    }
+}
+
+/// The submit button: says what is happening while a request is under way.
+#[component]
+fn SubmitButton(#[prop(into)] label: String) -> impl IntoView {
+    let flow = flow();
+    view! {
+        <button class="button button-primary button-block" type="submit" aria-disabled=move || flow.busy.get().to_string()>
+            {move || if flow.busy.get() { "Please wait…".to_owned() } else { label.clone() }}
+        </button>
+    }
+}
+
+/// Choose the utility (searchable), then enter the login.
+#[component]
+pub fn CredentialsStep(state: ConnectState) -> impl IntoView {
+    let chosen = RwSignal::new(state.utility_id.clone());
+    let preset = state.utility_id.is_some();
+    move || match chosen.get() {
+        None => view! { <UtilityPicker chosen /> }.into_any(),
+        Some(utility_id) => view! { <LoginForm utility_id chosen can_change=!preset /> }.into_any(),
+    }
+}
+
+#[component]
+fn UtilityPicker(chosen: RwSignal<Option<String>>) -> impl IntoView {
+    let flow = flow();
+    let utilities = LocalResource::new(move || {
+        let api = flow.api.get_value();
+        async move { api.utilities().await }
+    });
+    let search = RwSignal::new(String::new());
+    let organisation = current(|state| state.organisation_name.clone());
+    view! {
+        <div class="step">
+            <StepHeading text="Choose your utility" />
+            <p class="muted">{move || organisation().map(|name| format!("{name} uses Gridlink to read your utility bills."))}</p>
+            <div class="field">
+                <label class="field-label" for="utility-search">"Search utilities"</label>
+                <input
+                    class="input"
+                    id="utility-search"
+                    type="search"
+                    autocomplete="off"
+                    prop:value=move || search.get()
+                    on:input=move |event| search.set(event_target_value(&event))
+                />
+            </div>
+            <Suspense fallback=|| view! { <Loading label="Loading utilities…" /> }>
+                {move || Suspend::new(async move {
+                    match utilities.await {
+                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="choice-list" aria-label="Utilities">
+                                {move || {
+                                    let needle = search.get().to_lowercase();
+                                    let matching: Vec<_> = list
+                                        .iter()
+                                        .filter(|utility| utility.name.to_lowercase().contains(&needle))
+                                        .cloned()
+                                        .collect();
+                                    if matching.is_empty() {
+                                        return view! { <li class="muted">"No utility matches your search."</li> }.into_any();
+                                    }
+                                    matching
+                                        .into_iter()
+                                        .map(|utility| {
+                                            let id = utility.id.clone();
+                                            view! {
+                                                <li>
+                                                    <button class="choice" type="button" on:click=move |_| chosen.set(Some(id.clone()))>
+                                                        {utility.name}
+                                                    </button>
+                                                </li>
+                                            }
+                                        })
+                                        .collect_view()
+                                        .into_any()
+                                }}
+                            </ul>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}
+
+#[component]
+fn LoginForm(
+    utility_id: String,
+    chosen: RwSignal<Option<String>>,
+    can_change: bool,
+) -> impl IntoView {
+    let flow = flow();
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let username_error = RwSignal::new(None::<String>);
+    let password_error = RwSignal::new(None::<String>);
+    let form_error = RwSignal::new(None::<String>);
+    let utility_for_submit = utility_id;
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        // The same rules as the server, in the same words.
+        username_error.set(
+            Username::parse(&username.get_untracked())
+                .err()
+                .map(|e| e.to_string()),
+        );
+        password_error.set(
+            Password::parse(&password.get_untracked())
+                .err()
+                .map(|e| e.to_string()),
+        );
+        if username_error.with_untracked(Option::is_some)
+            || password_error.with_untracked(Option::is_some)
+        {
+            return;
+        }
+        form_error.set(None);
+        let body = SubmitCredentials {
+            utility_id: utility_for_submit.clone(),
+            username: username.get_untracked(),
+            password: password.get_untracked(),
+        };
+        flow.run(
+            move |api| async move { api.submit_credentials(&body).await },
+            move |error| {
+                username_error.set(error.field("username"));
+                password_error.set(error.field("password"));
+                form_error.set(Some(error.message()));
+            },
+        );
+    };
+    view! {
+        <div class="step">
+            <StepHeading text="Enter your utility login" />
+            <p class="muted">"Use the username and password of your online account at your utility."</p>
+            {move || form_error.get().map(|message| view! { <ErrorAlert message /> })}
+            <form on:submit=submit novalidate>
+                <Field id="username" label="Username" value=username error=username_error autocomplete="username" autofocus=true />
+                <Field id="password" label="Password" value=password error=password_error input_type="password" autocomplete="current-password" />
+                <SubmitButton label="Submit" />
+            </form>
+            <Show when=move || can_change>
+                <button class="button button-link" type="button" on:click=move |_| chosen.set(None)>
+                    "Choose another utility"
+                </button>
+            </Show>
+        </div>
+    }
+}
+
+/// "Connecting with your utility": progress that moves, polling the server,
+/// and after a while an explanation with a way to wait or retry.
+#[component]
+pub fn ConnectingStep() -> impl IntoView {
+    let flow = flow();
+    let seconds = RwSignal::new(0u32);
+    if let Ok(handle) = set_interval_with_handle(
+        move || {
+            seconds.update(|s| *s += 1);
+            flow.refresh();
+        },
+        Duration::from_secs(1),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+    let slow = move || seconds.get() >= 15;
+    view! {
+        <div class="step">
+            <StepHeading text="Connecting with your utility" />
+            <div class="progress" role="progressbar" aria-label="Connecting" aria-valuetext="Connecting">
+                <div class="progress-bar"></div>
+            </div>
+            <p role="status" aria-live="polite">
+                {move || match seconds.get() {
+                    0..=4 => "Signing in to your utility's website…",
+                    5..=14 => "Waiting for your utility to answer…",
+                    _ => "Your utility is taking longer than usual to answer.",
+                }}
+            </p>
+            <Show when=slow>
+                <p class="muted">"Utility websites are sometimes slow. You can keep waiting, or start the connection again."</p>
+                <div class="button-row">
+                    <button class="button button-secondary" type="button" on:click=move |_| seconds.set(5)>
+                        "Keep waiting"
+                    </button>
+                    <button
+                        class="button button-primary"
+                        type="button"
+                        on:click=move |_| {
+                            seconds.set(0);
+                            flow.run(|api| async move { api.reconnect().await }, |_| {});
+                        }
+                    >
+                        "Try again"
+                    </button>
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+/// "Select your preferred verification method".
+#[component]
+pub fn ChooseMethodStep(state: ConnectState) -> impl IntoView {
+    view! { <MethodChoice state /> }
+}
+
+#[component]
+fn MethodChoice(
+    state: ConnectState,
+    #[prop(optional)] on_cancel: Option<Callback<()>>,
+) -> impl IntoView {
+    let flow = flow();
+    let options = state.mfa_options.clone();
+    let selected = RwSignal::new(
+        state
+            .mfa_method
+            .or_else(|| options.first().map(|option| option.method)),
+    );
+    let error = RwSignal::new(None::<String>);
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let Some(method) = selected.get_untracked() else {
+            return;
+        };
+        flow.run(
+            move |api| async move { api.choose_method(method).await },
+            move |e| error.set(Some(e.message())),
+        );
+    };
+    view! {
+        <div class="step">
+            <StepHeading text="Select your preferred verification method" />
+            <p class="muted">"Your utility will send you a one-time code."</p>
+            {move || error.get().map(|message| view! { <ErrorAlert message /> })}
+            <form on:submit=submit>
+                <fieldset class="choice-group">
+                    <legend class="visually-hidden">"Verification method"</legend>
+                    {options
+                        .into_iter()
+                        .map(|option| {
+                            let id = format!("method-{}", option.method.wire_name());
+                            let method = option.method;
+                            view! {
+                                <label class="radio-card">
+                                    <input
+                                        type="radio"
+                                        id=id
+                                        name="method"
+                                        value=method.wire_name()
+                                        prop:checked=move || selected.get() == Some(method)
+                                        on:change=move |_| selected.set(Some(method))
+                                    />
+                                    <span class="radio-card-text">
+                                        <span class="radio-card-title">{method_title(method)}</span>
+                                        <span class="radio-card-detail">{option.destination}</span>
+                                    </span>
+                                </label>
+                            }
+                        })
+                        .collect_view()}
+                </fieldset>
+                <SubmitButton label="Submit" />
+            </form>
+            {on_cancel.map(|cancel| view! {
+                <button class="button button-link" type="button" on:click=move |_| cancel.run(())>"Back to the code"</button>
+            })}
+        </div>
+    }
+}
+
+fn method_title(method: MfaMethod) -> &'static str {
+    match method {
+        MfaMethod::Sms => "Text message",
+        MfaMethod::Call => "Phone call",
+        MfaMethod::Email => "Email",
+    }
+}
+
+/// How long to wait between two sends.
+const RESEND_COOLDOWN_SECONDS: u32 = 30;
+
+/// Enter the code: typing or paste, attempts left, resend with a cooldown,
+/// another method.
+#[component]
+pub fn EnterCodeStep(state: ConnectState) -> impl IntoView {
+    let choosing_again = RwSignal::new(false);
+    let snapshot = state;
+    move || {
+        if choosing_again.get() {
+            let back = Callback::new(move |()| choosing_again.set(false));
+            view! { <MethodChoice state=snapshot.clone() on_cancel=back /> }.into_any()
+        } else {
+            view! { <CodeForm choosing_again /> }.into_any()
+        }
+    }
+}
+
+#[component]
+fn CodeForm(choosing_again: RwSignal<bool>) -> impl IntoView {
+    let flow = flow();
+    let code = RwSignal::new(String::new());
+    let code_error = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(None::<String>);
+    let cooldown = RwSignal::new(RESEND_COOLDOWN_SECONDS);
+    if let Ok(handle) = set_interval_with_handle(
+        move || cooldown.update(|s| *s = s.saturating_sub(1)),
+        Duration::from_secs(1),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+    let sent_to = current(|state| {
+        let method = state
+            .mfa_method
+            .map(|method| method_title(method).to_lowercase())
+            .unwrap_or_default();
+        format!(
+            "We sent a code by {method} to {}.",
+            state.code_sent_to.clone().unwrap_or_default()
+        )
+    });
+    let resends_left = Memo::new(move |_| {
+        flow.state.with(|state| {
+            state
+                .as_ref()
+                .and_then(|state| state.resends_left)
+                .unwrap_or(0)
+        })
+    });
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        match OtpCode::parse(&code.get_untracked()) {
+            Err(error) => code_error.set(Some(error.to_string())),
+            Ok(parsed) => {
+                code_error.set(None);
+                let digits = parsed.expose().to_owned();
+                flow.run(
+                    move |api| async move { api.submit_code(digits).await },
+                    move |error| {
+                        code_error
+                            .set(Some(error.field("code").unwrap_or_else(|| error.message())));
+                        code.set(String::new());
+                    },
+                );
+            }
+        }
+    };
+    let resend_disabled = move || cooldown.get() > 0 || resends_left.get() == 0 || flow.busy.get();
+    let resend = move |_: leptos::ev::MouseEvent| {
+        notice.set(None);
+        flow.run(
+            move |api| async move { api.resend().await },
+            move |error| notice.set(Some(error.message())),
+        );
+        cooldown.set(RESEND_COOLDOWN_SECONDS);
+        notice.set(Some("A new code is on its way.".into()));
+    };
+    view! {
+        <div class="step">
+            <StepHeading text="Enter your verification code" />
+            <p>{sent_to}</p>
+            <form on:submit=submit novalidate>
+                <Field
+                    id="code"
+                    label="Verification code"
+                    value=code
+                    error=code_error
+                    autocomplete="one-time-code"
+                    inputmode="numeric"
+                    autofocus=true
+                />
+                <SubmitButton label="Submit" />
+            </form>
+            <p role="status" aria-live="polite" class="muted">{move || notice.get()}</p>
+            <div class="button-row">
+                <button
+                    class="button button-secondary"
+                    type="button"
+                    disabled=resend_disabled
+                    on:click=resend
+                >
+                    {move || match (cooldown.get(), resends_left.get()) {
+                        (_, 0) => "No more codes can be sent".to_owned(),
+                        (0, _) => "Resend code".to_owned(),
+                        (seconds, _) => format!("Resend code in {seconds} s"),
+                    }}
+                </button>
+                <button class="button button-link" type="button" on:click=move |_| choosing_again.set(true)>
+                    "Use another method"
+                </button>
+            </div>
+        </div>
+    }
+}
+
+/// The connection works.
+#[component]
+pub fn SuccessStep(state: ConnectState) -> impl IntoView {
+    let update_mode = state.purpose != ConnectPurpose::NewCredential;
+    view! {
+        <div class="step step-centered">
+            <div class="success-mark" aria-hidden="true">"✓"</div>
+            <StepHeading text=if update_mode { "Your account is reconnected" } else { "Your account is connected" } />
+            <p>{format!("{} can now read your utility bills. You can close this window.", state.organisation_name)}</p>
+        </div>
+    }
+}
+
+/// Something went wrong: what, and the way forward.
+#[component]
+pub fn FailedStep(state: ConnectState) -> impl IntoView {
+    let flow = flow();
+    let update_mode = state.purpose != ConnectPurpose::NewCredential;
+    let message = state.message.clone();
+    let retry = move |_| flow.run(|api| async move { api.reconnect().await }, |_| {});
+    let (title, explanation, can_retry) = match state.failure {
+        Some(ConnectFailure::InvalidCredentials) => {
+            return view! { <WrongPassword state update_mode /> }.into_any();
+        }
+        Some(ConnectFailure::AccountLocked) => (
+            "Your account is locked",
+            "Your utility has locked this account. Unlock it on your utility's website, then try again.",
+            true,
+        ),
+        Some(ConnectFailure::UnsupportedMfa) => (
+            "This verification is not supported",
+            "Your utility asks for a kind of verification (such as security questions) that cannot be completed here. Contact the company that sent you this link.",
+            false,
+        ),
+        Some(ConnectFailure::MfaFailed) => (
+            "Verification did not complete",
+            "The code could not be verified. Start again to receive a new code.",
+            true,
+        ),
+        Some(ConnectFailure::UtilityUnavailable) | None => (
+            "Your utility is not answering",
+            "Your utility's website is unavailable right now. We keep retrying; you can also try again yourself.",
+            true,
+        ),
+    };
+    view! {
+        <div class="step">
+            <StepHeading text=title />
+            <div class="alert alert-warning" role="alert">{explanation}</div>
+            {message.map(|message| view! { <p class="muted">{message}</p> })}
+            <Show when=move || can_retry>
+                <button class="button button-primary button-block" type="button" on:click=retry>
+                    {move || if flow.busy.get() { "Please wait…" } else { "Try again" }}
+                </button>
+            </Show>
+        </div>
+    }
+    .into_any()
+}
+
+/// The utility rejected the login: re-enter it (new credential) or the password (update mode).
+#[component]
+fn WrongPassword(state: ConnectState, update_mode: bool) -> impl IntoView {
+    if !update_mode {
+        let utility_id = state.utility_id.unwrap_or_default();
+        let chosen = RwSignal::new(Some(utility_id.clone()));
+        return view! {
+            <div class="alert alert-error" role="alert">"Your utility did not accept that username or password. Check them and try again."</div>
+            <LoginForm utility_id chosen can_change=true />
+        }
+        .into_any();
+    }
+    let flow = flow();
+    let password = RwSignal::new(String::new());
+    let password_error = RwSignal::new(None::<String>);
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        if let Err(error) = Password::parse(&password.get_untracked()) {
+            password_error.set(Some(error.to_string()));
+            return;
+        }
+        let value = password.get_untracked();
+        flow.run(
+            move |api| async move { api.submit_password(value).await },
+            move |error| {
+                password_error.set(Some(
+                    error.field("password").unwrap_or_else(|| error.message()),
+                ))
+            },
+        );
+    };
+    view! {
+        <div class="step">
+            <StepHeading text="Your password was not accepted" />
+            <p>{format!("Your utility did not accept the password for {}. Enter your current password.", state.username.unwrap_or_default())}</p>
+            <form on:submit=submit novalidate>
+                <Field id="password" label="Password" value=password error=password_error input_type="password" autocomplete="current-password" autofocus=true />
+                <SubmitButton label="Submit" />
+            </form>
+        </div>
+    }
+    .into_any()
+}

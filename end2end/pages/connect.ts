@@ -1,0 +1,67 @@
+// Connect's screens as an end-user sees them, and the API calls that set up a
+// Connect link the way an integrator would.
+import { expect, type APIRequestContext, type Page } from '@playwright/test';
+import { sandboxURL } from '../playwright.config';
+
+export const DEMO_EMAIL = 'demo@example.com';
+export const DEMO_PASSWORD = 'e2e-password';
+
+/** Signs the demo operator in through the API and returns a function for CSRF-protected POSTs. */
+export async function operatorApi(request: APIRequestContext) {
+  const signIn = await request.post('/api/session', { data: { email: DEMO_EMAIL, password: DEMO_PASSWORD } });
+  expect(signIn.ok()).toBeTruthy();
+  const { csrfToken } = await signIn.json();
+  return {
+    async post(path: string, data: unknown = {}) {
+      const response = await request.post(path, { data, headers: { 'x-csrf-token': csrfToken } });
+      expect(response.ok(), `${path}: ${response.status()}`).toBeTruthy();
+      return response.json();
+    },
+    async get(path: string) {
+      const response = await request.get(path);
+      expect(response.ok(), `${path}: ${response.status()}`).toBeTruthy();
+      return response.json();
+    },
+  };
+}
+
+/** The newest code the sandbox "sent" to `username` at `utility`. */
+export async function latestCode(request: APIRequestContext, utility: string, username: string): Promise<string> {
+  const response = await request.get(`${sandboxURL}/api/outbox?utility=${utility}&username=${username}`);
+  const entries = await response.json();
+  expect(entries.length).toBeGreaterThan(0);
+  return entries[0].code;
+}
+
+export class ConnectFlowPage {
+  constructor(private readonly page: Page) {}
+
+  heading(name: string | RegExp) {
+    return this.page.getByRole('heading', { level: 1, name });
+  }
+
+  async chooseUtility(name: string) {
+    await expect(this.heading('Choose your utility')).toBeVisible();
+    await this.page.getByLabel('Search utilities').fill(name.split(' ').slice(-1)[0]);
+    await this.page.getByRole('button', { name, exact: true }).click();
+  }
+
+  async enterLogin(username: string, password: string) {
+    await expect(this.heading('Enter your utility login')).toBeVisible();
+    await this.page.getByLabel('Username').fill(username);
+    await this.page.getByLabel('Password').fill(password);
+    await this.page.getByRole('button', { name: 'Submit' }).click();
+  }
+
+  async chooseMethod(title: RegExp) {
+    await expect(this.heading('Select your preferred verification method')).toBeVisible({ timeout: 15_000 });
+    await this.page.getByRole('radio', { name: title }).check();
+    await this.page.getByRole('button', { name: 'Submit' }).click();
+  }
+
+  async enterCode(code: string) {
+    await expect(this.heading('Enter your verification code')).toBeVisible();
+    await this.page.getByLabel('Verification code').fill(code);
+    await this.page.getByRole('button', { name: 'Submit' }).click();
+  }
+}

@@ -1,0 +1,118 @@
+// End-user journeys through Connect, reading codes from the sandbox outbox.
+import { expect, test } from '@playwright/test';
+import { expectNoAccessibilityViolations } from '../pages/app';
+import { ConnectFlowPage, latestCode, operatorApi } from '../pages/connect';
+
+for (const [method, title, username] of [
+  ['SMS', /Text message/, 'user_good'],
+  ['Call', /Phone call/, 'user_good'],
+  ['Email', /Email/, 'user_good'],
+] as const) {
+  test(`a new credential connects with MFA by ${method}`, async ({ page, request }) => {
+    const api = await operatorApi(request);
+    const token = await api.post('/api/v1/connect-tokens', { correlationId: `e2e-${method}` });
+    await page.goto(token.url);
+    const connect = new ConnectFlowPage(page);
+    await connect.chooseUtility('Sandbox Electric');
+    await expectNoAccessibilityViolations(page);
+    await connect.enterLogin(username, 'pass_good');
+    await expect(connect.heading('Select your preferred verification method')).toBeVisible({ timeout: 15_000 });
+    await expect(page.getByText('•••-•••-', { exact: false }).first()).toBeVisible();
+    await expectNoAccessibilityViolations(page);
+    await connect.chooseMethod(title);
+    await expect(connect.heading('Enter your verification code')).toBeVisible();
+    await expect(page.getByLabel('Verification code')).toHaveAttribute('autocomplete', 'one-time-code');
+    await expectNoAccessibilityViolations(page);
+    await connect.enterCode(await latestCode(request, 'sandbox-electric', username));
+    await expect(connect.heading('Your account is connected')).toBeVisible();
+    await expectNoAccessibilityViolations(page);
+  });
+}
+
+test('a utility without MFA goes from connecting straight to success', async ({ page, request }) => {
+  const api = await operatorApi(request);
+  const token = await api.post('/api/v1/connect-tokens', { utilityId: 'sandbox-water' });
+  await page.goto(token.url);
+  const connect = new ConnectFlowPage(page);
+  await connect.enterLogin('user_good', 'pass_good');
+  await expect(connect.heading('Your account is connected')).toBeVisible({ timeout: 15_000 });
+});
+
+test('a wrong code shows the attempts left, then the right code succeeds', async ({ page, request }) => {
+  const api = await operatorApi(request);
+  const token = await api.post('/api/v1/connect-tokens', { utilityId: 'sandbox-gas' });
+  await page.goto(token.url);
+  const connect = new ConnectFlowPage(page);
+  await connect.enterLogin('user_good', 'pass_good');
+  await connect.chooseMethod(/Text message/);
+  const code = await latestCode(request, 'sandbox-gas', 'user_good');
+  await connect.enterCode(code === '000000' ? '111111' : '000000');
+  await expect(page.getByText('That code is not right. 4 attempts left.')).toBeVisible();
+  await connect.enterCode(code);
+  await expect(connect.heading('Your account is connected')).toBeVisible();
+});
+
+test('a wrong password can be corrected, and the flow resumes after a reload', async ({ page, request }) => {
+  const api = await operatorApi(request);
+  const token = await api.post('/api/v1/connect-tokens', { utilityId: 'sandbox-municipal-power' });
+  await page.goto(token.url);
+  const connect = new ConnectFlowPage(page);
+  await connect.enterLogin('user_good', 'not-the-password');
+  await expect(page.getByRole('alert')).toContainText('did not accept that username or password', { timeout: 15_000 });
+  await connect.enterLogin('user_good', 'pass_good');
+  await expect(connect.heading('Select your preferred verification method')).toBeVisible({ timeout: 15_000 });
+  await page.reload();
+  await connect.chooseMethod(/Email/);
+  await page.reload();
+  await connect.enterCode(await latestCode(request, 'sandbox-municipal-power', 'user_good'));
+  await expect(connect.heading('Your account is connected')).toBeVisible();
+});
+
+test('the whole flow works on a 360-pixel-wide phone screen', async ({ page, request }) => {
+  await page.setViewportSize({ width: 360, height: 740 });
+  const api = await operatorApi(request);
+  const token = await api.post('/api/v1/connect-tokens');
+  await page.goto(token.url);
+  const connect = new ConnectFlowPage(page);
+  await connect.chooseUtility('Sandbox Electric');
+  await connect.enterLogin('user_good', 'pass_good');
+  await connect.chooseMethod(/Phone call/);
+  await connect.enterCode(await latestCode(request, 'sandbox-electric', 'user_good'));
+  await expect(connect.heading('Your account is connected')).toBeVisible();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  expect(overflow, 'no horizontal scrolling at 360 px').toBe(false);
+});
+
+test('an update link opened by the end-user in a fresh browser reconnects without the login', async ({ browser, request }) => {
+  const api = await operatorApi(request);
+  // A connected credential whose token the utility then expired.
+  const created = await api.post('/api/v1/credentials', { utilityId: 'sandbox-electric', username: 'user_nomfa', password: 'pass_good' });
+  await expect.poll(async () => (await api.get(`/api/v1/credentials/${created.id}`)).statusDetail, { timeout: 15_000 })
+    .toBe('LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL');
+  const link = await api.post(`/api/v1/credentials/${created.id}/update-links`);
+  const endUser = await browser.newContext();
+  const page = await endUser.newPage();
+  await page.goto(link.url);
+  const connect = new ConnectFlowPage(page);
+  // user_nomfa is never asked for a code: connecting leads straight to success.
+  await expect(connect.heading('Your account is reconnected')).toBeVisible({ timeout: 15_000 });
+  await page.reload();
+  await expect(connect.heading('Your account is reconnected')).toBeVisible();
+  await endUser.close();
+});
+
+test('a replaced update link says it is no longer valid', async ({ page, request }) => {
+  const api = await operatorApi(request);
+  const created = await api.post('/api/v1/credentials', { utilityId: 'sandbox-water', username: 'user_nomfa', password: 'pass_good' });
+  const first = await api.post(`/api/v1/credentials/${created.id}/update-links`);
+  await api.post(`/api/v1/credentials/${created.id}/update-links`);
+  await page.goto(first.url);
+  await expect(page.getByRole('heading', { level: 1, name: 'This link is no longer valid' })).toBeVisible();
+  await expectNoAccessibilityViolations(page);
+});
+
+test('a made-up link says it is not valid', async ({ page }) => {
+  await page.goto('/connect/gct_not-a-real-token');
+  await expect(page.getByRole('heading', { level: 1, name: 'This link is not valid' })).toBeVisible();
+  await expectNoAccessibilityViolations(page);
+});
