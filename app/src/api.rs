@@ -8,9 +8,12 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::connect::{
-    ChooseMethod, ConnectState, SubmitCode, SubmitCredentials, SubmitPassword, Utility,
+    ChooseMethod, ConnectState, ConnectToken, SubmitCode, SubmitCredentials, SubmitPassword,
+    UpdateLink, Utility,
 };
+use shared::credentials::{Credential, CredentialCounts, CredentialEvent, CredentialPage};
 use shared::health::Health;
+use shared::operators::{Session, SignIn};
 use shared::{ErrorBody, ErrorCode, MfaMethod};
 
 /// Why a request did not give the expected answer.
@@ -71,9 +74,12 @@ impl std::error::Error for ApiError {}
 /// How a request proves who sends it.
 #[derive(Debug, Clone, Copy)]
 pub enum Credentials<'a> {
+    /// Nothing, or the session cookie the browser sends by itself (for reads).
     None,
     /// A Connect token.
     Bearer(&'a str),
+    /// The session cookie plus the CSRF token, for changes made from the dashboard.
+    Csrf(&'a str),
 }
 
 fn with_credentials(request: RequestBuilder, credentials: Credentials<'_>) -> RequestBuilder {
@@ -81,6 +87,7 @@ fn with_credentials(request: RequestBuilder, credentials: Credentials<'_>) -> Re
     match credentials {
         Credentials::None => request,
         Credentials::Bearer(token) => request.header("Authorization", &format!("Bearer {token}")),
+        Credentials::Csrf(token) => request.header("x-csrf-token", token),
     }
 }
 
@@ -107,6 +114,24 @@ async fn post_json<B: Serialize, T: DeserializeOwned>(
         .await
         .map_err(|_| ApiError::Network)?;
     decode(response).await
+}
+
+async fn send_without_body(
+    request: RequestBuilder,
+    credentials: Credentials<'_>,
+) -> Result<(), ApiError> {
+    let response = with_credentials(request, credentials)
+        .send()
+        .await
+        .map_err(|_| ApiError::Network)?;
+    if response.ok() {
+        return Ok(());
+    }
+    let status = response.status();
+    match response.json::<ErrorBody>().await {
+        Ok(body) => Err(ApiError::Server(body)),
+        Err(_) => Err(ApiError::UnexpectedResponse { status }),
+    }
 }
 
 async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
@@ -199,6 +224,114 @@ impl ConnectApi {
             "/api/connect/mfa/code",
             &SubmitCode { code },
             self.credentials(),
+        )
+        .await
+    }
+}
+
+/// `POST /api/session`: signs in; the browser keeps the session cookie.
+pub async fn sign_in(email: String, password: String) -> Result<Session, ApiError> {
+    post_json(
+        "/api/session",
+        &SignIn { email, password },
+        Credentials::None,
+    )
+    .await
+}
+
+/// `GET /api/session`: the signed-in operator, or `Unauthenticated`.
+pub async fn current_session() -> Result<Session, ApiError> {
+    get_json("/api/session", Credentials::None).await
+}
+
+/// The dashboard's API, for a signed-in operator.
+#[derive(Debug, Clone)]
+pub struct DashboardApi {
+    csrf_token: String,
+}
+
+impl DashboardApi {
+    pub fn new(csrf_token: String) -> Self {
+        DashboardApi { csrf_token }
+    }
+
+    fn csrf(&self) -> Credentials<'_> {
+        Credentials::Csrf(&self.csrf_token)
+    }
+
+    pub async fn sign_out(&self) -> Result<(), ApiError> {
+        send_without_body(Request::delete("/api/session"), self.csrf()).await
+    }
+
+    /// `GET /api/v1/credentials?…` with an already-encoded query string.
+    pub async fn credentials(&self, query: &str) -> Result<CredentialPage, ApiError> {
+        get_json(&format!("/api/v1/credentials?{query}"), Credentials::None).await
+    }
+
+    pub async fn counts(&self) -> Result<CredentialCounts, ApiError> {
+        get_json("/api/v1/credentials/counts", Credentials::None).await
+    }
+
+    pub async fn credential(&self, id: &str) -> Result<Credential, ApiError> {
+        get_json(&format!("/api/v1/credentials/{id}"), Credentials::None).await
+    }
+
+    pub async fn events(&self, id: &str) -> Result<Vec<CredentialEvent>, ApiError> {
+        get_json(
+            &format!("/api/v1/credentials/{id}/events"),
+            Credentials::None,
+        )
+        .await
+    }
+
+    pub async fn sync(&self, id: &str) -> Result<Credential, ApiError> {
+        post_json(
+            &format!("/api/v1/credentials/{id}/sync"),
+            &serde_json::json!({}),
+            self.csrf(),
+        )
+        .await
+    }
+
+    pub async fn deactivate(&self, id: &str) -> Result<(), ApiError> {
+        send_without_body(
+            Request::delete(&format!("/api/v1/credentials/{id}")),
+            self.csrf(),
+        )
+        .await
+    }
+
+    /// "Retry MFA Verification": a Connect token in update mode.
+    pub async fn retry_mfa(&self, id: &str) -> Result<ConnectToken, ApiError> {
+        post_json(
+            &format!("/api/v1/credentials/{id}/connect-tokens"),
+            &serde_json::json!({}),
+            self.csrf(),
+        )
+        .await
+    }
+
+    pub async fn generate_update_link(&self, id: &str) -> Result<ConnectToken, ApiError> {
+        post_json(
+            &format!("/api/v1/credentials/{id}/update-links"),
+            &serde_json::json!({}),
+            self.csrf(),
+        )
+        .await
+    }
+
+    pub async fn update_links(&self, id: &str) -> Result<Vec<UpdateLink>, ApiError> {
+        get_json(
+            &format!("/api/v1/credentials/{id}/update-links"),
+            Credentials::None,
+        )
+        .await
+    }
+
+    pub async fn revoke_update_link(&self, id: &str, link_id: &str) -> Result<(), ApiError> {
+        send_without_body(
+            Request::delete(&format!("/api/v1/credentials/{id}/update-links/{link_id}")),
+            self.csrf(),
         )
         .await
     }

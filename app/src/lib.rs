@@ -11,7 +11,7 @@ use leptos_router::path;
 
 use components::layout::{ConnectLayout, DashboardLayout};
 use pages::connect::{ConnectFlow, ConnectStart};
-use pages::dashboard::Overview;
+use pages::dashboard::{CredentialDetail, CredentialList, Overview, SignIn};
 use pages::not_found::NotFound;
 
 /// The root component: the router and its routes.
@@ -25,8 +25,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=ConnectStart />
                     <Route path=path!(":token") view=ConnectFlow />
                 </ParentRoute>
+                <Route path=path!("/dashboard/sign-in") view=SignIn />
                 <ParentRoute path=path!("/dashboard") view=DashboardLayout>
                     <Route path=path!("") view=Overview />
+                    <Route path=path!("credentials") view=CredentialList />
+                    <Route path=path!("credentials/:id") view=CredentialDetail />
                 </ParentRoute>
             </Routes>
         </Router>

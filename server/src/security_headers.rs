@@ -14,9 +14,13 @@ pub async fn set_security_headers(
     request: Request,
     next: Next,
 ) -> Response<Body> {
+    // Connect may be framed by Gridlink's own pages (the dashboard's dialogs);
+    // everything else, the dashboard above all, can never be framed.
+    let framable = is_connect_page(request.uri().path());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    let csp = content_security_policy(state.spa.inline_script_sources());
+    let frame_ancestors = if framable { "'self'" } else { "'none'" };
+    let csp = content_security_policy(state.spa.inline_script_sources(), frame_ancestors);
     if let Ok(value) = HeaderValue::from_str(&csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
@@ -28,7 +32,11 @@ pub async fn set_security_headers(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    let frame_options = if framable { "SAMEORIGIN" } else { "DENY" };
+    headers.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static(frame_options),
+    );
     headers.insert(
         HeaderName::from_static("cross-origin-opener-policy"),
         HeaderValue::from_static("same-origin"),
@@ -46,8 +54,12 @@ pub async fn set_security_headers(
     response
 }
 
+fn is_connect_page(path: &str) -> bool {
+    path == "/connect" || path.starts_with("/connect/")
+}
+
 /// The policy: only our own origin, wasm allowed, inline scripts only by hash.
-fn content_security_policy(inline_script_sources: &[String]) -> String {
+fn content_security_policy(inline_script_sources: &[String], frame_ancestors: &str) -> String {
     let mut script_src = String::from("'self' 'wasm-unsafe-eval'");
     for source in inline_script_sources {
         script_src.push(' ');
@@ -56,6 +68,6 @@ fn content_security_policy(inline_script_sources: &[String]) -> String {
     format!(
         "default-src 'self'; script-src {script_src}; style-src 'self'; img-src 'self' data: https:; \
          connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
-         form-action 'self'; frame-ancestors 'none'"
+         form-action 'self'; frame-ancestors {frame_ancestors}"
     )
 }

@@ -219,3 +219,39 @@ async fn every_documented_operation_exists() {
         }
     }
 }
+
+#[tokio::test]
+async fn connect_can_be_framed_by_gridlink_itself_and_the_dashboard_by_nobody() {
+    let dist = built_web_app();
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        TestAppOptions {
+            static_dir: Some(dist.path().into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let connect = app
+        .client
+        .get(app.url("/connect/gct_token"))
+        .send()
+        .await
+        .unwrap();
+    let csp = connect.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'self'"), "{csp}");
+    assert_eq!(connect.headers()["x-frame-options"], "SAMEORIGIN");
+    let dashboard = app
+        .client
+        .get(app.url("/dashboard/credentials"))
+        .send()
+        .await
+        .unwrap();
+    assert!(dashboard.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    assert_eq!(dashboard.headers()["x-frame-options"], "DENY");
+}

@@ -12,6 +12,17 @@ pub enum Status {
     ConnectionFailure,
 }
 
+impl Status {
+    /// The wire name, as the API sends it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::ConnectionInProgress => "CONNECTION_IN_PROGRESS",
+            Status::ConnectionSuccess => "CONNECTION_SUCCESS",
+            Status::ConnectionFailure => "CONNECTION_FAILURE",
+        }
+    }
+}
+
 /// The precise state of a credential; each detail belongs to exactly one [`Status`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -230,6 +241,20 @@ mod tests {
             assert_eq!(StatusDetail::parse(detail.as_str()), Some(detail));
             let json = serde_json::to_string(&detail).unwrap();
             assert_eq!(json, format!("\"{}\"", detail.as_str()));
+        }
+    }
+
+    #[test]
+    fn status_wire_names_match_serde() {
+        for status in [
+            Status::ConnectionInProgress,
+            Status::ConnectionSuccess,
+            Status::ConnectionFailure,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&status).unwrap(),
+                format!("\"{}\"", status.as_str())
+            );
         }
     }
 

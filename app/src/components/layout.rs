@@ -3,8 +3,12 @@
 
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
+use leptos_router::hooks::use_navigate;
+use shared::operators::Session;
 
-use crate::api;
+use crate::api::{self, DashboardApi};
+use crate::components::loading::{ErrorAlert, Loading};
+use crate::pages::dashboard::Operator;
 
 /// The bolt-in-a-square logo, decorative (the name beside it is the label).
 #[component]
@@ -36,9 +40,37 @@ fn DemoBanner() -> impl IntoView {
     }
 }
 
-/// The operator dashboard's shell.
+/// The operator dashboard's shell. It checks the session first: without one
+/// it sends the operator to the sign-in page.
 #[component]
 pub fn DashboardLayout() -> impl IntoView {
+    let session = LocalResource::new(api::current_session);
+    let navigate = use_navigate();
+    view! {
+        <Suspense fallback=|| view! { <main class="standalone"><Loading label="Opening the dashboard…" /></main> }>
+            {move || {
+                let navigate = navigate.clone();
+                Suspend::new(async move {
+                    match session.await {
+                        Ok(session) => view! { <DashboardShell session /> }.into_any(),
+                        Err(error) if error.code() == Some(shared::ErrorCode::Unauthenticated) => {
+                            navigate("/dashboard/sign-in", Default::default());
+                            view! { <main class="standalone"><Loading label="Redirecting to sign in…" /></main> }.into_any()
+                        }
+                        Err(error) => view! { <main class="standalone"><ErrorAlert message=error.message() /></main> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DashboardShell(session: Session) -> impl IntoView {
+    let api = StoredValue::new(DashboardApi::new(session.csrf_token.clone()));
+    let operator_email = session.operator.email.clone();
+    let organisation_name = session.organisation.name.clone();
+    provide_context(Operator { session, api });
     let main_content = NodeRef::<leptos::html::Main>::new();
     // The router would treat `#main-content` as a navigation; move focus directly.
     let skip_to_content = move |event: leptos::ev::MouseEvent| {
@@ -46,6 +78,15 @@ pub fn DashboardLayout() -> impl IntoView {
         if let Some(main) = main_content.get() {
             let _ = main.focus();
         }
+    };
+    let navigate = use_navigate();
+    let sign_out = move |_| {
+        let navigate = navigate.clone();
+        let api = api.get_value();
+        leptos::task::spawn_local(async move {
+            let _ = api.sign_out().await;
+            navigate("/dashboard/sign-in", Default::default());
+        });
     };
     view! {
         <a class="skip-link" href="#main-content" on:click=skip_to_content>
@@ -59,12 +100,19 @@ pub fn DashboardLayout() -> impl IntoView {
                         <BrandMark />
                         "Gridlink"
                     </A>
+                    <div class="account">
+                        <span class="muted">{format!("{operator_email} · {organisation_name}")}</span>
+                        <button class="button button-secondary" on:click=sign_out>"Sign out"</button>
+                    </div>
                 </div>
             </header>
             <nav class="dashboard-nav" aria-label="Main">
                 <ul>
                     <li>
                         <A href="/dashboard" exact=true attr:class="nav-link">"Overview"</A>
+                    </li>
+                    <li>
+                        <A href="/dashboard/credentials" attr:class="nav-link">"Manage your credentials"</A>
                     </li>
                 </ul>
             </nav>

@@ -101,6 +101,17 @@ pub fn ConnectFlow() -> impl IntoView {
         }
     });
 
+    // A dashboard framing Connect (same origin only) learns of the success.
+    Effect::new(move |_| {
+        if flow.state.with(|state| {
+            state
+                .as_ref()
+                .is_some_and(|state| state.step == ConnectStep::Success)
+        }) {
+            notify_parent("SUCCESS");
+        }
+    });
+
     // Each new step's heading takes the focus, so screen readers announce it.
     Effect::new(move |_| {
         let step = flow
@@ -136,14 +147,29 @@ pub fn ConnectFlow() -> impl IntoView {
     }
 }
 
+/// Posts an event to the framing page, only if it has Gridlink's own origin.
+fn notify_parent(event_type: &str) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Ok(Some(parent)) = window.parent() else {
+        return;
+    };
+    let Ok(origin) = window.location().origin() else {
+        return;
+    };
+    let message = format!("{{\"source\":\"gridlink-connect\",\"type\":\"{event_type}\"}}");
+    // With our own origin as the target, the browser drops the message for any other parent.
+    let _ = parent.post_message(&wasm_bindgen::JsValue::from_str(&message), &origin);
+}
+
 fn focus_step_heading() {
     if let Some(heading) = document()
         .query_selector("[data-step-heading]")
         .ok()
         .flatten()
     {
-        if let Ok(heading) = wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::HtmlElement>(heading)
-        {
+        if let Ok(heading) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(heading) {
             let _ = heading.focus();
         }
     }

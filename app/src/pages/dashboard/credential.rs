@@ -1,0 +1,340 @@
+//! One credential: its state and what it means, its token, "Sync now",
+//! "Retry MFA Verification" (Connect in a dialog), "Generate update link",
+//! deactivation, and the timeline.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_params_map;
+use shared::connect::ConnectToken;
+use shared::credentials::Credential;
+
+use super::{format_time, operator};
+use crate::components::loading::{ErrorAlert, Loading};
+use crate::components::status::StatusBadge;
+
+/// The detail page.
+#[component]
+pub fn CredentialDetail() -> impl IntoView {
+    let operator = operator();
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    // Bumped after every action, so the page shows the new state without a reload.
+    let version = RwSignal::new(0u32);
+    let ui = DetailUi {
+        actions: Actions {
+            busy: RwSignal::new(false),
+            error: RwSignal::new(None),
+            message: RwSignal::new(None),
+            version,
+        },
+        connect_url: RwSignal::new(None),
+        update_link: RwSignal::new(None),
+        confirming_deactivation: RwSignal::new(false),
+    };
+    // Connect in the dialog tells us when it succeeded (same origin only).
+    let _listener = window_event_listener(leptos::ev::message, move |event| {
+        let own_origin = web_sys::window()
+            .and_then(|w| w.location().origin().ok())
+            .unwrap_or_default();
+        if event.origin() != own_origin || ui.connect_url.get_untracked().is_none() {
+            return;
+        }
+        if event
+            .data()
+            .as_string()
+            .is_some_and(|data| data.contains("\"type\":\"SUCCESS\""))
+        {
+            ui.actions.message.set(Some(
+                "Verification complete: the credential is connected again.".into(),
+            ));
+            ui.close_dialog();
+        }
+    });
+    let credential = LocalResource::new(move || {
+        version.track();
+        let api = operator.api.get_value();
+        let id = id.get();
+        async move { api.credential(&id).await }
+    });
+    let events = LocalResource::new(move || {
+        version.track();
+        let api = operator.api.get_value();
+        let id = id.get();
+        async move { api.events(&id).await }
+    });
+    view! {
+        <Transition fallback=|| view! { <Loading label="Loading the credential…" /> }>
+            {move || Suspend::new(async move {
+                match credential.await {
+                    Err(error) => view! {
+                        <div class="page-header"><h1>"Credential"</h1></div>
+                        <ErrorAlert message=error.message() />
+                    }
+                    .into_any(),
+                    Ok(credential) => view! { <CredentialView credential ui /> }.into_any(),
+                }
+            })}
+        </Transition>
+        <section class="card timeline" aria-labelledby="timeline-title">
+            <h2 id="timeline-title" class="card-title">"Timeline"</h2>
+            <Transition fallback=|| view! { <Loading label="Loading the timeline…" /> }>
+                {move || Suspend::new(async move {
+                    match events.await {
+                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                        Ok(events) => view! {
+                            <ol class="events">
+                                {events
+                                    .into_iter()
+                                    .map(|event| view! {
+                                        <li>
+                                            <span class="event-time">{format_time(event.created_at)}</span>
+                                            <span class="event-message">{event.message}</span>
+                                            <span class="event-actor">{event.actor}</span>
+                                        </li>
+                                    })
+                                    .collect_view()}
+                            </ol>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+fn time_left(expires_at: time::OffsetDateTime) -> String {
+    let now = time::OffsetDateTime::from_unix_timestamp((js_sys_now_ms() / 1000.0) as i64)
+        .unwrap_or(expires_at);
+    let left = expires_at - now;
+    if left.is_negative() {
+        "expired".to_owned()
+    } else if left.whole_days() >= 1 {
+        format!("{} days left", left.whole_days())
+    } else {
+        format!("{} hours left", left.whole_hours().max(0))
+    }
+}
+
+fn js_sys_now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// The page's own state, kept while the credential reloads around it.
+#[derive(Clone, Copy)]
+struct DetailUi {
+    actions: Actions,
+    /// The Connect URL shown in the "Retry MFA Verification" dialog.
+    connect_url: RwSignal<Option<String>>,
+    update_link: RwSignal<Option<ConnectToken>>,
+    confirming_deactivation: RwSignal<bool>,
+}
+
+impl DetailUi {
+    fn close_dialog(self) {
+        self.connect_url.set(None);
+        self.actions.version.update(|v| *v += 1);
+    }
+}
+
+/// Runs one action at a time, shows its outcome, and reloads the page's data.
+#[derive(Clone, Copy)]
+struct Actions {
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+    message: RwSignal<Option<String>>,
+    version: RwSignal<u32>,
+}
+
+impl Actions {
+    fn run(
+        self,
+        action: impl std::future::Future<Output = Result<String, crate::api::ApiError>> + 'static,
+    ) {
+        if self.busy.get_untracked() {
+            return;
+        }
+        self.busy.set(true);
+        self.error.set(None);
+        self.message.set(None);
+        spawn_local(async move {
+            match action.await {
+                Ok(done) => {
+                    self.message.set(Some(done));
+                    self.version.update(|v| *v += 1);
+                }
+                Err(failure) => self.error.set(Some(failure.message())),
+            }
+            self.busy.set(false);
+        });
+    }
+}
+
+#[component]
+fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
+    let operator = operator();
+    let detail = credential.status.status_detail;
+    let id = StoredValue::new(credential.id.clone());
+    let DetailUi {
+        actions,
+        connect_url,
+        update_link,
+        confirming_deactivation,
+    } = ui;
+    let Actions {
+        busy,
+        error,
+        message,
+        version,
+    } = actions;
+    let deactivated = credential.deactivated_at.is_some();
+    let accessible = credential.status.is_accessible;
+    let sync_now = move |_| {
+        let api = operator.api.get_value();
+        let id = id.get_value();
+        actions.run(async move {
+            api.sync(&id)
+                .await
+                .map(|c| format!("Synced. Status: {}.", c.status.status_detail))
+        });
+    };
+    let retry = move |_| {
+        let api = operator.api.get_value();
+        let id = id.get_value();
+        error.set(None);
+        spawn_local(async move {
+            match api.retry_mfa(&id).await {
+                Ok(token) => connect_url.set(Some(token.url)),
+                Err(failure) => error.set(Some(failure.message())),
+            }
+        });
+    };
+    let generate_link = move |_| {
+        let api = operator.api.get_value();
+        let id = id.get_value();
+        error.set(None);
+        spawn_local(async move {
+            match api.generate_update_link(&id).await {
+                Ok(link) => {
+                    update_link.set(Some(link));
+                    version.update(|v| *v += 1);
+                }
+                Err(failure) => error.set(Some(failure.message())),
+            }
+        });
+    };
+    let revoke_link = move |_| {
+        let Some(link) = update_link.get_untracked() else {
+            return;
+        };
+        let api = operator.api.get_value();
+        let id = id.get_value();
+        actions.run(async move {
+            api.revoke_update_link(&id, &link.id)
+                .await
+                .map(|()| "The update link was revoked.".to_owned())
+        });
+        update_link.set(None);
+    };
+    let deactivate = move |_| {
+        let api = operator.api.get_value();
+        let id = id.get_value();
+        confirming_deactivation.set(false);
+        actions.run(async move {
+            api.deactivate(&id)
+                .await
+                .map(|()| "The credential was deactivated.".to_owned())
+        });
+    };
+    let copy_link = move |_| {
+        if let (Some(link), Some(window)) = (update_link.get_untracked(), web_sys::window()) {
+            let _ = window.navigator().clipboard().write_text(&link.url);
+            message.set(Some("Link copied.".into()));
+        }
+    };
+    let close_dialog = move || ui.close_dialog();
+
+    view! {
+        <div class="page-header">
+            <p class="breadcrumb"><a href="/dashboard/credentials">"Manage your credentials"</a></p>
+            <h1>{format!("{} at {}", credential.username, credential.utility_id)}</h1>
+        </div>
+        <div role="status" aria-live="polite">{move || message.get().map(|m| view! { <div class="alert alert-info">{m}</div> })}</div>
+        {move || error.get().map(|message| view! { <ErrorAlert message /> })}
+        <div class="card-grid">
+            <section class="card" aria-labelledby="state-title">
+                <h2 id="state-title" class="card-title">"Status"</h2>
+                <p><StatusBadge detail /></p>
+                <p>{detail.explanation()}</p>
+                {credential
+                    .status_message
+                    .clone()
+                    .filter(|message| message != detail.explanation())
+                    .map(|message| view! { <p class="muted">{message}</p> })}
+                <dl class="facts">
+                    <dt>"Status"</dt><dd>{credential.status.status.as_str()}</dd>
+                    <dt>"Action required"</dt><dd>{if credential.status.is_customer_action_required { "Yes" } else { "No" }}</dd>
+                    <dt>"Accessible"</dt><dd>{if credential.status.is_accessible { "Yes" } else { "No" }}</dd>
+                </dl>
+            </section>
+            <section class="card" aria-labelledby="facts-title">
+                <h2 id="facts-title" class="card-title">"Details"</h2>
+                <dl class="facts">
+                    <dt>"Utility"</dt><dd>{credential.utility_id.clone()}</dd>
+                    <dt>"Username"</dt><dd>{credential.username.clone()}</dd>
+                    <dt>"Correlation id"</dt><dd>{credential.correlation_id.clone().unwrap_or_else(|| "—".into())}</dd>
+                    <dt>"Token expiry"</dt>
+                    <dd>{credential.token_expires_at.map(|at| format!("{} ({})", format_time(at), time_left(at))).unwrap_or_else(|| "—".into())}</dd>
+                    <dt>"Last sync"</dt><dd>{credential.last_synced_at.map(format_time).unwrap_or_else(|| "Never".into())}</dd>
+                    <dt>"Created"</dt><dd>{format_time(credential.created_at)}</dd>
+                </dl>
+            </section>
+        </div>
+        <Show when=move || !deactivated>
+            <section class="card actions" aria-labelledby="actions-title">
+                <h2 id="actions-title" class="card-title">"Actions"</h2>
+                <div class="button-row">
+                    <button class="button button-primary" on:click=retry>"Retry MFA Verification"</button>
+                    <button class="button button-secondary" on:click=generate_link>"Generate update link"</button>
+                    <Show when=move || accessible>
+                        <button class="button button-secondary" on:click=sync_now disabled=move || busy.get()>
+                            {move || if busy.get() { "Syncing…" } else { "Sync now" }}
+                        </button>
+                    </Show>
+                    <button class="button button-danger" on:click=move |_| confirming_deactivation.set(true)>"Deactivate"</button>
+                </div>
+                {move || update_link.get().map(|link| view! {
+                    <div class="update-link">
+                        <label class="field-label" for="update-link-url">"Update link for the end-user (valid 72 hours)"</label>
+                        <div class="search-row">
+                            <input class="input" id="update-link-url" readonly prop:value=link.url.clone() />
+                            <button class="button button-secondary" on:click=copy_link>"Copy"</button>
+                            <button class="button button-secondary" on:click=revoke_link>"Revoke link"</button>
+                        </div>
+                        <p class="muted">{format!("Expires {}.", format_time(link.expires_at))}</p>
+                    </div>
+                })}
+                <Show when=move || confirming_deactivation.get()>
+                    <div class="alert alert-warning" role="alertdialog" aria-labelledby="deactivate-question">
+                        <p id="deactivate-question">"Deactivate this credential? Syncing stops and its session token is destroyed."</p>
+                        <div class="button-row">
+                            <button class="button button-danger" on:click=deactivate>"Yes, deactivate"</button>
+                            <button class="button button-secondary" on:click=move |_| confirming_deactivation.set(false)>"Cancel"</button>
+                        </div>
+                    </div>
+                </Show>
+            </section>
+        </Show>
+        {move || connect_url.get().map(|url| view! {
+            <div class="dialog-backdrop">
+                <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="dialog-title">
+                    <div class="dialog-header">
+                        <h2 id="dialog-title">"Retry MFA Verification"</h2>
+                        <button class="button button-secondary" on:click=move |_| close_dialog()>"Close"</button>
+                    </div>
+                    <iframe class="connect-frame" src=url title="Gridlink Connect"></iframe>
+                </div>
+            </div>
+        })}
+    }
+}

@@ -1,0 +1,229 @@
+//! "Manage your credentials": the table, its filters (kept in the URL so a
+//! filtered view can be bookmarked and shared), sorting and pagination.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use shared::StatusDetail;
+
+use super::{format_time, operator};
+use crate::components::loading::{ErrorAlert, Loading};
+use crate::components::status::StatusBadge;
+
+const REFRESH: &str = "MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED";
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+/// The list page.
+#[component]
+pub fn CredentialList() -> impl IntoView {
+    let operator = operator();
+    let query = use_query_map();
+    let navigate = use_navigate();
+    let param = move |name: &str| query.with(|q| q.get(name).unwrap_or_default());
+    let status_detail = Memo::new(move |_| param("statusDetail"));
+    let search = Memo::new(move |_| param("q"));
+    let page = Memo::new(move |_| param("page").parse::<u32>().unwrap_or(1).max(1));
+    let sort = Memo::new(move |_| {
+        let sort = param("sort");
+        if sort.is_empty() {
+            "-createdAt".to_owned()
+        } else {
+            sort
+        }
+    });
+
+    let go = move |detail: String, q: String, page: u32, sort: String| {
+        let mut parts = Vec::new();
+        if !detail.is_empty() {
+            parts.push(format!("statusDetail={}", encode(&detail)));
+        }
+        if !q.is_empty() {
+            parts.push(format!("q={}", encode(&q)));
+        }
+        if page > 1 {
+            parts.push(format!("page={page}"));
+        }
+        if sort != "-createdAt" {
+            parts.push(format!("sort={}", encode(&sort)));
+        }
+        navigate(
+            &format!("/dashboard/credentials?{}", parts.join("&")),
+            Default::default(),
+        );
+    };
+
+    let listing = LocalResource::new(move || {
+        let api = operator.api.get_value();
+        let mut parts = vec![
+            format!("page={}", page.get()),
+            "pageSize=25".to_owned(),
+            format!("sort={}", encode(&sort.get())),
+        ];
+        if !status_detail.get().is_empty() {
+            parts.push(format!("statusDetail={}", encode(&status_detail.get())));
+        }
+        if !search.get().is_empty() {
+            parts.push(format!("q={}", encode(&search.get())));
+        }
+        async move { api.credentials(&parts.join("&")).await }
+    });
+
+    let search_text = RwSignal::new(search.get_untracked());
+    Effect::new(move |_| search_text.set(search.get()));
+    let go_search = go.clone();
+    let on_search = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        go_search(
+            status_detail.get_untracked(),
+            search_text.get_untracked(),
+            1,
+            sort.get_untracked(),
+        );
+    };
+    let go_detail = go.clone();
+    let on_detail = move |event: leptos::ev::Event| {
+        go_detail(
+            event_target_value(&event),
+            search.get_untracked(),
+            1,
+            sort.get_untracked(),
+        );
+    };
+    let go_refresh = go.clone();
+    let go_sort = go.clone();
+    let go_page = go;
+
+    view! {
+        <div class="page-header">
+            <h1>"Manage your credentials"</h1>
+            <p>"Every utility login of your organisation, with its status."</p>
+        </div>
+        <div class="toolbar">
+            <button
+                class="button"
+                class:button-primary=move || status_detail.get() == REFRESH
+                class:button-secondary=move || status_detail.get() != REFRESH
+                aria-pressed=move || (status_detail.get() == REFRESH).to_string()
+                on:click=move |_| {
+                    let next = if status_detail.get_untracked() == REFRESH { String::new() } else { REFRESH.to_owned() };
+                    go_refresh(next, search.get_untracked(), 1, sort.get_untracked());
+                }
+            >
+                "MFA refresh required"
+            </button>
+            <div class="field inline">
+                <label class="field-label" for="status-detail-filter">"Status detail"</label>
+                <select class="input" id="status-detail-filter" on:change=on_detail prop:value=move || status_detail.get()>
+                    <option value="">"All"</option>
+                    {StatusDetail::ALL
+                        .into_iter()
+                        .map(|detail| view! { <option value=detail.as_str()>{detail.as_str()}</option> })
+                        .collect_view()}
+                </select>
+            </div>
+            <div class="field inline">
+                <label class="field-label" for="sort-order">"Sort by"</label>
+                <select class="input" id="sort-order" prop:value=move || sort.get()
+                    on:change=move |e| go_sort(status_detail.get_untracked(), search.get_untracked(), 1, event_target_value(&e))>
+                    <option value="-createdAt">"Newest first"</option>
+                    <option value="createdAt">"Oldest first"</option>
+                    <option value="username">"Username"</option>
+                    <option value="utilityId">"Utility"</option>
+                    <option value="statusDetail">"Status detail"</option>
+                    <option value="tokenExpiresAt">"Token expiry"</option>
+                </select>
+            </div>
+            <form class="search" role="search" on:submit=on_search>
+                <label class="field-label" for="credential-search">"Search usernames"</label>
+                <div class="search-row">
+                    <input class="input" id="credential-search" type="search" prop:value=move || search_text.get()
+                        on:input=move |e| search_text.set(event_target_value(&e)) />
+                    <button class="button button-secondary" type="submit">"Search"</button>
+                </div>
+            </form>
+        </div>
+        <Transition fallback=|| view! { <Loading label="Loading credentials…" /> }>
+            {move || {
+            let go_page = go_page.clone();
+            Suspend::new(async move {
+                match listing.await {
+                    Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                    Ok(result) if result.items.is_empty() => view! {
+                        <div class="empty-state card">
+                            <h2>"No credentials match"</h2>
+                            <p>"Change or clear the filters to see more."</p>
+                            <A href="/dashboard/credentials" attr:class="button button-secondary">"Clear filters"</A>
+                        </div>
+                    }
+                    .into_any(),
+                    Ok(result) => {
+                        let pages = result.total.div_ceil(u64::from(result.page_size)).max(1) as u32;
+                        let current = result.page;
+                        let rows = result
+                            .items
+                            .into_iter()
+                            .map(|credential| {
+                                let href = format!("/dashboard/credentials/{}", credential.id);
+                                view! {
+                                    <tr>
+                                        <td>{credential.utility_id}</td>
+                                        <td><A href=href>{credential.username}</A></td>
+                                        <td>{credential.correlation_id.unwrap_or_default()}</td>
+                                        <td><StatusBadge detail=credential.status.status_detail /></td>
+                                        <td>{credential.token_expires_at.map(format_time).unwrap_or_else(|| "—".into())}</td>
+                                        <td>{credential.last_synced_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view();
+                        let go_next = go_page.clone();
+                        let on_first_page = current <= 1;
+                        let on_last_page = current >= pages;
+                        view! {
+                            <div class="table-wrap">
+                                <table class="table">
+                                    <caption class="visually-hidden">"Credentials"</caption>
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"Utility"</th>
+                                            <th scope="col">"Username"</th>
+                                            <th scope="col">"Correlation id"</th>
+                                            <th scope="col">"Status detail"</th>
+                                            <th scope="col">"Token expiry"</th>
+                                            <th scope="col">"Last sync"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>{rows}</tbody>
+                                </table>
+                            </div>
+                            <nav class="pagination" aria-label="Pages">
+                                <button class="button button-secondary" disabled=on_first_page
+                                    on:click=move |_| go_page(status_detail.get_untracked(), search.get_untracked(), current - 1, sort.get_untracked())>
+                                    "Previous"
+                                </button>
+                                <span>{format!("Page {current} of {pages} · {} credentials", result.total)}</span>
+                                <button class="button button-secondary" disabled=on_last_page
+                                    on:click=move |_| go_next(status_detail.get_untracked(), search.get_untracked(), current + 1, sort.get_untracked())>
+                                    "Next"
+                                </button>
+                            </nav>
+                        }
+                        .into_any()
+                    }
+                }
+            })
+            }}
+        </Transition>
+    }
+}

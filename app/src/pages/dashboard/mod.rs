@@ -1,0 +1,39 @@
+//! The operator dashboard's pages.
+
+mod credential;
+mod credentials;
+mod overview;
+mod sign_in;
+
+pub use credential::CredentialDetail;
+pub use credentials::CredentialList;
+pub use overview::Overview;
+pub use sign_in::SignIn;
+
+use leptos::prelude::*;
+use shared::operators::Session;
+
+use crate::api::DashboardApi;
+
+/// The signed-in operator, provided by the dashboard's layout to its pages.
+#[derive(Clone)]
+pub struct Operator {
+    pub session: Session,
+    pub api: StoredValue<DashboardApi>,
+}
+
+pub fn operator() -> Operator {
+    expect_context::<Operator>()
+}
+
+/// `2026-11-28T13:00:00Z` → `2026-11-28 13:00 UTC`.
+pub fn format_time(moment: time::OffsetDateTime) -> String {
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02} UTC",
+        moment.year(),
+        u8::from(moment.month()),
+        moment.day(),
+        moment.hour(),
+        moment.minute()
+    )
+}
