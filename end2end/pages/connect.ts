@@ -59,9 +59,10 @@ export class ConnectFlowPage {
     await this.page.getByRole('button', { name: 'Submit' }).click();
   }
 
-  async enterCode(code: string) {
-    await expect(this.heading('Enter your verification code')).toBeVisible();
-    await this.page.getByLabel('Verification code').fill(code);
+  /** Types the code once the code step shows (pass a function to read the outbox only then). */
+  async enterCode(code: string | (() => Promise<string>)) {
+    await expect(this.heading('Enter your verification code')).toBeVisible({ timeout: 15_000 });
+    await this.page.getByLabel('Verification code').fill(typeof code === 'string' ? code : await code());
     await this.page.getByRole('button', { name: 'Submit' }).click();
   }
 }

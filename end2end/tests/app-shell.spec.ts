@@ -1,11 +1,13 @@
 // The app's two areas open, show their shells and pass axe-core.
 import { expect, test } from '@playwright/test';
 import { ConnectPage, DashboardPage, expectNoAccessibilityViolations } from '../pages/app';
+import { OperatorDashboard } from '../pages/dashboard';
 
 test('the dashboard opens on the overview with the system status and the demo banner', async ({ page }) => {
   const dashboard = new DashboardPage(page);
   await dashboard.open('/');
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page).toHaveURL(/\/dashboard\/sign-in$/);
+  await new OperatorDashboard(page).signIn();
   await expect(dashboard.heading('Overview')).toBeVisible();
   await expect(dashboard.systemStatus.getByText('Connected')).toBeVisible();
   await expect(dashboard.systemStatus.getByText('sqlite')).toBeVisible();
@@ -19,6 +21,7 @@ test('the dashboard opens on the overview with the system status and the demo ba
 
 test('a keyboard user can skip straight to the content', async ({ page }) => {
   const dashboard = new DashboardPage(page);
+  await new OperatorDashboard(page).signIn();
   await dashboard.open();
   await expect(dashboard.heading('Overview')).toBeVisible();
   await page.keyboard.press('Tab');
@@ -44,7 +47,8 @@ test('an unknown address shows a not-found page with a way back', async ({ page 
   await expect(page.getByRole('heading', { level: 1, name: 'Page not found' })).toBeVisible();
   await expectNoAccessibilityViolations(page);
   await page.getByRole('link', { name: 'Go to the dashboard' }).click();
-  await expect(new DashboardPage(page).heading('Overview')).toBeVisible();
+  // Not signed in: the dashboard asks for a sign-in first.
+  await expect(page.getByRole('heading', { level: 1, name: 'Sign in to Gridlink' })).toBeVisible();
 });
 
 test('the dashboard refuses to be framed by another site', async ({ page }) => {

@@ -23,7 +23,7 @@ for (const [method, title, username] of [
     await expect(connect.heading('Enter your verification code')).toBeVisible();
     await expect(page.getByLabel('Verification code')).toHaveAttribute('autocomplete', 'one-time-code');
     await expectNoAccessibilityViolations(page);
-    await connect.enterCode(await latestCode(request, 'sandbox-electric', username));
+    await connect.enterCode(() => latestCode(request, 'sandbox-electric', username));
     await expect(connect.heading('Your account is connected')).toBeVisible();
     await expectNoAccessibilityViolations(page);
   });
@@ -64,7 +64,7 @@ test('a wrong password can be corrected, and the flow resumes after a reload', a
   await page.reload();
   await connect.chooseMethod(/Email/);
   await page.reload();
-  await connect.enterCode(await latestCode(request, 'sandbox-municipal-power', 'user_good'));
+  await connect.enterCode(() => latestCode(request, 'sandbox-municipal-power', 'user_good'));
   await expect(connect.heading('Your account is connected')).toBeVisible();
 });
 
@@ -77,7 +77,7 @@ test('the whole flow works on a 360-pixel-wide phone screen', async ({ page, req
   await connect.chooseUtility('Sandbox Electric');
   await connect.enterLogin('user_good', 'pass_good');
   await connect.chooseMethod(/Phone call/);
-  await connect.enterCode(await latestCode(request, 'sandbox-electric', 'user_good'));
+  await connect.enterCode(() => latestCode(request, 'sandbox-electric', 'user_good'));
   await expect(connect.heading('Your account is connected')).toBeVisible();
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
   expect(overflow, 'no horizontal scrolling at 360 px').toBe(false);

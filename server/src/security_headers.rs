@@ -17,6 +17,7 @@ pub async fn set_security_headers(
     // Connect may be framed by Gridlink's own pages (the dashboard's dialogs);
     // everything else, the dashboard above all, can never be framed.
     let framable = is_connect_page(request.uri().path());
+    let is_api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let frame_ancestors = if framable { "'self'" } else { "'none'" };
@@ -45,6 +46,11 @@ pub async fn set_security_headers(
         HeaderName::from_static("permissions-policy"),
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
     );
+    // API answers carry tokens and per-caller data: never cached. (A cached
+    // 410 for one Connect token would otherwise be served for the next.)
+    if is_api {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     if state.settings.is_https() {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,

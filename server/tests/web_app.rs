@@ -255,3 +255,16 @@ async fn connect_can_be_framed_by_gridlink_itself_and_the_dashboard_by_nobody() 
         .contains("frame-ancestors 'none'"));
     assert_eq!(dashboard.headers()["x-frame-options"], "DENY");
 }
+
+#[tokio::test]
+async fn api_answers_are_never_cached() {
+    let app = spawn_app(Backend::Sqlite).await;
+    for path in [
+        "/api/health",
+        "/api/connect/session",
+        "/api/no-such-endpoint",
+    ] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+    }
+}

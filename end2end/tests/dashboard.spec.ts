@@ -1,0 +1,114 @@
+// Operator journeys in the dashboard, with axe checks on every page.
+import { expect, test, type APIRequestContext } from '@playwright/test';
+import { sandboxURL } from '../playwright.config';
+import { expectNoAccessibilityViolations } from '../pages/app';
+import { ConnectFlowPage, latestCode, operatorApi } from '../pages/connect';
+import { OperatorDashboard } from '../pages/dashboard';
+
+/** A credential connected through Connect with MFA, whose token the utility then expired. */
+async function credentialNeedingRefresh(page: import('@playwright/test').Page, request: APIRequestContext, username: string) {
+  const api = await operatorApi(request);
+  const token = await api.post('/api/v1/connect-tokens', { utilityId: 'sandbox-electric', correlationId: `e2e-${username}` });
+  const connectPage = await page.context().newPage();
+  await connectPage.goto(token.url);
+  const connect = new ConnectFlowPage(connectPage);
+  await connect.enterLogin(username, 'pass_good');
+  await connect.chooseMethod(/Text message/);
+  await connect.enterCode(() => latestCode(request, 'sandbox-electric', username));
+  await expect(connect.heading('Your account is connected')).toBeVisible({ timeout: 20_000 });
+  await connectPage.close();
+  const listed = await api.get(`/api/v1/credentials?correlationId=e2e-${username}`);
+  const id = listed.items[0].id as string;
+  const expired = await request.post(`${sandboxURL}/api/admin/expire-tokens`, { data: { username } });
+  expect(expired.ok()).toBeTruthy();
+  return id;
+}
+
+test('an operator signs in, sees the overview and signs out', async ({ page }) => {
+  const dashboard = new OperatorDashboard(page);
+  await page.goto('/dashboard');
+  await expectNoAccessibilityViolations(page);
+  await dashboard.signIn();
+  await expect(page.getByRole('region', { name: 'Needs attention' })).toBeVisible();
+  await expectNoAccessibilityViolations(page);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Sign in to Gridlink' })).toBeVisible();
+  await page.goto('/dashboard/credentials');
+  await expect(page.getByRole('heading', { level: 1, name: 'Sign in to Gridlink' })).toBeVisible();
+});
+
+test('a wrong password gets an error that does not say which part was wrong', async ({ page }) => {
+  await page.goto('/dashboard/sign-in');
+  await page.getByLabel('Email').fill('demo@example.com');
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toHaveText('The email or password is incorrect.');
+});
+
+test('an expired token shows up under MFA refresh required, and Retry MFA Verification fixes it', async ({ page, request }) => {
+  const dashboard = new OperatorDashboard(page);
+  await dashboard.signIn();
+  const id = await credentialNeedingRefresh(page, request, 'user_good');
+
+  await dashboard.openCredential(id);
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await expect(dashboard.status()).toHaveText('MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED');
+  await expectNoAccessibilityViolations(page);
+
+  await page.goto('/dashboard/credentials');
+  await page.getByRole('button', { name: 'MFA refresh required' }).click();
+  await expect(page).toHaveURL(/statusDetail=MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED/);
+  const row = page.getByRole('row', { name: /e2e-user_good/ });
+  await expect(row).toContainText('MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED');
+  await expectNoAccessibilityViolations(page);
+
+  await row.getByRole('link', { name: 'user_good' }).click();
+  await page.getByRole('button', { name: 'Retry MFA Verification' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Retry MFA Verification' });
+  await expect(dialog).toBeVisible();
+  const frame = page.frameLocator('iframe[title="Gridlink Connect"]');
+  await expect(frame.getByRole('heading', { name: 'Select your preferred verification method' })).toBeVisible({ timeout: 15_000 });
+  await frame.getByRole('radio', { name: /Email/ }).check();
+  await frame.getByRole('button', { name: 'Submit' }).click();
+  await frame.getByLabel('Verification code').fill(await latestCode(request, 'sandbox-electric', 'user_good'));
+  await frame.getByRole('button', { name: 'Submit' }).click();
+  // Connect tells the dashboard; the dialog closes and the page shows the new status without a reload.
+  await expect(dialog).toBeHidden({ timeout: 15_000 });
+  await expect(dashboard.status()).toHaveText('LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL');
+});
+
+test('an update link completed by the end-user reconnects the credential; a revoked link is refused', async ({ page, browser, request }) => {
+  const dashboard = new OperatorDashboard(page);
+  await dashboard.signIn();
+  const id = await credentialNeedingRefresh(page, request, 'user_slow');
+  await dashboard.openCredential(id);
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await expect(dashboard.status()).toHaveText('MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED');
+
+  await page.getByRole('button', { name: 'Generate update link' }).click();
+  const linkField = page.getByLabel('Update link for the end-user (valid 72 hours)');
+  await expect(linkField).toHaveValue(/\/connect\/gct_/);
+  await expectNoAccessibilityViolations(page);
+  const firstLink = await linkField.inputValue();
+  await page.getByRole('button', { name: 'Revoke link' }).click();
+  await expect(page.getByText('The update link was revoked.')).toBeVisible();
+
+  const endUser = await browser.newContext();
+  const endUserPage = await endUser.newPage();
+  await endUserPage.goto(firstLink);
+  await expect(endUserPage.getByRole('heading', { level: 1, name: 'This link is no longer valid' })).toBeVisible();
+
+  await page.getByRole('button', { name: 'Generate update link' }).click();
+  await expect(linkField).toHaveValue(/\/connect\/gct_/);
+  const link = await linkField.inputValue();
+  await endUserPage.goto(link);
+  const connect = new ConnectFlowPage(endUserPage);
+  await connect.chooseMethod(/Phone call/);
+  await connect.enterCode(() => latestCode(request, 'sandbox-electric', 'user_slow'));
+  await expect(connect.heading('Your account is reconnected')).toBeVisible({ timeout: 20_000 });
+  await endUser.close();
+
+  await page.reload();
+  await expect(dashboard.status()).toHaveText('LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL');
+  await expect(page.getByRole('region', { name: 'Timeline' })).toContainText('Update link revoked.');
+});
