@@ -39,7 +39,9 @@ export default defineConfig({
     url: `${baseURL}/api/health`,
     reuseExistingServer: false,
     timeout: 60_000,
-    stdout: 'pipe',
+    stdout: 'ignore',
     stderr: 'pipe',
+    // Warnings and errors only: the journeys' own output stays readable.
+    env: { RUST_LOG: 'warn' },
   },
 });
