@@ -8,7 +8,10 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{api_keys, connect, credentials, health, openapi, operators, security_headers, spa};
+use crate::{
+    api_keys, connect, credentials, embed, health, openapi, operators, organisations,
+    security_headers, spa,
+};
 
 /// Builds the whole application; tests call this without a socket too.
 pub fn app(state: AppState) -> Router {
@@ -19,10 +22,12 @@ pub fn app(state: AppState) -> Router {
         .merge(credentials::router())
         .merge(connect::router())
         .merge(openapi::router())
+        .merge(organisations::router())
         .fallback(api_route_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);
 
     let web_app = Router::new()
+        .merge(embed::router())
         .fallback_service(state.spa.service(state.clone()))
         .layer(middleware::from_fn(spa::cache_static_files));
 

@@ -14,6 +14,7 @@ pub mod connect;
 pub mod credentials;
 pub mod crypto;
 pub mod demo;
+pub mod embed;
 pub mod error;
 pub mod extract;
 pub mod health;

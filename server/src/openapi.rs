@@ -121,6 +121,8 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/v1/operators", "post", op("Add an operator (admins)", "operators", ADMIN, Some("NewOperator"), ok("201", "Added", Some(schema_ref("Operator"))), &[403])),
         ("/api/v1/operators/{id}", "patch", with(op("Change an operator's role (admins)", "operators", ADMIN, Some("OperatorChange"), ok("200", "Changed", Some(schema_ref("Operator"))), &[403, 404, 409]), vec![path_param("id", "The operator's id.")])),
         ("/api/v1/operators/{id}", "delete", with(op("Remove an operator (admins)", "operators", ADMIN, None, ok("204", "Removed", None), &[403, 404, 409]), vec![path_param("id", "The operator's id.")])),
+        ("/api/v1/organisation", "get", op("The organisation's branding and embed origins", "organisation", INTEGRATOR, None, ok("200", "Settings", Some(schema_ref("OrganisationSettings"))), &[])),
+        ("/api/v1/organisation", "put", op("Replace the organisation's settings (admins)", "organisation", ADMIN, Some("OrganisationSettingsChange"), ok("200", "Settings", Some(schema_ref("OrganisationSettings"))), &[403])),
         ("/api/v1/api-keys", "get", op("List API keys (admins)", "api keys", ADMIN, None, ok("200", "API keys", Some(json!({"type": "array", "items": schema_ref("ApiKey")}))), &[403])),
         ("/api/v1/api-keys", "post", op("Create an API key; its secret is shown only in this answer (admins)", "api keys", ADMIN, Some("NewApiKey"), ok("201", "Created", Some(schema_ref("CreatedApiKey"))), &[403])),
         ("/api/v1/api-keys/{id}", "delete", with(op("Revoke an API key (admins)", "api keys", ADMIN, None, ok("204", "Revoked", None), &[403, 404]), vec![path_param("id", "The API key's id.")])),
@@ -199,6 +201,17 @@ fn schemas() -> Value {
             "organisation": object(&["id", "name"], json!({"id": text(), "name": text()})),
             "csrfToken": {"type": "string", "description": "Send as the x-csrf-token header on every state-changing request made with the cookie."}
         })),
+        "OrganisationSettings": object(&["id", "name", "embedOrigins"], json!({
+            "id": text(), "name": text(), "logoUrl": nullable_text(), "accentColor": nullable_text(),
+            "termsUrl": nullable_text(), "privacyUrl": nullable_text(),
+            "embedOrigins": {"type": "array", "items": {"type": "string", "description": "https://host[:port], or http:// for localhost"}}
+        })),
+        "OrganisationSettingsChange": object(&["name"], json!({
+            "name": {"type": "string", "maxLength": 100}, "logoUrl": nullable_text(),
+            "accentColor": {"type": ["string", "null"], "description": "#RRGGBB, dark enough for white text (WCAG AA)"},
+            "termsUrl": nullable_text(), "privacyUrl": nullable_text(),
+            "embedOrigins": {"type": "array", "maxItems": 20, "items": {"type": "string"}}
+        })),
         "NewOperator": object(&["email", "password", "role"], json!({"email": text(), "password": {"type": "string", "minLength": 12}, "role": schema_ref("Role")})),
         "OperatorChange": object(&["role"], json!({"role": schema_ref("Role")})),
         "NewApiKey": object(&["name"], json!({"name": {"type": "string", "maxLength": 100}})),
@@ -235,12 +248,19 @@ fn schemas() -> Value {
         })),
         "UpdateLink": object(&["id", "credentialId", "createdAt", "expiresAt"], json!({"id": text(), "credentialId": text(), "createdAt": time(), "expiresAt": time()})),
         "Utility": object(&["id", "name"], json!({"id": text(), "name": text()})),
-        "SubmitCredentials": object(&["utilityId", "username", "password"], json!({"utilityId": text(), "username": text(), "password": text()})),
+        "SubmitCredentials": object(&["utilityId", "username", "password"], json!({
+            "utilityId": text(), "username": text(), "password": text(),
+            "acceptedTerms": {"type": "boolean", "description": "Required (true) when the organisation set terms or a privacy policy."}
+        })),
         "SubmitPassword": object(&["password"], json!({"password": text()})),
         "ChooseMethod": object(&["method"], json!({"method": schema_ref("MfaMethod")})),
         "SubmitCode": object(&["code"], json!({"code": {"type": "string", "description": "4 to 8 digits; spaces and dashes are ignored."}})),
-        "ConnectState": object(&["purpose", "organisationName", "step", "mfaOptions", "expiresAt"], json!({
+        "ConnectState": object(&["purpose", "organisationName", "branding", "step", "mfaOptions", "expiresAt"], json!({
             "purpose": string_enum(&["NEW_CREDENTIAL", "RETRY_MFA", "UPDATE_LINK"]), "organisationName": text(),
+            "branding": object(&["embedOrigins"], json!({
+                "logoUrl": nullable_text(), "accentColor": nullable_text(), "termsUrl": nullable_text(), "privacyUrl": nullable_text(),
+                "embedOrigins": {"type": "array", "items": text()}
+            })),
             "step": string_enum(&["ENTER_CREDENTIALS", "START", "CONNECTING", "CHOOSE_METHOD", "ENTER_CODE", "SUCCESS", "FAILED"]),
             "credentialId": nullable_text(), "utilityId": nullable_text(), "username": nullable_text(),
             "statusDetail": {"oneOf": [schema_ref("StatusDetail"), {"type": "null"}]},
@@ -326,6 +346,7 @@ mod tests {
             include_str!("connect/mod.rs"),
             include_str!("connect/links.rs"),
             include_str!("openapi.rs"),
+            include_str!("organisations.rs"),
         ];
         let mut routes = Vec::new();
         for source in sources {

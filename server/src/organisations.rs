@@ -1,12 +1,162 @@
 //! Organisations: created with their first admin operator (by
-//! `gridlink create-organisation`, or by demo mode).
+//! `gridlink create-organisation`, or by demo mode), and their settings
+//! (`/api/v1/organisation`): Connect's branding and the origins allowed to embed it.
 
 use anyhow::Context;
-use shared::validation::EmailAddress;
+use axum::extract::State;
+use axum::routing::get;
+use axum::Router;
+use shared::connect::Branding;
+use shared::operators::{OrganisationSettings, OrganisationSettingsChange};
+use shared::validation::{AccentColor, EmailAddress, EmbedOrigin, HttpsUrl};
 
+use crate::auth::{Actor, AdminOperator};
+use crate::error::{ApiError, FieldErrors};
+use crate::extract::Json;
 use crate::passwords::{hash_password, validate_new_password};
+use crate::state::AppState;
 use crate::store::Database;
 use crate::tokens;
+
+/// Origins an organisation may list for embedding.
+const MAX_EMBED_ORIGINS: usize = 20;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/organisation", get(read_settings).put(change_settings))
+}
+
+/// The organisation's name and branding, as Connect shows them.
+pub async fn branding(
+    db: &Database,
+    organisation_id: &str,
+) -> Result<(String, Branding), sqlx::Error> {
+    let (name, logo_url, accent_color, terms_url, privacy_url): (String, Option<String>, Option<String>, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT name, logo_url, accent_color, terms_url, privacy_url FROM organisations WHERE id = $1")
+            .bind(organisation_id)
+            .fetch_one(db.pool())
+            .await?;
+    let embed_origins = embed_origins(db, organisation_id).await?;
+    Ok((
+        name,
+        Branding {
+            logo_url,
+            accent_color,
+            terms_url,
+            privacy_url,
+            embed_origins,
+        },
+    ))
+}
+
+pub async fn embed_origins(
+    db: &Database,
+    organisation_id: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT origin FROM embed_origins WHERE organisation_id = $1 ORDER BY origin",
+    )
+    .bind(organisation_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(|(origin,)| origin).collect())
+}
+
+async fn settings(db: &Database, organisation_id: &str) -> Result<OrganisationSettings, ApiError> {
+    let (name, branding) = branding(db, organisation_id).await?;
+    Ok(OrganisationSettings {
+        id: organisation_id.to_owned(),
+        name,
+        logo_url: branding.logo_url,
+        accent_color: branding.accent_color,
+        terms_url: branding.terms_url,
+        privacy_url: branding.privacy_url,
+        embed_origins: branding.embed_origins,
+    })
+}
+
+async fn read_settings(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Result<Json<OrganisationSettings>, ApiError> {
+    Ok(Json(settings(&state.db, &actor.organisation_id).await?))
+}
+
+fn optional_url(errors: &mut FieldErrors, field: &str, value: Option<&str>) -> Option<String> {
+    let value = value.map(str::trim).filter(|value| !value.is_empty())?;
+    errors
+        .check(field, HttpsUrl::parse(value))
+        .map(|url| url.as_str().to_owned())
+}
+
+/// Replaces the settings (admins).
+async fn change_settings(
+    State(state): State<AppState>,
+    AdminOperator(actor): AdminOperator,
+    Json(body): Json<OrganisationSettingsChange>,
+) -> Result<Json<OrganisationSettings>, ApiError> {
+    let mut errors = FieldErrors::default();
+    let name = body.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.add("name", "The name is 1 to 100 characters.");
+    }
+    let logo_url = optional_url(&mut errors, "logoUrl", body.logo_url.as_deref());
+    let terms_url = optional_url(&mut errors, "termsUrl", body.terms_url.as_deref());
+    let privacy_url = optional_url(&mut errors, "privacyUrl", body.privacy_url.as_deref());
+    let accent_color = match body
+        .accent_color
+        .as_deref()
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+    {
+        Some(value) => errors
+            .check("accentColor", AccentColor::parse(value))
+            .map(|color| color.as_str().to_owned()),
+        None => None,
+    };
+    let mut origins: Vec<String> = Vec::new();
+    for (index, value) in body.embed_origins.iter().enumerate() {
+        match EmbedOrigin::parse(value) {
+            Ok(origin) if !origins.contains(&origin.as_str().to_owned()) => {
+                origins.push(origin.as_str().to_owned())
+            }
+            Ok(_) => {}
+            Err(error) => errors.add(&format!("embedOrigins[{index}]"), error.to_string()),
+        }
+    }
+    if origins.len() > MAX_EMBED_ORIGINS {
+        errors.add("embedOrigins", "List at most 20 origins.");
+    }
+    errors.finish()?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.pool().begin().await?;
+    sqlx::query(
+        "UPDATE organisations SET name = $1, logo_url = $2, accent_color = $3, terms_url = $4, privacy_url = $5 WHERE id = $6",
+    )
+    .bind(&name)
+    .bind(logo_url)
+    .bind(accent_color)
+    .bind(terms_url)
+    .bind(privacy_url)
+    .bind(&actor.organisation_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM embed_origins WHERE organisation_id = $1")
+        .bind(&actor.organisation_id)
+        .execute(&mut *tx)
+        .await?;
+    for origin in &origins {
+        sqlx::query(
+            "INSERT INTO embed_origins (organisation_id, origin, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(&actor.organisation_id)
+        .bind(origin)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Json(settings(&state.db, &actor.organisation_id).await?))
+}
 
 /// The ids of a new organisation and its admin.
 #[derive(Debug, Clone)]

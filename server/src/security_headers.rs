@@ -14,14 +14,21 @@ pub async fn set_security_headers(
     request: Request,
     next: Next,
 ) -> Response<Body> {
-    // Connect may be framed by Gridlink's own pages (the dashboard's dialogs);
-    // everything else, the dashboard above all, can never be framed.
+    // Connect may be framed by Gridlink's own pages (the dashboard's dialogs)
+    // and by the origins its organisation allowed; everything else, the
+    // dashboard above all, can never be framed.
     let framable = is_connect_page(request.uri().path());
+    let frame_ancestors = if framable {
+        let mut sources = vec!["'self'".to_owned()];
+        sources.extend(allowed_embedders(&state, request.uri().path()).await);
+        sources.join(" ")
+    } else {
+        "'none'".to_owned()
+    };
     let is_api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    let frame_ancestors = if framable { "'self'" } else { "'none'" };
-    let csp = content_security_policy(state.spa.inline_script_sources(), frame_ancestors);
+    let csp = content_security_policy(state.spa.inline_script_sources(), &frame_ancestors);
     if let Ok(value) = HeaderValue::from_str(&csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
@@ -62,6 +69,34 @@ pub async fn set_security_headers(
 
 fn is_connect_page(path: &str) -> bool {
     path == "/connect" || path.starts_with("/connect/")
+}
+
+/// The embed origins of the organisation whose Connect token is in `path`
+/// (`/connect/TOKEN`); none for an unknown token.
+async fn allowed_embedders(state: &AppState, path: &str) -> Vec<String> {
+    let Some(token) = path
+        .strip_prefix("/connect/")
+        .filter(|token| !token.is_empty() && !token.contains('/'))
+    else {
+        return Vec::new();
+    };
+    let organisation: Result<Option<(String,)>, sqlx::Error> =
+        sqlx::query_as("SELECT organisation_id FROM connect_sessions WHERE token_hash = $1")
+            .bind(crate::tokens::hash(token))
+            .fetch_optional(state.db.pool())
+            .await;
+    match organisation {
+        Ok(Some((organisation_id,))) => {
+            crate::organisations::embed_origins(&state.db, &organisation_id)
+                .await
+                .unwrap_or_default()
+        }
+        Ok(None) => Vec::new(),
+        Err(error) => {
+            tracing::warn!(%error, "cannot read embed origins; Connect is framable by Gridlink only");
+            Vec::new()
+        }
+    }
 }
 
 /// The policy: only our own origin, wasm allowed, inline scripts only by hash.

@@ -132,6 +132,7 @@ pub struct MfaOption {
 pub struct ConnectState {
     pub purpose: ConnectPurpose,
     pub organisation_name: String,
+    pub branding: Branding,
     pub step: ConnectStep,
     pub credential_id: Option<String>,
     pub utility_id: Option<String>,
@@ -151,6 +152,20 @@ pub struct ConnectState {
     pub expires_at: OffsetDateTime,
 }
 
+/// How Connect looks for an organisation, and which pages may embed it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Branding {
+    pub logo_url: Option<String>,
+    /// `#RRGGBB`, dark enough for white text.
+    pub accent_color: Option<String>,
+    /// When set, the end-user agrees to these before submitting the login.
+    pub terms_url: Option<String>,
+    pub privacy_url: Option<String>,
+    /// Origins that may frame Connect and receive its events.
+    pub embed_origins: Vec<String>,
+}
+
 /// `POST /api/connect/credentials`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -158,6 +173,9 @@ pub struct SubmitCredentials {
     pub utility_id: String,
     pub username: String,
     pub password: String,
+    /// Required when the organisation set terms or a privacy policy.
+    #[serde(default)]
+    pub accepted_terms: bool,
 }
 
 /// `POST /api/connect/password`: re-enter the password in update mode.

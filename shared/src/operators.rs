@@ -109,3 +109,34 @@ pub struct CreatedApiKey {
     pub api_key: ApiKey,
     pub secret: String,
 }
+
+/// `GET /api/v1/organisation`: the organisation's branding and embedding settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganisationSettings {
+    pub id: String,
+    pub name: String,
+    pub logo_url: Option<String>,
+    pub accent_color: Option<String>,
+    pub terms_url: Option<String>,
+    pub privacy_url: Option<String>,
+    /// Origins allowed to embed Connect in an iframe and to receive its events.
+    pub embed_origins: Vec<String>,
+}
+
+/// `PUT /api/v1/organisation` (admins): the whole settings; `null` clears a field.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrganisationSettingsChange {
+    pub name: String,
+    #[serde(default)]
+    pub logo_url: Option<String>,
+    #[serde(default)]
+    pub accent_color: Option<String>,
+    #[serde(default)]
+    pub terms_url: Option<String>,
+    #[serde(default)]
+    pub privacy_url: Option<String>,
+    #[serde(default)]
+    pub embed_origins: Vec<String>,
+}

@@ -202,6 +202,92 @@ impl HttpsUrl {
     }
 }
 
+/// The origin of a page allowed to embed Connect: `https://host[:port]`, or
+/// `http://` for `localhost` and `127.0.0.1` (development). Stored lower-case,
+/// without a trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EmbedOrigin(String);
+
+impl EmbedOrigin {
+    pub fn parse(value: &str) -> Result<EmbedOrigin, ValidationError> {
+        let value = value.trim().trim_end_matches('/').to_lowercase();
+        let (scheme, rest) = value.split_once("://").ok_or(ValidationError(
+            "An origin looks like https://www.example.com.",
+        ))?;
+        if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+            return Err(ValidationError(
+                "An origin has no path: only https://host or https://host:port.",
+            ));
+        }
+        let host = match rest.rsplit_once(':') {
+            Some((host, port)) if !rest.ends_with(']') => {
+                if port.parse::<u16>().map_or(true, |port| port == 0) {
+                    return Err(ValidationError(
+                        "The port must be a number from 1 to 65535.",
+                    ));
+                }
+                host
+            }
+            _ => rest,
+        };
+        if host.is_empty() || host.starts_with('.') || host.ends_with('.') || host.contains("..") {
+            return Err(ValidationError(
+                "The origin needs a host name, like https://www.example.com.",
+            ));
+        }
+        let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+        match scheme {
+            "https" => Ok(EmbedOrigin(value)),
+            "http" if local => Ok(EmbedOrigin(value)),
+            "http" => Err(ValidationError(
+                "Use https:// (plain http:// is only allowed for localhost).",
+            )),
+            _ => Err(ValidationError("An origin starts with https://.")),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A brand colour as `#RRGGBB`, dark enough that white text on it meets WCAG AA (4.5:1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AccentColor(String);
+
+impl AccentColor {
+    pub fn parse(value: &str) -> Result<AccentColor, ValidationError> {
+        let value = value.trim().to_lowercase();
+        let hex = value
+            .strip_prefix('#')
+            .filter(|hex| hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+            .ok_or(ValidationError(
+                "A colour is written #RRGGBB, like #1b5fd1.",
+            ))?;
+        let channel = |index: usize| {
+            let value =
+                f64::from(u8::from_str_radix(&hex[index..index + 2], 16).unwrap_or(0)) / 255.0;
+            if value <= 0.039_28 {
+                value / 12.92
+            } else {
+                ((value + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        let luminance = 0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4);
+        let contrast_with_white = 1.05 / (luminance + 0.05);
+        if contrast_with_white < 4.5 {
+            return Err(ValidationError("This colour is too light: white text on it would be hard to read. Choose a darker one."));
+        }
+        Ok(AccentColor(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 macro_rules! string_newtype_conversions {
     ($($name:ident),*) => {$(
         impl TryFrom<String> for $name {
@@ -219,7 +305,15 @@ macro_rules! string_newtype_conversions {
     )*};
 }
 
-string_newtype_conversions!(Username, Password, OtpCode, EmailAddress, HttpsUrl);
+string_newtype_conversions!(
+    Username,
+    Password,
+    OtpCode,
+    EmailAddress,
+    HttpsUrl,
+    EmbedOrigin,
+    AccentColor
+);
 
 #[cfg(test)]
 mod tests {
@@ -338,6 +432,43 @@ mod tests {
         ] {
             assert!(HttpsUrl::parse(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn embed_origins_are_https_or_local_http_without_a_path() {
+        assert_eq!(
+            EmbedOrigin::parse("HTTPS://App.Example.com/")
+                .unwrap()
+                .as_str(),
+            "https://app.example.com"
+        );
+        assert!(EmbedOrigin::parse("https://app.example.com:8443").is_ok());
+        assert!(EmbedOrigin::parse("http://localhost:5173").is_ok());
+        assert!(EmbedOrigin::parse("http://127.0.0.1:8080").is_ok());
+        for bad in [
+            "app.example.com",
+            "http://app.example.com",
+            "https://app.example.com/connect",
+            "https://",
+            "ftp://x.com",
+            "https://a.com:0",
+            "https://user@a.com",
+        ] {
+            assert!(EmbedOrigin::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn an_accent_colour_must_carry_white_text() {
+        assert_eq!(AccentColor::parse("#1B5FD1").unwrap().as_str(), "#1b5fd1");
+        assert!(AccentColor::parse("#000000").is_ok());
+        assert!(
+            AccentColor::parse("#ffff00").is_err(),
+            "yellow is too light for white text"
+        );
+        assert!(AccentColor::parse("1b5fd1").is_err());
+        assert!(AccentColor::parse("#12345").is_err());
+        assert!(AccentColor::parse("#gggggg").is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::use_navigate;
+use shared::connect::Branding;
 use shared::operators::Session;
 
 use crate::api::{self, DashboardApi};
@@ -126,21 +127,69 @@ fn DashboardShell(session: Session) -> impl IntoView {
     }
 }
 
-/// The Connect widget's shell.
+/// What Connect's shell shows of the organisation once the flow knows it.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectBrand(pub RwSignal<Option<(String, Branding)>>);
+
+/// Whether this page runs inside a frame (embedded by another page).
+pub fn is_embedded() -> bool {
+    web_sys::window()
+        .and_then(|window| {
+            window
+                .parent()
+                .ok()
+                .flatten()
+                .map(|parent| parent != window)
+        })
+        .unwrap_or(false)
+}
+
+/// The Connect widget's shell: the organisation's name, logo and accent colour
+/// once known, and an Exit button when embedded.
 #[component]
 pub fn ConnectLayout() -> impl IntoView {
+    let brand = ConnectBrand(RwSignal::new(None));
+    provide_context(brand);
+    let name = move || brand.0.with(|b| b.as_ref().map(|(name, _)| name.clone()));
+    let logo = move || {
+        brand.0.with(|b| {
+            b.as_ref()
+                .and_then(|(_, branding)| branding.logo_url.clone())
+        })
+    };
+    let accent = move || {
+        brand.0.with(|b| {
+            b.as_ref()
+                .and_then(|(_, branding)| branding.accent_color.clone())
+        })
+    };
+    let embedded = is_embedded();
     view! {
         <div class="connect">
-            <div class="connect-card">
+            <div
+                class="connect-card"
+                style:--color-accent=accent
+                style:--color-accent-hover=accent
+                style:--color-focus=accent
+                style:--color-on-accent=move || accent().map(|_| "#ffffff")
+            >
                 <header class="connect-header">
-                    <BrandMark />
-                    <span>"Gridlink Connect"</span>
+                    {move || match logo() {
+                        Some(url) => view! { <img class="connect-logo" src=url alt="" /> }.into_any(),
+                        None => view! { <BrandMark /> }.into_any(),
+                    }}
+                    <span class="connect-title">{move || name().unwrap_or_else(|| "Gridlink Connect".to_owned())}</span>
+                    <Show when=move || embedded>
+                        <button class="button button-link exit" type="button" on:click=move |_| crate::pages::connect::exit()>
+                            "Exit"
+                        </button>
+                    </Show>
                 </header>
                 <main class="connect-body">
                     <Outlet />
                 </main>
                 <footer class="connect-footer">
-                    "Your login is encrypted and used only to read your utility data."
+                    "Your login is encrypted and used only to read your utility data. Secured by Gridlink."
                 </footer>
             </div>
         </div>

@@ -3,8 +3,8 @@
 
 use axum::extract::State;
 use shared::connect::{
-    ChooseMethod, ConnectPurpose, ConnectState, SubmitCode, SubmitCredentials, SubmitPassword,
-    Utility,
+    Branding, ChooseMethod, ConnectPurpose, ConnectState, SubmitCode, SubmitCredentials,
+    SubmitPassword, Utility,
 };
 use shared::validation::{OtpCode, Password, Username};
 use shared::StatusDetail;
@@ -25,12 +25,11 @@ use crate::utility::UtilityError;
 
 const ACTOR: &str = "end_user";
 
-async fn organisation_name(state: &AppState, organisation_id: &str) -> Result<String, ApiError> {
-    let (name,): (String,) = sqlx::query_as("SELECT name FROM organisations WHERE id = $1")
-        .bind(organisation_id)
-        .fetch_one(state.db.pool())
-        .await?;
-    Ok(name)
+async fn organisation_branding(
+    state: &AppState,
+    organisation_id: &str,
+) -> Result<(String, Branding), ApiError> {
+    Ok(crate::organisations::branding(&state.db, organisation_id).await?)
 }
 
 /// The session's credential, after expiring a verification attempt left idle for 30 minutes.
@@ -70,8 +69,13 @@ async fn fresh_state(
 ) -> Result<Json<ConnectState>, ApiError> {
     let session = reload(state, session).await?;
     let credential = current_credential(state, &session).await?;
-    let name = organisation_name(state, &session.organisation_id).await?;
-    Ok(Json(connect_state(&session, name, credential.as_ref())))
+    let (name, branding) = organisation_branding(state, &session.organisation_id).await?;
+    Ok(Json(connect_state(
+        &session,
+        name,
+        branding,
+        credential.as_ref(),
+    )))
 }
 
 /// The session as stored now (after this request's own writes).
@@ -133,6 +137,13 @@ pub async fn submit_credentials(
     let mut errors = FieldErrors::default();
     let username = errors.check("username", Username::parse(&body.username));
     let password = errors.check("password", Password::parse(&body.password));
+    let (_, branding) = organisation_branding(&state, &session.organisation_id).await?;
+    if (branding.terms_url.is_some() || branding.privacy_url.is_some()) && !body.accepted_terms {
+        errors.add(
+            "acceptedTerms",
+            "Agree to the terms and privacy policy to continue.",
+        );
+    }
     match &session.utility_id {
         Some(preset) if *preset != body.utility_id => {
             errors.add("utilityId", "This link is for another utility.")

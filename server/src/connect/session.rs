@@ -3,7 +3,9 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use shared::connect::{ConnectFailure, ConnectPurpose, ConnectState, ConnectStep, MfaOption};
+use shared::connect::{
+    Branding, ConnectFailure, ConnectPurpose, ConnectState, ConnectStep, MfaOption,
+};
 use shared::credentials::Owner;
 use shared::{ErrorCode, MfaMethod, StatusDetail};
 
@@ -127,6 +129,7 @@ fn failure_of(detail: StatusDetail) -> Option<ConnectFailure> {
 pub fn connect_state(
     session: &ConnectSession,
     organisation_name: String,
+    branding: Branding,
     credential: Option<&CredentialRow>,
 ) -> ConnectState {
     let step = match credential {
@@ -152,6 +155,7 @@ pub fn connect_state(
     ConnectState {
         purpose: session.purpose,
         organisation_name,
+        branding,
         step,
         credential_id: credential.map(|row| row.id.clone()),
         utility_id: credential

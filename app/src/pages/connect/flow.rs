@@ -10,10 +10,14 @@ use leptos_router::hooks::use_params_map;
 use shared::connect::{ConnectState, ConnectStep};
 use shared::ErrorCode;
 
+use serde_json::json;
+
+use super::events;
 use super::steps::{
     ChooseMethodStep, ConnectingStep, CredentialsStep, EnterCodeStep, FailedStep, SuccessStep,
 };
 use crate::api::{ApiError, ConnectApi};
+use crate::components::layout::ConnectBrand;
 use crate::components::loading::Loading;
 
 /// What the flow shares with its step screens.
@@ -101,14 +105,42 @@ pub fn ConnectFlow() -> impl IntoView {
         }
     });
 
-    // A dashboard framing Connect (same origin only) learns of the success.
+    // The shell shows the organisation; the embedding page hears every step.
+    let brand = expect_context::<ConnectBrand>();
+    let opened = StoredValue::new(false);
+    Effect::new(move |previous: Option<Option<ConnectStep>>| {
+        let (step, name, branding, credential_id, failure) = flow.state.with(|state| {
+            state.as_ref().map(|s| {
+                (
+                    s.step,
+                    s.organisation_name.clone(),
+                    s.branding.clone(),
+                    s.credential_id.clone(),
+                    s.failure,
+                )
+            })
+        })?;
+        if !opened.get_value() {
+            opened.set_value(true);
+            events::allow_origins(&branding.embed_origins);
+            brand.0.set(Some((name, branding)));
+            events::emit("OPEN", json!({}));
+        }
+        if previous.flatten() != Some(step) {
+            events::emit("TRANSITION_VIEW", json!({"view": step_name(step)}));
+            match step {
+                ConnectStep::Success => {
+                    events::emit("SUCCESS", json!({"credentialId": credential_id}))
+                }
+                ConnectStep::Failed => events::emit("ERROR", json!({"code": failure})),
+                _ => {}
+            }
+        }
+        Some(step)
+    });
     Effect::new(move |_| {
-        if flow.state.with(|state| {
-            state
-                .as_ref()
-                .is_some_and(|state| state.step == ConnectStep::Success)
-        }) {
-            notify_parent("SUCCESS");
+        if let Some(error) = flow.fatal.get() {
+            events::emit("ERROR", json!({"code": error.code()}));
         }
     });
 
@@ -147,20 +179,17 @@ pub fn ConnectFlow() -> impl IntoView {
     }
 }
 
-/// Posts an event to the framing page, only if it has Gridlink's own origin.
-fn notify_parent(event_type: &str) {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let Ok(Some(parent)) = window.parent() else {
-        return;
-    };
-    let Ok(origin) = window.location().origin() else {
-        return;
-    };
-    let message = format!("{{\"source\":\"gridlink-connect\",\"type\":\"{event_type}\"}}");
-    // With our own origin as the target, the browser drops the message for any other parent.
-    let _ = parent.post_message(&wasm_bindgen::JsValue::from_str(&message), &origin);
+/// The view name sent with TRANSITION_VIEW.
+fn step_name(step: ConnectStep) -> &'static str {
+    match step {
+        ConnectStep::EnterCredentials => "ENTER_CREDENTIALS",
+        ConnectStep::Start => "START",
+        ConnectStep::Connecting => "CONNECTING",
+        ConnectStep::ChooseMethod => "CHOOSE_METHOD",
+        ConnectStep::EnterCode => "ENTER_CODE",
+        ConnectStep::Success => "SUCCESS",
+        ConnectStep::Failed => "FAILED",
+    }
 }
 
 fn focus_step_heading() {

@@ -1,9 +1,15 @@
 //! Connect: the end-user's screens.
 
+mod events;
 mod flow;
 mod steps;
 
 pub use flow::ConnectFlow;
+
+/// The end-user closes Connect (the Exit button of an embedded Connect).
+pub fn exit() {
+    events::emit("EXIT", serde_json::json!({}));
+}
 
 use leptos::prelude::*;
 

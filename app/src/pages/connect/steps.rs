@@ -161,6 +161,14 @@ fn LoginForm(
     let username_error = RwSignal::new(None::<String>);
     let password_error = RwSignal::new(None::<String>);
     let form_error = RwSignal::new(None::<String>);
+    let accepted = RwSignal::new(false);
+    let consent_error = RwSignal::new(None::<String>);
+    let branding = current(|state| state.branding.clone());
+    let organisation = current(|state| state.organisation_name.clone())().unwrap_or_default();
+    let (terms_url, privacy_url) = branding()
+        .map(|b| (b.terms_url, b.privacy_url))
+        .unwrap_or_default();
+    let needs_consent = terms_url.is_some() || privacy_url.is_some();
     let utility_for_submit = utility_id;
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
@@ -185,9 +193,17 @@ fn LoginForm(
             utility_id: utility_for_submit.clone(),
             username: username.get_untracked(),
             password: password.get_untracked(),
+            accepted_terms: accepted.get_untracked(),
         };
         flow.run(
-            move |api| async move { api.submit_credentials(&body).await },
+            move |api| async move {
+                let state = api.submit_credentials(&body).await?;
+                super::events::emit(
+                    "CREDENTIALS_SUBMITTED",
+                    serde_json::json!({"credentialId": state.credential_id}),
+                );
+                Ok(state)
+            },
             move |error| {
                 username_error.set(error.field("username"));
                 password_error.set(error.field("password"));
@@ -203,6 +219,26 @@ fn LoginForm(
             <form on:submit=submit novalidate>
                 <Field id="username" label="Username" value=username error=username_error autocomplete="username" autofocus=true />
                 <Field id="password" label="Password" value=password error=password_error input_type="password" autocomplete="current-password" />
+                <Show when=move || needs_consent>
+                    <div class="field consent">
+                        <label class="checkbox">
+                            <input
+                                type="checkbox"
+                                id="consent"
+                                aria-describedby="consent-error"
+                                prop:checked=move || accepted.get()
+                                on:change=move |event| accepted.set(event_target_checked(&event))
+                            />
+                            <span>{format!("I agree that {organisation} reads my utility data under its ")}
+                                {terms_url.clone().map(|url| view! { <a href=url target="_blank" rel="noopener">"terms"</a> })}
+                                {(terms_url.is_some() && privacy_url.is_some()).then_some(" and ")}
+                                {privacy_url.clone().map(|url| view! { <a href=url target="_blank" rel="noopener">"privacy policy"</a> })}
+                                "."
+                            </span>
+                        </label>
+                        {move || consent_error.get().map(|message| view! { <p class="field-error" id="consent-error">{message}</p> })}
+                    </div>
+                </Show>
                 <SubmitButton label="Submit" />
             </form>
             <Show when=move || can_change>
@@ -400,6 +436,7 @@ fn CodeForm(choosing_again: RwSignal<bool>) -> impl IntoView {
             Ok(parsed) => {
                 code_error.set(None);
                 let digits = parsed.expose().to_owned();
+                super::events::emit("MFA_CODE_SUBMITTED", serde_json::json!({}));
                 flow.run(
                     move |api| async move { api.submit_code(digits).await },
                     move |error| {

@@ -1,0 +1,203 @@
+//! Organisation settings: branding and embed origins, their validation, and
+//! what Connect and the framing policy make of them.
+
+mod common;
+
+use common::{expect_json, spawn_app, spawn_app_with, Backend, TempDir, TestAppOptions};
+use serde_json::json;
+
+async fn admins_set_branding_and_embed_origins_and_connect_shows_them(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let settings = expect_json(
+        org.admin
+            .put(
+                "/api/v1/organisation",
+                json!({
+                    "name": "Acme Solar Ltd",
+                    "logoUrl": "https://cdn.acme.example/logo.svg",
+                    "accentColor": "#0B6E4F",
+                    "termsUrl": "https://acme.example/terms",
+                    "privacyUrl": null,
+                    "embedOrigins": ["https://app.acme.example/", "http://localhost:5173", "https://app.acme.example"]
+                }),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(settings["name"], "Acme Solar Ltd");
+    assert_eq!(settings["accentColor"], "#0b6e4f");
+    assert_eq!(
+        settings["embedOrigins"],
+        json!(["http://localhost:5173", "https://app.acme.example"])
+    );
+    assert_eq!(
+        expect_json(org.api.get("/api/v1/organisation").await, 200).await,
+        settings
+    );
+
+    let token = expect_json(org.api.post("/api/v1/connect-tokens", json!({})).await, 201).await;
+    let connect = app.connect_client(token["token"].as_str().unwrap());
+    let state = expect_json(connect.get("/api/connect/session").await, 200).await;
+    assert_eq!(state["organisationName"], "Acme Solar Ltd");
+    assert_eq!(
+        state["branding"]["logoUrl"],
+        "https://cdn.acme.example/logo.svg"
+    );
+    assert_eq!(state["branding"]["termsUrl"], "https://acme.example/terms");
+
+    // Terms are set: the login needs the end-user's consent.
+    let refused = expect_json(
+        connect
+            .post("/api/connect/credentials", json!({"utilityId": "sandbox-water", "username": "user_good", "password": "pass_good"}))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(refused["fields"][0]["field"], "acceptedTerms");
+    expect_json(
+        connect
+            .post(
+                "/api/connect/credentials",
+                json!({"utilityId": "sandbox-water", "username": "user_good", "password": "pass_good", "acceptedTerms": true}),
+            )
+            .await,
+        200,
+    )
+    .await;
+}
+
+async fn bad_settings_are_refused_field_by_field_and_change_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let body = expect_json(
+        org.admin
+            .put(
+                "/api/v1/organisation",
+                json!({
+                    "name": " ",
+                    "logoUrl": "http://insecure.example/logo.png",
+                    "accentColor": "#ffff00",
+                    "embedOrigins": ["https://ok.example", "http://evil.example", "https://x.example/path"]
+                }),
+            )
+            .await,
+        422,
+    )
+    .await;
+    let fields: Vec<&str> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "name",
+            "logoUrl",
+            "accentColor",
+            "embedOrigins[1]",
+            "embedOrigins[2]"
+        ]
+    );
+    let unchanged = expect_json(org.api.get("/api/v1/organisation").await, 200).await;
+    assert_eq!(unchanged["name"], "Acme Solar");
+    assert_eq!(unchanged["embedOrigins"], json!([]));
+    // Members and API keys cannot change settings.
+    expect_json(
+        org.api
+            .put("/api/v1/organisation", json!({"name": "Hijacked"}))
+            .await,
+        403,
+    )
+    .await;
+}
+
+database_tests!(
+    admins_set_branding_and_embed_origins_and_connect_shows_them,
+    bad_settings_are_refused_field_by_field_and_change_nothing,
+);
+
+#[tokio::test]
+async fn connect_pages_may_be_framed_only_by_their_organisations_origins() {
+    let dist = TempDir::new("gridlink-dist");
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!doctype html><title>Gridlink</title>",
+    )
+    .unwrap();
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        TestAppOptions {
+            static_dir: Some(dist.path().into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let acme = app.organisation("Acme").await;
+    let other = app.organisation("Other").await;
+    expect_json(
+        acme.admin
+            .put(
+                "/api/v1/organisation",
+                json!({"name": "Acme", "embedOrigins": ["https://app.acme.example"]}),
+            )
+            .await,
+        200,
+    )
+    .await;
+    let acme_token = expect_json(
+        acme.api.post("/api/v1/connect-tokens", json!({})).await,
+        201,
+    )
+    .await;
+    let other_token = expect_json(
+        other.api.post("/api/v1/connect-tokens", json!({})).await,
+        201,
+    )
+    .await;
+    let csp_of = |response: reqwest::Response| {
+        response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    let acme_page = app
+        .client
+        .get(app.url(&format!(
+            "/connect/{}",
+            acme_token["token"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert!(csp_of(acme_page).contains("frame-ancestors 'self' https://app.acme.example"));
+    let other_page = app
+        .client
+        .get(app.url(&format!(
+            "/connect/{}",
+            other_token["token"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
+    let other_csp = csp_of(other_page);
+    assert!(other_csp.ends_with("frame-ancestors 'self'"), "{other_csp}");
+    let unknown = app
+        .client
+        .get(app.url("/connect/gct_unknown"))
+        .send()
+        .await
+        .unwrap();
+    assert!(csp_of(unknown).ends_with("frame-ancestors 'self'"));
+    let script = app.client.get(app.url("/embed.js")).send().await.unwrap();
+    assert_eq!(script.status(), 200);
+    assert!(script.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert!(script.text().await.unwrap().contains("GridlinkConnect"));
+}
