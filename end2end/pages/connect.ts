@@ -17,6 +17,11 @@ export async function operatorApi(request: APIRequestContext) {
       expect(response.ok(), `${path}: ${response.status()}`).toBeTruthy();
       return response.json();
     },
+    async put(path: string, data: unknown) {
+      const response = await request.put(path, { data, headers: { 'x-csrf-token': csrfToken } });
+      expect(response.ok(), `${path}: ${response.status()} ${await response.text()}`).toBeTruthy();
+      return response.json();
+    },
     async get(path: string) {
       const response = await request.get(path);
       expect(response.ok(), `${path}: ${response.status()}`).toBeTruthy();

@@ -326,7 +326,11 @@ fn MethodChoice(
             return;
         };
         flow.run(
-            move |api| async move { api.choose_method(method).await },
+            move |api| async move {
+                let state = api.choose_method(method).await?;
+                super::events::emit("MFA_METHOD_SELECTED", serde_json::json!({"method": method}));
+                Ok(state)
+            },
             move |e| error.set(Some(e.message())),
         );
     };
