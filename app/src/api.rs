@@ -13,7 +13,10 @@ use shared::connect::{
 };
 use shared::credentials::{Credential, CredentialCounts, CredentialEvent, CredentialPage};
 use shared::health::Health;
-use shared::operators::{Session, SignIn};
+use shared::operators::{
+    ApiKey, CreatedApiKey, NewApiKey, NewOperator, Operator, OperatorChange, OrganisationSettings,
+    OrganisationSettingsChange, Session, SignIn,
+};
 use shared::{ErrorBody, ErrorCode, MfaMethod};
 
 /// Why a request did not give the expected answer.
@@ -108,6 +111,34 @@ async fn post_json<B: Serialize, T: DeserializeOwned>(
     credentials: Credentials<'_>,
 ) -> Result<T, ApiError> {
     let response = with_credentials(Request::post(path), credentials)
+        .json(body)
+        .map_err(|_| ApiError::Network)?
+        .send()
+        .await
+        .map_err(|_| ApiError::Network)?;
+    decode(response).await
+}
+
+async fn put_json<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    body: &B,
+    credentials: Credentials<'_>,
+) -> Result<T, ApiError> {
+    let response = with_credentials(Request::put(path), credentials)
+        .json(body)
+        .map_err(|_| ApiError::Network)?
+        .send()
+        .await
+        .map_err(|_| ApiError::Network)?;
+    decode(response).await
+}
+
+async fn patch_json<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    body: &B,
+    credentials: Credentials<'_>,
+) -> Result<T, ApiError> {
+    let response = with_credentials(Request::patch(path), credentials)
         .json(body)
         .map_err(|_| ApiError::Network)?
         .send()
@@ -324,6 +355,57 @@ impl DashboardApi {
         get_json(
             &format!("/api/v1/credentials/{id}/update-links"),
             Credentials::None,
+        )
+        .await
+    }
+
+    pub async fn organisation(&self) -> Result<OrganisationSettings, ApiError> {
+        get_json("/api/v1/organisation", Credentials::None).await
+    }
+
+    pub async fn change_organisation(
+        &self,
+        change: &OrganisationSettingsChange,
+    ) -> Result<OrganisationSettings, ApiError> {
+        put_json("/api/v1/organisation", change, self.csrf()).await
+    }
+
+    pub async fn api_keys(&self) -> Result<Vec<ApiKey>, ApiError> {
+        get_json("/api/v1/api-keys", Credentials::None).await
+    }
+
+    pub async fn create_api_key(&self, name: String) -> Result<CreatedApiKey, ApiError> {
+        post_json("/api/v1/api-keys", &NewApiKey { name }, self.csrf()).await
+    }
+
+    pub async fn revoke_api_key(&self, id: &str) -> Result<(), ApiError> {
+        send_without_body(
+            Request::delete(&format!("/api/v1/api-keys/{id}")),
+            self.csrf(),
+        )
+        .await
+    }
+
+    pub async fn operators(&self) -> Result<Vec<Operator>, ApiError> {
+        get_json("/api/v1/operators", Credentials::None).await
+    }
+
+    pub async fn add_operator(&self, operator: &NewOperator) -> Result<Operator, ApiError> {
+        post_json("/api/v1/operators", operator, self.csrf()).await
+    }
+
+    pub async fn change_operator(
+        &self,
+        id: &str,
+        change: &OperatorChange,
+    ) -> Result<Operator, ApiError> {
+        patch_json(&format!("/api/v1/operators/{id}"), change, self.csrf()).await
+    }
+
+    pub async fn remove_operator(&self, id: &str) -> Result<(), ApiError> {
+        send_without_body(
+            Request::delete(&format!("/api/v1/operators/{id}")),
+            self.csrf(),
         )
         .await
     }

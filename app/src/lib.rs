@@ -11,7 +11,7 @@ use leptos_router::path;
 
 use components::layout::{ConnectLayout, DashboardLayout};
 use pages::connect::{ConnectFlow, ConnectStart};
-use pages::dashboard::{CredentialDetail, CredentialList, Overview, SignIn};
+use pages::dashboard::{CredentialDetail, CredentialList, Overview, Settings, SignIn};
 use pages::not_found::NotFound;
 
 /// The root component: the router and its routes.
@@ -30,6 +30,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=Overview />
                     <Route path=path!("credentials") view=CredentialList />
                     <Route path=path!("credentials/:id") view=CredentialDetail />
+                    <Route path=path!("settings") view=Settings />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -71,6 +71,7 @@ fn DashboardShell(session: Session) -> impl IntoView {
     let api = StoredValue::new(DashboardApi::new(session.csrf_token.clone()));
     let operator_email = session.operator.email.clone();
     let organisation_name = session.organisation.name.clone();
+    let is_admin = session.operator.role == shared::operators::Role::Admin;
     provide_context(Operator { session, api });
     let main_content = NodeRef::<leptos::html::Main>::new();
     // The router would treat `#main-content` as a navigation; move focus directly.
@@ -115,6 +116,11 @@ fn DashboardShell(session: Session) -> impl IntoView {
                     <li>
                         <A href="/dashboard/credentials" attr:class="nav-link">"Manage your credentials"</A>
                     </li>
+                    <Show when=move || is_admin>
+                        <li>
+                            <A href="/dashboard/settings" attr:class="nav-link">"Settings"</A>
+                        </li>
+                    </Show>
                 </ul>
             </nav>
             <main id="main-content" class="dashboard-main" tabindex="-1" node_ref=main_content>

@@ -3,11 +3,13 @@
 mod credential;
 mod credentials;
 mod overview;
+mod settings;
 mod sign_in;
 
 pub use credential::CredentialDetail;
 pub use credentials::CredentialList;
 pub use overview::Overview;
+pub use settings::Settings;
 pub use sign_in::SignIn;
 
 use leptos::prelude::*;

@@ -1,0 +1,380 @@
+//! Settings (admins): the organisation's branding and embed origins, API keys
+//! (shown once, revocable) and operators (add, role, remove).
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::operators::{NewOperator, OperatorChange, OrganisationSettingsChange, Role};
+
+use super::{format_time, operator, Operator};
+use crate::components::loading::{ErrorAlert, Loading};
+
+/// The settings page; members see why they cannot use it.
+#[component]
+pub fn Settings() -> impl IntoView {
+    let operator = operator();
+    if operator.session.operator.role != Role::Admin {
+        return view! {
+            <div class="page-header"><h1>"Settings"</h1></div>
+            <div class="alert alert-info" role="note">"Only an organisation admin can change settings. Ask an admin of your organisation."</div>
+        }
+        .into_any();
+    }
+    view! {
+        <div class="page-header">
+            <h1>"Settings"</h1>
+            <p>"How Connect looks, where it may be embedded, and who can use Gridlink."</p>
+        </div>
+        <OrganisationSection />
+        <ApiKeysSection />
+        <OperatorsSection />
+    }
+    .into_any()
+}
+
+/// A text field bound to a signal, with the server's error for it.
+#[component]
+fn TextField(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(into)] error: Signal<Option<String>>,
+    #[prop(default = "text")] input_type: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label class="field-label" for=id>{label}</label>
+            {hint.map(|hint| view! { <p class="field-hint">{hint}</p> })}
+            <input class="input" id=id type=input_type aria-invalid=move || error.with(Option::is_some).to_string()
+                prop:value=move || value.get() on:input=move |e| value.set(event_target_value(&e)) />
+            {move || error.get().map(|message| view! { <p class="field-error">{message}</p> })}
+        </div>
+    }
+}
+
+#[component]
+fn OrganisationSection() -> impl IntoView {
+    let operator = operator();
+    let name = RwSignal::new(String::new());
+    let logo_url = RwSignal::new(String::new());
+    let accent_color = RwSignal::new(String::new());
+    let terms_url = RwSignal::new(String::new());
+    let privacy_url = RwSignal::new(String::new());
+    let origins = RwSignal::new(String::new());
+    let loaded = RwSignal::new(false);
+    let failure = RwSignal::new(None::<crate::api::ApiError>);
+    let saved = RwSignal::new(false);
+    let api = operator.api;
+    spawn_local(async move {
+        match api.get_value().organisation().await {
+            Ok(settings) => {
+                name.set(settings.name);
+                logo_url.set(settings.logo_url.unwrap_or_default());
+                accent_color.set(settings.accent_color.unwrap_or_default());
+                terms_url.set(settings.terms_url.unwrap_or_default());
+                privacy_url.set(settings.privacy_url.unwrap_or_default());
+                origins.set(settings.embed_origins.join("\n"));
+                loaded.set(true);
+            }
+            Err(error) => failure.set(Some(error)),
+        }
+    });
+    let field_error = move |field: &'static str| {
+        Signal::derive(move || failure.with(|f| f.as_ref().and_then(|e| e.field(field))))
+    };
+    let origins_error = Signal::derive(move || {
+        failure.with(|f| match f {
+            Some(crate::api::ApiError::Server(body)) => {
+                let messages: Vec<String> = body
+                    .fields
+                    .iter()
+                    .filter(|field| field.field.starts_with("embedOrigins"))
+                    .map(|field| {
+                        let line = field
+                            .field
+                            .trim_start_matches("embedOrigins[")
+                            .trim_end_matches(']')
+                            .parse::<usize>()
+                            .map(|i| i + 1);
+                        match line {
+                            Ok(line) => format!("Line {line}: {}", field.message),
+                            Err(_) => field.message.clone(),
+                        }
+                    })
+                    .collect();
+                (!messages.is_empty()).then(|| messages.join(" "))
+            }
+            _ => None,
+        })
+    });
+    let optional = |value: String| Some(value.trim().to_owned()).filter(|value| !value.is_empty());
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        saved.set(false);
+        failure.set(None);
+        let change = OrganisationSettingsChange {
+            name: name.get_untracked(),
+            logo_url: optional(logo_url.get_untracked()),
+            accent_color: optional(accent_color.get_untracked()),
+            terms_url: optional(terms_url.get_untracked()),
+            privacy_url: optional(privacy_url.get_untracked()),
+            embed_origins: origins
+                .get_untracked()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        };
+        spawn_local(async move {
+            match api.get_value().change_organisation(&change).await {
+                Ok(settings) => {
+                    origins.set(settings.embed_origins.join("\n"));
+                    saved.set(true);
+                }
+                Err(error) => failure.set(Some(error)),
+            }
+        });
+    };
+    view! {
+        <section class="card settings-section" aria-labelledby="organisation-title">
+            <h2 id="organisation-title" class="card-title">"Organisation and Connect"</h2>
+            <Show when=move || loaded.get() fallback=move || view! { <Loading label="Loading settings…" /> }>
+                {move || failure.get().filter(|e| e.code() != Some(shared::ErrorCode::ValidationFailed)).map(|e| view! { <ErrorAlert message=e.message() /> })}
+                <form on:submit=submit novalidate>
+                    <TextField id="org-name" label="Organisation name" value=name error=field_error("name") hint="End-users see it in Connect." />
+                    <TextField id="org-logo" label="Logo URL" value=logo_url error=field_error("logoUrl") hint="An https:// image, shown in Connect's header." input_type="url" />
+                    <TextField id="org-accent" label="Accent colour" value=accent_color error=field_error("accentColor") hint="#RRGGBB, dark enough for white text." />
+                    <TextField id="org-terms" label="Terms URL" value=terms_url error=field_error("termsUrl") hint="When set, end-users agree to them before connecting." input_type="url" />
+                    <TextField id="org-privacy" label="Privacy policy URL" value=privacy_url error=field_error("privacyUrl") input_type="url" />
+                    <div class="field">
+                        <label class="field-label" for="embed-origins">"Allowed embed origins"</label>
+                        <p class="field-hint">"One per line, like https://portal.example.com. Only these sites may embed Connect and receive its events."</p>
+                        <textarea class="input" id="embed-origins" rows="4" aria-invalid=move || origins_error.with(Option::is_some).to_string()
+                            prop:value=move || origins.get() on:input=move |e| origins.set(event_target_value(&e))></textarea>
+                        {move || origins_error.get().map(|message| view! { <p class="field-error">{message}</p> })}
+                    </div>
+                    <button class="button button-primary" type="submit">"Save settings"</button>
+                    <span role="status" aria-live="polite" class="muted">{move || saved.get().then_some(" Saved.")}</span>
+                </form>
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn ApiKeysSection() -> impl IntoView {
+    let operator = operator();
+    let api = operator.api;
+    let version = RwSignal::new(0u32);
+    let keys = LocalResource::new(move || {
+        version.track();
+        let api = api.get_value();
+        async move { api.api_keys().await }
+    });
+    let name = RwSignal::new(String::new());
+    let created = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let create = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        error.set(None);
+        let key_name = name.get_untracked();
+        spawn_local(async move {
+            match api.get_value().create_api_key(key_name).await {
+                Ok(key) => {
+                    created.set(Some(key.secret));
+                    name.set(String::new());
+                    version.update(|v| *v += 1);
+                }
+                Err(failure) => error.set(Some(
+                    failure.field("name").unwrap_or_else(|| failure.message()),
+                )),
+            }
+        });
+    };
+    let revoke = move |id: String| {
+        spawn_local(async move {
+            match api.get_value().revoke_api_key(&id).await {
+                Ok(()) => version.update(|v| *v += 1),
+                Err(failure) => error.set(Some(failure.message())),
+            }
+        });
+    };
+    view! {
+        <section class="card settings-section" aria-labelledby="api-keys-title">
+            <h2 id="api-keys-title" class="card-title">"API keys"</h2>
+            {move || error.get().map(|message| view! { <ErrorAlert message /> })}
+            {move || created.get().map(|secret| view! {
+                <div class="alert alert-info" role="status">
+                    <p><strong>"Copy this key now: it will not be shown again."</strong></p>
+                    <label class="field-label" for="new-api-key">"New API key"</label>
+                    <input class="input" id="new-api-key" readonly prop:value=secret />
+                </div>
+            })}
+            <form class="search-row" on:submit=create>
+                <label class="visually-hidden" for="api-key-name">"Name of the new key"</label>
+                <input class="input" id="api-key-name" placeholder="What uses it, e.g. Billing sync"
+                    prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e)) />
+                <button class="button button-primary" type="submit">"Create API key"</button>
+            </form>
+            <Transition fallback=|| view! { <Loading label="Loading API keys…" /> }>
+                {move || Suspend::new(async move {
+                    match keys.await {
+                        Err(failure) => view! { <ErrorAlert message=failure.message() /> }.into_any(),
+                        Ok(keys) if keys.is_empty() => view! { <p class="muted">"No API keys yet."</p> }.into_any(),
+                        Ok(keys) => view! {
+                            <table class="table compact">
+                                <caption class="visually-hidden">"API keys"</caption>
+                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"Last used"</th><th scope="col">"State"</th></tr></thead>
+                                <tbody>
+                                    {keys.into_iter().map(|key| {
+                                        let id = key.id.clone();
+                                        let active = key.revoked_at.is_none();
+                                        let label = format!("Revoke {}", key.name);
+                                        view! {
+                                            <tr>
+                                                <td>{key.name.clone()}</td>
+                                                <td><code>{format!("{}…", key.prefix)}</code></td>
+                                                <td>{key.last_used_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
+                                                <td>
+                                                    {if active {
+                                                        view! { <button class="button button-secondary" aria-label=label on:click=move |_| revoke(id.clone())>"Revoke"</button> }.into_any()
+                                                    } else {
+                                                        view! { <span class="badge badge-neutral">"Revoked"</span> }.into_any()
+                                                    }}
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn OperatorsSection() -> impl IntoView {
+    let Operator { api, session } = operator();
+    let own_id = session.operator.id;
+    let version = RwSignal::new(0u32);
+    let operators = LocalResource::new(move || {
+        version.track();
+        let api = api.get_value();
+        async move { api.operators().await }
+    });
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let role = RwSignal::new(Role::Member);
+    let failure = RwSignal::new(None::<crate::api::ApiError>);
+    let add = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        failure.set(None);
+        let new = NewOperator {
+            email: email.get_untracked(),
+            password: password.get_untracked(),
+            role: role.get_untracked(),
+        };
+        spawn_local(async move {
+            match api.get_value().add_operator(&new).await {
+                Ok(_) => {
+                    email.set(String::new());
+                    password.set(String::new());
+                    version.update(|v| *v += 1);
+                }
+                Err(error) => failure.set(Some(error)),
+            }
+        });
+    };
+    let act = move |future: std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), crate::api::ApiError>>>,
+    >| {
+        spawn_local(async move {
+            match future.await {
+                Ok(()) => version.update(|v| *v += 1),
+                Err(error) => failure.set(Some(error)),
+            }
+        });
+    };
+    let field_error = move |field: &'static str| {
+        Signal::derive(move || failure.with(|f| f.as_ref().and_then(|e| e.field(field))))
+    };
+    view! {
+        <section class="card settings-section" aria-labelledby="operators-title">
+            <h2 id="operators-title" class="card-title">"Operators"</h2>
+            {move || failure.get().filter(|e| e.code() != Some(shared::ErrorCode::ValidationFailed)).map(|e| view! { <ErrorAlert message=e.message() /> })}
+            <Transition fallback=|| view! { <Loading label="Loading operators…" /> }>
+                {move || {
+                    let own_id = own_id.clone();
+                    Suspend::new(async move {
+                        match operators.await {
+                            Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                            Ok(list) => view! {
+                                <table class="table compact">
+                                    <caption class="visually-hidden">"Operators"</caption>
+                                    <thead><tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Remove"</th></tr></thead>
+                                    <tbody>
+                                        {list.into_iter().map(|member| {
+                                            let is_self = member.id == own_id;
+                                            let id_for_role = member.id.clone();
+                                            let id_for_removal = member.id.clone();
+                                            let select_id = format!("role-{}", member.id);
+                                            let role_label = format!("Role of {}", member.email);
+                                            let remove_label = format!("Remove {}", member.email);
+                                            view! {
+                                                <tr>
+                                                    <td>{member.email.clone()}{is_self.then_some(" (you)")}</td>
+                                                    <td>
+                                                        <label class="visually-hidden" for=select_id.clone()>{role_label}</label>
+                                                        <select class="input" id=select_id prop:value=member.role.as_str()
+                                                            on:change=move |e| {
+                                                                let role = Role::parse(&event_target_value(&e)).unwrap_or(Role::Member);
+                                                                let id = id_for_role.clone();
+                                                                act(Box::pin(async move {
+                                                                    api.get_value().change_operator(&id, &OperatorChange { role }).await.map(|_| ())
+                                                                }));
+                                                            }>
+                                                            <option value="ADMIN">"Admin"</option>
+                                                            <option value="MEMBER">"Member"</option>
+                                                        </select>
+                                                    </td>
+                                                    <td>
+                                                        <button class="button button-secondary" aria-label=remove_label
+                                                            on:click=move |_| {
+                                                                let id = id_for_removal.clone();
+                                                                act(Box::pin(async move { api.get_value().remove_operator(&id).await }));
+                                                            }>
+                                                            "Remove"
+                                                        </button>
+                                                    </td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            }
+                            .into_any(),
+                        }
+                    })
+                }}
+            </Transition>
+            <h3>"Add an operator"</h3>
+            <form on:submit=add novalidate>
+                <TextField id="operator-email" label="Email" value=email error=field_error("email") input_type="email" />
+                <TextField id="operator-password" label="Initial password" value=password error=field_error("password") hint="At least 12 characters; they can change it later." input_type="password" />
+                <div class="field">
+                    <label class="field-label" for="operator-role">"Role"</label>
+                    <select class="input" id="operator-role" on:change=move |e| role.set(Role::parse(&event_target_value(&e)).unwrap_or(Role::Member))>
+                        <option value="MEMBER">"Member: credentials, Connect and update links"</option>
+                        <option value="ADMIN">"Admin: also settings, API keys and operators"</option>
+                    </select>
+                </div>
+                <button class="button button-primary" type="submit">"Add operator"</button>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,49 @@
+// Settings: admins manage API keys, operators and Connect's embedding; members cannot.
+import { expect, test } from '@playwright/test';
+import { expectNoAccessibilityViolations } from '../pages/app';
+import { operatorApi } from '../pages/connect';
+import { OperatorDashboard } from '../pages/dashboard';
+
+test('an admin creates an API key, sees it once, and revokes it', async ({ page, request }) => {
+  const dashboard = new OperatorDashboard(page);
+  await dashboard.signIn();
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Settings' })).toBeVisible();
+  await expect(page.getByLabel('Organisation name')).toHaveValue('Demo Energy Co');
+  await expectNoAccessibilityViolations(page);
+
+  await page.getByLabel('Name of the new key').fill('Billing sync');
+  await page.getByRole('button', { name: 'Create API key' }).click();
+  const secretField = page.getByLabel('New API key');
+  await expect(secretField).toHaveValue(/^glk_/);
+  const secret = await secretField.inputValue();
+  const withKey = await request.get('/api/v1/credentials', { headers: { authorization: `Bearer ${secret}` } });
+  expect(withKey.status()).toBe(200);
+
+  await page.getByRole('button', { name: 'Revoke Billing sync' }).click();
+  await expect(page.getByRole('row', { name: /Billing sync/ })).toContainText('Revoked');
+  const revoked = await request.get('/api/v1/credentials', { headers: { authorization: `Bearer ${secret}` } });
+  expect(revoked.status()).toBe(401);
+});
+
+test('an embed origin that is not https is refused with the line it is on', async ({ page }) => {
+  const dashboard = new OperatorDashboard(page);
+  await dashboard.signIn();
+  await page.goto('/dashboard/settings');
+  await page.getByLabel('Allowed embed origins').fill('https://portal.example.com\nhttp://insecure.example.com');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByText('Line 2: Use https://')).toBeVisible();
+});
+
+test('a member cannot reach the settings', async ({ page, request }) => {
+  const api = await operatorApi(request);
+  const email = `member-${Date.now()}@example.com`;
+  await api.post('/api/v1/operators', { email, password: 'a long member password', role: 'MEMBER' });
+  const dashboard = new OperatorDashboard(page);
+  await dashboard.signIn(email, 'a long member password');
+  await expect(page.getByRole('link', { name: 'Settings' })).toHaveCount(0);
+  await page.goto('/dashboard/settings');
+  await expect(page.getByText('Only an organisation admin can change settings.')).toBeVisible();
+  const refused = await page.request.get('/api/v1/api-keys');
+  expect(refused.status()).toBe(403);
+});
