@@ -332,6 +332,19 @@ impl DashboardApi {
         .await
     }
 
+    /// A Connect token for a new credential owned by `owner`.
+    pub async fn new_connect_token(
+        &self,
+        owner: shared::credentials::Owner,
+    ) -> Result<ConnectToken, ApiError> {
+        let body = shared::connect::NewConnectToken {
+            utility_id: None,
+            correlation_id: None,
+            owner,
+        };
+        post_json("/api/v1/connect-tokens", &body, self.csrf()).await
+    }
+
     /// "Retry MFA Verification": a Connect token in update mode.
     pub async fn retry_mfa(&self, id: &str) -> Result<ConnectToken, ApiError> {
         post_json(

@@ -112,3 +112,26 @@ test('an update link completed by the end-user reconnects the credential; a revo
   await expect(dashboard.status()).toHaveText('LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL');
   await expect(page.getByRole('region', { name: 'Timeline' })).toContainText('Update link revoked.');
 });
+
+test('an operator adds a credential the organisation owns through Connect in a dialog', async ({ page }) => {
+  const dashboard = new OperatorDashboard(page);
+  await dashboard.signIn();
+  await page.getByRole('link', { name: 'Manage your credentials' }).click();
+  await page.getByRole('button', { name: 'Add credential' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add credential' });
+  await expect(dialog).toBeVisible();
+  await expectNoAccessibilityViolations(page);
+  const frame = page.frameLocator('iframe[title="Gridlink Connect"]');
+  await frame.getByLabel('Search utilities').fill('Water');
+  await frame.getByRole('button', { name: 'Sandbox Water' }).click();
+  await frame.getByLabel('Username').fill('user_good');
+  await frame.getByLabel('Password').fill('pass_good');
+  await frame.getByRole('button', { name: 'Submit' }).click();
+  await expect(dialog).toBeHidden({ timeout: 15_000 });
+  await page.getByLabel('Search usernames').fill('user_good');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.getByRole('row', { name: /sandbox-water/ }).first()).toContainText('LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL');
+
+  await page.getByRole('button', { name: 'Invite end-user' }).click();
+  await expect(page.getByLabel('Connect link for the end-user (valid one hour)')).toHaveValue(/\/connect\/gct_/);
+});

@@ -179,7 +179,7 @@ pub fn ConnectLayout() -> impl IntoView {
                 style:--color-focus=accent
                 style:--color-on-accent=move || accent().map(|_| "#ffffff")
             >
-                <header class="connect-header">
+                <header class="connect-header" aria-label="Connect">
                     {move || match logo() {
                         Some(url) => view! { <img class="connect-logo" src=url alt="" /> }.into_any(),
                         None => view! { <BrandMark /> }.into_any(),
@@ -191,10 +191,10 @@ pub fn ConnectLayout() -> impl IntoView {
                         </button>
                     </Show>
                 </header>
-                <main class="connect-body">
+                <main class="connect-body" aria-label="Connect your utility account">
                     <Outlet />
                 </main>
-                <footer class="connect-footer">
+                <footer class="connect-footer" aria-label="About Connect">
                     "Your login is encrypted and used only to read your utility data. Secured by Gridlink."
                 </footer>
             </div>

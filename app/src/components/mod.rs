@@ -1,5 +1,6 @@
 //! Building blocks shared by the pages.
 
+pub mod connect_dialog;
 pub mod layout;
 pub mod loading;
 pub mod status;

@@ -9,6 +9,7 @@ use shared::connect::ConnectToken;
 use shared::credentials::Credential;
 
 use super::{format_time, operator};
+use crate::components::connect_dialog::ConnectDialog;
 use crate::components::loading::{ErrorAlert, Loading};
 use crate::components::status::StatusBadge;
 
@@ -31,25 +32,6 @@ pub fn CredentialDetail() -> impl IntoView {
         update_link: RwSignal::new(None),
         confirming_deactivation: RwSignal::new(false),
     };
-    // Connect in the dialog tells us when it succeeded (same origin only).
-    let _listener = window_event_listener(leptos::ev::message, move |event| {
-        let own_origin = web_sys::window()
-            .and_then(|w| w.location().origin().ok())
-            .unwrap_or_default();
-        if event.origin() != own_origin || ui.connect_url.get_untracked().is_none() {
-            return;
-        }
-        if event
-            .data()
-            .as_string()
-            .is_some_and(|data| data.contains("\"type\":\"SUCCESS\""))
-        {
-            ui.actions.message.set(Some(
-                "Verification complete: the credential is connected again.".into(),
-            ));
-            ui.close_dialog();
-        }
-    });
     let credential = LocalResource::new(move || {
         version.track();
         let api = operator.api.get_value();
@@ -325,16 +307,14 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
                 </Show>
             </section>
         </Show>
-        {move || connect_url.get().map(|url| view! {
-            <div class="dialog-backdrop">
-                <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="dialog-title">
-                    <div class="dialog-header">
-                        <h2 id="dialog-title">"Retry MFA Verification"</h2>
-                        <button class="button button-secondary" on:click=move |_| close_dialog()>"Close"</button>
-                    </div>
-                    <iframe class="connect-frame" src=url title="Gridlink Connect"></iframe>
-                </div>
-            </div>
-        })}
+        <ConnectDialog
+            url=connect_url
+            title="Retry MFA Verification"
+            on_success=Callback::new(move |()| {
+                message.set(Some("Verification complete: the credential is connected again.".into()));
+                close_dialog();
+            })
+            on_close=Callback::new(move |()| close_dialog())
+        />
     }
 }

@@ -4,9 +4,11 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
+use shared::credentials::Owner;
 use shared::StatusDetail;
 
 use super::{format_time, operator};
+use crate::components::connect_dialog::ConnectDialog;
 use crate::components::loading::{ErrorAlert, Loading};
 use crate::components::status::StatusBadge;
 
@@ -63,7 +65,9 @@ pub fn CredentialList() -> impl IntoView {
         );
     };
 
+    let listing_version = RwSignal::new(0u32);
     let listing = LocalResource::new(move || {
+        listing_version.track();
         let api = operator.api.get_value();
         let mut parts = vec![
             format!("page={}", page.get()),
@@ -105,9 +109,12 @@ pub fn CredentialList() -> impl IntoView {
     let go_page = go;
 
     view! {
-        <div class="page-header">
-            <h1>"Manage your credentials"</h1>
-            <p>"Every utility login of your organisation, with its status."</p>
+        <div class="page-header page-header-actions">
+            <div>
+                <h1>"Manage your credentials"</h1>
+                <p>"Every utility login of your organisation, with its status."</p>
+            </div>
+            <AddCredential refresh=listing_version />
         </div>
         <div class="toolbar">
             <button
@@ -225,5 +232,48 @@ pub fn CredentialList() -> impl IntoView {
             })
             }}
         </Transition>
+    }
+}
+
+/// "Add credential": a login the organisation owns is connected right here in
+/// Connect; "Invite end-user" gives a Connect link to send to the login's owner.
+#[component]
+fn AddCredential(refresh: RwSignal<u32>) -> impl IntoView {
+    let operator = operator();
+    let connect_url = RwSignal::new(None::<String>);
+    let invite = RwSignal::new(None::<shared::connect::ConnectToken>);
+    let error = RwSignal::new(None::<String>);
+    let open = move |owner: Owner| {
+        let api = operator.api.get_value();
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match api.new_connect_token(owner).await {
+                Ok(token) if owner == Owner::Organisation => connect_url.set(Some(token.url)),
+                Ok(token) => invite.set(Some(token)),
+                Err(failure) => error.set(Some(failure.message())),
+            }
+        });
+    };
+    view! {
+        <div class="add-credential">
+            <div class="button-row">
+                <button class="button button-primary" on:click=move |_| open(Owner::Organisation)>"Add credential"</button>
+                <button class="button button-secondary" on:click=move |_| open(Owner::EndUser)>"Invite end-user"</button>
+            </div>
+            {move || error.get().map(|message| view! { <ErrorAlert message /> })}
+            {move || invite.get().map(|token| view! {
+                <div class="update-link">
+                    <label class="field-label" for="invite-url">"Connect link for the end-user (valid one hour)"</label>
+                    <input class="input" id="invite-url" readonly prop:value=token.url />
+                    <p class="muted">{format!("Expires {}.", format_time(token.expires_at))}</p>
+                </div>
+            })}
+            <ConnectDialog
+                url=connect_url
+                title="Add credential"
+                on_success=Callback::new(move |()| refresh.update(|v| *v += 1))
+                on_close=Callback::new(move |()| refresh.update(|v| *v += 1))
+            />
+        </div>
     }
 }

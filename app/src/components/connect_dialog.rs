@@ -1,0 +1,57 @@
+//! Connect inside the dashboard: a modal dialog with Connect in an iframe.
+//! Connect tells its same-origin parent when it succeeded.
+
+use leptos::prelude::*;
+
+/// Shows Connect at `url` while it is set; `on_success` runs when Connect
+/// reports SUCCESS, and closing the dialog clears `url`.
+#[component]
+pub fn ConnectDialog(
+    url: RwSignal<Option<String>>,
+    #[prop(into)] title: String,
+    on_success: Callback<()>,
+    on_close: Callback<()>,
+) -> impl IntoView {
+    let _listener = window_event_listener(leptos::ev::message, move |event| {
+        let own_origin = web_sys::window()
+            .and_then(|w| w.location().origin().ok())
+            .unwrap_or_default();
+        if event.origin() != own_origin || url.get_untracked().is_none() {
+            return;
+        }
+        if event
+            .data()
+            .as_string()
+            .is_some_and(|data| data.contains("\"type\":\"SUCCESS\""))
+        {
+            url.set(None);
+            on_success.run(());
+        }
+    });
+    let close = move |_| {
+        url.set(None);
+        on_close.run(());
+    };
+    let on_keydown = move |event: leptos::ev::KeyboardEvent| {
+        if event.key() == "Escape" {
+            url.set(None);
+            on_close.run(());
+        }
+    };
+    move || {
+        let title = title.clone();
+        url.get().map(|src| {
+            view! {
+                <div class="dialog-backdrop" on:keydown=on_keydown>
+                    <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="dialog-title">
+                        <div class="dialog-header">
+                            <h2 id="dialog-title">{title}</h2>
+                            <button class="button button-secondary" autofocus on:click=close>"Close"</button>
+                        </div>
+                        <iframe class="connect-frame" src=src title="Gridlink Connect"></iframe>
+                    </div>
+                </div>
+            }
+        })
+    }
+}
