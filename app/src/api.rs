@@ -11,7 +11,10 @@ use shared::connect::{
     ChooseMethod, ConnectState, ConnectToken, SubmitCode, SubmitCredentials, SubmitPassword,
     UpdateLink, Utility,
 };
-use shared::credentials::{Credential, CredentialCounts, CredentialEvent, CredentialPage};
+use shared::credentials::{
+    Credential, CredentialCounts, CredentialEvent, CredentialPage, ExpiryForecast,
+    OrganisationEvent,
+};
 use shared::health::Health;
 use shared::operators::{
     ApiKey, CreatedApiKey, NewApiKey, NewOperator, Operator, OperatorChange, OrganisationSettings,
@@ -301,6 +304,18 @@ impl DashboardApi {
 
     pub async fn counts(&self) -> Result<CredentialCounts, ApiError> {
         get_json("/api/v1/credentials/counts", Credentials::None).await
+    }
+
+    pub async fn expiries(&self, days: u32) -> Result<ExpiryForecast, ApiError> {
+        get_json(
+            &format!("/api/v1/credentials/expiries?days={days}"),
+            Credentials::None,
+        )
+        .await
+    }
+
+    pub async fn latest_events(&self, limit: u32) -> Result<Vec<OrganisationEvent>, ApiError> {
+        get_json(&format!("/api/v1/events?limit={limit}"), Credentials::None).await
     }
 
     pub async fn credential(&self, id: &str) -> Result<Credential, ApiError> {

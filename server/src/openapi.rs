@@ -139,6 +139,8 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
             query_param("includeDeactivated", "Also list deactivated credentials.", json!({"type": "boolean", "default": false})),
         ])),
         ("/api/v1/credentials/counts", "get", op("Active credentials per status and status detail", "credentials", INTEGRATOR, None, ok("200", "Counts", Some(schema_ref("CredentialCounts"))), &[])),
+        ("/api/v1/credentials/expiries", "get", with(op("Connected credentials whose tokens expire on each of the next days", "credentials", INTEGRATOR, None, ok("200", "Forecast", Some(schema_ref("ExpiryForecast"))), &[400, 422]), vec![query_param("days", "1 to 366 (default 90).", json!({"type": "integer", "minimum": 1, "maximum": 366}))])),
+        ("/api/v1/events", "get", with(op("The organisation's latest events, newest first", "credentials", INTEGRATOR, None, ok("200", "Events", Some(json!({"type": "array", "items": schema_ref("OrganisationEvent")}))), &[400, 422]), vec![query_param("limit", "1 to 100 (default 20).", json!({"type": "integer", "minimum": 1, "maximum": 100}))])),
         ("/api/v1/credentials/{id}", "get", with(op("A credential", "credentials", INTEGRATOR, None, ok("200", "The credential", credential()), &[404]), vec![id()])),
         ("/api/v1/credentials/{id}", "patch", with(op("Change the correlation id or the password (which reconnects)", "credentials", INTEGRATOR, Some("CredentialChange"), ok("200", "Changed", credential()), &[404, 409]), vec![id()])),
         ("/api/v1/credentials/{id}", "delete", with(op("Deactivate: stop syncing and destroy the session token", "credentials", INTEGRATOR, None, ok("204", "Deactivated", None), &[404]), vec![id()])),
@@ -241,6 +243,8 @@ fn schemas() -> Value {
             "id": {"type": "integer"}, "kind": text(), "fromStatusDetail": {"oneOf": [schema_ref("StatusDetail"), {"type": "null"}]},
             "toStatusDetail": {"oneOf": [schema_ref("StatusDetail"), {"type": "null"}]}, "actor": text(), "message": text(), "createdAt": time()
         })),
+        "ExpiryForecast": object(&["from", "perDay"], json!({"from": time(), "perDay": {"type": "array", "items": {"type": "integer"}, "description": "Index 0: the next 24 hours."}})),
+        "OrganisationEvent": {"allOf": [schema_ref("CredentialEvent"), object(&["credentialId", "username", "utilityId"], json!({"credentialId": text(), "username": text(), "utilityId": text()}))]},
         "NewConnectToken": object(&[], json!({"utilityId": nullable_text(), "correlationId": nullable_text(), "owner": schema_ref("Owner")})),
         "ConnectToken": object(&["id", "purpose", "token", "url", "createdAt", "expiresAt"], json!({
             "id": text(), "purpose": string_enum(&["NEW_CREDENTIAL", "RETRY_MFA", "UPDATE_LINK"]), "token": text(), "url": text(),

@@ -512,7 +512,55 @@ async fn the_sweep_flags_expired_tokens_once_even_when_sweeps_race(backend: Back
     assert_eq!(filtered["total"], 2);
 }
 
+async fn the_expiry_forecast_counts_tokens_per_day_and_the_latest_events_are_listed(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    for utility in ["sandbox-gas", "sandbox-electric", "sandbox-water"] {
+        let created = create(&org.api, utility, "user_nomfa", "pass_good").await;
+        app.wait_for_detail(
+            &org.api,
+            created["id"].as_str().unwrap(),
+            "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL",
+        )
+        .await;
+    }
+    let forecast = expect_json(
+        org.api.get("/api/v1/credentials/expiries?days=90").await,
+        200,
+    )
+    .await;
+    let per_day: Vec<u64> = serde_json::from_value(forecast["perDay"].clone()).unwrap();
+    assert_eq!(per_day.len(), 90);
+    // Sandbox Gas tokens last 14 days, Sandbox Electric 30; Sandbox Water's year is beyond the window.
+    assert_eq!(per_day.iter().sum::<u64>(), 2);
+    assert!(
+        per_day[13] + per_day[14] == 1 && per_day[29] + per_day[30] == 1,
+        "{per_day:?}"
+    );
+    expect_json(
+        org.api.get("/api/v1/credentials/expiries?days=0").await,
+        422,
+    )
+    .await;
+
+    let events = expect_json(org.api.get("/api/v1/events?limit=2").await, 200).await;
+    assert_eq!(events.as_array().unwrap().len(), 2);
+    assert_eq!(events[0]["username"], "user_nomfa");
+    assert_eq!(
+        events[0]["toStatusDetail"],
+        "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL"
+    );
+    let other = app.organisation("Other").await;
+    assert_eq!(
+        expect_json(other.api.get("/api/v1/events").await, 200).await,
+        json!([])
+    );
+}
+
 database_tests!(
+    the_expiry_forecast_counts_tokens_per_day_and_the_latest_events_are_listed,
     a_login_without_mfa_connects_in_the_background,
     a_login_with_mfa_waits_for_a_method,
     failed_logins_land_in_their_status_details,

@@ -138,3 +138,24 @@ pub struct CredentialEvent {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
+
+/// `GET /api/v1/credentials/expiries?days=N`: how many connected credentials'
+/// tokens expire on each of the next N days (index 0 is the next 24 hours).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpiryForecast {
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    pub per_day: Vec<u64>,
+}
+
+/// `GET /api/v1/events`: an event with the credential it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganisationEvent {
+    pub credential_id: String,
+    pub username: String,
+    pub utility_id: String,
+    #[serde(flatten)]
+    pub event: CredentialEvent,
+}

@@ -11,8 +11,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use shared::credentials::{
-    Credential, CredentialChange, CredentialCounts, CredentialEvent, CredentialPage, NewCredential,
-    StatusCount, StatusDetailCount, CREDENTIAL_SORTS,
+    Credential, CredentialChange, CredentialCounts, CredentialEvent, CredentialPage,
+    ExpiryForecast, NewCredential, OrganisationEvent, StatusCount, StatusDetailCount,
+    CREDENTIAL_SORTS,
 };
 use shared::validation::{Password, Username};
 use shared::{Status, StatusDetail};
@@ -33,6 +34,8 @@ pub fn router() -> Router<AppState> {
             get(list_credentials).post(create_credential),
         )
         .route("/v1/credentials/counts", get(count_credentials))
+        .route("/v1/credentials/expiries", get(forecast_expiries))
+        .route("/v1/events", get(latest_events))
         .route(
             "/v1/credentials/{id}",
             get(get_credential)
@@ -360,6 +363,84 @@ async fn count_credentials(
         by_status,
         by_status_detail,
     }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ForecastParams {
+    days: Option<String>,
+}
+
+/// Connected credentials whose tokens expire in each of the next `days` days.
+async fn forecast_expiries(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(params): Query<ForecastParams>,
+) -> Result<Json<ExpiryForecast>, ApiError> {
+    let days = match params.days.as_deref().map(str::parse::<u32>) {
+        None => 90,
+        Some(Ok(days)) if (1..=366).contains(&days) => days,
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "days",
+                "The number of days is from 1 to 366.",
+            ))
+        }
+    };
+    let now = state.clock.now_ms();
+    let day_ms: i64 = 86_400_000;
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT (token_expires_at - $1) / $2 AS day, COUNT(*) FROM credentials \
+         WHERE organisation_id = $3 AND status_detail = 'LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL' \
+           AND deactivated_at IS NULL AND token_expires_at >= $1 AND token_expires_at < $4 \
+         GROUP BY day",
+    )
+    .bind(now)
+    .bind(day_ms)
+    .bind(&actor.organisation_id)
+    .bind(now + i64::from(days) * day_ms)
+    .fetch_all(state.db.pool())
+    .await?;
+    let mut per_day = vec![0u64; days as usize];
+    for (day, count) in rows {
+        if let Some(slot) = usize::try_from(day)
+            .ok()
+            .and_then(|day| per_day.get_mut(day))
+        {
+            *slot = count.max(0) as u64;
+        }
+    }
+    Ok(Json(ExpiryForecast {
+        from: crate::clock::from_ms(now),
+        per_day,
+    }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EventParams {
+    limit: Option<String>,
+}
+
+/// The organisation's latest events, newest first.
+async fn latest_events(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(params): Query<EventParams>,
+) -> Result<Json<Vec<OrganisationEvent>>, ApiError> {
+    let limit = match params.limit.as_deref().map(str::parse::<u32>) {
+        None => 20,
+        Some(Ok(limit)) if (1..=100).contains(&limit) => limit,
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "limit",
+                "The limit is from 1 to 100.",
+            ))
+        }
+    };
+    Ok(Json(
+        store::latest_events(&state.db, &actor.organisation_id, limit).await?,
+    ))
 }
 
 async fn get_credential(

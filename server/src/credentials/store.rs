@@ -1,7 +1,7 @@
 //! Reading credentials: the row, its conversion to the API shape, the
 //! filtered and paginated list, and the counts.
 
-use shared::credentials::{Credential, CredentialEvent, Owner};
+use shared::credentials::{Credential, CredentialEvent, OrganisationEvent, Owner};
 use shared::{CredentialStatus, StatusDetail};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -245,6 +245,65 @@ pub async fn counts_by_detail(
     Ok(rows
         .into_iter()
         .filter_map(|(detail, count)| Some((StatusDetail::parse(&detail)?, count.max(0) as u64)))
+        .collect())
+}
+
+/// The organisation's latest events across its credentials, newest first.
+pub async fn latest_events(
+    db: &Database,
+    organisation_id: &str,
+    limit: u32,
+) -> Result<Vec<OrganisationEvent>, ApiError> {
+    type Row = (
+        i64,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        i64,
+        String,
+        String,
+        String,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT e.id, e.kind, e.from_detail, e.to_detail, e.actor, e.message, e.created_at, c.id, c.username, c.utility_id \
+         FROM credential_events e JOIN credentials c ON c.id = e.credential_id \
+         WHERE e.organisation_id = $1 ORDER BY e.id DESC LIMIT $2",
+    )
+    .bind(organisation_id)
+    .bind(i64::from(limit))
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                kind,
+                from,
+                to,
+                actor,
+                message,
+                created_at,
+                credential_id,
+                username,
+                utility_id,
+            )| OrganisationEvent {
+                credential_id,
+                username,
+                utility_id,
+                event: CredentialEvent {
+                    id,
+                    kind,
+                    from_status_detail: from.as_deref().and_then(StatusDetail::parse),
+                    to_status_detail: to.as_deref().and_then(StatusDetail::parse),
+                    actor,
+                    message,
+                    created_at: from_ms(created_at),
+                },
+            },
+        )
         .collect())
 }
 

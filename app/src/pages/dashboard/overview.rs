@@ -79,6 +79,8 @@ pub fn Overview() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <ExpiryChart />
+        <LatestEvents />
         <section class="card system-status" aria-labelledby="system-status-title">
             <h2 id="system-status-title" class="card-title">"System status"</h2>
             <Suspense fallback=|| view! { <Loading label="Checking the server…" /> }>
@@ -86,6 +88,115 @@ pub fn Overview() -> impl IntoView {
                     match health.await {
                         Ok(health) => view! { <SystemStatus health /> }.into_any(),
                         Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// Upcoming token expiries over the next 90 days, per week, as bars; the same
+/// figures are in a table for screen readers.
+#[component]
+fn ExpiryChart() -> impl IntoView {
+    let operator = operator();
+    let forecast = LocalResource::new(move || {
+        let api = operator.api.get_value();
+        async move { api.expiries(91).await }
+    });
+    view! {
+        <section class="card chart-card" aria-labelledby="expiries-title">
+            <h2 id="expiries-title" class="card-title">"Upcoming token expiries (next 13 weeks)"</h2>
+            <Suspense fallback=|| view! { <Loading label="Loading expiries…" /> }>
+                {move || Suspend::new(async move {
+                    match forecast.await {
+                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                        Ok(forecast) => {
+                            let weeks: Vec<u64> = forecast.per_day.chunks(7).map(|week| week.iter().sum()).collect();
+                            let total: u64 = weeks.iter().sum();
+                            let highest = weeks.iter().copied().max().unwrap_or(0).max(1);
+                            let bar_width = 100.0 / weeks.len().max(1) as f64;
+                            let bars = weeks
+                                .iter()
+                                .enumerate()
+                                .map(|(index, count)| {
+                                    let height = 100.0 * *count as f64 / highest as f64;
+                                    view! {
+                                        <rect
+                                            class="chart-bar"
+                                            x=format!("{:.2}", index as f64 * bar_width + bar_width * 0.15)
+                                            y=format!("{:.2}", 100.0 - height)
+                                            width=format!("{:.2}", bar_width * 0.7)
+                                            height=format!("{height:.2}")
+                                        >
+                                            <title>{format!("Week {}: {count}", index + 1)}</title>
+                                        </rect>
+                                    }
+                                })
+                                .collect_view();
+                            let rows = weeks
+                                .iter()
+                                .enumerate()
+                                .map(|(index, count)| view! { <tr><th scope="row">{format!("Week {}", index + 1)}</th><td>{count.to_string()}</td></tr> })
+                                .collect_view();
+                            view! {
+                                <p>{format!("{total} session tokens expire in the next 13 weeks. Expiring tokens need a new verification by the end-user.")}</p>
+                                <svg class="chart" viewBox="0 0 100 100" preserveAspectRatio="none" aria-hidden="true" focusable="false">
+                                    {bars}
+                                </svg>
+                                <div class="chart-axis" aria-hidden="true"><span>"This week"</span><span>"In 13 weeks"</span></div>
+                                <table class="visually-hidden">
+                                    <caption>"Tokens expiring per week"</caption>
+                                    <thead><tr><th scope="col">"Week"</th><th scope="col">"Tokens"</th></tr></thead>
+                                    <tbody>{rows}</tbody>
+                                </table>
+                            }
+                            .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// The organisation's latest events, each linking to its credential.
+#[component]
+fn LatestEvents() -> impl IntoView {
+    let operator = operator();
+    let events = LocalResource::new(move || {
+        let api = operator.api.get_value();
+        async move { api.latest_events(8).await }
+    });
+    view! {
+        <section class="card timeline" aria-labelledby="latest-events-title">
+            <h2 id="latest-events-title" class="card-title">"Latest events"</h2>
+            <Suspense fallback=|| view! { <Loading label="Loading events…" /> }>
+                {move || Suspend::new(async move {
+                    match events.await {
+                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                        Ok(events) if events.is_empty() => view! { <p class="muted">"Nothing has happened yet."</p> }.into_any(),
+                        Ok(events) => view! {
+                            <ol class="events">
+                                {events
+                                    .into_iter()
+                                    .map(|item| {
+                                        let href = format!("/dashboard/credentials/{}", item.credential_id);
+                                        view! {
+                                            <li>
+                                                <span class="event-time">{super::format_time(item.event.created_at)}</span>
+                                                <span class="event-message">
+                                                    <A href=href>{format!("{} at {}", item.username, item.utility_id)}</A>
+                                                    ": " {item.event.message}
+                                                </span>
+                                                <span class="event-actor">{item.event.actor}</span>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ol>
+                        }
+                        .into_any(),
                     }
                 })}
             </Suspense>
