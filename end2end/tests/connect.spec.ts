@@ -116,3 +116,60 @@ test('a made-up link says it is not valid', async ({ page }) => {
   await expect(page.getByRole('heading', { level: 1, name: 'This link is not valid' })).toBeVisible();
   await expectNoAccessibilityViolations(page);
 });
+
+test('the whole flow can be done with the keyboard alone', async ({ page, request }) => {
+  const api = await operatorApi(request);
+  const token = await api.post('/api/v1/connect-tokens', { utilityId: 'sandbox-gas' });
+  await page.goto(token.url);
+  const connect = new ConnectFlowPage(page);
+  await expect(connect.heading('Enter your utility login')).toBeFocused();
+  // From the step's heading, Tab reaches the username; Tab to the password; Enter submits.
+  await page.keyboard.press('Tab');
+  await expect(page.getByLabel('Username')).toBeFocused();
+  await page.keyboard.type('user_good');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('pass_good');
+  await page.keyboard.press('Enter');
+  await expect(connect.heading('Select your preferred verification method')).toBeVisible({ timeout: 15_000 });
+  await expect(connect.heading('Select your preferred verification method')).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('radio', { name: /Text message/ })).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(connect.heading('Enter your verification code')).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(page.getByLabel('Verification code')).toBeFocused();
+  await page.keyboard.type(await latestCode(request, 'sandbox-gas', 'user_good'));
+  await page.keyboard.press('Enter');
+  await expect(connect.heading('Your account is connected')).toBeVisible();
+  await expect(connect.heading('Your account is connected')).toBeFocused();
+});
+
+test('the connecting and failure screens pass axe', async ({ page, request }) => {
+  const api = await operatorApi(request);
+  const slow = await api.post('/api/v1/connect-tokens', { utilityId: 'sandbox-water' });
+  await page.goto(slow.url);
+  const connect = new ConnectFlowPage(page);
+  await connect.enterLogin('user_slow', 'pass_good');
+  await expect(connect.heading('Connecting with your utility')).toBeVisible();
+  await expect(page.getByRole('progressbar', { name: 'Connecting' })).toBeVisible();
+  await expectNoAccessibilityViolations(page);
+  await expect(connect.heading('Your account is connected')).toBeVisible({ timeout: 15_000 });
+
+  for (const [username, heading] of [
+    ['user_locked', 'Your account is locked'],
+    ['user_down', 'Your utility is not answering'],
+  ] as const) {
+    const token = await api.post('/api/v1/connect-tokens', { utilityId: 'sandbox-electric' });
+    await page.goto(token.url);
+    await connect.enterLogin(username, 'pass_good');
+    await expect(connect.heading(heading)).toBeVisible({ timeout: 15_000 });
+    await expect(page.getByRole('button', { name: 'Try again' })).toBeVisible();
+    await expectNoAccessibilityViolations(page);
+  }
+  const legacy = await api.post('/api/v1/connect-tokens', { utilityId: 'sandbox-legacy' });
+  await page.goto(legacy.url);
+  await connect.enterLogin('user_good', 'pass_good');
+  await expect(connect.heading('This verification is not supported')).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByRole('button', { name: 'Try again' })).toHaveCount(0);
+  await expectNoAccessibilityViolations(page);
+});

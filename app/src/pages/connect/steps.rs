@@ -37,7 +37,6 @@ fn Field(
     #[prop(default = "text")] input_type: &'static str,
     #[prop(default = "off")] autocomplete: &'static str,
     #[prop(optional)] inputmode: Option<&'static str>,
-    #[prop(optional)] autofocus: bool,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
     let described_by = error_id.clone();
@@ -51,7 +50,6 @@ fn Field(
                 type=input_type
                 autocomplete=autocomplete
                 inputmode=inputmode
-                autofocus=autofocus
                 aria-invalid=move || error.with(Option::is_some).to_string()
                 aria-describedby=move || error.with(Option::is_some).then(|| described_by.clone())
                 prop:value=move || value.get()
@@ -217,7 +215,7 @@ fn LoginForm(
             <p class="muted">"Use the username and password of your online account at your utility."</p>
             {move || form_error.get().map(|message| view! { <ErrorAlert message /> })}
             <form on:submit=submit novalidate>
-                <Field id="username" label="Username" value=username error=username_error autocomplete="username" autofocus=true />
+                <Field id="username" label="Username" value=username error=username_error autocomplete="username" />
                 <Field id="password" label="Password" value=password error=password_error input_type="password" autocomplete="current-password" />
                 <Show when=move || needs_consent>
                     <div class="field consent">
@@ -474,7 +472,7 @@ fn CodeForm(choosing_again: RwSignal<bool>) -> impl IntoView {
                     error=code_error
                     autocomplete="one-time-code"
                     inputmode="numeric"
-                    autofocus=true
+
                 />
                 <SubmitButton label="Submit" />
             </form>
@@ -596,7 +594,7 @@ fn WrongPassword(state: ConnectState, update_mode: bool) -> impl IntoView {
             <StepHeading text="Your password was not accepted" />
             <p>{format!("Your utility did not accept the password for {}. Enter your current password.", state.username.unwrap_or_default())}</p>
             <form on:submit=submit novalidate>
-                <Field id="password" label="Password" value=password error=password_error input_type="password" autocomplete="current-password" autofocus=true />
+                <Field id="password" label="Password" value=password error=password_error input_type="password" autocomplete="current-password" />
                 <SubmitButton label="Submit" />
             </form>
         </div>
