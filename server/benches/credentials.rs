@@ -3,6 +3,9 @@
 //!
 //! Run: `cargo bench -p server --bench credentials` (add `-- --rows N` for
 //! another size). The report is in `docs/benchmarks.md`.
+//!
+//! `-- --fill-only --database FILE --organisation ID` only fills that SQLite
+//! file for that organisation and stops (for the dashboard benchmark).
 
 use std::time::{Duration, Instant};
 
@@ -13,7 +16,6 @@ use server::jobs::expiry::sweep_expired_tokens;
 use server::store::Database;
 use shared::StatusDetail;
 
-const ORGANISATION: &str = "org_bench";
 const INSERT_CHUNK: usize = 500;
 
 /// The share of each status detail, out of 100, and whether its token is expired.
@@ -42,9 +44,15 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn fill(db: &Database, rows: usize, expired: usize, now: i64) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO organisations (id, name, created_at) VALUES ($1, 'Bench', $2)")
-        .bind(ORGANISATION)
+async fn fill(
+    db: &Database,
+    organisation: &str,
+    rows: usize,
+    expired: usize,
+    now: i64,
+) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO organisations (id, name, created_at) VALUES ($1, 'Bench', $2) ON CONFLICT (id) DO NOTHING")
+        .bind(organisation)
         .bind(now)
         .execute(db.pool())
         .await?;
@@ -55,7 +63,7 @@ async fn fill(db: &Database, rows: usize, expired: usize, now: i64) -> anyhow::R
         let placeholders: Vec<String> = (0..end - start)
             .map(|i| {
                 let b = i * 6;
-                format!("(${}, '{ORGANISATION}', ${}, ${}, ${}, 'END_USER', ${}, 'v1.bench.x', ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 6, b + 6)
+                format!("(${}, '{organisation}', ${}, ${}, ${}, 'END_USER', ${}, 'v1.bench.x', ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 6, b + 6)
             })
             .collect();
         let sql = format!(
@@ -101,6 +109,7 @@ async fn fill(db: &Database, rows: usize, expired: usize, now: i64) -> anyhow::R
 
 async fn measure_list(
     db: &Database,
+    organisation: &str,
     label: &str,
     query: ListQuery,
     runs: usize,
@@ -113,7 +122,7 @@ async fn measure_list(
             ..query.clone()
         };
         let started = Instant::now();
-        let (items, count) = store::list(db, ORGANISATION, &query)
+        let (items, count) = store::list(db, organisation, &query)
             .await
             .map_err(|error| anyhow::anyhow!("{error}"))?;
         timings.push(started.elapsed());
@@ -138,12 +147,19 @@ async fn main() -> anyhow::Result<()> {
         .position(|arg| arg == "--rows")
         .and_then(|at| args.get(at + 1))
         .map_or(Ok(1_000_000), |value| value.parse())?;
-    let expired = rows / 10;
+    let option = |name: &str| {
+        args.iter()
+            .position(|arg| arg == name)
+            .and_then(|at| args.get(at + 1))
+            .cloned()
+    };
+    let fill_only = args.iter().any(|arg| arg == "--fill-only");
+    let organisation = option("--organisation").unwrap_or_else(|| "org_bench".to_owned());
+    let expired = if fill_only { 0 } else { rows / 10 };
     let dir = std::env::temp_dir().join(format!("gridlink-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let url = DatabaseUrl::Sqlite {
-        path: dir.join("bench.db"),
-    };
+    let path = option("--database").map_or_else(|| dir.join("bench.db"), std::path::PathBuf::from);
+    let url = DatabaseUrl::Sqlite { path };
     let db = Database::connect(&url).await?;
     db.migrate().await?;
     let clock = Clock::default();
@@ -151,8 +167,14 @@ async fn main() -> anyhow::Result<()> {
 
     eprintln!("Filling SQLite with {rows} credentials ({expired} with an expired token)…");
     let started = Instant::now();
-    fill(&db, rows, expired, now).await?;
+    fill(&db, &organisation, rows, expired, now).await?;
     eprintln!("  filled in {:.1} s", started.elapsed().as_secs_f64());
+    if fill_only {
+        db.close().await;
+        std::fs::remove_dir_all(&dir)?;
+        return Ok(());
+    }
+    let organisation = organisation.as_str();
 
     println!("\n## Listing ({rows} credentials, one organisation, page size 25, pages 1–10, 500 runs each)\n");
     println!("| filter | matching | p50 ms | p99 ms | max ms |");
@@ -169,6 +191,7 @@ async fn main() -> anyhow::Result<()> {
     };
     measure_list(
         &db,
+        organisation,
         "statusDetail=MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED",
         refresh.clone(),
         500,
@@ -180,6 +203,7 @@ async fn main() -> anyhow::Result<()> {
     };
     measure_list(
         &db,
+        organisation,
         "statusDetail=MULTI_FACTOR_AUTHENTICATION_METHOD_REQUIRED",
         method,
         500,
@@ -192,8 +216,15 @@ async fn main() -> anyhow::Result<()> {
             .collect(),
         ..base.clone()
     };
-    measure_list(&db, "status=CONNECTION_FAILURE", failures, 500).await?;
-    measure_list(&db, "no filter", base.clone(), 500).await?;
+    measure_list(
+        &db,
+        organisation,
+        "status=CONNECTION_FAILURE",
+        failures,
+        500,
+    )
+    .await?;
+    measure_list(&db, organisation, "no filter", base.clone(), 500).await?;
 
     println!("\n## Expiry sweep\n");
     let started = Instant::now();
