@@ -108,46 +108,27 @@ async fn get_json<T: DeserializeOwned>(
     decode(response).await
 }
 
+/// Sends `body` as JSON with `request` (POST, PUT or PATCH) and decodes the answer.
+async fn send_json<B: Serialize, T: DeserializeOwned>(
+    request: RequestBuilder,
+    body: &B,
+    credentials: Credentials<'_>,
+) -> Result<T, ApiError> {
+    let response = with_credentials(request, credentials)
+        .json(body)
+        .map_err(|_| ApiError::Network)?
+        .send()
+        .await
+        .map_err(|_| ApiError::Network)?;
+    decode(response).await
+}
+
 async fn post_json<B: Serialize, T: DeserializeOwned>(
     path: &str,
     body: &B,
     credentials: Credentials<'_>,
 ) -> Result<T, ApiError> {
-    let response = with_credentials(Request::post(path), credentials)
-        .json(body)
-        .map_err(|_| ApiError::Network)?
-        .send()
-        .await
-        .map_err(|_| ApiError::Network)?;
-    decode(response).await
-}
-
-async fn put_json<B: Serialize, T: DeserializeOwned>(
-    path: &str,
-    body: &B,
-    credentials: Credentials<'_>,
-) -> Result<T, ApiError> {
-    let response = with_credentials(Request::put(path), credentials)
-        .json(body)
-        .map_err(|_| ApiError::Network)?
-        .send()
-        .await
-        .map_err(|_| ApiError::Network)?;
-    decode(response).await
-}
-
-async fn patch_json<B: Serialize, T: DeserializeOwned>(
-    path: &str,
-    body: &B,
-    credentials: Credentials<'_>,
-) -> Result<T, ApiError> {
-    let response = with_credentials(Request::patch(path), credentials)
-        .json(body)
-        .map_err(|_| ApiError::Network)?
-        .send()
-        .await
-        .map_err(|_| ApiError::Network)?;
-    decode(response).await
+    send_json(Request::post(path), body, credentials).await
 }
 
 async fn send_without_body(
@@ -395,7 +376,7 @@ impl DashboardApi {
         &self,
         change: &OrganisationSettingsChange,
     ) -> Result<OrganisationSettings, ApiError> {
-        put_json("/api/v1/organisation", change, self.csrf()).await
+        send_json(Request::put("/api/v1/organisation"), change, self.csrf()).await
     }
 
     pub async fn api_keys(&self) -> Result<Vec<ApiKey>, ApiError> {
@@ -427,7 +408,12 @@ impl DashboardApi {
         id: &str,
         change: &OperatorChange,
     ) -> Result<Operator, ApiError> {
-        patch_json(&format!("/api/v1/operators/{id}"), change, self.csrf()).await
+        send_json(
+            Request::patch(&format!("/api/v1/operators/{id}")),
+            change,
+            self.csrf(),
+        )
+        .await
     }
 
     pub async fn remove_operator(&self, id: &str) -> Result<(), ApiError> {

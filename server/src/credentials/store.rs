@@ -248,26 +248,40 @@ pub async fn counts_by_detail(
         .collect())
 }
 
+/// `(id, kind, from, to, actor, message, created_at)` as the event queries select them.
+type EventColumns = (
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    i64,
+);
+
+fn event_from_columns(
+    (id, kind, from, to, actor, message, created_at): EventColumns,
+) -> CredentialEvent {
+    CredentialEvent {
+        id,
+        kind,
+        from_status_detail: from.as_deref().and_then(StatusDetail::parse),
+        to_status_detail: to.as_deref().and_then(StatusDetail::parse),
+        actor,
+        message,
+        created_at: from_ms(created_at),
+    }
+}
+
 /// The organisation's latest events across its credentials, newest first.
 pub async fn latest_events(
     db: &Database,
     organisation_id: &str,
     limit: u32,
 ) -> Result<Vec<OrganisationEvent>, ApiError> {
-    type Row = (
-        i64,
-        String,
-        Option<String>,
-        Option<String>,
-        String,
-        String,
-        i64,
-        String,
-        String,
-        String,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT e.id, e.kind, e.from_detail, e.to_detail, e.actor, e.message, e.created_at, c.id, c.username, c.utility_id \
+    let rows: Vec<AnyRow> = sqlx::query(
+        "SELECT e.id, e.kind, e.from_detail, e.to_detail, e.actor, e.message, e.created_at, \
+           c.id AS credential_id, c.username, c.utility_id \
          FROM credential_events e JOIN credentials c ON c.id = e.credential_id \
          WHERE e.organisation_id = $1 ORDER BY e.id DESC LIMIT $2",
     )
@@ -275,36 +289,26 @@ pub async fn latest_events(
     .bind(i64::from(limit))
     .fetch_all(db.pool())
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                id,
-                kind,
-                from,
-                to,
-                actor,
-                message,
-                created_at,
-                credential_id,
-                username,
-                utility_id,
-            )| OrganisationEvent {
-                credential_id,
-                username,
-                utility_id,
-                event: CredentialEvent {
-                    id,
-                    kind,
-                    from_status_detail: from.as_deref().and_then(StatusDetail::parse),
-                    to_status_detail: to.as_deref().and_then(StatusDetail::parse),
-                    actor,
-                    message,
-                    created_at: from_ms(created_at),
-                },
-            },
-        )
-        .collect())
+    let events = rows
+        .iter()
+        .map(|row| {
+            Ok(OrganisationEvent {
+                credential_id: row.try_get("credential_id")?,
+                username: row.try_get("username")?,
+                utility_id: row.try_get("utility_id")?,
+                event: event_from_columns((
+                    row.try_get(0)?,
+                    row.try_get(1)?,
+                    row.try_get(2)?,
+                    row.try_get(3)?,
+                    row.try_get(4)?,
+                    row.try_get(5)?,
+                    row.try_get(6)?,
+                )),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(events)
 }
 
 /// The credential's timeline, newest first.
@@ -313,16 +317,7 @@ pub async fn events(
     organisation_id: &str,
     credential_id: &str,
 ) -> Result<Vec<CredentialEvent>, ApiError> {
-    type EventRow = (
-        i64,
-        String,
-        Option<String>,
-        Option<String>,
-        String,
-        String,
-        i64,
-    );
-    let rows: Vec<EventRow> = sqlx::query_as(
+    let rows: Vec<EventColumns> = sqlx::query_as(
         "SELECT id, kind, from_detail, to_detail, actor, message, created_at FROM credential_events \
          WHERE credential_id = $1 AND organisation_id = $2 ORDER BY id DESC LIMIT 500",
     )
@@ -330,18 +325,5 @@ pub async fn events(
     .bind(organisation_id)
     .fetch_all(db.pool())
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, kind, from, to, actor, message, created_at)| CredentialEvent {
-                id,
-                kind,
-                from_status_detail: from.as_deref().and_then(StatusDetail::parse),
-                to_status_detail: to.as_deref().and_then(StatusDetail::parse),
-                actor,
-                message,
-                created_at: from_ms(created_at),
-            },
-        )
-        .collect())
+    Ok(rows.into_iter().map(event_from_columns).collect())
 }

@@ -71,7 +71,8 @@ pub fn router_with(sandbox: Sandbox) -> Router {
         .route("/api/admin/reset", post(admin::reset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(TraceLayer::new_for_http())
+        // Simulated outages answer 5xx on purpose: not errors of this process.
+        .layer(TraceLayer::new_for_http().on_failure(()))
         .with_state(sandbox)
 }
 
