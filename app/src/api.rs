@@ -149,7 +149,26 @@ async fn send_without_body(
     }
 }
 
+/// An operator whose session ended (idle timeout, sign-out elsewhere) while
+/// on a dashboard page is sent to the sign-in page, which says why.
+fn sign_in_again_if_session_ended(response: &Response) {
+    let dashboard_call = response.url().contains("/api/v1/");
+    if response.status() != 401 || !dashboard_call {
+        return;
+    }
+    if let Some(window) = web_sys::window() {
+        let on_dashboard = window
+            .location()
+            .pathname()
+            .is_ok_and(|path| path.starts_with("/dashboard"));
+        if on_dashboard {
+            let _ = window.location().assign("/dashboard/sign-in?expired=1");
+        }
+    }
+}
+
 async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+    sign_in_again_if_session_ended(&response);
     let status = response.status();
     if response.ok() {
         return response

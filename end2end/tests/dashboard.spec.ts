@@ -138,3 +138,13 @@ test('an operator adds a credential the organisation owns through Connect in a d
   await page.getByRole('button', { name: 'Invite end-user' }).click();
   await expect(page.getByLabel('Connect link for the end-user (valid one hour)')).toHaveValue(/\/connect\/gct_/);
 });
+
+test('when the session has ended, the next action leads to sign-in with the reason', async ({ page }) => {
+  const dashboard = new OperatorDashboard(page);
+  await dashboard.signIn();
+  // The session ends on the server (as after two idle hours); the page is still open.
+  await page.context().clearCookies();
+  await page.getByRole('link', { name: 'Manage your credentials' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Sign in to Gridlink' })).toBeVisible();
+  await expect(page.getByText('Your session ended after a period of inactivity. Sign in again.')).toBeVisible();
+});

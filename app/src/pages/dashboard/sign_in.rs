@@ -15,6 +15,8 @@ pub fn SignIn() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let navigate = use_navigate();
+    let query = leptos_router::hooks::use_query_map();
+    let expired = query.with_untracked(|q| q.get("expired").is_some());
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         if busy.get_untracked() {
@@ -43,6 +45,9 @@ pub fn SignIn() -> impl IntoView {
         <main class="standalone">
             <div class="card sign-in">
                 <h1>"Sign in to Gridlink"</h1>
+                <Show when=move || expired>
+                    <div class="alert alert-info" role="status">"Your session ended after a period of inactivity. Sign in again."</div>
+                </Show>
                 {move || error.get().map(|message| view! { <ErrorAlert message /> })}
                 <form on:submit=submit novalidate>
                     <div class="field">
