@@ -71,6 +71,9 @@ ensure_end2end_packages() {
 }
 
 build_web_app() {
-    say "Building the web app (Trunk, release)"
-    (cd "$GRIDLINK_ROOT" && trunk build --release)
+    say "Building the web apps (Trunk, release): the dashboard, then Connect's own smaller bundle"
+    # In this order: the first build replaces dist/ entirely, the second only dist/connect-app/.
+    (cd "$GRIDLINK_ROOT" \
+        && trunk build --release \
+        && trunk build connect.html --release --dist dist/connect-app --public-url /connect-app/)
 }

@@ -1,5 +1,6 @@
-//! Gridlink's browser app: one router with two areas, Connect (`/connect…`,
-//! for end-users, made to fit an iframe) and the operator dashboard (`/dashboard…`).
+//! Gridlink's browser apps: the operator dashboard (`/dashboard…`, [`App`])
+//! and Connect (`/connect…`, [`ConnectApp`]: for end-users, made to fit an
+//! iframe). They are built as two bundles so end-users download Connect only.
 
 pub mod api;
 pub mod components;
@@ -14,17 +15,28 @@ use pages::connect::{ConnectFlow, ConnectStart};
 use pages::dashboard::{CredentialDetail, CredentialList, Overview, Settings, SignIn};
 use pages::not_found::NotFound;
 
-/// The root component: the router and its routes.
+/// Connect's root component: its routes only.
+#[component]
+pub fn ConnectApp() -> impl IntoView {
+    view! {
+        <Router>
+            <Routes fallback=NotFound>
+                <ParentRoute path=path!("/connect") view=ConnectLayout>
+                    <Route path=path!("") view=ConnectStart />
+                    <Route path=path!(":token") view=ConnectFlow />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+/// The dashboard's root component: the router and its routes.
 #[component]
 pub fn App() -> impl IntoView {
     view! {
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path="/dashboard" /> } />
-                <ParentRoute path=path!("/connect") view=ConnectLayout>
-                    <Route path=path!("") view=ConnectStart />
-                    <Route path=path!(":token") view=ConnectFlow />
-                </ParentRoute>
                 <Route path=path!("/dashboard/sign-in") view=SignIn />
                 <ParentRoute path=path!("/dashboard") view=DashboardLayout>
                     <Route path=path!("") view=Overview />

@@ -1,4 +1,4 @@
-//! Mounts the Gridlink app on the page's body.
+//! Mounts the dashboard's app on the page's body (Connect has its own bundle).
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -1,6 +1,8 @@
-//! Serving the built web app: files from the static folder, `index.html` for
-//! client-side routes, long caching for Trunk's hashed assets, and the
-//! Content-Security-Policy hashes of the page's inline scripts.
+//! Serving the built web apps: files from the static folder, the dashboard's
+//! `index.html` for its client-side routes and Connect's own page
+//! (`connect-app/index.html`, a smaller bundle) for `/connect…`, long caching
+//! for Trunk's hashed assets, and the Content-Security-Policy hashes of the
+//! pages' inline scripts.
 
 use std::path::{Path, PathBuf};
 
@@ -16,13 +18,20 @@ use tower_http::services::ServeDir;
 
 use crate::state::AppState;
 
-/// The built app, read once at start.
+/// The built apps, read once at start.
 #[derive(Debug)]
 pub struct SpaAssets {
     dir: PathBuf,
     /// `None` when the app has not been built; API and health still work.
     index: Option<IndexPage>,
+    /// Connect's own page; without it Connect is served from the main page.
+    connect_index: Option<IndexPage>,
+    /// `'sha256-…'` sources of both pages' inline scripts.
+    script_hashes: Vec<String>,
 }
+
+/// Where Trunk puts Connect's bundle inside the static folder.
+pub const CONNECT_APP_DIR: &str = "connect-app";
 
 #[derive(Debug)]
 struct IndexPage {
@@ -33,11 +42,15 @@ struct IndexPage {
 
 impl SpaAssets {
     pub fn load(dir: &Path) -> SpaAssets {
-        let index = match std::fs::read_to_string(dir.join("index.html")) {
-            Ok(html) => Some(IndexPage {
+        let read_page = |path: PathBuf| {
+            std::fs::read_to_string(path).map(|html| IndexPage {
                 script_hashes: inline_script_hashes(&html),
                 html,
-            }),
+            })
+        };
+        let connect_index = read_page(dir.join(CONNECT_APP_DIR).join("index.html")).ok();
+        let index = match read_page(dir.join("index.html")) {
+            Ok(page) => Some(page),
             Err(error) => {
                 tracing::warn!(
                     dir = %dir.display(),
@@ -47,17 +60,23 @@ impl SpaAssets {
                 None
             }
         };
+        let mut script_hashes: Vec<String> = index
+            .iter()
+            .chain(connect_index.iter())
+            .flat_map(|page| page.script_hashes.clone())
+            .collect();
+        script_hashes.dedup();
         SpaAssets {
             dir: dir.to_owned(),
             index,
+            connect_index,
+            script_hashes,
         }
     }
 
-    /// The `script-src` sources that allow exactly the page's inline scripts.
+    /// The `script-src` sources that allow exactly the pages' inline scripts.
     pub fn inline_script_sources(&self) -> &[String] {
-        self.index
-            .as_ref()
-            .map_or(&[], |index| &index.script_hashes)
+        &self.script_hashes
     }
 
     /// A service for the static folder; unknown paths fall back to [`serve_index`]
@@ -75,14 +94,19 @@ async fn serve_index(State(state): State<AppState>, request: Request) -> Respons
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
-    let Some(index) = &state.spa.index else {
+    let path = request.uri().path();
+    let connect_page = state
+        .spa
+        .connect_index
+        .as_ref()
+        .filter(|_| is_under(path, "/connect"));
+    let Some(index) = connect_page.or(state.spa.index.as_ref()) else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             Html("<!doctype html><title>Gridlink</title><p>The Gridlink web app is not built. Run <code>trunk build --release</code>, then restart the server.</p>"),
         )
             .into_response();
     };
-    let path = request.uri().path();
     let status = if is_client_route(path) {
         StatusCode::OK
     } else {
@@ -95,14 +119,15 @@ async fn serve_index(State(state): State<AppState>, request: Request) -> Respons
     response
 }
 
+fn is_under(path: &str, prefix: &str) -> bool {
+    path == prefix
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
 fn is_client_route(path: &str) -> bool {
-    let under = |prefix: &str| {
-        path == prefix
-            || path
-                .strip_prefix(prefix)
-                .is_some_and(|rest| rest.starts_with('/'))
-    };
-    path == "/" || under("/connect") || under("/dashboard")
+    path == "/" || is_under(path, "/connect") || is_under(path, "/dashboard")
 }
 
 /// Sets `Cache-Control` on static files: a year for Trunk's content-hashed

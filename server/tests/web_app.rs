@@ -25,7 +25,58 @@ fn built_web_app() -> TempDir {
         "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>",
     )
     .unwrap();
+    std::fs::create_dir_all(dir.path().join("connect-app")).unwrap();
+    std::fs::write(
+        dir.path().join("connect-app/index.html"),
+        format!("<!doctype html><html><head><title>Connect</title><script type=\"module\">{CONNECT_LOADER}</script></head><body></body></html>"),
+    )
+    .unwrap();
     dir
+}
+
+const CONNECT_LOADER: &str =
+    "import init from '/connect-app/connect-0123456789abcdef.js'; await init();";
+
+#[tokio::test]
+async fn connect_routes_get_connects_own_smaller_page_and_its_loader_is_allowed() {
+    let dist = built_web_app();
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        TestAppOptions {
+            static_dir: Some(dist.path().into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    for path in ["/connect", "/connect/gct_token"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let hash = base64::engine::general_purpose::STANDARD
+            .encode(Sha256::digest(CONNECT_LOADER.as_bytes()));
+        assert!(csp.contains(&hash), "{csp}");
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("<title>Connect</title>"),
+            "{path}"
+        );
+    }
+    let dashboard = app
+        .client
+        .get(app.url("/dashboard"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(dashboard.contains("<title>Gridlink</title>"));
 }
 
 #[tokio::test]
@@ -39,13 +90,7 @@ async fn client_routes_get_the_app_page_revalidated_on_every_visit() {
         },
     )
     .await;
-    for path in [
-        "/",
-        "/dashboard",
-        "/dashboard/credentials/abc",
-        "/connect",
-        "/connect/some-token",
-    ] {
+    for path in ["/", "/dashboard", "/dashboard/credentials/abc"] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
         assert_eq!(response.headers()["cache-control"], "no-cache", "{path}");
