@@ -1,7 +1,7 @@
 // Settings: admins manage API keys, operators and Connect's embedding; members cannot.
 import { expect, test } from '@playwright/test';
 import { expectNoAccessibilityViolations } from '../pages/app';
-import { operatorApi } from '../pages/connect';
+import { ConnectFlowPage, operatorApi } from '../pages/connect';
 import { OperatorDashboard } from '../pages/dashboard';
 
 test('an admin creates an API key, sees it once, and revokes it', async ({ page, request }) => {
@@ -46,4 +46,32 @@ test('a member cannot reach the settings', async ({ page, request }) => {
   await expect(page.getByText('Only an organisation admin can change settings.')).toBeVisible();
   const refused = await page.request.get('/api/v1/api-keys');
   expect(refused.status()).toBe(403);
+});
+
+test("Connect shows the organisation's branding and asks for consent to its terms", async ({ page, request }) => {
+  const api = await operatorApi(request);
+  const { id: _id, ...original } = await api.get('/api/v1/organisation');
+  await api.put('/api/v1/organisation', {
+    ...original,
+    accentColor: '#0b6e4f',
+    termsUrl: 'https://demo-energy.example/terms',
+    privacyUrl: 'https://demo-energy.example/privacy',
+  });
+  try {
+    const token = await api.post('/api/v1/connect-tokens', { utilityId: 'sandbox-water' });
+    await page.goto(token.url);
+    await expect(page.getByRole('banner', { name: 'Connect' })).toContainText('Demo Energy Co');
+    const connect = new ConnectFlowPage(page);
+    await connect.enterLogin('user_good', 'pass_good');
+    await expect(page.getByText('Agree to the terms and privacy policy to continue.')).toBeVisible();
+    await expect(page.getByRole('link', { name: 'terms' })).toHaveAttribute('href', 'https://demo-energy.example/terms');
+    await expectNoAccessibilityViolations(page);
+    await page.getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await expect(connect.heading('Your account is connected')).toBeVisible({ timeout: 15_000 });
+    const accent = await page.locator('.connect-card').evaluate((card) => getComputedStyle(card).getPropertyValue('--color-accent').trim());
+    expect(accent).toBe('#0b6e4f');
+  } finally {
+    await api.put('/api/v1/organisation', original);
+  }
 });

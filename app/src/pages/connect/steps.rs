@@ -181,8 +181,13 @@ fn LoginForm(
                 .err()
                 .map(|e| e.to_string()),
         );
+        consent_error.set(
+            (needs_consent && !accepted.get_untracked())
+                .then(|| "Agree to the terms and privacy policy to continue.".to_owned()),
+        );
         if username_error.with_untracked(Option::is_some)
             || password_error.with_untracked(Option::is_some)
+            || consent_error.with_untracked(Option::is_some)
         {
             return;
         }
@@ -205,6 +210,7 @@ fn LoginForm(
             move |error| {
                 username_error.set(error.field("username"));
                 password_error.set(error.field("password"));
+                consent_error.set(error.field("acceptedTerms"));
                 form_error.set(Some(error.message()));
             },
         );
