@@ -13,7 +13,7 @@ use shared::connect::{
 };
 use shared::credentials::{
     Credential, CredentialCounts, CredentialEvent, CredentialPage, ExpiryForecast,
-    OrganisationEvent,
+    OrganisationEvent, UtilityAccount, UtilityStatement,
 };
 use shared::health::Health;
 use shared::operators::{
@@ -316,6 +316,22 @@ impl DashboardApi {
 
     pub async fn latest_events(&self, limit: u32) -> Result<Vec<OrganisationEvent>, ApiError> {
         get_json(&format!("/api/v1/events?limit={limit}"), Credentials::None).await
+    }
+
+    pub async fn accounts(&self, id: &str) -> Result<Vec<UtilityAccount>, ApiError> {
+        get_json(
+            &format!("/api/v1/credentials/{id}/accounts"),
+            Credentials::None,
+        )
+        .await
+    }
+
+    pub async fn statements(&self, id: &str) -> Result<Vec<UtilityStatement>, ApiError> {
+        get_json(
+            &format!("/api/v1/credentials/{id}/statements"),
+            Credentials::None,
+        )
+        .await
     }
 
     pub async fn credential(&self, id: &str) -> Result<Credential, ApiError> {

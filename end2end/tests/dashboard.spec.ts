@@ -53,8 +53,8 @@ test('an expired token shows up under MFA refresh required, and Retry MFA Verifi
   await dashboard.signIn();
   const id = await credentialNeedingRefresh(page, request, 'user_good');
 
+  // Opening the page reads the bills with the expired token: the utility refuses it.
   await dashboard.openCredential(id);
-  await page.getByRole('button', { name: 'Sync now' }).click();
   await expect(dashboard.status()).toHaveText('MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED');
   await expectNoAccessibilityViolations(page);
 
@@ -78,6 +78,11 @@ test('an expired token shows up under MFA refresh required, and Retry MFA Verifi
   // Connect tells the dashboard; the dialog closes and the page shows the new status without a reload.
   await expect(dialog).toBeHidden({ timeout: 15_000 });
   await expect(dashboard.status()).toHaveText('LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL');
+  // Connected again: the utility's bills are readable with the new token.
+  const bills = page.getByRole('region', { name: 'Accounts and latest statements' });
+  await expect(bills.getByRole('row')).toHaveCount(7);
+  await expect(bills).toContainText('kWh');
+  await expectNoAccessibilityViolations(page);
 });
 
 test('an update link completed by the end-user reconnects the credential; a revoked link is refused', async ({ page, browser, request }) => {
@@ -85,7 +90,6 @@ test('an update link completed by the end-user reconnects the credential; a revo
   await dashboard.signIn();
   const id = await credentialNeedingRefresh(page, request, 'user_slow');
   await dashboard.openCredential(id);
-  await page.getByRole('button', { name: 'Sync now' }).click();
   await expect(dashboard.status()).toHaveText('MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED');
 
   await page.getByRole('button', { name: 'Generate update link' }).click();

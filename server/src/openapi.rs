@@ -146,6 +146,8 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/v1/credentials/{id}", "delete", with(op("Deactivate: stop syncing and destroy the session token", "credentials", INTEGRATOR, None, ok("204", "Deactivated", None), &[404]), vec![id()])),
         ("/api/v1/credentials/{id}/events", "get", with(op("The credential's timeline, newest first", "credentials", INTEGRATOR, None, ok("200", "Events", Some(json!({"type": "array", "items": schema_ref("CredentialEvent")}))), &[404]), vec![id()])),
         ("/api/v1/credentials/{id}/sync", "post", with(op("Sync now; a token the utility rejects moves the credential to MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED", "credentials", INTEGRATOR, None, ok("200", "The credential after the sync", credential()), &[404, 409, 503]), vec![id()])),
+        ("/api/v1/credentials/{id}/accounts", "get", with(op("The credential's utility accounts, read with its session token", "credentials", INTEGRATOR, None, ok("200", "Accounts", Some(json!({"type": "array", "items": schema_ref("UtilityAccount")}))), &[404, 409, 503]), vec![id()])),
+        ("/api/v1/credentials/{id}/statements", "get", with(op("The credential's monthly statements, newest first", "credentials", INTEGRATOR, None, ok("200", "Statements", Some(json!({"type": "array", "items": schema_ref("UtilityStatement")}))), &[404, 409, 503]), vec![id()])),
         ("/api/v1/connect-tokens", "post", op("A Connect token for a new credential (valid one hour)", "connect tokens", INTEGRATOR, Some("NewConnectToken"), ok("201", "Token and URL", Some(schema_ref("ConnectToken"))), &[503])),
         ("/api/v1/credentials/{id}/connect-tokens", "post", with(op("Retry MFA Verification: Connect in update mode (valid one hour)", "connect tokens", INTEGRATOR, None, ok("201", "Token and URL", Some(schema_ref("ConnectToken"))), &[404, 409]), vec![id()])),
         ("/api/v1/credentials/{id}/update-links", "post", with(op("Generate update link (72 hours; revokes the previous one)", "connect tokens", INTEGRATOR, None, ok("201", "Link", Some(schema_ref("ConnectToken"))), &[404, 409]), vec![id()])),
@@ -245,6 +247,11 @@ fn schemas() -> Value {
         })),
         "ExpiryForecast": object(&["from", "perDay"], json!({"from": time(), "perDay": {"type": "array", "items": {"type": "integer"}, "description": "Index 0: the next 24 hours."}})),
         "OrganisationEvent": {"allOf": [schema_ref("CredentialEvent"), object(&["credentialId", "username", "utilityId"], json!({"credentialId": text(), "username": text(), "utilityId": text()}))]},
+        "UtilityAccount": object(&["accountNumber", "serviceAddress", "fuel"], json!({"accountNumber": text(), "serviceAddress": text(), "fuel": string_enum(&["electricity", "gas", "water"])})),
+        "UtilityStatement": object(&["id", "accountNumber", "periodStart", "periodEnd", "usage", "usageUnit", "amountCents", "currency"], json!({
+            "id": text(), "accountNumber": text(), "periodStart": {"type": "string", "format": "date"}, "periodEnd": {"type": "string", "format": "date"},
+            "usage": {"type": "number"}, "usageUnit": string_enum(&["kWh", "therms", "gallons"]), "amountCents": {"type": "integer"}, "currency": text()
+        })),
         "NewConnectToken": object(&[], json!({"utilityId": nullable_text(), "correlationId": nullable_text(), "owner": schema_ref("Owner")})),
         "ConnectToken": object(&["id", "purpose", "token", "url", "createdAt", "expiresAt"], json!({
             "id": text(), "purpose": string_enum(&["NEW_CREDENTIAL", "RETRY_MFA", "UPDATE_LINK"]), "token": text(), "url": text(),

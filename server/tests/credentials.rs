@@ -559,7 +559,61 @@ async fn the_expiry_forecast_counts_tokens_per_day_and_the_latest_events_are_lis
     );
 }
 
+async fn accounts_and_statements_are_read_with_the_stored_token(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let created = create(&org.api, "sandbox-gas", "user_nomfa", "pass_good").await;
+    let id = created["id"].as_str().unwrap();
+    app.wait_for_detail(&org.api, id, "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL")
+        .await;
+    let accounts = expect_json(
+        org.api
+            .get(&format!("/api/v1/credentials/{id}/accounts"))
+            .await,
+        200,
+    )
+    .await;
+    let accounts = accounts.as_array().unwrap();
+    assert!(!accounts.is_empty());
+    assert_eq!(accounts[0]["fuel"], "gas");
+    let statements = expect_json(
+        org.api
+            .get(&format!("/api/v1/credentials/{id}/statements"))
+            .await,
+        200,
+    )
+    .await;
+    let statements = statements.as_array().unwrap();
+    assert_eq!(statements.len(), 12 * accounts.len());
+    assert_eq!(statements[0]["usageUnit"], "therms");
+    let newest = statements[0]["periodStart"].as_str().unwrap();
+    assert!(
+        statements
+            .iter()
+            .all(|s| s["periodStart"].as_str().unwrap() <= newest),
+        "newest first"
+    );
+    assert_eq!(newest.len(), 10, "YYYY-MM-DD: {newest}");
+
+    app.sandbox_admin(
+        "/api/admin/expire-tokens",
+        json!({"username": "user_nomfa"}),
+    )
+    .await;
+    let refused = expect_json(
+        org.api
+            .get(&format!("/api/v1/credentials/{id}/statements"))
+            .await,
+        409,
+    )
+    .await;
+    assert!(refused["message"].as_str().unwrap().contains("expired"));
+    app.wait_for_detail(&org.api, id, "MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED")
+        .await;
+}
+
 database_tests!(
+    accounts_and_statements_are_read_with_the_stored_token,
     the_expiry_forecast_counts_tokens_per_day_and_the_latest_events_are_listed,
     a_login_without_mfa_connects_in_the_background,
     a_login_with_mfa_waits_for_a_method,

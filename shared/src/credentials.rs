@@ -159,3 +159,29 @@ pub struct OrganisationEvent {
     #[serde(flatten)]
     pub event: CredentialEvent,
 }
+
+/// A utility account of a credential (`GET /api/v1/credentials/{id}/accounts`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UtilityAccount {
+    pub account_number: String,
+    pub service_address: String,
+    /// `electricity`, `gas` or `water`.
+    pub fuel: String,
+}
+
+/// A monthly statement (`GET /api/v1/credentials/{id}/statements`, newest first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UtilityStatement {
+    pub id: String,
+    pub account_number: String,
+    /// `YYYY-MM-DD`
+    pub period_start: String,
+    /// `YYYY-MM-DD`
+    pub period_end: String,
+    pub usage: f64,
+    pub usage_unit: String,
+    pub amount_cents: i64,
+    pub currency: String,
+}

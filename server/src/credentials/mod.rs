@@ -13,7 +13,7 @@ use serde::Deserialize;
 use shared::credentials::{
     Credential, CredentialChange, CredentialCounts, CredentialEvent, CredentialPage,
     ExpiryForecast, NewCredential, OrganisationEvent, StatusCount, StatusDetailCount,
-    CREDENTIAL_SORTS,
+    UtilityAccount, UtilityStatement, CREDENTIAL_SORTS,
 };
 use shared::validation::{Password, Username};
 use shared::{Status, StatusDetail};
@@ -44,6 +44,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v1/credentials/{id}/events", get(list_events))
         .route("/v1/credentials/{id}/sync", post(sync_credential))
+        .route("/v1/credentials/{id}/accounts", get(list_accounts))
+        .route("/v1/credentials/{id}/statements", get(list_statements))
 }
 
 pub const MAX_CORRELATION_ID_CHARS: usize = 200;
@@ -603,6 +605,59 @@ async fn sync_credential(
         store::find(&state.db, &actor.organisation_id, &id)
             .await?
             .to_api(),
+    ))
+}
+
+/// The credential's utility accounts, read from the utility with the stored token.
+async fn list_accounts(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<UtilityAccount>>, ApiError> {
+    let row = store::find(&state.db, &actor.organisation_id, &id).await?;
+    let (accounts, _) = crate::sync::read_bills(&state, &row).await?;
+    Ok(Json(
+        accounts
+            .into_iter()
+            .map(|account| UtilityAccount {
+                account_number: account.account_number,
+                service_address: account.service_address,
+                fuel: account.fuel,
+            })
+            .collect(),
+    ))
+}
+
+/// The credential's monthly statements, newest first, read from the utility.
+async fn list_statements(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<UtilityStatement>>, ApiError> {
+    let row = store::find(&state.db, &actor.organisation_id, &id).await?;
+    let (_, statements) = crate::sync::read_bills(&state, &row).await?;
+    let date = |date: time::Date| {
+        format!(
+            "{}-{:02}-{:02}",
+            date.year(),
+            u8::from(date.month()),
+            date.day()
+        )
+    };
+    Ok(Json(
+        statements
+            .into_iter()
+            .map(|statement| UtilityStatement {
+                id: statement.id,
+                account_number: statement.account_number,
+                period_start: date(statement.period_start),
+                period_end: date(statement.period_end),
+                usage: statement.usage,
+                usage_unit: statement.usage_unit,
+                amount_cents: statement.amount_cents,
+                currency: statement.currency,
+            })
+            .collect(),
     ))
 }
 

@@ -307,6 +307,9 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
                 </Show>
             </section>
         </Show>
+        <Show when=move || accessible>
+            <Bills id=id.get_value() version />
+        </Show>
         <ConnectDialog
             url=connect_url
             title="Retry MFA Verification"
@@ -316,5 +319,69 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
             })
             on_close=Callback::new(move |()| close_dialog())
         />
+    }
+}
+
+/// The credential's accounts and latest statements, read with its token.
+#[component]
+fn Bills(id: String, version: RwSignal<u32>) -> impl IntoView {
+    let operator = operator();
+    let id = StoredValue::new(id);
+    let bills = LocalResource::new(move || {
+        let api = operator.api.get_value();
+        let id = id.get_value();
+        async move {
+            let read = async {
+                let accounts = api.accounts(&id).await?;
+                let statements = api.statements(&id).await?;
+                Ok::<_, crate::api::ApiError>((accounts, statements))
+            }
+            .await;
+            // The utility rejected the token: the credential changed state; show it.
+            if read
+                .as_ref()
+                .is_err_and(|error| error.code() == Some(shared::ErrorCode::Conflict))
+            {
+                version.update(|v| *v += 1);
+            }
+            read
+        }
+    });
+    view! {
+        <section class="card bills" aria-labelledby="bills-title">
+            <h2 id="bills-title" class="card-title">"Accounts and latest statements"</h2>
+            <Suspense fallback=|| view! { <Loading label="Reading the utility…" /> }>
+                {move || Suspend::new(async move {
+                    match bills.await {
+                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                        Ok((accounts, statements)) => view! {
+                            <ul class="accounts">
+                                {accounts.into_iter().map(|account| view! {
+                                    <li><strong>{account.account_number}</strong>" · "{account.service_address}" · "{account.fuel}</li>
+                                }).collect_view()}
+                            </ul>
+                            <table class="table compact">
+                                <caption class="visually-hidden">"Latest statements"</caption>
+                                <thead><tr>
+                                    <th scope="col">"Account"</th><th scope="col">"Period"</th>
+                                    <th scope="col" class="numeric">"Usage"</th><th scope="col" class="numeric">"Amount"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {statements.into_iter().take(6).map(|statement| view! {
+                                        <tr>
+                                            <td>{statement.account_number}</td>
+                                            <td>{format!("{} – {}", statement.period_start, statement.period_end)}</td>
+                                            <td class="numeric">{format!("{:.1} {}", statement.usage, statement.usage_unit)}</td>
+                                            <td class="numeric">{format!("{} {}.{:02}", statement.currency, statement.amount_cents / 100, statement.amount_cents % 100)}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
     }
 }
