@@ -354,6 +354,7 @@ mod tests {
             include_str!("operators/mod.rs"),
             include_str!("api_keys.rs"),
             include_str!("credentials/mod.rs"),
+            include_str!("credentials/listing.rs"),
             include_str!("connect/mod.rs"),
             include_str!("connect/links.rs"),
             include_str!("openapi.rs"),

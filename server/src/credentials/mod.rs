@@ -1,6 +1,7 @@
 //! Credentials (`/api/v1/credentials`): create, list with filters, counts,
 //! read, change the password, deactivate, the timeline, and "Sync now".
 
+mod listing;
 pub mod secrets;
 pub mod status;
 pub mod store;
@@ -9,33 +10,26 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Deserialize;
 use shared::credentials::{
-    Credential, CredentialChange, CredentialCounts, CredentialEvent, CredentialPage,
-    ExpiryForecast, NewCredential, OrganisationEvent, StatusCount, StatusDetailCount,
-    UtilityAccount, UtilityStatement, CREDENTIAL_SORTS,
+    Credential, CredentialChange, CredentialEvent, NewCredential, UtilityAccount, UtilityStatement,
 };
 use shared::validation::{Password, Username};
-use shared::{Status, StatusDetail};
+use shared::StatusDetail;
 
 use crate::auth::Actor;
 use crate::error::{ApiError, FieldErrors};
-use crate::extract::{Json, Path, Query};
+use crate::extract::{Json, Path};
 use crate::state::AppState;
 use crate::tokens;
 use crate::utility::UtilityError;
 use status::{record_event, transition, NewEvent, Transition};
-use store::ListQuery;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/v1/credentials",
-            get(list_credentials).post(create_credential),
+            listing::list_route().post(create_credential),
         )
-        .route("/v1/credentials/counts", get(count_credentials))
-        .route("/v1/credentials/expiries", get(forecast_expiries))
-        .route("/v1/events", get(latest_events))
         .route(
             "/v1/credentials/{id}",
             get(get_credential)
@@ -46,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/credentials/{id}/sync", post(sync_credential))
         .route("/v1/credentials/{id}/accounts", get(list_accounts))
         .route("/v1/credentials/{id}/statements", get(list_statements))
+        .merge(listing::router())
 }
 
 pub const MAX_CORRELATION_ID_CHARS: usize = 200;
@@ -188,261 +183,6 @@ async fn create_credential(
     let id = insert_credential(&state, &actor.organisation_id, &validated, &actor.label()).await?;
     let row = store::find(&state.db, &actor.organisation_id, &id).await?;
     Ok((StatusCode::CREATED, Json(row.to_api())))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListParams {
-    status: Option<String>,
-    status_detail: Option<String>,
-    utility_id: Option<String>,
-    correlation_id: Option<String>,
-    q: Option<String>,
-    sort: Option<String>,
-    page: Option<String>,
-    page_size: Option<String>,
-    include_deactivated: Option<bool>,
-}
-
-const MAX_PAGE_SIZE: u32 = 100;
-
-fn parse_list_params(params: ListParams) -> Result<ListQuery, ApiError> {
-    let mut errors = FieldErrors::default();
-    let mut details: Vec<StatusDetail> = Vec::new();
-    if let Some(list) = params
-        .status_detail
-        .as_deref()
-        .filter(|list| !list.is_empty())
-    {
-        for name in list.split(',').map(str::trim) {
-            match StatusDetail::parse(name) {
-                Some(detail) => details.push(detail),
-                None => errors.add("statusDetail", format!("{name:?} is not a status detail.")),
-            }
-        }
-    }
-    if let Some(name) = params.status.as_deref().filter(|name| !name.is_empty()) {
-        let status = match name {
-            "CONNECTION_IN_PROGRESS" => Some(Status::ConnectionInProgress),
-            "CONNECTION_SUCCESS" => Some(Status::ConnectionSuccess),
-            "CONNECTION_FAILURE" => Some(Status::ConnectionFailure),
-            _ => None,
-        };
-        match status {
-            Some(status) => {
-                let of_status: Vec<StatusDetail> = StatusDetail::ALL
-                    .into_iter()
-                    .filter(|detail| detail.status() == status)
-                    .collect();
-                if details.is_empty() {
-                    details = of_status;
-                } else {
-                    details.retain(|detail| of_status.contains(detail));
-                    if details.is_empty() {
-                        errors.add(
-                            "statusDetail",
-                            "None of these details belongs to the chosen status.",
-                        );
-                    }
-                }
-            }
-            None => errors.add("status", format!("{name:?} is not a status.")),
-        }
-    }
-    let sort = {
-        let sort = params.sort.as_deref().unwrap_or("-createdAt");
-        let (descending, name) = sort
-            .strip_prefix('-')
-            .map_or((false, sort), |name| (true, name));
-        let column = match name {
-            "createdAt" => Some("created_at"),
-            "username" => Some("username"),
-            "utilityId" => Some("utility_id"),
-            "statusDetail" => Some("status_detail"),
-            "tokenExpiresAt" => Some("token_expires_at"),
-            _ => None,
-        };
-        match column {
-            Some(column) => (column, descending),
-            None => {
-                errors.add(
-                    "sort",
-                    format!(
-                        "Sort by one of {} (prefix - to reverse).",
-                        CREDENTIAL_SORTS.join(", ")
-                    ),
-                );
-                ("created_at", true)
-            }
-        }
-    };
-    let page = match params.page.as_deref().map(str::parse::<u32>) {
-        None => 1,
-        Some(Ok(page)) if page >= 1 => page,
-        Some(_) => {
-            errors.add("page", "The page is a whole number from 1.");
-            1
-        }
-    };
-    let page_size = match params.page_size.as_deref().map(str::parse::<u32>) {
-        None => 25,
-        Some(Ok(size)) if (1..=MAX_PAGE_SIZE).contains(&size) => size,
-        Some(_) => {
-            errors.add("pageSize", "The page size is a whole number from 1 to 100.");
-            25
-        }
-    };
-    let q = params
-        .q
-        .map(|q| q.trim().to_owned())
-        .filter(|q| !q.is_empty());
-    if q.as_ref().is_some_and(|q| q.chars().count() > 128) {
-        errors.add("q", "Search for at most 128 characters.");
-    }
-    errors.finish()?;
-    Ok(ListQuery {
-        status_details: details,
-        utility_id: params.utility_id.filter(|id| !id.is_empty()),
-        correlation_id: params.correlation_id.filter(|id| !id.is_empty()),
-        username_contains: q,
-        include_deactivated: params.include_deactivated.unwrap_or(false),
-        sort,
-        page,
-        page_size,
-    })
-}
-
-async fn list_credentials(
-    State(state): State<AppState>,
-    actor: Actor,
-    Query(params): Query<ListParams>,
-) -> Result<Json<CredentialPage>, ApiError> {
-    let query = parse_list_params(params)?;
-    let (items, total) = store::list(&state.db, &actor.organisation_id, &query).await?;
-    Ok(Json(CredentialPage {
-        items,
-        page: query.page,
-        page_size: query.page_size,
-        total,
-    }))
-}
-
-async fn count_credentials(
-    State(state): State<AppState>,
-    actor: Actor,
-) -> Result<Json<CredentialCounts>, ApiError> {
-    let counts = store::counts_by_detail(&state.db, &actor.organisation_id).await?;
-    let count_of = |detail: StatusDetail| {
-        counts
-            .iter()
-            .find(|(d, _)| *d == detail)
-            .map_or(0, |(_, n)| *n)
-    };
-    let by_status_detail: Vec<StatusDetailCount> = StatusDetail::ALL
-        .into_iter()
-        .map(|status_detail| StatusDetailCount {
-            status_detail,
-            count: count_of(status_detail),
-        })
-        .collect();
-    let by_status = [
-        Status::ConnectionInProgress,
-        Status::ConnectionSuccess,
-        Status::ConnectionFailure,
-    ]
-    .into_iter()
-    .map(|status| StatusCount {
-        status,
-        count: by_status_detail
-            .iter()
-            .filter(|c| c.status_detail.status() == status)
-            .map(|c| c.count)
-            .sum(),
-    })
-    .collect();
-    Ok(Json(CredentialCounts {
-        total: by_status_detail.iter().map(|c| c.count).sum(),
-        by_status,
-        by_status_detail,
-    }))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ForecastParams {
-    days: Option<String>,
-}
-
-/// Connected credentials whose tokens expire in each of the next `days` days.
-async fn forecast_expiries(
-    State(state): State<AppState>,
-    actor: Actor,
-    Query(params): Query<ForecastParams>,
-) -> Result<Json<ExpiryForecast>, ApiError> {
-    let days = match params.days.as_deref().map(str::parse::<u32>) {
-        None => 90,
-        Some(Ok(days)) if (1..=366).contains(&days) => days,
-        Some(_) => {
-            return Err(ApiError::invalid_field(
-                "days",
-                "The number of days is from 1 to 366.",
-            ))
-        }
-    };
-    let now = state.clock.now_ms();
-    let day_ms: i64 = 86_400_000;
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT (token_expires_at - $1) / $2 AS day, COUNT(*) FROM credentials \
-         WHERE organisation_id = $3 AND status_detail = 'LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL' \
-           AND deactivated_at IS NULL AND token_expires_at >= $1 AND token_expires_at < $4 \
-         GROUP BY day",
-    )
-    .bind(now)
-    .bind(day_ms)
-    .bind(&actor.organisation_id)
-    .bind(now + i64::from(days) * day_ms)
-    .fetch_all(state.db.pool())
-    .await?;
-    let mut per_day = vec![0u64; days as usize];
-    for (day, count) in rows {
-        if let Some(slot) = usize::try_from(day)
-            .ok()
-            .and_then(|day| per_day.get_mut(day))
-        {
-            *slot = count.max(0) as u64;
-        }
-    }
-    Ok(Json(ExpiryForecast {
-        from: crate::clock::from_ms(now),
-        per_day,
-    }))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct EventParams {
-    limit: Option<String>,
-}
-
-/// The organisation's latest events, newest first.
-async fn latest_events(
-    State(state): State<AppState>,
-    actor: Actor,
-    Query(params): Query<EventParams>,
-) -> Result<Json<Vec<OrganisationEvent>>, ApiError> {
-    let limit = match params.limit.as_deref().map(str::parse::<u32>) {
-        None => 20,
-        Some(Ok(limit)) if (1..=100).contains(&limit) => limit,
-        Some(_) => {
-            return Err(ApiError::invalid_field(
-                "limit",
-                "The limit is from 1 to 100.",
-            ))
-        }
-    };
-    Ok(Json(
-        store::latest_events(&state.db, &actor.organisation_id, limit).await?,
-    ))
 }
 
 async fn get_credential(
