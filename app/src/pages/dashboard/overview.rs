@@ -140,7 +140,11 @@ fn ExpiryChart() -> impl IntoView {
                                 .map(|(index, count)| view! { <tr><th scope="row">{format!("Week {}", index + 1)}</th><td>{count.to_string()}</td></tr> })
                                 .collect_view();
                             view! {
-                                <p>{format!("{total} session tokens expire in the next 13 weeks. Expiring tokens need a new verification by the end-user.")}</p>
+                                <p>{match total {
+                                    0 => "No session token expires in the next 13 weeks.".to_owned(),
+                                    1 => "1 session token expires in the next 13 weeks. An expiring token needs a new verification by the end-user.".to_owned(),
+                                    _ => format!("{total} session tokens expire in the next 13 weeks. Expiring tokens need a new verification by the end-user."),
+                                }}</p>
                                 <svg class="chart" viewBox="0 0 100 100" preserveAspectRatio="none" aria-hidden="true" focusable="false">
                                     {bars}
                                 </svg>
