@@ -422,7 +422,33 @@ async fn cookies_are_secure_when_gridlink_is_served_over_https(backend: Backend)
     assert!(response.headers().contains_key("strict-transport-security"));
 }
 
+async fn ten_failed_sign_ins_lock_the_email_for_fifteen_minutes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let sign_in = |password: &'static str| {
+        let anonymous = app.anonymous();
+        let email = org.admin_email.clone();
+        async move {
+            anonymous
+                .post(
+                    "/api/session",
+                    json!({"email": email, "password": password}),
+                )
+                .await
+        }
+    };
+    for _ in 0..10 {
+        expect_json(sign_in("not the password").await, 401).await;
+    }
+    // Even the right password is refused while the email is locked.
+    let locked = expect_json(sign_in("a long admin password").await, 429).await;
+    assert_eq!(locked["code"], "TOO_MANY_REQUESTS");
+    app.state().clock.advance(time::Duration::minutes(16));
+    expect_json(sign_in("a long admin password").await, 200).await;
+}
+
 database_tests!(
+    ten_failed_sign_ins_lock_the_email_for_fifteen_minutes,
     another_organisations_ids_are_not_found_on_every_endpoint,
     a_state_change_without_the_csrf_token_is_refused_and_changes_nothing,
     a_revoked_api_key_is_refused,

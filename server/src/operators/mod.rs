@@ -35,6 +35,10 @@ pub fn router() -> Router<AppState> {
 }
 
 type OperatorRow = (String, String, String, String, i64);
+
+/// Failed sign-ins allowed per email within [`SIGN_IN_WINDOW`] before sign-in is refused.
+const MAX_SIGN_IN_FAILURES: i64 = 10;
+const SIGN_IN_WINDOW: time::Duration = time::Duration::minutes(15);
 const OPERATOR_COLUMNS: &str = "id, organisation_id, email, role, created_at";
 
 fn operator_from_row((id, _, email, role, created_at): OperatorRow) -> Operator {
@@ -85,6 +89,20 @@ async fn sign_in(
     }
     errors.finish()?;
     let email = email.expect("validated above");
+    let now = state.clock.now_ms();
+    let window_start = now - SIGN_IN_WINDOW.whole_milliseconds() as i64;
+    let (recent_failures,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM sign_in_failures WHERE email = $1 AND failed_at > $2")
+            .bind(email.as_str())
+            .bind(window_start)
+            .fetch_one(state.db.pool())
+            .await?;
+    if recent_failures >= MAX_SIGN_IN_FAILURES {
+        tracing::warn!("operator sign-in refused: too many recent failures for this email");
+        return Err(ApiError::TooManyRequests(
+            "Too many failed sign-ins for this email. Wait 15 minutes, then try again.".into(),
+        ));
+    }
     let found: Option<(String, String)> = sqlx::query_as(
         "SELECT id, password_hash FROM operators WHERE email = $1 AND removed_at IS NULL",
     )
@@ -98,6 +116,15 @@ async fn sign_in(
     let password_matches = verify_password(body.password, stored_hash).await?;
     let Some(operator_id) = operator_id.filter(|_| password_matches) else {
         tracing::info!("operator sign-in refused");
+        sqlx::query("DELETE FROM sign_in_failures WHERE failed_at <= $1")
+            .bind(window_start)
+            .execute(state.db.pool())
+            .await?;
+        sqlx::query("INSERT INTO sign_in_failures (email, failed_at) VALUES ($1, $2)")
+            .bind(email.as_str())
+            .bind(now)
+            .execute(state.db.pool())
+            .await?;
         return Err(ApiError::SignInFailed);
     };
     let (secret, csrf_token) = sessions::create(&state, &operator_id).await?;
