@@ -331,15 +331,6 @@ async fn sync_credential(
     Path(id): Path<String>,
 ) -> Result<Json<Credential>, ApiError> {
     let row = store::find(&state.db, &actor.organisation_id, &id).await?;
-    if row.deactivated_at.is_some()
-        || row.status_detail != StatusDetail::LoginAndDataDiscoverySuccessful
-    {
-        return Err(ApiError::Conflict(format!(
-            "Only a connected credential can sync; this one is {}: {}",
-            row.status_detail,
-            row.status_detail.explanation()
-        )));
-    }
     crate::sync::sync_credential(&state, &row, &actor.label()).await?;
     Ok(Json(
         store::find(&state.db, &actor.organisation_id, &id)
@@ -355,7 +346,7 @@ async fn list_accounts(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<UtilityAccount>>, ApiError> {
     let row = store::find(&state.db, &actor.organisation_id, &id).await?;
-    let (accounts, _) = crate::sync::read_bills(&state, &row).await?;
+    let accounts = crate::sync::read_accounts(&state, &row, &actor.label()).await?;
     Ok(Json(
         accounts
             .into_iter()
@@ -375,7 +366,7 @@ async fn list_statements(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<UtilityStatement>>, ApiError> {
     let row = store::find(&state.db, &actor.organisation_id, &id).await?;
-    let (_, statements) = crate::sync::read_bills(&state, &row).await?;
+    let statements = crate::sync::read_statements(&state, &row, &actor.label()).await?;
     let date = |date: time::Date| {
         format!(
             "{}-{:02}-{:02}",

@@ -115,18 +115,14 @@ async fn log_in(state: &AppState, credential_id: &str, requested_at: i64) -> any
     let Some(row) = find_by_id(&state.db, credential_id).await? else {
         return Ok(());
     };
-    let attempts: (i64,) = sqlx::query_as("SELECT login_attempts FROM credentials WHERE id = $1")
-        .bind(credential_id)
-        .fetch_one(state.db.pool())
-        .await?;
     if !matches!(
         row.status_detail,
         StatusDetail::Connecting | StatusDetail::ProviderWebsiteInaccessible
     ) {
         return finish_request(state, credential_id, requested_at).await;
     }
-    let (sealed_password,): (String,) =
-        sqlx::query_as("SELECT sealed_password FROM credentials WHERE id = $1")
+    let (attempts, sealed_password): (i64, String) =
+        sqlx::query_as("SELECT login_attempts, sealed_password FROM credentials WHERE id = $1")
             .bind(credential_id)
             .fetch_one(state.db.pool())
             .await?;
@@ -145,7 +141,7 @@ async fn log_in(state: &AppState, credential_id: &str, requested_at: i64) -> any
             mfa::start_challenge(state, &row, &challenge, ACTOR).await?;
         }
         Err(UtilityError::Unavailable(reason)) | Err(UtilityError::Protocol(reason)) => {
-            return retry_later(state, &row, attempts.0, &reason).await;
+            return retry_later(state, &row, attempts, &reason).await;
         }
         Err(error) => {
             let to = failure_detail(&error);

@@ -86,7 +86,7 @@ pub fn CredentialDetail() -> impl IntoView {
 }
 
 fn time_left(expires_at: time::OffsetDateTime) -> String {
-    let now = time::OffsetDateTime::from_unix_timestamp((js_sys_now_ms() / 1000.0) as i64)
+    let now = time::OffsetDateTime::from_unix_timestamp((js_sys::Date::now() / 1000.0) as i64)
         .unwrap_or(expires_at);
     let left = expires_at - now;
     if left.is_negative() {
@@ -96,10 +96,6 @@ fn time_left(expires_at: time::OffsetDateTime) -> String {
     } else {
         format!("{} hours left", left.whole_hours().max(0))
     }
-}
-
-fn js_sys_now_ms() -> f64 {
-    js_sys::Date::now()
 }
 
 /// The page's own state, kept while the credential reloads around it.
