@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{
     api_keys, connect, credentials, embed, health, openapi, operators, organisations,
-    security_headers, spa,
+    security_headers, spa, webhooks,
 };
 
 /// Builds the whole application; tests call this without a socket too.
@@ -23,6 +23,7 @@ pub fn app(state: AppState) -> Router {
         .merge(connect::router())
         .merge(openapi::router())
         .merge(organisations::router())
+        .merge(webhooks::router())
         .fallback(api_route_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);
 

@@ -163,6 +163,34 @@ pub struct ServeArgs {
     )]
     pub demo_password: Option<String>,
 
+    /// How often each connected credential's data is synced, e.g. `24h`, `6h`, `30m`.
+    #[arg(
+        long,
+        env = "GRIDLINK_SYNC_INTERVAL",
+        value_name = "DURATION",
+        default_value = "24h"
+    )]
+    pub sync_interval: String,
+
+    /// How long before a session token expires the SESSION_TOKEN_EXPIRING warning goes out.
+    #[arg(
+        long,
+        env = "GRIDLINK_EXPIRY_WARNING",
+        value_name = "DURATION",
+        default_value = "7d"
+    )]
+    pub expiry_warning: String,
+
+    /// How long a claimed background job (login, sync, webhook) stays with a server that
+    /// stopped answering before another replica takes it over.
+    #[arg(
+        long,
+        env = "GRIDLINK_JOB_LEASE",
+        value_name = "DURATION",
+        default_value = "2m"
+    )]
+    pub job_lease: String,
+
     #[command(flatten)]
     pub database: DatabaseArgs,
 }

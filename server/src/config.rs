@@ -36,6 +36,9 @@ pub const DATABASE_URL: &str = "GRIDLINK_DATABASE_URL (--database-url)";
 pub const DATA_DIR: &str = "GRIDLINK_DATA_DIR (--data-dir)";
 pub const STATIC_DIR: &str = "GRIDLINK_STATIC_DIR (--static-dir)";
 pub const DEMO_PASSWORD: &str = "GRIDLINK_DEMO_PASSWORD (--demo-password)";
+pub const SYNC_INTERVAL: &str = "GRIDLINK_SYNC_INTERVAL (--sync-interval)";
+pub const EXPIRY_WARNING: &str = "GRIDLINK_EXPIRY_WARNING (--expiry-warning)";
+pub const JOB_LEASE: &str = "GRIDLINK_JOB_LEASE (--job-lease)";
 
 /// Where the database lives.
 #[derive(Debug, Clone)]
@@ -169,6 +172,55 @@ pub struct ServeConfig {
     pub static_dir: PathBuf,
     pub demo: Option<DemoSettings>,
     pub database: DatabaseConfig,
+    pub jobs: JobSettings,
+}
+
+/// How the background jobs pace their work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobSettings {
+    pub sync_interval: time::Duration,
+    pub expiry_warning: time::Duration,
+    pub lease: time::Duration,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            sync_interval: time::Duration::hours(24),
+            expiry_warning: time::Duration::days(7),
+            lease: time::Duration::minutes(2),
+        }
+    }
+}
+
+/// A duration written as a whole number and a unit: `90s`, `15m`, `24h`, `7d`.
+pub fn parse_duration(option: &'static str, value: &str) -> Result<time::Duration, ConfigError> {
+    let value = value.trim();
+    let problem = || {
+        ConfigError::new(
+            option,
+            format!(
+                "{value:?} is not a duration: write a number and a unit, like 90s, 15m, 24h or 7d"
+            ),
+        )
+    };
+    let split = value.len().checked_sub(1).ok_or_else(problem)?;
+    let (number, unit) = value.split_at(split);
+    let number: i64 = number.parse().map_err(|_| problem())?;
+    let duration = match unit {
+        "s" => time::Duration::seconds(number),
+        "m" => time::Duration::minutes(number),
+        "h" => time::Duration::hours(number),
+        "d" => time::Duration::days(number),
+        _ => return Err(problem()),
+    };
+    if duration <= time::Duration::ZERO || duration > time::Duration::days(365) {
+        return Err(ConfigError::new(
+            option,
+            format!("{value:?} must be more than zero and at most 365d"),
+        ));
+    }
+    Ok(duration)
 }
 
 pub fn parse_listen_address(option: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
@@ -247,6 +299,11 @@ impl ServeConfig {
             static_dir: PathBuf::from(&args.static_dir),
             demo,
             database: DatabaseConfig::from_args(&args.database)?,
+            jobs: JobSettings {
+                sync_interval: parse_duration(SYNC_INTERVAL, &args.sync_interval)?,
+                expiry_warning: parse_duration(EXPIRY_WARNING, &args.expiry_warning)?,
+                lease: parse_duration(JOB_LEASE, &args.job_lease)?,
+            },
         })
     }
 }
@@ -283,6 +340,28 @@ mod tests {
         match crate::cli::Cli::parse_from(argv).into_command() {
             crate::cli::Command::Serve(args) => args,
             other => panic!("expected serve, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn job_durations_have_defaults_and_reject_what_is_not_a_duration() {
+        let config = ServeConfig::from_args(&serve_args(&["--demo"])).unwrap();
+        assert_eq!(config.jobs, JobSettings::default());
+        let config = ServeConfig::from_args(&serve_args(&[
+            "--demo",
+            "--sync-interval=90s",
+            "--expiry-warning=2d",
+            "--job-lease=5s",
+        ]))
+        .unwrap();
+        assert_eq!(config.jobs.sync_interval, time::Duration::seconds(90));
+        assert_eq!(config.jobs.expiry_warning, time::Duration::days(2));
+        assert_eq!(config.jobs.lease, time::Duration::seconds(5));
+        for bad in ["", "24", "h", "1.5h", "-1h", "0s", "400d", "2w"] {
+            let error =
+                ServeConfig::from_args(&serve_args(&["--demo", &format!("--sync-interval={bad}")]))
+                    .unwrap_err();
+            assert_eq!(error.option, SYNC_INTERVAL, "{bad:?}");
         }
     }
 

@@ -35,3 +35,4 @@ pub mod store;
 pub mod sync;
 pub mod tokens;
 pub mod utility;
+pub mod webhooks;

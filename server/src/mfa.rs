@@ -84,11 +84,14 @@ pub async fn complete_connection(
         sqlx::query(
             "UPDATE credentials SET sealed_session_token = $1, token_expires_at = $2, mfa_challenge_id = NULL, \
                mfa_options = NULL, mfa_method = NULL, mfa_destination = NULL, mfa_code_expires_at = NULL, \
-               mfa_sends = 0, mfa_wrong_codes = 0, mfa_last_activity_at = NULL WHERE id = $3",
+               mfa_sends = 0, mfa_wrong_codes = 0, mfa_last_activity_at = NULL, \
+               first_connected_at = COALESCE(first_connected_at, $4), next_sync_at = $4, \
+               sync_lease_until = NULL, sync_failures = 0, expiry_warned_at = NULL WHERE id = $3",
         )
         .bind(seal_token(&state.keyring, &row.id, &session.secret))
         .bind(expires_at)
         .bind(&row.id)
+        .bind(now)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -101,5 +104,9 @@ pub async fn complete_connection(
         .await?;
     }
     tx.commit().await?;
+    if changed {
+        // The first sync runs right away.
+        state.wakeups.syncs.notify_one();
+    }
     Ok(changed)
 }

@@ -5,6 +5,7 @@
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Map, Value};
+use shared::webhooks::WebhookEventType;
 use shared::StatusDetail;
 
 use crate::extract::Json;
@@ -145,14 +146,26 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/v1/credentials/{id}", "patch", with(op("Change the correlation id or the password (which reconnects)", "credentials", INTEGRATOR, Some("CredentialChange"), ok("200", "Changed", credential()), &[404, 409]), vec![id()])),
         ("/api/v1/credentials/{id}", "delete", with(op("Deactivate: stop syncing and destroy the session token", "credentials", INTEGRATOR, None, ok("204", "Deactivated", None), &[404]), vec![id()])),
         ("/api/v1/credentials/{id}/events", "get", with(op("The credential's timeline, newest first", "credentials", INTEGRATOR, None, ok("200", "Events", Some(json!({"type": "array", "items": schema_ref("CredentialEvent")}))), &[404]), vec![id()])),
-        ("/api/v1/credentials/{id}/sync", "post", with(op("Sync now; a token the utility rejects moves the credential to MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED", "credentials", INTEGRATOR, None, ok("200", "The credential after the sync", credential()), &[404, 409, 503]), vec![id()])),
-        ("/api/v1/credentials/{id}/accounts", "get", with(op("The credential's utility accounts, read with its session token", "credentials", INTEGRATOR, None, ok("200", "Accounts", Some(json!({"type": "array", "items": schema_ref("UtilityAccount")}))), &[404, 409, 503]), vec![id()])),
-        ("/api/v1/credentials/{id}/statements", "get", with(op("The credential's monthly statements, newest first", "credentials", INTEGRATOR, None, ok("200", "Statements", Some(json!({"type": "array", "items": schema_ref("UtilityStatement")}))), &[404, 409, 503]), vec![id()])),
+        ("/api/v1/credentials/{id}/sync", "post", with(op("Sync now (stores new accounts and statements); a token the utility rejects moves the credential to MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED", "credentials", INTEGRATOR, None, ok("200", "The credential after the sync", credential()), &[404, 409, 503]), vec![id()])),
+        ("/api/v1/credentials/{id}/accounts", "get", with(op("The credential's utility accounts, as the syncs stored them", "credentials", INTEGRATOR, None, ok("200", "Accounts", Some(json!({"type": "array", "items": schema_ref("UtilityAccount")}))), &[404]), vec![id()])),
+        ("/api/v1/credentials/{id}/statements", "get", with(op("The credential's monthly statements as the syncs stored them, newest first (at most 1000)", "credentials", INTEGRATOR, None, ok("200", "Statements", Some(json!({"type": "array", "items": schema_ref("UtilityStatement")}))), &[404]), vec![id()])),
         ("/api/v1/connect-tokens", "post", op("A Connect token for a new credential (valid one hour)", "connect tokens", INTEGRATOR, Some("NewConnectToken"), ok("201", "Token and URL", Some(schema_ref("ConnectToken"))), &[503])),
         ("/api/v1/credentials/{id}/connect-tokens", "post", with(op("Retry MFA Verification: Connect in update mode (valid one hour)", "connect tokens", INTEGRATOR, None, ok("201", "Token and URL", Some(schema_ref("ConnectToken"))), &[404, 409]), vec![id()])),
         ("/api/v1/credentials/{id}/update-links", "post", with(op("Generate update link (72 hours; revokes the previous one)", "connect tokens", INTEGRATOR, None, ok("201", "Link", Some(schema_ref("ConnectToken"))), &[404, 409]), vec![id()])),
         ("/api/v1/credentials/{id}/update-links", "get", with(op("The active update link, if any", "connect tokens", INTEGRATOR, None, ok("200", "Links", Some(json!({"type": "array", "items": schema_ref("UpdateLink")}))), &[404]), vec![id()])),
         ("/api/v1/credentials/{id}/update-links/{link_id}", "delete", with(op("Revoke an update link", "connect tokens", INTEGRATOR, None, ok("204", "Revoked", None), &[404]), vec![id(), path_param("link_id", "The update link's id.")])),
+        ("/api/v1/webhook-endpoint", "get", op("The organisation's webhook endpoint", "webhooks", INTEGRATOR, None, ok("200", "Endpoint", Some(schema_ref("WebhookEndpoint"))), &[404])),
+        ("/api/v1/webhook-endpoint", "put", op("Set the endpoint URL; the first time, the signing secret is created and shown once (admins and API keys)", "webhooks", INTEGRATOR, Some("WebhookEndpointChange"), ok("200", "Updated (201 with the secret when created)", Some(json!({"oneOf": [schema_ref("WebhookEndpoint"), schema_ref("WebhookSecret")]}))), &[403, 409])),
+        ("/api/v1/webhook-endpoint", "delete", op("Remove the endpoint; undelivered messages are given up (admins and API keys)", "webhooks", INTEGRATOR, None, ok("204", "Removed", None), &[403, 404])),
+        ("/api/v1/webhook-endpoint/rotate-secret", "post", op("A new signing secret, shown once; the previous one keeps signing for 24 hours (admins and API keys)", "webhooks", INTEGRATOR, None, ok("200", "The new secret", Some(schema_ref("WebhookSecret"))), &[403, 404])),
+        ("/api/v1/webhook-endpoint/test", "post", op("Send a WEBHOOK_TEST message to the endpoint", "webhooks", INTEGRATOR, None, ok("202", "Queued", Some(schema_ref("WebhookDelivery"))), &[404])),
+        ("/api/v1/webhook-deliveries", "get", with(op("Webhook messages, newest first, with how their delivery went", "webhooks", INTEGRATOR, None, ok("200", "A page", Some(schema_ref("WebhookDeliveryPage"))), &[400, 422]), vec![
+            query_param("before", "The nextCursor of the previous page.", json!({"type": "string"})),
+            query_param("limit", "1 to 200 (default 50).", json!({"type": "integer", "minimum": 1, "maximum": 200})),
+            query_param("state", "Only deliveries in this state.", schema_ref("DeliveryState")),
+        ])),
+        ("/api/v1/webhook-deliveries/{id}", "get", with(op("A webhook message, its body and every attempt", "webhooks", INTEGRATOR, None, ok("200", "The delivery", Some(schema_ref("WebhookDeliveryDetail"))), &[404]), vec![path_param("id", "The message id (msg_…).")])),
+        ("/api/v1/webhook-deliveries/{id}/resend", "post", with(op("Send a delivered or failed message again now (same id and body)", "webhooks", INTEGRATOR, None, ok("202", "Queued", Some(schema_ref("WebhookDelivery"))), &[404, 409]), vec![path_param("id", "The message id (msg_…).")])),
         ("/api/connect/session", "get", op("Where the end-user is in Connect", "connect", CONNECT, None, ok("200", "Connect state", connect_state()), &[410])),
         ("/api/connect/utilities", "get", op("The utilities to choose from", "connect", CONNECT, None, ok("200", "Utilities", Some(json!({"type": "array", "items": schema_ref("Utility")}))), &[410, 503])),
         ("/api/connect/credentials", "post", op("Submit the login (new credential; again after INVALID_CREDENTIALS)", "connect", CONNECT, Some("SubmitCredentials"), ok("200", "Connect state", connect_state()), &[409, 410, 503])),
@@ -230,7 +243,7 @@ fn schemas() -> Value {
             "id": text(), "utilityId": text(), "username": text(), "correlationId": nullable_text(), "owner": schema_ref("Owner"),
             "status": schema_ref("Status"), "statusDetail": schema_ref("StatusDetail"),
             "isCustomerActionRequired": {"type": "boolean"}, "isAccessible": {"type": "boolean"},
-            "statusMessage": nullable_text(), "tokenExpiresAt": nullable_time(), "lastSyncedAt": nullable_time(),
+            "statusMessage": nullable_text(), "tokenExpiresAt": nullable_time(), "lastSyncedAt": nullable_time(), "nextSyncAt": nullable_time(),
             "createdAt": time(), "updatedAt": time(), "deactivatedAt": nullable_time()
         })),
         "CredentialPage": object(&["items", "page", "pageSize", "total"], json!({
@@ -247,10 +260,34 @@ fn schemas() -> Value {
         })),
         "ExpiryForecast": object(&["from", "perDay"], json!({"from": time(), "perDay": {"type": "array", "items": {"type": "integer"}, "description": "Index 0: the next 24 hours."}})),
         "OrganisationEvent": {"allOf": [schema_ref("CredentialEvent"), object(&["credentialId", "username", "utilityId"], json!({"credentialId": text(), "username": text(), "utilityId": text()}))]},
-        "UtilityAccount": object(&["accountNumber", "serviceAddress", "fuel"], json!({"accountNumber": text(), "serviceAddress": text(), "fuel": string_enum(&["electricity", "gas", "water"])})),
-        "UtilityStatement": object(&["id", "accountNumber", "periodStart", "periodEnd", "usage", "usageUnit", "amountCents", "currency"], json!({
+        "UtilityAccount": object(&["accountNumber", "serviceAddress", "fuel", "firstSyncedAt"], json!({"accountNumber": text(), "serviceAddress": text(), "fuel": string_enum(&["electricity", "gas", "water"]), "firstSyncedAt": time()})),
+        "UtilityStatement": object(&["id", "accountNumber", "periodStart", "periodEnd", "usage", "usageUnit", "amountCents", "currency", "firstSyncedAt"], json!({
             "id": text(), "accountNumber": text(), "periodStart": {"type": "string", "format": "date"}, "periodEnd": {"type": "string", "format": "date"},
-            "usage": {"type": "number"}, "usageUnit": string_enum(&["kWh", "therms", "gallons"]), "amountCents": {"type": "integer"}, "currency": text()
+            "usage": {"type": "number"}, "usageUnit": string_enum(&["kWh", "therms", "gallons"]), "amountCents": {"type": "integer"}, "currency": text(),
+            "firstSyncedAt": time()
+        })),
+        "WebhookEventType": string_enum(&WebhookEventType::ALL.map(WebhookEventType::as_str)),
+        "DeliveryState": string_enum(&["PENDING", "DELIVERED", "FAILED"]),
+        "WebhookEndpointChange": object(&["url"], json!({"url": {"type": "string", "description": "https://…, or http:// for localhost"}})),
+        "WebhookEndpoint": object(&["url", "secretCreatedAt", "createdAt", "updatedAt"], json!({
+            "url": text(), "secretCreatedAt": time(), "previousSecretExpiresAt": nullable_time(), "createdAt": time(), "updatedAt": time()
+        })),
+        "WebhookSecret": object(&["endpoint", "secret"], json!({"endpoint": schema_ref("WebhookEndpoint"), "secret": {"type": "string", "description": "whsec_…: shown once. Verify webhook-signature with it (Standard Webhooks)."}})),
+        "WebhookDelivery": object(&["id", "eventType", "state", "attempts", "createdAt"], json!({
+            "id": text(), "eventType": schema_ref("WebhookEventType"), "credentialId": nullable_text(), "state": schema_ref("DeliveryState"),
+            "attempts": {"type": "integer"}, "nextAttemptAt": nullable_time(), "createdAt": time(), "deliveredAt": nullable_time(),
+            "lastResponseStatus": {"type": ["integer", "null"]}, "lastError": nullable_text()
+        })),
+        "WebhookDeliveryPage": object(&["deliveries"], json!({"deliveries": {"type": "array", "items": schema_ref("WebhookDelivery")}, "nextCursor": nullable_text()})),
+        "WebhookDeliveryDetail": {"allOf": [schema_ref("WebhookDelivery"), object(&["payload", "attemptLog"], json!({
+            "payload": {"type": "string", "description": "The exact body sent."},
+            "attemptLog": {"type": "array", "items": object(&["attemptedAt", "url", "durationMs"], json!({
+                "attemptedAt": time(), "url": text(), "responseStatus": {"type": ["integer", "null"]}, "error": nullable_text(), "durationMs": {"type": "integer"}
+            }))}
+        }))]},
+        "WebhookMessage": object(&["type", "timestamp", "data"], json!({
+            "type": schema_ref("WebhookEventType"), "timestamp": time(),
+            "data": {"type": "object", "description": "For credential events: credentialId, utilityId, correlationId, status, statusDetail, isCustomerActionRequired, isAccessible; STATUS_CHANGE adds previousStatusDetail and message; NEW_DATA_AVAILABLE adds newAccounts, newStatements and statementIds; SESSION_TOKEN_EXPIRING adds tokenExpiresAt."}
         })),
         "NewConnectToken": object(&[], json!({"utilityId": nullable_text(), "correlationId": nullable_text(), "owner": schema_ref("Owner")})),
         "ConnectToken": object(&["id", "purpose", "token", "url", "createdAt", "expiresAt"], json!({
@@ -316,6 +353,19 @@ fn error_responses() -> Value {
     Value::Object(responses)
 }
 
+/// The messages Gridlink POSTs to the organisation's endpoint (OpenAPI 3.1 `webhooks`).
+fn webhooks() -> Value {
+    let mut described = Map::new();
+    for kind in WebhookEventType::ALL {
+        described.insert(kind.as_str().to_owned(), json!({"post": {
+            "summary": format!("{kind}: signed with the Standard Webhooks headers webhook-id, webhook-timestamp and webhook-signature (v1, HMAC-SHA256 over \"id.timestamp.body\"); retried with backoff for 24 hours until the endpoint answers 2xx"),
+            "requestBody": body("WebhookMessage"),
+            "responses": {"200": {"description": "Any 2xx means delivered"}}
+        }}));
+    }
+    Value::Object(described)
+}
+
 /// The whole OpenAPI document.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -331,6 +381,7 @@ pub fn document() -> Value {
             "description": "Keeps utility accounts connected behind multi-factor authentication. Every error answers with ErrorBody."
         },
         "paths": paths,
+        "webhooks": webhooks(),
         "components": {
             "schemas": schemas(),
             "responses": error_responses(),
@@ -359,6 +410,7 @@ mod tests {
             include_str!("connect/links.rs"),
             include_str!("openapi.rs"),
             include_str!("organisations.rs"),
+            include_str!("webhooks/mod.rs"),
         ];
         let mut routes = Vec::new();
         for source in sources {

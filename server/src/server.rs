@@ -125,6 +125,7 @@ pub async fn start_with(
         settings: Arc::new(Settings {
             public_url: public_url.clone(),
             demo,
+            jobs: config.jobs,
         }),
         utilities: UtilityCatalog::new(Arc::clone(&utility)),
         utility,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use reqwest::Url;
 
 use crate::clock::Clock;
+use crate::config::JobSettings;
 use crate::crypto::Keyring;
 use crate::jobs::Wakeups;
 use crate::spa::SpaAssets;
@@ -33,6 +34,7 @@ pub struct Settings {
     /// The URL people reach Gridlink at, without a trailing slash.
     pub public_url: Url,
     pub demo: bool,
+    pub jobs: JobSettings,
 }
 
 impl Settings {
@@ -50,6 +52,10 @@ impl Settings {
             None => false,
         };
         self.is_https() || !local
+    }
+
+    pub fn sync_interval_ms(&self) -> i64 {
+        self.jobs.sync_interval.whole_milliseconds() as i64
     }
 
     /// An absolute URL under the public URL, e.g. `/connect/TOKEN`.

@@ -385,6 +385,7 @@ async fn refresh_required_credential(
     )
     .await;
     let id = done["credentialId"].as_str().unwrap().to_owned();
+    app.wait_for_sync(&org.api, &id, None).await;
     app.sandbox_admin("/api/admin/expire-tokens", json!({"username": username}))
         .await;
     let flagged = expect_json(

@@ -308,6 +308,7 @@ async fn a_new_password_starts_a_new_connection_attempt(backend: Backend) {
     assert_eq!(changed["statusDetail"], "CONNECTING");
     app.wait_for_detail(&org.api, id, "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL")
         .await;
+    app.wait_for_sync(&org.api, id, None).await;
     let events = expect_json(
         org.api
             .get(&format!("/api/v1/credentials/{id}/events"))
@@ -329,10 +330,11 @@ async fn a_new_password_starts_a_new_connection_attempt(backend: Backend) {
             "STATUS_CHANGE",
             "PASSWORD_CHANGED",
             "STATUS_CHANGE",
-            "STATUS_CHANGE"
+            "STATUS_CHANGE",
+            "NEW_DATA_AVAILABLE"
         ]
     );
-    let last = &events[0];
+    let last = &events[1];
     assert_eq!(last["fromStatusDetail"], "CONNECTING");
     assert_eq!(
         last["toStatusDetail"],
@@ -519,12 +521,8 @@ async fn the_expiry_forecast_counts_tokens_per_day_and_the_latest_events_are_lis
     let org = app.organisation("Acme Solar").await;
     for utility in ["sandbox-gas", "sandbox-electric", "sandbox-water"] {
         let created = create(&org.api, utility, "user_nomfa", "pass_good").await;
-        app.wait_for_detail(
-            &org.api,
-            created["id"].as_str().unwrap(),
-            "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL",
-        )
-        .await;
+        app.wait_for_sync(&org.api, created["id"].as_str().unwrap(), None)
+            .await;
     }
     let forecast = expect_json(
         org.api.get("/api/v1/credentials/expiries?days=90").await,
@@ -548,8 +546,9 @@ async fn the_expiry_forecast_counts_tokens_per_day_and_the_latest_events_are_lis
     let events = expect_json(org.api.get("/api/v1/events?limit=2").await, 200).await;
     assert_eq!(events.as_array().unwrap().len(), 2);
     assert_eq!(events[0]["username"], "user_nomfa");
+    assert_eq!(events[0]["kind"], "NEW_DATA_AVAILABLE");
     assert_eq!(
-        events[0]["toStatusDetail"],
+        events[1]["toStatusDetail"],
         "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL"
     );
     let other = app.organisation("Other").await;
@@ -559,13 +558,14 @@ async fn the_expiry_forecast_counts_tokens_per_day_and_the_latest_events_are_lis
     );
 }
 
-async fn accounts_and_statements_are_read_with_the_stored_token(backend: Backend) {
+async fn a_sync_stores_statements_once_and_what_is_new_later(backend: Backend) {
     let app = spawn_app(backend).await;
     let org = app.organisation("Acme Solar").await;
-    let created = create(&org.api, "sandbox-gas", "user_nomfa", "pass_good").await;
+    let created = create(&org.api, "sandbox-water", "user_nomfa", "pass_good").await;
     let id = created["id"].as_str().unwrap();
-    app.wait_for_detail(&org.api, id, "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL")
-        .await;
+    // The first sync runs by itself right after the connection.
+    let synced = app.wait_for_sync(&org.api, id, None).await;
+    assert!(synced["nextSyncAt"].as_str().unwrap() > synced["lastSyncedAt"].as_str().unwrap());
     let accounts = expect_json(
         org.api
             .get(&format!("/api/v1/credentials/{id}/accounts"))
@@ -573,47 +573,111 @@ async fn accounts_and_statements_are_read_with_the_stored_token(backend: Backend
         200,
     )
     .await;
-    let accounts = accounts.as_array().unwrap();
+    let accounts = accounts.as_array().unwrap().clone();
     assert!(!accounts.is_empty());
-    assert_eq!(accounts[0]["fuel"], "gas");
-    let statements = expect_json(
+    assert_eq!(accounts[0]["fuel"], "water");
+    let statements = |org: &common::Organisation| {
+        let api = org.api.clone();
+        let id = id.to_owned();
+        async move {
+            expect_json(
+                api.get(&format!("/api/v1/credentials/{id}/statements"))
+                    .await,
+                200,
+            )
+            .await
+            .as_array()
+            .unwrap()
+            .clone()
+        }
+    };
+    let first = statements(&org).await;
+    assert_eq!(first.len(), 12 * accounts.len());
+    assert_eq!(first[0]["usageUnit"], "gallons");
+    let newest = first[0]["periodStart"].as_str().unwrap().to_owned();
+    assert!(
+        first
+            .iter()
+            .all(|s| s["periodStart"].as_str().unwrap() <= newest.as_str()),
+        "newest first"
+    );
+    assert_eq!(newest.len(), 10, "YYYY-MM-DD: {newest}");
+    let new_data_events = |org: &common::Organisation| {
+        let api = org.api.clone();
+        let id = id.to_owned();
+        async move {
+            expect_json(
+                api.get(&format!("/api/v1/credentials/{id}/events")).await,
+                200,
+            )
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|event| event["kind"] == "NEW_DATA_AVAILABLE")
+            .count()
+        }
+    };
+    assert_eq!(new_data_events(&org).await, 1);
+
+    // A second sync finds nothing new and stores nothing twice.
+    expect_json(
         org.api
-            .get(&format!("/api/v1/credentials/{id}/statements"))
+            .post(&format!("/api/v1/credentials/{id}/sync"), json!({}))
             .await,
         200,
     )
     .await;
-    let statements = statements.as_array().unwrap();
-    assert_eq!(statements.len(), 12 * accounts.len());
-    assert_eq!(statements[0]["usageUnit"], "therms");
-    let newest = statements[0]["periodStart"].as_str().unwrap();
-    assert!(
-        statements
-            .iter()
-            .all(|s| s["periodStart"].as_str().unwrap() <= newest),
-        "newest first"
-    );
-    assert_eq!(newest.len(), 10, "YYYY-MM-DD: {newest}");
+    assert_eq!(statements(&org).await, first);
+    assert_eq!(new_data_events(&org).await, 1);
 
+    // A month later the utility has a new statement per account; the next sync adds only those.
+    app.sandbox_admin("/api/admin/clock/advance", json!({"seconds": 32 * 86_400}))
+        .await;
+    expect_json(
+        org.api
+            .post(&format!("/api/v1/credentials/{id}/sync"), json!({}))
+            .await,
+        200,
+    )
+    .await;
+    let later = statements(&org).await;
+    assert_eq!(later.len(), 13 * accounts.len(), "the oldest stays stored");
+    assert!(later[0]["periodStart"].as_str().unwrap() > newest.as_str());
+    assert_eq!(new_data_events(&org).await, 2);
+
+    // Stored data stays readable when the token no longer works.
     app.sandbox_admin(
         "/api/admin/expire-tokens",
         json!({"username": "user_nomfa"}),
     )
     .await;
-    let refused = expect_json(
+    let flagged = expect_json(
         org.api
-            .get(&format!("/api/v1/credentials/{id}/statements"))
+            .post(&format!("/api/v1/credentials/{id}/sync"), json!({}))
             .await,
-        409,
+        200,
     )
     .await;
-    assert!(refused["message"].as_str().unwrap().contains("expired"));
-    app.wait_for_detail(&org.api, id, "MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED")
-        .await;
+    assert_eq!(
+        flagged["statusDetail"],
+        "MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED"
+    );
+    assert!(flagged["nextSyncAt"].is_null());
+    assert_eq!(statements(&org).await, later);
+    let other = app.organisation("Other").await;
+    expect_json(
+        other
+            .api
+            .get(&format!("/api/v1/credentials/{id}/statements"))
+            .await,
+        404,
+    )
+    .await;
 }
 
 database_tests!(
-    accounts_and_statements_are_read_with_the_stored_token,
+    a_sync_stores_statements_once_and_what_is_new_later,
     the_expiry_forecast_counts_tokens_per_day_and_the_latest_events_are_listed,
     a_login_without_mfa_connects_in_the_background,
     a_login_with_mfa_waits_for_a_method,

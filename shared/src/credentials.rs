@@ -71,6 +71,9 @@ pub struct Credential {
     pub token_expires_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_synced_at: Option<OffsetDateTime>,
+    /// When the next scheduled sync is due; absent when none is scheduled.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_sync_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -168,6 +171,9 @@ pub struct UtilityAccount {
     pub service_address: String,
     /// `electricity`, `gas` or `water`.
     pub fuel: String,
+    /// When a sync first stored it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub first_synced_at: OffsetDateTime,
 }
 
 /// A monthly statement (`GET /api/v1/credentials/{id}/statements`, newest first).
@@ -184,4 +190,7 @@ pub struct UtilityStatement {
     pub usage_unit: String,
     pub amount_cents: i64,
     pub currency: String,
+    /// When a sync first stored it: integrators fetch what is newer than their last look.
+    #[serde(with = "time::serde::rfc3339")]
+    pub first_synced_at: OffsetDateTime,
 }

@@ -11,6 +11,7 @@ pub mod mfa;
 pub mod operators;
 pub mod status;
 pub mod validation;
+pub mod webhooks;
 
 pub use error::{ErrorBody, ErrorCode, FieldError};
 pub use mfa::MfaMethod;

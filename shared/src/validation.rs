@@ -202,6 +202,46 @@ impl HttpsUrl {
     }
 }
 
+/// Where an organisation's webhooks go: an `https://` URL, or `http://` for
+/// `localhost`, `127.0.0.1` and `[::1]` (a receiver on the developer's machine).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct WebhookUrl(String);
+
+impl WebhookUrl {
+    pub fn parse(value: &str) -> Result<WebhookUrl, ValidationError> {
+        let value = value.trim();
+        let Some(rest) = value
+            .get(..7)
+            .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
+            .map(|_| &value[7..])
+        else {
+            return HttpsUrl::parse(value).map(|url| WebhookUrl(url.0));
+        };
+        // Same rules as https, then the host must be this machine.
+        HttpsUrl::parse(&format!("https://{rest}"))?;
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = match authority.rsplit_once(':') {
+            Some((host, _)) if !authority.ends_with(']') => host,
+            _ => authority,
+        };
+        if matches!(
+            host.to_ascii_lowercase().as_str(),
+            "localhost" | "127.0.0.1" | "[::1]"
+        ) {
+            Ok(WebhookUrl(value.to_owned()))
+        } else {
+            Err(ValidationError(
+                "Use https:// (plain http:// is only allowed for localhost).",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The origin of a page allowed to embed Connect: `https://host[:port]`, or
 /// `http://` for `localhost` and `127.0.0.1` (development). Stored lower-case,
 /// without a trailing slash.
@@ -311,6 +351,7 @@ string_newtype_conversions!(
     OtpCode,
     EmailAddress,
     HttpsUrl,
+    WebhookUrl,
     EmbedOrigin,
     AccentColor
 );
@@ -431,6 +472,31 @@ mod tests {
             "https://example.com:99999/",
         ] {
             assert!(HttpsUrl::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn webhook_urls_are_https_or_plain_http_on_this_machine() {
+        for good in [
+            "https://hooks.example.com/gridlink",
+            "http://localhost:9000/hooks",
+            "http://127.0.0.1:8080",
+            "HTTP://[::1]:8080/x",
+        ] {
+            assert!(WebhookUrl::parse(good).is_ok(), "{good:?} was refused");
+        }
+        assert_eq!(
+            WebhookUrl::parse("http://hooks.example.com").unwrap_err().0,
+            "Use https:// (plain http:// is only allowed for localhost)."
+        );
+        for bad in [
+            "",
+            "ftp://example.com",
+            "http://localhost:0/",
+            "http://user:pw@localhost/",
+            "http://localhost.example.com/",
+        ] {
+            assert!(WebhookUrl::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }
 

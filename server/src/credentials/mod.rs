@@ -20,6 +20,7 @@ use crate::auth::Actor;
 use crate::error::{ApiError, FieldErrors};
 use crate::extract::{Json, Path};
 use crate::state::AppState;
+use crate::sync::SyncOutcome;
 use crate::tokens;
 use crate::utility::UtilityError;
 use status::{record_event, transition, NewEvent, Transition};
@@ -298,7 +299,8 @@ async fn deactivate_credential(
     let mut tx = state.db.pool().begin().await?;
     sqlx::query(
         "UPDATE credentials SET deactivated_at = $1, updated_at = $1, sealed_session_token = NULL, \
-           token_expires_at = NULL, login_requested_at = NULL, login_lease_until = NULL \
+           token_expires_at = NULL, login_requested_at = NULL, login_lease_until = NULL, \
+           next_sync_at = NULL, sync_lease_until = NULL \
          WHERE id = $2 AND deactivated_at IS NULL",
     )
     .bind(now)
@@ -323,15 +325,35 @@ async fn deactivate_credential(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// "Sync now": reads the utility with the stored token at once. A token the
-/// utility rejects moves the credential to MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED.
+/// "Sync now": syncs at once with the stored token. A token the utility
+/// rejects moves the credential to MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED,
+/// and the answer shows it.
 async fn sync_credential(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<Credential>, ApiError> {
     let row = store::find(&state.db, &actor.organisation_id, &id).await?;
-    crate::sync::sync_credential(&state, &row, &actor.label()).await?;
+    let syncable = matches!(
+        row.status_detail,
+        StatusDetail::LoginAndDataDiscoverySuccessful | StatusDetail::ProviderWebsiteInaccessible
+    );
+    if row.deactivated_at.is_some() || !syncable {
+        return Err(not_syncable(&row));
+    }
+    match crate::sync::sync(&state, &id, &actor.label()).await? {
+        SyncOutcome::Synced { .. } | SyncOutcome::TokenRejected => {}
+        SyncOutcome::UtilityUnavailable { .. } => {
+            return Err(ApiError::ServiceUnavailable(
+                "The utility is not answering. Gridlink keeps trying on its own; try again in a few minutes."
+                    .into(),
+            ))
+        }
+        SyncOutcome::NotConnected => {
+            let row = store::find(&state.db, &actor.organisation_id, &id).await?;
+            return Err(not_syncable(&row));
+        }
+    }
     Ok(Json(
         store::find(&state.db, &actor.organisation_id, &id)
             .await?
@@ -339,56 +361,41 @@ async fn sync_credential(
     ))
 }
 
-/// The credential's utility accounts, read from the utility with the stored token.
+fn not_syncable(row: &store::CredentialRow) -> ApiError {
+    if row.deactivated_at.is_some() {
+        return ApiError::Conflict("This credential is deactivated; it no longer syncs.".into());
+    }
+    ApiError::Conflict(format!(
+        "Only a connected credential can sync; this one is {}: {}",
+        row.status_detail,
+        row.status_detail.explanation()
+    ))
+}
+
+/// The credential's utility accounts, as the syncs stored them.
 async fn list_accounts(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<UtilityAccount>>, ApiError> {
     let row = store::find(&state.db, &actor.organisation_id, &id).await?;
-    let accounts = crate::sync::read_accounts(&state, &row, &actor.label()).await?;
     Ok(Json(
-        accounts
-            .into_iter()
-            .map(|account| UtilityAccount {
-                account_number: account.account_number,
-                service_address: account.service_address,
-                fuel: account.fuel,
-            })
-            .collect(),
+        crate::sync::storage::accounts(&state.db, &row.id).await?,
     ))
 }
 
-/// The credential's monthly statements, newest first, read from the utility.
+/// The most statements one answer lists (about 80 years of one account's bills).
+const STATEMENTS_LIMIT: u32 = 1000;
+
+/// The credential's monthly statements as the syncs stored them, newest first.
 async fn list_statements(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<UtilityStatement>>, ApiError> {
     let row = store::find(&state.db, &actor.organisation_id, &id).await?;
-    let statements = crate::sync::read_statements(&state, &row, &actor.label()).await?;
-    let date = |date: time::Date| {
-        format!(
-            "{}-{:02}-{:02}",
-            date.year(),
-            u8::from(date.month()),
-            date.day()
-        )
-    };
     Ok(Json(
-        statements
-            .into_iter()
-            .map(|statement| UtilityStatement {
-                id: statement.id,
-                account_number: statement.account_number,
-                period_start: date(statement.period_start),
-                period_end: date(statement.period_end),
-                usage: statement.usage,
-                usage_unit: statement.usage_unit,
-                amount_cents: statement.amount_cents,
-                currency: statement.currency,
-            })
-            .collect(),
+        crate::sync::storage::statements(&state.db, &row.id, STATEMENTS_LIMIT).await?,
     ))
 }
 

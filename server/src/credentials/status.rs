@@ -1,9 +1,14 @@
 //! Status changes and the timeline. Every change of status is one guarded
 //! transition (`UPDATE … WHERE id = $ AND status_detail = $`) recorded as an
-//! event in the same transaction, so racing writers produce it exactly once.
+//! event, with its webhook queued, in the same transaction, so racing writers
+//! produce it exactly once.
 
-use shared::StatusDetail;
+use serde_json::json;
+use shared::webhooks::WebhookEventType;
+use shared::{Status, StatusDetail};
 use sqlx::AnyConnection;
+
+use crate::webhooks::outbox::{self, CredentialRef};
 
 /// An entry for a credential's timeline. `message` must never hold a secret.
 #[derive(Debug, Clone)]
@@ -51,21 +56,25 @@ pub struct Transition<'a> {
 }
 
 /// Moves the credential from `from` to `to` if it is still in `from`, and
-/// records the STATUS_CHANGE event. Returns whether this call made the change.
-/// Run it inside a transaction together with the writes that belong to it.
+/// records the STATUS_CHANGE event and webhook. A credential that had connected
+/// and now fails is remembered as needing repair; when it connects again, a
+/// CREDENTIAL_REPAIRED event and webhook follow. Returns whether this call made
+/// the change. Run it inside a transaction with the writes that belong to it.
 pub async fn transition(
     connection: &mut AnyConnection,
     change: &Transition<'_>,
     now_ms: i64,
 ) -> Result<bool, sqlx::Error> {
-    let organisation: Option<(String,)> = sqlx::query_as(
+    // The columns returned are not written here, so they show the row as it was.
+    let updated: Option<(String, String, Option<String>, Option<i64>, Option<i64>)> = sqlx::query_as(
         "UPDATE credentials SET status_detail = $1, updated_at = $2, failure_message = $3 \
-         WHERE id = $4 AND status_detail = $5 RETURNING organisation_id",
+         WHERE id = $4 AND status_detail = $5 \
+         RETURNING organisation_id, utility_id, correlation_id, first_connected_at, repair_needed_since",
     )
     .bind(change.to.as_str())
     .bind(now_ms)
     .bind(
-        if change.to.status() == shared::Status::ConnectionFailure
+        if change.to.status() == Status::ConnectionFailure
             || change.to == StatusDetail::ProviderWebsiteInaccessible
         {
             Some(change.message.as_str())
@@ -77,7 +86,14 @@ pub async fn transition(
     .bind(change.from.as_str())
     .fetch_optional(&mut *connection)
     .await?;
-    let Some((organisation_id,)) = organisation else {
+    let Some((
+        organisation_id,
+        utility_id,
+        correlation_id,
+        first_connected_at,
+        repair_needed_since,
+    )) = updated
+    else {
         return Ok(false);
     };
     let event = NewEvent {
@@ -89,6 +105,34 @@ pub async fn transition(
         message: &change.message,
     };
     record_event(connection, &event, now_ms).await?;
+    let credential = CredentialRef {
+        id: change.credential_id,
+        organisation_id: &organisation_id,
+        utility_id: &utility_id,
+        correlation_id: correlation_id.as_deref(),
+    };
+    let data = credential.data(
+        change.to,
+        json!({"previousStatusDetail": change.from.as_str(), "message": change.message}),
+    );
+    outbox::enqueue(
+        connection,
+        &credential.message(WebhookEventType::StatusChange, data),
+        now_ms,
+    )
+    .await?;
+    if change.to == StatusDetail::LoginAndDataDiscoverySuccessful && repair_needed_since.is_some() {
+        repaired(connection, &credential, change.actor, now_ms).await?;
+    } else if change.to.status() == Status::ConnectionFailure
+        && first_connected_at.is_some()
+        && repair_needed_since.is_none()
+    {
+        sqlx::query("UPDATE credentials SET repair_needed_since = $1 WHERE id = $2")
+            .bind(now_ms)
+            .bind(change.credential_id)
+            .execute(&mut *connection)
+            .await?;
+    }
     tracing::info!(
         credential_id = change.credential_id,
         from = %change.from,
@@ -97,4 +141,34 @@ pub async fn transition(
         "credential status changed"
     );
     Ok(true)
+}
+
+/// A credential that needed action works again.
+async fn repaired(
+    connection: &mut AnyConnection,
+    credential: &CredentialRef<'_>,
+    actor: &str,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE credentials SET repair_needed_since = NULL WHERE id = $1")
+        .bind(credential.id)
+        .execute(&mut *connection)
+        .await?;
+    let event = NewEvent {
+        credential_id: credential.id,
+        organisation_id: credential.organisation_id,
+        kind: "CREDENTIAL_REPAIRED",
+        change: None,
+        actor,
+        message: "Repaired: the credential works again.",
+    };
+    record_event(connection, &event, now_ms).await?;
+    let data = credential.data(StatusDetail::LoginAndDataDiscoverySuccessful, json!({}));
+    outbox::enqueue(
+        connection,
+        &credential.message(WebhookEventType::CredentialRepaired, data),
+        now_ms,
+    )
+    .await?;
+    Ok(())
 }

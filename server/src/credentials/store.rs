@@ -13,7 +13,7 @@ use crate::store::Database;
 /// The columns [`CredentialRow::from_row`] reads.
 pub const COLUMNS: &str =
     "id, organisation_id, utility_id, username, correlation_id, owner, status_detail, \
-     failure_message, token_expires_at, last_synced_at, created_at, updated_at, deactivated_at, \
+     failure_message, token_expires_at, last_synced_at, next_sync_at, created_at, updated_at, deactivated_at, \
      mfa_challenge_id, mfa_options, mfa_method, mfa_destination, mfa_code_expires_at, mfa_sends, \
      mfa_wrong_codes, mfa_last_activity_at";
 
@@ -30,6 +30,7 @@ pub struct CredentialRow {
     pub failure_message: Option<String>,
     pub token_expires_at: Option<i64>,
     pub last_synced_at: Option<i64>,
+    pub next_sync_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
     pub deactivated_at: Option<i64>,
@@ -60,6 +61,7 @@ impl CredentialRow {
             failure_message: row.try_get("failure_message")?,
             token_expires_at: row.try_get("token_expires_at")?,
             last_synced_at: row.try_get("last_synced_at")?,
+            next_sync_at: row.try_get("next_sync_at")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
             deactivated_at: row.try_get("deactivated_at")?,
@@ -85,6 +87,7 @@ impl CredentialRow {
             status_message: self.failure_message.clone(),
             token_expires_at: self.token_expires_at.map(from_ms),
             last_synced_at: self.last_synced_at.map(from_ms),
+            next_sync_at: self.next_sync_at.map(from_ms),
             created_at: from_ms(self.created_at),
             updated_at: from_ms(self.updated_at),
             deactivated_at: self.deactivated_at.map(from_ms),

@@ -1,6 +1,8 @@
 //! The expiry sweep: every connected credential whose session token's expiry
 //! has passed moves to MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED, with one
-//! event each, even when several sweeps (or replicas) race.
+//! event and one STATUS_CHANGE webhook each, even when several sweeps (or
+//! replicas) race. Before that, a configurable time ahead of the expiry, each
+//! token gets one SESSION_TOKEN_EXPIRING event and webhook.
 //!
 //! It works in batches: one guarded `UPDATE … RETURNING` moves a batch and
 //! reports exactly the rows it moved, and the events for those rows are
@@ -12,9 +14,14 @@ use std::time::Duration;
 use shared::StatusDetail;
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::Clock;
+use serde_json::json;
+use shared::webhooks::WebhookEventType;
+
+use crate::clock::{from_ms, Clock};
+use crate::credentials::status::{record_event, NewEvent};
 use crate::state::AppState;
 use crate::store::{Database, DatabaseKind};
+use crate::webhooks::outbox::{self, CredentialRef, Message};
 
 const ACTOR: &str = "job:expiry_sweep";
 const MESSAGE: &str = "The session token expired; the end-user must verify again.";
@@ -26,6 +33,13 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     loop {
+        match warn_expiring_tokens(&state.db, &state.clock, state.settings.jobs.expiry_warning)
+            .await
+        {
+            Ok(0) => {}
+            Ok(warned) => tracing::info!(warned, "warned about session tokens expiring soon"),
+            Err(error) => tracing::error!(error = format!("{error:#}"), "expiry warnings failed"),
+        }
         match sweep_expired_tokens(&state.db, &state.clock).await {
             Ok(0) => {}
             Ok(flagged) => {
@@ -63,12 +77,13 @@ async fn sweep_batch(db: &Database, clock: &Clock) -> anyhow::Result<usize> {
     };
     let mut tx = db.pool().begin().await?;
     // The status is written out (not bound) so SQLite can use the partial index.
-    let moved: Vec<(String, String)> = sqlx::query_as(&format!(
-        "UPDATE credentials SET status_detail = $1, updated_at = $2, failure_message = $3, sealed_session_token = NULL \
+    let moved: Vec<(String, String, String, Option<String>)> = sqlx::query_as(&format!(
+        "UPDATE credentials SET status_detail = $1, updated_at = $2, failure_message = $3, sealed_session_token = NULL, \
+           next_sync_at = NULL, sync_lease_until = NULL, repair_needed_since = COALESCE(repair_needed_since, $2) \
          WHERE id IN (SELECT id FROM credentials WHERE status_detail = '{connected}' AND token_expires_at <= $2 \
                         AND deactivated_at IS NULL ORDER BY token_expires_at LIMIT {BATCH} {skip_locked}) \
            AND status_detail = '{connected}' \
-         RETURNING id, organisation_id"
+         RETURNING id, organisation_id, utility_id, correlation_id"
     ))
     .bind(refresh)
     .bind(now)
@@ -95,13 +110,25 @@ async fn sweep_batch(db: &Database, clock: &Clock) -> anyhow::Result<usize> {
             .bind(ACTOR)
             .bind(MESSAGE)
             .bind(now);
-        for (id, organisation_id) in chunk {
+        for (id, organisation_id, ..) in chunk {
             insert = insert.bind(id.as_str()).bind(organisation_id.as_str());
         }
         insert.execute(&mut *tx).await?;
     }
+    let credentials: Vec<CredentialRef<'_>> = moved.iter().map(credential_ref).collect();
+    let messages: Vec<Message<'_>> = credentials
+        .iter()
+        .map(|credential| {
+            let data = credential.data(
+                StatusDetail::MultiFactorAuthenticationRefreshRequired,
+                json!({"previousStatusDetail": connected, "message": MESSAGE}),
+            );
+            credential.message(WebhookEventType::StatusChange, data)
+        })
+        .collect();
+    outbox::enqueue_many(&mut tx, &messages, now).await?;
     tx.commit().await?;
-    for (id, _) in &moved {
+    for (id, ..) in &moved {
         tracing::debug!(
             credential_id = id,
             actor = ACTOR,
@@ -109,4 +136,95 @@ async fn sweep_batch(db: &Database, clock: &Clock) -> anyhow::Result<usize> {
         );
     }
     Ok(moved.len())
+}
+
+type MovedRow = (String, String, String, Option<String>);
+
+fn credential_ref(
+    (id, organisation_id, utility_id, correlation_id): &MovedRow,
+) -> CredentialRef<'_> {
+    CredentialRef {
+        id,
+        organisation_id,
+        utility_id,
+        correlation_id: correlation_id.as_deref(),
+    }
+}
+
+const WARNING_ACTOR: &str = "job:expiry_warning";
+
+/// Sends one SESSION_TOKEN_EXPIRING event and webhook for every connected
+/// credential whose token expires within `ahead`; returns how many it warned.
+/// A token is warned about once: the mark is cleared only by a new token.
+pub async fn warn_expiring_tokens(
+    db: &Database,
+    clock: &Clock,
+    ahead: time::Duration,
+) -> anyhow::Result<u64> {
+    let mut warned = 0;
+    loop {
+        let batch = warn_batch(db, clock, ahead).await?;
+        warned += batch as u64;
+        if batch < BATCH {
+            return Ok(warned);
+        }
+    }
+}
+
+async fn warn_batch(db: &Database, clock: &Clock, ahead: time::Duration) -> anyhow::Result<usize> {
+    let now = clock.now_ms();
+    let connected = StatusDetail::LoginAndDataDiscoverySuccessful;
+    let skip_locked = match db.kind() {
+        DatabaseKind::Postgres => "FOR UPDATE SKIP LOCKED",
+        DatabaseKind::Sqlite => "",
+    };
+    let mut tx = db.pool().begin().await?;
+    let warned: Vec<(String, String, String, Option<String>, i64)> = sqlx::query_as(&format!(
+        "UPDATE credentials SET expiry_warned_at = $1 \
+         WHERE id IN (SELECT id FROM credentials WHERE expiry_warned_at IS NULL \
+                        AND status_detail = '{connected}' AND token_expires_at <= $2 AND token_expires_at > $1 \
+                        AND deactivated_at IS NULL ORDER BY token_expires_at LIMIT {BATCH} {skip_locked}) \
+           AND expiry_warned_at IS NULL \
+         RETURNING id, organisation_id, utility_id, correlation_id, token_expires_at",
+        connected = connected.as_str()
+    ))
+    .bind(now)
+    .bind(now + ahead.whole_milliseconds() as i64)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut messages = Vec::with_capacity(warned.len());
+    for (id, organisation_id, utility_id, correlation_id, expires_at) in &warned {
+        let expires = from_ms(*expires_at);
+        let message = format!(
+            "The session token expires on {} at {:02}:{:02} UTC; refresh MFA before then to keep data flowing.",
+            expires.date(),
+            expires.hour(),
+            expires.minute()
+        );
+        let event = NewEvent {
+            credential_id: id,
+            organisation_id,
+            kind: "SESSION_TOKEN_EXPIRING",
+            change: None,
+            actor: WARNING_ACTOR,
+            message: &message,
+        };
+        record_event(&mut tx, &event, now).await?;
+        let credential = CredentialRef {
+            id,
+            organisation_id,
+            utility_id,
+            correlation_id: correlation_id.as_deref(),
+        };
+        let expires_text = expires
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        messages.push(credential.message(
+            WebhookEventType::SessionTokenExpiring,
+            credential.data(connected, json!({"tokenExpiresAt": expires_text})),
+        ));
+    }
+    outbox::enqueue_many(&mut tx, &messages, now).await?;
+    tx.commit().await?;
+    Ok(warned.len())
 }

@@ -21,8 +21,6 @@ use crate::store::DatabaseKind;
 use crate::utility::{LoginOutcome, UtilityError};
 
 const ACTOR: &str = "job:login";
-/// A claimed login must finish within this, or another worker takes it over.
-const LEASE: time::Duration = time::Duration::seconds(90);
 /// Logins running at once in this process.
 const CONCURRENCY: usize = 8;
 /// Tries while the utility is unavailable, then the credential waits for a person.
@@ -86,7 +84,7 @@ async fn claim_next(state: &AppState) -> anyhow::Result<Option<(String, i64)>> {
            AND (login_lease_until IS NULL OR login_lease_until <= $2) \
          RETURNING id, login_requested_at"
     ))
-    .bind(now + LEASE.whole_milliseconds() as i64)
+    .bind(now + state.settings.jobs.lease.whole_milliseconds() as i64)
     .bind(now)
     .fetch_optional(state.db.pool())
     .await?;

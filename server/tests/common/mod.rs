@@ -213,6 +213,48 @@ impl TestApp {
         }
     }
 
+    /// Waits (up to 15 s) until a sync has stored the credential's data after
+    /// `after` (an RFC 3339 time, or none for the first sync); returns its body.
+    pub async fn wait_for_sync(
+        &self,
+        client: &Client,
+        credential_id: &str,
+        after: Option<&str>,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let body: serde_json::Value = client
+                .get(&format!("/api/v1/credentials/{credential_id}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            let synced = body["lastSyncedAt"].as_str();
+            let newer = match (synced, after) {
+                (Some(synced), Some(after)) => {
+                    let parse = |text: &str| {
+                        time::OffsetDateTime::parse(
+                            text,
+                            &time::format_description::well_known::Rfc3339,
+                        )
+                        .unwrap()
+                    };
+                    parse(synced) > parse(after)
+                }
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if newer {
+                return body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no sync after {after:?}: {body}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits until Connect shows `step`; returns the Connect state.
     pub async fn wait_for_step(&self, connect: &Client, step: &str) -> serde_json::Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
@@ -352,9 +394,11 @@ async fn start(backend: Backend, argv: Vec<String>, data_dir: TempDir) -> TestAp
     };
     let config = ServeConfig::from_args(&args).expect("valid test configuration");
     let shutdown = CancellationToken::new();
-    // Logins are picked up at once; sweeps run only when a test calls them.
+    // Logins, syncs and webhooks are picked up at once; sweeps run only when a test calls them.
     let schedule = server::jobs::Schedule {
         login_poll: std::time::Duration::from_millis(100),
+        sync_poll: std::time::Duration::from_millis(100),
+        webhook_poll: std::time::Duration::from_millis(100),
         expiry_sweep: std::time::Duration::from_secs(3600),
     };
     let server = server::server::start_with(config, shutdown.clone(), Clock::default(), schedule)

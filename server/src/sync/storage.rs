@@ -1,0 +1,139 @@
+//! What the syncs read, stored. Rows are keyed by the utility's own ids, so a
+//! repeated sync inserts only what it has not seen.
+
+use shared::credentials::{UtilityAccount, UtilityStatement};
+use sqlx::AnyConnection;
+
+use crate::clock::from_ms;
+use crate::store::Database;
+use crate::utility::{Account, Statement};
+
+/// What one sync added.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stored {
+    pub new_accounts: u64,
+    pub new_statement_ids: Vec<String>,
+}
+
+/// Stores the accounts and statements not stored yet.
+pub async fn store(
+    connection: &mut AnyConnection,
+    credential_id: &str,
+    accounts: &[Account],
+    statements: &[Statement],
+    now_ms: i64,
+) -> Result<Stored, sqlx::Error> {
+    let mut stored = Stored::default();
+    for account in accounts {
+        stored.new_accounts += sqlx::query(
+            "INSERT INTO utility_accounts (credential_id, account_number, service_address, fuel, first_synced_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (credential_id, account_number) DO NOTHING",
+        )
+        .bind(credential_id)
+        .bind(&account.account_number)
+        .bind(&account.service_address)
+        .bind(&account.fuel)
+        .bind(now_ms)
+        .execute(&mut *connection)
+        .await?
+        .rows_affected();
+    }
+    for statement in statements {
+        let inserted: Option<(String,)> = sqlx::query_as(
+            "INSERT INTO utility_statements (credential_id, statement_id, account_number, period_start, \
+               period_end, usage, usage_unit, amount_cents, currency, first_synced_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (credential_id, statement_id) DO NOTHING RETURNING statement_id",
+        )
+        .bind(credential_id)
+        .bind(&statement.id)
+        .bind(&statement.account_number)
+        .bind(iso_date(statement.period_start))
+        .bind(iso_date(statement.period_end))
+        .bind(statement.usage)
+        .bind(&statement.usage_unit)
+        .bind(statement.amount_cents)
+        .bind(&statement.currency)
+        .bind(now_ms)
+        .fetch_optional(&mut *connection)
+        .await?;
+        stored.new_statement_ids.extend(inserted.map(|(id,)| id));
+    }
+    Ok(stored)
+}
+
+fn iso_date(date: time::Date) -> String {
+    format!(
+        "{}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+/// The stored accounts, in account-number order.
+pub async fn accounts(
+    db: &Database,
+    credential_id: &str,
+) -> Result<Vec<UtilityAccount>, sqlx::Error> {
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT account_number, service_address, fuel, first_synced_at FROM utility_accounts \
+         WHERE credential_id = $1 ORDER BY account_number",
+    )
+    .bind(credential_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(account_number, service_address, fuel, first_synced_at)| UtilityAccount {
+                account_number,
+                service_address,
+                fuel,
+                first_synced_at: from_ms(first_synced_at),
+            },
+        )
+        .collect())
+}
+
+/// The stored statements, newest period first, at most `limit`.
+pub async fn statements(
+    db: &Database,
+    credential_id: &str,
+    limit: u32,
+) -> Result<Vec<UtilityStatement>, sqlx::Error> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        f64,
+        String,
+        i64,
+        String,
+        i64,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT statement_id, account_number, period_start, period_end, usage, usage_unit, \
+           amount_cents, currency, first_synced_at FROM utility_statements \
+         WHERE credential_id = $1 ORDER BY period_start DESC, account_number LIMIT $2",
+    )
+    .bind(credential_id)
+    .bind(i64::from(limit))
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| UtilityStatement {
+            id: row.0,
+            account_number: row.1,
+            period_start: row.2,
+            period_end: row.3,
+            usage: row.4,
+            usage_unit: row.5,
+            amount_cents: row.6,
+            currency: row.7,
+            first_synced_at: from_ms(row.8),
+        })
+        .collect())
+}

@@ -1,0 +1,159 @@
+//! The webhook outbox. A message is written in the same transaction as the
+//! change it tells about, so no change goes untold and nothing is told that
+//! did not happen; the delivery job sends it afterwards. Its body is fixed
+//! here, so every attempt sends the same bytes under the same id.
+
+use serde_json::{json, Value};
+use shared::webhooks::WebhookEventType;
+use shared::StatusDetail;
+use sqlx::AnyConnection;
+use time::format_description::well_known::Rfc3339;
+
+use crate::clock::from_ms;
+use crate::tokens;
+
+/// Attempts stop this long after a message was created.
+pub const RETRY_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// A message for an organisation's endpoint.
+#[derive(Debug, Clone)]
+pub struct Message<'a> {
+    pub organisation_id: &'a str,
+    pub credential_id: Option<&'a str>,
+    pub event_type: WebhookEventType,
+    pub data: Value,
+}
+
+/// The credential fields every credential event carries.
+#[derive(Debug, Clone)]
+pub struct CredentialRef<'a> {
+    pub id: &'a str,
+    pub organisation_id: &'a str,
+    pub utility_id: &'a str,
+    pub correlation_id: Option<&'a str>,
+}
+
+impl<'a> CredentialRef<'a> {
+    /// `data` for a credential's event: who it is, its state now, and `extra`.
+    pub fn data(&self, detail: StatusDetail, extra: Value) -> Value {
+        let mut data = json!({
+            "credentialId": self.id,
+            "utilityId": self.utility_id,
+            "correlationId": self.correlation_id,
+            "status": detail.status().as_str(),
+            "statusDetail": detail.as_str(),
+            "isCustomerActionRequired": detail.is_customer_action_required(),
+            "isAccessible": detail.is_accessible(),
+        });
+        if let (Value::Object(data), Value::Object(extra)) = (&mut data, extra) {
+            data.extend(extra);
+        }
+        data
+    }
+
+    pub fn message(&self, event_type: WebhookEventType, data: Value) -> Message<'a> {
+        Message {
+            organisation_id: self.organisation_id,
+            credential_id: Some(self.id),
+            event_type,
+            data,
+        }
+    }
+}
+
+/// The body sent: `{"type", "timestamp", "data"}`, as Standard Webhooks suggest.
+pub fn body(event_type: WebhookEventType, created_at_ms: i64, data: &Value) -> String {
+    let timestamp = from_ms(created_at_ms).format(&Rfc3339).unwrap_or_default();
+    json!({"type": event_type.as_str(), "timestamp": timestamp, "data": data}).to_string()
+}
+
+const INSERT_COLUMNS: &str = "INSERT INTO webhook_deliveries \
+    (id, organisation_id, credential_id, event_type, payload, state, attempts, next_attempt_at, give_up_at, created_at)";
+
+/// Queues `message` for its organisation's endpoint. Returns the message id,
+/// or `None` when the organisation has no endpoint.
+pub async fn enqueue(
+    connection: &mut AnyConnection,
+    message: &Message<'_>,
+    now_ms: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    let id = tokens::new_id("msg");
+    let inserted = sqlx::query(&format!(
+        "{INSERT_COLUMNS} SELECT $1, organisation_id, $2, $3, $4, 'PENDING', 0, $5, $6, $5 \
+         FROM webhook_endpoints WHERE organisation_id = $7"
+    ))
+    .bind(&id)
+    .bind(message.credential_id)
+    .bind(message.event_type.as_str())
+    .bind(body(message.event_type, now_ms, &message.data))
+    .bind(now_ms)
+    .bind(now_ms + RETRY_WINDOW_MS)
+    .bind(message.organisation_id)
+    .execute(connection)
+    .await?;
+    Ok((inserted.rows_affected() == 1).then_some(id))
+}
+
+/// [`enqueue`] for many messages at once (the expiry sweep's batches).
+pub async fn enqueue_many(
+    connection: &mut AnyConnection,
+    messages: &[Message<'_>],
+    now_ms: i64,
+) -> Result<u64, sqlx::Error> {
+    let mut organisations: Vec<&str> = messages.iter().map(|m| m.organisation_id).collect();
+    organisations.sort_unstable();
+    organisations.dedup();
+    let mut with_endpoint = std::collections::HashSet::new();
+    for chunk in organisations.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT organisation_id FROM webhook_endpoints WHERE organisation_id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (String,)>(&sql);
+        for organisation in chunk {
+            query = query.bind(*organisation);
+        }
+        with_endpoint.extend(
+            query
+                .fetch_all(&mut *connection)
+                .await?
+                .into_iter()
+                .map(|(id,)| id),
+        );
+    }
+    let wanted: Vec<&Message<'_>> = messages
+        .iter()
+        .filter(|message| with_endpoint.contains(message.organisation_id))
+        .collect();
+    let mut queued = 0;
+    for chunk in wanted.chunks(100) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|index| {
+                let n = 3 + 5 * index;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, 'PENDING', 0, $1, $2, $1)",
+                    n,
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4
+                )
+            })
+            .collect();
+        let sql = format!("{INSERT_COLUMNS} VALUES {}", rows.join(", "));
+        let mut insert = sqlx::query(&sql)
+            .bind(now_ms)
+            .bind(now_ms + RETRY_WINDOW_MS);
+        for message in chunk {
+            insert = insert
+                .bind(tokens::new_id("msg"))
+                .bind(message.organisation_id)
+                .bind(message.credential_id)
+                .bind(message.event_type.as_str())
+                .bind(body(message.event_type, now_ms, &message.data));
+        }
+        queued += insert.execute(&mut *connection).await?.rows_affected();
+    }
+    Ok(queued)
+}

@@ -1,0 +1,184 @@
+//! Webhooks: the organisation's endpoint, the events Gridlink sends, and the
+//! deliveries with their attempts.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// What a webhook tells. The body's `type` field carries this name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WebhookEventType {
+    /// A credential's status detail changed.
+    StatusChange,
+    /// A sync stored accounts or statements it had not seen before.
+    NewDataAvailable,
+    /// The session token expires soon; a refresh ahead of time avoids a gap.
+    SessionTokenExpiring,
+    /// A credential that needed action connects again.
+    CredentialRepaired,
+    /// Sent from the dashboard or the API to try the endpoint.
+    WebhookTest,
+}
+
+impl WebhookEventType {
+    pub const ALL: [WebhookEventType; 5] = [
+        WebhookEventType::StatusChange,
+        WebhookEventType::NewDataAvailable,
+        WebhookEventType::SessionTokenExpiring,
+        WebhookEventType::CredentialRepaired,
+        WebhookEventType::WebhookTest,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookEventType::StatusChange => "STATUS_CHANGE",
+            WebhookEventType::NewDataAvailable => "NEW_DATA_AVAILABLE",
+            WebhookEventType::SessionTokenExpiring => "SESSION_TOKEN_EXPIRING",
+            WebhookEventType::CredentialRepaired => "CREDENTIAL_REPAIRED",
+            WebhookEventType::WebhookTest => "WEBHOOK_TEST",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<WebhookEventType> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == value)
+    }
+}
+
+impl std::fmt::Display for WebhookEventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `PUT /api/v1/webhook-endpoint`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookEndpointChange {
+    pub url: String,
+}
+
+/// The organisation's webhook endpoint. The signing secret is shown only when
+/// it is created or rotated ([`WebhookSecret`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookEndpoint {
+    pub url: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub secret_created_at: OffsetDateTime,
+    /// Until then the previous secret signs too (after a rotation).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub previous_secret_expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A new signing secret (`whsec_…`), shown once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSecret {
+    pub endpoint: WebhookEndpoint,
+    pub secret: String,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeliveryState {
+    /// Not delivered yet; the next attempt is scheduled.
+    Pending,
+    /// The endpoint answered 2xx.
+    Delivered,
+    /// Every attempt over 24 hours failed.
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "PENDING",
+            DeliveryState::Delivered => "DELIVERED",
+            DeliveryState::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<DeliveryState> {
+        [
+            DeliveryState::Pending,
+            DeliveryState::Delivered,
+            DeliveryState::Failed,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == value)
+    }
+}
+
+/// One webhook message and how its delivery goes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookDelivery {
+    /// Also the `webhook-id` header, the same on every attempt.
+    pub id: String,
+    pub event_type: WebhookEventType,
+    pub credential_id: Option<String>,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_attempt_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub delivered_at: Option<OffsetDateTime>,
+    pub last_response_status: Option<u16>,
+    pub last_error: Option<String>,
+}
+
+/// `GET /api/v1/webhook-deliveries`: newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookDeliveryPage {
+    pub deliveries: Vec<WebhookDelivery>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One try at delivering a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookAttempt {
+    #[serde(with = "time::serde::rfc3339")]
+    pub attempted_at: OffsetDateTime,
+    pub url: String,
+    pub response_status: Option<u16>,
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+/// `GET /api/v1/webhook-deliveries/{id}`: the message and every attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookDeliveryDetail {
+    #[serde(flatten)]
+    pub delivery: WebhookDelivery,
+    /// The exact body sent, as JSON text.
+    pub payload: String,
+    pub attempt_log: Vec<WebhookAttempt>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_type_names_round_trip() {
+        for kind in WebhookEventType::ALL {
+            assert_eq!(WebhookEventType::parse(kind.as_str()), Some(kind));
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::json!(kind.as_str())
+            );
+        }
+        assert_eq!(WebhookEventType::parse("status_change"), None);
+    }
+}
