@@ -372,6 +372,7 @@ async fn resend_delivery(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<WebhookDelivery>), ApiError> {
     let now = state.clock.now_ms();
+    find_delivery(&state, &actor.organisation_id, &id).await?;
     let has_endpoint = endpoint::find(&state, &actor.organisation_id)
         .await?
         .is_some();

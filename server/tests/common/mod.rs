@@ -20,6 +20,8 @@ use server::server::RunningServer;
 use sqlx::{AnyConnection, Connection, Executor};
 use tokio_util::sync::CancellationToken;
 
+pub mod webhook_receiver;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -253,6 +255,29 @@ impl TestApp {
             );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+    }
+
+    /// Creates a credential for a login without MFA and waits until its first
+    /// sync has stored its data; returns its id.
+    pub async fn synced_credential(
+        &self,
+        client: &Client,
+        utility: &str,
+        username: &str,
+    ) -> String {
+        let created = expect_json(
+            client
+                .post(
+                    "/api/v1/credentials",
+                    serde_json::json!({"utilityId": utility, "username": username, "password": "pass_good"}),
+                )
+                .await,
+            201,
+        )
+        .await;
+        let id = created["id"].as_str().unwrap().to_owned();
+        self.wait_for_sync(client, &id, None).await;
+        id
     }
 
     /// Waits until Connect shows `step`; returns the Connect state.

@@ -1,0 +1,156 @@
+//! A real HTTP endpoint that receives webhooks for tests: it records every
+//! request and can be told to fail the first few.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use tokio_util::sync::CancellationToken;
+
+/// One received request.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub id: String,
+    pub timestamp: String,
+    pub signature: String,
+    pub body: String,
+    /// What the receiver answered.
+    pub answered: u16,
+}
+
+impl Received {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).expect("a JSON body")
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    received: Mutex<Vec<Received>>,
+    failures_left: AtomicUsize,
+}
+
+pub struct WebhookReceiver {
+    pub url: String,
+    inner: Arc<Inner>,
+    shutdown: CancellationToken,
+}
+
+impl Drop for WebhookReceiver {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl WebhookReceiver {
+    /// Starts on 127.0.0.1, port 0; answers 500 to the first `fail_first` requests.
+    pub async fn start(fail_first: usize) -> WebhookReceiver {
+        let inner = Arc::new(Inner {
+            received: Mutex::default(),
+            failures_left: AtomicUsize::new(fail_first),
+        });
+        let app = Router::new()
+            .route("/hooks", post(receive))
+            .with_state(Arc::clone(&inner));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+                .ok();
+        });
+        WebhookReceiver {
+            url,
+            inner,
+            shutdown,
+        }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.inner.received.lock().unwrap().clone()
+    }
+
+    /// Waits (up to 20 s) until `count` requests arrived; returns them all.
+    pub async fn wait_for(&self, count: usize) -> Vec<Received> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "only {} of {count} webhooks arrived: {received:#?}",
+                received.len()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
+    /// The delivered messages of `kind` about `credential_id`.
+    pub fn delivered(&self, kind: &str, credential_id: &str) -> Vec<serde_json::Value> {
+        self.received()
+            .iter()
+            .filter(|received| received.answered == 200)
+            .map(Received::json)
+            .filter(|body| body["type"] == kind && body["data"]["credentialId"] == credential_id)
+            .collect()
+    }
+}
+
+async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: String) -> StatusCode {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let fail = inner
+        .failures_left
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+            left.checked_sub(1)
+        })
+        .is_ok();
+    let status = if fail {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::OK
+    };
+    inner.received.lock().unwrap().push(Received {
+        id: header("webhook-id"),
+        timestamp: header("webhook-timestamp"),
+        signature: header("webhook-signature"),
+        body,
+        answered: status.as_u16(),
+    });
+    status
+}
+
+/// Verifies a message as the Standard Webhooks specification describes:
+/// base64-decode the secret after `whsec_`, HMAC-SHA256 over
+/// `"{id}.{timestamp}.{body}"`, base64, and compare with each `v1,` entry of
+/// the space-separated signature header.
+pub fn verify(secret: &str, received: &Received) -> bool {
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").expect("a whsec_ secret"))
+        .expect("a base64 secret");
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{}.{}.{}", received.id, received.timestamp, received.body).as_bytes());
+    let expected = STANDARD.encode(mac.finalize().into_bytes());
+    received
+        .signature
+        .split(' ')
+        .filter_map(|entry| entry.strip_prefix("v1,"))
+        .any(|signature| signature == expected)
+}

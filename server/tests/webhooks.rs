@@ -1,0 +1,708 @@
+//! Webhooks end to end: a real receiver over HTTP, the delivery job, the
+//! Standard Webhooks signature, retries, and the events that send them.
+
+mod common;
+
+use common::webhook_receiver::{verify, WebhookReceiver};
+use common::{expect_json, spawn_app, Backend, TestApp};
+use serde_json::json;
+use time::Duration;
+
+/// Points the organisation's webhooks at `receiver`; returns the signing secret.
+async fn set_endpoint(org: &common::Organisation, receiver: &WebhookReceiver) -> String {
+    let created = expect_json(
+        org.api
+            .put("/api/v1/webhook-endpoint", json!({"url": receiver.url}))
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(created["endpoint"]["url"], receiver.url.as_str());
+    created["secret"].as_str().unwrap().to_owned()
+}
+
+/// Moves the server's clock and wakes the jobs that run on it.
+fn advance(app: &TestApp, by: Duration) {
+    app.state().clock.advance(by);
+    app.state().wakeups.syncs.notify_one();
+    app.state().wakeups.webhooks.notify_one();
+}
+
+async fn webhook_signatures_verify_with_the_published_algorithm(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let receiver = WebhookReceiver::start(0).await;
+    let secret = set_endpoint(&org, &receiver).await;
+    assert!(secret.starts_with("whsec_"));
+
+    let queued = expect_json(
+        org.api
+            .post("/api/v1/webhook-endpoint/test", json!({}))
+            .await,
+        202,
+    )
+    .await;
+    let received = receiver.wait_for(1).await;
+    let message = &received[0];
+    assert_eq!(message.id, queued["id"].as_str().unwrap());
+    let sent_at: i64 = message.timestamp.parse().unwrap();
+    assert!((sent_at - app.state().clock.now().unix_timestamp()).abs() < 60);
+    assert!(verify(&secret, message), "{message:?}");
+    assert_eq!(message.json()["type"], "WEBHOOK_TEST");
+    let mut tampered = message.clone();
+    tampered.body = tampered.body.replace("test event", "tost event");
+    assert!(
+        !verify(&secret, &tampered),
+        "a changed body must not verify"
+    );
+
+    // After a rotation both secrets sign for a day, then only the new one.
+    let rotated = expect_json(
+        org.api
+            .post("/api/v1/webhook-endpoint/rotate-secret", json!({}))
+            .await,
+        200,
+    )
+    .await;
+    let new_secret = rotated["secret"].as_str().unwrap();
+    assert_ne!(new_secret, secret);
+    assert!(rotated["endpoint"]["previousSecretExpiresAt"].is_string());
+    expect_json(
+        org.api
+            .post("/api/v1/webhook-endpoint/test", json!({}))
+            .await,
+        202,
+    )
+    .await;
+    let during = receiver.wait_for(2).await[1].clone();
+    assert!(verify(new_secret, &during) && verify(&secret, &during));
+    advance(&app, Duration::hours(25));
+    expect_json(
+        org.api
+            .post("/api/v1/webhook-endpoint/test", json!({}))
+            .await,
+        202,
+    )
+    .await;
+    let after = receiver.wait_for(3).await[2].clone();
+    assert!(verify(new_secret, &after) && !verify(&secret, &after));
+
+    // The delivery and its attempt are on record.
+    let detail = expect_json(
+        org.api
+            .get(&format!("/api/v1/webhook-deliveries/{}", message.id))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(detail["state"], "DELIVERED");
+    assert_eq!(detail["attempts"], 1);
+    assert_eq!(detail["payload"], message.body.as_str());
+    assert_eq!(detail["attemptLog"][0]["responseStatus"], 200);
+}
+
+async fn a_receiver_that_fails_three_times_gets_the_event_on_the_fourth_try(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let receiver = WebhookReceiver::start(3).await;
+    let secret = set_endpoint(&org, &receiver).await;
+    let queued = expect_json(
+        org.api
+            .post("/api/v1/webhook-endpoint/test", json!({}))
+            .await,
+        202,
+    )
+    .await;
+    let id = queued["id"].as_str().unwrap();
+    for tries in 1..=3 {
+        receiver.wait_for(tries).await;
+        let pending = wait_for_attempts(&app, &org, id, tries as u64).await;
+        assert_eq!(pending["state"], "PENDING");
+        assert!(pending["nextAttemptAt"].is_string());
+        assert_eq!(pending["lastResponseStatus"], 500);
+        // Nothing is sent before the backoff is over.
+        assert_eq!(receiver.received().len(), tries);
+        advance(&app, Duration::hours(1));
+    }
+    let received = receiver.wait_for(4).await;
+    assert_eq!(received.len(), 4);
+    assert!(received
+        .iter()
+        .all(|r| r.id == id && r.body == received[0].body));
+    assert!(received.iter().all(|r| verify(&secret, r)));
+    let delivered = wait_for_attempts(&app, &org, id, 4).await;
+    assert_eq!(delivered["state"], "DELIVERED");
+    let statuses: Vec<u64> = delivered["attemptLog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|attempt| attempt["responseStatus"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [500, 500, 500, 200]);
+
+    // "Resend" sends the same message once more.
+    expect_json(
+        org.api
+            .post(
+                &format!("/api/v1/webhook-deliveries/{id}/resend"),
+                json!({}),
+            )
+            .await,
+        202,
+    )
+    .await;
+    let again = receiver.wait_for(5).await;
+    assert_eq!(again[4].id, id);
+    assert_eq!(again[4].body, received[0].body);
+}
+
+/// Waits until the delivery has `attempts` attempts; returns its detail.
+async fn wait_for_attempts(
+    app: &TestApp,
+    org: &common::Organisation,
+    id: &str,
+    attempts: u64,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let detail = expect_json(
+            org.api
+                .get(&format!("/api/v1/webhook-deliveries/{id}"))
+                .await,
+            200,
+        )
+        .await;
+        if detail["attempts"].as_u64() == Some(attempts) {
+            return detail;
+        }
+        assert!(std::time::Instant::now() < deadline, "stuck: {detail}");
+        app.state().wakeups.webhooks.notify_one();
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+async fn a_delivery_is_given_up_after_24_hours_of_failures(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let receiver = WebhookReceiver::start(usize::MAX).await;
+    set_endpoint(&org, &receiver).await;
+    let queued = expect_json(
+        org.api
+            .post("/api/v1/webhook-endpoint/test", json!({}))
+            .await,
+        202,
+    )
+    .await;
+    let id = queued["id"].as_str().unwrap();
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let detail = wait_for_attempts(&app, &org, id, tries).await;
+        if detail["state"] == "FAILED" {
+            break;
+        }
+        assert!(tries < 20, "still retrying after {tries} attempts");
+        advance(&app, Duration::hours(6));
+    }
+    let hours_spent = 6 * (tries - 1);
+    assert!(
+        (24..=30).contains(&hours_spent),
+        "{tries} attempts over {hours_spent} h"
+    );
+    let failed = expect_json(
+        org.api.get("/api/v1/webhook-deliveries?state=FAILED").await,
+        200,
+    )
+    .await;
+    assert_eq!(failed["deliveries"][0]["id"], id);
+    assert_eq!(
+        failed["deliveries"][0]["lastError"],
+        "The endpoint answered 500 Internal Server Error."
+    );
+}
+
+async fn an_expired_token_gives_exactly_one_status_change_webhook(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let receiver = WebhookReceiver::start(0).await;
+    set_endpoint(&org, &receiver).await;
+    let id = app
+        .synced_credential(&org.api, "sandbox-water", "user_nomfa")
+        .await;
+    let connected = receiver.wait_for(2).await;
+    let kinds: Vec<String> = connected
+        .iter()
+        .map(|r| r.json()["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        kinds.contains(&"STATUS_CHANGE".to_owned())
+            && kinds.contains(&"NEW_DATA_AVAILABLE".to_owned()),
+        "{kinds:?}"
+    );
+    let new_data = &receiver.delivered("NEW_DATA_AVAILABLE", &id)[0];
+    let stored = expect_json(
+        org.api
+            .get(&format!("/api/v1/credentials/{id}/statements"))
+            .await,
+        200,
+    )
+    .await;
+    let stored = stored.as_array().unwrap().len();
+    assert!(stored >= 12);
+    assert_eq!(new_data["data"]["newStatements"], stored);
+    assert_eq!(
+        new_data["data"]["statementIds"].as_array().unwrap().len(),
+        stored
+    );
+
+    app.sandbox_admin(
+        "/api/admin/expire-tokens",
+        json!({"username": "user_nomfa"}),
+    )
+    .await;
+    // The scheduled sync, "Sync now" twice and the sweep all notice it.
+    advance(&app, Duration::hours(25));
+    let sync_path = format!("/api/v1/credentials/{id}/sync");
+    let (first, second) = tokio::join!(
+        org.api.post(&sync_path, json!({})),
+        org.api.post(&sync_path, json!({}))
+    );
+    for response in [first, second] {
+        assert!(matches!(response.status().as_u16(), 200 | 409));
+    }
+    app.wait_for_detail(
+        &org.api,
+        &id,
+        "MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED",
+    )
+    .await;
+    server::jobs::expiry::sweep_expired_tokens(&app.state().db, &app.state().clock)
+        .await
+        .unwrap();
+    let flagged = receiver.wait_for(3).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        receiver.received().len(),
+        flagged.len(),
+        "no second webhook"
+    );
+    let changes = receiver.delivered("STATUS_CHANGE", &id);
+    let refresh: Vec<_> = changes
+        .iter()
+        .filter(|body| {
+            body["data"]["statusDetail"] == "MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED"
+        })
+        .collect();
+    assert_eq!(refresh.len(), 1, "{changes:#?}");
+    assert_eq!(
+        refresh[0]["data"]["previousStatusDetail"],
+        "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL"
+    );
+    assert_eq!(refresh[0]["data"]["isCustomerActionRequired"], true);
+
+    // A new password reconnects it: STATUS_CHANGEs and one CREDENTIAL_REPAIRED.
+    expect_json(
+        org.api
+            .patch(
+                &format!("/api/v1/credentials/{id}"),
+                json!({"password": "pass_good"}),
+            )
+            .await,
+        200,
+    )
+    .await;
+    app.wait_for_detail(&org.api, &id, "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL")
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while receiver.delivered("CREDENTIAL_REPAIRED", &id).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no CREDENTIAL_REPAIRED"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(receiver.delivered("CREDENTIAL_REPAIRED", &id).len(), 1);
+}
+
+async fn the_sweep_sends_one_webhook_per_expired_token(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let receiver = WebhookReceiver::start(0).await;
+    set_endpoint(&org, &receiver).await;
+    let gas = app
+        .synced_credential(&org.api, "sandbox-gas", "user_nomfa")
+        .await;
+    let water = app
+        .synced_credential(&org.api, "sandbox-water", "user_nomfa")
+        .await;
+    let before = receiver.wait_for(4).await.len();
+    app.state().clock.advance(Duration::days(15));
+    let (a, b) = tokio::join!(
+        server::jobs::expiry::sweep_expired_tokens(&app.state().db, &app.state().clock),
+        server::jobs::expiry::sweep_expired_tokens(&app.state().db, &app.state().clock),
+    );
+    assert_eq!(
+        a.unwrap() + b.unwrap(),
+        1,
+        "only Sandbox Gas's 14-day token expired"
+    );
+    receiver.wait_for(before + 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), before + 1);
+    let change = &receiver.delivered("STATUS_CHANGE", &gas);
+    assert_eq!(
+        change.last().unwrap()["data"]["statusDetail"],
+        "MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED"
+    );
+    assert_eq!(
+        receiver.delivered("STATUS_CHANGE", &water).len(),
+        1,
+        "only its connection"
+    );
+}
+
+async fn an_expiry_warning_goes_out_once_per_token(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let receiver = WebhookReceiver::start(0).await;
+    set_endpoint(&org, &receiver).await;
+    let id = app
+        .synced_credential(&org.api, "sandbox-gas", "user_nomfa")
+        .await;
+    let warn = || {
+        server::jobs::expiry::warn_expiring_tokens(
+            &app.state().db,
+            &app.state().clock,
+            Duration::days(7),
+        )
+    };
+    assert_eq!(warn().await.unwrap(), 0, "14 days left: too early");
+    app.state().clock.advance(Duration::days(8));
+    let (a, b) = tokio::join!(warn(), warn());
+    assert_eq!(a.unwrap() + b.unwrap(), 1);
+    assert_eq!(warn().await.unwrap(), 0, "once per token");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while receiver.delivered("SESSION_TOKEN_EXPIRING", &id).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no SESSION_TOKEN_EXPIRING"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let warning = &receiver.delivered("SESSION_TOKEN_EXPIRING", &id)[0];
+    assert!(warning["data"]["tokenExpiresAt"].is_string());
+    let events = expect_json(
+        org.api
+            .get(&format!("/api/v1/credentials/{id}/events"))
+            .await,
+        200,
+    )
+    .await;
+    let warnings = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["kind"] == "SESSION_TOKEN_EXPIRING")
+        .count();
+    assert_eq!(warnings, 1);
+}
+
+async fn a_down_utility_shows_provider_website_inaccessible_and_recovers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let receiver = WebhookReceiver::start(0).await;
+    set_endpoint(&org, &receiver).await;
+    let id = app
+        .synced_credential(&org.api, "sandbox-water", "user_nomfa")
+        .await;
+    app.sandbox_admin(
+        "/api/admin/utilities/sandbox-water/faults",
+        json!({"down": true}),
+    )
+    .await;
+    // The scheduled sync fails; retries back off; the third failure in a row shows it.
+    advance(&app, Duration::hours(25));
+    let mut last_sync = None;
+    for failures in 1..=3 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let body =
+                expect_json(org.api.get(&format!("/api/v1/credentials/{id}")).await, 200).await;
+            let next = body["nextSyncAt"].as_str().map(str::to_owned);
+            if next != last_sync
+                && failures > 0
+                && body["nextSyncAt"].is_string()
+                && (failures < 3 || body["statusDetail"] == "PROVIDER_WEBSITE_INACCESSIBLE")
+            {
+                let expected = if failures < 3 {
+                    "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL"
+                } else {
+                    "PROVIDER_WEBSITE_INACCESSIBLE"
+                };
+                assert_eq!(
+                    body["statusDetail"], expected,
+                    "after {failures} failure(s)"
+                );
+                last_sync = next;
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no retry after {failures} failure(s): {body}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        advance(&app, Duration::hours(1));
+    }
+    let down = app
+        .wait_for_detail(&org.api, &id, "PROVIDER_WEBSITE_INACCESSIBLE")
+        .await;
+    assert_eq!(down["isAccessible"], false);
+    assert_eq!(down["isCustomerActionRequired"], false);
+    assert!(down["statusMessage"]
+        .as_str()
+        .unwrap()
+        .contains("not answered"));
+
+    app.sandbox_admin("/api/admin/utilities/sandbox-water/faults", json!({}))
+        .await;
+    advance(&app, Duration::hours(1));
+    app.wait_for_detail(&org.api, &id, "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL")
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        // Deliveries run in parallel: order them by when the change happened.
+        let mut changes = receiver.delivered("STATUS_CHANGE", &id);
+        changes.sort_by_key(|body| body["timestamp"].as_str().unwrap().to_owned());
+        let details: Vec<String> = changes
+            .iter()
+            .map(|body| body["data"]["statusDetail"].as_str().unwrap().to_owned())
+            .collect();
+        if details.len() == 3 {
+            assert_eq!(
+                details,
+                [
+                    "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL",
+                    "PROVIDER_WEBSITE_INACCESSIBLE",
+                    "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL"
+                ]
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{details:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(
+        receiver.delivered("CREDENTIAL_REPAIRED", &id).is_empty(),
+        "it needed no action"
+    );
+}
+
+async fn the_endpoint_is_validated_and_belongs_to_its_organisation(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    expect_json(org.api.get("/api/v1/webhook-endpoint").await, 404).await;
+    expect_json(
+        org.api
+            .post("/api/v1/webhook-endpoint/test", json!({}))
+            .await,
+        404,
+    )
+    .await;
+    for (url, message) in [
+        (
+            "http://hooks.example.com/x",
+            "Use https:// (plain http:// is only allowed for localhost).",
+        ),
+        ("", "Enter a URL."),
+        (
+            "https://user:pw@example.com/",
+            "The URL cannot contain a username or password.",
+        ),
+    ] {
+        let refused = expect_json(
+            org.api
+                .put("/api/v1/webhook-endpoint", json!({"url": url}))
+                .await,
+            422,
+        )
+        .await;
+        assert_eq!(refused["fields"][0]["field"], "url");
+        assert_eq!(refused["fields"][0]["message"], message);
+    }
+    expect_json(
+        org.api
+            .put("/api/v1/webhook-endpoint", json!({"address": "x"}))
+            .await,
+        400,
+    )
+    .await;
+    expect_json(org.api.get("/api/v1/webhook-endpoint").await, 404).await;
+
+    let receiver = WebhookReceiver::start(0).await;
+    set_endpoint(&org, &receiver).await;
+    let changed = expect_json(
+        org.admin
+            .put(
+                "/api/v1/webhook-endpoint",
+                json!({"url": "https://hooks.example.com/gridlink"}),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(changed["url"], "https://hooks.example.com/gridlink");
+    assert!(
+        changed.get("secret").is_none(),
+        "the secret is shown only once"
+    );
+
+    // A member sees deliveries but cannot change the endpoint.
+    expect_json(
+        org.admin
+            .post("/api/v1/operators", json!({"email": "member@example.com", "password": "a member's long password", "role": "MEMBER"}))
+            .await,
+        201,
+    )
+    .await;
+    let member = app
+        .sign_in("member@example.com", "a member's long password")
+        .await;
+    expect_json(member.get("/api/v1/webhook-deliveries").await, 200).await;
+    for response in [
+        member
+            .put(
+                "/api/v1/webhook-endpoint",
+                json!({"url": "https://evil.example.com"}),
+            )
+            .await,
+        member
+            .post("/api/v1/webhook-endpoint/rotate-secret", json!({}))
+            .await,
+        member.delete("/api/v1/webhook-endpoint").await,
+    ] {
+        assert_eq!(expect_json(response, 403).await["code"], "FORBIDDEN");
+    }
+
+    // Another organisation sees none of it.
+    let queued = expect_json(
+        org.api
+            .post("/api/v1/webhook-endpoint/test", json!({}))
+            .await,
+        202,
+    )
+    .await;
+    let id = queued["id"].as_str().unwrap();
+    let other = app.organisation("Other").await;
+    expect_json(
+        other
+            .api
+            .get(&format!("/api/v1/webhook-deliveries/{id}"))
+            .await,
+        404,
+    )
+    .await;
+    expect_json(
+        other
+            .api
+            .post(
+                &format!("/api/v1/webhook-deliveries/{id}/resend"),
+                json!({}),
+            )
+            .await,
+        404,
+    )
+    .await;
+    assert_eq!(
+        expect_json(other.api.get("/api/v1/webhook-deliveries").await, 200).await["deliveries"],
+        json!([])
+    );
+    for query in ["limit=0", "limit=201", "state=LOST", "before=nonsense"] {
+        expect_json(
+            org.api
+                .get(&format!("/api/v1/webhook-deliveries?{query}"))
+                .await,
+            422,
+        )
+        .await;
+    }
+
+    // Removing the endpoint gives up what was not delivered.
+    expect_json(org.api.delete("/api/v1/webhook-endpoint").await, 204).await;
+    let after = expect_json(
+        org.api
+            .get(&format!("/api/v1/webhook-deliveries/{id}"))
+            .await,
+        200,
+    )
+    .await;
+    assert!(
+        matches!(after["state"].as_str(), Some("FAILED" | "DELIVERED")),
+        "{after}"
+    );
+    expect_json(
+        org.api
+            .post(
+                &format!("/api/v1/webhook-deliveries/{id}/resend"),
+                json!({}),
+            )
+            .await,
+        409,
+    )
+    .await;
+}
+
+async fn deliveries_are_listed_newest_first_a_page_at_a_time(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let receiver = WebhookReceiver::start(0).await;
+    set_endpoint(&org, &receiver).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let queued = expect_json(
+            org.api
+                .post("/api/v1/webhook-endpoint/test", json!({}))
+                .await,
+            202,
+        )
+        .await;
+        ids.push(queued["id"].as_str().unwrap().to_owned());
+        app.state().clock.advance(Duration::seconds(1));
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = match &cursor {
+            Some(before) => format!("?limit=2&before={before}"),
+            None => "?limit=2".to_owned(),
+        };
+        let page = expect_json(
+            org.api
+                .get(&format!("/api/v1/webhook-deliveries{query}"))
+                .await,
+            200,
+        )
+        .await;
+        for delivery in page["deliveries"].as_array().unwrap() {
+            seen.push(delivery["id"].as_str().unwrap().to_owned());
+        }
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    ids.reverse();
+    assert_eq!(seen, ids);
+}
+
+database_tests!(
+    webhook_signatures_verify_with_the_published_algorithm,
+    a_receiver_that_fails_three_times_gets_the_event_on_the_fourth_try,
+    a_delivery_is_given_up_after_24_hours_of_failures,
+    an_expired_token_gives_exactly_one_status_change_webhook,
+    the_sweep_sends_one_webhook_per_expired_token,
+    an_expiry_warning_goes_out_once_per_token,
+    a_down_utility_shows_provider_website_inaccessible_and_recovers,
+    the_endpoint_is_validated_and_belongs_to_its_organisation,
+    deliveries_are_listed_newest_first_a_page_at_a_time,
+);
