@@ -453,7 +453,7 @@ async fn start(backend: Backend, argv: Vec<String>, data_dir: TempDir) -> TestAp
 }
 
 /// Creates an empty database on the test PostgreSQL server and returns its URL.
-async fn fresh_postgres_database() -> String {
+pub async fn fresh_postgres_database() -> String {
     let admin_url = std::env::var("GRIDLINK_TEST_POSTGRES_URL").expect(
         "GRIDLINK_TEST_POSTGRES_URL is not set: run the PostgreSQL tests through scripts/test, \
          or set it to an admin URL like postgres://postgres@127.0.0.1:5432/test",
