@@ -20,6 +20,10 @@ use shared::operators::{
     ApiKey, CreatedApiKey, NewApiKey, NewOperator, Operator, OperatorChange, OrganisationSettings,
     OrganisationSettingsChange, Session, SignIn,
 };
+use shared::webhooks::{
+    WebhookDelivery, WebhookDeliveryDetail, WebhookDeliveryPage, WebhookEndpoint,
+    WebhookEndpointChange, WebhookSecret,
+};
 use shared::{ErrorBody, ErrorCode, MfaMethod};
 
 /// Why a request did not give the expected answer.
@@ -459,6 +463,86 @@ impl DashboardApi {
         .await
     }
 
+    /// The organisation's webhook endpoint; `None` when none is set.
+    pub async fn webhook_endpoint(&self) -> Result<Option<WebhookEndpoint>, ApiError> {
+        match get_json("/api/v1/webhook-endpoint", Credentials::None).await {
+            Ok(endpoint) => Ok(Some(endpoint)),
+            Err(error) if error.code() == Some(ErrorCode::NotFound) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Sets the URL; the first time the answer carries the signing secret.
+    pub async fn set_webhook_endpoint(&self, url: String) -> Result<SetEndpoint, ApiError> {
+        let answer: serde_json::Value = send_json(
+            Request::put("/api/v1/webhook-endpoint"),
+            &WebhookEndpointChange { url },
+            self.csrf(),
+        )
+        .await?;
+        let unexpected = |_| ApiError::UnexpectedResponse { status: 200 };
+        if answer.get("secret").is_some() {
+            serde_json::from_value(answer)
+                .map(SetEndpoint::Created)
+                .map_err(unexpected)
+        } else {
+            serde_json::from_value(answer)
+                .map(SetEndpoint::Updated)
+                .map_err(unexpected)
+        }
+    }
+
+    pub async fn remove_webhook_endpoint(&self) -> Result<(), ApiError> {
+        send_without_body(Request::delete("/api/v1/webhook-endpoint"), self.csrf()).await
+    }
+
+    pub async fn rotate_webhook_secret(&self) -> Result<WebhookSecret, ApiError> {
+        post_json(
+            "/api/v1/webhook-endpoint/rotate-secret",
+            &serde_json::json!({}),
+            self.csrf(),
+        )
+        .await
+    }
+
+    pub async fn send_test_webhook(&self) -> Result<WebhookDelivery, ApiError> {
+        post_json(
+            "/api/v1/webhook-endpoint/test",
+            &serde_json::json!({}),
+            self.csrf(),
+        )
+        .await
+    }
+
+    /// A page of deliveries, newest first; `before` is the previous page's cursor.
+    pub async fn webhook_deliveries(
+        &self,
+        before: Option<&str>,
+    ) -> Result<WebhookDeliveryPage, ApiError> {
+        let path = match before {
+            Some(cursor) => format!("/api/v1/webhook-deliveries?limit=25&before={cursor}"),
+            None => "/api/v1/webhook-deliveries?limit=25".to_owned(),
+        };
+        get_json(&path, Credentials::None).await
+    }
+
+    pub async fn webhook_delivery(&self, id: &str) -> Result<WebhookDeliveryDetail, ApiError> {
+        get_json(
+            &format!("/api/v1/webhook-deliveries/{id}"),
+            Credentials::None,
+        )
+        .await
+    }
+
+    pub async fn resend_webhook(&self, id: &str) -> Result<WebhookDelivery, ApiError> {
+        post_json(
+            &format!("/api/v1/webhook-deliveries/{id}/resend"),
+            &serde_json::json!({}),
+            self.csrf(),
+        )
+        .await
+    }
+
     pub async fn revoke_update_link(&self, id: &str, link_id: &str) -> Result<(), ApiError> {
         send_without_body(
             Request::delete(&format!("/api/v1/credentials/{id}/update-links/{link_id}")),
@@ -466,4 +550,12 @@ impl DashboardApi {
         )
         .await
     }
+}
+
+/// What setting the webhook endpoint did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SetEndpoint {
+    /// Created: the signing secret is shown this once.
+    Created(WebhookSecret),
+    Updated(WebhookEndpoint),
 }

@@ -12,7 +12,7 @@ use leptos_router::path;
 
 use components::layout::{ConnectLayout, DashboardLayout};
 use pages::connect::{ConnectFlow, ConnectStart};
-use pages::dashboard::{CredentialDetail, CredentialList, Overview, Settings, SignIn};
+use pages::dashboard::{CredentialDetail, CredentialList, Overview, Settings, SignIn, Webhooks};
 use pages::not_found::NotFound;
 
 /// Connect's root component: its routes only.
@@ -42,6 +42,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=Overview />
                     <Route path=path!("credentials") view=CredentialList />
                     <Route path=path!("credentials/:id") view=CredentialDetail />
+                    <Route path=path!("webhooks") view=Webhooks />
                     <Route path=path!("settings") view=Settings />
                 </ParentRoute>
             </Routes>

@@ -116,6 +116,9 @@ fn DashboardShell(session: Session) -> impl IntoView {
                     <li>
                         <A href="/dashboard/credentials" attr:class="nav-link">"Manage your credentials"</A>
                     </li>
+                    <li>
+                        <A href="/dashboard/webhooks" attr:class="nav-link">"Webhooks"</A>
+                    </li>
                     <Show when=move || is_admin>
                         <li>
                             <A href="/dashboard/settings" attr:class="nav-link">"Settings"</A>

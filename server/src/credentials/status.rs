@@ -45,6 +45,10 @@ pub async fn record_event(
     Ok(())
 }
 
+/// What a transition reads back: organisation_id, utility_id, correlation_id,
+/// first_connected_at, repair_needed_since.
+type TransitionedRow = (String, String, Option<String>, Option<i64>, Option<i64>);
+
 /// One status change.
 #[derive(Debug, Clone)]
 pub struct Transition<'a> {
@@ -66,7 +70,7 @@ pub async fn transition(
     now_ms: i64,
 ) -> Result<bool, sqlx::Error> {
     // The columns returned are not written here, so they show the row as it was.
-    let updated: Option<(String, String, Option<String>, Option<i64>, Option<i64>)> = sqlx::query_as(
+    let updated: Option<TransitionedRow> = sqlx::query_as(
         "UPDATE credentials SET status_detail = $1, updated_at = $2, failure_message = $3 \
          WHERE id = $4 AND status_detail = $5 \
          RETURNING organisation_id, utility_id, correlation_id, first_connected_at, repair_needed_since",

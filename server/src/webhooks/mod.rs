@@ -221,6 +221,9 @@ type DeliveryRow = (
     Option<String>,
 );
 
+/// attempted_at, url, response_status, error, duration_ms.
+type AttemptRow = (i64, String, Option<i64>, Option<String>, i64);
+
 fn delivery_from_row(row: DeliveryRow) -> WebhookDelivery {
     WebhookDelivery {
         id: row.0,
@@ -317,20 +320,20 @@ async fn find_delivery(
     organisation_id: &str,
     id: &str,
 ) -> Result<WebhookDeliveryDetail, ApiError> {
-    let row: Option<(String, String, Option<String>, String, i64, Option<i64>, i64, Option<i64>, Option<i64>, Option<String>, String)> =
-        sqlx::query_as(&format!(
-            "SELECT {DELIVERY_COLUMNS}, payload FROM webhook_deliveries WHERE id = $1 AND organisation_id = $2"
-        ))
-        .bind(id)
-        .bind(organisation_id)
-        .fetch_optional(state.db.pool())
-        .await?;
-    let row = row.ok_or(ApiError::NotFound("The webhook delivery"))?;
-    let payload = row.10.clone();
-    let delivery = delivery_from_row((
-        row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9,
-    ));
-    let attempts: Vec<(i64, String, Option<i64>, Option<String>, i64)> = sqlx::query_as(
+    let row: Option<DeliveryRow> = sqlx::query_as(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1 AND organisation_id = $2"
+    ))
+    .bind(id)
+    .bind(organisation_id)
+    .fetch_optional(state.db.pool())
+    .await?;
+    let delivery = delivery_from_row(row.ok_or(ApiError::NotFound("The webhook delivery"))?);
+    let (payload,): (String,) =
+        sqlx::query_as("SELECT payload FROM webhook_deliveries WHERE id = $1")
+            .bind(id)
+            .fetch_one(state.db.pool())
+            .await?;
+    let attempts: Vec<AttemptRow> = sqlx::query_as(
         "SELECT attempted_at, url, response_status, error, duration_ms FROM webhook_attempts \
          WHERE delivery_id = $1 ORDER BY id",
     )

@@ -7,6 +7,7 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 use shared::connect::ConnectToken;
 use shared::credentials::Credential;
+use shared::StatusDetail;
 
 use super::{format_time, operator};
 use crate::components::connect_dialog::ConnectDialog;
@@ -166,7 +167,11 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
         version,
     } = actions;
     let deactivated = credential.deactivated_at.is_some();
-    let accessible = credential.status.is_accessible;
+    // A credential whose utility is not answering can be tried again by hand.
+    let syncable = matches!(
+        detail,
+        StatusDetail::LoginAndDataDiscoverySuccessful | StatusDetail::ProviderWebsiteInaccessible
+    );
     let sync_now = move |_| {
         let api = operator.api.get_value();
         let id = id.get_value();
@@ -264,6 +269,7 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
                     <dt>"Token expiry"</dt>
                     <dd>{credential.token_expires_at.map(|at| format!("{} ({})", format_time(at), time_left(at))).unwrap_or_else(|| "—".into())}</dd>
                     <dt>"Last sync"</dt><dd>{credential.last_synced_at.map(format_time).unwrap_or_else(|| "Never".into())}</dd>
+                    <dt>"Next sync"</dt><dd>{credential.next_sync_at.map(format_time).unwrap_or_else(|| "Not scheduled (only a connected credential syncs)".into())}</dd>
                     <dt>"Created"</dt><dd>{format_time(credential.created_at)}</dd>
                 </dl>
             </section>
@@ -274,7 +280,7 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
                 <div class="button-row">
                     <button class="button button-primary" on:click=retry>"Retry MFA Verification"</button>
                     <button class="button button-secondary" on:click=generate_link>"Generate update link"</button>
-                    <Show when=move || accessible>
+                    <Show when=move || syncable>
                         <button class="button button-secondary" on:click=sync_now disabled=move || busy.get()>
                             {move || if busy.get() { "Syncing…" } else { "Sync now" }}
                         </button>
@@ -303,9 +309,7 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
                 </Show>
             </section>
         </Show>
-        <Show when=move || accessible>
-            <Bills id=id.get_value() version />
-        </Show>
+        <Bills id=id.get_value() version />
         <ConnectDialog
             url=connect_url
             title="Retry MFA Verification"
@@ -318,38 +322,32 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
     }
 }
 
-/// The credential's accounts and latest statements, read with its token.
+/// The credential's accounts and latest statements, as the syncs stored them.
 #[component]
 fn Bills(id: String, version: RwSignal<u32>) -> impl IntoView {
     let operator = operator();
     let id = StoredValue::new(id);
     let bills = LocalResource::new(move || {
+        version.track();
         let api = operator.api.get_value();
         let id = id.get_value();
         async move {
-            let read = async {
-                let accounts = api.accounts(&id).await?;
-                let statements = api.statements(&id).await?;
-                Ok::<_, crate::api::ApiError>((accounts, statements))
-            }
-            .await;
-            // The utility rejected the token: the credential changed state; show it.
-            if read
-                .as_ref()
-                .is_err_and(|error| error.code() == Some(shared::ErrorCode::Conflict))
-            {
-                version.update(|v| *v += 1);
-            }
-            read
+            let accounts = api.accounts(&id).await?;
+            let statements = api.statements(&id).await?;
+            Ok::<_, crate::api::ApiError>((accounts, statements))
         }
     });
     view! {
         <section class="card bills" aria-labelledby="bills-title">
             <h2 id="bills-title" class="card-title">"Accounts and latest statements"</h2>
-            <Suspense fallback=|| view! { <Loading label="Reading the utility…" /> }>
+            <Transition fallback=|| view! { <Loading label="Loading the synced data…" /> }>
                 {move || Suspend::new(async move {
                     match bills.await {
                         Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                        Ok((accounts, _)) if accounts.is_empty() => view! {
+                            <p class="muted">"No data synced yet. The first sync runs right after the connection succeeds."</p>
+                        }
+                        .into_any(),
                         Ok((accounts, statements)) => view! {
                             <ul class="accounts">
                                 {accounts.into_iter().map(|account| view! {
@@ -377,7 +375,7 @@ fn Bills(id: String, version: RwSignal<u32>) -> impl IntoView {
                         .into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
         </section>
     }
 }

@@ -5,12 +5,14 @@ mod credentials;
 mod overview;
 mod settings;
 mod sign_in;
+mod webhooks;
 
 pub use credential::CredentialDetail;
 pub use credentials::CredentialList;
 pub use overview::Overview;
 pub use settings::Settings;
 pub use sign_in::SignIn;
+pub use webhooks::Webhooks;
 
 use leptos::prelude::*;
 use shared::operators::Session;

@@ -1,0 +1,374 @@
+//! Webhooks: the organisation's endpoint (admins set it, rotate its signing
+//! secret, remove it), a test event, and every delivery with its attempts and
+//! a "Resend" button.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::operators::Role;
+use shared::webhooks::{DeliveryState, WebhookDelivery, WebhookDeliveryDetail};
+
+use super::{format_time, operator, Operator};
+use crate::api::{ApiError, SetEndpoint};
+use crate::components::loading::{ErrorAlert, Loading};
+
+/// How long after a test or a resend the list is read again (the delivery job
+/// picks messages up within a second).
+const REFRESH_AFTER_MS: u64 = 1500;
+
+#[component]
+pub fn Webhooks() -> impl IntoView {
+    // Bumped to reload the deliveries.
+    let deliveries_version = RwSignal::new(0u32);
+    view! {
+        <div class="page-header">
+            <h1>"Webhooks"</h1>
+            <p>"Gridlink tells your endpoint about every status change, new data, tokens about to expire and repaired credentials."</p>
+        </div>
+        <EndpointSection deliveries_version />
+        <DeliveriesSection version=deliveries_version />
+    }
+}
+
+fn refresh_soon(version: RwSignal<u32>) {
+    set_timeout(
+        move || version.update(|v| *v += 1),
+        std::time::Duration::from_millis(REFRESH_AFTER_MS),
+    );
+}
+
+#[component]
+fn EndpointSection(deliveries_version: RwSignal<u32>) -> impl IntoView {
+    let Operator { api, session } = operator();
+    let is_admin = session.operator.role == Role::Admin;
+    let version = RwSignal::new(0u32);
+    let endpoint = LocalResource::new(move || {
+        version.track();
+        let api = api.get_value();
+        async move { api.webhook_endpoint().await }
+    });
+    let url = RwSignal::new(String::new());
+    let failure = RwSignal::new(None::<ApiError>);
+    let notice = RwSignal::new(None::<String>);
+    let secret = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let confirming_removal = RwSignal::new(false);
+    let url_error =
+        Signal::derive(move || failure.with(|f| f.as_ref().and_then(|e| e.field("url"))));
+    let other_error = Signal::derive(move || {
+        failure.with(|f| {
+            f.as_ref()
+                .filter(|e| e.field("url").is_none())
+                .map(ApiError::message)
+        })
+    });
+    let start = move || {
+        busy.set(true);
+        failure.set(None);
+        notice.set(None);
+    };
+    let save = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        start();
+        let new_url = url.get_untracked();
+        spawn_local(async move {
+            match api.get_value().set_webhook_endpoint(new_url).await {
+                Ok(SetEndpoint::Created(created)) => {
+                    secret.set(Some(created.secret));
+                    url.set(String::new());
+                    version.update(|v| *v += 1);
+                }
+                Ok(SetEndpoint::Updated(_)) => {
+                    notice.set(Some("Endpoint saved.".into()));
+                    url.set(String::new());
+                    version.update(|v| *v += 1);
+                }
+                Err(error) => failure.set(Some(error)),
+            }
+            busy.set(false);
+        });
+    };
+    let rotate = move |_| {
+        start();
+        spawn_local(async move {
+            match api.get_value().rotate_webhook_secret().await {
+                Ok(rotated) => {
+                    secret.set(Some(rotated.secret));
+                    version.update(|v| *v += 1);
+                }
+                Err(error) => failure.set(Some(error)),
+            }
+            busy.set(false);
+        });
+    };
+    let send_test = move |_| {
+        start();
+        spawn_local(async move {
+            match api.get_value().send_test_webhook().await {
+                Ok(_) => {
+                    notice.set(Some(
+                        "Test event queued: it appears under Deliveries in a moment.".into(),
+                    ));
+                    deliveries_version.update(|v| *v += 1);
+                    refresh_soon(deliveries_version);
+                }
+                Err(error) => failure.set(Some(error)),
+            }
+            busy.set(false);
+        });
+    };
+    let remove = move |_| {
+        start();
+        confirming_removal.set(false);
+        spawn_local(async move {
+            match api.get_value().remove_webhook_endpoint().await {
+                Ok(()) => {
+                    secret.set(None);
+                    notice.set(Some("Endpoint removed: no more webhooks are sent.".into()));
+                    version.update(|v| *v += 1);
+                    deliveries_version.update(|v| *v += 1);
+                }
+                Err(error) => failure.set(Some(error)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="card settings-section" aria-labelledby="endpoint-title">
+            <h2 id="endpoint-title" class="card-title">"Endpoint"</h2>
+            <div role="status" aria-live="polite">{move || notice.get().map(|m| view! { <div class="alert alert-info">{m}</div> })}</div>
+            {move || other_error.get().map(|message| view! { <ErrorAlert message /> })}
+            {move || secret.get().map(|secret| view! {
+                <div class="alert alert-info" role="status">
+                    <p><strong>"Copy this signing secret now: it will not be shown again."</strong></p>
+                    <label class="field-label" for="webhook-secret">"Signing secret"</label>
+                    <input class="input" id="webhook-secret" readonly prop:value=secret />
+                </div>
+            })}
+            <Transition fallback=|| view! { <Loading label="Loading the endpoint…" /> }>
+                {move || Suspend::new(async move {
+                    match endpoint.await {
+                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                        Ok(None) => view! {
+                            <p class="muted">"No endpoint yet: webhooks are not sent."</p>
+                        }
+                        .into_any(),
+                        Ok(Some(endpoint)) => view! {
+                            <dl class="facts">
+                                <dt>"URL"</dt><dd><code>{endpoint.url.clone()}</code></dd>
+                                <dt>"Signing secret"</dt><dd>{format!("Created {}", format_time(endpoint.secret_created_at))}</dd>
+                                {endpoint.previous_secret_expires_at.map(|until| view! {
+                                    <dt>"Previous secret"</dt><dd>{format!("Still signs until {}", format_time(until))}</dd>
+                                })}
+                            </dl>
+                            <p class="muted">"Messages are signed as Standard Webhooks do: verify the webhook-signature header (HMAC-SHA256 over webhook-id, webhook-timestamp and the body) with your secret. Failed deliveries are retried with backoff for 24 hours."</p>
+                            <div class="button-row">
+                                <button class="button button-secondary" on:click=send_test disabled=move || busy.get()>"Send test event"</button>
+                                <Show when=move || is_admin>
+                                    <button class="button button-secondary" on:click=rotate disabled=move || busy.get()>"Rotate signing secret"</button>
+                                    <button class="button button-danger" on:click=move |_| confirming_removal.set(true) disabled=move || busy.get()>"Remove endpoint"</button>
+                                </Show>
+                            </div>
+                            <Show when=move || confirming_removal.get()>
+                                <div class="alert alert-warning" role="alertdialog" aria-labelledby="remove-endpoint-question">
+                                    <p id="remove-endpoint-question">"Remove the endpoint? Gridlink stops sending webhooks, and messages not yet delivered are given up."</p>
+                                    <div class="button-row">
+                                        <button class="button button-danger" on:click=remove>"Yes, remove"</button>
+                                        <button class="button button-secondary" on:click=move |_| confirming_removal.set(false)>"Cancel"</button>
+                                    </div>
+                                </div>
+                            </Show>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Transition>
+            {if is_admin {
+                view! {
+                    <form class="endpoint-form" on:submit=save>
+                        <div class="field">
+                            <label class="field-label" for="webhook-url">"Endpoint URL"</label>
+                            <p class="field-hint">"An https:// address that accepts POST requests (http:// only for localhost)."</p>
+                            <div class="search-row">
+                                <input class="input" id="webhook-url" type="url" placeholder="https://example.com/gridlink/webhooks"
+                                    aria-invalid=move || url_error.with(Option::is_some).to_string()
+                                    prop:value=move || url.get() on:input=move |e| url.set(event_target_value(&e)) />
+                                <button class="button button-primary" type="submit" disabled=move || busy.get()>
+                                    {move || if busy.get() { "Saving…" } else { "Save endpoint" }}
+                                </button>
+                            </div>
+                            {move || url_error.get().map(|message| view! { <p class="field-error">{message}</p> })}
+                        </div>
+                    </form>
+                }
+                .into_any()
+            } else {
+                view! { <p class="muted">"Only an organisation admin can change the endpoint."</p> }.into_any()
+            }}
+        </section>
+    }
+}
+
+fn state_badge(state: DeliveryState) -> impl IntoView {
+    let (class, label) = match state {
+        DeliveryState::Pending => ("badge badge-warning", "Pending"),
+        DeliveryState::Delivered => ("badge badge-success", "Delivered"),
+        DeliveryState::Failed => ("badge badge-danger", "Failed"),
+    };
+    view! { <span class=class>{label}</span> }
+}
+
+#[component]
+fn DeliveriesSection(version: RwSignal<u32>) -> impl IntoView {
+    let Operator { api, .. } = operator();
+    // Older pages appended by "Load older deliveries".
+    let older = RwSignal::new(Vec::<WebhookDelivery>::new());
+    let cursor = RwSignal::new(None::<String>);
+    let failure = RwSignal::new(None::<String>);
+    let first_page = LocalResource::new(move || {
+        version.track();
+        let api = api.get_value();
+        async move {
+            let page = api.webhook_deliveries(None).await;
+            older.set(Vec::new());
+            cursor.set(page.as_ref().ok().and_then(|page| page.next_cursor.clone()));
+            page
+        }
+    });
+    let load_older = move |_| {
+        let Some(before) = cursor.get_untracked() else {
+            return;
+        };
+        spawn_local(async move {
+            match api.get_value().webhook_deliveries(Some(&before)).await {
+                Ok(page) => {
+                    older.update(|rows| rows.extend(page.deliveries));
+                    cursor.set(page.next_cursor);
+                }
+                Err(error) => failure.set(Some(error.message())),
+            }
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="deliveries-title">
+            <div class="card-header-row">
+                <h2 id="deliveries-title" class="card-title">"Deliveries"</h2>
+                <button class="button button-secondary" on:click=move |_| version.update(|v| *v += 1)>"Refresh"</button>
+            </div>
+            {move || failure.get().map(|message| view! { <ErrorAlert message /> })}
+            <Transition fallback=|| view! { <Loading label="Loading deliveries…" /> }>
+                {move || Suspend::new(async move {
+                    match first_page.await {
+                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                        Ok(page) if page.deliveries.is_empty() => view! {
+                            <p class="muted">"No webhooks sent yet. Set an endpoint and send a test event to try it."</p>
+                        }
+                        .into_any(),
+                        Ok(page) => view! {
+                            <table class="table">
+                                <caption class="visually-hidden">"Webhook deliveries, newest first"</caption>
+                                <thead><tr>
+                                    <th scope="col">"Created"</th><th scope="col">"Event"</th><th scope="col">"Credential"</th>
+                                    <th scope="col">"State"</th><th scope="col" class="numeric">"Attempts"</th>
+                                    <th scope="col">"Last answer"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                </tr></thead>
+                                <tbody>
+                                    {page.deliveries.into_iter().map(|delivery| view! { <DeliveryRow delivery version failure /> }).collect_view()}
+                                    <For each=move || older.get() key=|delivery| delivery.id.clone() let:delivery>
+                                        <DeliveryRow delivery version failure />
+                                    </For>
+                                </tbody>
+                            </table>
+                            <Show when=move || cursor.with(Option::is_some)>
+                                <button class="button button-secondary" on:click=load_older>"Load older deliveries"</button>
+                            </Show>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn DeliveryRow(
+    delivery: WebhookDelivery,
+    version: RwSignal<u32>,
+    failure: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let Operator { api, .. } = operator();
+    let id = StoredValue::new(delivery.id.clone());
+    let detail = RwSignal::new(None::<WebhookDeliveryDetail>);
+    let open = RwSignal::new(false);
+    let toggle = move |_| {
+        if open.get_untracked() {
+            open.set(false);
+            return;
+        }
+        spawn_local(async move {
+            match api.get_value().webhook_delivery(&id.get_value()).await {
+                Ok(found) => {
+                    detail.set(Some(found));
+                    open.set(true);
+                }
+                Err(error) => failure.set(Some(error.message())),
+            }
+        });
+    };
+    let resend = move |_| {
+        spawn_local(async move {
+            match api.get_value().resend_webhook(&id.get_value()).await {
+                Ok(_) => {
+                    version.update(|v| *v += 1);
+                    refresh_soon(version);
+                }
+                Err(error) => failure.set(Some(error.message())),
+            }
+        });
+    };
+    let last_answer = match (delivery.last_response_status, &delivery.last_error) {
+        (Some(status), _) => format!("HTTP {status}"),
+        (None, Some(error)) => error.clone(),
+        (None, None) => "—".to_owned(),
+    };
+    let can_resend = delivery.state != DeliveryState::Pending;
+    let details_label = format!("Attempts of {}", delivery.id);
+    let resend_label = format!("Resend {}", delivery.id);
+    view! {
+        <tr>
+            <td>{format_time(delivery.created_at)}</td>
+            <td><code>{delivery.event_type.as_str()}</code></td>
+            <td>{delivery.credential_id.clone().map(|credential| view! {
+                <a href=format!("/dashboard/credentials/{credential}")>{credential.clone()}</a>
+            }.into_any()).unwrap_or_else(|| view! { <span class="muted">"—"</span> }.into_any())}</td>
+            <td>{state_badge(delivery.state)}</td>
+            <td class="numeric">{delivery.attempts}</td>
+            <td>{last_answer}</td>
+            <td class="button-row">
+                <button class="button button-secondary" aria-label=details_label aria-expanded=move || open.get().to_string() on:click=toggle>"Attempts"</button>
+                {can_resend.then(|| view! {
+                    <button class="button button-secondary" aria-label=resend_label on:click=resend>"Resend"</button>
+                })}
+            </td>
+        </tr>
+        <Show when=move || open.get()>
+            <tr class="delivery-detail">
+                <td colspan="7">
+                    {move || detail.get().map(|detail| view! {
+                        <ol class="attempts">
+                            {detail.attempt_log.into_iter().map(|attempt| view! {
+                                <li>
+                                    {format!("{} · ", format_time(attempt.attempted_at))}
+                                    {attempt.response_status.map(|status| format!("HTTP {status}")).or(attempt.error).unwrap_or_default()}
+                                    {format!(" · {} ms", attempt.duration_ms)}
+                                </li>
+                            }).collect_view()}
+                        </ol>
+                        {detail.delivery.next_attempt_at.map(|at| view! { <p class="muted">{format!("Next attempt {}.", format_time(at))}</p> })}
+                        <pre class="payload">{detail.payload}</pre>
+                    })}
+                </td>
+            </tr>
+        </Show>
+    }
+}
