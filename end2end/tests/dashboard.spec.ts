@@ -19,6 +19,10 @@ async function credentialNeedingRefresh(page: import('@playwright/test').Page, r
   await connectPage.close();
   const listed = await api.get(`/api/v1/credentials?correlationId=e2e-${username}`);
   const id = listed.items[0].id as string;
+  // The first sync runs right after the connection; the utility expires the token after it.
+  await expect
+    .poll(async () => (await api.get(`/api/v1/credentials/${id}`)).lastSyncedAt, { timeout: 30_000 })
+    .toBeTruthy();
   const expired = await request.post(`${sandboxURL}/api/admin/expire-tokens`, { data: { username } });
   expect(expired.ok()).toBeTruthy();
   return id;
@@ -53,9 +57,12 @@ test('an expired token shows up under MFA refresh required, and Retry MFA Verifi
   await dashboard.signIn();
   const id = await credentialNeedingRefresh(page, request, 'user_good');
 
-  // Opening the page reads the bills with the expired token: the utility refuses it.
+  // "Sync now" reaches the utility with the expired token: the utility refuses it.
   await dashboard.openCredential(id);
+  await page.getByRole('button', { name: 'Sync now' }).click();
   await expect(dashboard.status()).toHaveText('MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED');
+  // What the earlier sync stored stays visible.
+  await expect(page.getByRole('region', { name: 'Accounts and latest statements' })).toContainText('kWh');
   await expectNoAccessibilityViolations(page);
 
   await page.goto('/dashboard/credentials');
@@ -78,7 +85,7 @@ test('an expired token shows up under MFA refresh required, and Retry MFA Verifi
   // Connect tells the dashboard; the dialog closes and the page shows the new status without a reload.
   await expect(dialog).toBeHidden({ timeout: 15_000 });
   await expect(dashboard.status()).toHaveText('LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL');
-  // Connected again: the utility's bills are readable with the new token.
+  // Connected again: the stored bills are shown.
   const bills = page.getByRole('region', { name: 'Accounts and latest statements' });
   await expect(bills.getByRole('row')).toHaveCount(7);
   await expect(bills).toContainText('kWh');
@@ -90,7 +97,8 @@ test('an update link completed by the end-user reconnects the credential; a revo
   await dashboard.signIn();
   const id = await credentialNeedingRefresh(page, request, 'user_slow');
   await dashboard.openCredential(id);
-  await expect(dashboard.status()).toHaveText('MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED');
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await expect(dashboard.status()).toHaveText('MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED', { timeout: 20_000 });
 
   await page.getByRole('button', { name: 'Generate update link' }).click();
   const linkField = page.getByLabel('Update link for the end-user (valid 72 hours)');

@@ -17,15 +17,57 @@ pub struct RotationReport {
 
 const BATCH: i64 = 500;
 
-/// Re-seals every password and session token not sealed under the current key.
+/// A sealed column and how its associated data is formed from the row's key.
+struct SealedColumn {
+    table: &'static str,
+    key: &'static str,
+    column: &'static str,
+    associated_data: fn(&str) -> String,
+}
+
+const SEALED_COLUMNS: [SealedColumn; 4] = [
+    SealedColumn {
+        table: "credentials",
+        key: "id",
+        column: "sealed_password",
+        associated_data: |id| format!("credential:{id}:password"),
+    },
+    SealedColumn {
+        table: "credentials",
+        key: "id",
+        column: "sealed_session_token",
+        associated_data: |id| format!("credential:{id}:session_token"),
+    },
+    SealedColumn {
+        table: "webhook_endpoints",
+        key: "organisation_id",
+        column: "sealed_secret",
+        associated_data: crate::webhooks::signing::aad,
+    },
+    SealedColumn {
+        table: "webhook_endpoints",
+        key: "organisation_id",
+        column: "sealed_previous_secret",
+        associated_data: crate::webhooks::signing::aad,
+    },
+];
+
+/// Re-seals every stored secret (utility passwords, session tokens, webhook
+/// signing secrets) not sealed under the current key.
 pub async fn rotate(db: &Database, keyring: &Keyring) -> anyhow::Result<RotationReport> {
     let current_prefix = format!("v1.{}.", keyring.current().id());
     let mut report = RotationReport::default();
-    for column in ["sealed_password", "sealed_session_token"] {
+    for SealedColumn {
+        table,
+        key,
+        column,
+        associated_data,
+    } in SEALED_COLUMNS
+    {
         let mut after = String::new();
         loop {
             let rows: Vec<(String, String)> = sqlx::query_as(&format!(
-                "SELECT id, {column} FROM credentials WHERE id > $1 AND {column} IS NOT NULL ORDER BY id LIMIT {BATCH}"
+                "SELECT {key}, {column} FROM {table} WHERE {key} > $1 AND {column} IS NOT NULL ORDER BY {key} LIMIT {BATCH}"
             ))
             .bind(&after)
             .fetch_all(db.pool())
@@ -39,18 +81,13 @@ pub async fn rotate(db: &Database, keyring: &Keyring) -> anyhow::Result<Rotation
                     report.already_current += 1;
                     continue;
                 }
-                let aad = match column {
-                    "sealed_password" => format!("credential:{id}:password"),
-                    _ => format!("credential:{id}:session_token"),
-                };
+                let aad = associated_data(&id);
                 let plaintext = keyring.open(&sealed, &aad).with_context(|| {
-                    format!(
-                        "Cannot open the {column} of credential {id}: is its key still configured?"
-                    )
+                    format!("Cannot open {table}.{column} of {id}: is its key still configured?")
                 })?;
                 let resealed = keyring.seal(&plaintext, &aad);
                 sqlx::query(&format!(
-                    "UPDATE credentials SET {column} = $1 WHERE id = $2 AND {column} = $3"
+                    "UPDATE {table} SET {column} = $1 WHERE {key} = $2 AND {column} = $3"
                 ))
                 .bind(resealed)
                 .bind(&id)

@@ -21,6 +21,24 @@ async fn rotation_reseals_every_secret_under_the_new_key(backend: Backend) {
             .await;
         ids.push(id);
     }
+    // A webhook endpoint whose secret was rotated holds two sealed secrets.
+    expect_json(
+        org.api
+            .put(
+                "/api/v1/webhook-endpoint",
+                json!({"url": "https://hooks.example.com/x"}),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let rotated = expect_json(
+        org.api
+            .post("/api/v1/webhook-endpoint/rotate-secret", json!({}))
+            .await,
+        200,
+    )
+    .await;
     let db = &app.state().db;
     let old = app.state().keyring.current().clone();
     let new = MasterKey::generate("k2");
@@ -32,10 +50,13 @@ async fn rotation_reseals_every_secret_under_the_new_key(backend: Backend) {
     .unwrap();
 
     let report = server::key_rotation::rotate(db, &rotating).await.unwrap();
-    assert_eq!(report.resealed, 4, "two passwords and two tokens");
+    assert_eq!(
+        report.resealed, 6,
+        "two passwords, two tokens and two webhook secrets"
+    );
     // Running it again (as after an interruption) finds nothing left to do.
     let again = server::key_rotation::rotate(db, &rotating).await.unwrap();
-    assert_eq!((again.resealed, again.already_current), (0, 4));
+    assert_eq!((again.resealed, again.already_current), (0, 6));
 
     let only_new = Keyring::single(new);
     for id in &ids {
@@ -56,6 +77,15 @@ async fn rotation_reseals_every_secret_under_the_new_key(backend: Backend) {
         )
         .is_err());
     }
+    let (secret,): (String,) =
+        sqlx::query_as("SELECT sealed_secret FROM webhook_endpoints WHERE organisation_id = $1")
+            .bind(&org.id)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    let opened =
+        server::webhooks::signing::SigningSecret::open(&only_new, &org.id, &secret).unwrap();
+    assert_eq!(opened.to_whsec(), rotated["secret"].as_str().unwrap());
 }
 
 database_tests!(rotation_reseals_every_secret_under_the_new_key);
