@@ -8,6 +8,9 @@ use crate::clock::from_ms;
 use crate::store::Database;
 use crate::utility::{Account, Statement};
 
+/// Statements per INSERT (8 bound values each, well under SQLite's limit).
+const STATEMENTS_PER_INSERT: usize = 100;
+
 /// What one sync added.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stored {
@@ -38,26 +41,48 @@ pub async fn store(
         .await?
         .rows_affected();
     }
-    for statement in statements {
-        let inserted: Option<(String,)> = sqlx::query_as(
+    // One statement per chunk: the inserted rows come back, the known ones are skipped.
+    for chunk in statements.chunks(STATEMENTS_PER_INSERT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|index| {
+                let n = 3 + 8 * index;
+                format!(
+                    "($1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $2)",
+                    n,
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6,
+                    n + 7
+                )
+            })
+            .collect();
+        let sql = format!(
             "INSERT INTO utility_statements (credential_id, statement_id, account_number, period_start, \
-               period_end, usage, usage_unit, amount_cents, currency, first_synced_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+               period_end, usage, usage_unit, amount_cents, currency, first_synced_at) VALUES {} \
              ON CONFLICT (credential_id, statement_id) DO NOTHING RETURNING statement_id",
-        )
-        .bind(credential_id)
-        .bind(&statement.id)
-        .bind(&statement.account_number)
-        .bind(iso_date(statement.period_start))
-        .bind(iso_date(statement.period_end))
-        .bind(statement.usage)
-        .bind(&statement.usage_unit)
-        .bind(statement.amount_cents)
-        .bind(&statement.currency)
-        .bind(now_ms)
-        .fetch_optional(&mut *connection)
-        .await?;
-        stored.new_statement_ids.extend(inserted.map(|(id,)| id));
+            rows.join(", ")
+        );
+        let mut insert = sqlx::query_as::<_, (String,)>(&sql)
+            .bind(credential_id)
+            .bind(now_ms);
+        for statement in chunk {
+            insert = insert
+                .bind(&statement.id)
+                .bind(&statement.account_number)
+                .bind(iso_date(statement.period_start))
+                .bind(iso_date(statement.period_end))
+                .bind(statement.usage)
+                .bind(&statement.usage_unit)
+                .bind(statement.amount_cents)
+                .bind(&statement.currency);
+        }
+        let inserted = insert.fetch_all(&mut *connection).await?;
+        stored
+            .new_statement_ids
+            .extend(inserted.into_iter().map(|(id,)| id));
     }
     Ok(stored)
 }
