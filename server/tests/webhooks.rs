@@ -21,8 +21,25 @@ async fn set_endpoint(org: &common::Organisation, receiver: &WebhookReceiver) ->
     created["secret"].as_str().unwrap().to_owned()
 }
 
-/// Moves the server's clock and wakes the jobs that run on it.
-fn advance(app: &TestApp, by: Duration) {
+/// Moves the server's clock and wakes the jobs that run on it. It first waits
+/// until no sync or delivery is in flight: jumping hours ahead mid-job would
+/// outrun its lease, and another claim would run it a second time.
+async fn advance(app: &TestApp, by: Duration) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (leased,): (i64,) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM credentials WHERE sync_lease_until IS NOT NULL) \
+                  + (SELECT COUNT(*) FROM webhook_deliveries WHERE lease_until IS NOT NULL)",
+        )
+        .fetch_one(app.state().db.pool())
+        .await
+        .unwrap();
+        if leased == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "jobs stay in flight");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     app.state().clock.advance(by);
     app.state().wakeups.syncs.notify_one();
     app.state().wakeups.webhooks.notify_one();
@@ -76,7 +93,7 @@ async fn webhook_signatures_verify_with_the_published_algorithm(backend: Backend
     .await;
     let during = receiver.wait_for(2).await[1].clone();
     assert!(verify(new_secret, &during) && verify(&secret, &during));
-    advance(&app, Duration::hours(25));
+    advance(&app, Duration::hours(25)).await;
     expect_json(
         org.api
             .post("/api/v1/webhook-endpoint/test", json!({}))
@@ -122,7 +139,7 @@ async fn a_receiver_that_fails_three_times_gets_the_event_on_the_fourth_try(back
         assert_eq!(pending["lastResponseStatus"], 500);
         // Nothing is sent before the backoff is over.
         assert_eq!(receiver.received().len(), tries);
-        advance(&app, Duration::hours(1));
+        advance(&app, Duration::hours(1)).await;
     }
     let received = receiver.wait_for(4).await;
     assert_eq!(received.len(), 4);
@@ -202,7 +219,7 @@ async fn a_delivery_is_given_up_after_24_hours_of_failures(backend: Backend) {
             break;
         }
         assert!(tries < 20, "still retrying after {tries} attempts");
-        advance(&app, Duration::hours(6));
+        advance(&app, Duration::hours(6)).await;
     }
     let hours_spent = 6 * (tries - 1);
     assert!(
@@ -261,7 +278,7 @@ async fn an_expired_token_gives_exactly_one_status_change_webhook(backend: Backe
     )
     .await;
     // The scheduled sync, "Sync now" twice and the sweep all notice it.
-    advance(&app, Duration::hours(25));
+    advance(&app, Duration::hours(25)).await;
     let sync_path = format!("/api/v1/credentials/{id}/sync");
     let (first, second) = tokio::join!(
         org.api.post(&sync_path, json!({})),
@@ -421,7 +438,7 @@ async fn a_down_utility_shows_provider_website_inaccessible_and_recovers(backend
     )
     .await;
     // The scheduled sync fails; retries back off; the third failure in a row shows it.
-    advance(&app, Duration::hours(25));
+    advance(&app, Duration::hours(25)).await;
     let mut last_sync = None;
     for failures in 1..=3 {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -452,7 +469,7 @@ async fn a_down_utility_shows_provider_website_inaccessible_and_recovers(backend
             );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        advance(&app, Duration::hours(1));
+        advance(&app, Duration::hours(1)).await;
     }
     let down = app
         .wait_for_detail(&org.api, &id, "PROVIDER_WEBSITE_INACCESSIBLE")
@@ -466,7 +483,7 @@ async fn a_down_utility_shows_provider_website_inaccessible_and_recovers(backend
 
     app.sandbox_admin("/api/admin/utilities/sandbox-water/faults", json!({}))
         .await;
-    advance(&app, Duration::hours(1));
+    advance(&app, Duration::hours(1)).await;
     app.wait_for_detail(&org.api, &id, "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL")
         .await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);

@@ -8,10 +8,11 @@ pub mod logins;
 pub mod syncs;
 pub mod webhook_delivery;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -72,4 +73,57 @@ pub fn spawn_all(
         schedule.expiry_sweep,
         shutdown.clone(),
     ));
+}
+
+/// The loop of a job that claims batches through the database: asks `claim`
+/// for up to as many items as it has free slots (`concurrency` in all), runs
+/// `work` on each, and looks again when one finishes, when `wakeup` fires, or
+/// every `poll`. On shutdown it claims nothing more and lets the work in
+/// flight finish; a crash instead leaves the claims' leases to run out.
+pub async fn run_claimed<T, Claim, Claimed, Work, Done>(
+    state: AppState,
+    poll: Duration,
+    shutdown: CancellationToken,
+    wakeup: Arc<Notify>,
+    concurrency: usize,
+    claim: Claim,
+    work: Work,
+) -> anyhow::Result<()>
+where
+    T: Send + 'static,
+    Claim: Fn(AppState, usize) -> Claimed,
+    Claimed: Future<Output = anyhow::Result<Vec<T>>>,
+    Work: Fn(AppState, T) -> Done,
+    Done: Future<Output = ()> + Send + 'static,
+{
+    let permits = Arc::new(Semaphore::new(concurrency));
+    let mut running = JoinSet::new();
+    loop {
+        let free = permits.available_permits();
+        if free > 0 && !shutdown.is_cancelled() {
+            match claim(state.clone(), free).await {
+                Ok(claimed) => {
+                    for item in claimed {
+                        let permit = Arc::clone(&permits).acquire_owned().await?;
+                        let done = work(state.clone(), item);
+                        running.spawn(async move {
+                            let _permit = permit;
+                            done.await;
+                        });
+                    }
+                }
+                Err(error) => tracing::error!(error = format!("{error:#}"), "cannot claim work"),
+            }
+        }
+        while running.try_join_next().is_some() {}
+        let busy = permits.available_permits() == 0;
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = wakeup.notified() => {}
+            () = tokio::time::sleep(poll) => {}
+            Some(_) = running.join_next(), if busy => {}
+        }
+    }
+    while running.join_next().await.is_some() {}
+    Ok(())
 }

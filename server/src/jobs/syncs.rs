@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::state::AppState;
@@ -23,38 +22,17 @@ pub async fn run(
     poll: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let permits = Arc::new(Semaphore::new(CONCURRENCY));
-    let mut running = tokio::task::JoinSet::new();
-    loop {
-        let free = permits.available_permits();
-        if free > 0 && !shutdown.is_cancelled() {
-            match claim_due(&state, free).await {
-                Ok(claimed) => {
-                    for credential_id in claimed {
-                        let permit = Arc::clone(&permits).acquire_owned().await?;
-                        let state = state.clone();
-                        running.spawn(async move {
-                            let _permit = permit;
-                            run_one(&state, &credential_id).await;
-                        });
-                    }
-                }
-                Err(error) => tracing::error!(error = format!("{error:#}"), "cannot claim syncs"),
-            }
-        }
-        while running.try_join_next().is_some() {}
-        let busy = permits.available_permits() == 0;
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            () = state.wakeups.syncs.notified() => {}
-            () = tokio::time::sleep(poll) => {}
-            Some(_) = running.join_next(), if busy => {}
-        }
-    }
-    // Syncs in flight finish (each is bounded by the utility timeouts); a
-    // crash instead leaves their leases to run out.
-    while running.join_next().await.is_some() {}
-    Ok(())
+    let wakeup = Arc::clone(&state.wakeups.syncs);
+    super::run_claimed(
+        state,
+        poll,
+        shutdown,
+        wakeup,
+        CONCURRENCY,
+        |state, limit| async move { claim_due(&state, limit).await },
+        |state, credential_id| async move { run_one(&state, &credential_id).await },
+    )
+    .await
 }
 
 async fn run_one(state: &AppState, credential_id: &str) {

@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::state::AppState;
@@ -45,44 +44,28 @@ pub async fn run(
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("Gridlink-Webhooks/", env!("CARGO_PKG_VERSION")))
         .build()?;
-    let permits = Arc::new(Semaphore::new(CONCURRENCY));
-    let mut running = tokio::task::JoinSet::new();
-    loop {
-        let free = permits.available_permits();
-        if free > 0 && !shutdown.is_cancelled() {
-            match claim_due(&state, free).await {
-                Ok(claimed) => {
-                    for message in claimed {
-                        let permit = Arc::clone(&permits).acquire_owned().await?;
-                        let (state, client) = (state.clone(), client.clone());
-                        running.spawn(async move {
-                            let _permit = permit;
-                            if let Err(error) = deliver(&state, &client, &message).await {
-                                tracing::error!(
-                                    message_id = message.id,
-                                    error = format!("{error:#}"),
-                                    "webhook delivery failed; the lease will run out and it is tried again"
-                                );
-                            }
-                        });
-                    }
-                }
-                Err(error) => {
-                    tracing::error!(error = format!("{error:#}"), "cannot claim webhooks")
+    let wakeup = Arc::clone(&state.wakeups.webhooks);
+    super::run_claimed(
+        state,
+        poll,
+        shutdown,
+        wakeup,
+        CONCURRENCY,
+        |state, limit| async move { claim_due(&state, limit).await },
+        move |state, message| {
+            let client = client.clone();
+            async move {
+                if let Err(error) = deliver(&state, &client, &message).await {
+                    tracing::error!(
+                        message_id = message.id,
+                        error = format!("{error:#}"),
+                        "webhook delivery failed; the lease will run out and it is tried again"
+                    );
                 }
             }
-        }
-        while running.try_join_next().is_some() {}
-        let busy = permits.available_permits() == 0;
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            () = state.wakeups.webhooks.notified() => {}
-            () = tokio::time::sleep(poll) => {}
-            Some(_) = running.join_next(), if busy => {}
-        }
-    }
-    while running.join_next().await.is_some() {}
-    Ok(())
+        },
+    )
+    .await
 }
 
 async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed>> {
