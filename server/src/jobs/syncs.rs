@@ -36,7 +36,24 @@ pub async fn run(
 }
 
 async fn run_one(state: &AppState, credential_id: &str) {
-    match sync::sync(state, credential_id, ACTOR).await {
+    let sync = sync::sync(state, credential_id, ACTOR);
+    tokio::pin!(sync);
+    // A slow utility can make a sync outlast its lease; renewing it while the
+    // sync runs keeps another replica from starting the same sync meanwhile.
+    let renew_every: Duration = state.settings.jobs.lease.unsigned_abs() / 3;
+    let mut renewals =
+        tokio::time::interval_at(tokio::time::Instant::now() + renew_every, renew_every);
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut sync => break outcome,
+            _ = renewals.tick() => {
+                if let Err(error) = renew_lease(state, credential_id).await {
+                    tracing::warn!(credential_id, error = format!("{error:#}"), "cannot renew a sync lease");
+                }
+            }
+        }
+    };
+    match outcome {
         Ok(SyncOutcome::Synced {
             new_accounts,
             new_statements,
@@ -47,6 +64,19 @@ async fn run_one(state: &AppState, credential_id: &str) {
             // Not lost: the lease runs out and the sync is tried again.
         }
     }
+}
+
+/// Extends the lease of a sync still running (a finished one has none left to extend).
+async fn renew_lease(state: &AppState, credential_id: &str) -> Result<(), sqlx::Error> {
+    let lease_until = state.clock.now_ms() + state.settings.jobs.lease.whole_milliseconds() as i64;
+    sqlx::query(
+        "UPDATE credentials SET sync_lease_until = $1 WHERE id = $2 AND sync_lease_until IS NOT NULL",
+    )
+    .bind(lease_until)
+    .bind(credential_id)
+    .execute(state.db.pool())
+    .await?;
+    Ok(())
 }
 
 /// Claims up to `limit` credentials whose sync is due.

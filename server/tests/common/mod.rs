@@ -372,6 +372,8 @@ pub struct TestAppOptions {
     /// Talk to this utility service instead of starting the embedded sandbox.
     pub utility_url: Option<String>,
     pub public_url: Option<String>,
+    /// `--job-lease`, e.g. `1s`; default: the server's default.
+    pub job_lease: Option<String>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -401,6 +403,9 @@ pub async fn spawn_app_with(backend: Backend, options: TestAppOptions) -> TestAp
     }
     if let Some(url) = &options.utility_url {
         argv.push(format!("--utility-url={url}"));
+    }
+    if let Some(lease) = &options.job_lease {
+        argv.push(format!("--job-lease={lease}"));
     }
     if options.demo {
         argv.push("--demo".to_owned());
