@@ -87,6 +87,39 @@ async fn no_password_code_or_token_reaches_the_log() {
         .unwrap();
     let api_key = key["secret"].as_str().unwrap().to_owned();
 
+    // Webhooks are signed with a secret the log must not show either (the
+    // endpoint does not answer: deliveries fail and are logged as failures).
+    let endpoint: Value = http
+        .put(format!("{base}/api/v1/webhook-endpoint"))
+        .bearer_auth(&api_key)
+        .json(&json!({"url": format!("http://127.0.0.1:{}/hooks", free_port())}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rotated: Value = http
+        .post(format!("{base}/api/v1/webhook-endpoint/rotate-secret"))
+        .bearer_auth(&api_key)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let webhook_secrets: Vec<String> = [&endpoint, &rotated]
+        .iter()
+        .map(|answer| {
+            answer["secret"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("whsec_")
+                .to_owned()
+        })
+        .collect();
+
     // A wrong password, corrected in Connect, then an MFA code.
     let token: Value = http
         .post(format!("{base}/api/v1/connect-tokens"))
@@ -164,6 +197,33 @@ async fn no_password_code_or_token_reaches_the_log() {
         .await
         .unwrap();
 
+    // Wait for the delivery job's first (failing) attempt.
+    let started = Instant::now();
+    loop {
+        let page: Value = http
+            .get(format!("{base}/api/v1/webhook-deliveries"))
+            .bearer_auth(&api_key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let attempted = page["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|delivery| delivery["attempts"].as_u64() > Some(0));
+        if attempted {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no webhook attempt: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -176,6 +236,10 @@ async fn no_password_code_or_token_reaches_the_log() {
         log.contains("credential status changed"),
         "debug logging ran:\n{log}"
     );
+    assert!(
+        log.contains("webhook attempt failed"),
+        "webhooks were sent:\n{log}"
+    );
     let session_cookie = cookie.split_once('=').unwrap().1;
     for (name, secret) in [
         ("operator password", operator_password),
@@ -187,6 +251,8 @@ async fn no_password_code_or_token_reaches_the_log() {
         ("session cookie", session_cookie),
         ("CSRF token", csrf.as_str()),
         ("utility session token", "sbx_tok_"),
+        ("webhook secret", webhook_secrets[0].as_str()),
+        ("rotated webhook secret", webhook_secrets[1].as_str()),
     ] {
         assert!(!log.contains(secret), "the {name} appears in the log");
     }
