@@ -526,6 +526,16 @@ impl DashboardApi {
         get_json(&path, Credentials::None).await
     }
 
+    /// The newest delivery that was given up, if any.
+    pub async fn latest_failed_webhook(&self) -> Result<Option<WebhookDelivery>, ApiError> {
+        let page: WebhookDeliveryPage = get_json(
+            "/api/v1/webhook-deliveries?state=FAILED&limit=1",
+            Credentials::None,
+        )
+        .await?;
+        Ok(page.deliveries.into_iter().next())
+    }
+
     pub async fn webhook_delivery(&self, id: &str) -> Result<WebhookDeliveryDetail, ApiError> {
         get_json(
             &format!("/api/v1/webhook-deliveries/{id}"),

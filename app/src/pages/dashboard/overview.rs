@@ -91,6 +91,7 @@ pub fn Overview() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            <WebhookStatus />
         </section>
     }
 }
@@ -227,4 +228,45 @@ fn SystemStatus(health: Health) -> impl IntoView {
             <dd>{if health.demo { "Demo" } else { "Production" }}</dd>
         </dl>
     }
+}
+
+/// Whether webhooks go out: no endpoint, delivering, or a delivery given up this week.
+#[component]
+fn WebhookStatus() -> impl IntoView {
+    let operator = operator();
+    let status = LocalResource::new(move || {
+        let api = operator.api.get_value();
+        async move {
+            let endpoint = api.webhook_endpoint().await?;
+            let failed = api.latest_failed_webhook().await?;
+            Ok::<_, api::ApiError>((endpoint.is_some(), failed))
+        }
+    });
+    view! {
+        <Suspense fallback=|| view! { <Loading label="Checking webhooks…" /> }>
+            {move || Suspend::new(async move {
+                let (class, words) = match status.await {
+                    Err(error) => return view! { <ErrorAlert message=error.message() /> }.into_any(),
+                    Ok((false, _)) => ("badge badge-neutral", "No endpoint".to_owned()),
+                    Ok((true, Some(failed))) if failed_this_week(failed.created_at) => (
+                        "badge badge-warning",
+                        format!("A delivery failed on {}", super::format_time(failed.created_at)),
+                    ),
+                    Ok((true, _)) => ("badge badge-success", "Delivering".to_owned()),
+                };
+                view! {
+                    <dl class="facts">
+                        <dt>"Webhooks"</dt>
+                        <dd><span class=class>{words}</span>" "<A href="/dashboard/webhooks">"Webhooks"</A></dd>
+                    </dl>
+                }
+                .into_any()
+            })}
+        </Suspense>
+    }
+}
+
+fn failed_this_week(created_at: time::OffsetDateTime) -> bool {
+    let now_seconds = (js_sys::Date::now() / 1000.0) as i64;
+    now_seconds - created_at.unix_timestamp() < 7 * 24 * 60 * 60
 }

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::components::A;
 use shared::operators::{NewOperator, OperatorChange, OrganisationSettingsChange, Role};
 
 use super::{format_time, operator, Operator};
@@ -22,7 +23,10 @@ pub fn Settings() -> impl IntoView {
     view! {
         <div class="page-header">
             <h1>"Settings"</h1>
-            <p>"How Connect looks, where it may be embedded, and who can use Gridlink."</p>
+            <p>
+                "How Connect looks, where it may be embedded, and who can use Gridlink. Where webhooks go is set on the "
+                <A href="/dashboard/webhooks">"Webhooks"</A>" page."
+            </p>
         </div>
         <OrganisationSection />
         <ApiKeysSection />
