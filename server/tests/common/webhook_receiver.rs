@@ -97,14 +97,28 @@ impl WebhookReceiver {
         }
     }
 
-    /// The delivered messages of `kind` about `credential_id`.
+    /// The messages of `kind` about `credential_id` delivered, each once.
+    /// Delivery is at least once (a test that jumps the clock past a lease
+    /// can have a message sent again); a receiver deduplicates by
+    /// `webhook-id`, as Standard Webhooks ask, and so does this.
     pub fn delivered(&self, kind: &str, credential_id: &str) -> Vec<serde_json::Value> {
+        let mut seen = std::collections::HashSet::new();
         self.received()
-            .iter()
-            .filter(|received| received.answered == 200)
-            .map(Received::json)
+            .into_iter()
+            .filter(|received| received.answered == 200 && seen.insert(received.id.clone()))
+            .map(|received| received.json())
             .filter(|body| body["type"] == kind && body["data"]["credentialId"] == credential_id)
             .collect()
+    }
+
+    /// How many different messages arrived.
+    pub fn distinct_messages(&self) -> usize {
+        let ids: std::collections::HashSet<String> = self
+            .received()
+            .into_iter()
+            .map(|received| received.id)
+            .collect();
+        ids.len()
     }
 }
 
