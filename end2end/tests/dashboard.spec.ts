@@ -37,6 +37,7 @@ test('an operator signs in, sees the overview and signs out', async ({ page }) =
   // The demo's connected credentials have tokens expiring within 13 weeks (Sandbox Electric: 30 days).
   await expect(page.getByRole('region', { name: /Upcoming token expiries/ })).toContainText(/session tokens? expires? in the next 13 weeks/);
   await expect(page.getByRole('region', { name: 'Latest events' }).getByRole('link').first()).toBeVisible();
+  await expect(page.getByRole('region', { name: 'System status' })).toContainText('Webhooks');
   await expectNoAccessibilityViolations(page);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Sign in to Gridlink' })).toBeVisible();
@@ -154,7 +155,9 @@ test('an operator adds a credential the organisation owns through Connect in a d
 test('when the session has ended, the next action leads to sign-in with the reason', async ({ page }) => {
   const dashboard = new OperatorDashboard(page);
   await dashboard.signIn();
-  // The session ends on the server (as after two idle hours); the page is still open.
+  // Once the overview has loaded, the session ends on the server (as after two
+  // idle hours) while the page stays open.
+  await page.waitForLoadState('networkidle');
   await page.context().clearCookies();
   await page.getByRole('link', { name: 'Manage your credentials' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Sign in to Gridlink' })).toBeVisible();

@@ -41,7 +41,7 @@ test('an admin sets the webhook endpoint, sends a test event and resends it', as
   try {
     const dashboard = new OperatorDashboard(page);
     await dashboard.signIn();
-    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click();
     await expect(page.getByRole('heading', { level: 1, name: 'Webhooks' })).toBeVisible();
     await expect(page.getByText('No endpoint yet: webhooks are not sent.')).toBeVisible();
     await expectNoAccessibilityViolations(page);

@@ -146,6 +146,7 @@ async fn seed_credentials(state: &AppState) -> anyhow::Result<()> {
             .await
             .map_err(|error| anyhow::anyhow!("Failed to seed a demo credential: {error}"))?;
     }
+    state.wakeups.logins.notify_one();
     Ok(())
 }
 

@@ -63,6 +63,17 @@ async fn current_credential(
     Ok(Some(row))
 }
 
+/// The state right after a login was requested (CONNECTING), and only then
+/// the login worker is woken: the answer never skips "Connecting with your utility".
+async fn answer_then_log_in(
+    state: &AppState,
+    session: &ConnectSession,
+) -> Result<Json<ConnectState>, ApiError> {
+    let answer = fresh_state(state, session).await;
+    state.wakeups.logins.notify_one();
+    answer
+}
+
 async fn fresh_state(
     state: &AppState,
     session: &ConnectSession,
@@ -204,7 +215,6 @@ pub async fn submit_credentials(
             )
             .await?;
             tx.commit().await?;
-            state.wakeups.logins.notify_one();
         }
         Some(_) => {
             return Err(ApiError::Conflict(
@@ -212,7 +222,7 @@ pub async fn submit_credentials(
             ))
         }
     }
-    fresh_state(&state, &session).await
+    answer_then_log_in(&state, &session).await
 }
 
 /// Moves the credential to CONNECTING and queues a login; marks the attempt started.
@@ -270,8 +280,7 @@ pub async fn reconnect(
     )
     .await?;
     tx.commit().await?;
-    state.wakeups.logins.notify_one();
-    fresh_state(&state, &session).await
+    answer_then_log_in(&state, &session).await
 }
 
 /// Update mode after INVALID_CREDENTIALS: the end-user re-enters the password.
@@ -308,8 +317,7 @@ pub async fn submit_password(
     )
     .await?;
     tx.commit().await?;
-    state.wakeups.logins.notify_one();
-    fresh_state(&state, &session).await
+    answer_then_log_in(&state, &session).await
 }
 
 /// Ends the verification attempt as MULTI_FACTOR_AUTHENTICATION_FAILED.

@@ -100,7 +100,9 @@ pub async fn request_login(
     Ok(())
 }
 
-/// Inserts a new credential that starts connecting at once. Used by the API and Connect.
+/// Inserts a new credential that asks for a login. Used by the API, Connect and
+/// the demo; the caller wakes the login worker once it has read what it answers,
+/// so the answer shows CONNECTING rather than a login that already went further.
 pub async fn insert_credential(
     state: &AppState,
     organisation_id: &str,
@@ -141,7 +143,6 @@ pub async fn insert_credential(
     };
     record_event(&mut tx, &event, now).await?;
     tx.commit().await?;
-    state.wakeups.logins.notify_one();
     Ok(id)
 }
 
@@ -183,6 +184,7 @@ async fn create_credential(
     };
     let id = insert_credential(&state, &actor.organisation_id, &validated, &actor.label()).await?;
     let row = store::find(&state.db, &actor.organisation_id, &id).await?;
+    state.wakeups.logins.notify_one();
     Ok((StatusCode::CREATED, Json(row.to_api())))
 }
 
@@ -275,12 +277,9 @@ async fn change_credential(
         request_login(&mut tx, &id, now).await?;
     }
     tx.commit().await?;
+    let changed = store::find(&state.db, &actor.organisation_id, &id).await?;
     state.wakeups.logins.notify_one();
-    Ok(Json(
-        store::find(&state.db, &actor.organisation_id, &id)
-            .await?
-            .to_api(),
-    ))
+    Ok(Json(changed.to_api()))
 }
 
 /// Deactivates: no more syncing, the session token is destroyed, open Connect

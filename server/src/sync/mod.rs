@@ -62,20 +62,13 @@ pub async fn sync(
             mark_refresh_required(state, &row, actor).await?;
             Ok(SyncOutcome::TokenRejected)
         }
-        Err(error) if is_retryable(&error) => {
+        // Down, answering nonsense, or not knowing the utility any more: a
+        // person cannot fix that on the credential, so try again later.
+        Err(error) => {
             let failures_in_a_row = retry_later(state, &row, &error, actor).await?;
             Ok(SyncOutcome::UtilityUnavailable { failures_in_a_row })
         }
-        Err(error) => Err(anyhow::Error::new(error).context("The utility refused the sync")),
     }
-}
-
-/// Worth another try later: the utility is down or answered nonsense.
-fn is_retryable(error: &UtilityError) -> bool {
-    matches!(
-        error,
-        UtilityError::Unavailable(_) | UtilityError::Protocol(_)
-    )
 }
 
 /// The session token of a credential that can be synced, if it has one.

@@ -257,7 +257,7 @@ fn WebhookStatus() -> impl IntoView {
                 view! {
                     <dl class="facts">
                         <dt>"Webhooks"</dt>
-                        <dd><span class=class>{words}</span>" "<A href="/dashboard/webhooks">"Webhooks"</A></dd>
+                        <dd><span class=class>{words}</span>" "<A href="/dashboard/webhooks">"See deliveries"</A></dd>
                     </dl>
                 }
                 .into_any()
