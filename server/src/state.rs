@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use rand::Rng;
 use reqwest::Url;
 
 use crate::clock::Clock;
@@ -54,12 +55,39 @@ impl Settings {
         self.is_https() || !local
     }
 
-    pub fn sync_interval_ms(&self) -> i64 {
-        self.jobs.sync_interval.whole_milliseconds() as i64
+    /// How long after a sync the next one is due: the sync interval less up to
+    /// a tenth of it, at random, so credentials connected together do not all
+    /// reach their utility at the same moment every day.
+    pub fn next_sync_delay_ms(&self) -> i64 {
+        let interval = self.jobs.sync_interval.whole_milliseconds() as i64;
+        interval - rand::thread_rng().gen_range(0..=interval / 10)
     }
 
     /// An absolute URL under the public URL, e.g. `/connect/TOKEN`.
     pub fn absolute_url(&self, path: &str) -> String {
         format!("{}{path}", self.public_url.as_str().trim_end_matches('/'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_syncs_spread_over_the_last_tenth_of_the_interval() {
+        let settings = Settings {
+            public_url: Url::parse("http://127.0.0.1:3000").unwrap(),
+            demo: false,
+            jobs: JobSettings::default(),
+        };
+        let day = 24 * 60 * 60 * 1000;
+        let delays: Vec<i64> = (0..200).map(|_| settings.next_sync_delay_ms()).collect();
+        assert!(delays
+            .iter()
+            .all(|delay| (day * 9 / 10..=day).contains(delay)));
+        assert!(
+            delays.iter().any(|delay| *delay != delays[0]),
+            "spread, not fixed"
+        );
     }
 }

@@ -127,7 +127,7 @@ async fn stored(
            sync_lease_until = NULL WHERE id = $3",
     )
     .bind(now)
-    .bind(now + state.settings.sync_interval_ms())
+    .bind(now + state.settings.next_sync_delay_ms())
     .bind(&row.id)
     .execute(&mut *tx)
     .await?;
