@@ -713,6 +713,46 @@ async fn deliveries_are_listed_newest_first_a_page_at_a_time(backend: Backend) {
     assert_eq!(seen, ids);
 }
 
+async fn deliveries_are_kept_for_30_days(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let receiver = WebhookReceiver::start(0).await;
+    set_endpoint(&org, &receiver).await;
+    let queued = expect_json(
+        org.api
+            .post("/api/v1/webhook-endpoint/test", json!({}))
+            .await,
+        202,
+    )
+    .await;
+    let id = queued["id"].as_str().unwrap();
+    wait_for_attempts(&app, &org, id, 1).await;
+    let prune = || server::jobs::retention::prune_deliveries(&app.state().db, &app.state().clock);
+    advance(&app, Duration::days(29)).await;
+    assert_eq!(prune().await.unwrap(), 0);
+    expect_json(
+        org.api
+            .get(&format!("/api/v1/webhook-deliveries/{id}"))
+            .await,
+        200,
+    )
+    .await;
+    advance(&app, Duration::days(2)).await;
+    assert_eq!(prune().await.unwrap(), 1);
+    expect_json(
+        org.api
+            .get(&format!("/api/v1/webhook-deliveries/{id}"))
+            .await,
+        404,
+    )
+    .await;
+    let (attempts,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhook_attempts")
+        .fetch_one(app.state().db.pool())
+        .await
+        .unwrap();
+    assert_eq!(attempts, 0, "its attempts went with it");
+}
+
 database_tests!(
     webhook_signatures_verify_with_the_published_algorithm,
     a_receiver_that_fails_three_times_gets_the_event_on_the_fourth_try,
@@ -723,4 +763,5 @@ database_tests!(
     a_down_utility_shows_provider_website_inaccessible_and_recovers,
     the_endpoint_is_validated_and_belongs_to_its_organisation,
     deliveries_are_listed_newest_first_a_page_at_a_time,
+    deliveries_are_kept_for_30_days,
 );

@@ -1,10 +1,11 @@
 //! Background jobs that run inside the server process: logins, data syncs,
-//! the token-expiry sweep with its warnings, and webhook delivery. They claim
+//! the token-expiry sweep with its warnings, webhook delivery, and retention. They claim
 //! work through the database, so several replicas can run them, and they
 //! stop when the shutdown token is cancelled.
 
 pub mod expiry;
 pub mod logins;
+pub mod retention;
 pub mod syncs;
 pub mod webhook_delivery;
 
@@ -33,6 +34,7 @@ pub struct Schedule {
     pub sync_poll: Duration,
     pub webhook_poll: Duration,
     pub expiry_sweep: Duration,
+    pub retention: Duration,
 }
 
 impl Default for Schedule {
@@ -42,6 +44,7 @@ impl Default for Schedule {
             sync_poll: Duration::from_secs(2),
             webhook_poll: Duration::from_secs(1),
             expiry_sweep: Duration::from_secs(60),
+            retention: Duration::from_secs(60 * 60),
         }
     }
 }
@@ -71,6 +74,12 @@ pub fn spawn_all(
     tasks.spawn(expiry::run(
         state.clone(),
         schedule.expiry_sweep,
+        shutdown.clone(),
+    ));
+    tasks.spawn(retention::run(
+        state.db.clone(),
+        state.clock.clone(),
+        schedule.retention,
         shutdown.clone(),
     ));
 }

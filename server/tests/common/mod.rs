@@ -424,12 +424,14 @@ async fn start(backend: Backend, argv: Vec<String>, data_dir: TempDir) -> TestAp
     };
     let config = ServeConfig::from_args(&args).expect("valid test configuration");
     let shutdown = CancellationToken::new();
-    // Logins, syncs and webhooks are picked up at once; sweeps run only when a test calls them.
+    // Logins, syncs and webhooks are picked up at once; sweeps and retention
+    // run only when a test calls them.
     let schedule = server::jobs::Schedule {
         login_poll: std::time::Duration::from_millis(100),
         sync_poll: std::time::Duration::from_millis(100),
         webhook_poll: std::time::Duration::from_millis(100),
         expiry_sweep: std::time::Duration::from_secs(3600),
+        retention: std::time::Duration::from_secs(3600),
     };
     let server = server::server::start_with(config, shutdown.clone(), Clock::default(), schedule)
         .await

@@ -1,0 +1,72 @@
+//! Retention: webhook deliveries (and their attempts) are kept for 30 days
+//! after they were created, then deleted in batches. Pending ones are kept
+//! until they are delivered or given up.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::store::Database;
+
+/// How long a delivery stays visible in the dashboard and the API.
+pub const DELIVERY_RETENTION: time::Duration = time::Duration::days(30);
+const BATCH: usize = 1000;
+
+pub async fn run(
+    db: Database,
+    clock: Clock,
+    every: Duration,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    loop {
+        match prune_deliveries(&db, &clock).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "deleted webhook deliveries older than 30 days"),
+            Err(error) => tracing::error!(
+                error = format!("{error:#}"),
+                "pruning webhook deliveries failed"
+            ),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            () = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// Deletes every finished delivery older than [`DELIVERY_RETENTION`]; returns how many.
+pub async fn prune_deliveries(db: &Database, clock: &Clock) -> anyhow::Result<u64> {
+    let before = clock.now_ms() - DELIVERY_RETENTION.whole_milliseconds() as i64;
+    let mut deleted = 0;
+    loop {
+        let mut tx = db.pool().begin().await?;
+        let old: Vec<(String,)> = sqlx::query_as(&format!(
+            "SELECT id FROM webhook_deliveries WHERE created_at < $1 AND state <> 'PENDING' LIMIT {BATCH}"
+        ))
+        .bind(before)
+        .fetch_all(&mut *tx)
+        .await?;
+        if old.is_empty() {
+            return Ok(deleted);
+        }
+        let placeholders: Vec<String> = (1..=old.len()).map(|n| format!("${n}")).collect();
+        let list = placeholders.join(", ");
+        for table_and_key in [
+            "webhook_attempts WHERE delivery_id",
+            "webhook_deliveries WHERE id",
+        ] {
+            let sql = format!("DELETE FROM {table_and_key} IN ({list})");
+            let mut delete = sqlx::query(&sql);
+            for (id,) in &old {
+                delete = delete.bind(id.as_str());
+            }
+            delete.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        deleted += old.len() as u64;
+        if old.len() < BATCH {
+            return Ok(deleted);
+        }
+    }
+}
