@@ -526,6 +526,19 @@ impl DashboardApi {
         get_json(&path, Credentials::None).await
     }
 
+    /// The newest messages about one credential.
+    pub async fn credential_webhooks(
+        &self,
+        credential_id: &str,
+    ) -> Result<Vec<WebhookDelivery>, ApiError> {
+        let page: WebhookDeliveryPage = get_json(
+            &format!("/api/v1/webhook-deliveries?limit=5&credentialId={credential_id}"),
+            Credentials::None,
+        )
+        .await?;
+        Ok(page.deliveries)
+    }
+
     /// The newest delivery that was given up, if any.
     pub async fn latest_failed_webhook(&self) -> Result<Option<WebhookDelivery>, ApiError> {
         let page: WebhookDeliveryPage = get_json(

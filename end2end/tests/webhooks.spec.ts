@@ -108,4 +108,6 @@ test('a credential shows its next sync and the data the sync stored', async ({ p
   await expect(page.getByText('Next sync')).toBeVisible();
   await expect(page.getByRole('table', { name: 'Latest statements' }).getByRole('row')).toHaveCount(7);
   await expect(page.getByRole('table', { name: 'Latest statements' })).toContainText('gallons');
+  await expect(page.getByRole('region', { name: 'Webhooks about this credential' })).toContainText('None sent');
+  await expectNoAccessibilityViolations(page);
 });

@@ -163,6 +163,7 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
             query_param("before", "The nextCursor of the previous page.", json!({"type": "string"})),
             query_param("limit", "1 to 200 (default 50).", json!({"type": "integer", "minimum": 1, "maximum": 200})),
             query_param("state", "Only deliveries in this state.", schema_ref("DeliveryState")),
+            query_param("credentialId", "Only the messages about this credential.", json!({"type": "string"})),
         ])),
         ("/api/v1/webhook-deliveries/{id}", "get", with(op("A webhook message, its body and every attempt", "webhooks", INTEGRATOR, None, ok("200", "The delivery", Some(schema_ref("WebhookDeliveryDetail"))), &[404]), vec![path_param("id", "The message id (msg_…).")])),
         ("/api/v1/webhook-deliveries/{id}/resend", "post", with(op("Send a delivered or failed message again now (same id and body)", "webhooks", INTEGRATOR, None, ok("202", "Queued", Some(schema_ref("WebhookDelivery"))), &[404, 409]), vec![path_param("id", "The message id (msg_…).")])),

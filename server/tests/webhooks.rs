@@ -339,6 +339,37 @@ async fn an_expired_token_gives_exactly_one_status_change_webhook(backend: Backe
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     assert_eq!(receiver.delivered("CREDENTIAL_REPAIRED", &id).len(), 1);
+
+    // The credential's own deliveries, as its page lists them.
+    expect_json(
+        org.api
+            .post("/api/v1/webhook-endpoint/test", json!({}))
+            .await,
+        202,
+    )
+    .await;
+    let own = expect_json(
+        org.api
+            .get(&format!("/api/v1/webhook-deliveries?credentialId={id}"))
+            .await,
+        200,
+    )
+    .await;
+    let own = own["deliveries"].as_array().unwrap();
+    assert!(own.len() >= 5, "{own:?}");
+    assert!(own
+        .iter()
+        .all(|delivery| delivery["credentialId"] == id.as_str()));
+    let other = app.organisation("Other").await;
+    let foreign = expect_json(
+        other
+            .api
+            .get(&format!("/api/v1/webhook-deliveries?credentialId={id}"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(foreign["deliveries"], json!([]));
 }
 
 async fn the_sweep_sends_one_webhook_per_expired_token(backend: Backend) {

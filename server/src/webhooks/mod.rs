@@ -203,6 +203,8 @@ struct DeliveryQuery {
     before: Option<String>,
     limit: Option<u32>,
     state: Option<String>,
+    /// Only the messages about this credential.
+    credential_id: Option<String>,
 }
 
 const DELIVERY_COLUMNS: &str = "id, event_type, credential_id, state, attempts, next_attempt_at, \
@@ -239,7 +241,8 @@ fn delivery_from_row(row: DeliveryRow) -> WebhookDelivery {
     }
 }
 
-/// Newest first, 50 a page by default (at most 200), optionally one state.
+/// Newest first, 50 a page by default (at most 200), optionally one state or
+/// one credential's.
 async fn list_deliveries(
     State(state): State<AppState>,
     actor: Actor,
@@ -274,6 +277,11 @@ async fn list_deliveries(
     let mut sql =
         format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE organisation_id = $1");
     let mut next_param = 2;
+    let credential_id = query.credential_id.filter(|id| !id.is_empty());
+    if credential_id.is_some() {
+        sql.push_str(&format!(" AND credential_id = ${next_param}"));
+        next_param += 1;
+    }
     if wanted_state.is_some() {
         sql.push_str(&format!(" AND state = ${next_param}"));
         next_param += 1;
@@ -290,6 +298,9 @@ async fn list_deliveries(
         limit + 1
     ));
     let mut select = sqlx::query_as::<_, DeliveryRow>(&sql).bind(&actor.organisation_id);
+    if let Some(credential_id) = &credential_id {
+        select = select.bind(credential_id.as_str());
+    }
     if let Some(wanted) = wanted_state {
         select = select.bind(wanted.as_str());
     }

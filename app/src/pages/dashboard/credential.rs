@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use shared::connect::ConnectToken;
 use shared::credentials::Credential;
@@ -310,6 +311,7 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
             </section>
         </Show>
         <Bills id=id.get_value() version />
+        <CredentialWebhooks id=id.get_value() version />
         <ConnectDialog
             url=connect_url
             title="Retry MFA Verification"
@@ -371,6 +373,56 @@ fn Bills(id: String, version: RwSignal<u32>) -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// The latest webhooks sent about this credential.
+#[component]
+fn CredentialWebhooks(id: String, version: RwSignal<u32>) -> impl IntoView {
+    let operator = operator();
+    let id = StoredValue::new(id);
+    let deliveries = LocalResource::new(move || {
+        version.track();
+        let api = operator.api.get_value();
+        let id = id.get_value();
+        async move { api.credential_webhooks(&id).await }
+    });
+    view! {
+        <section class="card" aria-labelledby="credential-webhooks-title">
+            <h2 id="credential-webhooks-title" class="card-title">"Webhooks about this credential"</h2>
+            <Transition fallback=|| view! { <Loading label="Loading webhooks…" /> }>
+                {move || Suspend::new(async move {
+                    match deliveries.await {
+                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                        Ok(deliveries) if deliveries.is_empty() => view! {
+                            <p class="muted">"None sent. Webhooks go out once an endpoint is set on the "<A href="/dashboard/webhooks">"Webhooks"</A>" page."</p>
+                        }
+                        .into_any(),
+                        Ok(deliveries) => view! {
+                            <table class="table compact">
+                                <caption class="visually-hidden">"Latest webhooks about this credential"</caption>
+                                <thead><tr>
+                                    <th scope="col">"Created"</th><th scope="col">"Event"</th>
+                                    <th scope="col">"State"</th><th scope="col" class="numeric">"Attempts"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {deliveries.into_iter().map(|delivery| view! {
+                                        <tr>
+                                            <td>{format_time(delivery.created_at)}</td>
+                                            <td><code>{delivery.event_type.as_str()}</code></td>
+                                            <td>{super::webhooks::state_badge(delivery.state)}</td>
+                                            <td class="numeric">{delivery.attempts}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            <p><A href="/dashboard/webhooks">"All deliveries, with their attempts"</A></p>
                         }
                         .into_any(),
                     }

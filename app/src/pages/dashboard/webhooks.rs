@@ -208,7 +208,8 @@ fn EndpointSection(deliveries_version: RwSignal<u32>) -> impl IntoView {
     }
 }
 
-fn state_badge(state: DeliveryState) -> impl IntoView {
+/// A delivery's state as a badge.
+pub fn state_badge(state: DeliveryState) -> impl IntoView {
     let (class, label) = match state {
         DeliveryState::Pending => ("badge badge-warning", "Pending"),
         DeliveryState::Delivered => ("badge badge-success", "Delivered"),
