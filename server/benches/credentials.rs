@@ -1,5 +1,6 @@
 //! Benchmark: the credential list with a status-detail filter over 1,000,000
-//! credentials, and the expiry sweep flagging 100,000 of them, on SQLite.
+//! credentials, and the expiry sweep flagging 100,000 of them (each with its
+//! event and queued STATUS_CHANGE webhook), on SQLite.
 //!
 //! Run: `cargo bench -p server --bench credentials` (add `-- --rows N` for
 //! another size). The report is in `docs/benchmarks.md`.
@@ -226,7 +227,17 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     measure_list(&db, organisation, "no filter", base.clone(), 500).await?;
 
-    println!("\n## Expiry sweep\n");
+    // Integrators listen: every flagged credential also queues a STATUS_CHANGE webhook.
+    sqlx::query(
+        "INSERT INTO webhook_endpoints (organisation_id, url, sealed_secret, secret_created_at, created_at, updated_at) \
+         VALUES ($1, 'https://hooks.example.com/gridlink', 'not opened by the sweep', $2, $2, $2)",
+    )
+    .bind(organisation)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+
+    println!("\n## Expiry sweep (with a webhook endpoint)\n");
     let started = Instant::now();
     let flagged = sweep_expired_tokens(&db, &clock).await?;
     let elapsed = started.elapsed();
@@ -239,6 +250,13 @@ async fn main() -> anyhow::Result<()> {
         .fetch_one(db.pool())
         .await?;
     assert_eq!(events as usize, expired, "one event per flagged credential");
+    let (queued,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhook_deliveries")
+        .fetch_one(db.pool())
+        .await?;
+    assert_eq!(
+        queued as usize, expired,
+        "one webhook per flagged credential"
+    );
 
     db.close().await;
     std::fs::remove_dir_all(&dir)?;

@@ -77,7 +77,7 @@ async fn sweep_batch(db: &Database, clock: &Clock) -> anyhow::Result<usize> {
     };
     let mut tx = db.pool().begin().await?;
     // The status is written out (not bound) so SQLite can use the partial index.
-    let moved: Vec<(String, String, String, Option<String>)> = sqlx::query_as(&format!(
+    let moved: Vec<MovedRow> = sqlx::query_as(&format!(
         "UPDATE credentials SET status_detail = $1, updated_at = $2, failure_message = $3, sealed_session_token = NULL, \
            next_sync_at = NULL, sync_lease_until = NULL, repair_needed_since = COALESCE(repair_needed_since, $2) \
          WHERE id IN (SELECT id FROM credentials WHERE status_detail = '{connected}' AND token_expires_at <= $2 \
@@ -138,6 +138,7 @@ async fn sweep_batch(db: &Database, clock: &Clock) -> anyhow::Result<usize> {
     Ok(moved.len())
 }
 
+/// A credential the sweep moved: id, organisation_id, utility_id, correlation_id.
 type MovedRow = (String, String, String, Option<String>);
 
 fn credential_ref(
