@@ -21,6 +21,19 @@ async fn set_endpoint(org: &common::Organisation, receiver: &WebhookReceiver) ->
     created["secret"].as_str().unwrap().to_owned()
 }
 
+/// A server with an organisation whose webhooks go to a new receiver that
+/// fails its first `fail_first` requests; also the signing secret.
+async fn listening_app(
+    backend: Backend,
+    fail_first: usize,
+) -> (TestApp, common::Organisation, WebhookReceiver, String) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let receiver = WebhookReceiver::start(fail_first).await;
+    let secret = set_endpoint(&org, &receiver).await;
+    (app, org, receiver, secret)
+}
+
 /// Moves the server's clock and wakes the jobs that run on it. It first waits
 /// until no sync or delivery is in flight: jumping hours ahead mid-job would
 /// outrun its lease, and another claim would run it a second time.
@@ -46,10 +59,7 @@ async fn advance(app: &TestApp, by: Duration) {
 }
 
 async fn webhook_signatures_verify_with_the_published_algorithm(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let org = app.organisation("Acme Solar").await;
-    let receiver = WebhookReceiver::start(0).await;
-    let secret = set_endpoint(&org, &receiver).await;
+    let (app, org, receiver, secret) = listening_app(backend, 0).await;
     assert!(secret.starts_with("whsec_"));
 
     let queued = expect_json(
@@ -119,10 +129,7 @@ async fn webhook_signatures_verify_with_the_published_algorithm(backend: Backend
 }
 
 async fn a_receiver_that_fails_three_times_gets_the_event_on_the_fourth_try(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let org = app.organisation("Acme Solar").await;
-    let receiver = WebhookReceiver::start(3).await;
-    let secret = set_endpoint(&org, &receiver).await;
+    let (app, org, receiver, secret) = listening_app(backend, 3).await;
     let queued = expect_json(
         org.api
             .post("/api/v1/webhook-endpoint/test", json!({}))
@@ -199,10 +206,7 @@ async fn wait_for_attempts(
 }
 
 async fn a_delivery_is_given_up_after_24_hours_of_failures(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let org = app.organisation("Acme Solar").await;
-    let receiver = WebhookReceiver::start(usize::MAX).await;
-    set_endpoint(&org, &receiver).await;
+    let (app, org, _receiver, _) = listening_app(backend, usize::MAX).await;
     let queued = expect_json(
         org.api
             .post("/api/v1/webhook-endpoint/test", json!({}))
@@ -239,10 +243,7 @@ async fn a_delivery_is_given_up_after_24_hours_of_failures(backend: Backend) {
 }
 
 async fn an_expired_token_gives_exactly_one_status_change_webhook(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let org = app.organisation("Acme Solar").await;
-    let receiver = WebhookReceiver::start(0).await;
-    set_endpoint(&org, &receiver).await;
+    let (app, org, receiver, _) = listening_app(backend, 0).await;
     let id = app
         .synced_credential(&org.api, "sandbox-water", "user_nomfa")
         .await;
@@ -373,10 +374,7 @@ async fn an_expired_token_gives_exactly_one_status_change_webhook(backend: Backe
 }
 
 async fn the_sweep_sends_one_webhook_per_expired_token(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let org = app.organisation("Acme Solar").await;
-    let receiver = WebhookReceiver::start(0).await;
-    set_endpoint(&org, &receiver).await;
+    let (app, org, receiver, _) = listening_app(backend, 0).await;
     let gas = app
         .synced_credential(&org.api, "sandbox-gas", "user_nomfa")
         .await;
@@ -411,10 +409,7 @@ async fn the_sweep_sends_one_webhook_per_expired_token(backend: Backend) {
 }
 
 async fn an_expiry_warning_goes_out_once_per_token(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let org = app.organisation("Acme Solar").await;
-    let receiver = WebhookReceiver::start(0).await;
-    set_endpoint(&org, &receiver).await;
+    let (app, org, receiver, _) = listening_app(backend, 0).await;
     let id = app
         .synced_credential(&org.api, "sandbox-gas", "user_nomfa")
         .await;
@@ -457,10 +452,7 @@ async fn an_expiry_warning_goes_out_once_per_token(backend: Backend) {
 }
 
 async fn a_down_utility_shows_provider_website_inaccessible_and_recovers(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let org = app.organisation("Acme Solar").await;
-    let receiver = WebhookReceiver::start(0).await;
-    set_endpoint(&org, &receiver).await;
+    let (app, org, receiver, _) = listening_app(backend, 0).await;
     let id = app
         .synced_credential(&org.api, "sandbox-water", "user_nomfa")
         .await;
@@ -702,10 +694,7 @@ async fn the_endpoint_is_validated_and_belongs_to_its_organisation(backend: Back
 }
 
 async fn deliveries_are_listed_newest_first_a_page_at_a_time(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let org = app.organisation("Acme Solar").await;
-    let receiver = WebhookReceiver::start(0).await;
-    set_endpoint(&org, &receiver).await;
+    let (app, org, _receiver, _) = listening_app(backend, 0).await;
     let mut ids = Vec::new();
     for _ in 0..5 {
         let queued = expect_json(
@@ -745,10 +734,7 @@ async fn deliveries_are_listed_newest_first_a_page_at_a_time(backend: Backend) {
 }
 
 async fn deliveries_are_kept_for_30_days(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let org = app.organisation("Acme Solar").await;
-    let receiver = WebhookReceiver::start(0).await;
-    set_endpoint(&org, &receiver).await;
+    let (app, org, _receiver, _) = listening_app(backend, 0).await;
     let queued = expect_json(
         org.api
             .post("/api/v1/webhook-endpoint/test", json!({}))
