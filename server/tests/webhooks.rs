@@ -34,6 +34,27 @@ async fn listening_app(
     (app, org, receiver, secret)
 }
 
+/// Queues a WEBHOOK_TEST message; returns its delivery.
+async fn send_test_event(org: &common::Organisation) -> serde_json::Value {
+    expect_json(
+        org.api
+            .post("/api/v1/webhook-endpoint/test", json!({}))
+            .await,
+        202,
+    )
+    .await
+}
+
+/// Takes every credential off the sync schedule, for tests of jobs racing
+/// each other: a sync in progress holds its row, and PostgreSQL sweeps skip
+/// locked rows until their next run.
+async fn unschedule_syncs(app: &TestApp) {
+    sqlx::query("UPDATE credentials SET next_sync_at = NULL")
+        .execute(app.state().db.pool())
+        .await
+        .unwrap();
+}
+
 /// Moves the server's clock and wakes the jobs that run on it. It first waits
 /// until no sync or delivery is in flight: jumping hours ahead mid-job would
 /// outrun its lease, and another claim would run it a second time.
@@ -62,13 +83,7 @@ async fn webhook_signatures_verify_with_the_published_algorithm(backend: Backend
     let (app, org, receiver, secret) = listening_app(backend, 0).await;
     assert!(secret.starts_with("whsec_"));
 
-    let queued = expect_json(
-        org.api
-            .post("/api/v1/webhook-endpoint/test", json!({}))
-            .await,
-        202,
-    )
-    .await;
+    let queued = send_test_event(&org).await;
     let received = receiver.wait_for(1).await;
     let message = &received[0];
     assert_eq!(message.id, queued["id"].as_str().unwrap());
@@ -94,23 +109,11 @@ async fn webhook_signatures_verify_with_the_published_algorithm(backend: Backend
     let new_secret = rotated["secret"].as_str().unwrap();
     assert_ne!(new_secret, secret);
     assert!(rotated["endpoint"]["previousSecretExpiresAt"].is_string());
-    expect_json(
-        org.api
-            .post("/api/v1/webhook-endpoint/test", json!({}))
-            .await,
-        202,
-    )
-    .await;
+    send_test_event(&org).await;
     let during = receiver.wait_for(2).await[1].clone();
     assert!(verify(new_secret, &during) && verify(&secret, &during));
     advance(&app, Duration::hours(25)).await;
-    expect_json(
-        org.api
-            .post("/api/v1/webhook-endpoint/test", json!({}))
-            .await,
-        202,
-    )
-    .await;
+    send_test_event(&org).await;
     let after = receiver.wait_for(3).await[2].clone();
     assert!(verify(new_secret, &after) && !verify(&secret, &after));
 
@@ -130,13 +133,7 @@ async fn webhook_signatures_verify_with_the_published_algorithm(backend: Backend
 
 async fn a_receiver_that_fails_three_times_gets_the_event_on_the_fourth_try(backend: Backend) {
     let (app, org, receiver, secret) = listening_app(backend, 3).await;
-    let queued = expect_json(
-        org.api
-            .post("/api/v1/webhook-endpoint/test", json!({}))
-            .await,
-        202,
-    )
-    .await;
+    let queued = send_test_event(&org).await;
     let id = queued["id"].as_str().unwrap();
     for tries in 1..=3 {
         receiver.wait_for(tries).await;
@@ -207,13 +204,7 @@ async fn wait_for_attempts(
 
 async fn a_delivery_is_given_up_after_24_hours_of_failures(backend: Backend) {
     let (app, org, _receiver, _) = listening_app(backend, usize::MAX).await;
-    let queued = expect_json(
-        org.api
-            .post("/api/v1/webhook-endpoint/test", json!({}))
-            .await,
-        202,
-    )
-    .await;
+    let queued = send_test_event(&org).await;
     let id = queued["id"].as_str().unwrap();
     let mut tries = 0;
     loop {
@@ -331,24 +322,13 @@ async fn an_expired_token_gives_exactly_one_status_change_webhook(backend: Backe
     .await;
     app.wait_for_detail(&org.api, &id, "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL")
         .await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while receiver.delivered("CREDENTIAL_REPAIRED", &id).is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no CREDENTIAL_REPAIRED"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    receiver
+        .wait_for_delivered("CREDENTIAL_REPAIRED", &id)
+        .await;
     assert_eq!(receiver.delivered("CREDENTIAL_REPAIRED", &id).len(), 1);
 
     // The credential's own deliveries, as its page lists them.
-    expect_json(
-        org.api
-            .post("/api/v1/webhook-endpoint/test", json!({}))
-            .await,
-        202,
-    )
-    .await;
+    send_test_event(&org).await;
     let own = expect_json(
         org.api
             .get(&format!("/api/v1/webhook-deliveries?credentialId={id}"))
@@ -383,12 +363,7 @@ async fn the_sweep_sends_one_webhook_per_expired_token(backend: Backend) {
         .await;
     receiver.wait_for(4).await;
     let before = receiver.distinct_messages();
-    // Sweeps racing each other, not the sync job: a sync in progress holds its
-    // row and PostgreSQL sweeps skip it until the next sweep.
-    sqlx::query("UPDATE credentials SET next_sync_at = NULL")
-        .execute(app.state().db.pool())
-        .await
-        .unwrap();
+    unschedule_syncs(&app).await;
     app.state().clock.advance(Duration::days(15));
     let (a, b) = tokio::join!(
         server::jobs::expiry::sweep_expired_tokens(&app.state().db, &app.state().clock),
@@ -427,25 +402,14 @@ async fn an_expiry_warning_goes_out_once_per_token(backend: Backend) {
         )
     };
     assert_eq!(warn().await.unwrap(), 0, "14 days left: too early");
-    // Warnings racing each other, not the sync job (a sync in progress holds its
-    // row and PostgreSQL skips it until the next run).
-    sqlx::query("UPDATE credentials SET next_sync_at = NULL")
-        .execute(app.state().db.pool())
-        .await
-        .unwrap();
+    unschedule_syncs(&app).await;
     app.state().clock.advance(Duration::days(8));
     let (a, b) = tokio::join!(warn(), warn());
     assert_eq!(a.unwrap() + b.unwrap(), 1);
     assert_eq!(warn().await.unwrap(), 0, "once per token");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while receiver.delivered("SESSION_TOKEN_EXPIRING", &id).is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no SESSION_TOKEN_EXPIRING"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    let warning = &receiver.delivered("SESSION_TOKEN_EXPIRING", &id)[0];
+    let warning = receiver
+        .wait_for_delivered("SESSION_TOKEN_EXPIRING", &id)
+        .await;
     assert!(warning["data"]["tokenExpiresAt"].is_string());
     let events = expect_json(
         org.api
@@ -638,13 +602,7 @@ async fn the_endpoint_is_validated_and_belongs_to_its_organisation(backend: Back
     }
 
     // Another organisation sees none of it.
-    let queued = expect_json(
-        org.api
-            .post("/api/v1/webhook-endpoint/test", json!({}))
-            .await,
-        202,
-    )
-    .await;
+    let queued = send_test_event(&org).await;
     let id = queued["id"].as_str().unwrap();
     let other = app.organisation("Other").await;
     expect_json(
@@ -709,13 +667,7 @@ async fn deliveries_are_listed_newest_first_a_page_at_a_time(backend: Backend) {
     let (app, org, _receiver, _) = listening_app(backend, 0).await;
     let mut ids = Vec::new();
     for _ in 0..5 {
-        let queued = expect_json(
-            org.api
-                .post("/api/v1/webhook-endpoint/test", json!({}))
-                .await,
-            202,
-        )
-        .await;
+        let queued = send_test_event(&org).await;
         ids.push(queued["id"].as_str().unwrap().to_owned());
         app.state().clock.advance(Duration::seconds(1));
     }
@@ -747,13 +699,7 @@ async fn deliveries_are_listed_newest_first_a_page_at_a_time(backend: Backend) {
 
 async fn deliveries_are_kept_for_30_days(backend: Backend) {
     let (app, org, _receiver, _) = listening_app(backend, 0).await;
-    let queued = expect_json(
-        org.api
-            .post("/api/v1/webhook-endpoint/test", json!({}))
-            .await,
-        202,
-    )
-    .await;
+    let queued = send_test_event(&org).await;
     let id = queued["id"].as_str().unwrap();
     wait_for_attempts(&app, &org, id, 1).await;
     let prune = || server::jobs::retention::prune_deliveries(&app.state().db, &app.state().clock);

@@ -333,11 +333,7 @@ async fn sync_credential(
     Path(id): Path<String>,
 ) -> Result<Json<Credential>, ApiError> {
     let row = store::find(&state.db, &actor.organisation_id, &id).await?;
-    let syncable = matches!(
-        row.status_detail,
-        StatusDetail::LoginAndDataDiscoverySuccessful | StatusDetail::ProviderWebsiteInaccessible
-    );
-    if row.deactivated_at.is_some() || !syncable {
+    if !crate::sync::is_syncable(&row) {
         return Err(not_syncable(&row));
     }
     match crate::sync::sync(&state, &id, &actor.label()).await? {

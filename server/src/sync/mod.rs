@@ -71,16 +71,23 @@ pub async fn sync(
     }
 }
 
+/// Whether the credential can sync: active, and connected or waiting for its
+/// utility to answer again.
+pub fn is_syncable(row: &CredentialRow) -> bool {
+    row.deactivated_at.is_none()
+        && matches!(
+            row.status_detail,
+            StatusDetail::LoginAndDataDiscoverySuccessful
+                | StatusDetail::ProviderWebsiteInaccessible
+        )
+}
+
 /// The session token of a credential that can be synced, if it has one.
 async fn stored_token(
     state: &AppState,
     row: &CredentialRow,
 ) -> anyhow::Result<Option<SecretToken>> {
-    let syncable = matches!(
-        row.status_detail,
-        StatusDetail::LoginAndDataDiscoverySuccessful | StatusDetail::ProviderWebsiteInaccessible
-    );
-    if row.deactivated_at.is_some() || !syncable {
+    if !is_syncable(row) {
         return Ok(None);
     }
     let (sealed,): (Option<String>,) =

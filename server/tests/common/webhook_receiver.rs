@@ -111,6 +111,21 @@ impl WebhookReceiver {
             .collect()
     }
 
+    /// Waits (up to 15 s) for a delivered message of `kind` about `credential_id`; returns it.
+    pub async fn wait_for_delivered(&self, kind: &str, credential_id: &str) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            if let Some(message) = self.delivered(kind, credential_id).into_iter().next() {
+                return message;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {kind} for {credential_id}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
     /// How many different messages arrived.
     pub fn distinct_messages(&self) -> usize {
         let ids: std::collections::HashSet<String> = self
