@@ -35,7 +35,9 @@ export default defineConfig({
     command:
       `rm -rf .e2e-data && ../target/debug/gridlink serve --demo --demo-password e2e-password ` +
       `--listen 127.0.0.1:${port} --sandbox-listen 127.0.0.1:${sandboxPort} ` +
-      `--data-dir .e2e-data --static-dir ../dist`,
+      // The webhooks journey's receiver listens on this machine, which the
+      // SSRF rule refuses unless private addresses are allowed.
+      `--data-dir .e2e-data --static-dir ../dist --webhook-allow-private`,
     url: `${baseURL}/api/health`,
     reuseExistingServer: false,
     timeout: 60_000,

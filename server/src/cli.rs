@@ -97,6 +97,11 @@ pub struct DatabaseArgs {
         default_value = "data"
     )]
     pub data_dir: String,
+
+    /// A PEM bundle of the certificate authorities that outgoing TLS trusts (utilities,
+    /// webhook receivers, PostgreSQL), instead of the operating system's store.
+    #[arg(long, env = "SSL_CERT_FILE", value_name = "FILE")]
+    pub ssl_cert_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -191,6 +196,20 @@ pub struct ServeArgs {
     )]
     pub job_lease: String,
 
+    /// Serve HTTPS directly with this certificate chain (PEM), for deployments without a
+    /// TLS-terminating proxy. Needs --tls-key.
+    #[arg(long, env = "GRIDLINK_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<String>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "GRIDLINK_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<String>,
+
+    /// Let webhooks go to loopback, private, link-local and other non-public addresses
+    /// (development and tests only; off by default, demo mode included).
+    #[arg(long, env = "GRIDLINK_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+
     #[command(flatten)]
     pub database: DatabaseArgs,
 }
@@ -232,6 +251,10 @@ mod tests {
             "GRIDLINK_SANDBOX_LISTEN",
             "GRIDLINK_UTILITY_URL",
             "GRIDLINK_DEMO_PASSWORD",
+            "GRIDLINK_TLS_CERT",
+            "GRIDLINK_TLS_KEY",
+            "GRIDLINK_WEBHOOK_ALLOW_PRIVATE",
+            "SSL_CERT_FILE",
         ] {
             assert!(help.contains(variable), "{variable} missing from --help");
         }

@@ -2,12 +2,14 @@
 //! one line, so a misconfigured server stops with a message an operator can act on.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use reqwest::Url;
 
 use crate::cli::{DatabaseArgs, SandboxArgs, ServeArgs};
 use crate::crypto::Keyring;
+use crate::outbound::TrustRoots;
 
 /// A configuration value that cannot be used, with the option it came from.
 #[derive(Debug, thiserror::Error)]
@@ -39,12 +41,17 @@ pub const DEMO_PASSWORD: &str = "GRIDLINK_DEMO_PASSWORD (--demo-password)";
 pub const SYNC_INTERVAL: &str = "GRIDLINK_SYNC_INTERVAL (--sync-interval)";
 pub const EXPIRY_WARNING: &str = "GRIDLINK_EXPIRY_WARNING (--expiry-warning)";
 pub const JOB_LEASE: &str = "GRIDLINK_JOB_LEASE (--job-lease)";
+pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE (--ssl-cert-file)";
+pub const TLS_CERT: &str = "GRIDLINK_TLS_CERT (--tls-cert)";
+pub const TLS_KEY: &str = "GRIDLINK_TLS_KEY (--tls-key)";
 
 /// Where the database lives.
 #[derive(Debug, Clone)]
 pub struct DatabaseConfig {
     pub url: DatabaseUrl,
     pub data_dir: PathBuf,
+    /// `SSL_CERT_FILE`: the CA bundle outgoing TLS trusts instead of the system store.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// A database URL of a kind Gridlink supports.
@@ -54,7 +61,56 @@ pub enum DatabaseUrl {
     Postgres { url: String },
 }
 
+/// `sslmode=require` would encrypt without checking whom it talks to; Gridlink
+/// always verifies certificates, so it is read as `verify-ca` (as libpq does
+/// when a root certificate is at hand). `verify-ca`, `verify-full` and
+/// `sslrootcert` are passed on as they are.
+fn verified_tls_modes(mut url: Url) -> Result<Url, ConfigError> {
+    let mut pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    for (name, value) in &mut pairs {
+        if name == "sslmode" {
+            match value.as_str() {
+                "require" => *value = "verify-ca".to_owned(),
+                "disable" | "allow" | "prefer" | "verify-ca" | "verify-full" => {}
+                other => {
+                    return Err(ConfigError::new(
+                        DATABASE_URL,
+                        format!("sslmode={other:?} is not a PostgreSQL TLS mode: use disable, prefer, require, verify-ca or verify-full"),
+                    ))
+                }
+            }
+        }
+    }
+    if !pairs.is_empty() {
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    Ok(url)
+}
+
 impl DatabaseUrl {
+    /// The PostgreSQL URL with `sslrootcert` set to `ca_file` when it names no
+    /// root certificate itself, so `--ssl-cert-file` reaches the database too.
+    fn trusting(self, ca_file: Option<&Path>) -> DatabaseUrl {
+        let (DatabaseUrl::Postgres { url }, Some(ca_file)) = (&self, ca_file) else {
+            return self;
+        };
+        let Ok(mut parsed) = Url::parse(url) else {
+            return self;
+        };
+        if parsed.query_pairs().any(|(name, _)| name == "sslrootcert") {
+            return self;
+        }
+        parsed
+            .query_pairs_mut()
+            .append_pair("sslrootcert", &ca_file.display().to_string());
+        DatabaseUrl::Postgres {
+            url: parsed.to_string(),
+        }
+    }
+
     pub fn parse(value: &str) -> Result<DatabaseUrl, ConfigError> {
         if let Some(rest) = value
             .strip_prefix("sqlite://")
@@ -88,7 +144,7 @@ impl DatabaseUrl {
                 ));
             }
             return Ok(DatabaseUrl::Postgres {
-                url: value.to_owned(),
+                url: verified_tls_modes(url)?.to_string(),
             });
         }
         Err(ConfigError::new(
@@ -134,13 +190,18 @@ impl DatabaseConfig {
             ));
         }
         let data_dir = PathBuf::from(&args.data_dir);
+        let ca_file = non_empty(&args.ssl_cert_file).map(PathBuf::from);
         let url = match args.database_url.as_deref().map(str::trim) {
-            Some(url) if !url.is_empty() => DatabaseUrl::parse(url)?,
+            Some(url) if !url.is_empty() => DatabaseUrl::parse(url)?.trusting(ca_file.as_deref()),
             _ => DatabaseUrl::Sqlite {
                 path: data_dir.join("gridlink.db"),
             },
         };
-        Ok(DatabaseConfig { url, data_dir })
+        Ok(DatabaseConfig {
+            url,
+            data_dir,
+            ca_file,
+        })
     }
 }
 
@@ -173,6 +234,12 @@ pub struct ServeConfig {
     pub demo: Option<DemoSettings>,
     pub database: DatabaseConfig,
     pub jobs: JobSettings,
+    /// Serve HTTPS with this configuration; plain HTTP when `None` (behind a proxy).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The CAs outgoing TLS trusts.
+    pub trust: TrustRoots,
+    /// Whether webhooks may go to loopback, private and other non-public addresses.
+    pub webhook_allow_private: bool,
 }
 
 /// How the background jobs pace their work.
@@ -254,6 +321,27 @@ impl ServeConfig {
             Some(value) => Some(parse_http_url(PUBLIC_URL, value)?),
             None => None,
         };
+        let tls = match (non_empty(&args.tls_cert), non_empty(&args.tls_key)) {
+            (Some(cert), Some(key)) => Some(crate::https::load_server_config(
+                Path::new(cert),
+                Path::new(key),
+            )?),
+            (Some(_), None) => {
+                return Err(ConfigError::new(
+                    TLS_KEY,
+                    "a certificate needs its private key: set it too, or neither",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    TLS_CERT,
+                    "a private key needs its certificate: set it too, or neither",
+                ))
+            }
+            (None, None) => None,
+        };
+        let database = DatabaseConfig::from_args(&args.database)?;
+        let trust = TrustRoots::load(database.ca_file.as_deref())?;
         let master_key = match non_empty(&args.master_key) {
             Some(value) => Some(Keyring::parse(value).map_err(|problem| ConfigError::new(MASTER_KEY, problem))?),
             None if args.demo => None,
@@ -298,12 +386,15 @@ impl ServeConfig {
             utility,
             static_dir: PathBuf::from(&args.static_dir),
             demo,
-            database: DatabaseConfig::from_args(&args.database)?,
+            database,
             jobs: JobSettings {
                 sync_interval: parse_duration(SYNC_INTERVAL, &args.sync_interval)?,
                 expiry_warning: parse_duration(EXPIRY_WARNING, &args.expiry_warning)?,
                 lease: parse_duration(JOB_LEASE, &args.job_lease)?,
             },
+            tls,
+            trust,
+            webhook_allow_private: args.webhook_allow_private,
         })
     }
 }
@@ -417,6 +508,61 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://gridlink:hunter2@127.0.0.1/gridlink").unwrap();
         assert!(!format!("{url:?}").contains("hunter2"));
         assert!(url.redacted().contains("127.0.0.1"));
+    }
+
+    #[test]
+    fn postgres_sslmode_require_is_verified_and_other_modes_pass_unchanged() {
+        let url = |value: &str| match DatabaseUrl::parse(value).unwrap() {
+            DatabaseUrl::Postgres { url } => url,
+            other => panic!("{other:?}"),
+        };
+        assert!(url("postgres://db.example.com/gridlink?sslmode=require").contains("sslmode=verify-ca"));
+        assert!(url("postgres://db.example.com/g?sslmode=verify-full&sslrootcert=%2Fca.pem")
+            .contains("sslmode=verify-full&sslrootcert=%2Fca.pem"));
+        assert_eq!(url("postgres://127.0.0.1/g"), "postgres://127.0.0.1/g");
+        let error = DatabaseUrl::parse("postgres://db.example.com/g?sslmode=sometimes").unwrap_err();
+        assert_eq!(error.option, DATABASE_URL);
+    }
+
+    #[test]
+    fn the_ca_file_becomes_the_postgres_root_certificate_unless_the_url_names_one() {
+        let ca = Path::new("/etc/company-ca.pem");
+        let trusted = DatabaseUrl::parse("postgres://db.example.com/g?sslmode=verify-full")
+            .unwrap()
+            .trusting(Some(ca));
+        assert!(trusted.redacted().contains("sslrootcert=%2Fetc%2Fcompany-ca.pem"));
+        let own = DatabaseUrl::parse("postgres://db.example.com/g?sslrootcert=%2Fown.pem")
+            .unwrap()
+            .trusting(Some(ca));
+        assert!(!own.redacted().contains("company-ca"));
+    }
+
+    #[test]
+    fn a_tls_certificate_without_its_key_names_the_missing_option() {
+        let error = ServeConfig::from_args(&serve_args(&["--demo", "--tls-cert", "/tmp/cert.pem"]))
+            .unwrap_err();
+        assert_eq!(error.option, TLS_KEY);
+        let error = ServeConfig::from_args(&serve_args(&["--demo", "--tls-key", "/tmp/key.pem"]))
+            .unwrap_err();
+        assert_eq!(error.option, TLS_CERT);
+        let error = ServeConfig::from_args(&serve_args(&[
+            "--demo",
+            "--tls-cert",
+            "/nonexistent/cert.pem",
+            "--tls-key",
+            "/nonexistent/key.pem",
+        ]))
+        .unwrap_err();
+        assert_eq!(error.option, TLS_CERT);
+    }
+
+    #[test]
+    fn webhooks_to_private_addresses_are_off_by_default_even_in_demo_mode() {
+        let config = ServeConfig::from_args(&serve_args(&["--demo"])).unwrap();
+        assert!(!config.webhook_allow_private);
+        let config =
+            ServeConfig::from_args(&serve_args(&["--demo", "--webhook-allow-private"])).unwrap();
+        assert!(config.webhook_allow_private);
     }
 
     #[test]

@@ -32,6 +32,12 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// Too many requests, with how long to wait (sent as `Retry-After`).
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_seconds: u64,
+    },
     /// A Connect token that no longer works; the code says why.
     #[error("connect link unusable: {0:?}")]
     ConnectLinkUnusable(ErrorCode),
@@ -77,7 +83,7 @@ impl ApiError {
                 "This endpoint does not accept that HTTP method.",
             ),
             ApiError::Conflict(message) => ErrorBody::new(ErrorCode::Conflict, message),
-            ApiError::TooManyRequests(message) => {
+            ApiError::TooManyRequests(message) | ApiError::RateLimited { message, .. } => {
                 ErrorBody::new(ErrorCode::TooManyRequests, message)
             }
             ApiError::ConnectLinkUnusable(code) => ErrorBody::new(
@@ -170,6 +176,17 @@ impl IntoResponse for ApiError {
         let body = self.body();
         let status = StatusCode::from_u16(body.code.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if let ApiError::RateLimited {
+            retry_after_seconds,
+            ..
+        } = self
+        {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_seconds.max(1)),
+            );
+        }
+        response
     }
 }

@@ -283,7 +283,7 @@ fn schemas() -> Value {
         "WebhookDeliveryDetail": {"allOf": [schema_ref("WebhookDelivery"), object(&["payload", "attemptLog"], json!({
             "payload": {"type": "string", "description": "The exact body sent."},
             "attemptLog": {"type": "array", "items": object(&["attemptedAt", "url", "durationMs"], json!({
-                "attemptedAt": time(), "url": text(), "responseStatus": {"type": ["integer", "null"]}, "error": nullable_text(), "durationMs": {"type": "integer"}
+                "attemptedAt": time(), "url": text(), "responseStatus": {"type": ["integer", "null"]}, "responseBody": {"type": ["string", "null"], "description": "The start of the endpoint's answer (at most 64 KiB)"}, "error": nullable_text(), "durationMs": {"type": "integer"}
             }))}
         }))]},
         "WebhookMessage": object(&["type", "timestamp", "data"], json!({

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::config::{self, ConfigError, ServeConfig, UtilitySource};
 use crate::crypto::Keyring;
+use crate::https::TlsListener;
 use crate::jobs::{self, Schedule, Wakeups};
 use crate::spa::SpaAssets;
 use crate::state::{AppState, Settings};
@@ -70,11 +71,11 @@ pub async fn start_with(
     let local_addr = listener
         .local_addr()
         .context("Failed to read the bound address")?;
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
     let public_url = match &config.public_url {
         Some(url) => url.clone(),
-        None => {
-            Url::parse(&format!("http://{local_addr}")).context("Failed to build the public URL")?
-        }
+        None => Url::parse(&format!("{scheme}://{local_addr}"))
+            .context("Failed to build the public URL")?,
     };
 
     let db = Database::connect(&config.database.url).await?;
@@ -115,8 +116,18 @@ pub async fn start_with(
             unreachable!("the embedded sandbox was bound above")
         }
     };
-    let utility = HttpUtilityConnector::new(utility_url, UTILITY_TIMEOUT, RetryPolicy::default())
-        .context("Failed to create the HTTP client for utilities")?;
+    tracing::info!(
+        source = config.trust.source,
+        certificates = config.trust.count,
+        "outgoing TLS trusts these certificate authorities"
+    );
+    let utility = HttpUtilityConnector::new(
+        utility_url,
+        UTILITY_TIMEOUT,
+        RetryPolicy::default(),
+        &config.trust,
+    )
+    .context("Failed to create the HTTP client for utilities")?;
 
     let utility: Arc<dyn UtilityConnector> = Arc::new(utility);
     let state = AppState {
@@ -126,6 +137,8 @@ pub async fn start_with(
             public_url: public_url.clone(),
             demo,
             jobs: config.jobs,
+            trust: config.trust.clone(),
+            webhook_allow_private: config.webhook_allow_private,
         }),
         utilities: UtilityCatalog::new(Arc::clone(&utility)),
         utility,
@@ -140,12 +153,26 @@ pub async fn start_with(
     jobs::spawn_all(&mut tasks, &state, schedule, &shutdown);
     let router = app::app(state.clone());
     let app_shutdown = shutdown.clone();
-    tasks.spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(app_shutdown.cancelled_owned())
-            .await
-            .context("The HTTP server failed")
-    });
+    match &config.tls {
+        Some(tls) => {
+            let listener = TlsListener::new(listener, Arc::clone(tls), shutdown.clone())
+                .context("Failed to start the HTTPS listener")?;
+            tasks.spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(app_shutdown.cancelled_owned())
+                    .await
+                    .context("The HTTPS server failed")
+            });
+        }
+        None => {
+            tasks.spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(app_shutdown.cancelled_owned())
+                    .await
+                    .context("The HTTP server failed")
+            });
+        }
+    }
 
     let app_url = public_url.as_str().trim_end_matches('/').to_owned();
     if demo {

@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::config::JobSettings;
 use crate::crypto::Keyring;
 use crate::jobs::Wakeups;
+use crate::outbound::TrustRoots;
 use crate::spa::SpaAssets;
 use crate::store::Database;
 use crate::utility::catalog::UtilityCatalog;
@@ -36,6 +37,10 @@ pub struct Settings {
     pub public_url: Url,
     pub demo: bool,
     pub jobs: JobSettings,
+    /// The CAs outgoing TLS trusts (webhook receivers, utilities).
+    pub trust: TrustRoots,
+    /// Whether webhooks may go to non-public addresses (`GRIDLINK_WEBHOOK_ALLOW_PRIVATE`).
+    pub webhook_allow_private: bool,
 }
 
 impl Settings {
@@ -79,6 +84,8 @@ mod tests {
             public_url: Url::parse("http://127.0.0.1:3000").unwrap(),
             demo: false,
             jobs: JobSettings::default(),
+            trust: TrustRoots::only(Vec::new()),
+            webhook_allow_private: false,
         };
         let day = 24 * 60 * 60 * 1000;
         let delays: Vec<i64> = (0..200).map(|_| settings.next_sync_delay_ms()).collect();

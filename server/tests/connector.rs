@@ -659,6 +659,7 @@ async fn an_unreachable_utility_service_is_unavailable() {
             attempts: 2,
             first_delay: Duration::from_millis(10),
         },
+        &server::outbound::TrustRoots::only(Vec::new()),
     )
     .unwrap();
     let error = connector.list_utilities().await.unwrap_err();

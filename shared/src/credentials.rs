@@ -131,7 +131,8 @@ pub struct StatusDetailCount {
 pub struct CredentialEvent {
     pub id: i64,
     /// `CREATED`, `STATUS_CHANGE`, `PASSWORD_CHANGED`, `MFA_CODE_SENT`, `MFA_CODE_REJECTED`,
-    /// `UPDATE_LINK_CREATED`, `UPDATE_LINK_REVOKED`, `CONNECT_STARTED`, `SYNCED`, `DEACTIVATED`.
+    /// `UPDATE_LINK_CREATED`, `UPDATE_LINK_REVOKED`, `CONNECT_STARTED`, `SYNCED`, `DEACTIVATED`,
+    /// `UTILITY_ERROR` (what the utility or the network said, for operators only).
     pub kind: String,
     pub from_status_detail: Option<StatusDetail>,
     pub to_status_detail: Option<StatusDetail>,

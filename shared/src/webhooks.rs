@@ -151,6 +151,8 @@ pub struct WebhookAttempt {
     pub attempted_at: OffsetDateTime,
     pub url: String,
     pub response_status: Option<u16>,
+    /// The start of the endpoint's answer (at most 64 KiB), when it sent one.
+    pub response_body: Option<String>,
     pub error: Option<String>,
     pub duration_ms: u64,
 }

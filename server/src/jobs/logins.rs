@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::credentials::secrets::open_password;
-use crate::credentials::status::{transition, Transition};
+use crate::credentials::status::{record_event, transition, NewEvent, Transition};
 use crate::credentials::store::{find_by_id, CredentialRow};
 use crate::mfa;
 use crate::state::AppState;
@@ -208,9 +208,20 @@ async fn retry_later(
             from: row.status_detail,
             to: StatusDetail::ProviderWebsiteInaccessible,
             actor: ACTOR,
-            message: format!("The utility's website is not answering ({reason}); retrying."),
+            message: "The utility's website is not answering; retrying.".to_owned(),
         };
         transition(&mut tx, &change, now).await?;
+        // The utility's or the network's own words: for the operator's timeline only.
+        let details = format!("What the login ran into: {reason}.");
+        let event = NewEvent {
+            credential_id: &row.id,
+            organisation_id: &row.organisation_id,
+            kind: "UTILITY_ERROR",
+            change: None,
+            actor: ACTOR,
+            message: &details,
+        };
+        record_event(&mut tx, &event, now).await?;
     }
     if attempts >= MAX_ATTEMPTS {
         sqlx::query("UPDATE credentials SET login_requested_at = NULL, login_lease_until = NULL, failure_message = $1 WHERE id = $2")

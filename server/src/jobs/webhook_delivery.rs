@@ -4,21 +4,33 @@
 //! PostgreSQL); each attempt is recorded, and a delivery's outcome is written
 //! only by the worker that still holds its lease, so replicas never send a
 //! message twice unless a worker outlives its lease mid-request.
+//!
+//! Delivery is fair: an organisation has at most [`PER_ORGANISATION_IN_FLIGHT`]
+//! messages in flight across all replicas, and claims go round-robin (each
+//! organisation's oldest first), so one slow or failing endpoint cannot hold
+//! up everybody else's messages. Targets must be public addresses unless
+//! `GRIDLINK_WEBHOOK_ALLOW_PRIVATE` is set (see [`address_policy`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::outbound::address_policy::{self, ForbiddenAddress, PublicOnlyResolver};
+use crate::outbound::bounded_body::{read_at_most, BoundedBody};
+use crate::outbound::{self, TrustRoots};
 use crate::state::AppState;
-use crate::store::DatabaseKind;
 use crate::webhooks::endpoint;
 use crate::webhooks::signing::signature_header;
 
 /// Messages being sent at once by this process.
 const CONCURRENCY: usize = 8;
-/// How long an endpoint has to answer.
+/// Messages of one organisation in flight at once, across every replica.
+pub const PER_ORGANISATION_IN_FLIGHT: i64 = 2;
+/// How long an endpoint has to answer, the whole exchange included.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// The most of an endpoint's answer that is read and kept on the attempt.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 /// The pause after the first failure; each next one is six times longer, up to [`MAX_PAUSE_MS`].
 const FIRST_PAUSE_MS: i64 = 5_000;
 const MAX_PAUSE_MS: i64 = 6 * 60 * 60 * 1000;
@@ -39,11 +51,7 @@ pub async fn run(
     poll: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Gridlink-Webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()?;
+    let client = client(&state.settings.trust, state.settings.webhook_allow_private)?;
     let wakeup = Arc::clone(&state.wakeups.webhooks);
     super::run_claimed(
         state,
@@ -68,25 +76,68 @@ pub async fn run(
     .await
 }
 
+/// The HTTP client for webhooks: TLS verified against `trust`, no redirects,
+/// no proxy from the environment (the address check must see the real
+/// target), and, unless `allow_private`, a resolver that refuses names
+/// resolving to non-public addresses.
+pub fn client(trust: &TrustRoots, allow_private: bool) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .use_preconfigured_tls(trust.client_config())
+        .timeout(TIMEOUT)
+        .connect_timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .user_agent(concat!("Gridlink-Webhooks/", env!("CARGO_PKG_VERSION")));
+    if !allow_private {
+        builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
+    }
+    Ok(builder.build()?)
+}
+
+/// Claims up to `limit` due messages, round-robin over organisations: each
+/// organisation's oldest messages first, never more than its free in-flight
+/// slots. The candidates are read first, then leased with a guarded UPDATE
+/// (it re-checks each row, so two replicas never lease one message).
 async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed>> {
     let now = state.clock.now_ms();
     let lease_until = now + state.settings.jobs.lease.whole_milliseconds() as i64;
-    let skip_locked = match state.db.kind() {
-        DatabaseKind::Postgres => "FOR UPDATE SKIP LOCKED",
-        DatabaseKind::Sqlite => "",
-    };
-    let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(&format!(
-        "UPDATE webhook_deliveries SET lease_until = $1 \
-         WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = 'PENDING' AND next_attempt_at <= $2 \
-                        AND (lease_until IS NULL OR lease_until <= $2) \
-                      ORDER BY next_attempt_at LIMIT {limit} {skip_locked}) \
-           AND state = 'PENDING' AND (lease_until IS NULL OR lease_until <= $2) \
-         RETURNING id, organisation_id, payload, attempts, give_up_at"
+    let candidates: Vec<(String,)> = sqlx::query_as(&format!(
+        "WITH in_flight AS ( \
+             SELECT organisation_id, COUNT(*) AS leased FROM webhook_deliveries \
+              WHERE state = 'PENDING' AND lease_until > $1 GROUP BY organisation_id), \
+         due AS ( \
+             SELECT id, organisation_id, next_attempt_at, \
+                    ROW_NUMBER() OVER (PARTITION BY organisation_id ORDER BY next_attempt_at, id) AS turn \
+               FROM webhook_deliveries \
+              WHERE state = 'PENDING' AND next_attempt_at <= $1 \
+                AND (lease_until IS NULL OR lease_until <= $1)) \
+         SELECT due.id FROM due LEFT JOIN in_flight ON in_flight.organisation_id = due.organisation_id \
+          WHERE due.turn + COALESCE(in_flight.leased, 0) <= $2 \
+          ORDER BY due.turn, due.next_attempt_at LIMIT {limit}"
     ))
-    .bind(lease_until)
     .bind(now)
+    .bind(PER_ORGANISATION_IN_FLIGHT)
     .fetch_all(state.db.pool())
     .await?;
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (0..candidates.len())
+        .map(|index| format!("${}", index + 3))
+        .collect();
+    let sql = format!(
+        "UPDATE webhook_deliveries SET lease_until = $1 \
+         WHERE id IN ({}) AND state = 'PENDING' AND (lease_until IS NULL OR lease_until <= $2) \
+         RETURNING id, organisation_id, payload, attempts, give_up_at",
+        placeholders.join(", ")
+    );
+    let mut claim = sqlx::query_as(&sql).bind(lease_until).bind(now);
+    for (id,) in &candidates {
+        claim = claim.bind(id);
+    }
+    let rows: Vec<(String, String, String, i64, i64)> = claim
+        .fetch_all(state.db.pool())
+        .await?;
     Ok(rows
         .into_iter()
         .map(
@@ -107,11 +158,23 @@ async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed
 struct Attempt {
     url: String,
     response_status: Option<u16>,
+    /// The start of the endpoint's answer (at most [`MAX_RESPONSE_BYTES`]).
+    response_body: Option<String>,
     error: Option<String>,
     duration_ms: i64,
 }
 
 impl Attempt {
+    fn refused(url: String, error: String) -> Attempt {
+        Attempt {
+            url,
+            response_status: None,
+            response_body: None,
+            error: Some(error),
+            duration_ms: 0,
+        }
+    }
+
     fn succeeded(&self) -> bool {
         self.response_status
             .is_some_and(|status| (200..300).contains(&status))
@@ -125,24 +188,31 @@ async fn deliver(
     message: &Claimed,
 ) -> anyhow::Result<()> {
     let Some(target) = endpoint::signing_target(state, &message.organisation_id).await? else {
-        return finish(
-            state,
-            message,
-            &Attempt {
-                url: String::new(),
-                response_status: None,
-                error: Some("The organisation has no webhook endpoint any more.".into()),
-                duration_ms: 0,
-            },
-            true,
-        )
-        .await;
+        let attempt = Attempt::refused(
+            String::new(),
+            "The organisation has no webhook endpoint any more.".into(),
+        );
+        return finish(state, message, &attempt, true).await;
     };
+    let url = match reqwest::Url::parse(&target.url) {
+        Ok(url) => url,
+        Err(_) => {
+            let attempt = Attempt::refused(target.url, "The endpoint URL is not valid.".into());
+            return finish(state, message, &attempt, false).await;
+        }
+    };
+    if !state.settings.webhook_allow_private {
+        // IP literals never reach the resolver hook, so they are checked here.
+        if let Err(forbidden) = address_policy::check_literal_host(&url) {
+            let attempt = Attempt::refused(target.url, refusal(&forbidden));
+            return finish(state, message, &attempt, false).await;
+        }
+    }
     let timestamp = state.clock.now().unix_timestamp();
     let signature = signature_header(&target.secrets, &message.id, timestamp, &message.payload);
     let started = Instant::now();
     let sent = client
-        .post(&target.url)
+        .post(url)
         .header("content-type", "application/json")
         .header("webhook-id", &message.id)
         .header("webhook-timestamp", timestamp.to_string())
@@ -150,30 +220,48 @@ async fn deliver(
         .body(message.payload.clone())
         .send()
         .await;
-    let duration_ms = started.elapsed().as_millis() as i64;
     let attempt = match sent {
         Ok(response) => {
             let status = response.status();
+            let response_body = match read_at_most(response, MAX_RESPONSE_BYTES).await {
+                Ok(BoundedBody::Complete(bytes) | BoundedBody::Truncated(bytes)) => {
+                    Some(String::from_utf8_lossy(&bytes).into_owned())
+                }
+                Err(_) => None,
+            };
             Attempt {
                 url: target.url,
                 response_status: Some(status.as_u16()),
+                response_body: response_body.filter(|body| !body.is_empty()),
                 error: (!status.is_success()).then(|| format!("The endpoint answered {status}.")),
-                duration_ms,
+                duration_ms: started.elapsed().as_millis() as i64,
             }
         }
         Err(error) => Attempt {
             url: target.url,
             response_status: None,
+            response_body: None,
             error: Some(describe(&error)),
-            duration_ms,
+            duration_ms: started.elapsed().as_millis() as i64,
         },
     };
     finish(state, message, &attempt, false).await
 }
 
-/// Words for a failed request, without the URL (it may carry a secret).
+fn refusal(forbidden: &ForbiddenAddress) -> String {
+    format!(
+        "Not sent: {forbidden} (set GRIDLINK_WEBHOOK_ALLOW_PRIVATE only for development)."
+    )
+}
+
+/// Words for a failed request, without the URL (it may carry a secret) and
+/// without anything the target sent.
 fn describe(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
+    if let Some(forbidden) = outbound::find_cause::<ForbiddenAddress>(error) {
+        refusal(forbidden)
+    } else if let Some(tls) = outbound::describe_tls_failure(error) {
+        format!("Could not connect securely: {tls}.")
+    } else if error.is_timeout() {
         format!(
             "The endpoint did not answer within {} seconds.",
             TIMEOUT.as_secs()
@@ -181,18 +269,12 @@ fn describe(error: &reqwest::Error) -> String {
     } else if error.is_connect() {
         "Could not connect to the endpoint.".into()
     } else {
-        format!("The request failed: {}.", error_chain(error))
+        let causes: Vec<String> = outbound::error_chain(error)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        outbound::truncate(&format!("The request failed: {}.", causes.join(": ")), 500)
     }
-}
-
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut words = vec![error.to_string()];
-    let mut source = error.source();
-    while let Some(cause) = source {
-        words.push(cause.to_string());
-        source = cause.source();
-    }
-    words.join(": ")
 }
 
 /// Records the attempt and decides: delivered, try again later, or give up.
@@ -236,13 +318,14 @@ async fn finish(
         return Ok(());
     }
     sqlx::query(
-        "INSERT INTO webhook_attempts (delivery_id, attempted_at, url, response_status, error, duration_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO webhook_attempts (delivery_id, attempted_at, url, response_status, response_body, error, duration_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&message.id)
     .bind(now)
     .bind(&attempt.url)
     .bind(attempt.response_status.map(i64::from))
+    .bind(attempt.response_body.as_deref())
     .bind(attempt.error.as_deref())
     .bind(attempt.duration_ms)
     .execute(&mut *tx)

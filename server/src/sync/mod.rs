@@ -244,10 +244,14 @@ async fn retry_later(
             to: StatusDetail::ProviderWebsiteInaccessible,
             actor,
             message: format!(
-                "The utility's website has not answered {failures} syncs in a row ({error}); retrying."
+                "The utility's website has not answered {failures} syncs in a row; retrying."
             ),
         };
         transition(&mut tx, &change, now).await?;
+        if let Some(details) = error.details() {
+            let message = format!("What the last try ran into: {details}.");
+            record_event(&mut tx, &event(row, "UTILITY_ERROR", actor, &message), now).await?;
+        }
     }
     tx.commit().await?;
     tracing::warn!(credential_id = row.id, failures, error = %error, "sync postponed: the utility is not answering");

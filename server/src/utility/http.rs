@@ -11,6 +11,9 @@ use serde::Serialize;
 use shared::validation::{OtpCode, Password, Username};
 use shared::MfaMethod;
 
+use crate::outbound::bounded_body::{read_at_most, BoundedBody};
+use crate::outbound::{self, TrustRoots};
+
 use super::protocol::{
     CodeSentResponse, LoginRequest, LoginResponse, SendCodeRequest, SessionTokenResponse,
     UtilityErrorBody, UtilityErrorKind, VerifyCodeRequest,
@@ -46,9 +49,16 @@ pub struct HttpUtilityConnector {
 }
 
 impl HttpUtilityConnector {
-    /// A connector to the utility service at `base_url`; each call gives up after `timeout`.
-    pub fn new(base_url: Url, timeout: Duration, retry: RetryPolicy) -> anyhow::Result<Self> {
+    /// A connector to the utility service at `base_url`, verifying its TLS
+    /// certificate against `trust`; each call gives up after `timeout`.
+    pub fn new(
+        base_url: Url,
+        timeout: Duration,
+        retry: RetryPolicy,
+        trust: &TrustRoots,
+    ) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
+            .use_preconfigured_tls(trust.client_config())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("Gridlink/", env!("CARGO_PKG_VERSION")))
@@ -117,8 +127,16 @@ impl HttpUtilityConnector {
     }
 }
 
+/// The most Gridlink reads of one answer from a utility.
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+/// The most Gridlink keeps of a utility's own error text (for the operator's timeline).
+const MAX_UTILITY_TEXT_CHARS: usize = 300;
+
 fn transport_error(error: &reqwest::Error) -> UtilityError {
-    if error.is_timeout() {
+    if let Some(tls) = outbound::describe_tls_failure(error) {
+        // Not transient: retrying will not make the certificate trusted.
+        UtilityError::Protocol(tls)
+    } else if error.is_timeout() {
         UtilityError::Unavailable("no answer before the timeout".into())
     } else if error.is_connect() {
         UtilityError::Unavailable("cannot connect".into())
@@ -129,15 +147,29 @@ fn transport_error(error: &reqwest::Error) -> UtilityError {
     }
 }
 
+/// The utility's own words, cut to a length fit for a timeline.
+fn utility_text(text: &str) -> String {
+    outbound::truncate(text, MAX_UTILITY_TEXT_CHARS)
+}
+
 async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, UtilityError> {
     let status = response.status();
-    let bytes = response
-        .bytes()
+    let bytes = match read_at_most(response, MAX_ANSWER_BYTES)
         .await
-        .map_err(|error| transport_error(&error))?;
+        .map_err(|error| transport_error(&error))?
+    {
+        BoundedBody::Complete(bytes) => bytes,
+        BoundedBody::Truncated(_) => {
+            return Err(UtilityError::Protocol(format!(
+                "an answer larger than {} KiB",
+                MAX_ANSWER_BYTES / 1024
+            )))
+        }
+    };
     if status.is_success() {
-        return serde_json::from_slice(&bytes)
-            .map_err(|error| UtilityError::Protocol(format!("unexpected body: {error}")));
+        return serde_json::from_slice(&bytes).map_err(|error| {
+            UtilityError::Protocol(utility_text(&format!("unexpected body: {error}")))
+        });
     }
     match serde_json::from_slice::<UtilityErrorBody>(&bytes) {
         Ok(body) => Err(classify(body)),
@@ -176,8 +208,10 @@ fn classify(body: UtilityErrorBody) -> UtilityError {
         Kind::TokenExpired => UtilityError::TokenExpired,
         Kind::InvalidToken => UtilityError::InvalidToken,
         Kind::UnknownUtility => UtilityError::UnknownUtility,
-        Kind::Unavailable | Kind::ServerError => UtilityError::Unavailable(body.message),
-        Kind::BadRequest | Kind::NotFound => UtilityError::Protocol(body.message),
+        Kind::Unavailable | Kind::ServerError => {
+            UtilityError::Unavailable(utility_text(&body.message))
+        }
+        Kind::BadRequest | Kind::NotFound => UtilityError::Protocol(utility_text(&body.message)),
     }
 }
 

@@ -100,13 +100,25 @@ pub enum UtilityError {
     InvalidToken,
     #[error("no such utility")]
     UnknownUtility,
-    #[error("the utility is unavailable: {0}")]
+    /// Holds what went wrong in the utility's or the network's words, for the
+    /// operator's timeline only: `Display` leaves it out, so messages that
+    /// reach Connect, webhooks or an end-user never repeat a utility's text.
+    #[error("the utility is not answering")]
     Unavailable(String),
-    #[error("the utility answered something unexpected: {0}")]
+    #[error("the utility answered something Gridlink cannot use")]
     Protocol(String),
 }
 
 impl UtilityError {
+    /// The details behind an `Unavailable` or `Protocol` error (at most a few
+    /// hundred characters), for the operator's timeline and the logs.
+    pub fn details(&self) -> Option<&str> {
+        match self {
+            UtilityError::Unavailable(details) | UtilityError::Protocol(details) => Some(details),
+            _ => None,
+        }
+    }
+
     /// Whether trying the same call again later might succeed.
     pub fn is_transient(&self) -> bool {
         matches!(self, UtilityError::Unavailable(_))

@@ -23,6 +23,7 @@ use crate::auth::{Actor, Principal};
 use crate::clock::from_ms;
 use crate::error::{ApiError, FieldErrors};
 use crate::extract::{Json, Path, Query};
+use crate::outbound::address_policy;
 use crate::state::AppState;
 use outbox::{Message, RETRY_WINDOW_MS};
 use signing::SigningSecret;
@@ -74,6 +75,13 @@ async fn set_endpoint(
     may_configure(&actor)?;
     let url = WebhookUrl::parse(&body.url)
         .map_err(|error| ApiError::invalid_field("url", error.to_string()))?;
+    if !state.settings.webhook_allow_private {
+        let parsed = reqwest::Url::parse(url.as_str())
+            .map_err(|_| ApiError::invalid_field("url", "Enter a valid URL."))?;
+        address_policy::check_url_when_saved(&parsed)
+            .await
+            .map_err(|forbidden| ApiError::invalid_field("url", format!("Not allowed: {forbidden}.")))?;
+    }
     let now = state.clock.now_ms();
     let updated = sqlx::query(
         "UPDATE webhook_endpoints SET url = $1, updated_at = $2 WHERE organisation_id = $3",
@@ -174,12 +182,37 @@ async fn rotate_secret(
     }))
 }
 
-/// Queues a WEBHOOK_TEST message to try the endpoint.
+/// Test events an organisation may queue per [`TEST_EVENT_WINDOW_MS`].
+const TEST_EVENTS_PER_WINDOW: i64 = 5;
+const TEST_EVENT_WINDOW_MS: i64 = 60_000;
+
+/// Queues a WEBHOOK_TEST message to try the endpoint. Limited per
+/// organisation (counted in the database, so it holds across replicas): a
+/// test event is a request Gridlink makes on the caller's behalf.
 async fn send_test_event(
     State(state): State<AppState>,
     actor: Actor,
 ) -> Result<(StatusCode, Json<WebhookDelivery>), ApiError> {
     let now = state.clock.now_ms();
+    let window_start = now - TEST_EVENT_WINDOW_MS;
+    let (recent, oldest): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), MIN(created_at) FROM webhook_deliveries \
+         WHERE organisation_id = $1 AND created_at > $2 AND event_type = $3",
+    )
+    .bind(&actor.organisation_id)
+    .bind(window_start)
+    .bind(WebhookEventType::WebhookTest.as_str())
+    .fetch_one(state.db.pool())
+    .await?;
+    if recent >= TEST_EVENTS_PER_WINDOW {
+        let free_at = oldest.unwrap_or(now) + TEST_EVENT_WINDOW_MS;
+        return Err(ApiError::RateLimited {
+            message: format!(
+                "At most {TEST_EVENTS_PER_WINDOW} test events a minute; try again shortly."
+            ),
+            retry_after_seconds: u64::try_from(free_at - now).unwrap_or(0).div_ceil(1000),
+        });
+    }
     let message = Message {
         organisation_id: &actor.organisation_id,
         credential_id: None,
@@ -224,7 +257,7 @@ type DeliveryRow = (
 );
 
 /// attempted_at, url, response_status, error, duration_ms.
-type AttemptRow = (i64, String, Option<i64>, Option<String>, i64);
+type AttemptRow = (i64, String, Option<i64>, Option<String>, Option<String>, i64);
 
 fn delivery_from_row(row: DeliveryRow) -> WebhookDelivery {
     WebhookDelivery {
@@ -345,7 +378,7 @@ async fn find_delivery(
             .fetch_one(state.db.pool())
             .await?;
     let attempts: Vec<AttemptRow> = sqlx::query_as(
-        "SELECT attempted_at, url, response_status, error, duration_ms FROM webhook_attempts \
+        "SELECT attempted_at, url, response_status, response_body, error, duration_ms FROM webhook_attempts \
          WHERE delivery_id = $1 ORDER BY id",
     )
     .bind(id)
@@ -357,10 +390,11 @@ async fn find_delivery(
         attempt_log: attempts
             .into_iter()
             .map(
-                |(attempted_at, url, response_status, error, duration_ms)| WebhookAttempt {
+                |(attempted_at, url, response_status, response_body, error, duration_ms)| WebhookAttempt {
                     attempted_at: from_ms(attempted_at),
                     url,
                     response_status: response_status.and_then(|status| u16::try_from(status).ok()),
+                    response_body,
                     error,
                     duration_ms: u64::try_from(duration_ms).unwrap_or_default(),
                 },

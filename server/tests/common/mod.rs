@@ -20,6 +20,7 @@ use server::server::RunningServer;
 use sqlx::{AnyConnection, Connection, Executor};
 use tokio_util::sync::CancellationToken;
 
+pub mod tls;
 pub mod webhook_receiver;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -374,6 +375,13 @@ pub struct TestAppOptions {
     pub public_url: Option<String>,
     /// `--job-lease`, e.g. `1s`; default: the server's default.
     pub job_lease: Option<String>,
+    /// Keep the production rule that webhooks only go to public addresses.
+    /// Off by default here: test receivers listen on loopback.
+    pub refuse_private_webhooks: bool,
+    /// `--ssl-cert-file`: the CA bundle outgoing TLS trusts.
+    pub ssl_cert_file: Option<PathBuf>,
+    /// `--tls-cert` and `--tls-key`: serve HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -407,6 +415,16 @@ pub async fn spawn_app_with(backend: Backend, options: TestAppOptions) -> TestAp
     if let Some(lease) = &options.job_lease {
         argv.push(format!("--job-lease={lease}"));
     }
+    if !options.refuse_private_webhooks {
+        argv.push("--webhook-allow-private".to_owned());
+    }
+    if let Some(file) = &options.ssl_cert_file {
+        argv.push(format!("--ssl-cert-file={}", file.display()));
+    }
+    if let Some((cert, key)) = &options.tls {
+        argv.push(format!("--tls-cert={}", cert.display()));
+        argv.push(format!("--tls-key={}", key.display()));
+    }
     if options.demo {
         argv.push("--demo".to_owned());
     } else {
@@ -437,7 +455,15 @@ async fn start(backend: Backend, argv: Vec<String>, data_dir: TempDir) -> TestAp
         .await
         .expect("the server starts");
     TestApp {
-        base_url: format!("http://{}", server.local_addr),
+        base_url: format!(
+            "{}://{}",
+            if argv.iter().any(|arg| arg.starts_with("--tls-cert=")) {
+                "https"
+            } else {
+                "http"
+            },
+            server.local_addr
+        ),
         sandbox_url: match server.sandbox_addr {
             Some(addr) => format!("http://{addr}"),
             None => argv
@@ -503,6 +529,7 @@ impl TestSandbox {
                 attempts: 3,
                 first_delay: std::time::Duration::from_millis(20),
             },
+            &server::outbound::TrustRoots::only(Vec::new()),
         )
         .unwrap()
     }

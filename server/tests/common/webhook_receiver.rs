@@ -35,6 +35,19 @@ impl Received {
 struct Inner {
     received: Mutex<Vec<Received>>,
     failures_left: AtomicUsize,
+    /// How long each request waits before it is answered.
+    delay: std::time::Duration,
+}
+
+/// How a [`WebhookReceiver`] behaves.
+#[derive(Default)]
+pub struct ReceiverOptions {
+    /// Answer 500 to this many requests first.
+    pub fail_first: usize,
+    /// Wait this long before answering each request.
+    pub delay: std::time::Duration,
+    /// Serve HTTPS with this configuration (the URL then names `localhost`).
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 pub struct WebhookReceiver {
@@ -52,23 +65,41 @@ impl Drop for WebhookReceiver {
 impl WebhookReceiver {
     /// Starts on 127.0.0.1, port 0; answers 500 to the first `fail_first` requests.
     pub async fn start(fail_first: usize) -> WebhookReceiver {
+        Self::start_with(ReceiverOptions {
+            fail_first,
+            ..ReceiverOptions::default()
+        })
+        .await
+    }
+
+    pub async fn start_with(options: ReceiverOptions) -> WebhookReceiver {
         let inner = Arc::new(Inner {
             received: Mutex::default(),
-            failures_left: AtomicUsize::new(fail_first),
+            failures_left: AtomicUsize::new(options.fail_first),
+            delay: options.delay,
         });
         let app = Router::new()
             .route("/hooks", post(receive))
             .with_state(Arc::clone(&inner));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await
-                .ok();
-        });
+        let url = match options.tls {
+            Some(config) => {
+                let port = super::tls::serve_https(app, config, shutdown.clone()).await;
+                format!("https://localhost:{port}/hooks")
+            }
+            None => {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+                let stop = shutdown.clone();
+                tokio::spawn(async move {
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(stop.cancelled_owned())
+                        .await
+                        .ok();
+                });
+                url
+            }
+        };
         WebhookReceiver {
             url,
             inner,
@@ -138,6 +169,9 @@ impl WebhookReceiver {
 }
 
 async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: String) -> StatusCode {
+    if !inner.delay.is_zero() {
+        tokio::time::sleep(inner.delay).await;
+    }
     let header = |name: &str| {
         headers
             .get(name)

@@ -362,6 +362,12 @@ fn DeliveryRow(
                                     {format!("{} · ", format_time(attempt.attempted_at))}
                                     {attempt.response_status.map(|status| format!("HTTP {status}")).or(attempt.error).unwrap_or_default()}
                                     {format!(" · {} ms", attempt.duration_ms)}
+                                    {attempt.response_body.map(|body| view! {
+                                        <details class="attempt-answer">
+                                            <summary>"What the endpoint answered"</summary>
+                                            <pre class="payload">{body}</pre>
+                                        </details>
+                                    })}
                                 </li>
                             }).collect_view()}
                         </ol>
