@@ -77,3 +77,35 @@ build_web_app() {
         && trunk build --release \
         && trunk build connect.html --release --dist dist/connect-app --public-url /connect-app/)
 }
+
+# Turns TLS on for the local PostgreSQL behind the admin URL $1, with a
+# certificate issued by a CA made here, and prints that CA's path. Needs the
+# server's data folder on this machine (ALTER SYSTEM + pg_reload_conf, no
+# restart). Prints nothing when it cannot; the caller then skips that test.
+enable_postgres_tls() {
+    local url="$1" data_dir dir
+    command -v openssl >/dev/null && command -v psql >/dev/null || return 0
+    data_dir="$(psql "$url" -Atqc 'SHOW data_directory' 2>/dev/null)" || return 0
+    [ -n "$data_dir" ] && [ -d "$data_dir" ] && [ -w "$data_dir" ] || return 0
+    dir="$GRIDLINK_ROOT/target/postgres-tls"
+    mkdir -p "$dir"
+    (
+        cd "$dir"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+            -subj "/CN=Gridlink test PostgreSQL CA" -keyout ca.key -out ca.pem \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -subj "/CN=127.0.0.1" -keyout server.key -out server.csr
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+            -extfile server.ext -out server.crt
+    ) >/dev/null 2>&1 || return 0
+    install -m 600 -o "$(stat -c %U "$data_dir")" "$dir/server.crt" "$data_dir/gridlink-test-server.crt" 2>/dev/null || return 0
+    install -m 600 -o "$(stat -c %U "$data_dir")" "$dir/server.key" "$data_dir/gridlink-test-server.key" 2>/dev/null || return 0
+    psql "$url" -qc "ALTER SYSTEM SET ssl_cert_file = 'gridlink-test-server.crt'" \
+        -c "ALTER SYSTEM SET ssl_key_file = 'gridlink-test-server.key'" \
+        -c "ALTER SYSTEM SET ssl = on" -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || return 0
+    sleep 1
+    psql "$url?sslmode=verify-full&sslrootcert=$dir/ca.pem" -Atqc 'SELECT 1' >/dev/null 2>&1 || return 0
+    echo "$dir/ca.pem"
+}
