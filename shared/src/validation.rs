@@ -178,17 +178,27 @@ impl HttpsUrl {
                 "The URL cannot contain a username or password.",
             ));
         }
-        let host = match authority.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
-                if port.parse::<u16>().map_or(true, |port| port == 0) {
-                    return Err(ValidationError(
-                        "The URL's port must be a number from 1 to 65535.",
-                    ));
-                }
-                host
-            }
-            _ => authority,
+        // An IPv6 literal is bracketed and holds colons of its own: a port
+        // can only follow its closing bracket.
+        let (host, port) = match authority.strip_prefix('[') {
+            Some(bracketed) => match bracketed.split_once(']') {
+                Some((address, "")) => (address, None),
+                Some((address, rest)) => match rest.strip_prefix(':') {
+                    Some(port) => (address, Some(port)),
+                    None => return Err(ValidationError("The URL's host is not valid.")),
+                },
+                None => return Err(ValidationError("The URL's host is not valid.")),
+            },
+            None => match authority.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            },
         };
+        if port.is_some_and(|port| port.parse::<u16>().map_or(true, |port| port == 0)) {
+            return Err(ValidationError(
+                "The URL's port must be a number from 1 to 65535.",
+            ));
+        }
         if host.is_empty() || host.starts_with('.') || host.ends_with('.') {
             return Err(ValidationError(
                 "The URL needs a host name, like https://example.com.",
@@ -450,6 +460,8 @@ mod tests {
             "https://hooks.example.com:8443/gridlink?x=1",
             "HTTPS://Example.com/path",
             "https://[::1]:8443/",
+            "https://[2001:db8::1]/hooks",
+            "https://[fd00::1]",
         ] {
             assert!(HttpsUrl::parse(good).is_ok(), "{good:?} was refused");
         }
@@ -468,6 +480,9 @@ mod tests {
             "https:///path",
             "https://exa mple.com",
             "https://user:secret@example.com",
+            "https://[::1",
+            "https://[::1]x/",
+            "https://[::1]:0/",
             "https://example.com:0/",
             "https://example.com:99999/",
         ] {
