@@ -1,6 +1,8 @@
 //! The `gridlink` binary as an operator runs it: bad configuration stops it with
 //! one line naming the option, and SIGTERM stops it cleanly.
 
+mod common;
+
 use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -10,7 +12,8 @@ fn gridlink(args: &[&str]) -> Command {
     command
         .args(args)
         .env_remove("GRIDLINK_MASTER_KEY")
-        .env_remove("GRIDLINK_DATABASE_URL");
+        .env_remove("GRIDLINK_DATABASE_URL")
+        .env_remove("SSL_CERT_FILE");
     command
 }
 
@@ -214,4 +217,54 @@ fn gridlink_sandbox_runs_the_sandbox_utilities_alone() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[test]
+fn a_tls_key_that_does_not_fit_its_certificate_stops_the_server_naming_the_option() {
+    let ca = common::tls::TestCa::new();
+    let cert = format!("--tls-cert={}", ca.cert_file.display());
+    let wrong_key = format!("--tls-key={}", ca.other_key_file.display());
+    let line = run_to_failure(&[
+        "serve",
+        "--demo",
+        "--listen=127.0.0.1:0",
+        "--sandbox-listen=127.0.0.1:0",
+        &cert,
+        &wrong_key,
+    ]);
+    assert!(line.contains("GRIDLINK_TLS_KEY (--tls-key)"), "{line}");
+    assert!(line.contains("does not fit the certificate"), "{line}");
+}
+
+#[test]
+fn a_missing_tls_certificate_stops_the_server_naming_the_option() {
+    let line = run_to_failure(&[
+        "serve",
+        "--demo",
+        "--listen=127.0.0.1:0",
+        "--sandbox-listen=127.0.0.1:0",
+        "--tls-cert=/nonexistent/gridlink.pem",
+        "--tls-key=/nonexistent/gridlink-key.pem",
+    ]);
+    assert!(line.contains("GRIDLINK_TLS_CERT (--tls-cert)"), "{line}");
+}
+
+#[test]
+fn ssl_cert_file_from_the_environment_is_honoured() {
+    let data_dir = unique_data_dir();
+    let output = gridlink(&[
+        "serve",
+        "--demo",
+        "--listen=127.0.0.1:0",
+        "--sandbox-listen=127.0.0.1:0",
+        &format!("--data-dir={}", data_dir.display()),
+    ])
+    .env("SSL_CERT_FILE", "/nonexistent/company-ca.pem")
+    .output()
+    .expect("run gridlink");
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("SSL_CERT_FILE (--ssl-cert-file)"), "{stderr}");
+    assert!(stderr.contains("/nonexistent/company-ca.pem"), "{stderr}");
 }

@@ -42,6 +42,8 @@ async fn no_password_code_or_token_reaches_the_log() {
             &format!("--sandbox-listen=127.0.0.1:{sandbox_port}"),
             &format!("--data-dir={}", data_dir.display()),
             "--static-dir=/nonexistent",
+            // The endpoint below is on loopback, refused without this.
+            "--webhook-allow-private",
         ])
         .env("GRIDLINK_DEMO_PASSWORD", operator_password)
         .env("RUST_LOG", "debug")

@@ -44,6 +44,8 @@ impl Replica {
             .arg(format!("--listen=127.0.0.1:{port}"))
             .arg(format!("--database-url={database_url}"))
             .arg(format!("--utility-url={utility_url}"))
+            // The tests' webhook receivers listen on loopback.
+            .arg("--webhook-allow-private")
             .arg(format!("--data-dir={}", data_dir.path().display()))
             .arg(format!(
                 "--static-dir={}",
