@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the API, the web app, the background jobs and (by default) the sandbox utilities.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run only the sandbox utilities.
     Sandbox(SandboxArgs),
     /// Apply the database migrations and exit.

@@ -429,7 +429,7 @@ mod tests {
         let mut argv = vec!["gridlink", "serve"];
         argv.extend_from_slice(extra);
         match crate::cli::Cli::parse_from(argv).into_command() {
-            crate::cli::Command::Serve(args) => args,
+            crate::cli::Command::Serve(args) => *args,
             other => panic!("expected serve, got {other:?}"),
         }
     }
@@ -516,11 +516,16 @@ mod tests {
             DatabaseUrl::Postgres { url } => url,
             other => panic!("{other:?}"),
         };
-        assert!(url("postgres://db.example.com/gridlink?sslmode=require").contains("sslmode=verify-ca"));
-        assert!(url("postgres://db.example.com/g?sslmode=verify-full&sslrootcert=%2Fca.pem")
-            .contains("sslmode=verify-full&sslrootcert=%2Fca.pem"));
+        assert!(
+            url("postgres://db.example.com/gridlink?sslmode=require").contains("sslmode=verify-ca")
+        );
+        assert!(
+            url("postgres://db.example.com/g?sslmode=verify-full&sslrootcert=%2Fca.pem")
+                .contains("sslmode=verify-full&sslrootcert=%2Fca.pem")
+        );
         assert_eq!(url("postgres://127.0.0.1/g"), "postgres://127.0.0.1/g");
-        let error = DatabaseUrl::parse("postgres://db.example.com/g?sslmode=sometimes").unwrap_err();
+        let error =
+            DatabaseUrl::parse("postgres://db.example.com/g?sslmode=sometimes").unwrap_err();
         assert_eq!(error.option, DATABASE_URL);
     }
 
@@ -530,7 +535,9 @@ mod tests {
         let trusted = DatabaseUrl::parse("postgres://db.example.com/g?sslmode=verify-full")
             .unwrap()
             .trusting(Some(ca));
-        assert!(trusted.redacted().contains("sslrootcert=%2Fetc%2Fcompany-ca.pem"));
+        assert!(trusted
+            .redacted()
+            .contains("sslrootcert=%2Fetc%2Fcompany-ca.pem"));
         let own = DatabaseUrl::parse("postgres://db.example.com/g?sslrootcert=%2Fown.pem")
             .unwrap()
             .trusting(Some(ca));

@@ -48,23 +48,22 @@ pub fn load_server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, 
             format!("{} holds no PEM private key", key.display()),
         )
     })?;
-    let mut config = ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("the ring provider supports the default protocol versions")
-    .with_no_client_auth()
-    .with_single_cert(chain, private_key)
-    .map_err(|error| {
-        ConfigError::new(
-            TLS_KEY,
-            format!(
-                "{} does not fit the certificate in {} ({error})",
-                key.display(),
-                cert.display()
-            ),
-        )
-    })?;
+    let mut config =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("the ring provider supports the default protocol versions")
+            .with_no_client_auth()
+            .with_single_cert(chain, private_key)
+            .map_err(|error| {
+                ConfigError::new(
+                    TLS_KEY,
+                    format!(
+                        "{} does not fit the certificate in {} ({error})",
+                        key.display(),
+                        cert.display()
+                    ),
+                )
+            })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

@@ -71,7 +71,11 @@ pub async fn start_with(
     let local_addr = listener
         .local_addr()
         .context("Failed to read the bound address")?;
-    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let public_url = match &config.public_url {
         Some(url) => url.clone(),
         None => Url::parse(&format!("{scheme}://{local_addr}"))

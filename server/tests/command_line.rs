@@ -265,6 +265,9 @@ fn ssl_cert_file_from_the_environment_is_honoured() {
     let _ = std::fs::remove_dir_all(&data_dir);
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("SSL_CERT_FILE (--ssl-cert-file)"), "{stderr}");
+    assert!(
+        stderr.contains("SSL_CERT_FILE (--ssl-cert-file)"),
+        "{stderr}"
+    );
     assert!(stderr.contains("/nonexistent/company-ca.pem"), "{stderr}");
 }

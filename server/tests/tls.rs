@@ -17,7 +17,9 @@ use tokio_util::sync::CancellationToken;
 /// attempt; returns the delivery with its attempt log.
 async fn first_attempt(org: &common::Organisation) -> serde_json::Value {
     let queued = expect_json(
-        org.api.post("/api/v1/webhook-endpoint/test", json!({})).await,
+        org.api
+            .post("/api/v1/webhook-endpoint/test", json!({}))
+            .await,
         202,
     )
     .await;
@@ -25,14 +27,22 @@ async fn first_attempt(org: &common::Organisation) -> serde_json::Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let delivery = expect_json(
-            org.api.get(&format!("/api/v1/webhook-deliveries/{id}")).await,
+            org.api
+                .get(&format!("/api/v1/webhook-deliveries/{id}"))
+                .await,
             200,
         )
         .await;
-        if delivery["attemptLog"].as_array().is_some_and(|log| !log.is_empty()) {
+        if delivery["attemptLog"]
+            .as_array()
+            .is_some_and(|log| !log.is_empty())
+        {
             return delivery;
         }
-        assert!(std::time::Instant::now() < deadline, "no attempt: {delivery}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no attempt: {delivery}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -66,7 +76,10 @@ async fn a_webhook_reaches_an_https_receiver_whose_ca_is_in_ssl_cert_file(backen
     .await;
     let secret = created["secret"].as_str().unwrap();
     let delivery = first_attempt(&org).await;
-    assert_eq!(delivery["attemptLog"][0]["responseStatus"], 200, "{delivery}");
+    assert_eq!(
+        delivery["attemptLog"][0]["responseStatus"], 200,
+        "{delivery}"
+    );
     let received = receiver.wait_for(1).await;
     assert!(verify(secret, &received[0]), "the signature verifies");
     assert_eq!(received[0].json()["type"], "WEBHOOK_TEST");
@@ -166,7 +179,9 @@ async fn a_utility_with_an_untrusted_certificate_is_refused_and_not_retried_as_a
     )
     .unwrap();
     let utilities = trusting.list_utilities().await.unwrap();
-    assert!(utilities.iter().any(|utility| utility.id == "sandbox-electric"));
+    assert!(utilities
+        .iter()
+        .any(|utility| utility.id == "sandbox-electric"));
     stop.cancel();
 }
 
@@ -185,7 +200,9 @@ async fn gridlink_serves_https_with_hsts_and_secure_cookies_when_given_a_certifi
     let client = ca.client();
     let health = client.get(app.url("/api/health")).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    let hsts = health.headers()["strict-transport-security"].to_str().unwrap();
+    let hsts = health.headers()["strict-transport-security"]
+        .to_str()
+        .unwrap();
     assert!(hsts.contains("max-age="), "{hsts}");
 
     // Sign-in over HTTPS sets a Secure cookie.

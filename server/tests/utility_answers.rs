@@ -101,7 +101,12 @@ async fn a_utilitys_error_text_reaches_only_the_operators_timeline(backend: Back
         .await;
     let status_change = receiver.wait_for_delivered("STATUS_CHANGE", &id).await;
 
-    let connect_state = connect.get("/api/connect/session").await.text().await.unwrap();
+    let connect_state = connect
+        .get("/api/connect/session")
+        .await
+        .text()
+        .await
+        .unwrap();
     let credential = org
         .api
         .get(&format!("/api/v1/credentials/{id}"))
@@ -114,7 +119,10 @@ async fn a_utilitys_error_text_reaches_only_the_operators_timeline(backend: Back
         ("the webhook", &status_change.to_string()),
         ("the credential", credential.as_str()),
     ] {
-        assert!(!text.contains(MARKER), "{place} repeats the utility's text: {text}");
+        assert!(
+            !text.contains(MARKER),
+            "{place} repeats the utility's text: {text}"
+        );
     }
 
     let events = expect_json(
@@ -134,7 +142,11 @@ async fn a_utilitys_error_text_reaches_only_the_operators_timeline(backend: Back
         .clone();
     let message = utility_error["message"].as_str().unwrap();
     assert!(message.contains(MARKER), "{message}");
-    assert!(message.chars().count() < 400, "cut short: {} chars", message.chars().count());
+    assert!(
+        message.chars().count() < 400,
+        "cut short: {} chars",
+        message.chars().count()
+    );
     stop.cancel();
 }
 

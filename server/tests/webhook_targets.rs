@@ -37,7 +37,10 @@ async fn webhook_urls_pointing_at_non_public_addresses_are_refused_when_saved(ba
         ("https://10.1.2.3/hooks".to_owned(), "private"),
         ("https://172.20.0.5/hooks".to_owned(), "private"),
         ("https://192.168.0.10:8443/hooks".to_owned(), "private"),
-        ("https://169.254.169.254/latest/meta-data".to_owned(), "link-local"),
+        (
+            "https://169.254.169.254/latest/meta-data".to_owned(),
+            "link-local",
+        ),
         ("https://100.64.0.1/hooks".to_owned(), "carrier-grade NAT"),
         ("https://[fd00::1]/hooks".to_owned(), "unique-local"),
         ("https://[fe80::1]/hooks".to_owned(), "link-local"),
@@ -73,7 +76,10 @@ async fn a_delivery_to_a_target_that_became_private_is_refused_at_connection_tim
     let org = app.organisation("Acme Solar").await;
     let receiver = WebhookReceiver::start(0).await;
     let port = reqwest::Url::parse(&receiver.url).unwrap().port().unwrap();
-    for url in [receiver.url.clone(), format!("http://localhost:{port}/hooks")] {
+    for url in [
+        receiver.url.clone(),
+        format!("http://localhost:{port}/hooks"),
+    ] {
         save_endpoint_unchecked(&app, &org.id, &url).await;
         let delivery = test_event_attempt(&org).await;
         let error = delivery["attemptLog"][0]["error"].as_str().unwrap();
@@ -89,7 +95,10 @@ async fn loopback_targets_are_reached_with_webhook_allow_private(backend: Backen
     let org = app.organisation("Acme Solar").await;
     let receiver = WebhookReceiver::start(0).await;
     let port = reqwest::Url::parse(&receiver.url).unwrap().port().unwrap();
-    for url in [receiver.url.clone(), format!("http://localhost:{port}/hooks")] {
+    for url in [
+        receiver.url.clone(),
+        format!("http://localhost:{port}/hooks"),
+    ] {
         let status = org
             .admin
             .put("/api/v1/webhook-endpoint", json!({"url": url}))
@@ -118,9 +127,18 @@ async fn test_events_are_limited_per_organisation(backend: Backend) {
         .await;
     }
     for _ in 0..5 {
-        expect_json(org.api.post("/api/v1/webhook-endpoint/test", json!({})).await, 202).await;
+        expect_json(
+            org.api
+                .post("/api/v1/webhook-endpoint/test", json!({}))
+                .await,
+            202,
+        )
+        .await;
     }
-    let refused = org.api.post("/api/v1/webhook-endpoint/test", json!({})).await;
+    let refused = org
+        .api
+        .post("/api/v1/webhook-endpoint/test", json!({}))
+        .await;
     assert_eq!(refused.status(), 429);
     let retry_after: u64 = refused.headers()["retry-after"]
         .to_str()
@@ -130,18 +148,30 @@ async fn test_events_are_limited_per_organisation(backend: Backend) {
     assert!((1..=60).contains(&retry_after), "{retry_after}");
     let body: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(body["code"], "TOO_MANY_REQUESTS", "{body}");
-    let (queued,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM webhook_deliveries WHERE organisation_id = $1",
-    )
-    .bind(&org.id)
-    .fetch_one(app.state().db.pool())
-    .await
-    .unwrap();
+    let (queued,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM webhook_deliveries WHERE organisation_id = $1")
+            .bind(&org.id)
+            .fetch_one(app.state().db.pool())
+            .await
+            .unwrap();
     assert_eq!(queued, 5, "the refused request queued nothing");
     // Another organisation is not affected, and a minute later the first may test again.
-    expect_json(other.api.post("/api/v1/webhook-endpoint/test", json!({})).await, 202).await;
+    expect_json(
+        other
+            .api
+            .post("/api/v1/webhook-endpoint/test", json!({}))
+            .await,
+        202,
+    )
+    .await;
     app.state().clock.advance(time::Duration::seconds(61));
-    expect_json(org.api.post("/api/v1/webhook-endpoint/test", json!({})).await, 202).await;
+    expect_json(
+        org.api
+            .post("/api/v1/webhook-endpoint/test", json!({}))
+            .await,
+        202,
+    )
+    .await;
 }
 
 /// Organisation A's endpoint takes 10 s per request and has 100 messages
@@ -176,9 +206,7 @@ async fn a_stalled_endpoint_does_not_delay_another_organisations_webhooks(backen
     let id = app
         .synced_credential(&org.api, "sandbox-water", "user_nomfa")
         .await;
-    receiver
-        .wait_for_delivered("STATUS_CHANGE", &id)
-        .await;
+    receiver.wait_for_delivered("STATUS_CHANGE", &id).await;
 
     let mut connection = app.state().db.pool().acquire().await.unwrap();
     for n in 0..100 {
@@ -197,7 +225,10 @@ async fn a_stalled_endpoint_does_not_delay_another_organisations_webhooks(backen
     // Wait until the stalled endpoint holds deliveries in flight.
     let deadline = Instant::now() + Duration::from_secs(10);
     while stalled_in_flight(&app, &slow_org.id).await == 0 {
-        assert!(Instant::now() < deadline, "the stalled endpoint got nothing");
+        assert!(
+            Instant::now() < deadline,
+            "the stalled endpoint got nothing"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
@@ -279,16 +310,27 @@ async fn save_endpoint_unchecked(app: &TestApp, organisation_id: &str, url: &str
 
 /// Queues a test event and waits for its first attempt.
 async fn test_event_attempt(org: &common::Organisation) -> serde_json::Value {
-    let queued = expect_json(org.api.post("/api/v1/webhook-endpoint/test", json!({})).await, 202).await;
+    let queued = expect_json(
+        org.api
+            .post("/api/v1/webhook-endpoint/test", json!({}))
+            .await,
+        202,
+    )
+    .await;
     let id = queued["id"].as_str().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let delivery = expect_json(
-            org.api.get(&format!("/api/v1/webhook-deliveries/{id}")).await,
+            org.api
+                .get(&format!("/api/v1/webhook-deliveries/{id}"))
+                .await,
             200,
         )
         .await;
-        if delivery["attemptLog"].as_array().is_some_and(|log| !log.is_empty()) {
+        if delivery["attemptLog"]
+            .as_array()
+            .is_some_and(|log| !log.is_empty())
+        {
             return delivery;
         }
         assert!(Instant::now() < deadline, "no attempt: {delivery}");

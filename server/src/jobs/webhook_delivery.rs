@@ -135,9 +135,7 @@ async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed
     for (id,) in &candidates {
         claim = claim.bind(id);
     }
-    let rows: Vec<(String, String, String, i64, i64)> = claim
-        .fetch_all(state.db.pool())
-        .await?;
+    let rows: Vec<(String, String, String, i64, i64)> = claim.fetch_all(state.db.pool()).await?;
     Ok(rows
         .into_iter()
         .map(
@@ -249,9 +247,7 @@ async fn deliver(
 }
 
 fn refusal(forbidden: &ForbiddenAddress) -> String {
-    format!(
-        "Not sent: {forbidden} (set GRIDLINK_WEBHOOK_ALLOW_PRIVATE only for development)."
-    )
+    format!("Not sent: {forbidden} (set GRIDLINK_WEBHOOK_ALLOW_PRIVATE only for development).")
 }
 
 /// Words for a failed request, without the URL (it may carry a secret) and

@@ -163,9 +163,8 @@ impl Resolve for PublicOnlyResolver {
     fn resolve(&self, name: Name) -> Resolving {
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let addresses: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             check_all(&host, addresses.iter().copied())?;
             let addresses: Addrs = Box::new(addresses.into_iter());
             Ok(addresses)
@@ -185,12 +184,21 @@ mod tests {
     fn loopback_private_and_link_local_ipv4_addresses_are_not_public() {
         assert_eq!(kind("127.0.0.1"), Some(AddressKind::Loopback));
         assert_eq!(kind("127.255.0.9"), Some(AddressKind::Loopback));
-        for private in ["10.0.0.1", "10.255.255.255", "172.16.0.1", "172.31.255.254", "192.168.1.1"] {
+        for private in [
+            "10.0.0.1",
+            "10.255.255.255",
+            "172.16.0.1",
+            "172.31.255.254",
+            "192.168.1.1",
+        ] {
             assert_eq!(kind(private), Some(AddressKind::Private), "{private}");
         }
         assert_eq!(kind("169.254.169.254"), Some(AddressKind::LinkLocal));
         assert_eq!(kind("100.64.0.1"), Some(AddressKind::SharedAddressSpace));
-        assert_eq!(kind("100.127.255.255"), Some(AddressKind::SharedAddressSpace));
+        assert_eq!(
+            kind("100.127.255.255"),
+            Some(AddressKind::SharedAddressSpace)
+        );
         assert_eq!(kind("224.0.0.1"), Some(AddressKind::Multicast));
         assert_eq!(kind("0.0.0.0"), Some(AddressKind::Unspecified));
         assert_eq!(kind("0.1.2.3"), Some(AddressKind::Unspecified));
@@ -202,7 +210,15 @@ mod tests {
 
     #[test]
     fn public_ipv4_addresses_next_to_the_private_ranges_are_allowed() {
-        for public in ["8.8.8.8", "172.15.255.255", "172.32.0.1", "100.63.255.255", "100.128.0.1", "192.169.0.1", "1.1.1.1"] {
+        for public in [
+            "8.8.8.8",
+            "172.15.255.255",
+            "172.32.0.1",
+            "100.63.255.255",
+            "100.128.0.1",
+            "192.169.0.1",
+            "1.1.1.1",
+        ] {
             assert_eq!(kind(public), None, "{public}");
         }
     }
@@ -225,8 +241,8 @@ mod tests {
 
     #[test]
     fn a_literal_host_is_checked_without_any_lookup() {
-        let refused = check_literal_host(&Url::parse("https://169.254.169.254/latest").unwrap())
-            .unwrap_err();
+        let refused =
+            check_literal_host(&Url::parse("https://169.254.169.254/latest").unwrap()).unwrap_err();
         assert_eq!(refused.kind, AddressKind::LinkLocal);
         assert!(refused.to_string().contains("169.254.169.254"));
         assert!(check_literal_host(&Url::parse("https://[::1]:8443/hooks").unwrap()).is_err());

@@ -27,7 +27,9 @@ pub fn error_chain<'a>(
     while let Some(current) = next {
         chain.push(current);
         next = match current.downcast_ref::<std::io::Error>() {
-            Some(io) => io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)),
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
             None => current.source(),
         };
     }

@@ -106,11 +106,15 @@ mod tests {
 
     #[test]
     fn a_ca_file_without_certificates_is_refused() {
-        let path = std::env::temp_dir().join(format!("gridlink-empty-ca-{}.pem", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("gridlink-empty-ca-{}.pem", std::process::id()));
         std::fs::write(&path, "not a certificate\n").unwrap();
         let error = TrustRoots::load(Some(&path)).unwrap_err();
         std::fs::remove_file(&path).ok();
         assert_eq!(error.option, SSL_CERT_FILE);
-        assert!(error.problem.contains("no usable CA certificate"), "{error}");
+        assert!(
+            error.problem.contains("no usable CA certificate"),
+            "{error}"
+        );
     }
 }

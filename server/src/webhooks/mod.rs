@@ -80,7 +80,9 @@ async fn set_endpoint(
             .map_err(|_| ApiError::invalid_field("url", "Enter a valid URL."))?;
         address_policy::check_url_when_saved(&parsed)
             .await
-            .map_err(|forbidden| ApiError::invalid_field("url", format!("Not allowed: {forbidden}.")))?;
+            .map_err(|forbidden| {
+                ApiError::invalid_field("url", format!("Not allowed: {forbidden}."))
+            })?;
     }
     let now = state.clock.now_ms();
     let updated = sqlx::query(
@@ -257,7 +259,14 @@ type DeliveryRow = (
 );
 
 /// attempted_at, url, response_status, error, duration_ms.
-type AttemptRow = (i64, String, Option<i64>, Option<String>, Option<String>, i64);
+type AttemptRow = (
+    i64,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
 
 fn delivery_from_row(row: DeliveryRow) -> WebhookDelivery {
     WebhookDelivery {
@@ -390,13 +399,16 @@ async fn find_delivery(
         attempt_log: attempts
             .into_iter()
             .map(
-                |(attempted_at, url, response_status, response_body, error, duration_ms)| WebhookAttempt {
-                    attempted_at: from_ms(attempted_at),
-                    url,
-                    response_status: response_status.and_then(|status| u16::try_from(status).ok()),
-                    response_body,
-                    error,
-                    duration_ms: u64::try_from(duration_ms).unwrap_or_default(),
+                |(attempted_at, url, response_status, response_body, error, duration_ms)| {
+                    WebhookAttempt {
+                        attempted_at: from_ms(attempted_at),
+                        url,
+                        response_status: response_status
+                            .and_then(|status| u16::try_from(status).ok()),
+                        response_body,
+                        error,
+                        duration_ms: u64::try_from(duration_ms).unwrap_or_default(),
+                    }
                 },
             )
             .collect(),
