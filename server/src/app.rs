@@ -9,7 +9,7 @@ use tower_http::trace::TraceLayer;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{
-    api_keys, connect, credentials, embed, health, openapi, operators, organisations,
+    api_keys, connect, credentials, embed, health, openapi, operators, organisations, rate_limit,
     security_headers, spa, webhooks,
 };
 
@@ -25,7 +25,11 @@ pub fn app(state: AppState) -> Router {
         .merge(organisations::router())
         .merge(webhooks::router())
         .fallback(api_route_not_found)
-        .method_not_allowed_fallback(api_method_not_allowed);
+        .method_not_allowed_fallback(api_method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit_clients,
+        ));
 
     let web_app = Router::new()
         .merge(embed::router())

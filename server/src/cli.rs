@@ -210,6 +210,12 @@ pub struct ServeArgs {
     #[arg(long, env = "GRIDLINK_WEBHOOK_ALLOW_PRIVATE")]
     pub webhook_allow_private: bool,
 
+    /// Comma-separated networks (CIDRs) of the proxies in front of Gridlink whose
+    /// `X-Forwarded-For` / `Forwarded` headers name the client. Default: none (the peer
+    /// address is the client).
+    #[arg(long, env = "GRIDLINK_TRUSTED_PROXIES", value_name = "CIDR,…")]
+    pub trusted_proxies: Option<String>,
+
     #[command(flatten)]
     pub database: DatabaseArgs,
 }
@@ -254,6 +260,7 @@ mod tests {
             "GRIDLINK_TLS_CERT",
             "GRIDLINK_TLS_KEY",
             "GRIDLINK_WEBHOOK_ALLOW_PRIVATE",
+            "GRIDLINK_TRUSTED_PROXIES",
             "SSL_CERT_FILE",
         ] {
             assert!(help.contains(variable), "{variable} missing from --help");

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use reqwest::Url;
 
 use crate::cli::{DatabaseArgs, SandboxArgs, ServeArgs};
+use crate::client_ip::TrustedProxies;
 use crate::crypto::Keyring;
 use crate::outbound::TrustRoots;
 
@@ -44,6 +45,7 @@ pub const JOB_LEASE: &str = "GRIDLINK_JOB_LEASE (--job-lease)";
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE (--ssl-cert-file)";
 pub const TLS_CERT: &str = "GRIDLINK_TLS_CERT (--tls-cert)";
 pub const TLS_KEY: &str = "GRIDLINK_TLS_KEY (--tls-key)";
+pub const TRUSTED_PROXIES: &str = "GRIDLINK_TRUSTED_PROXIES (--trusted-proxies)";
 
 /// Where the database lives.
 #[derive(Debug, Clone)]
@@ -240,6 +242,8 @@ pub struct ServeConfig {
     pub trust: TrustRoots,
     /// Whether webhooks may go to loopback, private and other non-public addresses.
     pub webhook_allow_private: bool,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// How the background jobs pace their work.
@@ -395,6 +399,9 @@ impl ServeConfig {
             tls,
             trust,
             webhook_allow_private: args.webhook_allow_private,
+            trusted_proxies: TrustedProxies::parse(
+                args.trusted_proxies.as_deref().unwrap_or_default(),
+            )?,
         })
     }
 }

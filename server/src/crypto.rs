@@ -124,6 +124,13 @@ impl Keyring {
         &self.current
     }
 
+    /// Whether a key with this id is configured.
+    pub fn has_key(&self, key_id: &str) -> bool {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .any(|key| key.id() == key_id)
+    }
+
     /// Seals `plaintext` under the current key, bound to `associated_data`.
     pub fn seal(&self, plaintext: &[u8], associated_data: &str) -> String {
         let cipher = XChaCha20Poly1305::new(self.current.bytes().into());

@@ -13,27 +13,37 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/health", get(check_health))
 }
 
-/// 200 when every check passed; 503 (with the same body) when the database is down,
-/// so load balancers take the replica out of rotation.
+/// 200 when every check passed; 503 (with the same body) when the database is
+/// down or refuses writes, so load balancers take the replica out of rotation.
 async fn check_health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    let database_ok = match state.db.ping().await {
-        Ok(()) => true,
+    let database = match state.db.ping().await {
         Err(error) => {
             tracing::warn!(
                 error = format!("{error:#}"),
                 "health check: database unreachable"
             );
-            false
+            "unreachable"
         }
+        Ok(()) => match state.db.probe_write(state.clock.now_ms()).await {
+            Ok(()) => "ok",
+            Err(error) => {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "health check: database not writable"
+                );
+                "not writable"
+            }
+        },
     };
+    let healthy = database == "ok";
     let health = Health {
-        status: if database_ok { "ok" } else { "degraded" }.to_owned(),
-        database: if database_ok { "ok" } else { "unreachable" }.to_owned(),
+        status: if healthy { "ok" } else { "degraded" }.to_owned(),
+        database: database.to_owned(),
         database_kind: state.db.kind().as_str().to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         demo: state.settings.demo,
     };
-    let status = if database_ok {
+    let status = if healthy {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE

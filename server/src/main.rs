@@ -68,6 +68,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let config = DatabaseConfig::from_args(&args.database)?;
             let db = Database::connect(&config.url).await?;
             db.migrate().await?;
+            let now_ms = server::clock::Clock::default().now_ms();
+            server::key_check::verify_master_key(&db, &keyring, now_ms).await?;
             let report = server::key_rotation::rotate(&db, &keyring).await?;
             db.close().await;
             println!(

@@ -29,7 +29,7 @@ pub async fn start_challenge(
         })
         .collect();
     let methods: Vec<&str> = options.iter().map(|option| option.method.label()).collect();
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let change = Transition {
         credential_id: &row.id,
         from: row.status_detail,
@@ -44,7 +44,8 @@ pub async fn start_challenge(
     if changed {
         sqlx::query(
             "UPDATE credentials SET mfa_challenge_id = $1, mfa_options = $2, mfa_method = NULL, mfa_destination = NULL, \
-               mfa_code_expires_at = NULL, mfa_sends = 0, mfa_wrong_codes = 0, mfa_last_activity_at = $3 WHERE id = $4",
+               mfa_code_expires_at = NULL, mfa_sends = 0, mfa_wrong_codes = 0, mfa_in_flight_until = NULL, \
+               mfa_last_send_at = NULL, mfa_last_activity_at = $3 WHERE id = $4",
         )
         .bind(&challenge.challenge_id)
         .bind(serde_json::to_string(&options)?)
@@ -68,7 +69,7 @@ pub async fn complete_connection(
 ) -> anyhow::Result<bool> {
     let now = state.clock.now_ms();
     let expires_at = to_ms(session.expires_at);
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let change = Transition {
         credential_id: &row.id,
         from: row.status_detail,
@@ -84,8 +85,8 @@ pub async fn complete_connection(
         sqlx::query(
             "UPDATE credentials SET sealed_session_token = $1, token_expires_at = $2, mfa_challenge_id = NULL, \
                mfa_options = NULL, mfa_method = NULL, mfa_destination = NULL, mfa_code_expires_at = NULL, \
-               mfa_sends = 0, mfa_wrong_codes = 0, mfa_last_activity_at = NULL, \
-               first_connected_at = COALESCE(first_connected_at, $4), next_sync_at = $4, \
+               mfa_sends = 0, mfa_wrong_codes = 0, mfa_last_activity_at = NULL, mfa_in_flight_until = NULL, \
+               mfa_last_send_at = NULL, first_connected_at = COALESCE(first_connected_at, $4), next_sync_at = $4, \
                sync_lease_until = NULL, sync_failures = 0, expiry_warned_at = NULL WHERE id = $3",
         )
         .bind(seal_token(&state.keyring, &row.id, &session.secret))

@@ -128,7 +128,7 @@ async fn change_settings(
     }
     errors.finish()?;
     let now = state.clock.now_ms();
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     sqlx::query(
         "UPDATE organisations SET name = $1, logo_url = $2, accent_color = $3, terms_url = $4, privacy_url = $5 WHERE id = $6",
     )
@@ -185,7 +185,7 @@ pub async fn create_with_admin(
     let organisation_id = tokens::new_id("org");
     let operator_id = tokens::new_id("op");
     let password_hash = hash_password(admin_password.to_owned()).await?;
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("INSERT INTO organisations (id, name, created_at) VALUES ($1, $2, $3)")
         .bind(&organisation_id)
         .bind(name)

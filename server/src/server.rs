@@ -93,7 +93,11 @@ pub async fn start_with(
         ),
         (None, None) => unreachable!("config validation requires a master key outside demo mode"),
     };
-    tracing::info!(key_id = master_key.current().id(), "master key loaded");
+    crate::key_check::verify_master_key(&db, &master_key, clock.now_ms()).await?;
+    tracing::info!(
+        key_id = master_key.current().id(),
+        "master key loaded and verified"
+    );
 
     let mut tasks = tokio::task::JoinSet::new();
     let sandbox_addr = match &config.utility {
@@ -143,19 +147,23 @@ pub async fn start_with(
             jobs: config.jobs,
             trust: config.trust.clone(),
             webhook_allow_private: config.webhook_allow_private,
+            trusted_proxies: config.trusted_proxies.clone(),
         }),
         utilities: UtilityCatalog::new(Arc::clone(&utility)),
         utility,
         keyring: Arc::new(master_key),
         clock,
         wakeups: Wakeups::default(),
+        rate_limits: Arc::default(),
     };
     let demo_operator_password = match &config.demo {
         Some(settings) => Some(demo::seed(&state, settings).await?),
         None => None,
     };
     jobs::spawn_all(&mut tasks, &state, schedule, &shutdown);
-    let router = app::app(state.clone());
+    let router =
+        app::app(state.clone()).into_make_service_with_connect_info::<crate::client_ip::Peer>();
+    tasks.spawn(forget_idle_clients(state.clone(), shutdown.clone()));
     let app_shutdown = shutdown.clone();
     match &config.tls {
         Some(tls) => {
@@ -214,4 +222,16 @@ pub async fn start_with(
         state,
         task,
     })
+}
+
+/// Keeps the rate limiters' memory small: clients quiet for a while are forgotten.
+async fn forget_idle_clients(state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {
+                state.rate_limits.forget_idle_clients();
+            }
+        }
+    }
 }

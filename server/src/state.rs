@@ -5,11 +5,13 @@ use std::sync::Arc;
 use rand::Rng;
 use reqwest::Url;
 
+use crate::client_ip::TrustedProxies;
 use crate::clock::Clock;
 use crate::config::JobSettings;
 use crate::crypto::Keyring;
 use crate::jobs::Wakeups;
 use crate::outbound::TrustRoots;
+use crate::rate_limit::RateLimits;
 use crate::spa::SpaAssets;
 use crate::store::Database;
 use crate::utility::catalog::UtilityCatalog;
@@ -28,6 +30,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Nudges the background jobs when there is new work for them.
     pub wakeups: Wakeups,
+    /// Per-client request limits (this process's share).
+    pub rate_limits: Arc<RateLimits>,
 }
 
 /// Runtime settings derived from the configuration.
@@ -41,6 +45,8 @@ pub struct Settings {
     pub trust: TrustRoots,
     /// Whether webhooks may go to non-public addresses (`GRIDLINK_WEBHOOK_ALLOW_PRIVATE`).
     pub webhook_allow_private: bool,
+    /// Proxies whose forwarding headers name the client (`GRIDLINK_TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Settings {
@@ -86,6 +92,7 @@ mod tests {
             jobs: JobSettings::default(),
             trust: TrustRoots::only(Vec::new()),
             webhook_allow_private: false,
+            trusted_proxies: TrustedProxies::default(),
         };
         let day = 24 * 60 * 60 * 1000;
         let delays: Vec<i64> = (0..200).map(|_| settings.next_sync_delay_ms()).collect();

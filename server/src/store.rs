@@ -126,6 +126,28 @@ impl Database {
         Ok(())
     }
 
+    /// Whether the database accepts a write (a full disk or a read-only
+    /// replica answers reads but not this).
+    pub async fn probe_write(&self, now_ms: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE health_probe SET checked_at = $1 WHERE id = 1")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await
+            .context("Database refused a write")?;
+        Ok(())
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write
+    /// lock at once (`BEGIN IMMEDIATE`): a deferred transaction that reads
+    /// first and writes later can fail with "database is locked" instead of
+    /// waiting its turn under the busy timeout.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.kind {
+            DatabaseKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            DatabaseKind::Postgres => self.pool.begin().await,
+        }
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }

@@ -307,3 +307,51 @@ async fn gridlink_serve_starts_the_sandbox_on_its_own_port() {
         .unwrap();
     assert_eq!(utilities.len(), 5);
 }
+
+#[tokio::test]
+async fn admin_stats_count_the_calls_each_utility_received() {
+    let sandbox = spawn_sandbox().await;
+    let client = reqwest::Client::new();
+    for password in ["wrong", "pass_good"] {
+        client
+            .post(sandbox.url("/api/utilities/sandbox-gas/login"))
+            .json(&json!({"username": "user_good", "password": password}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let login: Value = client
+        .post(sandbox.url("/api/utilities/sandbox-water/login"))
+        .json(&json!({"username": "user_nomfa", "password": "pass_good"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["sessionToken"].as_str().unwrap();
+    client
+        .get(sandbox.url("/api/utilities/sandbox-water/accounts"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let stats: Value = reqwest::get(sandbox.url("/api/admin/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["sandbox-gas"]["login"], 2, "{stats}");
+    assert_eq!(stats["sandbox-water"]["login"], 1, "{stats}");
+    assert_eq!(stats["sandbox-water"]["accounts"], 1, "{stats}");
+    assert!(stats["sandbox-electric"].is_null(), "{stats}");
+    sandbox.admin("/api/admin/reset", json!({})).await;
+    let stats: Value = reqwest::get(sandbox.url("/api/admin/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats, json!({}), "a reset starts the counts again");
+}

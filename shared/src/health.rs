@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 pub struct Health {
     /// `"ok"` when every check passed, `"degraded"` otherwise.
     pub status: String,
-    /// `"ok"` when the database answered a query.
+    /// `"ok"` when the database answered a query and accepted a write; otherwise
+    /// `"unreachable"` or `"not writable"` (a full disk, a read-only replica).
     pub database: String,
     /// `"sqlite"` or `"postgres"`.
     pub database_kind: String,

@@ -81,22 +81,26 @@ impl std::fmt::Debug for Password {
 pub struct OtpCode(String);
 
 impl OtpCode {
+    /// A code as an API request carries it: 4 to 8 ASCII digits, nothing
+    /// else (no spaces, padding or other digit scripts).
     pub fn parse(value: &str) -> Result<OtpCode, ValidationError> {
-        let digits: String = value
-            .trim()
-            .chars()
-            .filter(|c| *c != ' ' && *c != '-')
-            .collect();
-        if digits.is_empty() {
+        if value.is_empty() {
             return Err(ValidationError("Enter the code you received."));
         }
-        if !digits.chars().all(|c| c.is_ascii_digit()) {
+        if !value.chars().all(|c| c.is_ascii_digit()) {
             return Err(ValidationError("The code is made of digits only."));
         }
-        if !(4..=8).contains(&digits.len()) {
+        if !(4..=8).contains(&value.len()) {
             return Err(ValidationError("The code has 4 to 8 digits."));
         }
-        Ok(OtpCode(digits))
+        Ok(OtpCode(value.to_owned()))
+    }
+
+    /// A code as a person typed it: the spaces and hyphens that group its
+    /// digits are dropped, then it is read as [`OtpCode::parse`] reads it.
+    pub fn parse_typed(value: &str) -> Result<OtpCode, ValidationError> {
+        let digits: String = value.chars().filter(|c| *c != ' ' && *c != '-').collect();
+        Self::parse(&digits)
     }
 
     /// The digits; call only where the code is sent to the utility.
@@ -408,9 +412,26 @@ mod tests {
     }
 
     #[test]
-    fn a_pasted_code_with_spaces_or_dashes_is_accepted() {
-        assert_eq!(OtpCode::parse(" 123 456 ").unwrap().expose(), "123456");
-        assert_eq!(OtpCode::parse("123-456").unwrap().expose(), "123456");
+    fn a_typed_code_with_spaces_or_dashes_is_accepted() {
+        assert_eq!(
+            OtpCode::parse_typed(" 123 456 ").unwrap().expose(),
+            "123456"
+        );
+        assert_eq!(OtpCode::parse_typed("123-456").unwrap().expose(), "123456");
+    }
+
+    #[test]
+    fn a_submitted_code_is_digits_only_without_padding_or_other_scripts() {
+        for bad in [
+            " 123456",
+            "123456 ",
+            "123 456",
+            "١٢٣٤٥٦",
+            "１２３４５６",
+            "0000123456",
+        ] {
+            assert!(OtpCode::parse(bad).is_err(), "{bad:?} was accepted");
+        }
     }
 
     #[test]

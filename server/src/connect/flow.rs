@@ -9,9 +9,8 @@ use shared::connect::{
 use shared::validation::{OtpCode, Password, Username};
 use shared::StatusDetail;
 
-use super::session::{
-    connect_state, ConnectSession, MAX_SENDS, MAX_WRONG_CODES, MFA_IDLE_TIMEOUT_MS,
-};
+use super::mfa_slots;
+use super::session::{connect_state, ConnectSession, MAX_WRONG_CODES, MFA_IDLE_TIMEOUT_MS};
 use crate::credentials::status::{record_event, transition, NewEvent, Transition};
 use crate::credentials::store::{find_by_id, CredentialRow};
 use crate::credentials::{
@@ -51,13 +50,17 @@ async fn current_credential(
     let idle = row
         .mfa_last_activity_at
         .is_some_and(|at| state.clock.now_ms() - at > MFA_IDLE_TIMEOUT_MS);
-    if verifying && idle {
-        fail_verification(
-            state,
-            &row,
-            "The verification expired after 30 minutes without activity. Start again.",
-        )
-        .await?;
+    let code_expired = row.status_detail == StatusDetail::MultiFactorAuthenticationCodeRequired
+        && row
+            .mfa_code_expires_at
+            .is_some_and(|at| at <= state.clock.now_ms());
+    if verifying && (idle || code_expired) {
+        let message = if code_expired {
+            "The code expired. Start again to get a new one."
+        } else {
+            "The verification expired after 30 minutes without activity. Start again."
+        };
+        fail_verification(state, &row, message).await?;
         return Ok(find_by_id(&state.db, credential_id).await?);
     }
     Ok(Some(row))
@@ -198,7 +201,7 @@ pub async fn submit_credentials(
             }
         }
         Some(row) if row.status_detail == StatusDetail::InvalidCredentials => {
-            let mut tx = state.db.pool().begin().await?;
+            let mut tx = state.db.begin_write().await?;
             sqlx::query("UPDATE credentials SET utility_id = $1, username = $2, sealed_password = $3 WHERE id = $4")
                 .bind(&body.utility_id)
                 .bind(username.as_str())
@@ -270,7 +273,7 @@ pub async fn reconnect(
     if row.deactivated_at.is_some() {
         return Err(ApiError::Conflict("This account was deactivated.".into()));
     }
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     reconnect_in(
         &mut tx,
         &state,
@@ -302,7 +305,7 @@ pub async fn submit_password(
             "The password is only asked for again after the utility rejected it.".into(),
         ));
     }
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     sqlx::query("UPDATE credentials SET sealed_password = $1 WHERE id = $2")
         .bind(secrets::seal_password(&state.keyring, &row.id, &password))
         .bind(&row.id)
@@ -326,7 +329,7 @@ async fn fail_verification(
     row: &CredentialRow,
     message: &str,
 ) -> Result<(), ApiError> {
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let change = Transition {
         credential_id: &row.id,
         from: row.status_detail,
@@ -335,7 +338,9 @@ async fn fail_verification(
         message: message.to_owned(),
     };
     if transition(&mut tx, &change, state.clock.now_ms()).await? {
-        sqlx::query("UPDATE credentials SET mfa_challenge_id = NULL WHERE id = $1")
+        sqlx::query(
+            "UPDATE credentials SET mfa_challenge_id = NULL, mfa_in_flight_until = NULL WHERE id = $1",
+        )
             .bind(&row.id)
             .execute(&mut *tx)
             .await?;
@@ -387,6 +392,7 @@ async fn send_code(
             "No verification is waiting for a code.".into(),
         ));
     };
+    let method_was_given = method;
     let method = match method.or_else(|| {
         row.mfa_method
             .as_deref()
@@ -411,11 +417,10 @@ async fn send_code(
             "Your utility does not offer this method for your account.",
         ));
     }
-    if row.mfa_sends >= MAX_SENDS {
-        return Err(ApiError::TooManyRequests(
-            "No more codes can be sent for this attempt. Use the last code you received, or start again.".into(),
-        ));
-    }
+    let resend = method_was_given.is_none();
+    mfa_slots::claim_send(state, &row, resend)
+        .await
+        .map_err(mfa_slots::Refusal::into_api_error)?;
     match state
         .utility
         .send_code(&row.utility_id, &challenge_id, method)
@@ -424,7 +429,7 @@ async fn send_code(
         Ok(sent) => {
             let now = state.clock.now_ms();
             let message = format!("Code sent by {} to {}.", method.label(), sent.destination);
-            let mut tx = state.db.pool().begin().await?;
+            let mut tx = state.db.begin_write().await?;
             if row.status_detail == StatusDetail::MultiFactorAuthenticationMethodRequired {
                 let change = Transition {
                     credential_id: &row.id,
@@ -447,7 +452,7 @@ async fn send_code(
             }
             sqlx::query(
                 "UPDATE credentials SET mfa_method = $1, mfa_destination = $2, mfa_code_expires_at = $3, \
-                   mfa_sends = mfa_sends + 1, mfa_last_activity_at = $4 WHERE id = $5",
+                   mfa_in_flight_until = NULL, mfa_last_send_at = $4, mfa_last_activity_at = $4 WHERE id = $5",
             )
             .bind(method.wire_name())
             .bind(&sent.destination)
@@ -458,19 +463,26 @@ async fn send_code(
             .await?;
             tx.commit().await?;
         }
-        Err(UtilityError::TooManySends { .. }) => {
-            return Err(ApiError::TooManyRequests(
-                "Your utility will not send more codes right now. Use the last code you received."
-                    .into(),
-            ));
+        Err(UtilityError::TooManySends {
+            retry_after_seconds,
+        }) => {
+            mfa_slots::release(state, &row.id).await?;
+            return Err(ApiError::RateLimited {
+                message: "Your utility will not send more codes right now. Use the last code you received.".into(),
+                retry_after_seconds: retry_after_seconds.unwrap_or(60),
+            });
         }
         Err(UtilityError::MethodNotOffered) => {
+            mfa_slots::give_back_send(state, &row.id).await?;
             return Err(ApiError::invalid_field(
                 "method",
                 "Your utility does not offer this method for your account.",
             ));
         }
-        Err(error) if error.is_transient() => return Err(utility_unavailable()),
+        Err(error) if error.is_transient() => {
+            mfa_slots::give_back_send(state, &row.id).await?;
+            return Err(utility_unavailable());
+        }
         Err(error) => {
             let message = match error {
                 UtilityError::ChallengeExpired => {
@@ -484,6 +496,34 @@ async fn send_code(
     fresh_state(state, session).await
 }
 
+/// A code typed after it expired is refused here, without asking the
+/// utility, and ends the verification (the end-user starts again).
+async fn refuse_an_expired_code(
+    state: &AppState,
+    session: &ConnectSession,
+) -> Result<(), ApiError> {
+    let Some(credential_id) = &session.credential_id else {
+        return Ok(());
+    };
+    let Some(row) = find_by_id(&state.db, credential_id).await? else {
+        return Ok(());
+    };
+    let expired = row.status_detail == StatusDetail::MultiFactorAuthenticationCodeRequired
+        && row
+            .mfa_code_expires_at
+            .is_some_and(|at| at <= state.clock.now_ms());
+    if expired {
+        fail_verification(
+            state,
+            &row,
+            "The code expired. Start again to get a new one.",
+        )
+        .await?;
+        return Err(mfa_slots::Refusal::CodeExpired.into_api_error());
+    }
+    Ok(())
+}
+
 /// Checks the code. A wrong code answers 422 with the attempts left; the fifth
 /// wrong code, an expired code or an expired verification end the attempt.
 pub async fn submit_code(
@@ -494,6 +534,7 @@ pub async fn submit_code(
     session.require_open()?;
     let code = OtpCode::parse(&body.code)
         .map_err(|error| ApiError::invalid_field("code", error.to_string()))?;
+    refuse_an_expired_code(&state, &session).await?;
     let row = current_credential(&state, &session)
         .await?
         .ok_or_else(|| ApiError::Conflict("Enter the login first.".into()))?;
@@ -502,10 +543,11 @@ pub async fn submit_code(
         .clone()
         .filter(|_| row.status_detail == StatusDetail::MultiFactorAuthenticationCodeRequired)
     else {
-        return Err(ApiError::Conflict(
-            "No code is expected now. Choose a verification method first.".into(),
-        ));
+        return Err(mfa_slots::Refusal::NotExpected.into_api_error());
     };
+    mfa_slots::claim_code_check(&state, &row)
+        .await
+        .map_err(mfa_slots::Refusal::into_api_error)?;
     match state
         .utility
         .verify_code(&row.utility_id, &challenge_id, &code)
@@ -527,8 +569,9 @@ pub async fn submit_code(
                 .await?;
                 return fresh_state(&state, &session).await;
             }
-            let mut tx = state.db.pool().begin().await?;
-            sqlx::query("UPDATE credentials SET mfa_wrong_codes = mfa_wrong_codes + 1, mfa_last_activity_at = $1 WHERE id = $2")
+            let mut tx = state.db.begin_write().await?;
+            // The wrong code was counted when its check was claimed.
+            sqlx::query("UPDATE credentials SET mfa_in_flight_until = NULL, mfa_last_activity_at = $1 WHERE id = $2")
                 .bind(now)
                 .bind(&row.id)
                 .execute(&mut *tx)
@@ -554,7 +597,11 @@ pub async fn submit_code(
                 format!("That code is not right. {attempts} left."),
             ));
         }
-        Err(error) if error.is_transient() => return Err(utility_unavailable()),
+        Err(error) if error.is_transient() => {
+            // The utility did not decide: the attempt is not used up.
+            mfa_slots::give_back_code_check(&state, &row.id).await?;
+            return Err(utility_unavailable());
+        }
         Err(error) => {
             let message = match error {
                 UtilityError::CodeExpired => {

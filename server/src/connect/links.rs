@@ -135,7 +135,7 @@ async fn create_retry_token(
         return Err(ApiError::Conflict("This credential is deactivated.".into()));
     }
     let label = actor.label();
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let token = insert_session(
         &mut tx,
         &state,
@@ -177,7 +177,7 @@ async fn create_update_link(
     }
     let label = actor.label();
     let now = state.clock.now_ms();
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     sqlx::query(
         "UPDATE connect_sessions SET revoked_at = $1 WHERE credential_id = $2 AND purpose = 'UPDATE_LINK' \
            AND revoked_at IS NULL AND completed_at IS NULL",
@@ -252,7 +252,7 @@ async fn revoke_update_link(
     store::find(&state.db, &actor.organisation_id, &id).await?;
     let now = state.clock.now_ms();
     let label = actor.label();
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let revoked = sqlx::query(
         "UPDATE connect_sessions SET revoked_at = $1 WHERE id = $2 AND credential_id = $3 AND organisation_id = $4 \
            AND purpose = 'UPDATE_LINK' AND revoked_at IS NULL AND completed_at IS NULL",

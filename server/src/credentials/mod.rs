@@ -90,7 +90,8 @@ pub async fn request_login(
     sqlx::query(
         "UPDATE credentials SET login_requested_at = $1, login_lease_until = NULL, login_attempts = 0, \
            mfa_challenge_id = NULL, mfa_options = NULL, mfa_method = NULL, mfa_destination = NULL, \
-           mfa_code_expires_at = NULL, mfa_sends = 0, mfa_wrong_codes = 0, mfa_last_activity_at = NULL \
+           mfa_code_expires_at = NULL, mfa_sends = 0, mfa_wrong_codes = 0, mfa_last_activity_at = NULL, \
+           mfa_in_flight_until = NULL, mfa_last_send_at = NULL \
          WHERE id = $2",
     )
     .bind(now_ms)
@@ -112,7 +113,7 @@ pub async fn insert_credential(
     let id = tokens::new_id("cred");
     let now = state.clock.now_ms();
     let sealed = secrets::seal_password(&state.keyring, &id, &new.password);
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     sqlx::query(
         "INSERT INTO credentials (id, organisation_id, utility_id, username, correlation_id, owner, status_detail, \
            sealed_password, created_at, updated_at, login_requested_at) \
@@ -235,7 +236,7 @@ async fn change_credential(
     errors.finish()?;
     let now = state.clock.now_ms();
     let label = actor.label();
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     if body.correlation_id.is_some() {
         sqlx::query("UPDATE credentials SET correlation_id = $1, updated_at = $2 WHERE id = $3")
             .bind(correlation_id.flatten())
@@ -295,11 +296,11 @@ async fn deactivate_credential(
     }
     let now = state.clock.now_ms();
     let label = actor.label();
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     sqlx::query(
         "UPDATE credentials SET deactivated_at = $1, updated_at = $1, sealed_session_token = NULL, \
-           token_expires_at = NULL, login_requested_at = NULL, login_lease_until = NULL, \
-           next_sync_at = NULL, sync_lease_until = NULL \
+           sealed_password = '', token_expires_at = NULL, login_requested_at = NULL, login_lease_until = NULL, \
+           next_sync_at = NULL, sync_lease_until = NULL, mfa_challenge_id = NULL, mfa_in_flight_until = NULL \
          WHERE id = $2 AND deactivated_at IS NULL",
     )
     .bind(now)
@@ -317,7 +318,7 @@ async fn deactivate_credential(
         kind: "DEACTIVATED",
         change: None,
         actor: &label,
-        message: "Deactivated; the session token was destroyed.",
+        message: "Deactivated; the stored password and session token were destroyed.",
     };
     record_event(&mut tx, &event, now).await?;
     tx.commit().await?;

@@ -59,7 +59,8 @@ pub struct Transition<'a> {
     pub message: String,
 }
 
-/// Moves the credential from `from` to `to` if it is still in `from`, and
+/// Moves the credential from `from` to `to` if it is still in `from` (and
+/// not deactivated: nothing in flight can revive a deactivated credential), and
 /// records the STATUS_CHANGE event and webhook. A credential that had connected
 /// and now fails is remembered as needing repair; when it connects again, a
 /// CREDENTIAL_REPAIRED event and webhook follow. Returns whether this call made
@@ -72,7 +73,7 @@ pub async fn transition(
     // The columns returned are not written here, so they show the row as it was.
     let updated: Option<TransitionedRow> = sqlx::query_as(
         "UPDATE credentials SET status_detail = $1, updated_at = $2, failure_message = $3 \
-         WHERE id = $4 AND status_detail = $5 \
+         WHERE id = $4 AND status_detail = $5 AND deactivated_at IS NULL \
          RETURNING organisation_id, utility_id, correlation_id, first_connected_at, repair_needed_since",
     )
     .bind(change.to.as_str())

@@ -75,7 +75,7 @@ async fn sweep_batch(db: &Database, clock: &Clock) -> anyhow::Result<usize> {
         DatabaseKind::Postgres => "FOR UPDATE SKIP LOCKED",
         DatabaseKind::Sqlite => "",
     };
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     // The status is written out (not bound) so SQLite can use the partial index.
     let moved: Vec<MovedRow> = sqlx::query_as(&format!(
         "UPDATE credentials SET status_detail = $1, updated_at = $2, failure_message = $3, sealed_session_token = NULL, \
@@ -179,7 +179,7 @@ async fn warn_batch(db: &Database, clock: &Clock, ahead: time::Duration) -> anyh
         DatabaseKind::Postgres => "FOR UPDATE SKIP LOCKED",
         DatabaseKind::Sqlite => "",
     };
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let warned: Vec<(String, String, String, Option<String>, i64)> = sqlx::query_as(&format!(
         "UPDATE credentials SET expiry_warned_at = $1 \
          WHERE id IN (SELECT id FROM credentials WHERE expiry_warned_at IS NULL \

@@ -179,7 +179,7 @@ async fn fail(
     to: StatusDetail,
     message: &str,
 ) -> anyhow::Result<()> {
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let change = Transition {
         credential_id: &row.id,
         from: row.status_detail,
@@ -201,7 +201,7 @@ async fn retry_later(
     reason: &str,
 ) -> anyhow::Result<()> {
     let now = state.clock.now_ms();
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     if row.status_detail != StatusDetail::ProviderWebsiteInaccessible {
         let change = Transition {
             credential_id: &row.id,

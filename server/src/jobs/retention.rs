@@ -40,7 +40,7 @@ pub async fn prune_deliveries(db: &Database, clock: &Clock) -> anyhow::Result<u6
     let before = clock.now_ms() - DELIVERY_RETENTION.whole_milliseconds() as i64;
     let mut deleted = 0;
     loop {
-        let mut tx = db.pool().begin().await?;
+        let mut tx = db.begin_write().await?;
         let old: Vec<(String,)> = sqlx::query_as(&format!(
             "SELECT id FROM webhook_deliveries WHERE created_at < $1 AND state <> 'PENDING' LIMIT {BATCH}"
         ))

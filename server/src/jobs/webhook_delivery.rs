@@ -292,7 +292,7 @@ async fn finish(
             None => ("FAILED", None),
         }
     };
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let updated = sqlx::query(
         "UPDATE webhook_deliveries SET state = $1, attempts = $2, next_attempt_at = $3, lease_until = NULL, \
            delivered_at = $4, last_response_status = $5, last_error = $6 \

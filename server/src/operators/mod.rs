@@ -14,10 +14,11 @@ use shared::operators::{
 use shared::validation::EmailAddress;
 
 use crate::auth::{session_cookie, Actor, AdminOperator, Principal};
+use crate::client_ip::ClientIp;
 use crate::clock::from_ms;
 use crate::error::{is_unique_violation, ApiError, FieldErrors};
 use crate::extract::{Json, Path};
-use crate::passwords::{hash_password, validate_new_password, verify_password};
+use crate::passwords::{hash_password, validate_new_password, verify_password, HashingBusy};
 use crate::state::AppState;
 use crate::tokens;
 
@@ -36,8 +37,11 @@ pub fn router() -> Router<AppState> {
 
 type OperatorRow = (String, String, String, String, i64);
 
-/// Failed sign-ins allowed per email within [`SIGN_IN_WINDOW`] before sign-in is refused.
-const MAX_SIGN_IN_FAILURES: i64 = 10;
+/// Failed sign-ins allowed within [`SIGN_IN_WINDOW`] for one email from one
+/// client, and for one client over every email. Counting per client means a
+/// stranger guessing passwords cannot lock the owner out from elsewhere.
+const MAX_FAILURES_PER_CLIENT_AND_EMAIL: i64 = 10;
+const MAX_FAILURES_PER_CLIENT: i64 = 50;
 const SIGN_IN_WINDOW: time::Duration = time::Duration::minutes(15);
 const OPERATOR_COLUMNS: &str = "id, organisation_id, email, role, created_at";
 
@@ -80,6 +84,7 @@ async fn session_body(
 /// The error never says whether the email or the password was wrong.
 async fn sign_in(
     State(state): State<AppState>,
+    client: ClientIp,
     Json(body): Json<SignIn>,
 ) -> Result<Response, ApiError> {
     let mut errors = FieldErrors::default();
@@ -89,19 +94,33 @@ async fn sign_in(
     }
     errors.finish()?;
     let email = email.expect("validated above");
+    let client = client.0.to_string();
     let now = state.clock.now_ms();
     let window_start = now - SIGN_IN_WINDOW.whole_milliseconds() as i64;
-    let (recent_failures,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM sign_in_failures WHERE email = $1 AND failed_at > $2")
-            .bind(email.as_str())
-            .bind(window_start)
-            .fetch_one(state.db.pool())
-            .await?;
-    if recent_failures >= MAX_SIGN_IN_FAILURES {
-        tracing::warn!("operator sign-in refused: too many recent failures for this email");
-        return Err(ApiError::TooManyRequests(
-            "Too many failed sign-ins for this email. Wait 15 minutes, then try again.".into(),
-        ));
+    refuse_if_too_many_failures(&state, email.as_str(), &client, window_start, false).await?;
+    // The attempt is recorded as a failure before the password is checked, so
+    // parallel guesses see each other; a correct password removes it again.
+    let attempt = crate::tokens::new_id("attempt");
+    sqlx::query(
+        "INSERT INTO sign_in_failures (email, client, attempt, failed_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(email.as_str())
+    .bind(&client)
+    .bind(&attempt)
+    .bind(now)
+    .execute(state.db.pool())
+    .await?;
+    let forget_attempt = || async {
+        sqlx::query("DELETE FROM sign_in_failures WHERE attempt = $1")
+            .bind(&attempt)
+            .execute(state.db.pool())
+            .await
+    };
+    if let Err(refused) =
+        refuse_if_too_many_failures(&state, email.as_str(), &client, window_start, true).await
+    {
+        forget_attempt().await?;
+        return Err(refused);
     }
     let found: Option<(String, String)> = sqlx::query_as(
         "SELECT id, password_hash FROM operators WHERE email = $1 AND removed_at IS NULL",
@@ -113,20 +132,26 @@ async fn sign_in(
         Some((id, hash)) => (Some(id), Some(hash)),
         None => (None, None),
     };
-    let password_matches = verify_password(body.password, stored_hash).await?;
+    let password_matches = match verify_password(body.password, stored_hash).await {
+        Ok(matches) => matches,
+        Err(error) if error.is::<HashingBusy>() => {
+            forget_attempt().await?;
+            return Err(ApiError::RateLimited {
+                message: "Many sign-ins are being checked right now. Try again in a moment.".into(),
+                retry_after_seconds: 2,
+            });
+        }
+        Err(error) => return Err(error.into()),
+    };
     let Some(operator_id) = operator_id.filter(|_| password_matches) else {
-        tracing::info!("operator sign-in refused");
+        tracing::info!(%client, "operator sign-in refused");
         sqlx::query("DELETE FROM sign_in_failures WHERE failed_at <= $1")
             .bind(window_start)
             .execute(state.db.pool())
             .await?;
-        sqlx::query("INSERT INTO sign_in_failures (email, failed_at) VALUES ($1, $2)")
-            .bind(email.as_str())
-            .bind(now)
-            .execute(state.db.pool())
-            .await?;
         return Err(ApiError::SignInFailed);
     };
+    forget_attempt().await?;
     let (secret, csrf_token) = sessions::create(&state, &operator_id).await?;
     let session = session_body(&state, &operator_id, csrf_token).await?;
     tracing::info!(operator_id, "operator signed in");
@@ -135,6 +160,58 @@ async fn sign_in(
         .headers_mut()
         .insert(header::SET_COOKIE, sessions::cookie(&state, &secret));
     Ok(response)
+}
+
+/// 429 when this client failed too often for this email, or for any email
+/// (`counting_this_attempt`: the attempt's own row is among those counted).
+async fn refuse_if_too_many_failures(
+    state: &AppState,
+    email: &str,
+    client: &str,
+    window_start: i64,
+    counting_this_attempt: bool,
+) -> Result<(), ApiError> {
+    let own = i64::from(counting_this_attempt);
+    let (for_email, oldest_for_email, for_client, oldest_for_client): (
+        i64,
+        Option<i64>,
+        i64,
+        Option<i64>,
+    ) = sqlx::query_as(
+        "SELECT COUNT(*) FILTER (WHERE email = $1), MIN(failed_at) FILTER (WHERE email = $1), \
+                    COUNT(*), MIN(failed_at) \
+             FROM sign_in_failures WHERE client = $2 AND failed_at > $3",
+    )
+    .bind(email)
+    .bind(client)
+    .bind(window_start)
+    .fetch_one(state.db.pool())
+    .await?;
+    let window_ms = SIGN_IN_WINDOW.whole_milliseconds() as i64;
+    let retry_after = |oldest: Option<i64>| {
+        let free_at = oldest.unwrap_or(window_start) + window_ms;
+        u64::try_from(free_at - state.clock.now_ms())
+            .unwrap_or(0)
+            .div_ceil(1000)
+            .max(1)
+    };
+    if for_email - own >= MAX_FAILURES_PER_CLIENT_AND_EMAIL {
+        tracing::warn!(%client, "operator sign-in refused: too many recent failures for this email");
+        return Err(ApiError::RateLimited {
+            message: "Too many failed sign-ins for this email. Wait 15 minutes, then try again."
+                .into(),
+            retry_after_seconds: retry_after(oldest_for_email),
+        });
+    }
+    if for_client - own >= MAX_FAILURES_PER_CLIENT {
+        tracing::warn!(%client, "operator sign-in refused: too many recent failures from this client");
+        return Err(ApiError::RateLimited {
+            message: "Too many failed sign-ins from your network. Wait 15 minutes, then try again."
+                .into(),
+            retry_after_seconds: retry_after(oldest_for_client),
+        });
+    }
+    Ok(())
 }
 
 async fn current_session(

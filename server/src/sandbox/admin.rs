@@ -165,6 +165,7 @@ fn draw_fault(sandbox: &Sandbox, utility_id: &str) -> (u64, Option<StatusCode>) 
 pub async fn apply_faults(
     State(sandbox): State<Sandbox>,
     Path(params): Path<std::collections::HashMap<String, String>>,
+    matched: axum::extract::MatchedPath,
     request: Request,
     next: Next,
 ) -> Response {
@@ -174,6 +175,14 @@ pub async fn apply_faults(
     else {
         return next.run(request).await;
     };
+    // Every call that reached a utility is counted, failed ones included.
+    *sandbox
+        .lock()
+        .calls
+        .entry(utility.id)
+        .or_default()
+        .entry(call_name(matched.as_str()))
+        .or_default() += 1;
     let (latency_ms, fail) = draw_fault(&sandbox, utility.id);
     if latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency_ms)).await;
@@ -188,4 +197,40 @@ pub async fn apply_faults(
         .into_response(),
         None => next.run(request).await,
     }
+}
+
+/// The name `/api/admin/stats` gives a utility call, from its route.
+fn call_name(route: &str) -> &'static str {
+    match route.rsplit('/').next() {
+        Some("login") => "login",
+        Some("send") => "sendCode",
+        Some("verify") => "verifyCode",
+        Some("accounts") => "accounts",
+        Some("statements") => "statements",
+        _ => "other",
+    }
+}
+
+/// `GET /api/admin/stats`: how many calls each utility received, per call
+/// (`login`, `sendCode`, `verifyCode`, `accounts`, `statements`), since the
+/// start or the last reset, so a test or an integrator can see how often
+/// Gridlink called a utility.
+pub async fn stats(
+    State(sandbox): State<Sandbox>,
+) -> Json<std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>> {
+    let data = sandbox.lock();
+    Json(
+        data.calls
+            .iter()
+            .map(|(utility, calls)| {
+                (
+                    (*utility).to_owned(),
+                    calls
+                        .iter()
+                        .map(|(name, count)| ((*name).to_owned(), *count))
+                        .collect(),
+                )
+            })
+            .collect(),
+    )
 }

@@ -69,6 +69,7 @@ pub fn router_with(sandbox: Sandbox) -> Router {
         )
         .route("/api/admin/clock/advance", post(admin::advance_clock))
         .route("/api/admin/reset", post(admin::reset))
+        .route("/api/admin/stats", get(admin::stats))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Simulated outages answer 5xx on purpose: not errors of this process.

@@ -71,6 +71,8 @@ pub struct SandboxData {
     /// (utility id, username) → locked until.
     pub lockouts: HashMap<(&'static str, String), OffsetDateTime>,
     pub faults: HashMap<&'static str, Faults>,
+    /// utility id → call name (`login`, `sendCode`, …) → calls received.
+    pub calls: HashMap<&'static str, HashMap<&'static str, u64>>,
 }
 
 impl SandboxData {

@@ -127,7 +127,7 @@ async fn stored(
     actor: &str,
 ) -> anyhow::Result<SyncOutcome> {
     let now = state.clock.now_ms();
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let stored = storage::store(&mut tx, &row.id, accounts, statements, now).await?;
     sqlx::query(
         "UPDATE credentials SET last_synced_at = $1, next_sync_at = $2, sync_failures = 0, \
@@ -222,7 +222,7 @@ async fn retry_later(
     actor: &str,
 ) -> anyhow::Result<i64> {
     let now = state.clock.now_ms();
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let (failures,): (i64,) = sqlx::query_as(
         "UPDATE credentials SET sync_failures = sync_failures + 1 WHERE id = $1 RETURNING sync_failures",
     )
@@ -280,7 +280,7 @@ async fn mark_refresh_required(
     actor: &str,
 ) -> Result<bool, sqlx::Error> {
     let now = state.clock.now_ms();
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let change = Transition {
         credential_id: &row.id,
         from: row.status_detail,

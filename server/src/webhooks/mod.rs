@@ -133,7 +133,7 @@ async fn remove_endpoint(
     actor: Actor,
 ) -> Result<StatusCode, ApiError> {
     may_configure(&actor)?;
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let removed = sqlx::query("DELETE FROM webhook_endpoints WHERE organisation_id = $1")
         .bind(&actor.organisation_id)
         .execute(&mut *tx)

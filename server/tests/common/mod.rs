@@ -347,6 +347,23 @@ impl TestApp {
         }
     }
 
+    /// Stops the server and tries to start a new one on the same database and
+    /// data folder with its arguments changed by `change`; the error if it
+    /// refuses to start.
+    pub async fn try_restart_with(
+        mut self,
+        change: impl FnOnce(&mut Vec<String>),
+    ) -> anyhow::Result<TestApp> {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.wait().await.expect("clean shutdown");
+        }
+        let data_dir = std::mem::replace(&mut self.data_dir, TempDir(PathBuf::new()));
+        let mut argv = self.argv.clone();
+        change(&mut argv);
+        try_start(self.backend, argv, data_dir).await
+    }
+
     /// Stops the server and starts a new one on the same database and data folder.
     pub async fn restart(mut self) -> TestApp {
         self.shutdown.cancel();
@@ -437,10 +454,20 @@ pub async fn spawn_app_with(backend: Backend, options: TestAppOptions) -> TestAp
 }
 
 async fn start(backend: Backend, argv: Vec<String>, data_dir: TempDir) -> TestApp {
+    try_start(backend, argv, data_dir)
+        .await
+        .expect("the server starts")
+}
+
+async fn try_start(
+    backend: Backend,
+    argv: Vec<String>,
+    data_dir: TempDir,
+) -> anyhow::Result<TestApp> {
     let Command::Serve(args) = <Cli as clap::Parser>::parse_from(&argv).into_command() else {
         unreachable!("serve was given")
     };
-    let config = ServeConfig::from_args(&args).expect("valid test configuration");
+    let config = ServeConfig::from_args(&args)?;
     let shutdown = CancellationToken::new();
     // Logins, syncs and webhooks are picked up at once; sweeps and retention
     // run only when a test calls them.
@@ -451,10 +478,9 @@ async fn start(backend: Backend, argv: Vec<String>, data_dir: TempDir) -> TestAp
         expiry_sweep: std::time::Duration::from_secs(3600),
         retention: std::time::Duration::from_secs(3600),
     };
-    let server = server::server::start_with(config, shutdown.clone(), Clock::default(), schedule)
-        .await
-        .expect("the server starts");
-    TestApp {
+    let server =
+        server::server::start_with(config, shutdown.clone(), Clock::default(), schedule).await?;
+    Ok(TestApp {
         base_url: format!(
             "{}://{}",
             if argv.iter().any(|arg| arg.starts_with("--tls-cert=")) {
@@ -482,7 +508,7 @@ async fn start(backend: Backend, argv: Vec<String>, data_dir: TempDir) -> TestAp
         server: Some(server),
         argv,
         data_dir,
-    }
+    })
 }
 
 /// Creates an empty database on the test PostgreSQL server and returns its URL.

@@ -439,7 +439,7 @@ fn CodeForm(choosing_again: RwSignal<bool>) -> impl IntoView {
     });
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        match OtpCode::parse(&code.get_untracked()) {
+        match OtpCode::parse_typed(&code.get_untracked()) {
             Err(error) => code_error.set(Some(error.to_string())),
             Ok(parsed) => {
                 code_error.set(None);

@@ -1,0 +1,244 @@
+//! Claiming the right to call the utility during a verification, in the
+//! database and before the call: a code check or a send takes its slot with
+//! one guarded `UPDATE … RETURNING`, so parallel requests cannot get past the
+//! caps, and only one utility call per verification is in flight at a time
+//! (two correct codes cannot both complete). A call that did not reach a
+//! decision (the utility timed out or failed) gives its slot back.
+
+use shared::StatusDetail;
+
+use super::session::{MAX_SENDS, MAX_WRONG_CODES};
+use crate::credentials::store::CredentialRow;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How long a claimed utility call may run before its claim lapses.
+const IN_FLIGHT_MS: i64 = 30_000;
+/// The least time between two sends of a code by the same method.
+pub const RESEND_COOLDOWN_MS: i64 = 30_000;
+/// Codes one credential may have checked at the utility in a day, across
+/// every attempt and reconnection.
+pub const CODE_CHECKS_PER_DAY: i64 = 100;
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Why a slot could not be claimed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Nothing to check or send now (another request finished the step).
+    NotExpected,
+    /// Another code or send for this verification is at the utility now.
+    InFlight,
+    /// The code expired: Gridlink refuses it without asking the utility.
+    CodeExpired,
+    /// Every wrong code of this attempt was used.
+    AttemptsUsed,
+    /// Every send of this attempt was used.
+    SendsUsed,
+    /// Wait this long before another send.
+    Cooldown { retry_after_ms: i64 },
+    /// The credential's daily ceiling of code checks was reached.
+    DailyCeiling { retry_after_ms: i64 },
+}
+
+impl Refusal {
+    pub fn into_api_error(self) -> ApiError {
+        let seconds = |ms: i64| u64::try_from(ms).unwrap_or(0).div_ceil(1000).max(1);
+        match self {
+            Refusal::NotExpected => ApiError::Conflict(
+                "No code is expected now. Choose a verification method first.".into(),
+            ),
+            Refusal::InFlight => ApiError::Conflict(
+                "Your last request is still being checked with your utility. Wait for its answer."
+                    .into(),
+            ),
+            Refusal::CodeExpired => ApiError::Conflict(
+                "The code expired. Start again to get a new one.".into(),
+            ),
+            Refusal::AttemptsUsed => ApiError::Conflict(
+                "Too many wrong codes. Start again to get a new code.".into(),
+            ),
+            Refusal::SendsUsed => ApiError::TooManyRequests(
+                "No more codes can be sent for this attempt. Use the last code you received, or start again.".into(),
+            ),
+            Refusal::Cooldown { retry_after_ms } => ApiError::RateLimited {
+                message: "A code was just sent. Wait a moment before asking for another.".into(),
+                retry_after_seconds: seconds(retry_after_ms),
+            },
+            Refusal::DailyCeiling { retry_after_ms } => ApiError::RateLimited {
+                message: "Too many codes were tried for this account today. Try again tomorrow."
+                    .into(),
+                retry_after_seconds: seconds(retry_after_ms),
+            },
+        }
+    }
+}
+
+/// The day window's columns after counting one more code check at `now`.
+const COUNT_IN_DAY: &str = "mfa_day_code_checks = CASE WHEN mfa_day_started_at IS NULL OR mfa_day_started_at <= $2 - 86400000 \
+       THEN 1 ELSE mfa_day_code_checks + 1 END, \
+     mfa_day_started_at = CASE WHEN mfa_day_started_at IS NULL OR mfa_day_started_at <= $2 - 86400000 \
+       THEN $2 ELSE mfa_day_started_at END";
+
+/// Claims one code check of `row`'s verification.
+pub async fn claim_code_check(state: &AppState, row: &CredentialRow) -> Result<(), Refusal> {
+    let now = state.clock.now_ms();
+    let claimed = sqlx::query(&format!(
+        "UPDATE credentials SET mfa_wrong_codes = mfa_wrong_codes + 1, mfa_in_flight_until = $2 + {IN_FLIGHT_MS}, \
+           mfa_last_activity_at = $2, {COUNT_IN_DAY} \
+         WHERE id = $1 AND status_detail = $3 AND mfa_challenge_id IS NOT NULL \
+           AND mfa_wrong_codes < {MAX_WRONG_CODES} AND mfa_code_expires_at > $2 \
+           AND (mfa_in_flight_until IS NULL OR mfa_in_flight_until <= $2) \
+           AND (mfa_day_started_at IS NULL OR mfa_day_started_at <= $2 - {DAY_MS} \
+                OR mfa_day_code_checks < {CODE_CHECKS_PER_DAY})"
+    ))
+    .bind(&row.id)
+    .bind(now)
+    .bind(StatusDetail::MultiFactorAuthenticationCodeRequired.as_str())
+    .execute(state.db.pool())
+    .await
+    .map_err(|error| {
+        tracing::error!(%error, "cannot claim a code check");
+        Refusal::InFlight
+    })?;
+    if claimed.rows_affected() == 1 {
+        return Ok(());
+    }
+    Err(why_refused(state, &row.id, now, true).await)
+}
+
+/// Claims one send (`resend`: the same method again, which waits for the cooldown).
+pub async fn claim_send(
+    state: &AppState,
+    row: &CredentialRow,
+    resend: bool,
+) -> Result<(), Refusal> {
+    let now = state.clock.now_ms();
+    let cooldown = if resend {
+        format!("AND (mfa_last_send_at IS NULL OR mfa_last_send_at <= $2 - {RESEND_COOLDOWN_MS})")
+    } else {
+        String::new()
+    };
+    let claimed = sqlx::query(&format!(
+        "UPDATE credentials SET mfa_sends = mfa_sends + 1, mfa_in_flight_until = $2 + {IN_FLIGHT_MS}, \
+           mfa_last_activity_at = $2 \
+         WHERE id = $1 AND status_detail IN ($3, $4) AND mfa_challenge_id IS NOT NULL \
+           AND mfa_sends < {MAX_SENDS} \
+           AND (mfa_in_flight_until IS NULL OR mfa_in_flight_until <= $2) {cooldown}"
+    ))
+    .bind(&row.id)
+    .bind(now)
+    .bind(StatusDetail::MultiFactorAuthenticationMethodRequired.as_str())
+    .bind(StatusDetail::MultiFactorAuthenticationCodeRequired.as_str())
+    .execute(state.db.pool())
+    .await
+    .map_err(|error| {
+        tracing::error!(%error, "cannot claim a send");
+        Refusal::InFlight
+    })?;
+    if claimed.rows_affected() == 1 {
+        return Ok(());
+    }
+    Err(why_refused(state, &row.id, now, false).await)
+}
+
+/// The utility decided (a wrong code, a code sent): the slot stays used and
+/// the next call may go.
+pub async fn release(state: &AppState, credential_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE credentials SET mfa_in_flight_until = NULL WHERE id = $1")
+        .bind(credential_id)
+        .execute(state.db.pool())
+        .await?;
+    Ok(())
+}
+
+/// The utility did not decide (timeout, outage): the code check is given back.
+pub async fn give_back_code_check(
+    state: &AppState,
+    credential_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE credentials SET mfa_wrong_codes = mfa_wrong_codes - 1, \
+           mfa_day_code_checks = mfa_day_code_checks - 1, mfa_in_flight_until = NULL \
+         WHERE id = $1 AND mfa_wrong_codes > 0 AND mfa_day_code_checks > 0",
+    )
+    .bind(credential_id)
+    .execute(state.db.pool())
+    .await?;
+    Ok(())
+}
+
+/// The utility did not decide: the send is given back.
+pub async fn give_back_send(state: &AppState, credential_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE credentials SET mfa_sends = mfa_sends - 1, mfa_in_flight_until = NULL \
+         WHERE id = $1 AND mfa_sends > 0",
+    )
+    .bind(credential_id)
+    .execute(state.db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Reads the row again to say why a claim found nothing to update.
+async fn why_refused(state: &AppState, credential_id: &str, now: i64, code_check: bool) -> Refusal {
+    type Row = (
+        String,
+        Option<i64>,
+        i64,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        i64,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT status_detail, mfa_code_expires_at, mfa_wrong_codes, mfa_sends, mfa_in_flight_until, \
+           mfa_last_send_at, mfa_day_started_at, mfa_day_code_checks FROM credentials WHERE id = $1",
+    )
+    .bind(credential_id)
+    .fetch_optional(state.db.pool())
+    .await
+    .ok()
+    .flatten();
+    let Some((detail, expires, wrong, sends, in_flight, last_send, day_start, day_checks)) = row
+    else {
+        return Refusal::NotExpected;
+    };
+    let verifying = if code_check {
+        detail == StatusDetail::MultiFactorAuthenticationCodeRequired.as_str()
+    } else {
+        detail == StatusDetail::MultiFactorAuthenticationMethodRequired.as_str()
+            || detail == StatusDetail::MultiFactorAuthenticationCodeRequired.as_str()
+    };
+    if !verifying {
+        return Refusal::NotExpected;
+    }
+    if in_flight.is_some_and(|until| until > now) {
+        return Refusal::InFlight;
+    }
+    if code_check {
+        if expires.is_none_or(|at| at <= now) {
+            return Refusal::CodeExpired;
+        }
+        if wrong >= MAX_WRONG_CODES {
+            return Refusal::AttemptsUsed;
+        }
+        if let Some(start) = day_start.filter(|start| *start > now - DAY_MS) {
+            if day_checks >= CODE_CHECKS_PER_DAY {
+                return Refusal::DailyCeiling {
+                    retry_after_ms: start + DAY_MS - now,
+                };
+            }
+        }
+        return Refusal::InFlight;
+    }
+    if sends >= MAX_SENDS {
+        return Refusal::SendsUsed;
+    }
+    match last_send {
+        Some(at) if at > now - RESEND_COOLDOWN_MS => Refusal::Cooldown {
+            retry_after_ms: at + RESEND_COOLDOWN_MS - now,
+        },
+        _ => Refusal::InFlight,
+    }
+}
