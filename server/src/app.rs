@@ -9,8 +9,8 @@ use tower_http::trace::TraceLayer;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{
-    api_keys, connect, credentials, embed, health, openapi, operators, organisations, rate_limit,
-    security_headers, spa, webhooks,
+    api_keys, connect, credentials, embed, health, idempotency, openapi, operators, organisations,
+    rate_limit, security_headers, spa, webhooks,
 };
 
 /// Builds the whole application; tests call this without a socket too.
@@ -26,6 +26,10 @@ pub fn app(state: AppState) -> Router {
         .merge(webhooks::router())
         .fallback(api_route_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::honour_idempotency_keys,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             rate_limit::limit_clients,

@@ -69,3 +69,15 @@ impl From<QueryRejection> for ApiError {
         ))
     }
 }
+
+/// The request's path as the client sent it: inside a nested router (the API
+/// under `/api`) the URI has lost its prefix, the original URI has not.
+pub fn full_path(parts: &axum::http::request::Parts) -> String {
+    parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(
+            || parts.uri.path().to_owned(),
+            |original| original.0.path().to_owned(),
+        )
+}

@@ -20,6 +20,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod https;
+pub mod idempotency;
 pub mod jobs;
 pub mod key_check;
 pub mod key_rotation;

@@ -116,9 +116,10 @@ pub async fn limit_clients(
     let (parts, body) = request.into_parts();
     let client = client_ip(&parts, &state).0;
     let limits = &state.rate_limits;
-    if let Some(limiter) = limiter_for(limits, &parts.method, parts.uri.path()) {
+    let path = crate::extract::full_path(&parts);
+    if let Some(limiter) = limiter_for(limits, &parts.method, &path) {
         if let Some(refused) = refusal(limiter, &client) {
-            tracing::info!(%client, path = parts.uri.path(), "rate limit reached");
+            tracing::info!(%client, path, "rate limit reached");
             return refused;
         }
     }

@@ -422,7 +422,9 @@ async fn cookies_are_secure_when_gridlink_is_served_over_https(backend: Backend)
     assert!(response.headers().contains_key("strict-transport-security"));
 }
 
-async fn ten_failed_sign_ins_lock_the_email_for_fifteen_minutes(backend: Backend) {
+async fn ten_failed_sign_ins_from_one_client_lock_that_email_there_for_fifteen_minutes(
+    backend: Backend,
+) {
     let app = spawn_app(backend).await;
     let org = app.organisation("Acme Solar").await;
     let sign_in = |password: &'static str| {
@@ -448,7 +450,7 @@ async fn ten_failed_sign_ins_lock_the_email_for_fifteen_minutes(backend: Backend
 }
 
 database_tests!(
-    ten_failed_sign_ins_lock_the_email_for_fifteen_minutes,
+    ten_failed_sign_ins_from_one_client_lock_that_email_there_for_fifteen_minutes,
     another_organisations_ids_are_not_found_on_every_endpoint,
     a_state_change_without_the_csrf_token_is_refused_and_changes_nothing,
     a_revoked_api_key_is_refused,

@@ -14,7 +14,7 @@ use super::session::{connect_state, ConnectSession, MAX_WRONG_CODES, MFA_IDLE_TI
 use crate::credentials::status::{record_event, transition, NewEvent, Transition};
 use crate::credentials::store::{find_by_id, CredentialRow};
 use crate::credentials::{
-    check_utility, insert_credential, request_login, secrets, ValidatedCredential,
+    check_utility, insert_credential_in, request_login, secrets, ValidatedCredential,
 };
 use crate::error::{ApiError, FieldErrors};
 use crate::extract::Json;
@@ -178,27 +178,27 @@ pub async fn submit_credentials(
                 correlation_id: session.correlation_id.clone(),
                 owner: session.owner,
             };
+            // Created and attached together: a double submit that loses
+            // the race leaves nothing behind.
+            let mut tx = state.db.begin_write().await?;
             let credential_id =
-                insert_credential(&state, &session.organisation_id, &validated, ACTOR).await?;
+                insert_credential_in(&mut tx, &state, &session.organisation_id, &validated, ACTOR)
+                    .await?;
             let attached = sqlx::query(
                 "UPDATE connect_sessions SET credential_id = $1, attempt_started_at = $2 WHERE id = $3 AND credential_id IS NULL",
             )
             .bind(&credential_id)
             .bind(now)
             .bind(&session.id)
-            .execute(state.db.pool())
+            .execute(&mut *tx)
             .await?;
             if attached.rows_affected() == 0 {
-                // A double submit raced this one: keep the first credential only.
-                sqlx::query("UPDATE credentials SET deactivated_at = $1, login_requested_at = NULL WHERE id = $2")
-                    .bind(now)
-                    .bind(&credential_id)
-                    .execute(state.db.pool())
-                    .await?;
+                tx.rollback().await?;
                 return Err(ApiError::Conflict(
                     "The login was already submitted.".into(),
                 ));
             }
+            tx.commit().await?;
         }
         Some(row) if row.status_detail == StatusDetail::InvalidCredentials => {
             let mut tx = state.db.begin_write().await?;

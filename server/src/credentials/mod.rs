@@ -110,10 +110,24 @@ pub async fn insert_credential(
     new: &ValidatedCredential,
     actor: &str,
 ) -> Result<String, ApiError> {
+    let mut tx = state.db.begin_write().await?;
+    let id = insert_credential_in(&mut tx, state, organisation_id, new, actor).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// [`insert_credential`] inside the caller's transaction, so what comes with
+/// it (a Connect session attached to it) happens together or not at all.
+pub async fn insert_credential_in(
+    tx: &mut sqlx::AnyConnection,
+    state: &AppState,
+    organisation_id: &str,
+    new: &ValidatedCredential,
+    actor: &str,
+) -> Result<String, ApiError> {
     let id = tokens::new_id("cred");
     let now = state.clock.now_ms();
     let sealed = secrets::seal_password(&state.keyring, &id, &new.password);
-    let mut tx = state.db.begin_write().await?;
     sqlx::query(
         "INSERT INTO credentials (id, organisation_id, utility_id, username, correlation_id, owner, status_detail, \
            sealed_password, created_at, updated_at, login_requested_at) \
@@ -142,8 +156,7 @@ pub async fn insert_credential(
             new.utility_id
         ),
     };
-    record_event(&mut tx, &event, now).await?;
-    tx.commit().await?;
+    record_event(tx, &event, now).await?;
     Ok(id)
 }
 

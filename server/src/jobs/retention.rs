@@ -28,11 +28,27 @@ pub async fn run(
                 "pruning webhook deliveries failed"
             ),
         }
+        if let Err(error) = prune_idempotency_keys(&db, &clock).await {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "pruning idempotency keys failed"
+            );
+        }
         tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
             () = tokio::time::sleep(every) => {}
         }
     }
+}
+
+/// Forgets `Idempotency-Key` uses older than their 24 hours.
+pub async fn prune_idempotency_keys(db: &Database, clock: &Clock) -> anyhow::Result<u64> {
+    let cutoff = clock.now_ms() - crate::idempotency::KEY_LIFETIME_MS;
+    let deleted = sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1")
+        .bind(cutoff)
+        .execute(db.pool())
+        .await?;
+    Ok(deleted.rows_affected())
 }
 
 /// Deletes every finished delivery older than [`DELIVERY_RETENTION`]; returns how many.

@@ -399,6 +399,9 @@ pub struct TestAppOptions {
     pub ssl_cert_file: Option<PathBuf>,
     /// `--tls-cert` and `--tls-key`: serve HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// `--trusted-proxies`, e.g. `127.0.0.1` to let a test play several
+    /// clients through `X-Forwarded-For`.
+    pub trusted_proxies: Option<String>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -437,6 +440,9 @@ pub async fn spawn_app_with(backend: Backend, options: TestAppOptions) -> TestAp
     }
     if let Some(file) = &options.ssl_cert_file {
         argv.push(format!("--ssl-cert-file={}", file.display()));
+    }
+    if let Some(proxies) = &options.trusted_proxies {
+        argv.push(format!("--trusted-proxies={proxies}"));
     }
     if let Some((cert, key)) = &options.tls {
         argv.push(format!("--tls-cert={}", cert.display()));

@@ -1,0 +1,237 @@
+//! Hostile clients: rate limits per client that spoofed forwarding headers
+//! cannot escape (case 23), sign-in that strangers cannot turn into a
+//! lock-out, nor tell unknown emails from wrong passwords by (case 31), and
+//! deactivation that nothing in flight can undo.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{expect_json, spawn_app, spawn_app_with, Backend, TestApp, TestAppOptions};
+use serde_json::json;
+
+/// A sign-in attempt from `client` (sent as `X-Forwarded-For`).
+async fn sign_in_from(
+    app: &TestApp,
+    client: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/session"))
+        .header("x-forwarded-for", client)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn case_23_rotating_spoofed_forwarded_for_does_not_escape_the_rate_limit(backend: Backend) {
+    // No trusted proxy: the header is the client's own words, and ignored.
+    let app = spawn_app(backend).await;
+    let mut refused_at = None;
+    for attempt in 0..30 {
+        let response = sign_in_from(
+            &app,
+            &format!("198.51.100.{attempt}"),
+            &format!("nobody{attempt}@example.com"),
+            "a wrong password",
+        )
+        .await;
+        if response.status() == 429 {
+            assert!(response.headers().contains_key("retry-after"));
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["code"], "TOO_MANY_REQUESTS");
+            refused_at = Some(attempt);
+            break;
+        }
+        assert_eq!(response.status(), 401);
+    }
+    assert_eq!(
+        refused_at,
+        Some(20),
+        "the burst of 20 is per client, whatever the header says"
+    );
+}
+
+async fn a_trusted_proxy_s_forwarded_clients_are_limited_one_by_one(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        TestAppOptions {
+            trusted_proxies: Some("127.0.0.1/32, ::1".to_owned()),
+            ..TestAppOptions::default()
+        },
+    )
+    .await;
+    for attempt in 0..30 {
+        let response = sign_in_from(
+            &app,
+            &format!("198.51.100.{attempt}"),
+            &format!("nobody{attempt}@example.com"),
+            "a wrong password",
+        )
+        .await;
+        assert_eq!(
+            response.status(),
+            401,
+            "client {attempt} has its own budget"
+        );
+    }
+}
+
+async fn a_stranger_s_failed_sign_ins_do_not_lock_the_owner_out(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        TestAppOptions {
+            trusted_proxies: Some("127.0.0.1".to_owned()),
+            ..TestAppOptions::default()
+        },
+    )
+    .await;
+    let org = app.organisation("Acme Solar").await;
+    let stranger = "203.0.113.66";
+    for _ in 0..10 {
+        expect_json(
+            sign_in_from(&app, stranger, &org.admin_email, "guess").await,
+            401,
+        )
+        .await;
+    }
+    let locked = sign_in_from(&app, stranger, &org.admin_email, "a long admin password").await;
+    assert_eq!(locked.status(), 429);
+    // The owner, elsewhere, signs in as usual.
+    let owner = sign_in_from(
+        &app,
+        "192.0.2.10",
+        &org.admin_email,
+        "a long admin password",
+    )
+    .await;
+    assert_eq!(owner.status(), 200);
+}
+
+async fn parallel_wrong_passwords_cannot_slip_past_the_failure_limit(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let attempts = (0..19).map(|_| {
+        let app_url = app.url("/api/session");
+        let client = app.client.clone();
+        let email = org.admin_email.clone();
+        tokio::spawn(async move {
+            client
+                .post(app_url)
+                .json(&json!({"email": email, "password": "a wrong password"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    });
+    let mut checked = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            401 => checked += 1,
+            429 => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(checked <= 10, "{checked} passwords were checked");
+}
+
+/// Case 31: the same words, and similar time, for an unknown email and a wrong password.
+async fn case_31_an_unknown_email_and_a_wrong_password_look_alike(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let mut timings = [Vec::new(), Vec::new()];
+    let mut bodies = [None, None];
+    for round in 0..4 {
+        for (which, email) in [org.admin_email.as_str(), "nobody@example.com"]
+            .iter()
+            .enumerate()
+        {
+            let started = Instant::now();
+            let response = app
+                .anonymous()
+                .post(
+                    "/api/session",
+                    json!({"email": email, "password": format!("wrong {round}")}),
+                )
+                .await;
+            timings[which].push(started.elapsed());
+            assert_eq!(response.status(), 401);
+            bodies[which] = Some(response.text().await.unwrap());
+        }
+    }
+    assert_eq!(bodies[0], bodies[1], "the same answer");
+    let median = |times: &mut Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2]
+    };
+    let (known, unknown) = (median(&mut timings[0]), median(&mut timings[1]));
+    // Both run one Argon2 check; without the dummy hash the unknown email
+    // would answer many times faster.
+    assert!(
+        unknown * 3 > known && known * 3 > unknown,
+        "known {known:?} vs unknown {unknown:?}"
+    );
+}
+
+async fn deactivation_destroys_both_secrets_and_a_login_in_flight_cannot_revive_it(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let connected = app
+        .synced_credential(&org.api, "sandbox-water", "user_nomfa")
+        .await;
+    // A slow login (about 5 s at the utility) is in flight when the credential is deactivated.
+    let slow = expect_json(
+        org.api
+            .post(
+                "/api/v1/credentials",
+                json!({"utilityId": "sandbox-water", "username": "user_slow", "password": "pass_good"}),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let slow_id = slow["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for id in [&connected, &slow_id] {
+        let response = org.api.delete(&format!("/api/v1/credentials/{id}")).await;
+        assert_eq!(response.status(), 204);
+    }
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    for id in [&connected, &slow_id] {
+        let (password, token): (String, Option<String>) = sqlx::query_as(
+            "SELECT sealed_password, sealed_session_token FROM credentials WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(app.state().db.pool())
+        .await
+        .unwrap();
+        assert_eq!(password, "", "the sealed password of {id} is destroyed");
+        assert!(token.is_none(), "no session token for {id}");
+    }
+    // The login that was at the utility finished, but could not connect the
+    // deactivated credential.
+    let body = expect_json(
+        org.api.get(&format!("/api/v1/credentials/{slow_id}")).await,
+        200,
+    )
+    .await;
+    assert_ne!(
+        body["statusDetail"], "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL",
+        "{body}"
+    );
+}
+
+database_tests!(
+    case_23_rotating_spoofed_forwarded_for_does_not_escape_the_rate_limit,
+    a_trusted_proxy_s_forwarded_clients_are_limited_one_by_one,
+    a_stranger_s_failed_sign_ins_do_not_lock_the_owner_out,
+    parallel_wrong_passwords_cannot_slip_past_the_failure_limit,
+    case_31_an_unknown_email_and_a_wrong_password_look_alike,
+    deactivation_destroys_both_secrets_and_a_login_in_flight_cannot_revive_it,
+);
