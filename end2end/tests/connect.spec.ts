@@ -101,13 +101,14 @@ test('an update link opened by the end-user in a fresh browser reconnects withou
   await endUser.close();
 });
 
-test('a replaced update link says it is no longer valid', async ({ page, request }) => {
+test('a replaced update link says it was replaced', async ({ page, request }) => {
   const api = await operatorApi(request);
   const created = await api.post('/api/v1/credentials', { utilityId: 'sandbox-water', username: 'user_nomfa', password: 'pass_good' });
   const first = await api.post(`/api/v1/credentials/${created.id}/update-links`);
   await api.post(`/api/v1/credentials/${created.id}/update-links`);
   await page.goto(first.url);
-  await expect(page.getByRole('heading', { level: 1, name: 'This link is no longer valid' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: 'This link was replaced' })).toBeVisible();
+  await expect(page.getByText('user_nomfa')).toHaveCount(0);
   await expectNoAccessibilityViolations(page);
 });
 

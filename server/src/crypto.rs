@@ -214,13 +214,24 @@ mod tests {
     }
 
     #[test]
-    fn a_tampered_ciphertext_does_not_open() {
+    fn case_16_a_tampered_nonce_or_tag_or_an_unknown_key_is_an_error_never_plaintext() {
         let keyring = Keyring::single(MasterKey::generate("k1"));
         let sealed = keyring.seal(b"secret", "aad");
-        let mut bytes = BASE64.decode(sealed.rsplit('.').next().unwrap()).unwrap();
-        *bytes.last_mut().unwrap() ^= 1;
-        let tampered = format!("v1.k1.{}", BASE64.encode(bytes));
-        assert_eq!(keyring.open(&tampered, "aad"), Err(OpenError::Unauthentic));
+        let bytes = BASE64.decode(sealed.rsplit('.').next().unwrap()).unwrap();
+        // The nonce is the first 24 bytes, the tag the last 16.
+        for position in [0, 23, bytes.len() - 16, bytes.len() - 1] {
+            let mut tampered = bytes.clone();
+            tampered[position] ^= 1;
+            let tampered = format!("v1.k1.{}", BASE64.encode(tampered));
+            assert_eq!(keyring.open(&tampered, "aad"), Err(OpenError::Unauthentic));
+        }
+        let unknown = sealed.replacen("v1.k1.", "v1.k9.", 1);
+        assert_eq!(
+            keyring.open(&unknown, "aad"),
+            Err(OpenError::UnknownKey("k9".into()))
+        );
+        let truncated = format!("v1.k1.{}", BASE64.encode(&bytes[..30]));
+        assert_eq!(keyring.open(&truncated, "aad"), Err(OpenError::Malformed));
     }
 
     #[test]

@@ -93,7 +93,10 @@ impl ApiError {
                         "This link has expired. Ask the company that sent it for a new one."
                     }
                     ErrorCode::ConnectLinkUsed => {
-                        "This link was already used to reconnect your account. Nothing more to do."
+                        "This link was already used: your account is connected. Nothing more to do."
+                    }
+                    ErrorCode::ConnectLinkReplaced => {
+                        "A newer link was sent for this account. Use the newest link you received, or ask the company that sent it for a new one."
                     }
                     _ => {
                         "This link is no longer valid. Ask the company that sent it for a new one."

@@ -110,6 +110,11 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         operation.parameters = parameters;
         operation
     };
+    let idempotency_key = || {
+        json!({"name": "Idempotency-Key", "in": "header", "required": false,
+               "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+               "description": "Retry safely: the same key and body within 24 hours answer the first answer again (header Idempotent-Replayed: true); another body answers 422; a request still running under the key answers 409."})
+    };
     let credential = || Some(schema_ref("Credential"));
     let connect_state = || Some(schema_ref("ConnectState"));
     vec![
@@ -118,6 +123,7 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/session", "post", op("Sign an operator in (sets the session cookie); 10 failures in 15 minutes lock the email for a while", "operators", &[], Some("SignIn"), ok("200", "Signed in", Some(schema_ref("Session"))), &[401, 429])),
         ("/api/session", "get", op("The signed-in operator and the CSRF token", "operators", ADMIN, None, ok("200", "Signed in", Some(schema_ref("Session"))), &[])),
         ("/api/session", "delete", op("Sign out", "operators", ADMIN, None, ok("204", "Signed out", None), &[403])),
+        ("/api/session/password", "post", op("Change the signed-in operator's own password; their other sessions end", "operators", ADMIN, Some("PasswordChange"), ok("204", "Changed", None), &[403, 422, 429])),
         ("/api/v1/operators", "get", op("List operators (admins)", "operators", ADMIN, None, ok("200", "Operators", Some(json!({"type": "array", "items": schema_ref("Operator")}))), &[403])),
         ("/api/v1/operators", "post", op("Add an operator (admins)", "operators", ADMIN, Some("NewOperator"), ok("201", "Added", Some(schema_ref("Operator"))), &[403])),
         ("/api/v1/operators/{id}", "patch", with(op("Change an operator's role (admins)", "operators", ADMIN, Some("OperatorChange"), ok("200", "Changed", Some(schema_ref("Operator"))), &[403, 404, 409]), vec![path_param("id", "The operator's id.")])),
@@ -127,7 +133,7 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/v1/api-keys", "get", op("List API keys (admins)", "api keys", ADMIN, None, ok("200", "API keys", Some(json!({"type": "array", "items": schema_ref("ApiKey")}))), &[403])),
         ("/api/v1/api-keys", "post", op("Create an API key; its secret is shown only in this answer (admins)", "api keys", ADMIN, Some("NewApiKey"), ok("201", "Created", Some(schema_ref("CreatedApiKey"))), &[403])),
         ("/api/v1/api-keys/{id}", "delete", with(op("Revoke an API key (admins)", "api keys", ADMIN, None, ok("204", "Revoked", None), &[403, 404]), vec![path_param("id", "The API key's id.")])),
-        ("/api/v1/credentials", "post", op("Create a credential; it starts connecting at once", "credentials", INTEGRATOR, Some("NewCredential"), ok("201", "Created", credential()), &[403, 503])),
+        ("/api/v1/credentials", "post", with(op("Create a credential; it starts connecting at once", "credentials", INTEGRATOR, Some("NewCredential"), ok("201", "Created", credential()), &[403, 409, 503]), vec![idempotency_key()])),
         ("/api/v1/credentials", "get", with(op("List credentials with filters, sorting and pagination", "credentials", INTEGRATOR, None, ok("200", "One page", Some(schema_ref("CredentialPage"))), &[400, 422]), vec![
             query_param("status", "Only this status.", schema_ref("Status")),
             query_param("statusDetail", "Comma-separated status details.", json!({"type": "string"})),
@@ -149,9 +155,9 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/v1/credentials/{id}/sync", "post", with(op("Sync now (stores new accounts and statements); a token the utility rejects moves the credential to MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED", "credentials", INTEGRATOR, None, ok("200", "The credential after the sync", credential()), &[404, 409, 503]), vec![id()])),
         ("/api/v1/credentials/{id}/accounts", "get", with(op("The credential's utility accounts, as the syncs stored them", "credentials", INTEGRATOR, None, ok("200", "Accounts", Some(json!({"type": "array", "items": schema_ref("UtilityAccount")}))), &[404]), vec![id()])),
         ("/api/v1/credentials/{id}/statements", "get", with(op("The credential's monthly statements as the syncs stored them, newest first (at most 1000)", "credentials", INTEGRATOR, None, ok("200", "Statements", Some(json!({"type": "array", "items": schema_ref("UtilityStatement")}))), &[404]), vec![id()])),
-        ("/api/v1/connect-tokens", "post", op("A Connect token for a new credential (valid one hour)", "connect tokens", INTEGRATOR, Some("NewConnectToken"), ok("201", "Token and URL", Some(schema_ref("ConnectToken"))), &[503])),
-        ("/api/v1/credentials/{id}/connect-tokens", "post", with(op("Retry MFA Verification: Connect in update mode (valid one hour)", "connect tokens", INTEGRATOR, None, ok("201", "Token and URL", Some(schema_ref("ConnectToken"))), &[404, 409]), vec![id()])),
-        ("/api/v1/credentials/{id}/update-links", "post", with(op("Generate update link (72 hours; revokes the previous one)", "connect tokens", INTEGRATOR, None, ok("201", "Link", Some(schema_ref("ConnectToken"))), &[404, 409]), vec![id()])),
+        ("/api/v1/connect-tokens", "post", with(op("A Connect token for a new credential (valid one hour)", "connect tokens", INTEGRATOR, Some("NewConnectToken"), ok("201", "Token and URL", Some(schema_ref("ConnectToken"))), &[409, 429, 503]), vec![idempotency_key()])),
+        ("/api/v1/credentials/{id}/connect-tokens", "post", with(op("Retry MFA Verification: Connect in update mode (valid one hour)", "connect tokens", INTEGRATOR, None, ok("201", "Token and URL", Some(schema_ref("ConnectToken"))), &[404, 409, 429]), vec![id(), idempotency_key()])),
+        ("/api/v1/credentials/{id}/update-links", "post", with(op("Generate update link (72 hours; revokes the previous one)", "connect tokens", INTEGRATOR, None, ok("201", "Link", Some(schema_ref("ConnectToken"))), &[404, 409, 429]), vec![id(), idempotency_key()])),
         ("/api/v1/credentials/{id}/update-links", "get", with(op("The active update link, if any", "connect tokens", INTEGRATOR, None, ok("200", "Links", Some(json!({"type": "array", "items": schema_ref("UpdateLink")}))), &[404]), vec![id()])),
         ("/api/v1/credentials/{id}/update-links/{link_id}", "delete", with(op("Revoke an update link", "connect tokens", INTEGRATOR, None, ok("204", "Revoked", None), &[404]), vec![id(), path_param("link_id", "The update link's id.")])),
         ("/api/v1/webhook-endpoint", "get", op("The organisation's webhook endpoint", "webhooks", INTEGRATOR, None, ok("200", "Endpoint", Some(schema_ref("WebhookEndpoint"))), &[404])),
@@ -199,7 +205,7 @@ fn schemas() -> Value {
     let nullable_text = || json!({"type": ["string", "null"]});
     json!({
         "ErrorBody": object(&["code", "message"], json!({
-            "code": string_enum(&["MALFORMED_REQUEST", "VALIDATION_FAILED", "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "METHOD_NOT_ALLOWED", "CONFLICT", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "TOO_MANY_REQUESTS", "CONNECT_LINK_EXPIRED", "CONNECT_LINK_USED", "CONNECT_LINK_REVOKED", "SERVICE_UNAVAILABLE", "INTERNAL"]),
+            "code": string_enum(&["MALFORMED_REQUEST", "VALIDATION_FAILED", "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "METHOD_NOT_ALLOWED", "CONFLICT", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "TOO_MANY_REQUESTS", "CONNECT_LINK_EXPIRED", "CONNECT_LINK_USED", "CONNECT_LINK_REVOKED", "CONNECT_LINK_REPLACED", "SERVICE_UNAVAILABLE", "INTERNAL"]),
             "message": {"type": "string", "description": "For a person; never internal details."},
             "fields": {"type": "array", "items": object(&["field", "message"], json!({"field": text(), "message": text()}))}
         })),
@@ -213,6 +219,7 @@ fn schemas() -> Value {
         "Owner": string_enum(&["ORGANISATION", "END_USER"]),
         "MfaMethod": string_enum(&["SMS", "CALL", "EMAIL"]),
         "SignIn": object(&["email", "password"], json!({"email": {"type": "string", "format": "email"}, "password": text()})),
+        "PasswordChange": object(&["currentPassword", "newPassword"], json!({"currentPassword": text(), "newPassword": {"type": "string", "minLength": 12, "maxLength": 256}})),
         "Operator": object(&["id", "email", "role", "createdAt"], json!({"id": text(), "email": text(), "role": schema_ref("Role"), "createdAt": time()})),
         "Session": object(&["operator", "organisation", "csrfToken"], json!({
             "operator": schema_ref("Operator"),

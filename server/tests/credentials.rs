@@ -465,7 +465,7 @@ async fn unschedule_syncs(state: &server::state::AppState) {
         .unwrap();
 }
 
-async fn the_sweep_flags_expired_tokens_once_even_when_sweeps_race(backend: Backend) {
+async fn case_29_the_sweep_flags_expired_tokens_once_even_when_sweeps_race(backend: Backend) {
     let app = spawn_app(backend).await;
     let org = app.organisation("Acme Solar").await;
     let mut ids = Vec::new();
@@ -699,5 +699,5 @@ database_tests!(
     a_new_password_starts_a_new_connection_attempt,
     deactivating_stops_everything_and_hides_the_credential,
     sync_now_notices_a_token_the_utility_expired,
-    the_sweep_flags_expired_tokens_once_even_when_sweeps_race,
+    case_29_the_sweep_flags_expired_tokens_once_even_when_sweeps_race,
 );

@@ -26,7 +26,7 @@ async fn rotation_reseals_every_secret_under_the_new_key(backend: Backend) {
         org.api
             .put(
                 "/api/v1/webhook-endpoint",
-                json!({"url": "https://hooks.example.com/x"}),
+                json!({"url": "https://localhost:9/x"}),
             )
             .await,
         201,

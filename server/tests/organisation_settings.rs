@@ -121,7 +121,7 @@ database_tests!(
 );
 
 #[tokio::test]
-async fn connect_pages_may_be_framed_only_by_their_organisations_origins() {
+async fn case_19_connect_pages_may_be_framed_only_by_their_organisations_origins() {
     let dist = TempDir::new("gridlink-dist");
     std::fs::write(
         dist.path().join("index.html"),

@@ -128,7 +128,9 @@ async fn another_organisations_ids_are_not_found_on_every_endpoint(backend: Back
     );
 }
 
-async fn a_state_change_without_the_csrf_token_is_refused_and_changes_nothing(backend: Backend) {
+async fn case_21_a_state_change_without_the_csrf_token_is_refused_and_changes_nothing(
+    backend: Backend,
+) {
     let app = spawn_app(backend).await;
     let org = app.organisation("Acme Solar").await;
     let forged = org.admin.without_csrf();
@@ -167,7 +169,7 @@ async fn a_state_change_without_the_csrf_token_is_refused_and_changes_nothing(ba
     expect_json(forged.get("/api/v1/credentials").await, 200).await;
 }
 
-async fn a_revoked_api_key_is_refused(backend: Backend) {
+async fn case_32_a_revoked_api_key_or_a_wrong_secret_is_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     let org = app.organisation("Acme Solar").await;
     expect_json(org.api.get("/api/v1/credentials").await, 200).await;
@@ -203,6 +205,30 @@ async fn a_revoked_api_key_is_refused(backend: Backend) {
             .get("/api/v1/credentials")
             .await,
         401,
+    )
+    .await;
+    // A live key's prefix with another secret after it.
+    let live = expect_json(
+        org.admin
+            .post("/api/v1/api-keys", json!({"name": "Still live"}))
+            .await,
+        201,
+    )
+    .await;
+    let live_secret = live["secret"].as_str().unwrap();
+    let prefix = live["apiKey"]["prefix"].as_str().unwrap();
+    let forged = format!("{prefix}{}", "A".repeat(live_secret.len() - prefix.len()));
+    assert_ne!(forged, live_secret);
+    expect_json(
+        app.connect_client(&forged).get("/api/v1/credentials").await,
+        401,
+    )
+    .await;
+    expect_json(
+        app.connect_client(live_secret)
+            .get("/api/v1/credentials")
+            .await,
+        200,
     )
     .await;
     expect_json(app.anonymous().get("/api/v1/credentials").await, 401).await;
@@ -357,7 +383,7 @@ async fn a_session_ends_after_two_idle_hours(backend: Backend) {
     expect_json(org.admin.get("/api/session").await, 401).await;
 }
 
-async fn a_sealed_secret_moved_to_another_credential_does_not_open(backend: Backend) {
+async fn case_15_a_sealed_secret_moved_to_another_credential_does_not_open(backend: Backend) {
     let app = spawn_app(backend).await;
     let org = app.organisation("Acme Solar").await;
     let mut ids = Vec::new();
@@ -452,13 +478,13 @@ async fn ten_failed_sign_ins_from_one_client_lock_that_email_there_for_fifteen_m
 database_tests!(
     ten_failed_sign_ins_from_one_client_lock_that_email_there_for_fifteen_minutes,
     another_organisations_ids_are_not_found_on_every_endpoint,
-    a_state_change_without_the_csrf_token_is_refused_and_changes_nothing,
-    a_revoked_api_key_is_refused,
+    case_21_a_state_change_without_the_csrf_token_is_refused_and_changes_nothing,
+    case_32_a_revoked_api_key_or_a_wrong_secret_is_refused,
     api_keys_and_members_cannot_administer_the_organisation,
     the_last_admin_cannot_be_demoted_or_removed,
     sign_in_errors_do_not_say_which_part_was_wrong,
     the_session_cookie_is_http_only_and_same_site_and_ends_on_sign_out,
     a_session_ends_after_two_idle_hours,
-    a_sealed_secret_moved_to_another_credential_does_not_open,
+    case_15_a_sealed_secret_moved_to_another_credential_does_not_open,
     cookies_are_secure_when_gridlink_is_served_over_https,
 );

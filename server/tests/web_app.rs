@@ -266,7 +266,7 @@ async fn every_documented_operation_exists() {
 }
 
 #[tokio::test]
-async fn connect_can_be_framed_by_gridlink_itself_and_the_dashboard_by_nobody() {
+async fn case_19_connect_can_be_framed_by_gridlink_itself_and_the_dashboard_by_nobody() {
     let dist = built_web_app();
     let app = spawn_app_with(
         Backend::Sqlite,

@@ -27,8 +27,10 @@ pub enum ErrorCode {
     ConnectLinkExpired,
     /// The Connect link was already used successfully.
     ConnectLinkUsed,
-    /// The Connect link was revoked, or replaced by a newer one.
+    /// The Connect link was revoked (or its credential deactivated).
     ConnectLinkRevoked,
+    /// A newer link for the same credential replaced this one.
+    ConnectLinkReplaced,
     ServiceUnavailable,
     Internal,
 }
@@ -49,7 +51,8 @@ impl ErrorCode {
             ErrorCode::TooManyRequests => 429,
             ErrorCode::ConnectLinkExpired
             | ErrorCode::ConnectLinkUsed
-            | ErrorCode::ConnectLinkRevoked => 410,
+            | ErrorCode::ConnectLinkRevoked
+            | ErrorCode::ConnectLinkReplaced => 410,
             ErrorCode::ServiceUnavailable => 503,
             ErrorCode::Internal => 500,
         }

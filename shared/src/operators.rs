@@ -37,6 +37,15 @@ pub struct SignIn {
     pub password: String,
 }
 
+/// `POST /api/session/password`: a signed-in operator changes their own
+/// password; their other sessions end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Organisation {

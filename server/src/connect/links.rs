@@ -179,7 +179,7 @@ async fn create_update_link(
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     sqlx::query(
-        "UPDATE connect_sessions SET revoked_at = $1 WHERE credential_id = $2 AND purpose = 'UPDATE_LINK' \
+        "UPDATE connect_sessions SET revoked_at = $1, revoked_reason = 'REPLACED' WHERE credential_id = $2 AND purpose = 'UPDATE_LINK' \
            AND revoked_at IS NULL AND completed_at IS NULL",
     )
     .bind(now)
@@ -254,7 +254,7 @@ async fn revoke_update_link(
     let label = actor.label();
     let mut tx = state.db.begin_write().await?;
     let revoked = sqlx::query(
-        "UPDATE connect_sessions SET revoked_at = $1 WHERE id = $2 AND credential_id = $3 AND organisation_id = $4 \
+        "UPDATE connect_sessions SET revoked_at = $1, revoked_reason = 'REVOKED' WHERE id = $2 AND credential_id = $3 AND organisation_id = $4 \
            AND purpose = 'UPDATE_LINK' AND revoked_at IS NULL AND completed_at IS NULL",
     )
     .bind(now)

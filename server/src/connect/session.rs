@@ -22,6 +22,8 @@ pub const MAX_SENDS: i64 = 4;
 pub const MAX_WRONG_CODES: i64 = 5;
 /// A verification attempt with no activity for this long expires.
 pub const MFA_IDLE_TIMEOUT_MS: i64 = 30 * 60 * 1000;
+/// How long a used link still shows its success screen to whoever used it.
+pub const USED_LINK_SHOWS_SUCCESS_MS: i64 = 15 * 60 * 1000;
 
 #[derive(Debug, Clone)]
 pub struct ConnectSession {
@@ -59,6 +61,7 @@ type SessionRow = (
     Option<i64>,
     Option<i64>,
     Option<i64>,
+    Option<String>,
 );
 
 impl FromRequestParts<AppState> for ConnectSession {
@@ -71,7 +74,7 @@ impl FromRequestParts<AppState> for ConnectSession {
         let token = bearer_token(&parts.headers).ok_or(ApiError::Unauthenticated)?;
         let row: Option<SessionRow> = sqlx::query_as(
             "SELECT id, organisation_id, purpose, credential_id, utility_id, correlation_id, owner, expires_at, \
-               attempt_started_at, completed_at, revoked_at FROM connect_sessions WHERE token_hash = $1",
+               attempt_started_at, completed_at, revoked_at, revoked_reason FROM connect_sessions WHERE token_hash = $1",
         )
         .bind(tokens::hash(token))
         .fetch_optional(state.db.pool())
@@ -88,12 +91,24 @@ impl FromRequestParts<AppState> for ConnectSession {
             attempt_started_at,
             completed_at,
             revoked_at,
+            revoked_reason,
         )) = row
         else {
             return Err(ApiError::Unauthenticated);
         };
         if revoked_at.is_some() {
-            return Err(ApiError::ConnectLinkUnusable(ErrorCode::ConnectLinkRevoked));
+            return Err(ApiError::ConnectLinkUnusable(
+                match revoked_reason.as_deref() {
+                    Some("REPLACED") => ErrorCode::ConnectLinkReplaced,
+                    _ => ErrorCode::ConnectLinkRevoked,
+                },
+            ));
+        }
+        // A used link shows its success to the person who just used it, for a
+        // while; after that it says only that it was used, and reveals no
+        // username, utility or status to whoever finds it later.
+        if completed_at.is_some_and(|at| state.clock.now_ms() >= at + USED_LINK_SHOWS_SUCCESS_MS) {
+            return Err(ApiError::ConnectLinkUnusable(ErrorCode::ConnectLinkUsed));
         }
         // A used session still shows its success; it just cannot act again.
         if completed_at.is_none() && state.clock.now_ms() >= expires_at {

@@ -320,7 +320,7 @@ async fn deactivate_credential(
     .bind(&id)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE connect_sessions SET revoked_at = $1 WHERE credential_id = $2 AND revoked_at IS NULL AND completed_at IS NULL")
+    sqlx::query("UPDATE connect_sessions SET revoked_at = $1, revoked_reason = 'DEACTIVATED' WHERE credential_id = $2 AND revoked_at IS NULL AND completed_at IS NULL")
         .bind(now)
         .bind(&id)
         .execute(&mut *tx)

@@ -6,10 +6,10 @@ pub mod sessions;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch};
+use axum::routing::{get, patch, post};
 use axum::Router;
 use shared::operators::{
-    NewOperator, Operator, OperatorChange, Organisation, Role, Session, SignIn,
+    NewOperator, Operator, OperatorChange, Organisation, PasswordChange, Role, Session, SignIn,
 };
 use shared::validation::EmailAddress;
 
@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
             "/session",
             get(current_session).post(sign_in).delete(sign_out),
         )
+        .route("/session/password", post(change_own_password))
         .route("/v1/operators", get(list_operators).post(add_operator))
         .route(
             "/v1/operators/{id}",
@@ -225,6 +226,62 @@ async fn current_session(
     Ok(Json(
         session_body(&state, &live.operator_id, live.csrf_token).await?,
     ))
+}
+
+/// A signed-in operator changes their own password, proving the current one;
+/// every other session of theirs ends (this one stays).
+async fn change_own_password(
+    State(state): State<AppState>,
+    actor: Actor,
+    headers: HeaderMap,
+    Json(body): Json<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let (Principal::Operator { id, .. }, Some(secret)) =
+        (&actor.principal, session_cookie(&headers))
+    else {
+        return Err(ApiError::Forbidden(
+            "Only a signed-in operator can change their password.",
+        ));
+    };
+    let mut errors = FieldErrors::default();
+    if body.current_password.is_empty() {
+        errors.add("currentPassword", "Enter your current password.");
+    }
+    errors.check("newPassword", validate_new_password(&body.new_password));
+    errors.finish()?;
+    let (stored,): (String,) = sqlx::query_as("SELECT password_hash FROM operators WHERE id = $1")
+        .bind(id)
+        .fetch_one(state.db.pool())
+        .await?;
+    let matches = match verify_password(body.current_password, Some(stored)).await {
+        Ok(matches) => matches,
+        Err(error) if error.is::<HashingBusy>() => {
+            return Err(ApiError::RateLimited {
+                message: "Many passwords are being checked right now. Try again in a moment."
+                    .into(),
+                retry_after_seconds: 2,
+            })
+        }
+        Err(error) => return Err(error.into()),
+    };
+    if !matches {
+        return Err(ApiError::invalid_field(
+            "currentPassword",
+            "This is not your current password.",
+        ));
+    }
+    let password_hash = hash_password(body.new_password).await?;
+    sqlx::query("UPDATE operators SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(id)
+        .execute(state.db.pool())
+        .await?;
+    sessions::delete_others_of(&state, id, secret).await?;
+    tracing::info!(
+        operator_id = id,
+        "operator changed their password; other sessions ended"
+    );
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Signs out: the session ends on the server and the cookie is cleared.

@@ -81,6 +81,20 @@ pub async fn delete_all_of(state: &AppState, operator_id: &str) -> Result<(), Ap
     Ok(())
 }
 
+/// Ends every session of an operator but the one behind `kept_secret`.
+pub async fn delete_others_of(
+    state: &AppState,
+    operator_id: &str,
+    kept_secret: &str,
+) -> Result<(), ApiError> {
+    sqlx::query("DELETE FROM operator_sessions WHERE operator_id = $1 AND token_hash <> $2")
+        .bind(operator_id)
+        .bind(tokens::hash(kept_secret))
+        .execute(state.db.pool())
+        .await?;
+    Ok(())
+}
+
 /// The `Set-Cookie` value that stores `secret`: HttpOnly, SameSite=Strict,
 /// and Secure unless Gridlink is served over plain HTTP on this machine.
 pub fn cookie(state: &AppState, secret: &str) -> HeaderValue {

@@ -130,9 +130,30 @@ pub const SCENARIOS: [(&str, Scenario, &str); 5] = [
 
 pub const SLOW_ANSWER: Duration = Duration::from_secs(5);
 
+/// The scenario a login follows. `user_good+anything` (and the same for
+/// every scenario) is a login of its own, with its own codes, sessions and
+/// lockouts, that behaves like `user_good`: tests and load runs get as many
+/// independent logins as they need.
 pub fn find_scenario(username: &str) -> Option<Scenario> {
+    let base = match username.split_once('+') {
+        Some((base, suffix)) if !suffix.is_empty() => base,
+        _ => username,
+    };
     SCENARIOS
         .iter()
-        .find(|(name, _, _)| *name == username)
+        .find(|(name, _, _)| *name == base)
         .map(|(_, scenario, _)| *scenario)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plus_suffix_keeps_the_scenario_of_its_base_login() {
+        assert_eq!(find_scenario("user_good+alice"), Some(Scenario::Good));
+        assert_eq!(find_scenario("user_nomfa+42"), Some(Scenario::NoMfa));
+        assert_eq!(find_scenario("user_good+"), None);
+        assert_eq!(find_scenario("someone+user_good"), None);
+    }
 }

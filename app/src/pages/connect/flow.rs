@@ -75,6 +75,7 @@ fn is_fatal(error: &ApiError) -> bool {
             ErrorCode::ConnectLinkExpired
                 | ErrorCode::ConnectLinkUsed
                 | ErrorCode::ConnectLinkRevoked
+                | ErrorCode::ConnectLinkReplaced
                 | ErrorCode::Unauthenticated
         )
     ) || *error == ApiError::Network
@@ -211,6 +212,7 @@ fn LinkProblem(error: ApiError) -> impl IntoView {
         Some(ErrorCode::ConnectLinkExpired) => ("This link has expired", error.message()),
         Some(ErrorCode::ConnectLinkUsed) => ("This link was already used", error.message()),
         Some(ErrorCode::ConnectLinkRevoked) => ("This link is no longer valid", error.message()),
+        Some(ErrorCode::ConnectLinkReplaced) => ("This link was replaced", error.message()),
         Some(ErrorCode::Unauthenticated) => (
             "This link is not valid",
             "Check that you opened the whole link, or ask the company that sent it for a new one."
