@@ -7,7 +7,7 @@
 //! | --- | --- | --- |
 //! | sign-in attempts | 20 | 1 every 6 s |
 //! | Connect API calls | 300 | 10 a second |
-//! | Connect-token and update-link creation | 100 | 5 a second |
+//! | Connect-token and update-link creation, webhook test events | 100 | 5 a second |
 //! | unauthenticated answers (401, and 404 without credentials) | 60 | 1 a second |
 
 use std::net::IpAddr;
@@ -80,6 +80,7 @@ fn limiter_for<'a>(
         Some(&limits.connect)
     } else if creates
         && (path == "/api/v1/connect-tokens"
+            || path == "/api/v1/webhook-endpoint/test"
             || (path.starts_with("/api/v1/credentials/")
                 && (path.ends_with("/connect-tokens") || path.ends_with("/update-links"))))
     {

@@ -32,6 +32,13 @@ impl DatabaseKind {
     }
 }
 
+/// Tables whose rows [`Database::lock_row`] can lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockedTable {
+    Credentials,
+    Organisations,
+}
+
 /// A connection pool and the kind of database behind it.
 #[derive(Debug, Clone)]
 pub struct Database {
@@ -146,6 +153,27 @@ impl Database {
             DatabaseKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             DatabaseKind::Postgres => self.pool.begin().await,
         }
+    }
+
+    /// Inside a write transaction, locks one row until it ends, so writers
+    /// that check something about it and then change it take turns. SQLite
+    /// needs nothing: [`Database::begin_write`] already holds its only write lock.
+    pub async fn lock_row(
+        &self,
+        connection: &mut sqlx::AnyConnection,
+        table: LockedTable,
+        id: &str,
+    ) -> Result<(), sqlx::Error> {
+        if self.kind == DatabaseKind::Postgres {
+            let sql = match table {
+                LockedTable::Credentials => "SELECT id FROM credentials WHERE id = $1 FOR UPDATE",
+                LockedTable::Organisations => {
+                    "SELECT id FROM organisations WHERE id = $1 FOR UPDATE"
+                }
+            };
+            sqlx::query(sql).bind(id).execute(connection).await?;
+        }
+        Ok(())
     }
 
     pub fn pool(&self) -> &AnyPool {

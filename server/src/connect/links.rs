@@ -17,6 +17,7 @@ use crate::credentials::{check_utility, store, validate_correlation_id};
 use crate::error::{ApiError, FieldErrors};
 use crate::extract::{Json, Path};
 use crate::state::AppState;
+use crate::store::LockedTable;
 use crate::tokens;
 
 /// A token for a new credential or "Retry MFA Verification" lasts an hour.
@@ -178,6 +179,11 @@ async fn create_update_link(
     let label = actor.label();
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
+    // Two "Generate update link" at once take turns: one active link at a time.
+    state
+        .db
+        .lock_row(&mut tx, LockedTable::Credentials, &id)
+        .await?;
     sqlx::query(
         "UPDATE connect_sessions SET revoked_at = $1, revoked_reason = 'REPLACED' WHERE credential_id = $2 AND purpose = 'UPDATE_LINK' \
            AND revoked_at IS NULL AND completed_at IS NULL",

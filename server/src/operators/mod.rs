@@ -20,6 +20,7 @@ use crate::error::{is_unique_violation, ApiError, FieldErrors};
 use crate::extract::{Json, Path};
 use crate::passwords::{hash_password, validate_new_password, verify_password, HashingBusy};
 use crate::state::AppState;
+use crate::store::LockedTable;
 use crate::tokens;
 
 pub fn router() -> Router<AppState> {
@@ -362,20 +363,32 @@ async fn add_operator(
     ))
 }
 
-/// Admins left in the organisation if `operator_id` stopped being one.
-async fn other_admins(
+/// Refuses, inside `tx`, to let `operator_id` stop being an admin when no
+/// other admin is left. The organisation's row is locked first, so two admins
+/// demoting or removing each other at once take turns and one is refused.
+async fn keep_an_admin(
     state: &AppState,
+    tx: &mut sqlx::AnyConnection,
     organisation_id: &str,
     operator_id: &str,
-) -> Result<i64, ApiError> {
+) -> Result<(), ApiError> {
+    state
+        .db
+        .lock_row(tx, LockedTable::Organisations, organisation_id)
+        .await?;
     let (count,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM operators WHERE organisation_id = $1 AND role = 'ADMIN' AND removed_at IS NULL AND id <> $2",
     )
     .bind(organisation_id)
     .bind(operator_id)
-    .fetch_one(state.db.pool())
+    .fetch_one(&mut *tx)
     .await?;
-    Ok(count)
+    if count == 0 {
+        return Err(ApiError::Conflict(
+            "An organisation needs at least one admin.".into(),
+        ));
+    }
+    Ok(())
 }
 
 async fn change_operator(
@@ -384,10 +397,9 @@ async fn change_operator(
     Path(id): Path<String>,
     Json(body): Json<OperatorChange>,
 ) -> Result<Json<Operator>, ApiError> {
-    if body.role == Role::Member && other_admins(&state, &actor.organisation_id, &id).await? == 0 {
-        return Err(ApiError::Conflict(
-            "An organisation needs at least one admin.".into(),
-        ));
+    let mut tx = state.db.begin_write().await?;
+    if body.role == Role::Member {
+        keep_an_admin(&state, &mut tx, &actor.organisation_id, &id).await?;
     }
     let row: Option<OperatorRow> = sqlx::query_as(&format!(
         "UPDATE operators SET role = $1 WHERE id = $2 AND organisation_id = $3 AND removed_at IS NULL RETURNING {OPERATOR_COLUMNS}"
@@ -395,11 +407,11 @@ async fn change_operator(
     .bind(body.role.as_str())
     .bind(&id)
     .bind(&actor.organisation_id)
-    .fetch_optional(state.db.pool())
+    .fetch_optional(&mut *tx)
     .await?;
-    Ok(Json(operator_from_row(
-        row.ok_or(ApiError::NotFound("The operator"))?,
-    )))
+    let row = row.ok_or(ApiError::NotFound("The operator"))?;
+    tx.commit().await?;
+    Ok(Json(operator_from_row(row)))
 }
 
 async fn remove_operator(
@@ -407,22 +419,20 @@ async fn remove_operator(
     AdminOperator(actor): AdminOperator,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if other_admins(&state, &actor.organisation_id, &id).await? == 0 {
-        return Err(ApiError::Conflict(
-            "An organisation needs at least one admin.".into(),
-        ));
-    }
+    let mut tx = state.db.begin_write().await?;
+    keep_an_admin(&state, &mut tx, &actor.organisation_id, &id).await?;
     let removed = sqlx::query(
         "UPDATE operators SET removed_at = $1 WHERE id = $2 AND organisation_id = $3 AND removed_at IS NULL",
     )
     .bind(state.clock.now_ms())
     .bind(&id)
     .bind(&actor.organisation_id)
-    .execute(state.db.pool())
+    .execute(&mut *tx)
     .await?;
     if removed.rows_affected() == 0 {
         return Err(ApiError::NotFound("The operator"));
     }
+    tx.commit().await?;
     sessions::delete_all_of(&state, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
