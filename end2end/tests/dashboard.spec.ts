@@ -163,3 +163,23 @@ test('when the session has ended, the next action leads to sign-in with the reas
   await expect(page.getByRole('heading', { level: 1, name: 'Sign in to Gridlink' })).toBeVisible();
   await expect(page.getByText('Your session ended after a period of inactivity. Sign in again.')).toBeVisible();
 });
+
+test('case 20: a message from another window or origin does not close the Connect dialog', async ({ page }) => {
+  const dashboard = new OperatorDashboard(page);
+  await dashboard.signIn();
+  await page.getByRole('link', { name: 'Manage your credentials' }).click();
+  await page.getByRole('button', { name: 'Add credential' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add credential' });
+  await expect(dialog).toBeVisible();
+  await expect(page.frameLocator('iframe[title="Gridlink Connect"]').getByRole('heading', { level: 1 })).toBeVisible();
+  const forged = JSON.stringify({ source: 'gridlink-connect', type: 'SUCCESS', metadata: { credentialId: 'cred_forged' } });
+  await page.evaluate((message) => {
+    // Gridlink's origin, but another window: the dashboard itself.
+    window.postMessage(message, window.location.origin);
+    // The Connect frame as its source, but another origin.
+    const connect = document.querySelector<HTMLIFrameElement>('iframe[title="Gridlink Connect"]')!;
+    window.dispatchEvent(new MessageEvent('message', { data: message, origin: 'https://evil.example', source: connect.contentWindow }));
+  }, forged);
+  await page.waitForTimeout(500);
+  await expect(dialog).toBeVisible();
+});

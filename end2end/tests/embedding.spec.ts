@@ -99,3 +99,28 @@ test('a host page on an origin that is not allowed gets neither the frame nor ev
   await page.waitForTimeout(1500);
   expect(await page.evaluate(() => (window as any).events)).toEqual([]);
 });
+
+test('case 20: the embed script ignores messages from other windows and origins', async ({ page, request }) => {
+  const api = await operatorApi(request);
+  const settings = await api.get('/api/v1/organisation');
+  const { id: _id, ...editable } = settings;
+  await api.put('/api/v1/organisation', { ...editable, embedOrigins: [ALLOWED_HOST] });
+  const token = await api.post('/api/v1/connect-tokens', { utilityId: 'sandbox-water' });
+  await openHostPage(page, ALLOWED_HOST, token.url);
+  const frame = page.frameLocator('iframe[title="Connect your utility account"]');
+  await expect(frame.getByRole('heading', { name: 'Enter your utility login' })).toBeVisible();
+  await page.evaluate((gridlinkOrigin) => {
+    const forged = JSON.stringify({ source: 'gridlink-connect', type: 'SUCCESS', metadata: { credentialId: 'cred_forged' } });
+    // The host page's own window, not the Connect frame.
+    window.postMessage(forged, '*');
+    // Gridlink's origin claimed, but not sent by the Connect frame.
+    window.dispatchEvent(new MessageEvent('message', { data: forged, origin: gridlinkOrigin, source: window }));
+    // The Connect frame as source, from another origin.
+    const connect = document.querySelector('iframe')!;
+    window.dispatchEvent(new MessageEvent('message', { data: forged, origin: 'https://evil.example', source: connect.contentWindow }));
+  }, new URL(baseURL!).origin);
+  await page.waitForTimeout(500);
+  expect(await page.evaluate(() => (window as any).successId)).toBeUndefined();
+  const types = (await page.evaluate(() => (window as any).events)).map((event: any) => event.type);
+  expect(types).not.toContain('SUCCESS');
+});

@@ -120,7 +120,7 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
     vec![
         ("/api/health", "get", op("Health of the server and its database", "system", &[], None, ok("200", "Healthy", Some(schema_ref("Health"))), &[503])),
         ("/api/openapi.json", "get", op("This document", "system", &[], None, ok("200", "OpenAPI 3.1", Some(json!({"type": "object"}))), &[])),
-        ("/api/session", "post", op("Sign an operator in (sets the session cookie); 10 failures in 15 minutes lock the email for a while", "operators", &[], Some("SignIn"), ok("200", "Signed in", Some(schema_ref("Session"))), &[401, 429])),
+        ("/api/session", "post", op("Sign an operator in (sets the session cookie); 10 failures for one email from one client in 15 minutes refuse that client for a while (429 with Retry-After)", "operators", &[], Some("SignIn"), ok("200", "Signed in", Some(schema_ref("Session"))), &[401, 429])),
         ("/api/session", "get", op("The signed-in operator and the CSRF token", "operators", ADMIN, None, ok("200", "Signed in", Some(schema_ref("Session"))), &[])),
         ("/api/session", "delete", op("Sign out", "operators", ADMIN, None, ok("204", "Signed out", None), &[403])),
         ("/api/session/password", "post", op("Change the signed-in operator's own password; their other sessions end", "operators", ADMIN, Some("PasswordChange"), ok("204", "Changed", None), &[403, 422, 429])),

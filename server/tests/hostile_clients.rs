@@ -227,7 +227,63 @@ async fn deactivation_destroys_both_secrets_and_a_login_in_flight_cannot_revive_
     );
 }
 
+/// Unauthenticated answers (401, and 404 without credentials) count against
+/// their client: a scan for keys or ids is cut off with 429.
+async fn a_client_collecting_unauthenticated_answers_is_limited(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut statuses = Vec::new();
+    for n in 0..70 {
+        let response = app
+            .client
+            .get(app.url("/api/v1/credentials"))
+            .bearer_auth(format!("glk_guess_{n}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert!(
+        statuses[..60].iter().all(|status| *status == 401),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[60..].iter().all(|status| *status == 429),
+        "{statuses:?}"
+    );
+}
+
+/// The Connect API allows a burst, then a steady rate per client.
+async fn a_flood_of_connect_calls_is_limited_per_client(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let token = expect_json(
+        org.api
+            .post("/api/v1/connect-tokens", json!({"owner": "END_USER"}))
+            .await,
+        201,
+    )
+    .await;
+    let connect = app.connect_client(token["token"].as_str().unwrap());
+    let mut limited = None;
+    for n in 0..400 {
+        let response = connect.get("/api/connect/session").await;
+        if response.status() == 429 {
+            assert!(response.headers().contains_key("retry-after"));
+            limited = Some(n);
+            break;
+        }
+        assert_eq!(response.status(), 200);
+    }
+    let limited = limited.expect("the flood was limited");
+    assert!(
+        (300..320).contains(&limited),
+        "limited after {limited} calls"
+    );
+}
+
 database_tests!(
+    a_client_collecting_unauthenticated_answers_is_limited,
+    a_flood_of_connect_calls_is_limited_per_client,
     case_23_rotating_spoofed_forwarded_for_does_not_escape_the_rate_limit,
     a_trusted_proxy_s_forwarded_clients_are_limited_one_by_one,
     a_stranger_s_failed_sign_ins_do_not_lock_the_owner_out,

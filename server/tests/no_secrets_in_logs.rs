@@ -27,7 +27,7 @@ async fn wait_until_up(url: &str) {
 
 #[cfg(unix)]
 #[tokio::test]
-async fn no_password_code_or_token_reaches_the_log() {
+async fn case_14_no_password_code_or_token_reaches_the_log() {
     let data_dir = std::env::temp_dir().join(format!("gridlink-logs-{}", std::process::id()));
     let (port, sandbox_port) = (free_port(), free_port());
     let base = format!("http://127.0.0.1:{port}");
@@ -198,6 +198,34 @@ async fn no_password_code_or_token_reaches_the_log() {
         .send()
         .await
         .unwrap();
+    // Case 14: link tokens travel in page URLs too; an update link is opened
+    // as an end-user would (the page, then the API with the token).
+    let link: Value = http
+        .post(format!(
+            "{base}/api/v1/credentials/{credential_id}/update-links"
+        ))
+        .bearer_auth(&api_key)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link_token = link["token"].as_str().unwrap().to_owned();
+    http.get(link["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    http.get(format!("{base}/connect/{connect_token}"))
+        .send()
+        .await
+        .unwrap();
+    http.get(format!("{base}/api/connect/session"))
+        .bearer_auth(&link_token)
+        .send()
+        .await
+        .unwrap();
 
     // Wait for the delivery job's first (failing) attempt.
     let started = Instant::now();
@@ -250,6 +278,7 @@ async fn no_password_code_or_token_reaches_the_log() {
         ("MFA code", code.as_str()),
         ("API key", api_key.as_str()),
         ("Connect token", connect_token.as_str()),
+        ("update link token", link_token.as_str()),
         ("session cookie", session_cookie),
         ("CSRF token", csrf.as_str()),
         ("utility session token", "sbx_tok_"),

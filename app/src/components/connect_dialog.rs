@@ -1,5 +1,6 @@
 //! Connect inside the dashboard: a modal dialog with Connect in an iframe.
-//! Connect tells its same-origin parent when it succeeded.
+//! Connect tells its same-origin parent when it succeeded; only a message
+//! from Gridlink's origin *and* from that very iframe is believed.
 
 use leptos::prelude::*;
 
@@ -12,11 +13,24 @@ pub fn ConnectDialog(
     on_success: Callback<()>,
     on_close: Callback<()>,
 ) -> impl IntoView {
+    let frame = NodeRef::<leptos::html::Iframe>::new();
     let _listener = window_event_listener(leptos::ev::message, move |event| {
         let own_origin = web_sys::window()
             .and_then(|w| w.location().origin().ok())
             .unwrap_or_default();
         if event.origin() != own_origin || url.get_untracked().is_none() {
+            return;
+        }
+        let from_connect = match (
+            event.source(),
+            frame
+                .get_untracked()
+                .and_then(|iframe| iframe.content_window()),
+        ) {
+            (Some(source), Some(connect)) => js_sys::Object::is(&source, &connect),
+            _ => false,
+        };
+        if !from_connect {
             return;
         }
         if event
@@ -48,7 +62,7 @@ pub fn ConnectDialog(
                             <h2 id="dialog-title">{title}</h2>
                             <button class="button button-secondary" autofocus on:click=close>"Close"</button>
                         </div>
-                        <iframe class="connect-frame" src=src title="Gridlink Connect"></iframe>
+                        <iframe class="connect-frame" node_ref=frame src=src title="Gridlink Connect"></iframe>
                     </div>
                 </div>
             }
