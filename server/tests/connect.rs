@@ -576,7 +576,7 @@ async fn a_revoked_or_replaced_update_link_stops_working(backend: Backend) {
         410,
     )
     .await;
-    assert_eq!(replaced["code"], "CONNECT_LINK_REVOKED");
+    assert_eq!(replaced["code"], "CONNECT_LINK_REPLACED");
     let second_link = app.connect_client(second["token"].as_str().unwrap());
     assert_eq!(
         expect_json(second_link.get("/api/connect/session").await, 200).await["step"],

@@ -345,6 +345,7 @@ database_tests!(
     case_01_a_code_after_its_expiry_is_refused_without_calling_the_utility,
     case_02_parallel_wrong_codes_reach_the_utility_at_most_five_times,
     case_02_the_daily_ceiling_of_code_checks_survives_reconnects,
+    case_02_reconnects_are_capped_per_credential,
     case_03_a_code_replayed_after_success_is_refused,
     case_04_a_code_posted_to_another_connections_session_is_refused,
     case_05_a_resend_flood_gets_429_with_retry_after,
@@ -352,4 +353,137 @@ database_tests!(
     case_07_a_method_not_offered_or_not_a_method_is_refused,
     case_08_a_utility_failure_mid_flow_leaves_the_step_to_retry,
     case_13_two_concurrent_correct_codes_complete_once,
+    case_13_two_concurrent_completions_of_one_update_link_complete_once,
 );
+
+/// However the end-user retries, one credential starts at most five
+/// connection attempts an hour (each one makes the utility send codes).
+async fn case_02_reconnects_are_capped_per_credential(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let connect = waiting_for_code(&app, &org, "sandbox-gas").await;
+    // The first attempt was the login itself; four reconnects fill the hour.
+    for _ in 0..4 {
+        expect_json(connect.post("/api/connect/reconnect", json!({})).await, 200).await;
+        app.wait_for_step(&connect, "CHOOSE_METHOD").await;
+    }
+    let refused = connect.post("/api/connect/reconnect", json!({})).await;
+    assert_eq!(refused.status(), 429);
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+    let logins = utility_calls(&app, "sandbox-gas", "login").await;
+    assert_eq!(logins, 5, "the refused reconnect did not reach the utility");
+    // An hour later the credential may try again (through a fresh Connect
+    // token: the first one's hour is over too).
+    let id = session(&connect).await["credentialId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.state().clock.advance(time::Duration::minutes(61));
+    let retry = expect_json(
+        org.api
+            .post(
+                &format!("/api/v1/credentials/{id}/connect-tokens"),
+                json!({}),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let again = app.connect_client(retry["token"].as_str().unwrap());
+    expect_json(again.post("/api/connect/reconnect", json!({})).await, 200).await;
+}
+
+/// Case 13 through an update link: two completions at once, one wins and its
+/// token is kept; the other is refused and the utility saw one code.
+async fn case_13_two_concurrent_completions_of_one_update_link_complete_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let first = waiting_for_code(&app, &org, "sandbox-gas").await;
+    let id = session(&first).await["credentialId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let code = app.latest_code("sandbox-gas", "user_good").await;
+    expect_json(
+        first
+            .post("/api/connect/mfa/code", json!({"code": code}))
+            .await,
+        200,
+    )
+    .await;
+    app.wait_for_sync(&org.api, &id, None).await;
+    app.sandbox_admin(
+        "/api/admin/expire-tokens",
+        json!({"username": "user_good", "utility": "sandbox-gas"}),
+    )
+    .await;
+    expect_json(
+        org.api
+            .post(&format!("/api/v1/credentials/{id}/sync"), json!({}))
+            .await,
+        200,
+    )
+    .await;
+    let link = expect_json(
+        org.api
+            .post(&format!("/api/v1/credentials/{id}/update-links"), json!({}))
+            .await,
+        201,
+    )
+    .await;
+    let connect = app.connect_client(link["token"].as_str().unwrap());
+    expect_json(connect.post("/api/connect/reconnect", json!({})).await, 200).await;
+    app.wait_for_step(&connect, "CHOOSE_METHOD").await;
+    expect_json(
+        connect
+            .post("/api/connect/mfa/method", json!({"method": "SMS"}))
+            .await,
+        200,
+    )
+    .await;
+    let code = app.latest_code("sandbox-gas", "user_good").await;
+    let verified_before = utility_calls(&app, "sandbox-gas", "verifyCode").await;
+    app.sandbox_admin(
+        "/api/admin/utilities/sandbox-gas/faults",
+        json!({"latencyMs": 300}),
+    )
+    .await;
+    let (one, two) = tokio::join!(
+        connect.post("/api/connect/mfa/code", json!({"code": code})),
+        connect.post("/api/connect/mfa/code", json!({"code": code})),
+    );
+    let mut statuses = [one.status().as_u16(), two.status().as_u16()];
+    statuses.sort_unstable();
+    assert!(
+        statuses == [200, 409] || statuses == [200, 410],
+        "{statuses:?}"
+    );
+    assert_eq!(
+        utility_calls(&app, "sandbox-gas", "verifyCode").await,
+        verified_before + 1
+    );
+    app.wait_for_detail(&org.api, &id, "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL")
+        .await;
+    // The token that was won works: "Sync now" reads data with it.
+    app.sandbox_admin(
+        "/api/admin/utilities/sandbox-gas/faults",
+        json!({"latencyMs": 0}),
+    )
+    .await;
+    let synced = expect_json(
+        org.api
+            .post(&format!("/api/v1/credentials/{id}/sync"), json!({}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        synced["statusDetail"], "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL",
+        "{synced}"
+    );
+}

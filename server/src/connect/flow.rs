@@ -184,6 +184,7 @@ pub async fn submit_credentials(
             let credential_id =
                 insert_credential_in(&mut tx, &state, &session.organisation_id, &validated, ACTOR)
                     .await?;
+            mfa_slots::claim_login_attempt(&state, &mut tx, &credential_id).await?;
             let attached = sqlx::query(
                 "UPDATE connect_sessions SET credential_id = $1, attempt_started_at = $2 WHERE id = $3 AND credential_id IS NULL",
             )
@@ -249,6 +250,7 @@ async fn reconnect_in(
             "The account's state changed meanwhile. Reload and try again.".into(),
         ));
     }
+    mfa_slots::claim_login_attempt(state, connection, &row.id).await?;
     request_login(connection, &row.id, now).await?;
     sqlx::query("UPDATE connect_sessions SET attempt_started_at = $1 WHERE id = $2")
         .bind(now)

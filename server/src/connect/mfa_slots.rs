@@ -21,6 +21,62 @@ pub const RESEND_COOLDOWN_MS: i64 = 30_000;
 pub const CODE_CHECKS_PER_DAY: i64 = 100;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// Connection attempts an end-user may start for one credential per hour and per day.
+pub const ATTEMPTS_PER_HOUR: i64 = 5;
+pub const ATTEMPTS_PER_DAY: i64 = 20;
+const HOUR_MS: i64 = 60 * 60 * 1000;
+
+/// Records a new connection attempt for `credential_id` inside `tx`, unless
+/// the credential reached its hourly or daily ceiling (a reconnect loop would
+/// otherwise have the utility send codes without end).
+pub async fn claim_login_attempt(
+    state: &AppState,
+    tx: &mut sqlx::AnyConnection,
+    credential_id: &str,
+) -> Result<(), ApiError> {
+    let now = state.clock.now_ms();
+    state
+        .db
+        .lock_row(tx, crate::store::LockedTable::Credentials, credential_id)
+        .await?;
+    let (in_hour, oldest_in_hour, in_day, oldest_in_day): (i64, Option<i64>, i64, Option<i64>) =
+        sqlx::query_as(
+            "SELECT COUNT(*) FILTER (WHERE attempted_at > $2), MIN(attempted_at) FILTER (WHERE attempted_at > $2), \
+                    COUNT(*), MIN(attempted_at) \
+             FROM credential_login_attempts WHERE credential_id = $1 AND attempted_at > $3",
+        )
+        .bind(credential_id)
+        .bind(now - HOUR_MS)
+        .bind(now - DAY_MS)
+        .fetch_one(&mut *tx)
+        .await?;
+    let refusal = if in_hour >= ATTEMPTS_PER_HOUR {
+        Some(oldest_in_hour.unwrap_or(now) + HOUR_MS - now)
+    } else if in_day >= ATTEMPTS_PER_DAY {
+        Some(oldest_in_day.unwrap_or(now) + DAY_MS - now)
+    } else {
+        None
+    };
+    if let Some(retry_after_ms) = refusal {
+        return Err(ApiError::RateLimited {
+            message: "This account was asked to connect too often. Wait a while, then try again."
+                .into(),
+            retry_after_seconds: u64::try_from(retry_after_ms)
+                .unwrap_or(0)
+                .div_ceil(1000)
+                .max(1),
+        });
+    }
+    sqlx::query(
+        "INSERT INTO credential_login_attempts (credential_id, attempted_at) VALUES ($1, $2)",
+    )
+    .bind(credential_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 /// Why a slot could not be claimed.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refusal {

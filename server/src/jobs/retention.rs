@@ -28,10 +28,10 @@ pub async fn run(
                 "pruning webhook deliveries failed"
             ),
         }
-        if let Err(error) = prune_idempotency_keys(&db, &clock).await {
+        if let Err(error) = prune_short_lived_records(&db, &clock).await {
             tracing::error!(
                 error = format!("{error:#}"),
-                "pruning idempotency keys failed"
+                "pruning idempotency keys and connection attempts failed"
             );
         }
         tokio::select! {
@@ -41,14 +41,19 @@ pub async fn run(
     }
 }
 
-/// Forgets `Idempotency-Key` uses older than their 24 hours.
-pub async fn prune_idempotency_keys(db: &Database, clock: &Clock) -> anyhow::Result<u64> {
+/// Forgets `Idempotency-Key` uses older than their 24 hours, and connection
+/// attempts older than the day the reconnect ceiling looks at.
+pub async fn prune_short_lived_records(db: &Database, clock: &Clock) -> anyhow::Result<u64> {
     let cutoff = clock.now_ms() - crate::idempotency::KEY_LIFETIME_MS;
     let deleted = sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1")
         .bind(cutoff)
         .execute(db.pool())
         .await?;
-    Ok(deleted.rows_affected())
+    let attempts = sqlx::query("DELETE FROM credential_login_attempts WHERE attempted_at <= $1")
+        .bind(cutoff)
+        .execute(db.pool())
+        .await?;
+    Ok(deleted.rows_affected() + attempts.rows_affected())
 }
 
 /// Deletes every finished delivery older than [`DELIVERY_RETENTION`]; returns how many.
