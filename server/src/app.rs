@@ -72,6 +72,15 @@ fn redact_tokens(path: &str) -> String {
         .join("/")
 }
 
+async fn api_route_not_found(method: Method, uri: Uri) -> ApiError {
+    tracing::debug!(%method, %uri, "no API route");
+    ApiError::NotFound("The API endpoint")
+}
+
+async fn api_method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,13 +93,4 @@ mod tests {
             "/api/v1/credentials/cred_1/sync"
         );
     }
-}
-
-async fn api_route_not_found(method: Method, uri: Uri) -> ApiError {
-    tracing::debug!(%method, %uri, "no API route");
-    ApiError::NotFound("The API endpoint")
-}
-
-async fn api_method_not_allowed() -> ApiError {
-    ApiError::MethodNotAllowed
 }

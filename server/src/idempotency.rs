@@ -152,7 +152,9 @@ async fn replay_or_run(
 
 /// What a second use of a key gets: the first answer, or why not.
 async fn earlier_use(state: &AppState, owner: &str, key: &str, fingerprint: &str) -> Response {
-    let earlier: Result<Option<(String, Option<i64>, Option<String>)>, sqlx::Error> = sqlx::query_as(
+    /// The first request's fingerprint, then its status and answer once it has them.
+    type EarlierUse = (String, Option<i64>, Option<String>);
+    let earlier: Result<Option<EarlierUse>, sqlx::Error> = sqlx::query_as(
         "SELECT fingerprint, status, answer FROM idempotency_keys WHERE owner = $1 AND key = $2",
     )
     .bind(owner)
