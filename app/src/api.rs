@@ -306,6 +306,11 @@ impl DashboardApi {
         get_json(&format!("/api/v1/credentials?{query}"), Credentials::None).await
     }
 
+    /// The utilities' names, to show instead of their ids.
+    pub async fn utility_names(&self) -> Result<Vec<shared::connect::Utility>, ApiError> {
+        get_json("/api/v1/utilities", Credentials::None).await
+    }
+
     pub async fn counts(&self) -> Result<CredentialCounts, ApiError> {
         get_json("/api/v1/credentials/counts", Credentials::None).await
     }
@@ -476,7 +481,13 @@ impl DashboardApi {
     pub async fn set_webhook_endpoint(&self, url: String) -> Result<SetEndpoint, ApiError> {
         let answer: serde_json::Value = send_json(
             Request::put("/api/v1/webhook-endpoint"),
-            &WebhookEndpointChange { url },
+            &WebhookEndpointChange {
+                url,
+                secret_created_at: None,
+                previous_secret_expires_at: None,
+                created_at: None,
+                updated_at: None,
+            },
             self.csrf(),
         )
         .await?;

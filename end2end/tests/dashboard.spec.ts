@@ -83,9 +83,13 @@ test('an expired token shows up under MFA refresh required, and Retry MFA Verifi
   await frame.getByRole('button', { name: 'Submit' }).click();
   await frame.getByLabel('Verification code').fill(await latestCode(request, 'sandbox-electric', 'user_good'));
   await frame.getByRole('button', { name: 'Submit' }).click();
-  // Connect tells the dashboard; the dialog closes and the page shows the new status without a reload.
-  await expect(dialog).toBeHidden({ timeout: 15_000 });
+  // Connect confirms in the dialog; the page behind shows the new status at once, without a reload.
+  await expect(frame.getByText('Authentication was successful.')).toBeVisible({ timeout: 15_000 });
+  await expect(frame.getByText('Sandbox Electric account user_good.')).toBeVisible();
   await expect(dashboard.status()).toHaveText('LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL');
+  await expectNoAccessibilityViolations(page);
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await expect(dialog).toBeHidden();
   // Connected again: the stored bills are shown.
   const bills = page.getByRole('region', { name: 'Accounts and latest statements' });
   await expect(bills.getByRole('row')).toHaveCount(7);
@@ -143,10 +147,14 @@ test('an operator adds a credential the organisation owns through Connect in a d
   await frame.getByLabel('Username').fill('user_good');
   await frame.getByLabel('Password').fill('pass_good');
   await frame.getByRole('button', { name: 'Submit' }).click();
-  await expect(dialog).toBeHidden({ timeout: 15_000 });
+  await expect(frame.getByRole('heading', { name: 'Your account is connected' })).toBeVisible({ timeout: 15_000 });
+  await expect(frame.getByText('Authentication was successful.')).toBeVisible();
+  await expect(frame.getByText('Sandbox Water account user_good.')).toBeVisible();
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await expect(dialog).toBeHidden();
   await page.getByLabel('Search usernames').fill('user_good');
   await page.getByRole('button', { name: 'Search' }).click();
-  await expect(page.getByRole('row', { name: /sandbox-water/ }).first()).toContainText('LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL');
+  await expect(page.getByRole('row', { name: /Sandbox Water/ }).first()).toContainText('LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL');
 
   await page.getByRole('button', { name: 'Invite end-user' }).click();
   await expect(page.getByLabel('Connect link for the end-user (valid one hour)')).toHaveValue(/\/connect\/gct_/);

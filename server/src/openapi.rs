@@ -123,6 +123,9 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/session", "post", op("Sign an operator in (sets the session cookie); 10 failures for one email from one client in 15 minutes refuse that client for a while (429 with Retry-After)", "operators", &[], Some("SignIn"), ok("200", "Signed in", Some(schema_ref("Session"))), &[401, 429])),
         ("/api/session", "get", op("The signed-in operator and the CSRF token", "operators", ADMIN, None, ok("200", "Signed in", Some(schema_ref("Session"))), &[])),
         ("/api/session", "delete", op("Sign out", "operators", ADMIN, None, ok("204", "Signed out", None), &[403])),
+        ("/api/session/sessions", "get", op("The signed-in operator's live sessions (where each started, when last seen, which is this one)", "operators", ADMIN, None, ok("200", "Sessions", Some(json!({"type": "array", "items": schema_ref("OperatorSession")}))), &[403])),
+        ("/api/session/sessions/{id}", "delete", with(op("End one of the signed-in operator's sessions", "operators", ADMIN, None, ok("204", "Ended", None), &[403, 404]), vec![path_param("id", "The session's id, from the list.")])),
+        ("/api/session/history", "get", op("The signed-in operator's latest sign-ins (time, client address, outcome)", "operators", ADMIN, None, ok("200", "Sign-ins", Some(json!({"type": "array", "items": schema_ref("SignInRecord")}))), &[403])),
         ("/api/session/password", "post", op("Change the signed-in operator's own password; their other sessions end", "operators", ADMIN, Some("PasswordChange"), ok("204", "Changed", None), &[403, 422, 429])),
         ("/api/v1/operators", "get", op("List operators (admins)", "operators", ADMIN, None, ok("200", "Operators", Some(json!({"type": "array", "items": schema_ref("Operator")}))), &[403])),
         ("/api/v1/operators", "post", op("Add an operator (admins)", "operators", ADMIN, Some("NewOperator"), ok("201", "Added", Some(schema_ref("Operator"))), &[403])),
@@ -133,6 +136,7 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/v1/api-keys", "get", op("List API keys (admins)", "api keys", ADMIN, None, ok("200", "API keys", Some(json!({"type": "array", "items": schema_ref("ApiKey")}))), &[403])),
         ("/api/v1/api-keys", "post", op("Create an API key; its secret is shown only in this answer (admins)", "api keys", ADMIN, Some("NewApiKey"), ok("201", "Created", Some(schema_ref("CreatedApiKey"))), &[403])),
         ("/api/v1/api-keys/{id}", "delete", with(op("Revoke an API key (admins)", "api keys", ADMIN, None, ok("204", "Revoked", None), &[403, 404]), vec![path_param("id", "The API key's id.")])),
+        ("/api/v1/utilities", "get", op("The utilities Gridlink connects to, with their names", "credentials", INTEGRATOR, None, ok("200", "Utilities", Some(json!({"type": "array", "items": {"type": "object", "required": ["id", "name"], "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}}))), &[503])),
         ("/api/v1/credentials", "post", with(op("Create a credential; it starts connecting at once", "credentials", INTEGRATOR, Some("NewCredential"), ok("201", "Created", credential()), &[403, 409, 503]), vec![idempotency_key()])),
         ("/api/v1/credentials", "get", with(op("List credentials with filters, sorting and pagination", "credentials", INTEGRATOR, None, ok("200", "One page", Some(schema_ref("CredentialPage"))), &[400, 422]), vec![
             query_param("status", "Only this status.", schema_ref("Status")),
@@ -219,6 +223,8 @@ fn schemas() -> Value {
         "Owner": string_enum(&["ORGANISATION", "END_USER"]),
         "MfaMethod": string_enum(&["SMS", "CALL", "EMAIL"]),
         "SignIn": object(&["email", "password"], json!({"email": {"type": "string", "format": "email"}, "password": text()})),
+        "OperatorSession": object(&["id", "client", "createdAt", "lastSeenAt", "current"], json!({"id": text(), "client": text(), "createdAt": time(), "lastSeenAt": time(), "current": {"type": "boolean"}})),
+        "SignInRecord": object(&["at", "client", "succeeded"], json!({"at": time(), "client": text(), "succeeded": {"type": "boolean"}})),
         "PasswordChange": object(&["currentPassword", "newPassword"], json!({"currentPassword": text(), "newPassword": {"type": "string", "minLength": 12, "maxLength": 256}})),
         "Operator": object(&["id", "email", "role", "createdAt"], json!({"id": text(), "email": text(), "role": schema_ref("Role"), "createdAt": time()})),
         "Session": object(&["operator", "organisation", "csrfToken"], json!({
@@ -232,6 +238,7 @@ fn schemas() -> Value {
             "embedOrigins": {"type": "array", "items": {"type": "string", "description": "https://host[:port], or http:// for localhost"}}
         })),
         "OrganisationSettingsChange": object(&["name"], json!({
+            "id": {"type": ["string", "null"], "readOnly": true, "description": "Read-only: accepted when it is the organisation's own id"},
             "name": {"type": "string", "maxLength": 100}, "logoUrl": nullable_text(),
             "accentColor": {"type": ["string", "null"], "description": "#RRGGBB, dark enough for white text (WCAG AA)"},
             "termsUrl": nullable_text(), "privacyUrl": nullable_text(),
@@ -276,7 +283,11 @@ fn schemas() -> Value {
         })),
         "WebhookEventType": string_enum(&WebhookEventType::ALL.map(WebhookEventType::as_str)),
         "DeliveryState": string_enum(&["PENDING", "DELIVERED", "FAILED"]),
-        "WebhookEndpointChange": object(&["url"], json!({"url": {"type": "string", "description": "https://…, or http:// for localhost"}})),
+        "WebhookEndpointChange": object(&["url"], json!({"url": {"type": "string", "description": "https://…, or http:// for localhost"},
+            "secretCreatedAt": {"type": ["string", "null"], "format": "date-time", "readOnly": true, "description": "Read-only: accepted when unchanged"},
+            "previousSecretExpiresAt": {"type": ["string", "null"], "format": "date-time", "readOnly": true, "description": "Read-only: accepted when unchanged"},
+            "createdAt": {"type": ["string", "null"], "format": "date-time", "readOnly": true, "description": "Read-only: accepted when unchanged"},
+            "updatedAt": {"type": ["string", "null"], "format": "date-time", "readOnly": true, "description": "Read-only: accepted when unchanged"}})),
         "WebhookEndpoint": object(&["url", "secretCreatedAt", "createdAt", "updatedAt"], json!({
             "url": text(), "secretCreatedAt": time(), "previousSecretExpiresAt": nullable_time(), "createdAt": time(), "updatedAt": time()
         })),
@@ -318,7 +329,7 @@ fn schemas() -> Value {
                 "embedOrigins": {"type": "array", "items": text()}
             })),
             "step": string_enum(&["ENTER_CREDENTIALS", "START", "CONNECTING", "CHOOSE_METHOD", "ENTER_CODE", "SUCCESS", "FAILED"]),
-            "credentialId": nullable_text(), "utilityId": nullable_text(), "username": nullable_text(),
+            "credentialId": nullable_text(), "utilityId": nullable_text(), "utilityName": nullable_text(), "username": nullable_text(),
             "statusDetail": {"oneOf": [schema_ref("StatusDetail"), {"type": "null"}]},
             "failure": {"type": ["string", "null"], "enum": ["INVALID_CREDENTIALS", "ACCOUNT_LOCKED", "UNSUPPORTED_MFA", "MFA_FAILED", "UTILITY_UNAVAILABLE", null]},
             "message": nullable_text(),

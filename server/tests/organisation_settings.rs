@@ -118,6 +118,7 @@ async fn bad_settings_are_refused_field_by_field_and_change_nothing(backend: Bac
 database_tests!(
     admins_set_branding_and_embed_origins_and_connect_shows_them,
     bad_settings_are_refused_field_by_field_and_change_nothing,
+    a_put_accepts_what_the_get_answered,
 );
 
 #[tokio::test]
@@ -200,4 +201,36 @@ async fn case_19_connect_pages_may_be_framed_only_by_their_organisations_origins
         .unwrap()
         .starts_with("text/javascript"));
     assert!(script.text().await.unwrap().contains("GridlinkConnect"));
+}
+
+/// What a GET answers, a PUT accepts back as it is; a changed read-only field
+/// is refused and changes nothing.
+async fn a_put_accepts_what_the_get_answered(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let settings = expect_json(org.admin.get("/api/v1/organisation").await, 200).await;
+    let again = expect_json(org.admin.put("/api/v1/organisation", settings.clone()).await, 200).await;
+    assert_eq!(again, settings);
+    let mut other_id = settings.clone();
+    other_id["id"] = serde_json::json!("org_someone_else");
+    other_id["name"] = serde_json::json!("Renamed");
+    let refused = expect_json(org.admin.put("/api/v1/organisation", other_id).await, 422).await;
+    assert_eq!(refused["fields"][0]["field"], "id");
+    let unchanged = expect_json(org.admin.get("/api/v1/organisation").await, 200).await;
+    assert_eq!(unchanged["name"], "Acme Solar");
+
+    let receiver = common::webhook_receiver::WebhookReceiver::start(0).await;
+    expect_json(
+        org.api
+            .put("/api/v1/webhook-endpoint", serde_json::json!({"url": receiver.url}))
+            .await,
+        201,
+    )
+    .await;
+    let endpoint = expect_json(org.api.get("/api/v1/webhook-endpoint").await, 200).await;
+    expect_json(org.api.put("/api/v1/webhook-endpoint", endpoint.clone()).await, 200).await;
+    let mut changed = endpoint;
+    changed["createdAt"] = serde_json::json!("2020-01-01T00:00:00Z");
+    let refused = expect_json(org.api.put("/api/v1/webhook-endpoint", changed).await, 422).await;
+    assert_eq!(refused["fields"][0]["field"], "createdAt");
 }

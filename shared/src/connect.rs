@@ -136,6 +136,9 @@ pub struct ConnectState {
     pub step: ConnectStep,
     pub credential_id: Option<String>,
     pub utility_id: Option<String>,
+    /// The utility's name, as people know it ("Sandbox Water").
+    #[serde(default)]
+    pub utility_name: Option<String>,
     pub username: Option<String>,
     pub status_detail: Option<StatusDetail>,
     pub failure: Option<ConnectFailure>,

@@ -73,6 +73,32 @@ pub struct Session {
     pub csrf_token: String,
 }
 
+/// One of the signed-in operator's live sessions (`GET /api/session/sessions`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperatorSession {
+    /// Names the session to end it; not its secret.
+    pub id: String,
+    /// The client address it was started from.
+    pub client: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: OffsetDateTime,
+    /// The session this request came with.
+    pub current: bool,
+}
+
+/// One sign-in to the operator's account (`GET /api/session/history`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInRecord {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub client: String,
+    pub succeeded: bool,
+}
+
 /// `POST /api/v1/operators`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -137,6 +163,10 @@ pub struct OrganisationSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrganisationSettingsChange {
+    /// Read-only: accepted when it is the organisation's own id, so the body
+    /// a GET answered can be sent back as it is.
+    #[serde(default)]
+    pub id: Option<String>,
     pub name: String,
     #[serde(default)]
     pub logo_url: Option<String>,

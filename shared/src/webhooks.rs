@@ -55,6 +55,16 @@ impl std::fmt::Display for WebhookEventType {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookEndpointChange {
     pub url: String,
+    /// The read-only fields of [`WebhookEndpoint`], accepted when unchanged so
+    /// the body a GET answered can be sent back as it is.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub secret_created_at: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub previous_secret_expires_at: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub created_at: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub updated_at: Option<OffsetDateTime>,
 }
 
 /// The organisation's webhook endpoint. The signing secret is shown only when

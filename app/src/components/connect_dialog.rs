@@ -1,11 +1,13 @@
 //! Connect inside the dashboard: a modal dialog with Connect in an iframe.
-//! Connect tells its same-origin parent when it succeeded; only a message
-//! from Gridlink's origin *and* from that very iframe is believed.
+//! Connect tells its same-origin parent when it succeeded (only a message from
+//! Gridlink's origin *and* from that very iframe is believed): the page behind
+//! updates at once, and the dialog stays open on Connect's success screen
+//! until the operator closes it with "Done".
 
 use leptos::prelude::*;
 
 /// Shows Connect at `url` while it is set; `on_success` runs when Connect
-/// reports SUCCESS, and closing the dialog clears `url`.
+/// reports SUCCESS (the dialog then offers "Done"), and closing it clears `url`.
 #[component]
 pub fn ConnectDialog(
     url: RwSignal<Option<String>>,
@@ -14,6 +16,7 @@ pub fn ConnectDialog(
     on_close: Callback<()>,
 ) -> impl IntoView {
     let frame = NodeRef::<leptos::html::Iframe>::new();
+    let succeeded = RwSignal::new(false);
     let _listener = window_event_listener(leptos::ev::message, move |event| {
         let own_origin = web_sys::window()
             .and_then(|w| w.location().origin().ok())
@@ -38,17 +41,19 @@ pub fn ConnectDialog(
             .as_string()
             .is_some_and(|data| data.contains("\"type\":\"SUCCESS\""))
         {
-            url.set(None);
+            succeeded.set(true);
             on_success.run(());
         }
     });
     let close = move |_| {
         url.set(None);
+        succeeded.set(false);
         on_close.run(());
     };
     let on_keydown = move |event: leptos::ev::KeyboardEvent| {
         if event.key() == "Escape" {
             url.set(None);
+            succeeded.set(false);
             on_close.run(());
         }
     };
@@ -60,7 +65,13 @@ pub fn ConnectDialog(
                     <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="dialog-title">
                         <div class="dialog-header">
                             <h2 id="dialog-title">{title}</h2>
-                            <button class="button button-secondary" autofocus on:click=close>"Close"</button>
+                            <button
+                                class=move || if succeeded.get() { "button" } else { "button button-secondary" }
+                                autofocus
+                                on:click=close
+                            >
+                                {move || if succeeded.get() { "Done" } else { "Close" }}
+                            </button>
                         </div>
                         <iframe class="connect-frame" node_ref=frame src=src title="Gridlink Connect"></iframe>
                     </div>

@@ -73,6 +73,18 @@ fn DashboardShell(session: Session) -> impl IntoView {
     let organisation_name = session.organisation.name.clone();
     let is_admin = session.operator.role == shared::operators::Role::Admin;
     provide_context(Operator { session, api });
+    let utility_names = super::utility_name::UtilityNames(RwSignal::new(Default::default()));
+    provide_context(utility_names);
+    leptos::task::spawn_local(async move {
+        if let Ok(utilities) = api.get_value().utility_names().await {
+            utility_names.0.set(
+                utilities
+                    .into_iter()
+                    .map(|utility| (utility.id, utility.name))
+                    .collect(),
+            );
+        }
+    });
     let main_content = NodeRef::<leptos::html::Main>::new();
     // The router would treat `#main-content` as a navigation; move focus directly.
     let skip_to_content = move |event: leptos::ev::MouseEvent| {

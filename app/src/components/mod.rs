@@ -4,3 +4,4 @@ pub mod connect_dialog;
 pub mod layout;
 pub mod loading;
 pub mod status;
+pub mod utility_name;

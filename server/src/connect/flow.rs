@@ -84,11 +84,21 @@ async fn fresh_state(
     let session = reload(state, session).await?;
     let credential = current_credential(state, &session).await?;
     let (name, branding) = organisation_branding(state, &session.organisation_id).await?;
+    let utility_id = credential
+        .as_ref()
+        .map(|row| row.utility_id.as_str())
+        .or(session.utility_id.as_deref());
+    // The name is a nicety: a catalogue that cannot be read leaves it out.
+    let utility_name = match utility_id {
+        Some(id) => state.utilities.find(id).await.ok().flatten().map(|utility| utility.name),
+        None => None,
+    };
     Ok(Json(connect_state(
         &session,
         name,
         branding,
         credential.as_ref(),
+        utility_name,
     )))
 }
 
@@ -119,20 +129,7 @@ pub async fn list_utilities(
     State(state): State<AppState>,
     _session: ConnectSession,
 ) -> Result<Json<Vec<Utility>>, ApiError> {
-    let utilities = state.utilities.all().await.map_err(|_| {
-        ApiError::ServiceUnavailable(
-            "The list of utilities is unavailable. Try again in a moment.".into(),
-        )
-    })?;
-    Ok(Json(
-        utilities
-            .iter()
-            .map(|utility| Utility {
-                id: utility.id.clone(),
-                name: utility.name.clone(),
-            })
-            .collect(),
-    ))
+    Ok(Json(crate::credentials::utilities_by_name(&state).await?))
 }
 
 /// New credential: the end-user's login. After INVALID_CREDENTIALS the same

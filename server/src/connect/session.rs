@@ -146,6 +146,7 @@ pub fn connect_state(
     organisation_name: String,
     branding: Branding,
     credential: Option<&CredentialRow>,
+    utility_name: Option<String>,
 ) -> ConnectState {
     let step = match credential {
         _ if session.completed_at.is_some() => ConnectStep::Success,
@@ -176,6 +177,7 @@ pub fn connect_state(
         utility_id: credential
             .map(|row| row.utility_id.clone())
             .or_else(|| session.utility_id.clone()),
+        utility_name,
         username: credential.map(|row| row.username.clone()),
         status_detail: credential.map(|row| row.status_detail),
         failure: if step == ConnectStep::Failed {

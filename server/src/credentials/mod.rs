@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
                 .delete(deactivate_credential),
         )
         .route("/v1/credentials/{id}/events", get(list_events))
+        .route("/v1/utilities", get(list_utilities))
         .route("/v1/credentials/{id}/sync", post(sync_credential))
         .route("/v1/credentials/{id}/accounts", get(list_accounts))
         .route("/v1/credentials/{id}/statements", get(list_statements))
@@ -57,6 +58,31 @@ pub fn validate_correlation_id(value: Option<&str>) -> Result<Option<String>, &'
         }
         Some(value) => Ok(Some(value.to_owned())),
     }
+}
+
+/// The utilities Gridlink can connect to, with the names people know them by.
+pub async fn utilities_by_name(state: &AppState) -> Result<Vec<shared::connect::Utility>, ApiError> {
+    let utilities = state.utilities.all().await.map_err(|_| {
+        ApiError::ServiceUnavailable(
+            "The list of utilities is unavailable. Try again in a moment.".into(),
+        )
+    })?;
+    Ok(utilities
+        .iter()
+        .map(|utility| shared::connect::Utility {
+            id: utility.id.clone(),
+            name: utility.name.clone(),
+        })
+        .collect())
+}
+
+/// `GET /api/v1/utilities`: what a dashboard or an integration shows next to
+/// a credential's `utilityId`.
+async fn list_utilities(
+    State(state): State<AppState>,
+    _actor: Actor,
+) -> Result<Json<Vec<shared::connect::Utility>>, ApiError> {
+    Ok(Json(utilities_by_name(&state).await?))
 }
 
 /// Checks that `utility_id` is a utility Gridlink can connect to.

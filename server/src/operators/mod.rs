@@ -1,6 +1,7 @@
 //! Operators: signing in and out of the dashboard (`/api/session`) and, for
 //! admins, managing the organisation's operators (`/api/v1/operators`).
 
+pub mod account;
 pub mod sessions;
 
 use axum::extract::State;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
             get(current_session).post(sign_in).delete(sign_out),
         )
         .route("/session/password", post(change_own_password))
+        .merge(account::router())
         .route("/v1/operators", get(list_operators).post(add_operator))
         .route(
             "/v1/operators/{id}",
@@ -145,8 +147,11 @@ async fn sign_in(
         }
         Err(error) => return Err(error.into()),
     };
-    let Some(operator_id) = operator_id.filter(|_| password_matches) else {
+    let Some(operator_id) = operator_id.clone().filter(|_| password_matches) else {
         tracing::info!(%client, "operator sign-in refused");
+        if let Some(operator_id) = &operator_id {
+            sessions::record_sign_in(&state, operator_id, &client, false).await?;
+        }
         sqlx::query("DELETE FROM sign_in_failures WHERE failed_at <= $1")
             .bind(window_start)
             .execute(state.db.pool())
@@ -154,7 +159,8 @@ async fn sign_in(
         return Err(ApiError::SignInFailed);
     };
     forget_attempt().await?;
-    let (secret, csrf_token) = sessions::create(&state, &operator_id).await?;
+    sessions::record_sign_in(&state, &operator_id, &client, true).await?;
+    let (secret, csrf_token) = sessions::create(&state, &operator_id, &client).await?;
     let session = session_body(&state, &operator_id, csrf_token).await?;
     tracing::info!(operator_id, "operator signed in");
     let mut response = Json(session).into_response();

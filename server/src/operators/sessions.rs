@@ -17,23 +17,53 @@ pub struct LiveSession {
     pub csrf_token: String,
 }
 
-/// Starts a session; returns the cookie secret and the CSRF token.
-pub async fn create(state: &AppState, operator_id: &str) -> Result<(String, String), ApiError> {
+/// Starts a session from `client`; returns the cookie secret and the CSRF token.
+pub async fn create(
+    state: &AppState,
+    operator_id: &str,
+    client: &str,
+) -> Result<(String, String), ApiError> {
     let secret = tokens::generate("gls_");
     let csrf_token = tokens::generate("");
     let now = state.clock.now_ms();
     sqlx::query(
-        "INSERT INTO operator_sessions (token_hash, operator_id, csrf_token, created_at, last_seen_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $4, $5)",
+        "INSERT INTO operator_sessions (token_hash, operator_id, csrf_token, created_at, last_seen_at, expires_at, client) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6)",
     )
     .bind(tokens::hash(&secret))
     .bind(operator_id)
     .bind(&csrf_token)
     .bind(now)
     .bind(now + SESSION_MAX_AGE.whole_milliseconds() as i64)
+    .bind(client)
     .execute(state.db.pool())
     .await?;
     Ok((secret, csrf_token))
+}
+
+/// The public name of a session: the start of its secret's hash (which
+/// reveals nothing of the secret), enough to tell sessions apart and end one.
+pub fn public_id(token_hash: &str) -> String {
+    token_hash.chars().take(16).collect()
+}
+
+/// Records a sign-in to `operator_id`'s account, for its history.
+pub async fn record_sign_in(
+    state: &AppState,
+    operator_id: &str,
+    client: &str,
+    succeeded: bool,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO sign_in_history (operator_id, signed_in_at, client, outcome) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(operator_id)
+    .bind(state.clock.now_ms())
+    .bind(client)
+    .bind(if succeeded { "SUCCEEDED" } else { "FAILED" })
+    .execute(state.db.pool())
+    .await?;
+    Ok(())
 }
 
 /// The session behind `secret` if it has neither expired nor idled out, and

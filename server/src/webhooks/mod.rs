@@ -75,6 +75,7 @@ async fn set_endpoint(
     may_configure(&actor)?;
     let url = WebhookUrl::parse(&body.url)
         .map_err(|error| ApiError::invalid_field("url", error.to_string()))?;
+    refuse_changed_read_only_fields(&state, &actor.organisation_id, &body).await?;
     if !state.settings.webhook_allow_private {
         let parsed = reqwest::Url::parse(url.as_str())
             .map_err(|_| ApiError::invalid_field("url", "Enter a valid URL."))?;
@@ -125,6 +126,41 @@ async fn set_endpoint(
             secret: secret.to_whsec(),
         })),
     ))
+}
+
+/// The read-only fields a PUT may carry back from a GET must be unchanged.
+async fn refuse_changed_read_only_fields(
+    state: &AppState,
+    organisation_id: &str,
+    body: &WebhookEndpointChange,
+) -> Result<(), ApiError> {
+    let sent = [
+        ("secretCreatedAt", body.secret_created_at),
+        ("previousSecretExpiresAt", body.previous_secret_expires_at),
+        ("createdAt", body.created_at),
+        ("updatedAt", body.updated_at),
+    ];
+    if sent.iter().all(|(_, value)| value.is_none()) {
+        return Ok(());
+    }
+    let current = endpoint::find(state, organisation_id).await?;
+    let mut errors = FieldErrors::default();
+    for (field, value) in sent {
+        let Some(value) = value else { continue };
+        let unchanged = current.as_ref().is_some_and(|endpoint| {
+            let now = match field {
+                "secretCreatedAt" => Some(endpoint.secret_created_at),
+                "previousSecretExpiresAt" => endpoint.previous_secret_expires_at,
+                "createdAt" => Some(endpoint.created_at),
+                _ => Some(endpoint.updated_at),
+            };
+            now == Some(value)
+        });
+        if !unchanged {
+            errors.add(field, "This field is read-only; send it unchanged or leave it out.");
+        }
+    }
+    errors.finish()
 }
 
 /// Removes the endpoint; messages not yet delivered are given up.

@@ -512,6 +512,13 @@ pub fn SuccessStep(state: ConnectState) -> impl IntoView {
         <div class="step step-centered">
             <div class="success-mark" aria-hidden="true">"✓"</div>
             <StepHeading text=if update_mode { "Your account is reconnected" } else { "Your account is connected" } />
+            <p class="success-detail">
+                <strong>"Authentication was successful."</strong>
+                {match (state.utility_name.or(state.utility_id), state.username) {
+                    (Some(utility), Some(username)) => format!(" {utility} account {username}."),
+                    _ => String::new(),
+                }}
+            </p>
             <p>{format!("{} can now read your utility bills. You can close this window.", state.organisation_name)}</p>
         </div>
     }

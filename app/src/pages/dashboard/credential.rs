@@ -14,6 +14,7 @@ use super::{format_time, operator};
 use crate::components::connect_dialog::ConnectDialog;
 use crate::components::loading::{ErrorAlert, Loading};
 use crate::components::status::StatusBadge;
+use crate::components::utility_name::UtilityName;
 
 /// The detail page.
 #[component]
@@ -113,6 +114,11 @@ struct DetailUi {
 impl DetailUi {
     fn close_dialog(self) {
         self.connect_url.set(None);
+        self.actions.version.update(|v| *v += 1);
+    }
+
+    /// Reloads the page's data behind an open dialog.
+    fn refresh(self) {
         self.actions.version.update(|v| *v += 1);
     }
 }
@@ -241,7 +247,7 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
     view! {
         <div class="page-header">
             <p class="breadcrumb"><a href="/dashboard/credentials">"Manage your credentials"</a></p>
-            <h1>{format!("{} at {}", credential.username, credential.utility_id)}</h1>
+            <h1>{format!("{} at ", credential.username)}<UtilityName id=credential.utility_id.clone() /></h1>
         </div>
         <div role="status" aria-live="polite">{move || message.get().map(|m| view! { <div class="alert alert-info">{m}</div> })}</div>
         {move || error.get().map(|message| view! { <ErrorAlert message /> })}
@@ -264,7 +270,7 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
             <section class="card" aria-labelledby="facts-title">
                 <h2 id="facts-title" class="card-title">"Details"</h2>
                 <dl class="facts">
-                    <dt>"Utility"</dt><dd>{credential.utility_id.clone()}</dd>
+                    <dt>"Utility"</dt><dd><UtilityName id=credential.utility_id.clone() /><span class="muted">{format!(" ({})", credential.utility_id)}</span></dd>
                     <dt>"Username"</dt><dd>{credential.username.clone()}</dd>
                     <dt>"Correlation id"</dt><dd>{credential.correlation_id.clone().unwrap_or_else(|| "—".into())}</dd>
                     <dt>"Token expiry"</dt>
@@ -317,7 +323,7 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
             title="Retry MFA Verification"
             on_success=Callback::new(move |()| {
                 message.set(Some("Verification complete: the credential is connected again.".into()));
-                close_dialog();
+                ui.refresh();
             })
             on_close=Callback::new(move |()| close_dialog())
         />

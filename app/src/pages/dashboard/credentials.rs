@@ -11,6 +11,7 @@ use super::{format_time, operator};
 use crate::components::connect_dialog::ConnectDialog;
 use crate::components::loading::{ErrorAlert, Loading};
 use crate::components::status::StatusBadge;
+use crate::components::utility_name::UtilityName;
 
 const REFRESH: &str = "MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED";
 
@@ -184,7 +185,7 @@ pub fn CredentialList() -> impl IntoView {
                                 let href = format!("/dashboard/credentials/{}", credential.id);
                                 view! {
                                     <tr>
-                                        <td>{credential.utility_id}</td>
+                                        <td><UtilityName id=credential.utility_id /></td>
                                         <td><A href=href>{credential.username}</A></td>
                                         <td>{credential.correlation_id.unwrap_or_default()}</td>
                                         <td><StatusBadge detail=credential.status.status_detail /></td>

@@ -10,6 +10,7 @@ use super::operator;
 use crate::api;
 use crate::components::loading::{ErrorAlert, Loading};
 use crate::components::status::StatusBadge;
+use crate::components::utility_name::UtilityName;
 
 /// The operator's landing page.
 #[component]
@@ -191,7 +192,7 @@ fn LatestEvents() -> impl IntoView {
                                             <li>
                                                 <span class="event-time">{super::format_time(item.event.created_at)}</span>
                                                 <span class="event-message">
-                                                    <A href=href>{format!("{} at {}", item.username, item.utility_id)}</A>
+                                                    <A href=href>{format!("{} at ", item.username)}<UtilityName id=item.utility_id.clone() /></A>
                                                     ": " {item.event.message}
                                                 </span>
                                                 <span class="event-actor">{item.event.actor}</span>

@@ -117,6 +117,7 @@ fn OrganisationSection() -> impl IntoView {
         saved.set(false);
         failure.set(None);
         let change = OrganisationSettingsChange {
+            id: None,
             name: name.get_untracked(),
             logo_url: optional(logo_url.get_untracked()),
             accent_color: optional(accent_color.get_untracked()),
