@@ -17,8 +17,9 @@ use shared::credentials::{
 };
 use shared::health::Health;
 use shared::operators::{
-    ApiKey, CreatedApiKey, NewApiKey, NewOperator, Operator, OperatorChange, OrganisationSettings,
-    OrganisationSettingsChange, Session, SignIn,
+    ApiKey, CreatedApiKey, NewApiKey, NewOperator, Operator, OperatorChange, OperatorSession,
+    OrganisationSettings, OrganisationSettingsChange, PasswordChange, Session, SignIn,
+    SignInRecord,
 };
 use shared::webhooks::{
     WebhookDelivery, WebhookDeliveryDetail, WebhookDeliveryPage, WebhookEndpoint,
@@ -133,6 +134,28 @@ async fn post_json<B: Serialize, T: DeserializeOwned>(
     credentials: Credentials<'_>,
 ) -> Result<T, ApiError> {
     send_json(Request::post(path), body, credentials).await
+}
+
+/// Sends `body` as JSON with `request`; the answer has no body (204).
+async fn send_json_without_answer<B: Serialize>(
+    request: RequestBuilder,
+    body: &B,
+    credentials: Credentials<'_>,
+) -> Result<(), ApiError> {
+    let response = with_credentials(request, credentials)
+        .json(body)
+        .map_err(|_| ApiError::Network)?
+        .send()
+        .await
+        .map_err(|_| ApiError::Network)?;
+    if response.ok() {
+        return Ok(());
+    }
+    let status = response.status();
+    match response.json::<ErrorBody>().await {
+        Ok(body) => Err(ApiError::Server(body)),
+        Err(_) => Err(ApiError::UnexpectedResponse { status }),
+    }
 }
 
 async fn send_without_body(
@@ -307,7 +330,7 @@ impl DashboardApi {
     }
 
     /// The utilities' names, to show instead of their ids.
-    pub async fn utility_names(&self) -> Result<Vec<shared::connect::Utility>, ApiError> {
+    pub async fn utility_names(&self) -> Result<Vec<Utility>, ApiError> {
         get_json("/api/v1/utilities", Credentials::None).await
     }
 
@@ -437,6 +460,27 @@ impl DashboardApi {
             self.csrf(),
         )
         .await
+    }
+
+    /// Changes the signed-in operator's own password; their other sessions end.
+    pub async fn change_own_password(&self, change: &PasswordChange) -> Result<(), ApiError> {
+        send_json_without_answer(Request::post("/api/session/password"), change, self.csrf()).await
+    }
+
+    pub async fn own_sessions(&self) -> Result<Vec<OperatorSession>, ApiError> {
+        get_json("/api/session/sessions", Credentials::None).await
+    }
+
+    pub async fn end_own_session(&self, id: &str) -> Result<(), ApiError> {
+        send_without_body(
+            Request::delete(&format!("/api/session/sessions/{id}")),
+            self.csrf(),
+        )
+        .await
+    }
+
+    pub async fn sign_in_history(&self) -> Result<Vec<SignInRecord>, ApiError> {
+        get_json("/api/session/history", Credentials::None).await
     }
 
     pub async fn operators(&self) -> Result<Vec<Operator>, ApiError> {

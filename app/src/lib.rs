@@ -12,7 +12,9 @@ use leptos_router::path;
 
 use components::layout::{ConnectLayout, DashboardLayout};
 use pages::connect::{ConnectFlow, ConnectStart};
-use pages::dashboard::{CredentialDetail, CredentialList, Overview, Settings, SignIn, Webhooks};
+use pages::dashboard::{
+    Account, CredentialDetail, CredentialList, Overview, Settings, SignIn, Webhooks,
+};
 use pages::not_found::NotFound;
 
 /// Connect's root component: its routes only.
@@ -44,6 +46,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("credentials/:id") view=CredentialDetail />
                     <Route path=path!("webhooks") view=Webhooks />
                     <Route path=path!("settings") view=Settings />
+                    <Route path=path!("account") view=Account />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -95,8 +95,15 @@ async fn change_settings(
     Json(body): Json<OrganisationSettingsChange>,
 ) -> Result<Json<OrganisationSettings>, ApiError> {
     let mut errors = FieldErrors::default();
-    if body.id.as_ref().is_some_and(|id| *id != actor.organisation_id) {
-        errors.add("id", "The id is read-only; send the organisation's own id or leave it out.");
+    if body
+        .id
+        .as_ref()
+        .is_some_and(|id| *id != actor.organisation_id)
+    {
+        errors.add(
+            "id",
+            "The id is read-only; send the organisation's own id or leave it out.",
+        );
     }
     let name = body.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 {

@@ -5,7 +5,7 @@
 //!
 //! | what | burst | then |
 //! | --- | --- | --- |
-//! | sign-in attempts | 20 | 1 every 6 s |
+//! | sign-in attempts | 30 | 1 every 2 s |
 //! | Connect API calls | 300 | 10 a second |
 //! | Connect-token and update-link creation, webhook test events | 100 | 5 a second |
 //! | unauthenticated answers (401, and 404 without credentials) | 60 | 1 a second |
@@ -45,7 +45,7 @@ fn limiter(burst: u32, every: Duration) -> DefaultKeyedRateLimiter<IpAddr> {
 impl Default for RateLimits {
     fn default() -> Self {
         RateLimits {
-            sign_in: limiter(20, Duration::from_secs(6)),
+            sign_in: limiter(30, Duration::from_secs(2)),
             connect: limiter(300, Duration::from_millis(100)),
             token_creation: limiter(100, Duration::from_millis(200)),
             unauthenticated: limiter(60, Duration::from_secs(1)),

@@ -39,7 +39,10 @@ async fn an_operator_sees_and_ends_their_sessions_and_their_sign_in_history(back
     let sessions = expect_json(org.admin.get("/api/session/sessions").await, 200).await;
     let sessions = sessions.as_array().unwrap();
     assert_eq!(sessions.len(), 2, "{sessions:?}");
-    let current: Vec<_> = sessions.iter().filter(|session| session["current"] == true).collect();
+    let current: Vec<_> = sessions
+        .iter()
+        .filter(|session| session["current"] == true)
+        .collect();
     assert_eq!(current.len(), 1);
     let other = sessions
         .iter()
@@ -52,23 +55,44 @@ async fn an_operator_sees_and_ends_their_sessions_and_their_sign_in_history(back
         .as_array()
         .unwrap()
         .iter()
-        .map(|record| (record["succeeded"].as_bool().unwrap(), record["client"].as_str().unwrap()))
+        .map(|record| {
+            (
+                record["succeeded"].as_bool().unwrap(),
+                record["client"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(outcomes[0], (true, "198.51.100.23"));
     assert_eq!(outcomes[1], (false, "203.0.113.7"));
 
     let other_id = other["id"].as_str().unwrap();
     assert_eq!(
-        org.admin.delete(&format!("/api/session/sessions/{other_id}")).await.status(),
+        org.admin
+            .delete(&format!("/api/session/sessions/{other_id}"))
+            .await
+            .status(),
         204
     );
     let left = expect_json(org.admin.get("/api/session/sessions").await, 200).await;
     assert_eq!(left.as_array().unwrap().len(), 1);
-    assert_eq!(org.admin.delete("/api/session/sessions/0000000000000000").await.status(), 404);
+    assert_eq!(
+        org.admin
+            .delete("/api/session/sessions/0000000000000000")
+            .await
+            .status(),
+        404
+    );
     // Another organisation's operator cannot end this one's sessions.
     let stranger = app.organisation("Other Energy").await;
     let mine = left[0]["id"].as_str().unwrap();
-    assert_eq!(stranger.admin.delete(&format!("/api/session/sessions/{mine}")).await.status(), 404);
+    assert_eq!(
+        stranger
+            .admin
+            .delete(&format!("/api/session/sessions/{mine}"))
+            .await
+            .status(),
+        404
+    );
     expect_json(org.admin.get("/api/session").await, 200).await;
     // API keys have no account.
     assert_eq!(org.api.get("/api/session/sessions").await.status(), 403);

@@ -30,7 +30,7 @@ async fn case_23_rotating_spoofed_forwarded_for_does_not_escape_the_rate_limit(b
     // No trusted proxy: the header is the client's own words, and ignored.
     let app = spawn_app(backend).await;
     let mut refused_at = None;
-    for attempt in 0..30 {
+    for attempt in 0..45 {
         let response = sign_in_from(
             &app,
             &format!("198.51.100.{attempt}"),
@@ -47,11 +47,10 @@ async fn case_23_rotating_spoofed_forwarded_for_does_not_escape_the_rate_limit(b
         }
         assert_eq!(response.status(), 401);
     }
-    assert_eq!(
-        refused_at,
-        Some(20),
-        "the burst of 20 is per client, whatever the header says"
-    );
+    // A burst of 30, then one every 2 s: the 31st (give or take one refilled
+    // while the checks ran) is refused, whatever the header says.
+    let refused_at = refused_at.expect("the spoofed headers escaped the limit");
+    assert!((30..=32).contains(&refused_at), "refused at {refused_at}");
 }
 
 async fn a_trusted_proxy_s_forwarded_clients_are_limited_one_by_one(backend: Backend) {
@@ -63,7 +62,7 @@ async fn a_trusted_proxy_s_forwarded_clients_are_limited_one_by_one(backend: Bac
         },
     )
     .await;
-    for attempt in 0..30 {
+    for attempt in 0..45 {
         let response = sign_in_from(
             &app,
             &format!("198.51.100.{attempt}"),

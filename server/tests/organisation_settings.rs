@@ -209,7 +209,13 @@ async fn a_put_accepts_what_the_get_answered(backend: Backend) {
     let app = spawn_app(backend).await;
     let org = app.organisation("Acme Solar").await;
     let settings = expect_json(org.admin.get("/api/v1/organisation").await, 200).await;
-    let again = expect_json(org.admin.put("/api/v1/organisation", settings.clone()).await, 200).await;
+    let again = expect_json(
+        org.admin
+            .put("/api/v1/organisation", settings.clone())
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(again, settings);
     let mut other_id = settings.clone();
     other_id["id"] = serde_json::json!("org_someone_else");
@@ -222,13 +228,22 @@ async fn a_put_accepts_what_the_get_answered(backend: Backend) {
     let receiver = common::webhook_receiver::WebhookReceiver::start(0).await;
     expect_json(
         org.api
-            .put("/api/v1/webhook-endpoint", serde_json::json!({"url": receiver.url}))
+            .put(
+                "/api/v1/webhook-endpoint",
+                serde_json::json!({"url": receiver.url}),
+            )
             .await,
         201,
     )
     .await;
     let endpoint = expect_json(org.api.get("/api/v1/webhook-endpoint").await, 200).await;
-    expect_json(org.api.put("/api/v1/webhook-endpoint", endpoint.clone()).await, 200).await;
+    expect_json(
+        org.api
+            .put("/api/v1/webhook-endpoint", endpoint.clone())
+            .await,
+        200,
+    )
+    .await;
     let mut changed = endpoint;
     changed["createdAt"] = serde_json::json!("2020-01-01T00:00:00Z");
     let refused = expect_json(org.api.put("/api/v1/webhook-endpoint", changed).await, 422).await;

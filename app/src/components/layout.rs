@@ -115,7 +115,8 @@ fn DashboardShell(session: Session) -> impl IntoView {
                         "Gridlink"
                     </A>
                     <div class="account">
-                        <span class="muted">{format!("{operator_email} · {organisation_name}")}</span>
+                        <A href="/dashboard/account" attr:class="account-link" attr:title="Your account">{operator_email}</A>
+                        <span class="muted">{format!("· {organisation_name}")}</span>
                         <button class="button button-secondary" on:click=sign_out>"Sign out"</button>
                     </div>
                 </div>

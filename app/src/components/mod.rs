@@ -4,4 +4,5 @@ pub mod connect_dialog;
 pub mod layout;
 pub mod loading;
 pub mod status;
+pub mod text_field;
 pub mod utility_name;

@@ -90,7 +90,13 @@ async fn fresh_state(
         .or(session.utility_id.as_deref());
     // The name is a nicety: a catalogue that cannot be read leaves it out.
     let utility_name = match utility_id {
-        Some(id) => state.utilities.find(id).await.ok().flatten().map(|utility| utility.name),
+        Some(id) => state
+            .utilities
+            .find(id)
+            .await
+            .ok()
+            .flatten()
+            .map(|utility| utility.name),
         None => None,
     };
     Ok(Json(connect_state(

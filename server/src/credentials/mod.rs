@@ -61,7 +61,9 @@ pub fn validate_correlation_id(value: Option<&str>) -> Result<Option<String>, &'
 }
 
 /// The utilities Gridlink can connect to, with the names people know them by.
-pub async fn utilities_by_name(state: &AppState) -> Result<Vec<shared::connect::Utility>, ApiError> {
+pub async fn utilities_by_name(
+    state: &AppState,
+) -> Result<Vec<shared::connect::Utility>, ApiError> {
     let utilities = state.utilities.all().await.map_err(|_| {
         ApiError::ServiceUnavailable(
             "The list of utilities is unavailable. Try again in a moment.".into(),

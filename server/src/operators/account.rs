@@ -74,13 +74,12 @@ async fn end_session(
     if id.len() != 16 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(ApiError::NotFound("The session"));
     }
-    let ended = sqlx::query(
-        "DELETE FROM operator_sessions WHERE operator_id = $1 AND token_hash LIKE $2",
-    )
-    .bind(operator_id)
-    .bind(format!("{id}%"))
-    .execute(state.db.pool())
-    .await?;
+    let ended =
+        sqlx::query("DELETE FROM operator_sessions WHERE operator_id = $1 AND token_hash LIKE $2")
+            .bind(operator_id)
+            .bind(format!("{id}%"))
+            .execute(state.db.pool())
+            .await?;
     if ended.rows_affected() == 0 {
         return Err(ApiError::NotFound("The session"));
     }

@@ -157,7 +157,10 @@ async fn refuse_changed_read_only_fields(
             now == Some(value)
         });
         if !unchanged {
-            errors.add(field, "This field is read-only; send it unchanged or leave it out.");
+            errors.add(
+                field,
+                "This field is read-only; send it unchanged or leave it out.",
+            );
         }
     }
     errors.finish()

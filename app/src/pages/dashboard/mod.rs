@@ -1,5 +1,6 @@
 //! The operator dashboard's pages.
 
+mod account;
 mod credential;
 mod credentials;
 mod overview;
@@ -7,6 +8,7 @@ mod settings;
 mod sign_in;
 mod webhooks;
 
+pub use account::Account;
 pub use credential::CredentialDetail;
 pub use credentials::CredentialList;
 pub use overview::Overview;

@@ -1,0 +1,173 @@
+//! The signed-in operator's own account: change the password (their other
+//! sessions end), see and end their sessions, and their sign-in history.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::operators::PasswordChange;
+
+use super::{format_time, operator};
+use crate::components::loading::{ErrorAlert, Loading};
+use crate::components::text_field::TextField;
+
+/// The account page.
+#[component]
+pub fn Account() -> impl IntoView {
+    let email = operator().session.operator.email;
+    // Changing the password ends the other sessions: the list reloads.
+    let version = RwSignal::new(0_u32);
+    view! {
+        <div class="page-header">
+            <h1>"Your account"</h1>
+            <p>{format!("Signed in as {email}.")}</p>
+        </div>
+        <PasswordSection version />
+        <SessionsSection version />
+        <HistorySection version />
+    }
+}
+
+#[component]
+fn PasswordSection(version: RwSignal<u32>) -> impl IntoView {
+    let api = operator().api;
+    let current = RwSignal::new(String::new());
+    let new_password = RwSignal::new(String::new());
+    let failure = RwSignal::new(None::<crate::api::ApiError>);
+    let saved = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let field_error = move |field: &'static str| {
+        Signal::derive(move || failure.with(|f| f.as_ref().and_then(|e| e.field(field))))
+    };
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        saved.set(false);
+        failure.set(None);
+        busy.set(true);
+        let change = PasswordChange {
+            current_password: current.get_untracked(),
+            new_password: new_password.get_untracked(),
+        };
+        spawn_local(async move {
+            match api.get_value().change_own_password(&change).await {
+                Ok(()) => {
+                    current.set(String::new());
+                    new_password.set(String::new());
+                    saved.set(true);
+                    version.update(|v| *v += 1);
+                }
+                Err(error) => failure.set(Some(error)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="card settings-section" aria-labelledby="password-title">
+            <h2 id="password-title" class="card-title">"Change your password"</h2>
+            {move || failure.get().filter(|e| e.code() != Some(shared::ErrorCode::ValidationFailed)).map(|e| view! { <ErrorAlert message=e.message() /> })}
+            <form on:submit=submit novalidate>
+                <TextField id="current-password" label="Current password" value=current error=field_error("currentPassword") input_type="password" />
+                <TextField id="new-password" label="New password" value=new_password error=field_error("newPassword") hint="At least 12 characters. Your other sessions end when you change it." input_type="password" />
+                <button class="button" type="submit" disabled=move || busy.get()>
+                    {move || if busy.get() { "Changing…" } else { "Change password" }}
+                </button>
+            </form>
+            <div role="status" aria-live="polite">
+                {move || saved.get().then(|| view! { <p class="alert alert-info">"Your password was changed. Your other sessions have ended."</p> })}
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn SessionsSection(version: RwSignal<u32>) -> impl IntoView {
+    let api = operator().api;
+    let sessions = LocalResource::new(move || {
+        version.track();
+        async move { api.get_value().own_sessions().await }
+    });
+    let failure = RwSignal::new(None::<String>);
+    let end = move |id: String| {
+        spawn_local(async move {
+            match api.get_value().end_own_session(&id).await {
+                Ok(()) => version.update(|v| *v += 1),
+                Err(error) => failure.set(Some(error.message())),
+            }
+        });
+    };
+    view! {
+        <section class="card settings-section" aria-labelledby="sessions-title">
+            <h2 id="sessions-title" class="card-title">"Your sessions"</h2>
+            <p class="muted">"Where you are signed in now. End a session you do not recognise, then change your password."</p>
+            {move || failure.get().map(|message| view! { <ErrorAlert message /> })}
+            <Transition fallback=|| view! { <Loading label="Loading sessions…" /> }>
+                {move || Suspend::new(async move {
+                    match sessions.await {
+                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                        Ok(sessions) => view! {
+                            <div class="table-wrap">
+                                <table class="table">
+                                    <thead><tr><th scope="col">"Started from"</th><th scope="col">"Started"</th><th scope="col">"Last active"</th><th scope="col"><span class="visually-hidden">"Action"</span></th></tr></thead>
+                                    <tbody>
+                                        {sessions.into_iter().map(|session| {
+                                            let id = session.id.clone();
+                                            let label = format!("End the session started {}", format_time(session.created_at));
+                                            view! {
+                                                <tr>
+                                                    <td>{session.client.clone()}</td>
+                                                    <td>{format_time(session.created_at)}</td>
+                                                    <td>{format_time(session.last_seen_at)}</td>
+                                                    <td>{if session.current {
+                                                        view! { <span class="badge">"This session"</span> }.into_any()
+                                                    } else {
+                                                        view! { <button class="button button-secondary" aria-label=label on:click=move |_| end(id.clone())>"End"</button> }.into_any()
+                                                    }}</td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn HistorySection(version: RwSignal<u32>) -> impl IntoView {
+    let api = operator().api;
+    let history = LocalResource::new(move || {
+        version.track();
+        async move { api.get_value().sign_in_history().await }
+    });
+    view! {
+        <section class="card settings-section" aria-labelledby="history-title">
+            <h2 id="history-title" class="card-title">"Sign-in history"</h2>
+            <Transition fallback=|| view! { <Loading label="Loading sign-ins…" /> }>
+                {move || Suspend::new(async move {
+                    match history.await {
+                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                        Ok(records) if records.is_empty() => view! { <p class="muted">"No sign-ins yet."</p> }.into_any(),
+                        Ok(records) => view! {
+                            <div class="table-wrap">
+                                <table class="table">
+                                    <thead><tr><th scope="col">"Time"</th><th scope="col">"From"</th><th scope="col">"Result"</th></tr></thead>
+                                    <tbody>
+                                        {records.into_iter().map(|record| view! {
+                                            <tr>
+                                                <td>{format_time(record.at)}</td>
+                                                <td>{record.client}</td>
+                                                <td>{if record.succeeded { "Signed in" } else { "Wrong password" }}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
