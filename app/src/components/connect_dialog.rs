@@ -40,6 +40,7 @@ pub fn ConnectDialog(
             .data()
             .as_string()
             .is_some_and(|data| data.contains("\"type\":\"SUCCESS\""))
+            && !succeeded.get_untracked()
         {
             succeeded.set(true);
             on_success.run(());

@@ -16,12 +16,25 @@ fn badge_class(detail: StatusDetail) -> &'static str {
 }
 
 /// The status detail in a badge; the explanation is its tooltip and, for
-/// screen readers, part of the text.
+/// screen readers, part of the text. A long name may break after each
+/// underscore (never in the middle of a word) to fit a narrow screen.
 #[component]
 pub fn StatusBadge(detail: StatusDetail) -> impl IntoView {
+    let words: Vec<&'static str> = detail.as_str().split('_').collect();
+    let last = words.len().saturating_sub(1);
     view! {
         <span class=badge_class(detail) title=detail.explanation()>
-            {detail.as_str()}
+            {words
+                .into_iter()
+                .enumerate()
+                .map(|(index, word)| {
+                    if index < last {
+                        view! { {word}"_"<wbr /> }.into_any()
+                    } else {
+                        view! { {word} }.into_any()
+                    }
+                })
+                .collect_view()}
         </span>
     }
 }

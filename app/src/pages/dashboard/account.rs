@@ -103,7 +103,7 @@ fn SessionsSection(version: RwSignal<u32>) -> impl IntoView {
                     match sessions.await {
                         Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
                         Ok(sessions) => view! {
-                            <div class="table-wrap">
+                            <div class="table-wrap" tabindex="0">
                                 <table class="table">
                                     <thead><tr><th scope="col">"Started from"</th><th scope="col">"Started"</th><th scope="col">"Last active"</th><th scope="col"><span class="visually-hidden">"Action"</span></th></tr></thead>
                                     <tbody>
@@ -150,7 +150,7 @@ fn HistorySection(version: RwSignal<u32>) -> impl IntoView {
                         Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
                         Ok(records) if records.is_empty() => view! { <p class="muted">"No sign-ins yet."</p> }.into_any(),
                         Ok(records) => view! {
-                            <div class="table-wrap">
+                            <div class="table-wrap" tabindex="0">
                                 <table class="table">
                                     <thead><tr><th scope="col">"Time"</th><th scope="col">"From"</th><th scope="col">"Result"</th></tr></thead>
                                     <tbody>

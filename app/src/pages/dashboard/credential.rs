@@ -60,6 +60,17 @@ pub fn CredentialDetail() -> impl IntoView {
                 }
             })}
         </Transition>
+        // Outside the part that reloads: the dialog (and Connect in it) stays
+        // as it is while the page behind shows the new status.
+        <ConnectDialog
+            url=ui.connect_url
+            title="Retry MFA Verification"
+            on_success=Callback::new(move |()| {
+                ui.actions.message.set(Some("Verification complete: the credential is connected again.".into()));
+                ui.refresh();
+            })
+            on_close=Callback::new(move |()| ui.close_dialog())
+        />
         <section class="card timeline" aria-labelledby="timeline-title">
             <h2 id="timeline-title" class="card-title">"Timeline"</h2>
             <Transition fallback=|| view! { <Loading label="Loading the timeline…" /> }>
@@ -242,7 +253,6 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
             message.set(Some("Link copied.".into()));
         }
     };
-    let close_dialog = move || ui.close_dialog();
 
     view! {
         <div class="page-header">
@@ -318,15 +328,6 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
         </Show>
         <Bills id=id.get_value() version />
         <CredentialWebhooks id=id.get_value() version />
-        <ConnectDialog
-            url=connect_url
-            title="Retry MFA Verification"
-            on_success=Callback::new(move |()| {
-                message.set(Some("Verification complete: the credential is connected again.".into()));
-                ui.refresh();
-            })
-            on_close=Callback::new(move |()| close_dialog())
-        />
     }
 }
 
@@ -362,7 +363,7 @@ fn Bills(id: String, version: RwSignal<u32>) -> impl IntoView {
                                     <li><strong>{account.account_number}</strong>" · "{account.service_address}" · "{account.fuel}</li>
                                 }).collect_view()}
                             </ul>
-                            <table class="table compact">
+                            <div class="table-scroll" tabindex="0"><table class="table compact">
                                 <caption class="visually-hidden">"Latest statements"</caption>
                                 <thead><tr>
                                     <th scope="col">"Account"</th><th scope="col">"Period"</th>
@@ -378,7 +379,7 @@ fn Bills(id: String, version: RwSignal<u32>) -> impl IntoView {
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
-                            </table>
+                            </table></div>
                         }
                         .into_any(),
                     }
@@ -411,7 +412,7 @@ fn CredentialWebhooks(id: String, version: RwSignal<u32>) -> impl IntoView {
                         }
                         .into_any(),
                         Ok(deliveries) => view! {
-                            <table class="table compact">
+                            <div class="table-scroll" tabindex="0"><table class="table compact">
                                 <caption class="visually-hidden">"Latest webhooks about this credential"</caption>
                                 <thead><tr>
                                     <th scope="col">"Created"</th><th scope="col">"Event"</th>
@@ -427,7 +428,7 @@ fn CredentialWebhooks(id: String, version: RwSignal<u32>) -> impl IntoView {
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
-                            </table>
+                            </table></div>
                             <p><A href="/dashboard/webhooks">"All deliveries, with their attempts"</A></p>
                         }
                         .into_any(),

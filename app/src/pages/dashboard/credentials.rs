@@ -199,7 +199,7 @@ pub fn CredentialList() -> impl IntoView {
                         let on_first_page = current <= 1;
                         let on_last_page = current >= pages;
                         view! {
-                            <div class="table-wrap">
+                            <div class="table-wrap" tabindex="0">
                                 <table class="table">
                                     <caption class="visually-hidden">"Credentials"</caption>
                                     <thead>

@@ -68,10 +68,10 @@ pub fn Overview() -> impl IntoView {
                                 </section>
                                 <section class="card" aria-labelledby="counts-title">
                                     <h2 id="counts-title" class="card-title">{format!("Credentials ({})", counts.total)}</h2>
-                                    <table class="table compact">
+                                    <div class="table-scroll" tabindex="0"><table class="table compact">
                                         <thead><tr><th scope="col">"Status detail"</th><th scope="col" class="numeric">"Count"</th></tr></thead>
                                         <tbody>{rows}</tbody>
-                                    </table>
+                                    </table></div>
                                 </section>
                             </div>
                         }

@@ -208,7 +208,7 @@ fn ApiKeysSection() -> impl IntoView {
                         Err(failure) => view! { <ErrorAlert message=failure.message() /> }.into_any(),
                         Ok(keys) if keys.is_empty() => view! { <p class="muted">"No API keys yet."</p> }.into_any(),
                         Ok(keys) => view! {
-                            <table class="table compact">
+                            <div class="table-scroll" tabindex="0"><table class="table compact">
                                 <caption class="visually-hidden">"API keys"</caption>
                                 <thead><tr><th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"Last used"</th><th scope="col">"State"</th></tr></thead>
                                 <tbody>
@@ -232,7 +232,7 @@ fn ApiKeysSection() -> impl IntoView {
                                         }
                                     }).collect_view()}
                                 </tbody>
-                            </table>
+                            </table></div>
                         }
                         .into_any(),
                     }
@@ -299,7 +299,7 @@ fn OperatorsSection() -> impl IntoView {
                         match operators.await {
                             Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
                             Ok(list) => view! {
-                                <table class="table compact">
+                                <div class="table-scroll" tabindex="0"><table class="table compact">
                                     <caption class="visually-hidden">"Operators"</caption>
                                     <thead><tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Remove"</th></tr></thead>
                                     <tbody>
@@ -340,7 +340,7 @@ fn OperatorsSection() -> impl IntoView {
                                             }
                                         }).collect_view()}
                                     </tbody>
-                                </table>
+                                </table></div>
                             }
                             .into_any(),
                         }

@@ -265,7 +265,7 @@ fn DeliveriesSection(version: RwSignal<u32>) -> impl IntoView {
                         }
                         .into_any(),
                         Ok(page) => view! {
-                            <table class="table">
+                            <div class="table-scroll" tabindex="0"><table class="table">
                                 <caption class="visually-hidden">"Webhook deliveries, newest first"</caption>
                                 <thead><tr>
                                     <th scope="col">"Created"</th><th scope="col">"Event"</th><th scope="col">"Credential"</th>
@@ -278,7 +278,7 @@ fn DeliveriesSection(version: RwSignal<u32>) -> impl IntoView {
                                         <DeliveryRow delivery version failure />
                                     </For>
                                 </tbody>
-                            </table>
+                            </table></div>
                             <Show when=move || cursor.with(Option::is_some)>
                                 <button class="button button-secondary" on:click=load_older>"Load older deliveries"</button>
                             </Show>
