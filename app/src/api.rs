@@ -531,6 +531,8 @@ impl DashboardApi {
                 previous_secret_expires_at: None,
                 created_at: None,
                 updated_at: None,
+                disabled_at: None,
+                disabled_reason: None,
             },
             self.csrf(),
         )

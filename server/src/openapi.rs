@@ -287,9 +287,12 @@ fn schemas() -> Value {
             "secretCreatedAt": {"type": ["string", "null"], "format": "date-time", "readOnly": true, "description": "Read-only: accepted when unchanged"},
             "previousSecretExpiresAt": {"type": ["string", "null"], "format": "date-time", "readOnly": true, "description": "Read-only: accepted when unchanged"},
             "createdAt": {"type": ["string", "null"], "format": "date-time", "readOnly": true, "description": "Read-only: accepted when unchanged"},
-            "updatedAt": {"type": ["string", "null"], "format": "date-time", "readOnly": true, "description": "Read-only: accepted when unchanged"}})),
+            "updatedAt": {"type": ["string", "null"], "format": "date-time", "readOnly": true, "description": "Read-only: accepted when unchanged"},
+            "disabledAt": {"type": ["string", "null"], "format": "date-time", "readOnly": true, "description": "Ignored: saving the endpoint enables it again"},
+            "disabledReason": {"type": ["string", "null"], "readOnly": true, "description": "Ignored: saving the endpoint enables it again"}})),
         "WebhookEndpoint": object(&["url", "secretCreatedAt", "createdAt", "updatedAt"], json!({
-            "url": text(), "secretCreatedAt": time(), "previousSecretExpiresAt": nullable_time(), "createdAt": time(), "updatedAt": time()
+            "url": text(), "secretCreatedAt": time(), "previousSecretExpiresAt": nullable_time(), "createdAt": time(), "updatedAt": time(),
+            "disabledAt": nullable_time(), "disabledReason": nullable_text()
         })),
         "WebhookSecret": object(&["endpoint", "secret"], json!({"endpoint": schema_ref("WebhookEndpoint"), "secret": {"type": "string", "description": "whsec_…: shown once. Verify webhook-signature with it (Standard Webhooks)."}})),
         "WebhookDelivery": object(&["id", "eventType", "state", "attempts", "createdAt"], json!({

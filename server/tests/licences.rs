@@ -24,7 +24,10 @@ const ALLOWED: &[&str] = &[
 
 /// Whether an SPDX expression (with the old `/` for `OR`) can be met with `ALLOWED`.
 fn satisfiable(expression: &str) -> bool {
-    let spaced = expression.replace('/', " OR ").replace('(', " ( ").replace(')', " ) ");
+    let spaced = expression
+        .replace('/', " OR ")
+        .replace('(', " ( ")
+        .replace(')', " ) ");
     let tokens: Vec<&str> = spaced.split_whitespace().collect();
     let mut position = 0;
     let result = or_expression(&tokens, &mut position);
@@ -102,7 +105,12 @@ fn every_dependency_has_a_licence_compatible_with_apache_2() {
     let refused: Vec<String> = packages
         .iter()
         .filter(|package| !package["license"].as_str().is_some_and(satisfiable))
-        .map(|package| format!("{} {}: {}", package["name"], package["version"], package["license"]))
+        .map(|package| {
+            format!(
+                "{} {}: {}",
+                package["name"], package["version"], package["license"]
+            )
+        })
         .collect();
     assert!(refused.is_empty(), "licences not allowed: {refused:#?}");
 }

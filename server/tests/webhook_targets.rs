@@ -337,3 +337,116 @@ async fn test_event_attempt(org: &common::Organisation) -> serde_json::Value {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// When the attempt after `message_id`'s first one is due, in ms after it.
+async fn pause_after_first_attempt(app: &TestApp, message_id: &str) -> i64 {
+    let (attempted_at,): (i64,) =
+        sqlx::query_as("SELECT MIN(attempted_at) FROM webhook_attempts WHERE delivery_id = $1")
+            .bind(message_id)
+            .fetch_one(app.state().db.pool())
+            .await
+            .unwrap();
+    let (next,): (Option<i64>,) =
+        sqlx::query_as("SELECT next_attempt_at FROM webhook_deliveries WHERE id = $1")
+            .bind(message_id)
+            .fetch_one(app.state().db.pool())
+            .await
+            .unwrap();
+    next.expect("another attempt is scheduled") - attempted_at
+}
+
+/// A receiver that answers 429 or 503 with `Retry-After` is left alone that
+/// long (not the 5 s of the normal schedule); other 4xx follow the schedule.
+async fn a_receiver_s_retry_after_is_honoured(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let receiver = WebhookReceiver::start_with(ReceiverOptions {
+        script: vec![
+            (429, Some("120".to_owned())),
+            (503, Some("43200".to_owned())),
+            (400, Some("600".to_owned())),
+        ],
+        ..ReceiverOptions::default()
+    })
+    .await;
+    expect_json(
+        org.api
+            .put("/api/v1/webhook-endpoint", json!({"url": receiver.url}))
+            .await,
+        201,
+    )
+    .await;
+    let mut pauses = Vec::new();
+    for _ in 0..3 {
+        let delivery = test_event_attempt(&org).await;
+        pauses.push(pause_after_first_attempt(&app, delivery["id"].as_str().unwrap()).await);
+    }
+    assert_eq!(pauses[0], 120_000, "429 with Retry-After: 120");
+    assert_eq!(
+        pauses[1],
+        6 * 60 * 60 * 1000,
+        "503 asking for 12 h: capped at the longest pause (6 h)"
+    );
+    assert_eq!(
+        pauses[2], 5_000,
+        "a 400's Retry-After is not a request for time: the normal schedule"
+    );
+}
+
+/// 410 Gone disables the endpoint and says so; nothing is sent (messages
+/// wait) until an admin saves it again, and then they are delivered.
+async fn a_gone_endpoint_is_disabled_until_saved_again(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let receiver = WebhookReceiver::start_with(ReceiverOptions {
+        script: vec![(410, None)],
+        ..ReceiverOptions::default()
+    })
+    .await;
+    expect_json(
+        org.api
+            .put("/api/v1/webhook-endpoint", json!({"url": receiver.url}))
+            .await,
+        201,
+    )
+    .await;
+    test_event_attempt(&org).await;
+    let endpoint = expect_json(org.api.get("/api/v1/webhook-endpoint").await, 200).await;
+    assert!(endpoint["disabledAt"].is_string(), "{endpoint}");
+    assert!(endpoint["disabledReason"].as_str().unwrap().contains("410"));
+    // Another message waits instead of being sent.
+    expect_json(
+        org.api
+            .post("/api/v1/webhook-endpoint/test", json!({}))
+            .await,
+        202,
+    )
+    .await;
+    app.state().clock.advance(time::Duration::seconds(10));
+    app.state().wakeups.webhooks.notify_one();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "nothing was sent to a disabled endpoint"
+    );
+    // Saving the endpoint (the body a GET answered) enables it; both messages go out.
+    let saved = expect_json(org.api.put("/api/v1/webhook-endpoint", endpoint).await, 200).await;
+    assert!(saved["disabledAt"].is_null(), "{saved}");
+    app.state().wakeups.webhooks.notify_one();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while receiver.delivered_count() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the waiting messages were not delivered"
+        );
+        app.state().clock.advance(time::Duration::seconds(10));
+        app.state().wakeups.webhooks.notify_one();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+database_tests!(
+    a_receiver_s_retry_after_is_honoured,
+    a_gone_endpoint_is_disabled_until_saved_again
+);

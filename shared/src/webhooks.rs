@@ -65,6 +65,11 @@ pub struct WebhookEndpointChange {
     pub created_at: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub updated_at: Option<OffsetDateTime>,
+    /// Accepted and ignored: saving the endpoint enables it again.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub disabled_at: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub disabled_reason: Option<String>,
 }
 
 /// The organisation's webhook endpoint. The signing secret is shown only when
@@ -82,6 +87,12 @@ pub struct WebhookEndpoint {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Set when the endpoint answered 410 Gone: nothing is sent to it (its
+    /// messages wait) until it is saved again.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub disabled_at: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub disabled_reason: Option<String>,
 }
 
 /// A new signing secret (`whsec_…`), shown once.

@@ -110,7 +110,9 @@ async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed
                     ROW_NUMBER() OVER (PARTITION BY organisation_id ORDER BY next_attempt_at, id) AS turn \
                FROM webhook_deliveries \
               WHERE state = 'PENDING' AND next_attempt_at <= $1 \
-                AND (lease_until IS NULL OR lease_until <= $1)) \
+                AND (lease_until IS NULL OR lease_until <= $1) \
+                AND organisation_id NOT IN \
+                    (SELECT organisation_id FROM webhook_endpoints WHERE disabled_at IS NOT NULL)) \
          SELECT due.id FROM due LEFT JOIN in_flight ON in_flight.organisation_id = due.organisation_id \
           WHERE due.turn + COALESCE(in_flight.leased, 0) <= $2 \
           ORDER BY due.turn, due.next_attempt_at LIMIT {limit}"
@@ -158,6 +160,8 @@ struct Attempt {
     response_status: Option<u16>,
     /// The start of the endpoint's answer (at most [`MAX_RESPONSE_BYTES`]).
     response_body: Option<String>,
+    /// How long the endpoint asked to be left alone (`Retry-After` on a 429 or 503).
+    retry_after_ms: Option<i64>,
     error: Option<String>,
     duration_ms: i64,
 }
@@ -168,6 +172,7 @@ impl Attempt {
             url,
             response_status: None,
             response_body: None,
+            retry_after_ms: None,
             error: Some(error),
             duration_ms: 0,
         }
@@ -221,6 +226,9 @@ async fn deliver(
     let attempt = match sent {
         Ok(response) => {
             let status = response.status();
+            let retry_after_ms = matches!(status.as_u16(), 429 | 503)
+                .then(|| retry_after_ms(response.headers(), state.clock.now()))
+                .flatten();
             let response_body = match read_at_most(response, MAX_RESPONSE_BYTES).await {
                 Ok(BoundedBody::Complete(bytes) | BoundedBody::Truncated(bytes)) => {
                     Some(String::from_utf8_lossy(&bytes).into_owned())
@@ -231,6 +239,7 @@ async fn deliver(
                 url: target.url,
                 response_status: Some(status.as_u16()),
                 response_body: response_body.filter(|body| !body.is_empty()),
+                retry_after_ms,
                 error: (!status.is_success()).then(|| format!("The endpoint answered {status}.")),
                 duration_ms: started.elapsed().as_millis() as i64,
             }
@@ -239,11 +248,36 @@ async fn deliver(
             url: target.url,
             response_status: None,
             response_body: None,
+            retry_after_ms: None,
             error: Some(describe(&error)),
             duration_ms: started.elapsed().as_millis() as i64,
         },
     };
+    if attempt.response_status == Some(410) {
+        let reason = "The endpoint answered 410 Gone: nothing is sent until it is saved again.";
+        if endpoint::disable(state, &message.organisation_id, reason).await? {
+            tracing::warn!(
+                organisation_id = message.organisation_id,
+                "webhook endpoint answered 410 Gone; disabled until an admin saves it again"
+            );
+        }
+    }
     finish(state, message, &attempt, false).await
+}
+
+/// `Retry-After` in seconds or as an HTTP date, in milliseconds from `now`.
+fn retry_after_ms(headers: &reqwest::header::HeaderMap, now: time::OffsetDateTime) -> Option<i64> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<i64>() {
+        return Some(seconds.max(0).saturating_mul(1000));
+    }
+    let at =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    Some((at - now).whole_milliseconds().max(0) as i64)
 }
 
 fn refusal(forbidden: &ForbiddenAddress) -> String {
@@ -287,7 +321,13 @@ async fn finish(
     } else if give_up {
         ("FAILED", None)
     } else {
-        match next_attempt(now, attempts, message.give_up_at) {
+        // A receiver that asked for time (429/503 with Retry-After) gets it,
+        // up to the longest pause, within the retry window.
+        let asked = attempt
+            .retry_after_ms
+            .filter(|_| now < message.give_up_at)
+            .map(|wait| (now + wait.min(MAX_PAUSE_MS)).min(message.give_up_at));
+        match asked.or_else(|| next_attempt(now, attempts, message.give_up_at)) {
             Some(at) => ("PENDING", Some(at)),
             None => ("FAILED", None),
         }

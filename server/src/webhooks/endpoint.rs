@@ -10,7 +10,15 @@ use crate::webhooks::signing::SigningSecret;
 /// can switch to the new one without missing a message.
 pub const ROTATION_OVERLAP_MS: i64 = 24 * 60 * 60 * 1000;
 
-type EndpointRow = (String, i64, Option<i64>, i64, i64);
+type EndpointRow = (
+    String,
+    i64,
+    Option<i64>,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
 
 /// The endpoint as the API shows it (without secrets).
 pub async fn find(
@@ -18,15 +26,23 @@ pub async fn find(
     organisation_id: &str,
 ) -> Result<Option<WebhookEndpoint>, sqlx::Error> {
     let row: Option<EndpointRow> = sqlx::query_as(
-        "SELECT url, secret_created_at, previous_secret_expires_at, created_at, updated_at \
-         FROM webhook_endpoints WHERE organisation_id = $1",
+        "SELECT url, secret_created_at, previous_secret_expires_at, created_at, updated_at, \
+           disabled_at, disabled_reason FROM webhook_endpoints WHERE organisation_id = $1",
     )
     .bind(organisation_id)
     .fetch_optional(state.db.pool())
     .await?;
     let now = state.clock.now_ms();
     Ok(row.map(
-        |(url, secret_created_at, previous_expires, created_at, updated_at)| WebhookEndpoint {
+        |(
+            url,
+            secret_created_at,
+            previous_expires,
+            created_at,
+            updated_at,
+            disabled_at,
+            disabled_reason,
+        )| WebhookEndpoint {
             url,
             secret_created_at: from_ms(secret_created_at),
             previous_secret_expires_at: previous_expires
@@ -34,6 +50,8 @@ pub async fn find(
                 .map(from_ms),
             created_at: from_ms(created_at),
             updated_at: from_ms(updated_at),
+            disabled_at: disabled_at.map(from_ms),
+            disabled_reason,
         },
     ))
 }
@@ -75,4 +93,23 @@ pub async fn signing_target(
         }
     }
     Ok(Some(SigningTarget { url, secrets }))
+}
+
+/// The receiver said its endpoint is gone (410): stop sending until an admin
+/// saves the endpoint again. Returns whether this call disabled it.
+pub async fn disable(
+    state: &AppState,
+    organisation_id: &str,
+    reason: &str,
+) -> Result<bool, sqlx::Error> {
+    let disabled = sqlx::query(
+        "UPDATE webhook_endpoints SET disabled_at = $1, disabled_reason = $2 \
+         WHERE organisation_id = $3 AND disabled_at IS NULL",
+    )
+    .bind(state.clock.now_ms())
+    .bind(reason)
+    .bind(organisation_id)
+    .execute(state.db.pool())
+    .await?;
+    Ok(disabled.rows_affected() == 1)
 }

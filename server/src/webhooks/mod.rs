@@ -87,7 +87,8 @@ async fn set_endpoint(
     }
     let now = state.clock.now_ms();
     let updated = sqlx::query(
-        "UPDATE webhook_endpoints SET url = $1, updated_at = $2 WHERE organisation_id = $3",
+        "UPDATE webhook_endpoints SET url = $1, updated_at = $2, disabled_at = NULL, disabled_reason = NULL \
+         WHERE organisation_id = $3",
     )
     .bind(url.as_str())
     .bind(now)

@@ -37,6 +37,8 @@ struct Inner {
     failures_left: AtomicUsize,
     /// How long each request waits before it is answered.
     delay: std::time::Duration,
+    /// Answers for the first requests: a status and an optional `Retry-After`.
+    script: Mutex<std::collections::VecDeque<(u16, Option<String>)>>,
 }
 
 /// How a [`WebhookReceiver`] behaves.
@@ -48,6 +50,8 @@ pub struct ReceiverOptions {
     pub delay: std::time::Duration,
     /// Serve HTTPS with this configuration (the URL then names `localhost`).
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    /// Answer the first requests with these statuses (and `Retry-After` values).
+    pub script: Vec<(u16, Option<String>)>,
 }
 
 pub struct WebhookReceiver {
@@ -77,6 +81,7 @@ impl WebhookReceiver {
             received: Mutex::default(),
             failures_left: AtomicUsize::new(options.fail_first),
             delay: options.delay,
+            script: Mutex::new(options.script.into_iter().collect()),
         });
         let app = Router::new()
             .route("/hooks", post(receive))
@@ -157,6 +162,17 @@ impl WebhookReceiver {
         }
     }
 
+    /// How many different messages were answered 2xx.
+    pub fn delivered_count(&self) -> usize {
+        let ids: std::collections::HashSet<String> = self
+            .received()
+            .into_iter()
+            .filter(|received| (200..300).contains(&received.answered))
+            .map(|received| received.id)
+            .collect();
+        ids.len()
+    }
+
     /// How many different messages arrived.
     pub fn distinct_messages(&self) -> usize {
         let ids: std::collections::HashSet<String> = self
@@ -168,7 +184,11 @@ impl WebhookReceiver {
     }
 }
 
-async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: String) -> StatusCode {
+async fn receive(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    body: String,
+) -> (StatusCode, HeaderMap) {
     if !inner.delay.is_zero() {
         tokio::time::sleep(inner.delay).await;
     }
@@ -185,10 +205,17 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Stri
             left.checked_sub(1)
         })
         .is_ok();
-    let status = if fail {
-        StatusCode::INTERNAL_SERVER_ERROR
-    } else {
-        StatusCode::OK
+    let scripted = inner.script.lock().unwrap().pop_front();
+    let mut answer_headers = HeaderMap::new();
+    let status = match scripted {
+        Some((status, retry_after)) => {
+            if let Some(retry_after) = retry_after {
+                answer_headers.insert("retry-after", retry_after.parse().unwrap());
+            }
+            StatusCode::from_u16(status).unwrap()
+        }
+        None if fail => StatusCode::INTERNAL_SERVER_ERROR,
+        None => StatusCode::OK,
     };
     inner.received.lock().unwrap().push(Received {
         id: header("webhook-id"),
@@ -197,7 +224,7 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Stri
         body,
         answered: status.as_u16(),
     });
-    status
+    (status, answer_headers)
 }
 
 /// Verifies a message as the Standard Webhooks specification describes:

@@ -153,6 +153,15 @@ fn EndpointSection(deliveries_version: RwSignal<u32>) -> impl IntoView {
                         }
                         .into_any(),
                         Ok(Some(endpoint)) => view! {
+                            {endpoint.disabled_at.map(|at| view! {
+                                <div class="alert alert-warning" role="alert">
+                                    {format!(
+                                        "Disabled since {}. {} Save the URL again to resume sending; the messages waiting will go out then.",
+                                        format_time(at),
+                                        endpoint.disabled_reason.clone().unwrap_or_default()
+                                    )}
+                                </div>
+                            })}
                             <dl class="facts">
                                 <dt>"URL"</dt><dd><code>{endpoint.url.clone()}</code></dd>
                                 <dt>"Signing secret"</dt><dd>{format!("Created {}", format_time(endpoint.secret_created_at))}</dd>
