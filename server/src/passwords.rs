@@ -45,7 +45,7 @@ type Job = Box<dyn FnOnce() + Send>;
 /// A few threads that hash passwords, and a semaphore with a permit per
 /// thread so callers wait (with a deadline) instead of piling up jobs.
 struct HashingPool {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
     permits: Arc<Semaphore>,
 }
 
@@ -71,7 +71,7 @@ impl HashingPool {
                 .expect("a password hashing thread starts");
         }
         HashingPool {
-            jobs: Mutex::new(sender),
+            jobs: sender,
             permits: Arc::new(Semaphore::new(threads)),
         }
     }
@@ -96,8 +96,6 @@ impl HashingPool {
             let _ = done.send(work());
         });
         self.jobs
-            .lock()
-            .map_err(|_| anyhow::anyhow!("The password hashing queue is poisoned"))?
             .send(job)
             .map_err(|_| anyhow::anyhow!("The password hashing threads stopped"))?;
         result.await.context("A password hashing job was dropped")

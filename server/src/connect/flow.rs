@@ -423,9 +423,7 @@ async fn send_code(
         ));
     }
     let resend = method_was_given.is_none();
-    mfa_slots::claim_send(state, &row, resend)
-        .await
-        .map_err(mfa_slots::Refusal::into_api_error)?;
+    mfa_slots::claim_send(state, &row, resend).await?;
     match state
         .utility
         .send_code(&row.utility_id, &challenge_id, method)
@@ -550,9 +548,7 @@ pub async fn submit_code(
     else {
         return Err(mfa_slots::Refusal::NotExpected.into_api_error());
     };
-    mfa_slots::claim_code_check(&state, &row)
-        .await
-        .map_err(mfa_slots::Refusal::into_api_error)?;
+    mfa_slots::claim_code_check(&state, &row).await?;
     match state
         .utility
         .verify_code(&row.utility_id, &challenge_id, &code)

@@ -136,7 +136,7 @@ const COUNT_IN_DAY: &str = "mfa_day_code_checks = CASE WHEN mfa_day_started_at I
        THEN $2 ELSE mfa_day_started_at END";
 
 /// Claims one code check of `row`'s verification.
-pub async fn claim_code_check(state: &AppState, row: &CredentialRow) -> Result<(), Refusal> {
+pub async fn claim_code_check(state: &AppState, row: &CredentialRow) -> Result<(), ApiError> {
     let now = state.clock.now_ms();
     let claimed = sqlx::query(&format!(
         "UPDATE credentials SET mfa_wrong_codes = mfa_wrong_codes + 1, mfa_in_flight_until = $2 + {IN_FLIGHT_MS}, \
@@ -151,15 +151,13 @@ pub async fn claim_code_check(state: &AppState, row: &CredentialRow) -> Result<(
     .bind(now)
     .bind(StatusDetail::MultiFactorAuthenticationCodeRequired.as_str())
     .execute(state.db.pool())
-    .await
-    .map_err(|error| {
-        tracing::error!(%error, "cannot claim a code check");
-        Refusal::InFlight
-    })?;
+    .await?;
     if claimed.rows_affected() == 1 {
         return Ok(());
     }
-    Err(why_refused(state, &row.id, now, true).await)
+    Err(why_refused(state, &row.id, now, true)
+        .await?
+        .into_api_error())
 }
 
 /// Claims one send (`resend`: the same method again, which waits for the cooldown).
@@ -167,7 +165,7 @@ pub async fn claim_send(
     state: &AppState,
     row: &CredentialRow,
     resend: bool,
-) -> Result<(), Refusal> {
+) -> Result<(), ApiError> {
     let now = state.clock.now_ms();
     let cooldown = if resend {
         format!("AND (mfa_last_send_at IS NULL OR mfa_last_send_at <= $2 - {RESEND_COOLDOWN_MS})")
@@ -186,15 +184,13 @@ pub async fn claim_send(
     .bind(StatusDetail::MultiFactorAuthenticationMethodRequired.as_str())
     .bind(StatusDetail::MultiFactorAuthenticationCodeRequired.as_str())
     .execute(state.db.pool())
-    .await
-    .map_err(|error| {
-        tracing::error!(%error, "cannot claim a send");
-        Refusal::InFlight
-    })?;
+    .await?;
     if claimed.rows_affected() == 1 {
         return Ok(());
     }
-    Err(why_refused(state, &row.id, now, false).await)
+    Err(why_refused(state, &row.id, now, false)
+        .await?
+        .into_api_error())
 }
 
 /// The utility decided (a wrong code, a code sent): the slot stays used and
@@ -236,7 +232,12 @@ pub async fn give_back_send(state: &AppState, credential_id: &str) -> Result<(),
 }
 
 /// Reads the row again to say why a claim found nothing to update.
-async fn why_refused(state: &AppState, credential_id: &str, now: i64, code_check: bool) -> Refusal {
+async fn why_refused(
+    state: &AppState,
+    credential_id: &str,
+    now: i64,
+    code_check: bool,
+) -> Result<Refusal, sqlx::Error> {
     type Row = (
         String,
         Option<i64>,
@@ -253,12 +254,10 @@ async fn why_refused(state: &AppState, credential_id: &str, now: i64, code_check
     )
     .bind(credential_id)
     .fetch_optional(state.db.pool())
-    .await
-    .ok()
-    .flatten();
+    .await?;
     let Some((detail, expires, wrong, sends, in_flight, last_send, day_start, day_checks)) = row
     else {
-        return Refusal::NotExpected;
+        return Ok(Refusal::NotExpected);
     };
     let verifying = if code_check {
         detail == StatusDetail::MultiFactorAuthenticationCodeRequired.as_str()
@@ -267,34 +266,34 @@ async fn why_refused(state: &AppState, credential_id: &str, now: i64, code_check
             || detail == StatusDetail::MultiFactorAuthenticationCodeRequired.as_str()
     };
     if !verifying {
-        return Refusal::NotExpected;
+        return Ok(Refusal::NotExpected);
     }
     if in_flight.is_some_and(|until| until > now) {
-        return Refusal::InFlight;
+        return Ok(Refusal::InFlight);
     }
     if code_check {
         if expires.is_none_or(|at| at <= now) {
-            return Refusal::CodeExpired;
+            return Ok(Refusal::CodeExpired);
         }
         if wrong >= MAX_WRONG_CODES {
-            return Refusal::AttemptsUsed;
+            return Ok(Refusal::AttemptsUsed);
         }
         if let Some(start) = day_start.filter(|start| *start > now - DAY_MS) {
             if day_checks >= CODE_CHECKS_PER_DAY {
-                return Refusal::DailyCeiling {
+                return Ok(Refusal::DailyCeiling {
                     retry_after_ms: start + DAY_MS - now,
-                };
+                });
             }
         }
-        return Refusal::InFlight;
+        return Ok(Refusal::InFlight);
     }
     if sends >= MAX_SENDS {
-        return Refusal::SendsUsed;
+        return Ok(Refusal::SendsUsed);
     }
-    match last_send {
+    Ok(match last_send {
         Some(at) if at > now - RESEND_COOLDOWN_MS => Refusal::Cooldown {
             retry_after_ms: at + RESEND_COOLDOWN_MS - now,
         },
         _ => Refusal::InFlight,
-    }
+    })
 }
