@@ -572,15 +572,29 @@ impl DashboardApi {
     }
 
     /// A page of deliveries, newest first; `before` is the previous page's cursor.
+    /// A page of the delivery log; `filters` is an encoded query string
+    /// (`eventType=…&state=…`, may be empty).
     pub async fn webhook_deliveries(
         &self,
+        filters: &str,
         before: Option<&str>,
     ) -> Result<WebhookDeliveryPage, ApiError> {
-        let path = match before {
-            Some(cursor) => format!("/api/v1/webhook-deliveries?limit=25&before={cursor}"),
-            None => "/api/v1/webhook-deliveries?limit=25".to_owned(),
-        };
+        let mut path = format!("/api/v1/webhook-deliveries?limit=25&{filters}");
+        if let Some(cursor) = before {
+            path.push_str(&format!("&before={cursor}"));
+        }
         get_json(&path, Credentials::None).await
+    }
+
+    /// Sends every failed message created since `from` (RFC 3339) again; answers how many.
+    pub async fn replay_failed_webhooks(&self, from: &str) -> Result<u64, ApiError> {
+        let answer: serde_json::Value = post_json(
+            "/api/v1/webhook-deliveries/replay",
+            &serde_json::json!({"from": from}),
+            self.csrf(),
+        )
+        .await?;
+        Ok(answer["requeued"].as_u64().unwrap_or(0))
     }
 
     /// The newest messages about one credential.

@@ -76,6 +76,16 @@ test('an admin sets the webhook endpoint, sends a test event and resends it', as
     expect(receiver.received[1].headers['webhook-id']).toBe(messageId);
     await expect(page.getByRole('row', { name: new RegExp(messageId) }).first()).toContainText('Delivered');
 
+    // The log can be searched, and failed messages replayed.
+    await page.getByLabel('State').selectOption('FAILED');
+    await expect(page.getByRole('row', { name: new RegExp(messageId) })).toHaveCount(0);
+    await page.getByLabel('State').selectOption('DELIVERED');
+    await page.getByLabel('Event').selectOption('WEBHOOK_TEST');
+    await expect(page.getByRole('row', { name: new RegExp(messageId) }).first()).toBeVisible();
+    await page.getByRole('button', { name: 'Replay' }).click();
+    await expect(page.getByText('No failed messages in that time.')).toBeVisible();
+    await expectNoAccessibilityViolations(page);
+
     await page.getByRole('button', { name: 'Remove endpoint' }).click();
     await page.getByRole('button', { name: 'Yes, remove' }).click();
     await expect(page.getByText('Endpoint removed: no more webhooks are sent.')).toBeVisible();

@@ -740,3 +740,117 @@ database_tests!(
     deliveries_are_listed_newest_first_a_page_at_a_time,
     deliveries_are_kept_for_30_days,
 );
+
+/// The delivery log is searchable by event type, credential, state and time;
+/// replaying a time range (or a credential) sends its failed messages again,
+/// oldest first, each with its original id.
+async fn failed_messages_are_found_and_replayed_in_order_with_their_ids(backend: Backend) {
+    let (app, org, receiver, _secret) = listening_app(backend, 3).await;
+    let started = app.state().clock.now();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(
+            send_test_event(&org).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    receiver.wait_for(3).await;
+    // Each first attempt is recorded (and its lease released) after the receiver answered.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (recorded,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE organisation_id = $1 AND attempts >= 1 AND lease_until IS NULL",
+        )
+        .bind(&org.id)
+        .fetch_one(app.state().db.pool())
+        .await
+        .unwrap();
+        if recorded == 3 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "attempts not recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Move them to FAILED as 24 hours of failures would.
+    sqlx::query("UPDATE webhook_deliveries SET state = 'FAILED', next_attempt_at = NULL WHERE organisation_id = $1")
+        .bind(&org.id)
+        .execute(app.state().db.pool())
+        .await
+        .unwrap();
+    let format = |moment: time::OffsetDateTime| {
+        moment
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let found = expect_json(
+        org.api
+            .get(&format!(
+                "/api/v1/webhook-deliveries?eventType=WEBHOOK_TEST&state=FAILED&from={}",
+                format(started - Duration::seconds(1))
+            ))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(found["deliveries"].as_array().unwrap().len(), 3, "{found}");
+    let none = expect_json(
+        org.api
+            .get("/api/v1/webhook-deliveries?eventType=STATUS_CHANGE")
+            .await,
+        200,
+    )
+    .await;
+    assert!(none["deliveries"].as_array().unwrap().is_empty(), "{none}");
+    expect_json(
+        org.api
+            .get("/api/v1/webhook-deliveries?eventType=NOPE")
+            .await,
+        422,
+    )
+    .await;
+    expect_json(
+        org.api
+            .post("/api/v1/webhook-deliveries/replay", json!({}))
+            .await,
+        422,
+    )
+    .await;
+
+    let replayed = expect_json(
+        org.api
+            .post(
+                "/api/v1/webhook-deliveries/replay",
+                json!({"from": format(started - Duration::seconds(1)), "to": format(app.state().clock.now() + Duration::seconds(1))}),
+            )
+            .await,
+        202,
+    )
+    .await;
+    assert_eq!(replayed["requeued"], 3);
+    // Queued oldest first (ids sort by creation time); two go out at a time,
+    // so receivers order by the body's timestamp, as with every message.
+    let scheduled: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM webhook_deliveries WHERE organisation_id = $1 ORDER BY next_attempt_at, id",
+    )
+    .bind(&org.id)
+    .fetch_all(app.state().db.pool())
+    .await
+    .unwrap();
+    let scheduled: Vec<String> = scheduled.into_iter().map(|(id,)| id).collect();
+    let mut by_age = scheduled.clone();
+    by_age.sort();
+    assert_eq!(scheduled, by_age, "queued oldest first");
+    let received = receiver.wait_for(6).await;
+    let mut sent: Vec<String> = received[3..].iter().map(|r| r.id.clone()).collect();
+    sent.sort();
+    let mut original = ids;
+    original.sort();
+    assert_eq!(sent, original, "each with its original id");
+}
+
+database_tests!(failed_messages_are_found_and_replayed_in_order_with_their_ids);

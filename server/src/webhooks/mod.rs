@@ -1,8 +1,9 @@
-//! Webhooks (`/api/v1/webhook-endpoint`, `/api/v1/webhook-deliveries`): one
+//! Webhooks (`/api/v1/webhook-endpoint`; the delivery log in [`deliveries`]): one
 //! endpoint per organisation, signed messages queued in the same transaction
 //! as the change they tell about (see [`outbox`]), delivered and retried by
 //! the delivery job, every delivery and attempt visible, resendable.
 
+pub mod deliveries;
 pub mod endpoint;
 pub mod outbox;
 pub mod signing;
@@ -11,21 +12,18 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Deserialize;
 use serde_json::json;
 use shared::validation::WebhookUrl;
 use shared::webhooks::{
-    DeliveryState, WebhookAttempt, WebhookDelivery, WebhookDeliveryDetail, WebhookDeliveryPage,
-    WebhookEndpoint, WebhookEndpointChange, WebhookEventType, WebhookSecret,
+    WebhookDelivery, WebhookEndpoint, WebhookEndpointChange, WebhookEventType, WebhookSecret,
 };
 
 use crate::auth::{Actor, Principal};
-use crate::clock::from_ms;
 use crate::error::{ApiError, FieldErrors};
-use crate::extract::{Json, Path, Query};
+use crate::extract::Json;
 use crate::outbound::address_policy;
 use crate::state::AppState;
-use outbox::{Message, RETRY_WINDOW_MS};
+use outbox::Message;
 use signing::SigningSecret;
 
 pub fn router() -> Router<AppState> {
@@ -36,9 +34,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v1/webhook-endpoint/rotate-secret", post(rotate_secret))
         .route("/v1/webhook-endpoint/test", post(send_test_event))
-        .route("/v1/webhook-deliveries", get(list_deliveries))
-        .route("/v1/webhook-deliveries/{id}", get(get_delivery))
-        .route("/v1/webhook-deliveries/{id}/resend", post(resend_delivery))
+        .merge(deliveries::router())
 }
 
 /// Changing where webhooks go and how they are signed is for admins (and API keys).
@@ -267,236 +263,6 @@ async fn send_test_event(
         .ok_or_else(no_endpoint)?;
     drop(connection);
     state.wakeups.webhooks.notify_one();
-    let delivery = find_delivery(&state, &actor.organisation_id, &id).await?;
-    Ok((StatusCode::ACCEPTED, Json(delivery.delivery)))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct DeliveryQuery {
-    /// The `nextCursor` of the previous page.
-    before: Option<String>,
-    limit: Option<u32>,
-    state: Option<String>,
-    /// Only the messages about this credential.
-    credential_id: Option<String>,
-}
-
-const DELIVERY_COLUMNS: &str = "id, event_type, credential_id, state, attempts, next_attempt_at, \
-    created_at, delivered_at, last_response_status, last_error";
-
-type DeliveryRow = (
-    String,
-    String,
-    Option<String>,
-    String,
-    i64,
-    Option<i64>,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-);
-
-/// attempted_at, url, response_status, error, duration_ms.
-type AttemptRow = (
-    i64,
-    String,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    i64,
-);
-
-fn delivery_from_row(row: DeliveryRow) -> WebhookDelivery {
-    WebhookDelivery {
-        id: row.0,
-        event_type: WebhookEventType::parse(&row.1).unwrap_or(WebhookEventType::WebhookTest),
-        credential_id: row.2,
-        state: DeliveryState::parse(&row.3).unwrap_or(DeliveryState::Failed),
-        attempts: u32::try_from(row.4).unwrap_or(u32::MAX),
-        next_attempt_at: row.5.map(from_ms),
-        created_at: from_ms(row.6),
-        delivered_at: row.7.map(from_ms),
-        last_response_status: row.8.and_then(|status| u16::try_from(status).ok()),
-        last_error: row.9,
-    }
-}
-
-/// Newest first, 50 a page by default (at most 200), optionally one state or
-/// one credential's.
-async fn list_deliveries(
-    State(state): State<AppState>,
-    actor: Actor,
-    Query(query): Query<DeliveryQuery>,
-) -> Result<Json<WebhookDeliveryPage>, ApiError> {
-    let mut errors = FieldErrors::default();
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        errors.add("limit", "A page holds from 1 to 200 deliveries.");
-    }
-    let wanted_state = match query.state.as_deref() {
-        None | Some("") => None,
-        Some(value) => match DeliveryState::parse(value) {
-            Some(found) => Some(found),
-            None => {
-                errors.add("state", "The state is PENDING, DELIVERED or FAILED.");
-                None
-            }
-        },
-    };
-    let before = match query.before.as_deref() {
-        None | Some("") => None,
-        Some(cursor) => match parse_cursor(cursor) {
-            Some(position) => Some(position),
-            None => {
-                errors.add("before", "Use the nextCursor of the previous page.");
-                None
-            }
-        },
-    };
-    errors.finish()?;
-    let mut sql =
-        format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE organisation_id = $1");
-    let mut next_param = 2;
-    let credential_id = query.credential_id.filter(|id| !id.is_empty());
-    if credential_id.is_some() {
-        sql.push_str(&format!(" AND credential_id = ${next_param}"));
-        next_param += 1;
-    }
-    if wanted_state.is_some() {
-        sql.push_str(&format!(" AND state = ${next_param}"));
-        next_param += 1;
-    }
-    if before.is_some() {
-        sql.push_str(&format!(
-            " AND (created_at < ${a} OR (created_at = ${a} AND id < ${b}))",
-            a = next_param,
-            b = next_param + 1
-        ));
-    }
-    sql.push_str(&format!(
-        " ORDER BY created_at DESC, id DESC LIMIT {}",
-        limit + 1
-    ));
-    let mut select = sqlx::query_as::<_, DeliveryRow>(&sql).bind(&actor.organisation_id);
-    if let Some(credential_id) = &credential_id {
-        select = select.bind(credential_id.as_str());
-    }
-    if let Some(wanted) = wanted_state {
-        select = select.bind(wanted.as_str());
-    }
-    if let Some((created_at, id)) = &before {
-        select = select.bind(*created_at).bind(id.as_str());
-    }
-    let mut rows = select.fetch_all(state.db.pool()).await?;
-    let next_cursor = if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
-        rows.last().map(|row| format!("{}.{}", row.6, row.0))
-    } else {
-        None
-    };
-    Ok(Json(WebhookDeliveryPage {
-        deliveries: rows.into_iter().map(delivery_from_row).collect(),
-        next_cursor,
-    }))
-}
-
-fn parse_cursor(cursor: &str) -> Option<(i64, String)> {
-    let (created_at, id) = cursor.split_once('.')?;
-    Some((created_at.parse().ok()?, id.to_owned()))
-        .filter(|(_, id)| id.starts_with("msg_") && id.len() <= 40)
-}
-
-async fn find_delivery(
-    state: &AppState,
-    organisation_id: &str,
-    id: &str,
-) -> Result<WebhookDeliveryDetail, ApiError> {
-    let row: Option<DeliveryRow> = sqlx::query_as(&format!(
-        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1 AND organisation_id = $2"
-    ))
-    .bind(id)
-    .bind(organisation_id)
-    .fetch_optional(state.db.pool())
-    .await?;
-    let delivery = delivery_from_row(row.ok_or(ApiError::NotFound("The webhook delivery"))?);
-    let (payload,): (String,) =
-        sqlx::query_as("SELECT payload FROM webhook_deliveries WHERE id = $1")
-            .bind(id)
-            .fetch_one(state.db.pool())
-            .await?;
-    let attempts: Vec<AttemptRow> = sqlx::query_as(
-        "SELECT attempted_at, url, response_status, response_body, error, duration_ms FROM webhook_attempts \
-         WHERE delivery_id = $1 ORDER BY id",
-    )
-    .bind(id)
-    .fetch_all(state.db.pool())
-    .await?;
-    Ok(WebhookDeliveryDetail {
-        delivery,
-        payload,
-        attempt_log: attempts
-            .into_iter()
-            .map(
-                |(attempted_at, url, response_status, response_body, error, duration_ms)| {
-                    WebhookAttempt {
-                        attempted_at: from_ms(attempted_at),
-                        url,
-                        response_status: response_status
-                            .and_then(|status| u16::try_from(status).ok()),
-                        response_body,
-                        error,
-                        duration_ms: u64::try_from(duration_ms).unwrap_or_default(),
-                    }
-                },
-            )
-            .collect(),
-    })
-}
-
-async fn get_delivery(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<String>,
-) -> Result<Json<WebhookDeliveryDetail>, ApiError> {
-    Ok(Json(
-        find_delivery(&state, &actor.organisation_id, &id).await?,
-    ))
-}
-
-/// Sends a message again now (same id and body), with a fresh 24-hour window.
-async fn resend_delivery(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<String>,
-) -> Result<(StatusCode, Json<WebhookDelivery>), ApiError> {
-    let now = state.clock.now_ms();
-    find_delivery(&state, &actor.organisation_id, &id).await?;
-    let has_endpoint = endpoint::find(&state, &actor.organisation_id)
-        .await?
-        .is_some();
-    if !has_endpoint {
-        return Err(ApiError::Conflict(
-            "Set a webhook endpoint before resending.".into(),
-        ));
-    }
-    let requeued = sqlx::query(
-        "UPDATE webhook_deliveries SET state = 'PENDING', next_attempt_at = $1, give_up_at = $2, lease_until = NULL \
-         WHERE id = $3 AND organisation_id = $4 AND state <> 'PENDING'",
-    )
-    .bind(now)
-    .bind(now + RETRY_WINDOW_MS)
-    .bind(&id)
-    .bind(&actor.organisation_id)
-    .execute(state.db.pool())
-    .await?;
-    let delivery = find_delivery(&state, &actor.organisation_id, &id).await?;
-    if requeued.rows_affected() == 0 {
-        return Err(ApiError::Conflict(
-            "This message is already waiting to be sent; it goes out at its next attempt.".into(),
-        ));
-    }
-    state.wakeups.webhooks.notify_one();
+    let delivery = deliveries::find_delivery(&state, &actor.organisation_id, &id).await?;
     Ok((StatusCode::ACCEPTED, Json(delivery.delivery)))
 }

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::operators::Role;
-use shared::webhooks::{DeliveryState, WebhookDelivery, WebhookDeliveryDetail};
+use shared::webhooks::{DeliveryState, WebhookDelivery, WebhookDeliveryDetail, WebhookEventType};
 
 use super::{format_time, operator, Operator};
 use crate::api::{ApiError, SetEndpoint};
@@ -234,11 +234,28 @@ fn DeliveriesSection(version: RwSignal<u32>) -> impl IntoView {
     let older = RwSignal::new(Vec::<WebhookDelivery>::new());
     let cursor = RwSignal::new(None::<String>);
     let failure = RwSignal::new(None::<String>);
+    let event_type = RwSignal::new(String::new());
+    let state_filter = RwSignal::new(String::new());
+    let filters = move || {
+        let mut query = Vec::new();
+        for (name, value) in [
+            ("eventType", event_type.get()),
+            ("state", state_filter.get()),
+        ] {
+            if !value.is_empty() {
+                query.push(format!("{name}={value}"));
+            }
+        }
+        query.join("&")
+    };
+    let replay_window = RwSignal::new("24".to_owned());
+    let replayed = RwSignal::new(None::<String>);
     let first_page = LocalResource::new(move || {
         version.track();
+        let filters = filters();
         let api = api.get_value();
         async move {
-            let page = api.webhook_deliveries(None).await;
+            let page = api.webhook_deliveries(&filters, None).await;
             older.set(Vec::new());
             cursor.set(page.as_ref().ok().and_then(|page| page.next_cursor.clone()));
             page
@@ -248,11 +265,39 @@ fn DeliveriesSection(version: RwSignal<u32>) -> impl IntoView {
         let Some(before) = cursor.get_untracked() else {
             return;
         };
+        let filters = filters();
         spawn_local(async move {
-            match api.get_value().webhook_deliveries(Some(&before)).await {
+            match api
+                .get_value()
+                .webhook_deliveries(&filters, Some(&before))
+                .await
+            {
                 Ok(page) => {
                     older.update(|rows| rows.extend(page.deliveries));
                     cursor.set(page.next_cursor);
+                }
+                Err(error) => failure.set(Some(error.message())),
+            }
+        });
+    };
+    let replay = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let hours: i64 = replay_window.get_untracked().parse().unwrap_or(24);
+        let now = time::OffsetDateTime::from_unix_timestamp((js_sys::Date::now() / 1000.0) as i64)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let from = (now - time::Duration::hours(hours))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        failure.set(None);
+        spawn_local(async move {
+            match api.get_value().replay_failed_webhooks(&from).await {
+                Ok(count) => {
+                    replayed.set(Some(match count {
+                        0 => "No failed messages in that time.".to_owned(),
+                        1 => "1 failed message is being sent again.".to_owned(),
+                        n => format!("{n} failed messages are being sent again, oldest first."),
+                    }));
+                    version.update(|v| *v += 1);
                 }
                 Err(error) => failure.set(Some(error.message())),
             }
@@ -265,12 +310,51 @@ fn DeliveriesSection(version: RwSignal<u32>) -> impl IntoView {
                 <button class="button button-secondary" on:click=move |_| version.update(|v| *v += 1)>"Refresh"</button>
             </div>
             {move || failure.get().map(|message| view! { <ErrorAlert message /> })}
+            <div class="toolbar">
+                <div class="field inline">
+                    <label class="field-label" for="delivery-event-type">"Event"</label>
+                    <select class="input" id="delivery-event-type" prop:value=move || event_type.get()
+                        on:change=move |e| event_type.set(event_target_value(&e))>
+                        <option value="">"All events"</option>
+                        {WebhookEventType::ALL.into_iter().map(|kind| view! { <option value=kind.as_str()>{kind.as_str()}</option> }).collect_view()}
+                    </select>
+                </div>
+                <div class="field inline">
+                    <label class="field-label" for="delivery-state">"State"</label>
+                    <select class="input" id="delivery-state" prop:value=move || state_filter.get()
+                        on:change=move |e| state_filter.set(event_target_value(&e))>
+                        <option value="">"All states"</option>
+                        <option value="PENDING">"Pending"</option>
+                        <option value="DELIVERED">"Delivered"</option>
+                        <option value="FAILED">"Failed"</option>
+                    </select>
+                </div>
+                <form class="search" on:submit=replay>
+                    <label class="field-label" for="replay-window">"Replay failed messages of the last"</label>
+                    <div class="search-row">
+                        <select class="input" id="replay-window" prop:value=move || replay_window.get()
+                            on:change=move |e| replay_window.set(event_target_value(&e))>
+                            <option value="1">"hour"</option>
+                            <option value="24">"day"</option>
+                            <option value="168">"week"</option>
+                        </select>
+                        <button class="button button-secondary" type="submit">"Replay"</button>
+                    </div>
+                </form>
+            </div>
+            <div role="status" aria-live="polite">
+                {move || replayed.get().map(|message| view! { <p class="alert alert-info">{message}</p> })}
+            </div>
             <Transition fallback=|| view! { <Loading label="Loading deliveries…" /> }>
                 {move || Suspend::new(async move {
                     match first_page.await {
                         Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
                         Ok(page) if page.deliveries.is_empty() => view! {
-                            <p class="muted">"No webhooks sent yet. Set an endpoint and send a test event to try it."</p>
+                            <p class="muted">{if event_type.get_untracked().is_empty() && state_filter.get_untracked().is_empty() {
+                                "No webhooks sent yet. Set an endpoint and send a test event to try it."
+                            } else {
+                                "No deliveries match these filters."
+                            }}</p>
                         }
                         .into_any(),
                         Ok(page) => view! {

@@ -1,0 +1,448 @@
+//! The delivery log (`/api/v1/webhook-deliveries`): every message sent or
+//! waiting, searchable by event type, credential, state and time range;
+//! one message's attempts; resending one; and replaying every failed message
+//! of a time range or of one credential, queued oldest first, each with its
+//! original id (delivered up to two at a time, like every message).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::json;
+use shared::webhooks::{
+    DeliveryState, WebhookAttempt, WebhookDelivery, WebhookDeliveryDetail, WebhookDeliveryPage,
+    WebhookEventType,
+};
+use time::OffsetDateTime;
+
+use super::endpoint;
+use super::outbox::RETRY_WINDOW_MS;
+use crate::auth::Actor;
+use crate::clock::{from_ms, to_ms};
+use crate::error::{ApiError, FieldErrors};
+use crate::extract::{Json, Path, Query};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/webhook-deliveries", get(list_deliveries))
+        .route("/v1/webhook-deliveries/replay", post(replay_failed))
+        .route("/v1/webhook-deliveries/{id}", get(get_delivery))
+        .route("/v1/webhook-deliveries/{id}/resend", post(resend_delivery))
+}
+
+/// Which messages: all of the organisation's, narrowed by each filter given.
+#[derive(Debug, Default)]
+struct DeliveryFilter {
+    credential_id: Option<String>,
+    state: Option<DeliveryState>,
+    event_type: Option<WebhookEventType>,
+    /// Created at or after (milliseconds).
+    from: Option<i64>,
+    /// Created before (milliseconds).
+    to: Option<i64>,
+}
+
+/// A value bound to a query parameter.
+enum Bound {
+    Text(String),
+    Number(i64),
+}
+
+impl DeliveryFilter {
+    /// Reads the filters shared by the log and the replay, recording problems in `errors`.
+    fn parse(
+        errors: &mut FieldErrors,
+        credential_id: Option<String>,
+        state: Option<&str>,
+        event_type: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> DeliveryFilter {
+        let mut time = |field: &str, value: Option<&str>| match value.filter(|v| !v.is_empty()) {
+            None => None,
+            Some(value) => {
+                match OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339) {
+                    Ok(moment) => Some(to_ms(moment)),
+                    Err(_) => {
+                        errors.add(field, "Give a time like 2026-11-28T13:00:00Z.");
+                        None
+                    }
+                }
+            }
+        };
+        let from = time("from", from);
+        let to = time("to", to);
+        let state = match state.filter(|v| !v.is_empty()) {
+            None => None,
+            Some(value) => {
+                let parsed = DeliveryState::parse(value);
+                if parsed.is_none() {
+                    errors.add("state", "The state is PENDING, DELIVERED or FAILED.");
+                }
+                parsed
+            }
+        };
+        let event_type = match event_type.filter(|v| !v.is_empty()) {
+            None => None,
+            Some(value) => {
+                let parsed = WebhookEventType::parse(value);
+                if parsed.is_none() {
+                    errors.add("eventType", "Not an event type Gridlink sends.");
+                }
+                parsed
+            }
+        };
+        if let (Some(from), Some(to)) = (from, to) {
+            if from >= to {
+                errors.add("to", "The end of the range comes after its start.");
+            }
+        }
+        DeliveryFilter {
+            credential_id: credential_id.filter(|id| !id.is_empty()),
+            state,
+            event_type,
+            from,
+            to,
+        }
+    }
+
+    /// The conditions after `organisation_id = $1`, numbered from `$2`, and their values.
+    fn conditions(&self) -> (String, Vec<Bound>) {
+        let mut sql = String::new();
+        let mut bound = Vec::new();
+        let mut add = |condition: &str, value: Bound| {
+            bound.push(value);
+            sql.push_str(&format!(" AND {condition} ${}", bound.len() + 1));
+        };
+        if let Some(credential_id) = &self.credential_id {
+            add("credential_id =", Bound::Text(credential_id.clone()));
+        }
+        if let Some(state) = self.state {
+            add("state =", Bound::Text(state.as_str().to_owned()));
+        }
+        if let Some(event_type) = self.event_type {
+            add("event_type =", Bound::Text(event_type.as_str().to_owned()));
+        }
+        if let Some(from) = self.from {
+            add("created_at >=", Bound::Number(from));
+        }
+        if let Some(to) = self.to {
+            add("created_at <", Bound::Number(to));
+        }
+        (sql, bound)
+    }
+}
+
+fn bind_all<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    values: &'q [Bound],
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+    for value in values {
+        query = match value {
+            Bound::Text(text) => query.bind(text.as_str()),
+            Bound::Number(number) => query.bind(*number),
+        };
+    }
+    query
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DeliveryQuery {
+    /// The `nextCursor` of the previous page.
+    before: Option<String>,
+    limit: Option<u32>,
+    state: Option<String>,
+    /// Only the messages about this credential.
+    credential_id: Option<String>,
+    event_type: Option<String>,
+    /// Created at or after this time (RFC 3339).
+    from: Option<String>,
+    /// Created before this time (RFC 3339).
+    to: Option<String>,
+}
+
+const DELIVERY_COLUMNS: &str = "id, event_type, credential_id, state, attempts, next_attempt_at, \
+    created_at, delivered_at, last_response_status, last_error";
+
+type DeliveryRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+    Option<i64>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+
+/// attempted_at, url, response_status, error, duration_ms.
+type AttemptRow = (
+    i64,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+fn delivery_from_row(row: DeliveryRow) -> WebhookDelivery {
+    WebhookDelivery {
+        id: row.0,
+        event_type: WebhookEventType::parse(&row.1).unwrap_or(WebhookEventType::WebhookTest),
+        credential_id: row.2,
+        state: DeliveryState::parse(&row.3).unwrap_or(DeliveryState::Failed),
+        attempts: u32::try_from(row.4).unwrap_or(u32::MAX),
+        next_attempt_at: row.5.map(from_ms),
+        created_at: from_ms(row.6),
+        delivered_at: row.7.map(from_ms),
+        last_response_status: row.8.and_then(|status| u16::try_from(status).ok()),
+        last_error: row.9,
+    }
+}
+
+/// Newest first, 50 a page by default (at most 200), narrowed by credential,
+/// state, event type and creation time.
+async fn list_deliveries(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(query): Query<DeliveryQuery>,
+) -> Result<Json<WebhookDeliveryPage>, ApiError> {
+    let mut errors = FieldErrors::default();
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        errors.add("limit", "A page holds from 1 to 200 deliveries.");
+    }
+    let filter = DeliveryFilter::parse(
+        &mut errors,
+        query.credential_id,
+        query.state.as_deref(),
+        query.event_type.as_deref(),
+        query.from.as_deref(),
+        query.to.as_deref(),
+    );
+    let before = match query.before.as_deref() {
+        None | Some("") => None,
+        Some(cursor) => match parse_cursor(cursor) {
+            Some(position) => Some(position),
+            None => {
+                errors.add("before", "Use the nextCursor of the previous page.");
+                None
+            }
+        },
+    };
+    errors.finish()?;
+    let (conditions, mut values) = filter.conditions();
+    let mut sql = format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE organisation_id = $1{conditions}"
+    );
+    if let Some((created_at, id)) = before {
+        let next_param = values.len() + 2;
+        sql.push_str(&format!(
+            " AND (created_at < ${a} OR (created_at = ${a} AND id < ${b}))",
+            a = next_param,
+            b = next_param + 1
+        ));
+        values.push(Bound::Number(created_at));
+        values.push(Bound::Text(id));
+    }
+    sql.push_str(&format!(
+        " ORDER BY created_at DESC, id DESC LIMIT {}",
+        limit + 1
+    ));
+    let select = bind_all(
+        sqlx::query_as::<_, DeliveryRow>(&sql).bind(&actor.organisation_id),
+        &values,
+    );
+    let mut rows = select.fetch_all(state.db.pool()).await?;
+    let next_cursor = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|row| format!("{}.{}", row.6, row.0))
+    } else {
+        None
+    };
+    Ok(Json(WebhookDeliveryPage {
+        deliveries: rows.into_iter().map(delivery_from_row).collect(),
+        next_cursor,
+    }))
+}
+
+fn parse_cursor(cursor: &str) -> Option<(i64, String)> {
+    let (created_at, id) = cursor.split_once('.')?;
+    Some((created_at.parse().ok()?, id.to_owned()))
+        .filter(|(_, id)| id.starts_with("msg_") && id.len() <= 40)
+}
+
+pub(super) async fn find_delivery(
+    state: &AppState,
+    organisation_id: &str,
+    id: &str,
+) -> Result<WebhookDeliveryDetail, ApiError> {
+    let row: Option<DeliveryRow> = sqlx::query_as(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1 AND organisation_id = $2"
+    ))
+    .bind(id)
+    .bind(organisation_id)
+    .fetch_optional(state.db.pool())
+    .await?;
+    let delivery = delivery_from_row(row.ok_or(ApiError::NotFound("The webhook delivery"))?);
+    let (payload,): (String,) =
+        sqlx::query_as("SELECT payload FROM webhook_deliveries WHERE id = $1")
+            .bind(id)
+            .fetch_one(state.db.pool())
+            .await?;
+    let attempts: Vec<AttemptRow> = sqlx::query_as(
+        "SELECT attempted_at, url, response_status, response_body, error, duration_ms FROM webhook_attempts \
+         WHERE delivery_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(state.db.pool())
+    .await?;
+    Ok(WebhookDeliveryDetail {
+        delivery,
+        payload,
+        attempt_log: attempts
+            .into_iter()
+            .map(
+                |(attempted_at, url, response_status, response_body, error, duration_ms)| {
+                    WebhookAttempt {
+                        attempted_at: from_ms(attempted_at),
+                        url,
+                        response_status: response_status
+                            .and_then(|status| u16::try_from(status).ok()),
+                        response_body,
+                        error,
+                        duration_ms: u64::try_from(duration_ms).unwrap_or_default(),
+                    }
+                },
+            )
+            .collect(),
+    })
+}
+
+async fn get_delivery(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<WebhookDeliveryDetail>, ApiError> {
+    Ok(Json(
+        find_delivery(&state, &actor.organisation_id, &id).await?,
+    ))
+}
+
+/// Sends a message again now (same id and body), with a fresh 24-hour window.
+async fn resend_delivery(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<WebhookDelivery>), ApiError> {
+    let now = state.clock.now_ms();
+    find_delivery(&state, &actor.organisation_id, &id).await?;
+    let has_endpoint = endpoint::find(&state, &actor.organisation_id)
+        .await?
+        .is_some();
+    if !has_endpoint {
+        return Err(ApiError::Conflict(
+            "Set a webhook endpoint before resending.".into(),
+        ));
+    }
+    let requeued = sqlx::query(
+        "UPDATE webhook_deliveries SET state = 'PENDING', next_attempt_at = $1, give_up_at = $2, lease_until = NULL \
+         WHERE id = $3 AND organisation_id = $4 AND state <> 'PENDING'",
+    )
+    .bind(now)
+    .bind(now + RETRY_WINDOW_MS)
+    .bind(&id)
+    .bind(&actor.organisation_id)
+    .execute(state.db.pool())
+    .await?;
+    let delivery = find_delivery(&state, &actor.organisation_id, &id).await?;
+    if requeued.rows_affected() == 0 {
+        return Err(ApiError::Conflict(
+            "This message is already waiting to be sent; it goes out at its next attempt.".into(),
+        ));
+    }
+    state.wakeups.webhooks.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(delivery.delivery)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ReplayRequest {
+    /// Failed messages created at or after this time (RFC 3339)…
+    from: Option<String>,
+    /// …and before this one.
+    to: Option<String>,
+    /// Or only those about this credential (both may be given).
+    credential_id: Option<String>,
+}
+
+/// Sends every failed message of a time range or of one credential again,
+/// oldest first, each with its original id and body and a fresh 24-hour
+/// window. Answers how many were queued.
+async fn replay_failed(
+    State(state): State<AppState>,
+    actor: Actor,
+    Json(body): Json<ReplayRequest>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let mut errors = FieldErrors::default();
+    let mut filter = DeliveryFilter::parse(
+        &mut errors,
+        body.credential_id,
+        None,
+        None,
+        body.from.as_deref(),
+        body.to.as_deref(),
+    );
+    if filter.credential_id.is_none() && filter.from.is_none() && filter.to.is_none() {
+        errors.add(
+            "from",
+            "Say which messages: a time range, a credential, or both.",
+        );
+    }
+    errors.finish()?;
+    if endpoint::find(&state, &actor.organisation_id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::Conflict(
+            "Set a webhook endpoint before replaying.".into(),
+        ));
+    }
+    filter.state = Some(DeliveryState::Failed);
+    let (conditions, values) = filter.conditions();
+    let failed: Vec<(String,)> = bind_all(
+        sqlx::query_as(&format!(
+            "SELECT id FROM webhook_deliveries WHERE organisation_id = $1{conditions} ORDER BY created_at, id"
+        ))
+        .bind(&actor.organisation_id),
+        &values,
+    )
+    .fetch_all(state.db.pool())
+    .await?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let mut requeued = 0;
+    for (position, (id,)) in failed.iter().enumerate() {
+        // One millisecond apart: claims take each organisation's messages in
+        // the order of their next attempt, so they go out in their original order.
+        let changed = sqlx::query(
+            "UPDATE webhook_deliveries SET state = 'PENDING', next_attempt_at = $1, give_up_at = $2, lease_until = NULL \
+             WHERE id = $3 AND organisation_id = $4 AND state = 'FAILED'",
+        )
+        .bind(now + position as i64)
+        .bind(now + RETRY_WINDOW_MS)
+        .bind(id)
+        .bind(&actor.organisation_id)
+        .execute(&mut *tx)
+        .await?;
+        requeued += changed.rows_affected();
+    }
+    tx.commit().await?;
+    state.wakeups.webhooks.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(json!({"requeued": requeued}))))
+}
