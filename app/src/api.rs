@@ -148,14 +148,7 @@ async fn send_json_without_answer<B: Serialize>(
         .send()
         .await
         .map_err(|_| ApiError::Network)?;
-    if response.ok() {
-        return Ok(());
-    }
-    let status = response.status();
-    match response.json::<ErrorBody>().await {
-        Ok(body) => Err(ApiError::Server(body)),
-        Err(_) => Err(ApiError::UnexpectedResponse { status }),
-    }
+    no_content(response).await
 }
 
 async fn send_without_body(
@@ -166,6 +159,11 @@ async fn send_without_body(
         .send()
         .await
         .map_err(|_| ApiError::Network)?;
+    no_content(response).await
+}
+
+/// An answer without a body: success, or the shared error body.
+async fn no_content(response: Response) -> Result<(), ApiError> {
     if response.ok() {
         return Ok(());
     }

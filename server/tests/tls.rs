@@ -13,40 +13,6 @@ use serde_json::json;
 use server::utility::{UtilityConnector, UtilityError};
 use tokio_util::sync::CancellationToken;
 
-/// Queues a test event for `org` and waits until its delivery has an
-/// attempt; returns the delivery with its attempt log.
-async fn first_attempt(org: &common::Organisation) -> serde_json::Value {
-    let queued = expect_json(
-        org.api
-            .post("/api/v1/webhook-endpoint/test", json!({}))
-            .await,
-        202,
-    )
-    .await;
-    let id = queued["id"].as_str().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let delivery = expect_json(
-            org.api
-                .get(&format!("/api/v1/webhook-deliveries/{id}"))
-                .await,
-            200,
-        )
-        .await;
-        if delivery["attemptLog"]
-            .as_array()
-            .is_some_and(|log| !log.is_empty())
-        {
-            return delivery;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no attempt: {delivery}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn https_receiver(ca: &TestCa) -> WebhookReceiver {
     WebhookReceiver::start_with(ReceiverOptions {
         tls: Some(ca.server_config()),
@@ -75,7 +41,7 @@ async fn a_webhook_reaches_an_https_receiver_whose_ca_is_in_ssl_cert_file(backen
     )
     .await;
     let secret = created["secret"].as_str().unwrap();
-    let delivery = first_attempt(&org).await;
+    let delivery = common::test_event_with_its_first_attempt(&org).await;
     assert_eq!(
         delivery["attemptLog"][0]["responseStatus"], 200,
         "{delivery}"
@@ -98,7 +64,7 @@ async fn a_webhook_to_an_untrusted_certificate_fails_saying_so(backend: Backend)
         201,
     )
     .await;
-    let delivery = first_attempt(&org).await;
+    let delivery = common::test_event_with_its_first_attempt(&org).await;
     let attempt = &delivery["attemptLog"][0];
     assert!(attempt["responseStatus"].is_null(), "{delivery}");
     let error = attempt["error"].as_str().unwrap();

@@ -81,7 +81,7 @@ async fn a_delivery_to_a_target_that_became_private_is_refused_at_connection_tim
         format!("http://localhost:{port}/hooks"),
     ] {
         save_endpoint_unchecked(&app, &org.id, &url).await;
-        let delivery = test_event_attempt(&org).await;
+        let delivery = common::test_event_with_its_first_attempt(&org).await;
         let error = delivery["attemptLog"][0]["error"].as_str().unwrap();
         assert!(error.starts_with("Not sent:"), "{url}: {error}");
         assert!(error.contains("loopback"), "{url}: {error}");
@@ -105,7 +105,7 @@ async fn loopback_targets_are_reached_with_webhook_allow_private(backend: Backen
             .await
             .status();
         assert!(status == 200 || status == 201, "{url}: {status}");
-        let delivery = test_event_attempt(&org).await;
+        let delivery = common::test_event_with_its_first_attempt(&org).await;
         assert_eq!(delivery["attemptLog"][0]["responseStatus"], 200, "{url}");
     }
     assert_eq!(receiver.wait_for(2).await.len(), 2);
@@ -308,36 +308,6 @@ async fn save_endpoint_unchecked(app: &TestApp, organisation_id: &str, url: &str
     .unwrap();
 }
 
-/// Queues a test event and waits for its first attempt.
-async fn test_event_attempt(org: &common::Organisation) -> serde_json::Value {
-    let queued = expect_json(
-        org.api
-            .post("/api/v1/webhook-endpoint/test", json!({}))
-            .await,
-        202,
-    )
-    .await;
-    let id = queued["id"].as_str().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let delivery = expect_json(
-            org.api
-                .get(&format!("/api/v1/webhook-deliveries/{id}"))
-                .await,
-            200,
-        )
-        .await;
-        if delivery["attemptLog"]
-            .as_array()
-            .is_some_and(|log| !log.is_empty())
-        {
-            return delivery;
-        }
-        assert!(Instant::now() < deadline, "no attempt: {delivery}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// When the attempt after `message_id`'s first one is due, in ms after it.
 async fn pause_after_first_attempt(app: &TestApp, message_id: &str) -> i64 {
     let (attempted_at,): (i64,) =
@@ -378,7 +348,7 @@ async fn a_receiver_s_retry_after_is_honoured(backend: Backend) {
     .await;
     let mut pauses = Vec::new();
     for _ in 0..3 {
-        let delivery = test_event_attempt(&org).await;
+        let delivery = common::test_event_with_its_first_attempt(&org).await;
         pauses.push(pause_after_first_attempt(&app, delivery["id"].as_str().unwrap()).await);
     }
     assert_eq!(pauses[0], 120_000, "429 with Retry-After: 120");
@@ -410,7 +380,7 @@ async fn a_gone_endpoint_is_disabled_until_saved_again(backend: Backend) {
         201,
     )
     .await;
-    test_event_attempt(&org).await;
+    common::test_event_with_its_first_attempt(&org).await;
     let endpoint = expect_json(org.api.get("/api/v1/webhook-endpoint").await, 200).await;
     assert!(endpoint["disabledAt"].is_string(), "{endpoint}");
     assert!(endpoint["disabledReason"].as_str().unwrap().contains("410"));

@@ -720,3 +720,37 @@ pub async fn expect_json(response: reqwest::Response, status: u16) -> serde_json
     assert_eq!(actual, status, "unexpected status; body: {body}");
     body
 }
+
+/// Queues a WEBHOOK_TEST message for `org` and waits (up to 20 s) until its
+/// first attempt is recorded; returns the delivery with its attempt log.
+pub async fn test_event_with_its_first_attempt(org: &Organisation) -> serde_json::Value {
+    let queued = expect_json(
+        org.api
+            .post("/api/v1/webhook-endpoint/test", serde_json::json!({}))
+            .await,
+        202,
+    )
+    .await;
+    let id = queued["id"].as_str().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let delivery = expect_json(
+            org.api
+                .get(&format!("/api/v1/webhook-deliveries/{id}"))
+                .await,
+            200,
+        )
+        .await;
+        if delivery["attemptLog"]
+            .as_array()
+            .is_some_and(|log| !log.is_empty())
+        {
+            return delivery;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no attempt: {delivery}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
