@@ -48,6 +48,15 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// Too many requests; the caller may try again in `wait_ms` milliseconds
+    /// (sent as `Retry-After`, in whole seconds rounded up).
+    pub fn rate_limited(message: impl Into<String>, wait_ms: i64) -> ApiError {
+        ApiError::RateLimited {
+            message: message.into(),
+            retry_after_seconds: u64::try_from(wait_ms).unwrap_or(0).div_ceil(1000).max(1),
+        }
+    }
+
     /// One invalid field, for handlers that validate a single value.
     pub fn invalid_field(field: &str, message: impl Into<String>) -> ApiError {
         ApiError::InvalidFields(vec![FieldError {

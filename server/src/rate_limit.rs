@@ -96,11 +96,10 @@ fn refusal(limiter: &DefaultKeyedRateLimiter<IpAddr>, client: &IpAddr) -> Option
         Err(not_until) => {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             Some(
-                ApiError::RateLimited {
-                    message: "Too many requests from your network. Wait a moment, then try again."
-                        .into(),
-                    retry_after_seconds: wait.as_secs() + 1,
-                }
+                ApiError::rate_limited(
+                    "Too many requests from your network. Wait a moment, then try again.",
+                    i64::try_from(wait.as_millis()).unwrap_or(i64::MAX),
+                )
                 .into_response(),
             )
         }

@@ -58,14 +58,10 @@ pub async fn claim_login_attempt(
         None
     };
     if let Some(retry_after_ms) = refusal {
-        return Err(ApiError::RateLimited {
-            message: "This account was asked to connect too often. Wait a while, then try again."
-                .into(),
-            retry_after_seconds: u64::try_from(retry_after_ms)
-                .unwrap_or(0)
-                .div_ceil(1000)
-                .max(1),
-        });
+        return Err(ApiError::rate_limited(
+            "This account was asked to connect too often. Wait a while, then try again.",
+            retry_after_ms,
+        ));
     }
     sqlx::query(
         "INSERT INTO credential_login_attempts (credential_id, attempted_at) VALUES ($1, $2)",
@@ -98,7 +94,6 @@ pub enum Refusal {
 
 impl Refusal {
     pub fn into_api_error(self) -> ApiError {
-        let seconds = |ms: i64| u64::try_from(ms).unwrap_or(0).div_ceil(1000).max(1);
         match self {
             Refusal::NotExpected => ApiError::Conflict(
                 "No code is expected now. Choose a verification method first.".into(),
@@ -116,15 +111,14 @@ impl Refusal {
             Refusal::SendsUsed => ApiError::TooManyRequests(
                 "No more codes can be sent for this attempt. Use the last code you received, or start again.".into(),
             ),
-            Refusal::Cooldown { retry_after_ms } => ApiError::RateLimited {
-                message: "A code was just sent. Wait a moment before asking for another.".into(),
-                retry_after_seconds: seconds(retry_after_ms),
-            },
-            Refusal::DailyCeiling { retry_after_ms } => ApiError::RateLimited {
-                message: "Too many codes were tried for this account today. Try again tomorrow."
-                    .into(),
-                retry_after_seconds: seconds(retry_after_ms),
-            },
+            Refusal::Cooldown { retry_after_ms } => ApiError::rate_limited(
+                "A code was just sent. Wait a moment before asking for another.",
+                retry_after_ms,
+            ),
+            Refusal::DailyCeiling { retry_after_ms } => ApiError::rate_limited(
+                "Too many codes were tried for this account today. Try again tomorrow.",
+                retry_after_ms,
+            ),
         }
     }
 }

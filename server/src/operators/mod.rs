@@ -196,28 +196,21 @@ async fn refuse_if_too_many_failures(
     .fetch_one(state.db.pool())
     .await?;
     let window_ms = SIGN_IN_WINDOW.whole_milliseconds() as i64;
-    let retry_after = |oldest: Option<i64>| {
-        let free_at = oldest.unwrap_or(window_start) + window_ms;
-        u64::try_from(free_at - state.clock.now_ms())
-            .unwrap_or(0)
-            .div_ceil(1000)
-            .max(1)
-    };
+    let wait =
+        |oldest: Option<i64>| oldest.unwrap_or(window_start) + window_ms - state.clock.now_ms();
     if for_email - own >= MAX_FAILURES_PER_CLIENT_AND_EMAIL {
         tracing::warn!(%client, "operator sign-in refused: too many recent failures for this email");
-        return Err(ApiError::RateLimited {
-            message: "Too many failed sign-ins for this email. Wait 15 minutes, then try again."
-                .into(),
-            retry_after_seconds: retry_after(oldest_for_email),
-        });
+        return Err(ApiError::rate_limited(
+            "Too many failed sign-ins for this email. Wait 15 minutes, then try again.",
+            wait(oldest_for_email),
+        ));
     }
     if for_client - own >= MAX_FAILURES_PER_CLIENT {
         tracing::warn!(%client, "operator sign-in refused: too many recent failures from this client");
-        return Err(ApiError::RateLimited {
-            message: "Too many failed sign-ins from your network. Wait 15 minutes, then try again."
-                .into(),
-            retry_after_seconds: retry_after(oldest_for_client),
-        });
+        return Err(ApiError::rate_limited(
+            "Too many failed sign-ins from your network. Wait 15 minutes, then try again.",
+            wait(oldest_for_client),
+        ));
     }
     Ok(())
 }

@@ -12,18 +12,12 @@ pub enum BoundedBody {
     Truncated(Bytes),
 }
 
-/// Reads `response`'s body, stopping after `cap` bytes. A length announced
-/// above the cap stops it before anything is read.
+/// Reads `response`'s body, stopping after its first `cap` bytes (the rest
+/// is never read, whatever length the answer announced).
 pub async fn read_at_most(
     mut response: reqwest::Response,
     cap: usize,
 ) -> Result<BoundedBody, reqwest::Error> {
-    if response
-        .content_length()
-        .is_some_and(|length| length > cap as u64)
-    {
-        return Ok(BoundedBody::Truncated(Bytes::new()));
-    }
     let mut body = BytesMut::new();
     while let Some(chunk) = response.chunk().await? {
         let room = cap - body.len();

@@ -244,12 +244,10 @@ async fn send_test_event(
     .await?;
     if recent >= TEST_EVENTS_PER_WINDOW {
         let free_at = oldest.unwrap_or(now) + TEST_EVENT_WINDOW_MS;
-        return Err(ApiError::RateLimited {
-            message: format!(
-                "At most {TEST_EVENTS_PER_WINDOW} test events a minute; try again shortly."
-            ),
-            retry_after_seconds: u64::try_from(free_at - now).unwrap_or(0).div_ceil(1000),
-        });
+        return Err(ApiError::rate_limited(
+            format!("At most {TEST_EVENTS_PER_WINDOW} test events a minute; try again shortly."),
+            free_at - now,
+        ));
     }
     let message = Message {
         organisation_id: &actor.organisation_id,
