@@ -186,6 +186,11 @@ pub struct ServeArgs {
     )]
     pub expiry_warning: String,
 
+    /// A connected credential without a successful sync for this long is flagged stale
+    /// (a CREDENTIAL_STALE webhook, once). Default: 3 × the sync interval.
+    #[arg(long, env = "GRIDLINK_STALE_AFTER", value_name = "DURATION")]
+    pub stale_after: Option<String>,
+
     /// How long a claimed background job (login, sync, webhook) stays with a server that
     /// stopped answering before another replica takes it over.
     #[arg(

@@ -41,6 +41,7 @@ pub const STATIC_DIR: &str = "GRIDLINK_STATIC_DIR (--static-dir)";
 pub const DEMO_PASSWORD: &str = "GRIDLINK_DEMO_PASSWORD (--demo-password)";
 pub const SYNC_INTERVAL: &str = "GRIDLINK_SYNC_INTERVAL (--sync-interval)";
 pub const EXPIRY_WARNING: &str = "GRIDLINK_EXPIRY_WARNING (--expiry-warning)";
+pub const STALE_AFTER: &str = "GRIDLINK_STALE_AFTER (--stale-after)";
 pub const JOB_LEASE: &str = "GRIDLINK_JOB_LEASE (--job-lease)";
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE (--ssl-cert-file)";
 pub const TLS_CERT: &str = "GRIDLINK_TLS_CERT (--tls-cert)";
@@ -251,6 +252,8 @@ pub struct ServeConfig {
 pub struct JobSettings {
     pub sync_interval: time::Duration,
     pub expiry_warning: time::Duration,
+    /// A connected credential without data for this long is flagged stale.
+    pub stale_after: time::Duration,
     pub lease: time::Duration,
 }
 
@@ -259,10 +262,36 @@ impl Default for JobSettings {
         JobSettings {
             sync_interval: time::Duration::hours(24),
             expiry_warning: time::Duration::days(7),
+            stale_after: time::Duration::hours(24) * STALE_AFTER_SYNC_INTERVALS,
             lease: time::Duration::minutes(2),
         }
     }
 }
+
+impl JobSettings {
+    fn from_args(args: &ServeArgs) -> Result<JobSettings, ConfigError> {
+        let sync_interval = parse_duration(SYNC_INTERVAL, &args.sync_interval)?;
+        let stale_after = match non_empty(&args.stale_after) {
+            Some(value) => parse_duration(STALE_AFTER, value)?,
+            None => sync_interval * STALE_AFTER_SYNC_INTERVALS,
+        };
+        if stale_after <= sync_interval {
+            return Err(ConfigError::new(
+                STALE_AFTER,
+                "must be longer than the sync interval: a credential is stale only after a sync it should have had",
+            ));
+        }
+        Ok(JobSettings {
+            sync_interval,
+            expiry_warning: parse_duration(EXPIRY_WARNING, &args.expiry_warning)?,
+            stale_after,
+            lease: parse_duration(JOB_LEASE, &args.job_lease)?,
+        })
+    }
+}
+
+/// Without GRIDLINK_STALE_AFTER, a credential is stale after this many sync intervals.
+pub const STALE_AFTER_SYNC_INTERVALS: i32 = 3;
 
 /// A duration written as a whole number and a unit: `90s`, `15m`, `24h`, `7d`.
 pub fn parse_duration(option: &'static str, value: &str) -> Result<time::Duration, ConfigError> {
@@ -391,11 +420,7 @@ impl ServeConfig {
             static_dir: PathBuf::from(&args.static_dir),
             demo,
             database,
-            jobs: JobSettings {
-                sync_interval: parse_duration(SYNC_INTERVAL, &args.sync_interval)?,
-                expiry_warning: parse_duration(EXPIRY_WARNING, &args.expiry_warning)?,
-                lease: parse_duration(JOB_LEASE, &args.job_lease)?,
-            },
+            jobs: JobSettings::from_args(args)?,
             tls,
             trust,
             webhook_allow_private: args.webhook_allow_private,
@@ -455,6 +480,12 @@ mod tests {
         assert_eq!(config.jobs.sync_interval, time::Duration::seconds(90));
         assert_eq!(config.jobs.expiry_warning, time::Duration::days(2));
         assert_eq!(config.jobs.lease, time::Duration::seconds(5));
+        assert_eq!(config.jobs.stale_after, time::Duration::seconds(270));
+        let config = ServeConfig::from_args(&serve_args(&["--demo", "--stale-after=2d"])).unwrap();
+        assert_eq!(config.jobs.stale_after, time::Duration::days(2));
+        let error =
+            ServeConfig::from_args(&serve_args(&["--demo", "--stale-after=12h"])).unwrap_err();
+        assert_eq!(error.option, STALE_AFTER);
         for bad in ["", "24", "h", "1.5h", "-1h", "0s", "400d", "2w"] {
             let error =
                 ServeConfig::from_args(&serve_args(&["--demo", &format!("--sync-interval={bad}")]))

@@ -86,7 +86,7 @@ pub async fn complete_connection(
             "UPDATE credentials SET sealed_session_token = $1, token_expires_at = $2, mfa_challenge_id = NULL, \
                mfa_options = NULL, mfa_method = NULL, mfa_destination = NULL, mfa_code_expires_at = NULL, \
                mfa_sends = 0, mfa_wrong_codes = 0, mfa_last_activity_at = NULL, mfa_in_flight_until = NULL, \
-               mfa_last_send_at = NULL, first_connected_at = COALESCE(first_connected_at, $4), next_sync_at = $4, \
+               mfa_last_send_at = NULL, first_connected_at = COALESCE(first_connected_at, $4), last_fresh_at = $4, next_sync_at = $4, \
                sync_lease_until = NULL, sync_failures = 0, expiry_warned_at = NULL WHERE id = $3",
         )
         .bind(seal_token(&state.keyring, &row.id, &session.secret))

@@ -148,6 +148,7 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
             query_param("page", "From 1.", json!({"type": "integer", "minimum": 1, "default": 1})),
             query_param("pageSize", "1 to 100.", json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 25})),
             query_param("includeDeactivated", "Also list deactivated credentials.", json!({"type": "boolean", "default": false})),
+            query_param("stale", "Only credentials flagged stale (true) or only those not flagged (false).", json!({"type": "boolean"})),
         ])),
         ("/api/v1/credentials/counts", "get", op("Active credentials per status and status detail", "credentials", INTEGRATOR, None, ok("200", "Counts", Some(schema_ref("CredentialCounts"))), &[])),
         ("/api/v1/credentials/expiries", "get", with(op("Connected credentials whose tokens expire on each of the next days", "credentials", INTEGRATOR, None, ok("200", "Forecast", Some(schema_ref("ExpiryForecast"))), &[400, 422]), vec![query_param("days", "1 to 366 (default 90).", json!({"type": "integer", "minimum": 1, "maximum": 366}))])),
@@ -264,13 +265,14 @@ fn schemas() -> Value {
             "status": schema_ref("Status"), "statusDetail": schema_ref("StatusDetail"),
             "isCustomerActionRequired": {"type": "boolean"}, "isAccessible": {"type": "boolean"},
             "statusMessage": nullable_text(), "tokenExpiresAt": nullable_time(), "lastSyncedAt": nullable_time(), "nextSyncAt": nullable_time(),
+            "staleSince": {"type": ["string", "null"], "format": "date-time", "description": "Set while connected without a successful sync for GRIDLINK_STALE_AFTER"},
             "createdAt": time(), "updatedAt": time(), "deactivatedAt": nullable_time()
         })),
         "CredentialPage": object(&["items", "page", "pageSize", "total"], json!({
             "items": {"type": "array", "items": schema_ref("Credential")}, "page": {"type": "integer"}, "pageSize": {"type": "integer"}, "total": {"type": "integer"}
         })),
-        "CredentialCounts": object(&["total", "byStatus", "byStatusDetail"], json!({
-            "total": {"type": "integer"},
+        "CredentialCounts": object(&["total", "stale", "byStatus", "byStatusDetail"], json!({
+            "total": {"type": "integer"}, "stale": {"type": "integer", "description": "Active credentials flagged stale"},
             "byStatus": {"type": "array", "items": object(&["status", "count"], json!({"status": schema_ref("Status"), "count": {"type": "integer"}}))},
             "byStatusDetail": {"type": "array", "items": object(&["statusDetail", "count"], json!({"statusDetail": schema_ref("StatusDetail"), "count": {"type": "integer"}}))}
         })),
@@ -314,7 +316,7 @@ fn schemas() -> Value {
         }))]},
         "WebhookMessage": object(&["type", "timestamp", "data"], json!({
             "type": schema_ref("WebhookEventType"), "timestamp": time(),
-            "data": {"type": "object", "description": "For credential events: credentialId, utilityId, correlationId, status, statusDetail, isCustomerActionRequired, isAccessible; STATUS_CHANGE adds previousStatusDetail and message; NEW_DATA_AVAILABLE adds newAccounts, newStatements and statementIds; SESSION_TOKEN_EXPIRING adds tokenExpiresAt."}
+            "data": {"type": "object", "description": "For credential events: credentialId, utilityId, correlationId, status, statusDetail, isCustomerActionRequired, isAccessible; STATUS_CHANGE adds previousStatusDetail and message; NEW_DATA_AVAILABLE adds newAccounts, newStatements and statementIds; SESSION_TOKEN_EXPIRING adds tokenExpiresAt; CREDENTIAL_STALE adds lastSyncedAt and staleSince; CREDENTIAL_RECOVERED adds staleSince and lastSyncedAt."}
         })),
         "NewConnectToken": object(&[], json!({"utilityId": nullable_text(), "correlationId": nullable_text(), "owner": schema_ref("Owner")})),
         "ConnectToken": object(&["id", "purpose", "token", "url", "createdAt", "expiresAt"], json!({

@@ -74,6 +74,10 @@ pub struct Credential {
     /// When the next scheduled sync is due; absent when none is scheduled.
     #[serde(with = "time::serde::rfc3339::option")]
     pub next_sync_at: Option<OffsetDateTime>,
+    /// Set while the credential is stale: connected, yet without a successful
+    /// sync for `GRIDLINK_STALE_AFTER`. Cleared by the next successful sync.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub stale_since: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -107,6 +111,9 @@ pub const CREDENTIAL_SORTS: [&str; 5] = [
 #[serde(rename_all = "camelCase")]
 pub struct CredentialCounts {
     pub total: u64,
+    /// Active credentials flagged stale (no data for `GRIDLINK_STALE_AFTER`).
+    #[serde(default)]
+    pub stale: u64,
     pub by_status: Vec<StatusCount>,
     pub by_status_detail: Vec<StatusDetailCount>,
 }

@@ -16,16 +16,22 @@ pub enum WebhookEventType {
     SessionTokenExpiring,
     /// A credential that needed action connects again.
     CredentialRepaired,
+    /// A connected credential has had no successful sync for `GRIDLINK_STALE_AFTER`.
+    CredentialStale,
+    /// A stale credential synced again.
+    CredentialRecovered,
     /// Sent from the dashboard or the API to try the endpoint.
     WebhookTest,
 }
 
 impl WebhookEventType {
-    pub const ALL: [WebhookEventType; 5] = [
+    pub const ALL: [WebhookEventType; 7] = [
         WebhookEventType::StatusChange,
         WebhookEventType::NewDataAvailable,
         WebhookEventType::SessionTokenExpiring,
         WebhookEventType::CredentialRepaired,
+        WebhookEventType::CredentialStale,
+        WebhookEventType::CredentialRecovered,
         WebhookEventType::WebhookTest,
     ];
 
@@ -35,6 +41,8 @@ impl WebhookEventType {
             WebhookEventType::NewDataAvailable => "NEW_DATA_AVAILABLE",
             WebhookEventType::SessionTokenExpiring => "SESSION_TOKEN_EXPIRING",
             WebhookEventType::CredentialRepaired => "CREDENTIAL_REPAIRED",
+            WebhookEventType::CredentialStale => "CREDENTIAL_STALE",
+            WebhookEventType::CredentialRecovered => "CREDENTIAL_RECOVERED",
             WebhookEventType::WebhookTest => "WEBHOOK_TEST",
         }
     }

@@ -42,6 +42,7 @@ struct ListParams {
     page: Option<String>,
     page_size: Option<String>,
     include_deactivated: Option<bool>,
+    stale: Option<bool>,
 }
 
 const MAX_PAGE_SIZE: u32 = 100;
@@ -146,6 +147,7 @@ fn parse_list_params(params: ListParams) -> Result<ListQuery, ApiError> {
         correlation_id: params.correlation_id.filter(|id| !id.is_empty()),
         username_contains: q,
         include_deactivated: params.include_deactivated.unwrap_or(false),
+        stale: params.stale,
         sort,
         page,
         page_size,
@@ -172,6 +174,7 @@ async fn count_credentials(
     actor: Actor,
 ) -> Result<Json<CredentialCounts>, ApiError> {
     let counts = store::counts_by_detail(&state.db, &actor.organisation_id).await?;
+    let stale = store::count_stale(&state.db, &actor.organisation_id).await?;
     let count_of = |detail: StatusDetail| {
         counts
             .iter()
@@ -202,6 +205,7 @@ async fn count_credentials(
     .collect();
     Ok(Json(CredentialCounts {
         total: by_status_detail.iter().map(|c| c.count).sum(),
+        stale,
         by_status,
         by_status_detail,
     }))

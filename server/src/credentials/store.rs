@@ -15,7 +15,7 @@ pub const COLUMNS: &str =
     "id, organisation_id, utility_id, username, correlation_id, owner, status_detail, \
      failure_message, token_expires_at, last_synced_at, next_sync_at, created_at, updated_at, deactivated_at, \
      mfa_challenge_id, mfa_options, mfa_method, mfa_destination, mfa_code_expires_at, mfa_sends, \
-     mfa_wrong_codes, mfa_last_activity_at";
+     mfa_wrong_codes, mfa_last_activity_at, stale_since";
 
 /// A credential row without its secrets (those are read only where used).
 #[derive(Debug, Clone)]
@@ -42,6 +42,7 @@ pub struct CredentialRow {
     pub mfa_sends: i64,
     pub mfa_wrong_codes: i64,
     pub mfa_last_activity_at: Option<i64>,
+    pub stale_since: Option<i64>,
 }
 
 impl CredentialRow {
@@ -73,6 +74,7 @@ impl CredentialRow {
             mfa_sends: row.try_get("mfa_sends")?,
             mfa_wrong_codes: row.try_get("mfa_wrong_codes")?,
             mfa_last_activity_at: row.try_get("mfa_last_activity_at")?,
+            stale_since: row.try_get("stale_since")?,
         })
     }
 
@@ -88,6 +90,7 @@ impl CredentialRow {
             token_expires_at: self.token_expires_at.map(from_ms),
             last_synced_at: self.last_synced_at.map(from_ms),
             next_sync_at: self.next_sync_at.map(from_ms),
+            stale_since: self.stale_since.map(from_ms),
             created_at: from_ms(self.created_at),
             updated_at: from_ms(self.updated_at),
             deactivated_at: self.deactivated_at.map(from_ms),
@@ -137,6 +140,8 @@ pub struct ListQuery {
     pub correlation_id: Option<String>,
     pub username_contains: Option<String>,
     pub include_deactivated: bool,
+    /// `Some(true)`: only stale credentials; `Some(false)`: only fresh ones.
+    pub stale: Option<bool>,
     /// `(column, descending)`
     pub sort: (&'static str, bool),
     pub page: u32,
@@ -166,6 +171,11 @@ fn where_clause(organisation_id: &str, query: &ListQuery) -> (String, Vec<Bind>)
             })
             .collect();
         conditions.push(format!("status_detail IN ({})", placeholders.join(", ")));
+    }
+    match query.stale {
+        Some(true) => conditions.push("stale_since IS NOT NULL".to_owned()),
+        Some(false) => conditions.push("stale_since IS NULL".to_owned()),
+        None => {}
     }
     if let Some(utility_id) = &query.utility_id {
         binds.push(Bind::Text(utility_id.clone()));
@@ -249,6 +259,18 @@ pub async fn counts_by_detail(
         .into_iter()
         .filter_map(|(detail, count)| Some((StatusDetail::parse(&detail)?, count.max(0) as u64)))
         .collect())
+}
+
+/// Active credentials of the organisation flagged stale.
+pub async fn count_stale(db: &Database, organisation_id: &str) -> Result<u64, ApiError> {
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM credentials WHERE organisation_id = $1 AND stale_since IS NOT NULL \
+           AND deactivated_at IS NULL",
+    )
+    .bind(organisation_id)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(count.max(0) as u64)
 }
 
 /// `(id, kind, from, to, actor, message, created_at)` as the event queries select them.

@@ -1,11 +1,12 @@
 //! Background jobs that run inside the server process: logins, data syncs,
-//! the token-expiry sweep with its warnings, webhook delivery, and retention. They claim
-//! work through the database, so several replicas can run them, and they
-//! stop when the shutdown token is cancelled.
+//! the token-expiry sweep with its warnings, the staleness check, webhook
+//! delivery, and retention. They claim work through the database, so several
+//! replicas can run them, and they stop when the shutdown token is cancelled.
 
 pub mod expiry;
 pub mod logins;
 pub mod retention;
+pub mod staleness;
 pub mod syncs;
 pub mod webhook_delivery;
 
@@ -34,6 +35,7 @@ pub struct Schedule {
     pub sync_poll: Duration,
     pub webhook_poll: Duration,
     pub expiry_sweep: Duration,
+    pub staleness_check: Duration,
     pub retention: Duration,
 }
 
@@ -44,6 +46,7 @@ impl Default for Schedule {
             sync_poll: Duration::from_secs(2),
             webhook_poll: Duration::from_secs(1),
             expiry_sweep: Duration::from_secs(60),
+            staleness_check: Duration::from_secs(60),
             retention: Duration::from_secs(60 * 60),
         }
     }
@@ -74,6 +77,11 @@ pub fn spawn_all(
     tasks.spawn(expiry::run(
         state.clone(),
         schedule.expiry_sweep,
+        shutdown.clone(),
+    ));
+    tasks.spawn(staleness::run(
+        state.clone(),
+        schedule.staleness_check,
         shutdown.clone(),
     ));
     tasks.spawn(retention::run(

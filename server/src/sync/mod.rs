@@ -130,7 +130,7 @@ async fn stored(
     let mut tx = state.db.begin_write().await?;
     let stored = storage::store(&mut tx, &row.id, accounts, statements, now).await?;
     sqlx::query(
-        "UPDATE credentials SET last_synced_at = $1, next_sync_at = $2, sync_failures = 0, \
+        "UPDATE credentials SET last_synced_at = $1, last_fresh_at = $1, next_sync_at = $2, sync_failures = 0, \
            sync_lease_until = NULL WHERE id = $3",
     )
     .bind(now)
@@ -138,6 +138,7 @@ async fn stored(
     .bind(&row.id)
     .execute(&mut *tx)
     .await?;
+    crate::jobs::staleness::recovered(&mut tx, row, actor, now).await?;
     if row.status_detail == StatusDetail::ProviderWebsiteInaccessible {
         let change = Transition {
             credential_id: &row.id,

@@ -66,7 +66,8 @@ fn body(event_type: WebhookEventType, timestamp: &str, data: &Value) -> String {
     json!({"type": event_type.as_str(), "timestamp": timestamp, "data": data}).to_string()
 }
 
-fn rfc3339(ms: i64) -> String {
+/// A stored time as the webhook bodies write it.
+pub fn rfc3339(ms: i64) -> String {
     from_ms(ms).format(&Rfc3339).unwrap_or_default()
 }
 
