@@ -266,6 +266,18 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
                 <h2 id="state-title" class="card-title">"Status"</h2>
                 <p><StatusBadge detail /></p>
                 <p>{detail.explanation()}</p>
+                {credential.stale_since.map(|since| {
+                    let data_since = credential
+                        .last_synced_at
+                        .map_or_else(|| "the first sync (none has succeeded)".to_owned(), format_time);
+                    view! {
+                        <div class="alert alert-warning">
+                            <strong>{format!("Stale: no data since {data_since}.")}</strong>
+                            " "
+                            {format!("Flagged on {}; the next successful sync clears it.", format_time(since))}
+                        </div>
+                    }
+                })}
                 {credential
                     .status_message
                     .clone()

@@ -27,61 +27,93 @@ fn encode(value: &str) -> String {
         .collect()
 }
 
+/// What the list shows: the filters, the sort and the page, as the URL keeps them.
+#[derive(Debug, Clone, PartialEq)]
+struct ListView {
+    status_detail: String,
+    search: String,
+    stale_only: bool,
+    sort: String,
+    page: u32,
+}
+
+impl ListView {
+    const DEFAULT_SORT: &'static str = "-createdAt";
+
+    /// The query string: for the page's URL with `page_size` `None`, for the API with one.
+    fn query(&self, page_size: Option<u32>) -> String {
+        let mut parts = Vec::new();
+        if !self.status_detail.is_empty() {
+            parts.push(format!("statusDetail={}", encode(&self.status_detail)));
+        }
+        if !self.search.is_empty() {
+            parts.push(format!("q={}", encode(&self.search)));
+        }
+        if self.stale_only {
+            parts.push("stale=true".to_owned());
+        }
+        if let Some(size) = page_size {
+            parts.push(format!("page={}", self.page));
+            parts.push(format!("pageSize={size}"));
+            parts.push(format!("sort={}", encode(&self.sort)));
+        } else {
+            if self.page > 1 {
+                parts.push(format!("page={}", self.page));
+            }
+            if self.sort != Self::DEFAULT_SORT {
+                parts.push(format!("sort={}", encode(&self.sort)));
+            }
+        }
+        parts.join("&")
+    }
+
+    /// The same filters from the first page.
+    fn first_page(self) -> ListView {
+        ListView { page: 1, ..self }
+    }
+}
+
 /// The list page.
 #[component]
 pub fn CredentialList() -> impl IntoView {
     let operator = operator();
     let query = use_query_map();
     let navigate = use_navigate();
-    let param = move |name: &str| query.with(|q| q.get(name).unwrap_or_default());
-    let status_detail = Memo::new(move |_| param("statusDetail"));
-    let search = Memo::new(move |_| param("q"));
-    let page = Memo::new(move |_| param("page").parse::<u32>().unwrap_or(1).max(1));
-    let sort = Memo::new(move |_| {
-        let sort = param("sort");
-        if sort.is_empty() {
-            "-createdAt".to_owned()
-        } else {
-            sort
-        }
+    let view_now = Memo::new(move |_| {
+        query.with(|q| {
+            let param = |name: &str| q.get(name).unwrap_or_default();
+            let sort = param("sort");
+            ListView {
+                status_detail: param("statusDetail"),
+                search: param("q"),
+                stale_only: param("stale") == "true",
+                sort: if sort.is_empty() {
+                    ListView::DEFAULT_SORT.to_owned()
+                } else {
+                    sort
+                },
+                page: param("page").parse::<u32>().unwrap_or(1).max(1),
+            }
+        })
     });
-
-    let go = move |detail: String, q: String, page: u32, sort: String| {
-        let mut parts = Vec::new();
-        if !detail.is_empty() {
-            parts.push(format!("statusDetail={}", encode(&detail)));
-        }
-        if !q.is_empty() {
-            parts.push(format!("q={}", encode(&q)));
-        }
-        if page > 1 {
-            parts.push(format!("page={page}"));
-        }
-        if sort != "-createdAt" {
-            parts.push(format!("sort={}", encode(&sort)));
-        }
+    let status_detail = Memo::new(move |_| view_now.with(|v| v.status_detail.clone()));
+    let stale_only = Memo::new(move |_| view_now.with(|v| v.stale_only));
+    let sort = Memo::new(move |_| view_now.with(|v| v.sort.clone()));
+    let search = Memo::new(move |_| view_now.with(|v| v.search.clone()));
+    let go = move |next: ListView| {
         navigate(
-            &format!("/dashboard/credentials?{}", parts.join("&")),
+            &format!("/dashboard/credentials?{}", next.query(None)),
             Default::default(),
         );
     };
+    let current_view = move || view_now.get_untracked();
 
     let listing_version = RwSignal::new(0u32);
     let listing = LocalResource::new(move || {
         listing_version.track();
         let api = operator.api.get_value();
-        let mut parts = vec![
-            format!("page={}", page.get()),
-            "pageSize=25".to_owned(),
-            format!("sort={}", encode(&sort.get())),
-        ];
-        if !status_detail.get().is_empty() {
-            parts.push(format!("statusDetail={}", encode(&status_detail.get())));
-        }
-        if !search.get().is_empty() {
-            parts.push(format!("q={}", encode(&search.get())));
-        }
-        async move { api.credentials(&parts.join("&")).await }
+        let query = view_now.get().query(Some(25));
+        async move { api.credentials(&query).await }
     });
 
     let search_text = RwSignal::new(search.get_untracked());
@@ -90,22 +122,25 @@ pub fn CredentialList() -> impl IntoView {
     let on_search = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         go_search(
-            status_detail.get_untracked(),
-            search_text.get_untracked(),
-            1,
-            sort.get_untracked(),
+            ListView {
+                search: search_text.get_untracked(),
+                ..current_view()
+            }
+            .first_page(),
         );
     };
     let go_detail = go.clone();
     let on_detail = move |event: leptos::ev::Event| {
         go_detail(
-            event_target_value(&event),
-            search.get_untracked(),
-            1,
-            sort.get_untracked(),
+            ListView {
+                status_detail: event_target_value(&event),
+                ..current_view()
+            }
+            .first_page(),
         );
     };
     let go_refresh = go.clone();
+    let go_stale = go.clone();
     let go_sort = go.clone();
     let go_page = go;
 
@@ -125,10 +160,20 @@ pub fn CredentialList() -> impl IntoView {
                 aria-pressed=move || (status_detail.get() == REFRESH).to_string()
                 on:click=move |_| {
                     let next = if status_detail.get_untracked() == REFRESH { String::new() } else { REFRESH.to_owned() };
-                    go_refresh(next, search.get_untracked(), 1, sort.get_untracked());
+                    go_refresh(ListView { status_detail: next, ..current_view() }.first_page());
                 }
             >
                 "MFA refresh required"
+            </button>
+            <button
+                class="button"
+                class:button-primary=move || stale_only.get()
+                class:button-secondary=move || !stale_only.get()
+                aria-pressed=move || stale_only.get().to_string()
+                title="Connected, yet no data for longer than the stale limit"
+                on:click=move |_| go_stale(ListView { stale_only: !stale_only.get_untracked(), ..current_view() }.first_page())
+            >
+                "Stale"
             </button>
             <div class="field inline">
                 <label class="field-label" for="status-detail-filter">"Status detail"</label>
@@ -143,7 +188,7 @@ pub fn CredentialList() -> impl IntoView {
             <div class="field inline">
                 <label class="field-label" for="sort-order">"Sort by"</label>
                 <select class="input" id="sort-order" prop:value=move || sort.get()
-                    on:change=move |e| go_sort(status_detail.get_untracked(), search.get_untracked(), 1, event_target_value(&e))>
+                    on:change=move |e| go_sort(ListView { sort: event_target_value(&e), ..current_view() }.first_page())>
                     <option value="-createdAt">"Newest first"</option>
                     <option value="createdAt">"Oldest first"</option>
                     <option value="username">"Username"</option>
@@ -190,7 +235,12 @@ pub fn CredentialList() -> impl IntoView {
                                         <td>{credential.correlation_id.unwrap_or_default()}</td>
                                         <td><StatusBadge detail=credential.status.status_detail /></td>
                                         <td>{credential.token_expires_at.map(format_time).unwrap_or_else(|| "—".into())}</td>
-                                        <td>{credential.last_synced_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
+                                        <td>
+                                            {credential.last_synced_at.map(format_time).unwrap_or_else(|| "Never".into())}
+                                            {credential.stale_since.map(|since| view! {
+                                                <span class="badge badge-warning badge-inline" title=format!("Flagged stale on {}", format_time(since))>"Stale"</span>
+                                            })}
+                                        </td>
                                     </tr>
                                 }
                             })
@@ -217,12 +267,12 @@ pub fn CredentialList() -> impl IntoView {
                             </div>
                             <nav class="pagination" aria-label="Pages">
                                 <button class="button button-secondary" disabled=on_first_page
-                                    on:click=move |_| go_page(status_detail.get_untracked(), search.get_untracked(), current - 1, sort.get_untracked())>
+                                    on:click=move |_| go_page(ListView { page: current - 1, ..view_now.get_untracked() })>
                                     "Previous"
                                 </button>
                                 <span>{format!("Page {current} of {pages} · {} credentials", result.total)}</span>
                                 <button class="button button-secondary" disabled=on_last_page
-                                    on:click=move |_| go_next(status_detail.get_untracked(), search.get_untracked(), current + 1, sort.get_untracked())>
+                                    on:click=move |_| go_next(ListView { page: current + 1, ..view_now.get_untracked() })>
                                     "Next"
                                 </button>
                             </nav>

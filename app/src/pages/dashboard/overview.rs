@@ -62,9 +62,15 @@ pub fn Overview() -> impl IntoView {
                                     <h2 id="attention-title" class="card-title">"Needs attention"</h2>
                                     <p class="big-number">{needing_action.to_string()}</p>
                                     <p>"credentials need someone to act."</p>
-                                    <A href="/dashboard/credentials?statusDetail=MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED" attr:class="button button-primary">
-                                        {format!("MFA refresh required ({needs_refresh})")}
-                                    </A>
+                                    <div class="button-row">
+                                        <A href="/dashboard/credentials?statusDetail=MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED" attr:class="button button-primary">
+                                            {format!("MFA refresh required ({needs_refresh})")}
+                                        </A>
+                                        <A href="/dashboard/credentials?stale=true" attr:class="button button-secondary">
+                                            {format!("Stale ({})", counts.stale)}
+                                        </A>
+                                    </div>
+                                    <p class="muted">"Stale: connected, yet no data for longer than the stale limit (usually a utility that stopped answering)."</p>
                                 </section>
                                 <section class="card" aria-labelledby="counts-title">
                                     <h2 id="counts-title" class="card-title">{format!("Credentials ({})", counts.total)}</h2>
