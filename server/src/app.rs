@@ -9,8 +9,8 @@ use tower_http::trace::TraceLayer;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{
-    api_keys, connect, credentials, embed, health, idempotency, openapi, operators, organisations,
-    rate_limit, security_headers, spa, webhooks,
+    api_keys, connect, credentials, embed, health, idempotency, incidents, openapi, operators,
+    organisations, rate_limit, security_headers, spa, webhooks,
 };
 
 /// Builds the whole application; tests call this without a socket too.
@@ -20,6 +20,7 @@ pub fn app(state: AppState) -> Router {
         .merge(operators::router())
         .merge(api_keys::router())
         .merge(credentials::router())
+        .merge(incidents::router())
         .merge(connect::router())
         .merge(openapi::router())
         .merge(organisations::router())

@@ -21,6 +21,7 @@ pub mod extract;
 pub mod health;
 pub mod https;
 pub mod idempotency;
+pub mod incidents;
 pub mod jobs;
 pub mod key_check;
 pub mod key_rotation;

@@ -136,7 +136,10 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/v1/api-keys", "get", op("List API keys (admins)", "api keys", ADMIN, None, ok("200", "API keys", Some(json!({"type": "array", "items": schema_ref("ApiKey")}))), &[403])),
         ("/api/v1/api-keys", "post", op("Create an API key; its secret is shown only in this answer (admins)", "api keys", ADMIN, Some("NewApiKey"), ok("201", "Created", Some(schema_ref("CreatedApiKey"))), &[403])),
         ("/api/v1/api-keys/{id}", "delete", with(op("Revoke an API key (admins)", "api keys", ADMIN, None, ok("204", "Revoked", None), &[403, 404]), vec![path_param("id", "The API key's id.")])),
-        ("/api/v1/utilities", "get", op("The utilities Gridlink connects to, with their names", "credentials", INTEGRATOR, None, ok("200", "Utilities", Some(json!({"type": "array", "items": {"type": "object", "required": ["id", "name"], "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}}))), &[503])),
+        ("/api/v1/utilities", "get", op("The utilities Gridlink connects to, with their names", "credentials", INTEGRATOR, None, ok("200", "Utilities", Some(json!({"type": "array", "items": schema_ref("Utility")}))), &[503])),
+        ("/api/v1/utility-incidents", "get", with(op("Utilities that stopped answering for many calls at once (open, or also resolved in the last 30 days)", "credentials", INTEGRATOR, None, ok("200", "Incidents, newest first", Some(json!({"type": "array", "items": schema_ref("UtilityIncident")}))), &[400, 422]), vec![
+            query_param("state", "open (default) or all.", json!({"type": "string", "enum": ["open", "all"], "default": "open"})),
+        ])),
         ("/api/v1/credentials", "post", with(op("Create a credential; it starts connecting at once", "credentials", INTEGRATOR, Some("NewCredential"), ok("201", "Created", credential()), &[403, 409, 503]), vec![idempotency_key()])),
         ("/api/v1/credentials", "get", with(op("List credentials with filters, sorting and pagination", "credentials", INTEGRATOR, None, ok("200", "One page", Some(schema_ref("CredentialPage"))), &[400, 422]), vec![
             query_param("status", "Only this status.", schema_ref("Status")),
@@ -316,7 +319,7 @@ fn schemas() -> Value {
         }))]},
         "WebhookMessage": object(&["type", "timestamp", "data"], json!({
             "type": schema_ref("WebhookEventType"), "timestamp": time(),
-            "data": {"type": "object", "description": "For credential events: credentialId, utilityId, correlationId, status, statusDetail, isCustomerActionRequired, isAccessible; STATUS_CHANGE adds previousStatusDetail and message; NEW_DATA_AVAILABLE adds newAccounts, newStatements and statementIds; SESSION_TOKEN_EXPIRING adds tokenExpiresAt; CREDENTIAL_STALE adds lastSyncedAt and staleSince; CREDENTIAL_RECOVERED adds staleSince and lastSyncedAt."}
+            "data": {"type": "object", "description": "For credential events: credentialId, utilityId, correlationId, status, statusDetail, isCustomerActionRequired, isAccessible; STATUS_CHANGE adds previousStatusDetail and message; NEW_DATA_AVAILABLE adds newAccounts, newStatements and statementIds; SESSION_TOKEN_EXPIRING adds tokenExpiresAt; CREDENTIAL_STALE adds lastSyncedAt and staleSince; CREDENTIAL_RECOVERED adds staleSince and lastSyncedAt. UTILITY_INCIDENT_OPENED and UTILITY_INCIDENT_RESOLVED carry incidentId, utilityId, utilityName, failingSince, openedAt, resolvedAt, affectedCredentials and message instead."}
         })),
         "NewConnectToken": object(&[], json!({"utilityId": nullable_text(), "correlationId": nullable_text(), "owner": schema_ref("Owner")})),
         "ConnectToken": object(&["id", "purpose", "token", "url", "createdAt", "expiresAt"], json!({
@@ -324,7 +327,11 @@ fn schemas() -> Value {
             "credentialId": nullable_text(), "createdAt": time(), "expiresAt": time()
         })),
         "UpdateLink": object(&["id", "credentialId", "createdAt", "expiresAt"], json!({"id": text(), "credentialId": text(), "createdAt": time(), "expiresAt": time()})),
-        "Utility": object(&["id", "name"], json!({"id": text(), "name": text()})),
+        "Utility": object(&["id", "name"], json!({"id": text(), "name": text(),
+            "troubleSince": {"type": ["string", "null"], "format": "date-time", "description": "Set while the utility has an open incident"}})),
+        "UtilityIncident": object(&["id", "utilityId", "utilityName", "failingSince", "openedAt", "affectedCredentials"], json!({
+            "id": text(), "utilityId": text(), "utilityName": text(), "failingSince": time(), "openedAt": time(), "resolvedAt": nullable_time(),
+            "affectedCredentials": {"type": "integer", "description": "The organisation's active credentials at this utility"}})),
         "SubmitCredentials": object(&["utilityId", "username", "password"], json!({
             "utilityId": text(), "username": text(), "password": text(),
             "acceptedTerms": {"type": "boolean", "description": "Required (true) when the organisation set terms or a privacy policy."}

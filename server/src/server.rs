@@ -14,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::{self, ConfigError, ServeConfig, UtilitySource};
 use crate::crypto::Keyring;
 use crate::https::TlsListener;
+use crate::incidents::tally::{CallTally, ObservedConnector};
 use crate::jobs::{self, Schedule, Wakeups};
 use crate::spa::SpaAssets;
 use crate::state::{AppState, Settings};
@@ -137,7 +138,12 @@ pub async fn start_with(
     )
     .context("Failed to create the HTTP client for utilities")?;
 
-    let utility: Arc<dyn UtilityConnector> = Arc::new(utility);
+    let utility_calls = CallTally::default();
+    let utility: Arc<dyn UtilityConnector> = Arc::new(ObservedConnector::new(
+        Arc::new(utility),
+        utility_calls.clone(),
+        clock.clone(),
+    ));
     let state = AppState {
         db: db.clone(),
         spa: Arc::new(SpaAssets::load(&config.static_dir)),
@@ -154,6 +160,7 @@ pub async fn start_with(
         keyring: Arc::new(master_key),
         clock,
         wakeups: Wakeups::default(),
+        utility_calls,
         rate_limits: Arc::default(),
     };
     let demo_operator_password = match &config.demo {

@@ -9,6 +9,7 @@ use crate::client_ip::TrustedProxies;
 use crate::clock::Clock;
 use crate::config::JobSettings;
 use crate::crypto::Keyring;
+use crate::incidents::tally::CallTally;
 use crate::jobs::Wakeups;
 use crate::outbound::TrustRoots;
 use crate::rate_limit::RateLimits;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Nudges the background jobs when there is new work for them.
     pub wakeups: Wakeups,
+    /// How each utility answered, counted until the incident watch stores it.
+    pub utility_calls: CallTally,
     /// Per-client request limits (this process's share).
     pub rate_limits: Arc<RateLimits>,
 }

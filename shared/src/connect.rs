@@ -208,4 +208,8 @@ pub struct SubmitCode {
 pub struct Utility {
     pub id: String,
     pub name: String,
+    /// Set while the utility has an open incident (it stopped answering for
+    /// many calls at once): since when it has been having trouble.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub trouble_since: Option<OffsetDateTime>,
 }

@@ -202,3 +202,22 @@ pub struct UtilityStatement {
     #[serde(with = "time::serde::rfc3339")]
     pub first_synced_at: OffsetDateTime,
 }
+
+/// `GET /api/v1/utility-incidents`: a utility that stopped answering for many
+/// calls at once, as one organisation sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UtilityIncident {
+    pub id: String,
+    pub utility_id: String,
+    pub utility_name: String,
+    /// When the failures began (the first failing minute of the window).
+    #[serde(with = "time::serde::rfc3339")]
+    pub failing_since: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub opened_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub resolved_at: Option<OffsetDateTime>,
+    /// The organisation's active credentials at this utility.
+    pub affected_credentials: u64,
+}

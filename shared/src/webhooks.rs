@@ -20,18 +20,24 @@ pub enum WebhookEventType {
     CredentialStale,
     /// A stale credential synced again.
     CredentialRecovered,
+    /// A utility stopped answering for many calls at once; its syncs wait.
+    UtilityIncidentOpened,
+    /// The utility answers again; its credentials resume by themselves.
+    UtilityIncidentResolved,
     /// Sent from the dashboard or the API to try the endpoint.
     WebhookTest,
 }
 
 impl WebhookEventType {
-    pub const ALL: [WebhookEventType; 7] = [
+    pub const ALL: [WebhookEventType; 9] = [
         WebhookEventType::StatusChange,
         WebhookEventType::NewDataAvailable,
         WebhookEventType::SessionTokenExpiring,
         WebhookEventType::CredentialRepaired,
         WebhookEventType::CredentialStale,
         WebhookEventType::CredentialRecovered,
+        WebhookEventType::UtilityIncidentOpened,
+        WebhookEventType::UtilityIncidentResolved,
         WebhookEventType::WebhookTest,
     ];
 
@@ -43,6 +49,8 @@ impl WebhookEventType {
             WebhookEventType::CredentialRepaired => "CREDENTIAL_REPAIRED",
             WebhookEventType::CredentialStale => "CREDENTIAL_STALE",
             WebhookEventType::CredentialRecovered => "CREDENTIAL_RECOVERED",
+            WebhookEventType::UtilityIncidentOpened => "UTILITY_INCIDENT_OPENED",
+            WebhookEventType::UtilityIncidentResolved => "UTILITY_INCIDENT_RESOLVED",
             WebhookEventType::WebhookTest => "WEBHOOK_TEST",
         }
     }

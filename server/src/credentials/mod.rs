@@ -60,7 +60,8 @@ pub fn validate_correlation_id(value: Option<&str>) -> Result<Option<String>, &'
     }
 }
 
-/// The utilities Gridlink can connect to, with the names people know them by.
+/// The utilities Gridlink can connect to, with the names people know them by
+/// and, for those with an open incident, since when they are having trouble.
 pub async fn utilities_by_name(
     state: &AppState,
 ) -> Result<Vec<shared::connect::Utility>, ApiError> {
@@ -69,11 +70,16 @@ pub async fn utilities_by_name(
             "The list of utilities is unavailable. Try again in a moment.".into(),
         )
     })?;
+    let incidents = crate::incidents::open_incidents(&state.db).await?;
     Ok(utilities
         .iter()
         .map(|utility| shared::connect::Utility {
             id: utility.id.clone(),
             name: utility.name.clone(),
+            trouble_since: incidents
+                .get(&utility.id)
+                .copied()
+                .map(crate::clock::from_ms),
         })
         .collect())
 }

@@ -1,9 +1,10 @@
 //! Background jobs that run inside the server process: logins, data syncs,
-//! the token-expiry sweep with its warnings, the staleness check, webhook
-//! delivery, and retention. They claim work through the database, so several
+//! the token-expiry sweep with its warnings, the staleness check, the
+//! incident watch, webhook delivery, and retention. They claim work through the database, so several
 //! replicas can run them, and they stop when the shutdown token is cancelled.
 
 pub mod expiry;
+pub mod incident_watch;
 pub mod logins;
 pub mod retention;
 pub mod staleness;
@@ -36,6 +37,7 @@ pub struct Schedule {
     pub webhook_poll: Duration,
     pub expiry_sweep: Duration,
     pub staleness_check: Duration,
+    pub incident_watch: Duration,
     pub retention: Duration,
 }
 
@@ -47,6 +49,7 @@ impl Default for Schedule {
             webhook_poll: Duration::from_secs(1),
             expiry_sweep: Duration::from_secs(60),
             staleness_check: Duration::from_secs(60),
+            incident_watch: Duration::from_secs(5),
             retention: Duration::from_secs(60 * 60),
         }
     }
@@ -82,6 +85,11 @@ pub fn spawn_all(
     tasks.spawn(staleness::run(
         state.clone(),
         schedule.staleness_check,
+        shutdown.clone(),
+    ));
+    tasks.spawn(incident_watch::run(
+        state.clone(),
+        schedule.incident_watch,
         shutdown.clone(),
     ));
     tasks.spawn(retention::run(

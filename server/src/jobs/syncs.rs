@@ -79,7 +79,8 @@ async fn renew_lease(state: &AppState, credential_id: &str) -> Result<(), sqlx::
     Ok(())
 }
 
-/// Claims up to `limit` credentials whose sync is due.
+/// Claims up to `limit` credentials whose sync is due. Credentials of a
+/// utility with an open incident wait: the incident watch probes it instead.
 async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<String>> {
     let now = state.clock.now_ms();
     let lease_until = now + state.settings.jobs.lease.whole_milliseconds() as i64;
@@ -91,6 +92,7 @@ async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<String>
         "UPDATE credentials SET sync_lease_until = $1 \
          WHERE id IN (SELECT id FROM credentials WHERE next_sync_at <= $2 \
                         AND (sync_lease_until IS NULL OR sync_lease_until <= $2) \
+                        AND utility_id NOT IN (SELECT utility_id FROM utility_incidents WHERE resolved_at IS NULL) \
                       ORDER BY next_sync_at LIMIT {limit} {skip_locked}) \
            AND (sync_lease_until IS NULL OR sync_lease_until <= $2) \
          RETURNING id"

@@ -483,6 +483,7 @@ async fn try_start(
         webhook_poll: std::time::Duration::from_millis(100),
         expiry_sweep: std::time::Duration::from_secs(3600),
         staleness_check: std::time::Duration::from_secs(3600),
+        incident_watch: std::time::Duration::from_secs(3600),
         retention: std::time::Duration::from_secs(3600),
     };
     let server =
