@@ -13,7 +13,7 @@ use shared::connect::{
 };
 use shared::credentials::{
     Credential, CredentialCounts, CredentialEvent, CredentialPage, ExpiryForecast,
-    OrganisationEvent, UtilityAccount, UtilityStatement,
+    OrganisationEvent, UtilityAccount, UtilityIncident, UtilityStatement,
 };
 use shared::health::Health;
 use shared::operators::{
@@ -334,6 +334,11 @@ impl DashboardApi {
 
     pub async fn counts(&self) -> Result<CredentialCounts, ApiError> {
         get_json("/api/v1/credentials/counts", Credentials::None).await
+    }
+
+    /// The utilities with an open incident.
+    pub async fn open_incidents(&self) -> Result<Vec<UtilityIncident>, ApiError> {
+        get_json("/api/v1/utility-incidents", Credentials::None).await
     }
 
     pub async fn expiries(&self, days: u32) -> Result<ExpiryForecast, ApiError> {

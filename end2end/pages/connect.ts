@@ -22,6 +22,10 @@ export async function operatorApi(request: APIRequestContext) {
       expect(response.ok(), `${path}: ${response.status()} ${await response.text()}`).toBeTruthy();
       return response.json();
     },
+    /** A CSRF-protected POST whose answer the caller checks. */
+    async postRaw(path: string, data: unknown = {}) {
+      return request.post(path, { data, headers: { 'x-csrf-token': csrfToken } });
+    },
     async get(path: string) {
       const response = await request.get(path);
       expect(response.ok(), `${path}: ${response.status()}`).toBeTruthy();

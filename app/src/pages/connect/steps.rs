@@ -4,11 +4,12 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use shared::connect::{ConnectFailure, ConnectPurpose, ConnectState, SubmitCredentials};
+use shared::connect::{ConnectFailure, ConnectPurpose, ConnectState, SubmitCredentials, Utility};
 use shared::validation::{OtpCode, Password, Username};
 use shared::MfaMethod;
 
 use super::flow::Flow;
+use crate::api::ApiError;
 use crate::components::loading::{ErrorAlert, Loading};
 
 fn flow() -> Flow {
@@ -76,19 +77,28 @@ fn SubmitButton(#[prop(into)] label: String) -> impl IntoView {
 pub fn CredentialsStep(state: ConnectState) -> impl IntoView {
     let chosen = RwSignal::new(state.utility_id.clone());
     let preset = state.utility_id.is_some();
+    let utilities = utilities_resource();
     move || match chosen.get() {
-        None => view! { <UtilityPicker chosen /> }.into_any(),
-        Some(utility_id) => view! { <LoginForm utility_id chosen can_change=!preset /> }.into_any(),
+        None => view! { <UtilityPicker chosen utilities /> }.into_any(),
+        Some(utility_id) => {
+            view! { <LoginForm utility_id chosen can_change=!preset utilities /> }.into_any()
+        }
     }
 }
 
-#[component]
-fn UtilityPicker(chosen: RwSignal<Option<String>>) -> impl IntoView {
+type Utilities = LocalResource<Result<Vec<Utility>, ApiError>>;
+
+/// The utilities to choose from, each saying whether it is having trouble.
+fn utilities_resource() -> Utilities {
     let flow = flow();
-    let utilities = LocalResource::new(move || {
+    LocalResource::new(move || {
         let api = flow.api.get_value();
         async move { api.utilities().await }
-    });
+    })
+}
+
+#[component]
+fn UtilityPicker(chosen: RwSignal<Option<String>>, utilities: Utilities) -> impl IntoView {
     let search = RwSignal::new(String::new());
     let organisation = current(|state| state.organisation_name.clone());
     view! {
@@ -126,10 +136,14 @@ fn UtilityPicker(chosen: RwSignal<Option<String>>) -> impl IntoView {
                                         .into_iter()
                                         .map(|utility| {
                                             let id = utility.id.clone();
+                                            let trouble = utility.trouble_since.is_some();
                                             view! {
                                                 <li>
                                                     <button class="choice" type="button" on:click=move |_| chosen.set(Some(id.clone()))>
                                                         {utility.name}
+                                                        <Show when=move || trouble>
+                                                            <span class="choice-note">"Having trouble right now"</span>
+                                                        </Show>
                                                     </button>
                                                 </li>
                                             }
@@ -152,6 +166,7 @@ fn LoginForm(
     utility_id: String,
     chosen: RwSignal<Option<String>>,
     can_change: bool,
+    utilities: Utilities,
 ) -> impl IntoView {
     let flow = flow();
     let username = RwSignal::new(String::new());
@@ -167,6 +182,23 @@ fn LoginForm(
         .map(|b| (b.terms_url, b.privacy_url))
         .unwrap_or_default();
     let needs_consent = terms_url.is_some() || privacy_url.is_some();
+    let trouble_notice = {
+        let utility_id = utility_id.clone();
+        move || {
+            let utility_id = utility_id.clone();
+            Suspend::new(async move {
+                utilities
+                    .await
+                    .ok()
+                    .and_then(|list| list.into_iter().find(|u| u.id == utility_id && u.trouble_since.is_some()))
+                    .map(|utility| view! {
+                        <div class="alert alert-warning" role="status">
+                            {format!("{} is having trouble right now. You can still try; if connecting fails, try again later.", utility.name)}
+                        </div>
+                    })
+            })
+        }
+    };
     let utility_for_submit = utility_id;
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
@@ -219,6 +251,7 @@ fn LoginForm(
         <div class="step">
             <StepHeading text="Enter your utility login" />
             <p class="muted">"Use the username and password of your online account at your utility."</p>
+            <Suspense fallback=|| ()>{trouble_notice}</Suspense>
             {move || form_error.get().map(|message| view! { <ErrorAlert message /> })}
             <form on:submit=submit novalidate>
                 <Field id="username" label="Username" value=username error=username_error autocomplete="username" />
@@ -577,9 +610,10 @@ fn WrongPassword(state: ConnectState, update_mode: bool) -> impl IntoView {
     if !update_mode {
         let utility_id = state.utility_id.unwrap_or_default();
         let chosen = RwSignal::new(Some(utility_id.clone()));
+        let utilities = utilities_resource();
         return view! {
             <div class="alert alert-error" role="alert">"Your utility did not accept that username or password. Check them and try again."</div>
-            <LoginForm utility_id chosen can_change=true />
+            <LoginForm utility_id chosen can_change=true utilities />
         }
         .into_any();
     }

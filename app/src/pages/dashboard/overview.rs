@@ -6,7 +6,7 @@ use leptos_router::components::A;
 use shared::health::Health;
 use shared::StatusDetail;
 
-use super::operator;
+use super::{format_time, operator};
 use crate::api;
 use crate::components::loading::{ErrorAlert, Loading};
 use crate::components::status::StatusBadge;
@@ -26,6 +26,7 @@ pub fn Overview() -> impl IntoView {
             <h1>"Overview"</h1>
             <p>{format!("{}: your utility connections at a glance.", operator.session.organisation.name)}</p>
         </div>
+        <IncidentBanners />
         <Suspense fallback=|| view! { <Loading label="Counting credentials…" /> }>
             {move || Suspend::new(async move {
                 match counts.await {
@@ -100,6 +101,46 @@ pub fn Overview() -> impl IntoView {
             </Suspense>
             <WebhookStatus />
         </section>
+    }
+}
+
+/// One banner per utility with an open incident: which, since when, and how
+/// many of the organisation's credentials it holds up. Nothing when all answer.
+#[component]
+fn IncidentBanners() -> impl IntoView {
+    let operator = operator();
+    let incidents = LocalResource::new(move || {
+        let api = operator.api.get_value();
+        async move { api.open_incidents().await }
+    });
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match incidents.await {
+                    Ok(incidents) => incidents
+                        .into_iter()
+                        .map(|incident| {
+                            let credentials = match incident.affected_credentials {
+                                1 => "1 credential affected".to_owned(),
+                                count => format!("{count} credentials affected"),
+                            };
+                            view! {
+                                <div class="alert alert-warning incident-banner" role="status">
+                                    <strong>{format!(
+                                        "{} is not answering since {}; {credentials}.",
+                                        incident.utility_name,
+                                        format_time(incident.failing_since)
+                                    )}</strong>
+                                    " Its syncs wait and resume by themselves when it answers again."
+                                </div>
+                            }
+                        })
+                        .collect_view()
+                        .into_any(),
+                    Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 
@@ -196,7 +237,7 @@ fn LatestEvents() -> impl IntoView {
                                         let href = format!("/dashboard/credentials/{}", item.credential_id);
                                         view! {
                                             <li>
-                                                <span class="event-time">{super::format_time(item.event.created_at)}</span>
+                                                <span class="event-time">{format_time(item.event.created_at)}</span>
                                                 <span class="event-message">
                                                     <A href=href>{format!("{} at ", item.username)}<UtilityName id=item.utility_id.clone() /></A>
                                                     ": " {item.event.message}

@@ -1,0 +1,76 @@
+// Nothing fails silently: a utility that stops answering opens an incident the
+// overview announces and Connect warns about; the credential list filters
+// stale credentials. (Opening, probing and resolving are tested in
+// server/tests/incidents.rs with a movable clock.)
+import { expect, test } from '@playwright/test';
+import { sandboxURL } from '../playwright.config';
+import { expectNoAccessibilityViolations } from '../pages/app';
+import { operatorApi } from '../pages/connect';
+import { OperatorDashboard } from '../pages/dashboard';
+
+const GAS = 'sandbox-gas';
+
+test('a utility that stops answering is announced on the overview and in Connect', async ({ page, request }) => {
+  const api = await operatorApi(request);
+  const created = await api.post('/api/v1/credentials', {
+    utilityId: GAS,
+    username: 'user_nomfa+trouble',
+    password: 'pass_good',
+    correlationId: 'e2e-trouble',
+  });
+  await expect
+    .poll(async () => (await api.get(`/api/v1/credentials/${created.id}`)).lastSyncedAt, { timeout: 30_000 })
+    .toBeTruthy();
+
+  const down = await request.post(`${sandboxURL}/api/admin/utilities/${GAS}/faults`, { data: { down: true } });
+  expect(down.ok()).toBeTruthy();
+  try {
+    // Twenty syncs that find the utility down: the incident watch (every 5 s) opens an incident.
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => api.postRaw(`/api/v1/credentials/${created.id}/sync`)),
+    );
+    for (const answer of answers) expect(answer.status()).toBe(503);
+
+    const dashboard = new OperatorDashboard(page);
+    await dashboard.signIn();
+    const banner = page.getByRole('status').filter({ hasText: 'Sandbox Gas is not answering since' });
+    await expect(async () => {
+      await page.reload();
+      await expect(banner).toBeVisible({ timeout: 2_000 });
+    }).toPass({ timeout: 30_000 });
+    await expect(banner).toContainText(/credentials? affected\. Its syncs wait and resume by themselves/);
+    await expectNoAccessibilityViolations(page);
+
+    // An end-user choosing that utility in Connect is told before typing anything.
+    const token = await api.post('/api/v1/connect-tokens', { correlationId: 'e2e-trouble-connect' });
+    const connect = await page.context().newPage();
+    await connect.goto(token.url);
+    await connect.getByLabel('Search utilities').fill('Gas');
+    const choice = connect.getByRole('button', { name: /Sandbox Gas/ });
+    await expect(choice).toContainText('Having trouble right now');
+    await expectNoAccessibilityViolations(connect);
+    await choice.click();
+    await expect(connect.getByRole('status').filter({ hasText: 'Sandbox Gas is having trouble right now' })).toBeVisible();
+    await expectNoAccessibilityViolations(connect);
+    await connect.close();
+  } finally {
+    await request.post(`${sandboxURL}/api/admin/utilities/${GAS}/faults`, { data: {} });
+  }
+});
+
+test('the credential list filters stale credentials, kept in the URL', async ({ page }) => {
+  const dashboard = new OperatorDashboard(page);
+  await dashboard.signIn();
+  await page.getByRole('link', { name: 'Manage your credentials' }).click();
+  const stale = page.getByRole('button', { name: 'Stale' });
+  await expect(stale).toHaveAttribute('aria-pressed', 'false');
+  await stale.click();
+  await expect(page).toHaveURL(/stale=true/);
+  await expect(stale).toHaveAttribute('aria-pressed', 'true');
+  // The demo's credentials are fresh: none is stale.
+  await expect(page.getByRole('heading', { name: 'No credentials match' })).toBeVisible();
+  await page.goto('/dashboard');
+  await expect(page.getByRole('link', { name: 'Stale (0)' })).toBeVisible();
+  await page.getByRole('link', { name: 'Stale (0)' }).click();
+  await expect(page).toHaveURL(/stale=true/);
+});
