@@ -589,14 +589,11 @@ impl DashboardApi {
         get_json(&path, Credentials::None).await
     }
 
-    /// Sends every failed message created since `from` (RFC 3339) again; answers how many.
-    pub async fn replay_failed_webhooks(&self, from: &str) -> Result<u64, ApiError> {
-        let answer: serde_json::Value = post_json(
-            "/api/v1/webhook-deliveries/replay",
-            &serde_json::json!({"from": from}),
-            self.csrf(),
-        )
-        .await?;
+    /// Sends every failed message of a range again (`{"from"}` RFC 3339 and/or
+    /// `{"credentialId"}`), oldest first; answers how many.
+    pub async fn replay_failed_webhooks(&self, range: serde_json::Value) -> Result<u64, ApiError> {
+        let answer: serde_json::Value =
+            post_json("/api/v1/webhook-deliveries/replay", &range, self.csrf()).await?;
         Ok(answer["requeued"].as_u64().unwrap_or(0))
     }
 

@@ -412,9 +412,34 @@ fn CredentialWebhooks(id: String, version: RwSignal<u32>) -> impl IntoView {
         let id = id.get_value();
         async move { api.credential_webhooks(&id).await }
     });
+    let replayed = RwSignal::new(None::<Result<String, String>>);
+    let replay = move |_| {
+        let api = operator.api.get_value();
+        let id = id.get_value();
+        leptos::task::spawn_local(async move {
+            let answer = api
+                .replay_failed_webhooks(serde_json::json!({"credentialId": id}))
+                .await;
+            replayed.set(Some(match answer {
+                Ok(0) => Ok("No failed webhook to send again.".to_owned()),
+                Ok(1) => Ok("1 failed webhook queued again.".to_owned()),
+                Ok(count) => Ok(format!(
+                    "{count} failed webhooks queued again, oldest first."
+                )),
+                Err(error) => Err(error.message()),
+            }));
+            version.update(|version| *version += 1);
+        });
+    };
     view! {
         <section class="card" aria-labelledby="credential-webhooks-title">
             <h2 id="credential-webhooks-title" class="card-title">"Webhooks about this credential"</h2>
+            <div role="status" aria-live="polite">
+                {move || replayed.get().map(|answer| match answer {
+                    Ok(message) => view! { <p class="alert alert-info">{message}</p> }.into_any(),
+                    Err(message) => view! { <ErrorAlert message /> }.into_any(),
+                })}
+            </div>
             <Transition fallback=|| view! { <Loading label="Loading webhooks…" /> }>
                 {move || Suspend::new(async move {
                     match deliveries.await {
@@ -441,7 +466,10 @@ fn CredentialWebhooks(id: String, version: RwSignal<u32>) -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table></div>
-                            <p><A href="/dashboard/webhooks">"All deliveries, with their attempts"</A></p>
+                            <div class="button-row">
+                                <button class="button button-secondary" type="button" on:click=replay>"Replay failed webhooks"</button>
+                                <A href="/dashboard/webhooks">"All deliveries, with their attempts"</A>
+                            </div>
                         }
                         .into_any(),
                     }

@@ -290,7 +290,11 @@ fn DeliveriesSection(version: RwSignal<u32>) -> impl IntoView {
             .unwrap_or_default();
         failure.set(None);
         spawn_local(async move {
-            match api.get_value().replay_failed_webhooks(&from).await {
+            match api
+                .get_value()
+                .replay_failed_webhooks(serde_json::json!({"from": from}))
+                .await
+            {
                 Ok(count) => {
                     replayed.set(Some(match count {
                         0 => "No failed messages in that time.".to_owned(),
