@@ -7,6 +7,7 @@ pub mod connect;
 pub mod credentials;
 pub mod error;
 pub mod health;
+pub mod i18n;
 pub mod mfa;
 pub mod operators;
 pub mod status;
