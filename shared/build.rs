@@ -14,7 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
-use fluent_syntax::ast::{Entry, Expression, InlineExpression, Pattern, PatternElement, VariantKey};
+use fluent_syntax::ast::{
+    Entry, Expression, InlineExpression, Pattern, PatternElement, VariantKey,
+};
 
 /// The catalogues, English first (the fallback and the reference).
 const LANGUAGES: [(&str, &str); 2] = [("En", "en"), ("Es", "es")];
@@ -44,9 +46,10 @@ fn main() {
         for file in files {
             println!("cargo:rerun-if-changed={}", file.display());
             let text = std::fs::read_to_string(&file).expect("a readable catalogue");
-            let resource = fluent_syntax::parser::parse(text.as_str()).unwrap_or_else(|(_, errors)| {
-                panic!("{}: Fluent syntax errors: {errors:?}", file.display())
-            });
+            let resource =
+                fluent_syntax::parser::parse(text.as_str()).unwrap_or_else(|(_, errors)| {
+                    panic!("{}: Fluent syntax errors: {errors:?}", file.display())
+                });
             for entry in resource.body {
                 let Entry::Message(message) = entry else {
                     if let Entry::Junk { content } = entry {
@@ -58,7 +61,11 @@ fn main() {
                 let pattern = message
                     .value
                     .unwrap_or_else(|| panic!("{}: {id} has no text", file.display()));
-                assert!(seen.insert(id.clone()), "{}: {id} is defined twice", file.display());
+                assert!(
+                    seen.insert(id.clone()),
+                    "{}: {id} is defined twice",
+                    file.display()
+                );
                 let mut variables = BTreeSet::new();
                 let mut selectors = BTreeSet::new();
                 let mut body = String::new();
@@ -76,9 +83,9 @@ fn main() {
                     );
                     continue;
                 }
-                let english = messages
-                    .get_mut(&id)
-                    .unwrap_or_else(|| panic!("{}: {id} is not in the English catalogue", file.display()));
+                let english = messages.get_mut(&id).unwrap_or_else(|| {
+                    panic!("{}: {id} is not in the English catalogue", file.display())
+                });
                 assert!(
                     english.variables == variables,
                     "{}: {id} uses {variables:?}, English uses {:?}",
@@ -214,7 +221,11 @@ fn generate(messages: &BTreeMap<String, Message>) -> String {
         let name = rust_name(id);
         writeln!(code, "    /// `{id}`").unwrap();
         if let Some(texts) = &message.literal {
-            writeln!(code, "    pub fn {name}(self) -> &'static str {{\n        match self {{").unwrap();
+            writeln!(
+                code,
+                "    pub fn {name}(self) -> &'static str {{\n        match self {{"
+            )
+            .unwrap();
             for ((variant, _), text) in LANGUAGES.iter().zip(texts) {
                 writeln!(code, "            Language::{variant} => {text:?},").unwrap();
             }

@@ -20,6 +20,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use shared::i18n::Language;
 
 use crate::client_ip::client_ip;
 use crate::error::ApiError;
@@ -90,14 +91,18 @@ fn limiter_for<'a>(
     }
 }
 
-fn refusal(limiter: &DefaultKeyedRateLimiter<IpAddr>, client: &IpAddr) -> Option<Response> {
+fn refusal(
+    limiter: &DefaultKeyedRateLimiter<IpAddr>,
+    client: &IpAddr,
+    language: Language,
+) -> Option<Response> {
     match limiter.check_key(client) {
         Ok(()) => None,
         Err(not_until) => {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             Some(
                 ApiError::rate_limited(
-                    "Too many requests from your network. Wait a moment, then try again.",
+                    language.too_many_requests(),
                     i64::try_from(wait.as_millis()).unwrap_or(i64::MAX),
                 )
                 .into_response(),
@@ -117,8 +122,14 @@ pub async fn limit_clients(
     let client = client_ip(&parts, &state).0;
     let limits = &state.rate_limits;
     let path = crate::extract::full_path(&parts);
+    // Connect's screens speak the end-user's language; the rest of the API English.
+    let language = if path.starts_with("/api/connect/") {
+        crate::connect::session::requested_language(&parts.headers)
+    } else {
+        Language::En
+    };
     if let Some(limiter) = limiter_for(limits, &parts.method, &path) {
-        if let Some(refused) = refusal(limiter, &client) {
+        if let Some(refused) = refusal(limiter, &client, language) {
             tracing::info!(%client, path, "rate limit reached");
             return refused;
         }
@@ -129,7 +140,7 @@ pub async fn limit_clients(
     let unauthenticated = response.status() == StatusCode::UNAUTHORIZED
         || (response.status() == StatusCode::NOT_FOUND && !had_credentials);
     if unauthenticated {
-        if let Some(refused) = refusal(&limits.unauthenticated, &client) {
+        if let Some(refused) = refusal(&limits.unauthenticated, &client, language) {
             tracing::info!(%client, "rate limit reached for unauthenticated requests");
             return refused;
         }
@@ -146,9 +157,9 @@ mod tests {
         let limiter = limiter(3, Duration::from_secs(10));
         let client = IpAddr::from([198, 51, 100, 1]);
         for _ in 0..3 {
-            assert!(refusal(&limiter, &client).is_none());
+            assert!(refusal(&limiter, &client, Language::En).is_none());
         }
-        let refused = refusal(&limiter, &client).expect("the fourth is refused");
+        let refused = refusal(&limiter, &client, Language::En).expect("the fourth is refused");
         assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
         let retry_after: u64 = refused.headers()["retry-after"]
             .to_str()
@@ -157,7 +168,7 @@ mod tests {
             .unwrap();
         assert!((1..=11).contains(&retry_after), "{retry_after}");
         // Another client has its own budget.
-        assert!(refusal(&limiter, &IpAddr::from([198, 51, 100, 2])).is_none());
+        assert!(refusal(&limiter, &IpAddr::from([198, 51, 100, 2]), Language::En).is_none());
     }
 
     #[test]

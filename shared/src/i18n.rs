@@ -66,7 +66,10 @@ impl Language {
                     .filter_map(|parameter| parameter.trim().strip_prefix("q="))
                     .next()
                     .map_or(Some(1000), |q| {
-                        q.trim().parse::<f32>().ok().map(|q| (q.clamp(0.0, 1.0) * 1000.0) as u16)
+                        q.trim()
+                            .parse::<f32>()
+                            .ok()
+                            .map(|q| (q.clamp(0.0, 1.0) * 1000.0) as u16)
                     })?;
                 (!tag.is_empty() && quality > 0).then_some((quality, position, tag))
             })
@@ -91,12 +94,18 @@ mod tests {
         assert_eq!(Language::from_tag("es-MX"), Some(Language::Es));
         assert_eq!(Language::from_tag("EN_gb"), Some(Language::En));
         assert_eq!(Language::from_tag("fr"), None);
-        assert_eq!(Language::first_supported(["fr-FR", "es", "en"]), Some(Language::Es));
+        assert_eq!(
+            Language::first_supported(["fr-FR", "es", "en"]),
+            Some(Language::Es)
+        );
         assert_eq!(
             Language::from_accept_language("fr;q=1, en;q=0.5, es-419;q=0.8"),
             Some(Language::Es)
         );
-        assert_eq!(Language::from_accept_language("es;q=0, en"), Some(Language::En));
+        assert_eq!(
+            Language::from_accept_language("es;q=0, en"),
+            Some(Language::En)
+        );
         assert_eq!(Language::from_accept_language("de, fr"), None);
         assert_eq!(Language::from_accept_language(""), None);
         assert_eq!(Language::from_accept_language("es;q=oops"), None);
@@ -104,10 +113,22 @@ mod tests {
 
     #[test]
     fn messages_take_their_variables_and_plurals() {
-        assert_eq!(Language::En.wrong_code(1), "That code is not right. 1 attempt left.");
-        assert_eq!(Language::En.wrong_code(3), "That code is not right. 3 attempts left.");
-        assert_eq!(Language::Es.wrong_code(1), "Ese código no es correcto. Queda 1 intento.");
-        assert_eq!(Language::Es.wrong_code(4), "Ese código no es correcto. Quedan 4 intentos.");
+        assert_eq!(
+            Language::En.wrong_code(1),
+            "That code is not right. 1 attempt left."
+        );
+        assert_eq!(
+            Language::En.wrong_code(3),
+            "That code is not right. 3 attempts left."
+        );
+        assert_eq!(
+            Language::Es.wrong_code(1),
+            "Ese código no es correcto. Queda 1 intento."
+        );
+        assert_eq!(
+            Language::Es.wrong_code(4),
+            "Ese código no es correcto. Quedan 4 intentos."
+        );
         assert_ne!(Language::En.choose_utility(), Language::Es.choose_utility());
     }
 }

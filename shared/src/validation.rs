@@ -4,10 +4,54 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Why a value was refused: a sentence for the person who typed it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ValidationError(pub &'static str);
+use crate::i18n::Language;
+
+/// Why a value was refused: a sentence for the person who typed it. The
+/// values Connect asks for (username, password, code) have theirs in Connect's
+/// catalogues, in every language; the dashboard's are in English.
+#[derive(Debug, Clone, Copy)]
+pub struct ValidationError(Words);
+
+#[derive(Debug, Clone, Copy)]
+enum Words {
+    English(&'static str),
+    Catalogue(fn(Language) -> &'static str),
+}
+
+impl ValidationError {
+    const fn english(text: &'static str) -> ValidationError {
+        ValidationError(Words::English(text))
+    }
+
+    const fn catalogue(message: fn(Language) -> &'static str) -> ValidationError {
+        ValidationError(Words::Catalogue(message))
+    }
+
+    /// The sentence in `language` (English where only English exists).
+    pub fn in_language(&self, language: Language) -> &'static str {
+        match self.0 {
+            Words::English(text) => text,
+            Words::Catalogue(message) => message(language),
+        }
+    }
+}
+
+impl std::fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.in_language(Language::En))
+    }
+}
+
+impl std::error::Error for ValidationError {}
+
+/// Two refusals are the same when they say the same thing.
+impl PartialEq for ValidationError {
+    fn eq(&self, other: &Self) -> bool {
+        self.in_language(Language::En) == other.in_language(Language::En)
+    }
+}
+
+impl Eq for ValidationError {}
 
 fn has_control_characters(value: &str) -> bool {
     value.chars().any(char::is_control)
@@ -24,14 +68,14 @@ impl Username {
     pub fn parse(value: &str) -> Result<Username, ValidationError> {
         let value = value.trim();
         if value.is_empty() {
-            return Err(ValidationError("Enter a username."));
+            return Err(ValidationError::catalogue(Language::username_required));
         }
         if value.chars().count() > Self::MAX_CHARS {
-            return Err(ValidationError("A username is at most 128 characters."));
+            return Err(ValidationError::catalogue(Language::username_too_long));
         }
         if has_control_characters(value) {
-            return Err(ValidationError(
-                "A username cannot contain control characters.",
+            return Err(ValidationError::catalogue(
+                Language::username_control_characters,
             ));
         }
         Ok(Username(value.to_owned()))
@@ -54,10 +98,10 @@ impl Password {
 
     pub fn parse(value: &str) -> Result<Password, ValidationError> {
         if value.is_empty() {
-            return Err(ValidationError("Enter a password."));
+            return Err(ValidationError::catalogue(Language::password_required));
         }
         if value.chars().count() > Self::MAX_CHARS {
-            return Err(ValidationError("A password is at most 256 characters."));
+            return Err(ValidationError::catalogue(Language::password_too_long));
         }
         Ok(Password(value.to_owned()))
     }
@@ -85,13 +129,13 @@ impl OtpCode {
     /// else (no spaces, padding or other digit scripts).
     pub fn parse(value: &str) -> Result<OtpCode, ValidationError> {
         if value.is_empty() {
-            return Err(ValidationError("Enter the code you received."));
+            return Err(ValidationError::catalogue(Language::code_required));
         }
         if !value.chars().all(|c| c.is_ascii_digit()) {
-            return Err(ValidationError("The code is made of digits only."));
+            return Err(ValidationError::catalogue(Language::code_digits_only));
         }
         if !(4..=8).contains(&value.len()) {
-            return Err(ValidationError("The code has 4 to 8 digits."));
+            return Err(ValidationError::catalogue(Language::code_length));
         }
         Ok(OtpCode(value.to_owned()))
     }
@@ -124,10 +168,10 @@ pub struct EmailAddress(String);
 impl EmailAddress {
     pub fn parse(value: &str) -> Result<EmailAddress, ValidationError> {
         const INVALID: ValidationError =
-            ValidationError("Enter an email address like name@example.com.");
+            ValidationError::english("Enter an email address like name@example.com.");
         let value = value.trim();
         if value.is_empty() {
-            return Err(ValidationError("Enter an email address."));
+            return Err(ValidationError::english("Enter an email address."));
         }
         if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(INVALID);
@@ -160,25 +204,29 @@ impl HttpsUrl {
     pub fn parse(value: &str) -> Result<HttpsUrl, ValidationError> {
         let value = value.trim();
         if value.is_empty() {
-            return Err(ValidationError("Enter a URL."));
+            return Err(ValidationError::english("Enter a URL."));
         }
         if value.len() > Self::MAX_CHARS {
-            return Err(ValidationError("A URL is at most 2048 characters."));
+            return Err(ValidationError::english(
+                "A URL is at most 2048 characters.",
+            ));
         }
         let Some(rest) = value
             .get(..8)
             .filter(|scheme| scheme.eq_ignore_ascii_case("https://"))
             .map(|_| &value[8..])
         else {
-            return Err(ValidationError("The URL must start with https://."));
+            return Err(ValidationError::english(
+                "The URL must start with https://.",
+            ));
         };
         if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(ValidationError("A URL cannot contain spaces."));
+            return Err(ValidationError::english("A URL cannot contain spaces."));
         }
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
         // Credentials in a URL leak into logs and referrers.
         if authority.contains('@') {
-            return Err(ValidationError(
+            return Err(ValidationError::english(
                 "The URL cannot contain a username or password.",
             ));
         }
@@ -189,9 +237,9 @@ impl HttpsUrl {
                 Some((address, "")) => (address, None),
                 Some((address, rest)) => match rest.strip_prefix(':') {
                     Some(port) => (address, Some(port)),
-                    None => return Err(ValidationError("The URL's host is not valid.")),
+                    None => return Err(ValidationError::english("The URL's host is not valid.")),
                 },
-                None => return Err(ValidationError("The URL's host is not valid.")),
+                None => return Err(ValidationError::english("The URL's host is not valid.")),
             },
             None => match authority.rsplit_once(':') {
                 Some((host, port)) => (host, Some(port)),
@@ -199,12 +247,12 @@ impl HttpsUrl {
             },
         };
         if port.is_some_and(|port| port.parse::<u16>().map_or(true, |port| port == 0)) {
-            return Err(ValidationError(
+            return Err(ValidationError::english(
                 "The URL's port must be a number from 1 to 65535.",
             ));
         }
         if host.is_empty() || host.starts_with('.') || host.ends_with('.') {
-            return Err(ValidationError(
+            return Err(ValidationError::english(
                 "The URL needs a host name, like https://example.com.",
             ));
         }
@@ -245,7 +293,7 @@ impl WebhookUrl {
         ) {
             Ok(WebhookUrl(value.to_owned()))
         } else {
-            Err(ValidationError(
+            Err(ValidationError::english(
                 "Use https:// (plain http:// is only allowed for localhost).",
             ))
         }
@@ -266,18 +314,18 @@ pub struct EmbedOrigin(String);
 impl EmbedOrigin {
     pub fn parse(value: &str) -> Result<EmbedOrigin, ValidationError> {
         let value = value.trim().trim_end_matches('/').to_lowercase();
-        let (scheme, rest) = value.split_once("://").ok_or(ValidationError(
+        let (scheme, rest) = value.split_once("://").ok_or(ValidationError::english(
             "An origin looks like https://www.example.com.",
         ))?;
         if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
-            return Err(ValidationError(
+            return Err(ValidationError::english(
                 "An origin has no path: only https://host or https://host:port.",
             ));
         }
         let host = match rest.rsplit_once(':') {
             Some((host, port)) if !rest.ends_with(']') => {
                 if port.parse::<u16>().map_or(true, |port| port == 0) {
-                    return Err(ValidationError(
+                    return Err(ValidationError::english(
                         "The port must be a number from 1 to 65535.",
                     ));
                 }
@@ -286,7 +334,7 @@ impl EmbedOrigin {
             _ => rest,
         };
         if host.is_empty() || host.starts_with('.') || host.ends_with('.') || host.contains("..") {
-            return Err(ValidationError(
+            return Err(ValidationError::english(
                 "The origin needs a host name, like https://www.example.com.",
             ));
         }
@@ -294,10 +342,10 @@ impl EmbedOrigin {
         match scheme {
             "https" => Ok(EmbedOrigin(value)),
             "http" if local => Ok(EmbedOrigin(value)),
-            "http" => Err(ValidationError(
+            "http" => Err(ValidationError::english(
                 "Use https:// (plain http:// is only allowed for localhost).",
             )),
-            _ => Err(ValidationError("An origin starts with https://.")),
+            _ => Err(ValidationError::english("An origin starts with https://.")),
         }
     }
 
@@ -317,7 +365,7 @@ impl AccentColor {
         let hex = value
             .strip_prefix('#')
             .filter(|hex| hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()))
-            .ok_or(ValidationError(
+            .ok_or(ValidationError::english(
                 "A colour is written #RRGGBB, like #1b5fd1.",
             ))?;
         let channel = |index: usize| {
@@ -332,7 +380,7 @@ impl AccentColor {
         let luminance = 0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4);
         let contrast_with_white = 1.05 / (luminance + 0.05);
         if contrast_with_white < 4.5 {
-            return Err(ValidationError("This colour is too light: white text on it would be hard to read. Choose a darker one."));
+            return Err(ValidationError::english("This colour is too light: white text on it would be hard to read. Choose a darker one."));
         }
         Ok(AccentColor(value))
     }
@@ -384,7 +432,16 @@ mod tests {
 
     #[test]
     fn an_empty_or_blank_username_is_rejected() {
-        assert_eq!(Username::parse("   ").unwrap_err().0, "Enter a username.");
+        assert_eq!(
+            Username::parse("   ").unwrap_err().to_string(),
+            "Enter a username."
+        );
+        assert_eq!(
+            Username::parse("   ")
+                .unwrap_err()
+                .in_language(Language::Es),
+            "Ingrese un usuario."
+        );
     }
 
     #[test]
@@ -437,7 +494,7 @@ mod tests {
     #[test]
     fn a_code_with_letters_or_the_wrong_length_is_rejected() {
         assert_eq!(
-            OtpCode::parse("12a456").unwrap_err().0,
+            OtpCode::parse("12a456").unwrap_err().to_string(),
             "The code is made of digits only."
         );
         assert!(OtpCode::parse("123").is_err());
@@ -491,7 +548,9 @@ mod tests {
     #[test]
     fn plain_http_and_malformed_urls_are_rejected() {
         assert_eq!(
-            HttpsUrl::parse("http://example.com").unwrap_err().0,
+            HttpsUrl::parse("http://example.com")
+                .unwrap_err()
+                .to_string(),
             "The URL must start with https://."
         );
         for bad in [
@@ -522,7 +581,9 @@ mod tests {
             assert!(WebhookUrl::parse(good).is_ok(), "{good:?} was refused");
         }
         assert_eq!(
-            WebhookUrl::parse("http://hooks.example.com").unwrap_err().0,
+            WebhookUrl::parse("http://hooks.example.com")
+                .unwrap_err()
+                .to_string(),
             "Use https:// (plain http:// is only allowed for localhost)."
         );
         for bad in [

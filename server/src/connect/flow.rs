@@ -6,6 +6,7 @@ use shared::connect::{
     Branding, ChooseMethod, ConnectPurpose, ConnectState, SubmitCode, SubmitCredentials,
     SubmitPassword, Utility,
 };
+use shared::i18n::Language;
 use shared::validation::{OtpCode, Password, Username};
 use shared::StatusDetail;
 
@@ -148,22 +149,26 @@ pub async fn submit_credentials(
     session.require_open()?;
     if session.purpose != ConnectPurpose::NewCredential {
         return Err(ApiError::Conflict(
-            "This link reconnects an existing account; the login cannot be changed here.".into(),
+            session.language.login_fixed_by_link().into(),
         ));
     }
     let mut errors = FieldErrors::default();
-    let username = errors.check("username", Username::parse(&body.username));
-    let password = errors.check("password", Password::parse(&body.password));
+    let language = session.language;
+    let username = errors.check(
+        "username",
+        Username::parse(&body.username).map_err(|error| error.in_language(language)),
+    );
+    let password = errors.check(
+        "password",
+        Password::parse(&body.password).map_err(|error| error.in_language(language)),
+    );
     let (_, branding) = organisation_branding(&state, &session.organisation_id).await?;
     if (branding.terms_url.is_some() || branding.privacy_url.is_some()) && !body.accepted_terms {
-        errors.add(
-            "acceptedTerms",
-            "Agree to the terms and privacy policy to continue.",
-        );
+        errors.add("acceptedTerms", language.consent_required());
     }
     match &session.utility_id {
         Some(preset) if *preset != body.utility_id => {
-            errors.add("utilityId", "This link is for another utility.")
+            errors.add("utilityId", language.link_for_other_utility())
         }
         _ => check_utility(&state, &mut errors, "utilityId", &body.utility_id).await?,
     }
@@ -187,7 +192,7 @@ pub async fn submit_credentials(
             let credential_id =
                 insert_credential_in(&mut tx, &state, &session.organisation_id, &validated, ACTOR)
                     .await?;
-            mfa_slots::claim_login_attempt(&state, &mut tx, &credential_id).await?;
+            mfa_slots::claim_login_attempt(&state, &mut tx, &credential_id, language).await?;
             let attached = sqlx::query(
                 "UPDATE connect_sessions SET credential_id = $1, attempt_started_at = $2 WHERE id = $3 AND credential_id IS NULL",
             )
@@ -199,7 +204,7 @@ pub async fn submit_credentials(
             if attached.rows_affected() == 0 {
                 tx.rollback().await?;
                 return Err(ApiError::Conflict(
-                    "The login was already submitted.".into(),
+                    language.login_already_submitted().into(),
                 ));
             }
             tx.commit().await?;
@@ -225,7 +230,7 @@ pub async fn submit_credentials(
         }
         Some(_) => {
             return Err(ApiError::Conflict(
-                "The login was already submitted.".into(),
+                language.login_already_submitted().into(),
             ))
         }
     }
@@ -249,11 +254,9 @@ async fn reconnect_in(
         message: message.to_owned(),
     };
     if !transition(connection, &change, now).await? {
-        return Err(ApiError::Conflict(
-            "The account's state changed meanwhile. Reload and try again.".into(),
-        ));
+        return Err(ApiError::Conflict(session.language.state_changed().into()));
     }
-    mfa_slots::claim_login_attempt(state, connection, &row.id).await?;
+    mfa_slots::claim_login_attempt(state, connection, &row.id, session.language).await?;
     request_login(connection, &row.id, now).await?;
     sqlx::query("UPDATE connect_sessions SET attempt_started_at = $1 WHERE id = $2")
         .bind(now)
@@ -271,12 +274,14 @@ pub async fn reconnect(
     session.require_open()?;
     let row = current_credential(&state, &session)
         .await?
-        .ok_or_else(|| ApiError::Conflict("Enter the login first.".into()))?;
+        .ok_or_else(|| ApiError::Conflict(session.language.enter_login_first().into()))?;
     if row.status_detail == StatusDetail::Connecting {
         return fresh_state(&state, &session).await;
     }
     if row.deactivated_at.is_some() {
-        return Err(ApiError::Conflict("This account was deactivated.".into()));
+        return Err(ApiError::Conflict(
+            session.language.account_deactivated().into(),
+        ));
     }
     let mut tx = state.db.begin_write().await?;
     reconnect_in(
@@ -299,15 +304,18 @@ pub async fn submit_password(
 ) -> Result<Json<ConnectState>, ApiError> {
     session.require_open()?;
     let mut errors = FieldErrors::default();
-    let password = errors.check("password", Password::parse(&body.password));
+    let password = errors.check(
+        "password",
+        Password::parse(&body.password).map_err(|error| error.in_language(session.language)),
+    );
     errors.finish()?;
     let password = password.expect("validated above");
     let row = current_credential(&state, &session)
         .await?
-        .ok_or_else(|| ApiError::Conflict("Enter the login first.".into()))?;
+        .ok_or_else(|| ApiError::Conflict(session.language.enter_login_first().into()))?;
     if row.status_detail != StatusDetail::InvalidCredentials {
         return Err(ApiError::Conflict(
-            "The password is only asked for again after the utility rejected it.".into(),
+            session.language.password_not_asked().into(),
         ));
     }
     let mut tx = state.db.begin_write().await?;
@@ -354,10 +362,8 @@ async fn fail_verification(
     Ok(())
 }
 
-fn utility_unavailable() -> ApiError {
-    ApiError::ServiceUnavailable(
-        "Your utility is not answering right now. Wait a moment and try again.".into(),
-    )
+fn utility_unavailable(language: Language) -> ApiError {
+    ApiError::ServiceUnavailable(language.utility_not_answering().into())
 }
 
 /// Sends a code by `method` (the first send, or another method).
@@ -386,7 +392,7 @@ async fn send_code(
 ) -> Result<Json<ConnectState>, ApiError> {
     let row = current_credential(state, session)
         .await?
-        .ok_or_else(|| ApiError::Conflict("Enter the login first.".into()))?;
+        .ok_or_else(|| ApiError::Conflict(session.language.enter_login_first().into()))?;
     let verifying = matches!(
         row.status_detail,
         StatusDetail::MultiFactorAuthenticationMethodRequired
@@ -394,7 +400,7 @@ async fn send_code(
     );
     let Some(challenge_id) = row.mfa_challenge_id.clone().filter(|_| verifying) else {
         return Err(ApiError::Conflict(
-            "No verification is waiting for a code.".into(),
+            session.language.no_verification_waiting().into(),
         ));
     };
     let method_was_given = method;
@@ -407,7 +413,7 @@ async fn send_code(
         None => {
             return Err(ApiError::invalid_field(
                 "method",
-                "Choose how to receive the code.",
+                session.language.choose_how_to_receive(),
             ))
         }
     };
@@ -419,11 +425,11 @@ async fn send_code(
     if !offered.iter().any(|option| option.method == method) {
         return Err(ApiError::invalid_field(
             "method",
-            "Your utility does not offer this method for your account.",
+            session.language.method_not_offered(),
         ));
     }
     let resend = method_was_given.is_none();
-    mfa_slots::claim_send(state, &row, resend).await?;
+    mfa_slots::claim_send(state, &row, resend, session.language).await?;
     match state
         .utility
         .send_code(&row.utility_id, &challenge_id, method)
@@ -471,7 +477,7 @@ async fn send_code(
         }) => {
             mfa_slots::release(state, &row.id).await?;
             return Err(ApiError::RateLimited {
-                message: "Your utility will not send more codes right now. Use the last code you received.".into(),
+                message: session.language.utility_sends_no_more().into(),
                 retry_after_seconds: retry_after_seconds.unwrap_or(60),
             });
         }
@@ -479,12 +485,12 @@ async fn send_code(
             mfa_slots::give_back_send(state, &row.id).await?;
             return Err(ApiError::invalid_field(
                 "method",
-                "Your utility does not offer this method for your account.",
+                session.language.method_not_offered(),
             ));
         }
         Err(error) if error.is_transient() => {
             mfa_slots::give_back_send(state, &row.id).await?;
-            return Err(utility_unavailable());
+            return Err(utility_unavailable(session.language));
         }
         Err(error) => {
             let message = match error {
@@ -522,7 +528,7 @@ async fn refuse_an_expired_code(
             "The code expired. Start again to get a new one.",
         )
         .await?;
-        return Err(mfa_slots::Refusal::CodeExpired.into_api_error());
+        return Err(mfa_slots::Refusal::CodeExpired.into_api_error(session.language));
     }
     Ok(())
 }
@@ -536,19 +542,19 @@ pub async fn submit_code(
 ) -> Result<Json<ConnectState>, ApiError> {
     session.require_open()?;
     let code = OtpCode::parse(&body.code)
-        .map_err(|error| ApiError::invalid_field("code", error.to_string()))?;
+        .map_err(|error| ApiError::invalid_field("code", error.in_language(session.language)))?;
     refuse_an_expired_code(&state, &session).await?;
     let row = current_credential(&state, &session)
         .await?
-        .ok_or_else(|| ApiError::Conflict("Enter the login first.".into()))?;
+        .ok_or_else(|| ApiError::Conflict(session.language.enter_login_first().into()))?;
     let Some(challenge_id) = row
         .mfa_challenge_id
         .clone()
         .filter(|_| row.status_detail == StatusDetail::MultiFactorAuthenticationCodeRequired)
     else {
-        return Err(mfa_slots::Refusal::NotExpected.into_api_error());
+        return Err(mfa_slots::Refusal::NotExpected.into_api_error(session.language));
     };
-    mfa_slots::claim_code_check(&state, &row).await?;
+    mfa_slots::claim_code_check(&state, &row, session.language).await?;
     match state
         .utility
         .verify_code(&row.utility_id, &challenge_id, &code)
@@ -588,20 +594,15 @@ pub async fn submit_code(
             };
             record_event(&mut tx, &event, now).await?;
             tx.commit().await?;
-            let attempts = if left == 1 {
-                "1 attempt".to_owned()
-            } else {
-                format!("{left} attempts")
-            };
             return Err(ApiError::invalid_field(
                 "code",
-                format!("That code is not right. {attempts} left."),
+                session.language.wrong_code(left.max(0) as u64),
             ));
         }
         Err(error) if error.is_transient() => {
             // The utility did not decide: the attempt is not used up.
             mfa_slots::give_back_code_check(&state, &row.id).await?;
-            return Err(utility_unavailable());
+            return Err(utility_unavailable(session.language));
         }
         Err(error) => {
             let message = match error {

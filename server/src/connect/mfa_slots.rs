@@ -5,6 +5,7 @@
 //! (two correct codes cannot both complete). A call that did not reach a
 //! decision (the utility timed out or failed) gives its slot back.
 
+use shared::i18n::Language;
 use shared::StatusDetail;
 
 use super::session::{MAX_SENDS, MAX_WRONG_CODES};
@@ -33,6 +34,7 @@ pub async fn claim_login_attempt(
     state: &AppState,
     tx: &mut sqlx::AnyConnection,
     credential_id: &str,
+    language: Language,
 ) -> Result<(), ApiError> {
     let now = state.clock.now_ms();
     state
@@ -59,7 +61,7 @@ pub async fn claim_login_attempt(
     };
     if let Some(retry_after_ms) = refusal {
         return Err(ApiError::rate_limited(
-            "This account was asked to connect too often. Wait a while, then try again.",
+            language.connect_too_often(),
             retry_after_ms,
         ));
     }
@@ -93,32 +95,20 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn into_api_error(self) -> ApiError {
+    /// The refusal as Connect shows it, in Connect's language.
+    pub fn into_api_error(self, language: Language) -> ApiError {
         match self {
-            Refusal::NotExpected => ApiError::Conflict(
-                "No code is expected now. Choose a verification method first.".into(),
-            ),
-            Refusal::InFlight => ApiError::Conflict(
-                "Your last request is still being checked with your utility. Wait for its answer."
-                    .into(),
-            ),
-            Refusal::CodeExpired => ApiError::Conflict(
-                "The code expired. Start again to get a new one.".into(),
-            ),
-            Refusal::AttemptsUsed => ApiError::Conflict(
-                "Too many wrong codes. Start again to get a new code.".into(),
-            ),
-            Refusal::SendsUsed => ApiError::TooManyRequests(
-                "No more codes can be sent for this attempt. Use the last code you received, or start again.".into(),
-            ),
-            Refusal::Cooldown { retry_after_ms } => ApiError::rate_limited(
-                "A code was just sent. Wait a moment before asking for another.",
-                retry_after_ms,
-            ),
-            Refusal::DailyCeiling { retry_after_ms } => ApiError::rate_limited(
-                "Too many codes were tried for this account today. Try again tomorrow.",
-                retry_after_ms,
-            ),
+            Refusal::NotExpected => ApiError::Conflict(language.code_not_expected().into()),
+            Refusal::InFlight => ApiError::Conflict(language.request_in_flight().into()),
+            Refusal::CodeExpired => ApiError::Conflict(language.code_expired().into()),
+            Refusal::AttemptsUsed => ApiError::Conflict(language.too_many_wrong_codes().into()),
+            Refusal::SendsUsed => ApiError::TooManyRequests(language.no_more_sends().into()),
+            Refusal::Cooldown { retry_after_ms } => {
+                ApiError::rate_limited(language.code_just_sent(), retry_after_ms)
+            }
+            Refusal::DailyCeiling { retry_after_ms } => {
+                ApiError::rate_limited(language.daily_code_ceiling(), retry_after_ms)
+            }
         }
     }
 }
@@ -130,7 +120,11 @@ const COUNT_IN_DAY: &str = "mfa_day_code_checks = CASE WHEN mfa_day_started_at I
        THEN $2 ELSE mfa_day_started_at END";
 
 /// Claims one code check of `row`'s verification.
-pub async fn claim_code_check(state: &AppState, row: &CredentialRow) -> Result<(), ApiError> {
+pub async fn claim_code_check(
+    state: &AppState,
+    row: &CredentialRow,
+    language: Language,
+) -> Result<(), ApiError> {
     let now = state.clock.now_ms();
     let claimed = sqlx::query(&format!(
         "UPDATE credentials SET mfa_wrong_codes = mfa_wrong_codes + 1, mfa_in_flight_until = $2 + {IN_FLIGHT_MS}, \
@@ -151,7 +145,7 @@ pub async fn claim_code_check(state: &AppState, row: &CredentialRow) -> Result<(
     }
     Err(why_refused(state, &row.id, now, true)
         .await?
-        .into_api_error())
+        .into_api_error(language))
 }
 
 /// Claims one send (`resend`: the same method again, which waits for the cooldown).
@@ -159,6 +153,7 @@ pub async fn claim_send(
     state: &AppState,
     row: &CredentialRow,
     resend: bool,
+    language: Language,
 ) -> Result<(), ApiError> {
     let now = state.clock.now_ms();
     let cooldown = if resend {
@@ -184,7 +179,7 @@ pub async fn claim_send(
     }
     Err(why_refused(state, &row.id, now, false)
         .await?
-        .into_api_error())
+        .into_api_error(language))
 }
 
 /// The utility decided (a wrong code, a code sent): the slot stays used and

@@ -7,6 +7,7 @@ use shared::connect::{
     Branding, ConnectFailure, ConnectPurpose, ConnectState, ConnectStep, MfaOption,
 };
 use shared::credentials::Owner;
+use shared::i18n::Language;
 use shared::{ErrorCode, MfaMethod, StatusDetail};
 
 use crate::auth::bearer_token;
@@ -37,6 +38,9 @@ pub struct ConnectSession {
     pub expires_at: i64,
     pub attempt_started_at: Option<i64>,
     pub completed_at: Option<i64>,
+    /// The language Connect's screens are in, as its requests say
+    /// (`Accept-Language`): the errors answered to it are in that language.
+    pub language: Language,
 }
 
 impl ConnectSession {
@@ -125,8 +129,18 @@ impl FromRequestParts<AppState> for ConnectSession {
             expires_at,
             attempt_started_at,
             completed_at,
+            language: requested_language(&parts.headers),
         })
     }
+}
+
+/// The language a Connect request asks for (`Accept-Language`), English by default.
+pub fn requested_language(headers: &axum::http::HeaderMap) -> Language {
+    headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(Language::from_accept_language)
+        .unwrap_or_default()
 }
 
 fn failure_of(detail: StatusDetail) -> Option<ConnectFailure> {

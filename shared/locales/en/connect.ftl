@@ -33,7 +33,9 @@ link-invalid-text = Check that you opened the whole link, or ask the company tha
 connection-lost-title = Connection lost
 network-error = Cannot reach Gridlink. Check your connection and try again.
 unexpected-answer = The server gave an unexpected answer (HTTP { $status }). Try again in a moment.
-too-many-requests = Too many requests. Wait a moment and try again.
+too-many-requests = Too many requests from your network. Wait a moment, then try again.
+fields-not-valid = Some fields are not valid.
+something-went-wrong = Something went wrong on our side. Try again in a moment.
 
 ## Choosing the utility and entering the login
 

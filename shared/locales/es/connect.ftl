@@ -32,7 +32,9 @@ link-invalid-text = Compruebe que abrió el enlace completo o pida uno nuevo a l
 connection-lost-title = Se perdió la conexión
 network-error = No se puede contactar con Gridlink. Compruebe su conexión e inténtelo de nuevo.
 unexpected-answer = El servidor dio una respuesta inesperada (HTTP { $status }). Inténtelo de nuevo en un momento.
-too-many-requests = Demasiadas solicitudes. Espere un momento e inténtelo de nuevo.
+too-many-requests = Demasiadas solicitudes desde su red. Espere un momento y vuelva a intentarlo.
+fields-not-valid = Algunos campos no son válidos.
+something-went-wrong = Algo salió mal de nuestro lado. Inténtelo de nuevo en un momento.
 
 ## Elegir la empresa e ingresar los datos de acceso
 
