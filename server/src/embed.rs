@@ -7,6 +7,7 @@
 //!   GridlinkConnect.open({
 //!     url: CONNECT_URL_FROM_YOUR_SERVER,
 //!     container: document.getElementById('connect'),
+//!     language: 'es', // optional: 'en' or 'es'; by default the browser's language
 //!     onSuccess: (metadata) => console.log('connected', metadata.credentialId),
 //!     onExit: () => console.log('closed'),
 //!     onEvent: (type, metadata) => console.log(type, metadata),
@@ -34,9 +35,12 @@ const SCRIPT: &str = r#"(function () {
     }
     // Connect sends events to this origin only if the organisation allowed it.
     url.searchParams.set('embedOrigin', window.location.origin);
+    // `language: 'es'` shows Connect in Spanish whatever the browser prefers.
+    if (options.language) url.searchParams.set('lang', String(options.language));
     var frame = document.createElement('iframe');
     frame.src = url.toString();
-    frame.title = options.title || 'Connect your utility account';
+    frame.title = options.title || (options.language === 'es' ? 'Conecte su cuenta de servicios' : 'Connect your utility account');
+    if (options.language) frame.lang = String(options.language);
     frame.width = '400';
     frame.height = '650';
     frame.style.border = '0';

@@ -241,17 +241,20 @@ fn schemas() -> Value {
             "organisation": object(&["id", "name"], json!({"id": text(), "name": text()})),
             "csrfToken": {"type": "string", "description": "Send as the x-csrf-token header on every state-changing request made with the cookie."}
         })),
-        "OrganisationSettings": object(&["id", "name", "embedOrigins"], json!({
+        "Language": {"type": "string", "enum": ["en", "es"], "description": "A language Connect is written in"},
+        "OrganisationSettings": object(&["id", "name", "embedOrigins", "connectLanguage"], json!({
             "id": text(), "name": text(), "logoUrl": nullable_text(), "accentColor": nullable_text(),
             "termsUrl": nullable_text(), "privacyUrl": nullable_text(),
-            "embedOrigins": {"type": "array", "items": {"type": "string", "description": "https://host[:port], or http:// for localhost"}}
+            "embedOrigins": {"type": "array", "items": {"type": "string", "description": "https://host[:port], or http:// for localhost"}},
+            "connectLanguage": {"allOf": [schema_ref("Language")], "description": "Connect's language when the browser asks for none it speaks"}
         })),
         "OrganisationSettingsChange": object(&["name"], json!({
             "id": {"type": ["string", "null"], "readOnly": true, "description": "Read-only: accepted when it is the organisation's own id"},
             "name": {"type": "string", "maxLength": 100}, "logoUrl": nullable_text(),
             "accentColor": {"type": ["string", "null"], "description": "#RRGGBB, dark enough for white text (WCAG AA)"},
             "termsUrl": nullable_text(), "privacyUrl": nullable_text(),
-            "embedOrigins": {"type": "array", "maxItems": 20, "items": {"type": "string"}}
+            "embedOrigins": {"type": "array", "maxItems": 20, "items": {"type": "string"}},
+            "connectLanguage": {"allOf": [schema_ref("Language")], "default": "en"}
         })),
         "NewOperator": object(&["email", "password", "role"], json!({"email": text(), "password": {"type": "string", "minLength": 12}, "role": schema_ref("Role")})),
         "OperatorChange": object(&["role"], json!({"role": schema_ref("Role")})),
@@ -343,7 +346,7 @@ fn schemas() -> Value {
             "purpose": string_enum(&["NEW_CREDENTIAL", "RETRY_MFA", "UPDATE_LINK"]), "organisationName": text(),
             "branding": object(&["embedOrigins"], json!({
                 "logoUrl": nullable_text(), "accentColor": nullable_text(), "termsUrl": nullable_text(), "privacyUrl": nullable_text(),
-                "embedOrigins": {"type": "array", "items": text()}
+                "embedOrigins": {"type": "array", "items": text()}, "defaultLanguage": schema_ref("Language")
             })),
             "step": string_enum(&["ENTER_CREDENTIALS", "START", "CONNECTING", "CHOOSE_METHOD", "ENTER_CODE", "SUCCESS", "FAILED"]),
             "credentialId": nullable_text(), "utilityId": nullable_text(), "utilityName": nullable_text(), "username": nullable_text(),

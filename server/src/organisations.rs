@@ -6,6 +6,7 @@ use anyhow::Context;
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
+use shared::i18n::Language;
 use shared::connect::Branding;
 use shared::operators::{OrganisationSettings, OrganisationSettingsChange};
 use shared::validation::{AccentColor, EmailAddress, EmbedOrigin, HttpsUrl};
@@ -30,8 +31,8 @@ pub async fn branding(
     db: &Database,
     organisation_id: &str,
 ) -> Result<(String, Branding), sqlx::Error> {
-    let (name, logo_url, accent_color, terms_url, privacy_url): (String, Option<String>, Option<String>, Option<String>, Option<String>) =
-        sqlx::query_as("SELECT name, logo_url, accent_color, terms_url, privacy_url FROM organisations WHERE id = $1")
+    let (name, logo_url, accent_color, terms_url, privacy_url, language): BrandingRow =
+        sqlx::query_as("SELECT name, logo_url, accent_color, terms_url, privacy_url, connect_language FROM organisations WHERE id = $1")
             .bind(organisation_id)
             .fetch_one(db.pool())
             .await?;
@@ -44,9 +45,20 @@ pub async fn branding(
             terms_url,
             privacy_url,
             embed_origins,
+            default_language: Language::from_tag(&language).unwrap_or_default(),
         },
     ))
 }
+
+/// name, logo_url, accent_color, terms_url, privacy_url, connect_language
+type BrandingRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+);
 
 pub async fn embed_origins(
     db: &Database,
@@ -71,6 +83,7 @@ async fn settings(db: &Database, organisation_id: &str) -> Result<OrganisationSe
         terms_url: branding.terms_url,
         privacy_url: branding.privacy_url,
         embed_origins: branding.embed_origins,
+        connect_language: branding.default_language,
     })
 }
 
@@ -140,13 +153,15 @@ async fn change_settings(
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     sqlx::query(
-        "UPDATE organisations SET name = $1, logo_url = $2, accent_color = $3, terms_url = $4, privacy_url = $5 WHERE id = $6",
+        "UPDATE organisations SET name = $1, logo_url = $2, accent_color = $3, terms_url = $4, privacy_url = $5, \
+           connect_language = $6 WHERE id = $7",
     )
     .bind(&name)
     .bind(logo_url)
     .bind(accent_color)
     .bind(terms_url)
     .bind(privacy_url)
+    .bind(body.connect_language.code())
     .bind(&actor.organisation_id)
     .execute(&mut *tx)
     .await?;

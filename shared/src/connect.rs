@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::credentials::Owner;
+use crate::i18n::Language;
 use crate::mfa::MfaMethod;
 use crate::status::StatusDetail;
 
@@ -167,6 +168,9 @@ pub struct Branding {
     pub privacy_url: Option<String>,
     /// Origins that may frame Connect and receive its events.
     pub embed_origins: Vec<String>,
+    /// Connect's language when the browser asks for none Connect speaks.
+    #[serde(default)]
+    pub default_language: Language,
 }
 
 /// `POST /api/connect/credentials`.

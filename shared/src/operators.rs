@@ -1,6 +1,8 @@
 //! Operators, their sessions, and API keys: request and response bodies.
 
 use serde::{Deserialize, Serialize};
+
+use crate::i18n::Language;
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,6 +159,8 @@ pub struct OrganisationSettings {
     pub privacy_url: Option<String>,
     /// Origins allowed to embed Connect in an iframe and to receive its events.
     pub embed_origins: Vec<String>,
+    /// Connect's language when the end-user's browser asks for none it speaks.
+    pub connect_language: Language,
 }
 
 /// `PUT /api/v1/organisation` (admins): the whole settings; `null` clears a field.
@@ -178,4 +182,6 @@ pub struct OrganisationSettingsChange {
     pub privacy_url: Option<String>,
     #[serde(default)]
     pub embed_origins: Vec<String>,
+    #[serde(default)]
+    pub connect_language: Language,
 }
