@@ -25,6 +25,7 @@ use shared::webhooks::{
     WebhookDelivery, WebhookDeliveryDetail, WebhookDeliveryPage, WebhookEndpoint,
     WebhookEndpointChange, WebhookSecret,
 };
+use shared::i18n::Language;
 use shared::{ErrorBody, ErrorCode, MfaMethod};
 
 /// Why a request did not give the expected answer.
@@ -39,18 +40,22 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// A sentence to show to a person.
+    /// A sentence to show to a person (the dashboard speaks English).
     pub fn message(&self) -> String {
+        self.message_in(Language::En)
+    }
+
+    /// The sentence in `language`: the server's own words where it chose them
+    /// for that language (Connect asks in it), else the catalogue's.
+    pub fn message_in(&self, language: Language) -> String {
         match self {
-            ApiError::Server(body) => body.message.clone(),
-            ApiError::UnexpectedResponse { status } => {
-                format!(
-                    "The server gave an unexpected answer (HTTP {status}). Try again in a moment."
-                )
-            }
-            ApiError::Network => {
-                "Cannot reach Gridlink. Check your connection and try again.".to_owned()
-            }
+            ApiError::Server(body) => match body.code {
+                ErrorCode::ValidationFailed => language.fields_not_valid().to_owned(),
+                ErrorCode::Internal => language.something_went_wrong().to_owned(),
+                _ => body.message.clone(),
+            },
+            ApiError::UnexpectedResponse { status } => language.unexpected_answer(status),
+            ApiError::Network => language.network_error().to_owned(),
         }
     }
 
@@ -87,8 +92,8 @@ impl std::error::Error for ApiError {}
 pub enum Credentials<'a> {
     /// Nothing, or the session cookie the browser sends by itself (for reads).
     None,
-    /// A Connect token.
-    Bearer(&'a str),
+    /// A Connect token, and the language Connect's answers should be in.
+    Connect(&'a str, Language),
     /// The session cookie plus the CSRF token, for changes made from the dashboard.
     Csrf(&'a str),
 }
@@ -97,7 +102,9 @@ fn with_credentials(request: RequestBuilder, credentials: Credentials<'_>) -> Re
     let request = request.header("Accept", "application/json");
     match credentials {
         Credentials::None => request,
-        Credentials::Bearer(token) => request.header("Authorization", &format!("Bearer {token}")),
+        Credentials::Connect(token, language) => request
+            .header("Authorization", &format!("Bearer {token}"))
+            .header("Accept-Language", language.code()),
         Credentials::Csrf(token) => request.header("x-csrf-token", token),
     }
 }
@@ -212,19 +219,20 @@ pub async fn health() -> Result<Health, ApiError> {
     get_json("/api/health", Credentials::None).await
 }
 
-/// The Connect API, for one Connect token.
+/// The Connect API, for one Connect token, in Connect's language.
 #[derive(Debug, Clone)]
 pub struct ConnectApi {
     token: String,
+    pub language: Language,
 }
 
 impl ConnectApi {
-    pub fn new(token: String) -> Self {
-        ConnectApi { token }
+    pub fn new(token: String, language: Language) -> Self {
+        ConnectApi { token, language }
     }
 
     fn credentials(&self) -> Credentials<'_> {
-        Credentials::Bearer(&self.token)
+        Credentials::Connect(&self.token, self.language)
     }
 
     pub async fn session(&self) -> Result<ConnectState, ApiError> {

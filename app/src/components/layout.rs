@@ -9,6 +9,7 @@ use shared::operators::Session;
 
 use crate::api::{self, DashboardApi};
 use crate::components::loading::{ErrorAlert, Loading};
+use crate::pages::connect::ConnectLanguage;
 use crate::pages::dashboard::Operator;
 
 /// The bolt-in-a-square logo, decorative (the name beside it is the label).
@@ -172,6 +173,8 @@ pub fn is_embedded() -> bool {
 pub fn ConnectLayout() -> impl IntoView {
     let brand = ConnectBrand(RwSignal::new(None));
     provide_context(brand);
+    let language = ConnectLanguage::detect();
+    provide_context(language);
     let name = move || brand.0.with(|b| b.as_ref().map(|(name, _)| name.clone()));
     let logo = move || {
         brand.0.with(|b| {
@@ -195,23 +198,23 @@ pub fn ConnectLayout() -> impl IntoView {
                 style:--color-focus=accent
                 style:--color-on-accent=move || accent().map(|_| "#ffffff")
             >
-                <header class="connect-header" aria-label="Connect">
+                <header class="connect-header" aria-label=move || language.get().connect_header_label()>
                     {move || match logo() {
                         Some(url) => view! { <img class="connect-logo" src=url alt="" /> }.into_any(),
                         None => view! { <BrandMark /> }.into_any(),
                     }}
-                    <span class="connect-title">{move || name().unwrap_or_else(|| "Gridlink Connect".to_owned())}</span>
+                    <span class="connect-title">{move || name().unwrap_or_else(|| language.get().connect_title_default().to_owned())}</span>
                     <Show when=move || embedded>
                         <button class="button button-link exit" type="button" on:click=move |_| crate::pages::connect::exit()>
-                            "Exit"
+                            {move || language.get().exit()}
                         </button>
                     </Show>
                 </header>
-                <main class="connect-body" aria-label="Connect your utility account">
+                <main class="connect-body" aria-label=move || language.get().connect_main_label()>
                     <Outlet />
                 </main>
-                <footer class="connect-footer" aria-label="About Connect">
-                    "Your login is encrypted and used only to read your utility data. Secured by Gridlink."
+                <footer class="connect-footer" aria-label=move || language.get().connect_footer_label()>
+                    {move || language.get().connect_footer()}
                 </footer>
             </div>
         </div>

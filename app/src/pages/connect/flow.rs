@@ -13,6 +13,7 @@ use shared::ErrorCode;
 use serde_json::json;
 
 use super::events;
+use super::language::{language, ConnectLanguage};
 use super::steps::{
     ChooseMethodStep, ConnectingStep, CredentialsStep, EnterCodeStep, FailedStep, SuccessStep,
 };
@@ -24,6 +25,7 @@ use crate::components::loading::Loading;
 #[derive(Clone, Copy)]
 pub struct Flow {
     pub api: StoredValue<ConnectApi>,
+    pub language: ConnectLanguage,
     pub state: RwSignal<Option<ConnectState>>,
     /// A link that no longer works, or a network failure, replaces the screen.
     pub fatal: RwSignal<Option<ApiError>>,
@@ -48,11 +50,20 @@ impl Flow {
             let outcome = request(api).await;
             self.busy.set(false);
             match outcome {
-                Ok(state) => self.state.set(Some(state)),
+                Ok(state) => self.show(state),
                 Err(error) if is_fatal(&error) => self.fatal.set(Some(error)),
                 Err(error) => on_error(error),
             }
         });
+    }
+
+    /// Shows a new state, in the organisation's language if nobody chose one.
+    fn show(self, state: ConnectState) {
+        self.language
+            .use_organisation_default(state.branding.default_language);
+        let language = self.language.get_untracked();
+        self.api.update_value(|api| api.language = language);
+        self.state.set(Some(state));
     }
 
     /// Reloads the state (polling while connecting).
@@ -60,7 +71,7 @@ impl Flow {
         let api = self.api.get_value();
         spawn_local(async move {
             match api.session().await {
-                Ok(state) => self.state.set(Some(state)),
+                Ok(state) => self.show(state),
                 Err(error) if is_fatal(&error) => self.fatal.set(Some(error)),
                 Err(_) => {}
             }
@@ -86,8 +97,10 @@ fn is_fatal(error: &ApiError) -> bool {
 pub fn ConnectFlow() -> impl IntoView {
     let params = use_params_map();
     let token = params.read_untracked().get("token").unwrap_or_default();
+    let language = language();
     let flow = Flow {
-        api: StoredValue::new(ConnectApi::new(token)),
+        api: StoredValue::new(ConnectApi::new(token, language.get_untracked())),
+        language,
         state: RwSignal::new(None),
         fatal: RwSignal::new(None),
         busy: RwSignal::new(false),
@@ -167,7 +180,7 @@ pub fn ConnectFlow() -> impl IntoView {
             return view! { <LinkProblem error /> }.into_any();
         }
         let (Some(step), Some(state)) = (step.get(), flow.state.get_untracked()) else {
-            return view! { <Loading label="Opening Connect…" /> }.into_any();
+            return view! { <Loading label=language.get_untracked().opening_connect() /> }.into_any();
         };
         match step {
             ConnectStep::EnterCredentials => view! { <CredentialsStep state /> }.into_any(),
@@ -208,20 +221,17 @@ fn focus_step_heading() {
 /// A link that cannot be used, or a lost connection: what happened and what to do.
 #[component]
 fn LinkProblem(error: ApiError) -> impl IntoView {
+    let flow = expect_context::<Flow>();
+    let words = flow.language.get_untracked();
     let (title, text) = match error.code() {
-        Some(ErrorCode::ConnectLinkExpired) => ("This link has expired", error.message()),
-        Some(ErrorCode::ConnectLinkUsed) => ("This link was already used", error.message()),
-        Some(ErrorCode::ConnectLinkRevoked) => ("This link is no longer valid", error.message()),
-        Some(ErrorCode::ConnectLinkReplaced) => ("This link was replaced", error.message()),
-        Some(ErrorCode::Unauthenticated) => (
-            "This link is not valid",
-            "Check that you opened the whole link, or ask the company that sent it for a new one."
-                .to_owned(),
-        ),
-        _ => ("Connection lost", error.message()),
+        Some(ErrorCode::ConnectLinkExpired) => (words.link_expired_title(), words.link_expired_text().to_owned()),
+        Some(ErrorCode::ConnectLinkUsed) => (words.link_used_title(), words.link_used_text().to_owned()),
+        Some(ErrorCode::ConnectLinkRevoked) => (words.link_revoked_title(), words.link_revoked_text().to_owned()),
+        Some(ErrorCode::ConnectLinkReplaced) => (words.link_replaced_title(), words.link_replaced_text().to_owned()),
+        Some(ErrorCode::Unauthenticated) => (words.link_invalid_title(), words.link_invalid_text().to_owned()),
+        _ => (words.connection_lost_title(), error.message_in(words)),
     };
     let can_retry = error == ApiError::Network;
-    let flow = expect_context::<Flow>();
     view! {
         <div class="step">
             <h1 tabindex="-1" data-step-heading>{title}</h1>
@@ -234,7 +244,7 @@ fn LinkProblem(error: ApiError) -> impl IntoView {
                         flow.refresh();
                     }
                 >
-                    "Try again"
+                    {words.try_again()}
                 </button>
             </Show>
         </div>

@@ -2,9 +2,11 @@
 
 mod events;
 mod flow;
+mod language;
 mod steps;
 
 pub use flow::ConnectFlow;
+pub use language::{language, ConnectLanguage};
 
 /// The end-user closes Connect (the Exit button of an embedded Connect).
 pub fn exit() {
@@ -16,12 +18,11 @@ use leptos::prelude::*;
 /// `/connect` without a Connect token: explain how to get a working link.
 #[component]
 pub fn ConnectStart() -> impl IntoView {
+    let words = language().get_untracked();
     view! {
         <div class="empty-state">
-            <h1>"This link is incomplete"</h1>
-            <p>
-                "To connect your utility account, open the link you were sent in full, or ask the company that sent it for a new one."
-            </p>
+            <h1>{words.link_incomplete_title()}</h1>
+            <p>{words.link_incomplete_text()}</p>
         </div>
     }
 }

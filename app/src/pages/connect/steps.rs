@@ -6,6 +6,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use shared::connect::{ConnectFailure, ConnectPurpose, ConnectState, SubmitCredentials, Utility};
 use shared::validation::{OtpCode, Password, Username};
+use shared::i18n::Language;
 use shared::MfaMethod;
 
 use super::flow::Flow;
@@ -14,6 +15,11 @@ use crate::components::loading::{ErrorAlert, Loading};
 
 fn flow() -> Flow {
     expect_context::<Flow>()
+}
+
+/// Connect's words in its language now.
+fn words() -> Language {
+    flow().language.get_untracked()
 }
 
 /// A value of the current state (the step's own screen only exists while there is one).
@@ -67,7 +73,7 @@ fn SubmitButton(#[prop(into)] label: String) -> impl IntoView {
     let flow = flow();
     view! {
         <button class="button button-primary button-block" type="submit" aria-disabled=move || flow.busy.get().to_string()>
-            {move || if flow.busy.get() { "Please wait…".to_owned() } else { label.clone() }}
+            {move || if flow.busy.get() { flow.language.get().please_wait().to_owned() } else { label.clone() }}
         </button>
     }
 }
@@ -101,12 +107,13 @@ fn utilities_resource() -> Utilities {
 fn UtilityPicker(chosen: RwSignal<Option<String>>, utilities: Utilities) -> impl IntoView {
     let search = RwSignal::new(String::new());
     let organisation = current(|state| state.organisation_name.clone());
+    let words = words();
     view! {
         <div class="step">
-            <StepHeading text="Choose your utility" />
-            <p class="muted">{move || organisation().map(|name| format!("{name} uses Gridlink to read your utility bills."))}</p>
+            <StepHeading text=words.choose_utility() />
+            <p class="muted">{move || organisation().map(|name| words.organisation_uses_gridlink(name))}</p>
             <div class="field">
-                <label class="field-label" for="utility-search">"Search utilities"</label>
+                <label class="field-label" for="utility-search">{words.search_utilities()}</label>
                 <input
                     class="input"
                     id="utility-search"
@@ -116,12 +123,12 @@ fn UtilityPicker(chosen: RwSignal<Option<String>>, utilities: Utilities) -> impl
                     on:input=move |event| search.set(event_target_value(&event))
                 />
             </div>
-            <Suspense fallback=|| view! { <Loading label="Loading utilities…" /> }>
+            <Suspense fallback=move || view! { <Loading label=words.loading_utilities() /> }>
                 {move || Suspend::new(async move {
                     match utilities.await {
-                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                        Err(error) => view! { <ErrorAlert message=error.message_in(words) /> }.into_any(),
                         Ok(list) => view! {
-                            <ul class="choice-list" aria-label="Utilities">
+                            <ul class="choice-list" aria-label=words.utilities_label()>
                                 {move || {
                                     let needle = search.get().to_lowercase();
                                     let matching: Vec<_> = list
@@ -130,7 +137,7 @@ fn UtilityPicker(chosen: RwSignal<Option<String>>, utilities: Utilities) -> impl
                                         .cloned()
                                         .collect();
                                     if matching.is_empty() {
-                                        return view! { <li class="muted">"No utility matches your search."</li> }.into_any();
+                                        return view! { <li class="muted">{words.no_utility_matches()}</li> }.into_any();
                                     }
                                     matching
                                         .into_iter()
@@ -142,7 +149,7 @@ fn UtilityPicker(chosen: RwSignal<Option<String>>, utilities: Utilities) -> impl
                                                     <button class="choice" type="button" on:click=move |_| chosen.set(Some(id.clone()))>
                                                         {utility.name}
                                                         <Show when=move || trouble>
-                                                            <span class="choice-note">"Having trouble right now"</span>
+                                                            <span class="choice-note">{words.utility_trouble_note()}</span>
                                                         </Show>
                                                     </button>
                                                 </li>
@@ -169,6 +176,7 @@ fn LoginForm(
     utilities: Utilities,
 ) -> impl IntoView {
     let flow = flow();
+    let words = words();
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let username_error = RwSignal::new(None::<String>);
@@ -193,7 +201,7 @@ fn LoginForm(
                     .and_then(|list| list.into_iter().find(|u| u.id == utility_id && u.trouble_since.is_some()))
                     .map(|utility| view! {
                         <div class="alert alert-warning" role="status">
-                            {format!("{} is having trouble right now. You can still try; if connecting fails, try again later.", utility.name)}
+                            {words.utility_trouble_notice(utility.name)}
                         </div>
                     })
             })
@@ -206,16 +214,16 @@ fn LoginForm(
         username_error.set(
             Username::parse(&username.get_untracked())
                 .err()
-                .map(|e| e.to_string()),
+                .map(|e| e.in_language(words).to_owned()),
         );
         password_error.set(
             Password::parse(&password.get_untracked())
                 .err()
-                .map(|e| e.to_string()),
+                .map(|e| e.in_language(words).to_owned()),
         );
         consent_error.set(
             (needs_consent && !accepted.get_untracked())
-                .then(|| "Agree to the terms and privacy policy to continue.".to_owned()),
+                .then(|| words.consent_required().to_owned()),
         );
         if username_error.with_untracked(Option::is_some)
             || password_error.with_untracked(Option::is_some)
@@ -243,19 +251,19 @@ fn LoginForm(
                 username_error.set(error.field("username"));
                 password_error.set(error.field("password"));
                 consent_error.set(error.field("acceptedTerms"));
-                form_error.set(Some(error.message()));
+                form_error.set(Some(error.message_in(words)));
             },
         );
     };
     view! {
         <div class="step">
-            <StepHeading text="Enter your utility login" />
-            <p class="muted">"Use the username and password of your online account at your utility."</p>
+            <StepHeading text=words.enter_login() />
+            <p class="muted">{words.enter_login_hint()}</p>
             <Suspense fallback=|| ()>{trouble_notice}</Suspense>
             {move || form_error.get().map(|message| view! { <ErrorAlert message /> })}
             <form on:submit=submit novalidate>
-                <Field id="username" label="Username" value=username error=username_error autocomplete="username" />
-                <Field id="password" label="Password" value=password error=password_error input_type="password" autocomplete="current-password" />
+                <Field id="username" label=words.username() value=username error=username_error autocomplete="username" />
+                <Field id="password" label=words.password() value=password error=password_error input_type="password" autocomplete="current-password" />
                 <Show when=move || needs_consent>
                     <div class="field consent">
                         <label class="checkbox">
@@ -266,21 +274,21 @@ fn LoginForm(
                                 prop:checked=move || accepted.get()
                                 on:change=move |event| accepted.set(event_target_checked(&event))
                             />
-                            <span>{format!("I agree that {organisation} reads my utility data under its ")}
-                                {terms_url.clone().map(|url| view! { <a href=url target="_blank" rel="noopener">"terms"</a> })}
-                                {(terms_url.is_some() && privacy_url.is_some()).then_some(" and ")}
-                                {privacy_url.clone().map(|url| view! { <a href=url target="_blank" rel="noopener">"privacy policy"</a> })}
+                            <span>{words.consent_intro(&organisation)}" "
+                                {terms_url.clone().map(|url| view! { <a href=url target="_blank" rel="noopener">{words.consent_terms()}</a> })}
+                                {(terms_url.is_some() && privacy_url.is_some()).then(|| format!(" {} ", words.consent_and()))}
+                                {privacy_url.clone().map(|url| view! { <a href=url target="_blank" rel="noopener">{words.consent_privacy()}</a> })}
                                 "."
                             </span>
                         </label>
                         {move || consent_error.get().map(|message| view! { <p class="field-error" id="consent-error">{message}</p> })}
                     </div>
                 </Show>
-                <SubmitButton label="Submit" />
+                <SubmitButton label=words.submit() />
             </form>
             <Show when=move || can_change>
                 <button class="button button-link" type="button" on:click=move |_| chosen.set(None)>
-                    "Choose another utility"
+                    {words.choose_another_utility()}
                 </button>
             </Show>
         </div>
@@ -303,24 +311,25 @@ pub fn ConnectingStep() -> impl IntoView {
         on_cleanup(move || handle.clear());
     }
     let slow = move || seconds.get() >= 15;
+    let words = flow.language.get_untracked();
     view! {
         <div class="step">
-            <StepHeading text="Connecting with your utility" />
-            <div class="progress" role="progressbar" aria-label="Connecting" aria-valuetext="Connecting">
+            <StepHeading text=words.connecting_heading() />
+            <div class="progress" role="progressbar" aria-label=words.connecting_label() aria-valuetext=words.connecting_label()>
                 <div class="progress-bar"></div>
             </div>
             <p role="status" aria-live="polite">
                 {move || match seconds.get() {
-                    0..=4 => "Signing in to your utility's website…",
-                    5..=14 => "Waiting for your utility to answer…",
-                    _ => "Your utility is taking longer than usual to answer.",
+                    0..=4 => words.connecting_signing_in(),
+                    5..=14 => words.connecting_waiting(),
+                    _ => words.connecting_slow(),
                 }}
             </p>
             <Show when=slow>
-                <p class="muted">"Utility websites are sometimes slow. You can keep waiting, or start the connection again."</p>
+                <p class="muted">{words.connecting_slow_hint()}</p>
                 <div class="button-row">
                     <button class="button button-secondary" type="button" on:click=move |_| seconds.set(5)>
-                        "Keep waiting"
+                        {words.keep_waiting()}
                     </button>
                     <button
                         class="button button-primary"
@@ -330,7 +339,7 @@ pub fn ConnectingStep() -> impl IntoView {
                             flow.run(|api| async move { api.reconnect().await }, |_| {});
                         }
                     >
-                        "Try again"
+                        {words.try_again()}
                     </button>
                 </div>
             </Show>
@@ -350,6 +359,7 @@ fn MethodChoice(
     #[prop(optional)] on_cancel: Option<Callback<()>>,
 ) -> impl IntoView {
     let flow = flow();
+    let words = flow.language.get_untracked();
     let options = state.mfa_options.clone();
     let selected = RwSignal::new(
         state
@@ -368,17 +378,17 @@ fn MethodChoice(
                 super::events::emit("MFA_METHOD_SELECTED", serde_json::json!({"method": method}));
                 Ok(state)
             },
-            move |e| error.set(Some(e.message())),
+            move |e| error.set(Some(e.message_in(words))),
         );
     };
     view! {
         <div class="step">
-            <StepHeading text="Select your preferred verification method" />
-            <p class="muted">"Your utility will send you a one-time code."</p>
+            <StepHeading text=words.choose_method_heading() />
+            <p class="muted">{words.choose_method_hint()}</p>
             {move || error.get().map(|message| view! { <ErrorAlert message /> })}
             <form on:submit=submit>
                 <fieldset class="choice-group">
-                    <legend class="visually-hidden">"Verification method"</legend>
+                    <legend class="visually-hidden">{words.verification_method()}</legend>
                     {options
                         .into_iter()
                         .map(|option| {
@@ -395,7 +405,7 @@ fn MethodChoice(
                                         on:change=move |_| selected.set(Some(method))
                                     />
                                     <span class="radio-card-text">
-                                        <span class="radio-card-title">{method_title(method)}</span>
+                                        <span class="radio-card-title">{method_title(method, words)}</span>
                                         <span class="radio-card-detail">{option.destination}</span>
                                     </span>
                                 </label>
@@ -403,20 +413,20 @@ fn MethodChoice(
                         })
                         .collect_view()}
                 </fieldset>
-                <SubmitButton label="Submit" />
+                <SubmitButton label=words.submit() />
             </form>
             {on_cancel.map(|cancel| view! {
-                <button class="button button-link" type="button" on:click=move |_| cancel.run(())>"Back to the code"</button>
+                <button class="button button-link" type="button" on:click=move |_| cancel.run(())>{words.back_to_code()}</button>
             })}
         </div>
     }
 }
 
-fn method_title(method: MfaMethod) -> &'static str {
+fn method_title(method: MfaMethod, words: Language) -> &'static str {
     match method {
-        MfaMethod::Sms => "Text message",
-        MfaMethod::Call => "Phone call",
-        MfaMethod::Email => "Email",
+        MfaMethod::Sms => words.method_sms(),
+        MfaMethod::Call => words.method_call(),
+        MfaMethod::Email => words.method_email(),
     }
 }
 
@@ -442,6 +452,7 @@ pub fn EnterCodeStep(state: ConnectState) -> impl IntoView {
 #[component]
 fn CodeForm(choosing_again: RwSignal<bool>) -> impl IntoView {
     let flow = flow();
+    let words = flow.language.get_untracked();
     let code = RwSignal::new(String::new());
     let code_error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
@@ -452,15 +463,13 @@ fn CodeForm(choosing_again: RwSignal<bool>) -> impl IntoView {
     ) {
         on_cleanup(move || handle.clear());
     }
-    let sent_to = current(|state| {
-        let method = state
-            .mfa_method
-            .map(|method| method_title(method).to_lowercase())
-            .unwrap_or_default();
-        format!(
-            "We sent a code by {method} to {}.",
-            state.code_sent_to.clone().unwrap_or_default()
-        )
+    let sent_to = current(move |state| {
+        let destination = state.code_sent_to.clone().unwrap_or_default();
+        match state.mfa_method {
+            Some(MfaMethod::Call) => words.code_sent_call(destination),
+            Some(MfaMethod::Email) => words.code_sent_email(destination),
+            Some(MfaMethod::Sms) | None => words.code_sent_sms(destination),
+        }
     });
     let resends_left = Memo::new(move |_| {
         flow.state.with(|state| {
@@ -473,7 +482,7 @@ fn CodeForm(choosing_again: RwSignal<bool>) -> impl IntoView {
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         match OtpCode::parse_typed(&code.get_untracked()) {
-            Err(error) => code_error.set(Some(error.to_string())),
+            Err(error) => code_error.set(Some(error.in_language(words).to_owned())),
             Ok(parsed) => {
                 code_error.set(None);
                 let digits = parsed.expose().to_owned();
@@ -482,7 +491,7 @@ fn CodeForm(choosing_again: RwSignal<bool>) -> impl IntoView {
                     move |api| async move { api.submit_code(digits).await },
                     move |error| {
                         code_error
-                            .set(Some(error.field("code").unwrap_or_else(|| error.message())));
+                            .set(Some(error.field("code").unwrap_or_else(|| error.message_in(words))));
                         code.set(String::new());
                     },
                 );
@@ -494,26 +503,26 @@ fn CodeForm(choosing_again: RwSignal<bool>) -> impl IntoView {
         notice.set(None);
         flow.run(
             move |api| async move { api.resend().await },
-            move |error| notice.set(Some(error.message())),
+            move |error| notice.set(Some(error.message_in(words))),
         );
         cooldown.set(RESEND_COOLDOWN_SECONDS);
-        notice.set(Some("A new code is on its way.".into()));
+        notice.set(Some(words.new_code_on_its_way().into()));
     };
     view! {
         <div class="step">
-            <StepHeading text="Enter your verification code" />
+            <StepHeading text=words.enter_code_heading() />
             <p>{sent_to}</p>
             <form on:submit=submit novalidate>
                 <Field
                     id="code"
-                    label="Verification code"
+                    label=words.verification_code()
                     value=code
                     error=code_error
                     autocomplete="one-time-code"
                     inputmode="numeric"
 
                 />
-                <SubmitButton label="Submit" />
+                <SubmitButton label=words.submit() />
             </form>
             <p role="status" aria-live="polite" class="muted">{move || notice.get()}</p>
             <div class="button-row">
@@ -524,13 +533,13 @@ fn CodeForm(choosing_again: RwSignal<bool>) -> impl IntoView {
                     on:click=resend
                 >
                     {move || match (cooldown.get(), resends_left.get()) {
-                        (_, 0) => "No more codes can be sent".to_owned(),
-                        (0, _) => "Resend code".to_owned(),
-                        (seconds, _) => format!("Resend code in {seconds} s"),
+                        (_, 0) => words.no_more_codes().to_owned(),
+                        (0, _) => words.resend_code().to_owned(),
+                        (seconds, _) => words.resend_code_in(seconds),
                     }}
                 </button>
                 <button class="button button-link" type="button" on:click=move |_| choosing_again.set(true)>
-                    "Use another method"
+                    {words.use_another_method()}
                 </button>
             </div>
         </div>
@@ -541,18 +550,19 @@ fn CodeForm(choosing_again: RwSignal<bool>) -> impl IntoView {
 #[component]
 pub fn SuccessStep(state: ConnectState) -> impl IntoView {
     let update_mode = state.purpose != ConnectPurpose::NewCredential;
+    let words = words();
     view! {
         <div class="step step-centered">
             <div class="success-mark" aria-hidden="true">"✓"</div>
-            <StepHeading text=if update_mode { "Your account is reconnected" } else { "Your account is connected" } />
+            <StepHeading text=if update_mode { words.success_reconnected() } else { words.success_connected() } />
             <p class="success-detail">
-                <strong>"Authentication was successful."</strong>
+                <strong>{words.success_authenticated()}</strong>
                 {match (state.utility_name.or(state.utility_id), state.username) {
-                    (Some(utility), Some(username)) => format!(" {utility} account {username}."),
+                    (Some(utility), Some(username)) => format!(" {}", words.success_account(utility, username)),
                     _ => String::new(),
                 }}
             </p>
-            <p>{format!("{} can now read your utility bills. You can close this window.", state.organisation_name)}</p>
+            <p>{words.success_can_close(state.organisation_name)}</p>
         </div>
     }
 }
@@ -561,31 +571,29 @@ pub fn SuccessStep(state: ConnectState) -> impl IntoView {
 #[component]
 pub fn FailedStep(state: ConnectState) -> impl IntoView {
     let flow = flow();
+    let words = flow.language.get_untracked();
     let update_mode = state.purpose != ConnectPurpose::NewCredential;
-    let message = state.message.clone();
+    // The server's detail is an operator's sentence, in English: shown only there.
+    let message = state.message.clone().filter(|_| words == Language::En);
     let retry = move |_| flow.run(|api| async move { api.reconnect().await }, |_| {});
     let (title, explanation, can_retry) = match state.failure {
         Some(ConnectFailure::InvalidCredentials) => {
             return view! { <WrongPassword state update_mode /> }.into_any();
         }
         Some(ConnectFailure::AccountLocked) => (
-            "Your account is locked",
-            "Your utility has locked this account. Unlock it on your utility's website, then try again.",
+            words.failed_locked_title(),
+            words.failed_locked_text(),
             true,
         ),
         Some(ConnectFailure::UnsupportedMfa) => (
-            "This verification is not supported",
-            "Your utility asks for a kind of verification (such as security questions) that cannot be completed here. Contact the company that sent you this link.",
+            words.failed_unsupported_title(),
+            words.failed_unsupported_text(),
             false,
         ),
-        Some(ConnectFailure::MfaFailed) => (
-            "Verification did not complete",
-            "The code could not be verified. Start again to receive a new code.",
-            true,
-        ),
+        Some(ConnectFailure::MfaFailed) => (words.failed_mfa_title(), words.failed_mfa_text(), true),
         Some(ConnectFailure::UtilityUnavailable) | None => (
-            "Your utility is not answering",
-            "Your utility's website is unavailable right now. We keep retrying; you can also try again yourself.",
+            words.failed_unavailable_title(),
+            words.failed_unavailable_text(),
             true,
         ),
     };
@@ -596,7 +604,7 @@ pub fn FailedStep(state: ConnectState) -> impl IntoView {
             {message.map(|message| view! { <p class="muted">{message}</p> })}
             <Show when=move || can_retry>
                 <button class="button button-primary button-block" type="button" on:click=retry>
-                    {move || if flow.busy.get() { "Please wait…" } else { "Try again" }}
+                    {move || if flow.busy.get() { words.please_wait() } else { words.try_again() }}
                 </button>
             </Show>
         </div>
@@ -612,18 +620,19 @@ fn WrongPassword(state: ConnectState, update_mode: bool) -> impl IntoView {
         let chosen = RwSignal::new(Some(utility_id.clone()));
         let utilities = utilities_resource();
         return view! {
-            <div class="alert alert-error" role="alert">"Your utility did not accept that username or password. Check them and try again."</div>
+            <div class="alert alert-error" role="alert">{words().wrong_login()}</div>
             <LoginForm utility_id chosen can_change=true utilities />
         }
         .into_any();
     }
     let flow = flow();
+    let words = flow.language.get_untracked();
     let password = RwSignal::new(String::new());
     let password_error = RwSignal::new(None::<String>);
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         if let Err(error) = Password::parse(&password.get_untracked()) {
-            password_error.set(Some(error.to_string()));
+            password_error.set(Some(error.in_language(words).to_owned()));
             return;
         }
         let value = password.get_untracked();
@@ -631,18 +640,18 @@ fn WrongPassword(state: ConnectState, update_mode: bool) -> impl IntoView {
             move |api| async move { api.submit_password(value).await },
             move |error| {
                 password_error.set(Some(
-                    error.field("password").unwrap_or_else(|| error.message()),
+                    error.field("password").unwrap_or_else(|| error.message_in(words)),
                 ))
             },
         );
     };
     view! {
         <div class="step">
-            <StepHeading text="Your password was not accepted" />
-            <p>{format!("Your utility did not accept the password for {}. Enter your current password.", state.username.unwrap_or_default())}</p>
+            <StepHeading text=words.password_rejected_heading() />
+            <p>{words.password_rejected_text(state.username.unwrap_or_default())}</p>
             <form on:submit=submit novalidate>
-                <Field id="password" label="Password" value=password error=password_error input_type="password" autocomplete="current-password" />
-                <SubmitButton label="Submit" />
+                <Field id="password" label=words.password() value=password error=password_error input_type="password" autocomplete="current-password" />
+                <SubmitButton label=words.submit() />
             </form>
         </div>
     }

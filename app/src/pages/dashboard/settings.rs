@@ -2,6 +2,7 @@
 //! (shown once, revocable) and operators (add, role, remove).
 
 use leptos::prelude::*;
+use shared::i18n::Language;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 use shared::operators::{NewOperator, OperatorChange, OrganisationSettingsChange, Role};
@@ -45,6 +46,7 @@ fn OrganisationSection() -> impl IntoView {
     let terms_url = RwSignal::new(String::new());
     let privacy_url = RwSignal::new(String::new());
     let origins = RwSignal::new(String::new());
+    let connect_language = RwSignal::new(Language::En);
     let loaded = RwSignal::new(false);
     let failure = RwSignal::new(None::<crate::api::ApiError>);
     let saved = RwSignal::new(false);
@@ -58,6 +60,7 @@ fn OrganisationSection() -> impl IntoView {
                 terms_url.set(settings.terms_url.unwrap_or_default());
                 privacy_url.set(settings.privacy_url.unwrap_or_default());
                 origins.set(settings.embed_origins.join("\n"));
+                connect_language.set(settings.connect_language);
                 loaded.set(true);
             }
             Err(error) => failure.set(Some(error)),
@@ -110,6 +113,7 @@ fn OrganisationSection() -> impl IntoView {
                 .filter(|l| !l.is_empty())
                 .map(str::to_owned)
                 .collect(),
+            connect_language: connect_language.get_untracked(),
         };
         spawn_local(async move {
             match api.get_value().change_organisation(&change).await {
@@ -138,6 +142,17 @@ fn OrganisationSection() -> impl IntoView {
                         <textarea class="input" id="embed-origins" rows="4" aria-invalid=move || origins_error.with(Option::is_some).to_string()
                             prop:value=move || origins.get() on:input=move |e| origins.set(event_target_value(&e))></textarea>
                         {move || origins_error.get().map(|message| view! { <p class="field-error">{message}</p> })}
+                    </div>
+                    <div class="field">
+                        <label class="field-label" for="connect-language">"Connect's default language"</label>
+                        <p class="field-hint" id="connect-language-hint">"Used when the end-user's browser asks for no language Connect speaks. A link with ?lang=es, or the embed script's language option, always wins."</p>
+                        <select class="input" id="connect-language" aria-describedby="connect-language-hint"
+                            prop:value=move || connect_language.get().code()
+                            on:change=move |e| connect_language.set(Language::from_tag(&event_target_value(&e)).unwrap_or_default())>
+                            {Language::ALL.into_iter().map(|language| view! {
+                                <option value=language.code()>{language.native_name()}</option>
+                            }).collect_view()}
+                        </select>
                     </div>
                     <button class="button button-primary" type="submit">"Save settings"</button>
                     <span role="status" aria-live="polite" class="muted">{move || saved.get().then_some(" Saved.")}</span>
