@@ -16,6 +16,7 @@ use shared::credentials::{
     OrganisationEvent, UtilityAccount, UtilityIncident, UtilityStatement,
 };
 use shared::health::Health;
+use shared::i18n::Language;
 use shared::operators::{
     ApiKey, CreatedApiKey, NewApiKey, NewOperator, Operator, OperatorChange, OperatorSession,
     OrganisationSettings, OrganisationSettingsChange, PasswordChange, Session, SignIn,
@@ -25,7 +26,6 @@ use shared::webhooks::{
     WebhookDelivery, WebhookDeliveryDetail, WebhookDeliveryPage, WebhookEndpoint,
     WebhookEndpointChange, WebhookSecret,
 };
-use shared::i18n::Language;
 use shared::{ErrorBody, ErrorCode, MfaMethod};
 
 /// Why a request did not give the expected answer.

@@ -6,8 +6,8 @@ use anyhow::Context;
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
-use shared::i18n::Language;
 use shared::connect::Branding;
+use shared::i18n::Language;
 use shared::operators::{OrganisationSettings, OrganisationSettingsChange};
 use shared::validation::{AccentColor, EmailAddress, EmbedOrigin, HttpsUrl};
 

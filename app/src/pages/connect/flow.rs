@@ -180,7 +180,8 @@ pub fn ConnectFlow() -> impl IntoView {
             return view! { <LinkProblem error /> }.into_any();
         }
         let (Some(step), Some(state)) = (step.get(), flow.state.get_untracked()) else {
-            return view! { <Loading label=language.get_untracked().opening_connect() /> }.into_any();
+            return view! { <Loading label=language.get_untracked().opening_connect() /> }
+                .into_any();
         };
         match step {
             ConnectStep::EnterCredentials => view! { <CredentialsStep state /> }.into_any(),
@@ -224,11 +225,25 @@ fn LinkProblem(error: ApiError) -> impl IntoView {
     let flow = expect_context::<Flow>();
     let words = flow.language.get_untracked();
     let (title, text) = match error.code() {
-        Some(ErrorCode::ConnectLinkExpired) => (words.link_expired_title(), words.link_expired_text().to_owned()),
-        Some(ErrorCode::ConnectLinkUsed) => (words.link_used_title(), words.link_used_text().to_owned()),
-        Some(ErrorCode::ConnectLinkRevoked) => (words.link_revoked_title(), words.link_revoked_text().to_owned()),
-        Some(ErrorCode::ConnectLinkReplaced) => (words.link_replaced_title(), words.link_replaced_text().to_owned()),
-        Some(ErrorCode::Unauthenticated) => (words.link_invalid_title(), words.link_invalid_text().to_owned()),
+        Some(ErrorCode::ConnectLinkExpired) => (
+            words.link_expired_title(),
+            words.link_expired_text().to_owned(),
+        ),
+        Some(ErrorCode::ConnectLinkUsed) => {
+            (words.link_used_title(), words.link_used_text().to_owned())
+        }
+        Some(ErrorCode::ConnectLinkRevoked) => (
+            words.link_revoked_title(),
+            words.link_revoked_text().to_owned(),
+        ),
+        Some(ErrorCode::ConnectLinkReplaced) => (
+            words.link_replaced_title(),
+            words.link_replaced_text().to_owned(),
+        ),
+        Some(ErrorCode::Unauthenticated) => (
+            words.link_invalid_title(),
+            words.link_invalid_text().to_owned(),
+        ),
         _ => (words.connection_lost_title(), error.message_in(words)),
     };
     let can_retry = error == ApiError::Network;

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use shared::connect::{ConnectFailure, ConnectPurpose, ConnectState, SubmitCredentials, Utility};
-use shared::validation::{OtpCode, Password, Username};
 use shared::i18n::Language;
+use shared::validation::{OtpCode, Password, Username};
 use shared::MfaMethod;
 
 use super::flow::Flow;
@@ -198,11 +198,16 @@ fn LoginForm(
                 utilities
                     .await
                     .ok()
-                    .and_then(|list| list.into_iter().find(|u| u.id == utility_id && u.trouble_since.is_some()))
-                    .map(|utility| view! {
-                        <div class="alert alert-warning" role="status">
-                            {words.utility_trouble_notice(utility.name)}
-                        </div>
+                    .and_then(|list| {
+                        list.into_iter()
+                            .find(|u| u.id == utility_id && u.trouble_since.is_some())
+                    })
+                    .map(|utility| {
+                        view! {
+                            <div class="alert alert-warning" role="status">
+                                {words.utility_trouble_notice(utility.name)}
+                            </div>
+                        }
                     })
             })
         }
@@ -490,8 +495,11 @@ fn CodeForm(choosing_again: RwSignal<bool>) -> impl IntoView {
                 flow.run(
                     move |api| async move { api.submit_code(digits).await },
                     move |error| {
-                        code_error
-                            .set(Some(error.field("code").unwrap_or_else(|| error.message_in(words))));
+                        code_error.set(Some(
+                            error
+                                .field("code")
+                                .unwrap_or_else(|| error.message_in(words)),
+                        ));
                         code.set(String::new());
                     },
                 );
@@ -590,7 +598,9 @@ pub fn FailedStep(state: ConnectState) -> impl IntoView {
             words.failed_unsupported_text(),
             false,
         ),
-        Some(ConnectFailure::MfaFailed) => (words.failed_mfa_title(), words.failed_mfa_text(), true),
+        Some(ConnectFailure::MfaFailed) => {
+            (words.failed_mfa_title(), words.failed_mfa_text(), true)
+        }
         Some(ConnectFailure::UtilityUnavailable) | None => (
             words.failed_unavailable_title(),
             words.failed_unavailable_text(),
@@ -640,7 +650,9 @@ fn WrongPassword(state: ConnectState, update_mode: bool) -> impl IntoView {
             move |api| async move { api.submit_password(value).await },
             move |error| {
                 password_error.set(Some(
-                    error.field("password").unwrap_or_else(|| error.message_in(words)),
+                    error
+                        .field("password")
+                        .unwrap_or_else(|| error.message_in(words)),
                 ))
             },
         );

@@ -2,9 +2,9 @@
 //! (shown once, revocable) and operators (add, role, remove).
 
 use leptos::prelude::*;
-use shared::i18n::Language;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
+use shared::i18n::Language;
 use shared::operators::{NewOperator, OperatorChange, OrganisationSettingsChange, Role};
 
 use super::{format_time, operator, Operator};
