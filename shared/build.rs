@@ -1,9 +1,10 @@
 //! Turns the Fluent catalogues in `locales/<language>/*.ftl` into typed Rust:
 //! one method per message on `Language`, taking the message's variables as
-//! arguments. A message missing from a language, or a language using other
-//! variables than English, fails the build, so no screen can ship half
-//! translated; and nothing parses Fluent at run time, so the browser bundle
-//! carries only the strings.
+//! arguments in the order the English text first uses them. A message
+//! missing from a language, or a language using other variables than
+//! English, fails the build, so no screen can ship half translated; and
+//! nothing parses Fluent at run time, so the browser bundle carries only the
+//! strings.
 //!
 //! The Fluent subset understood: text, `{ $variable }`, string literals, and
 //! `{ $count -> [one] … *[other] … }` selects on a number (the CLDR plural
@@ -26,7 +27,8 @@ struct Message {
     bodies: Vec<String>,
     /// Plain text in every language: returned as `&'static str`.
     literal: Option<Vec<String>>,
-    variables: BTreeSet<String>,
+    /// In the order English first uses them: the method's parameters.
+    variables: Vec<String>,
     selectors: BTreeSet<String>,
 }
 
@@ -66,7 +68,7 @@ fn main() {
                     "{}: {id} is defined twice",
                     file.display()
                 );
-                let mut variables = BTreeSet::new();
+                let mut variables = Vec::new();
                 let mut selectors = BTreeSet::new();
                 let mut body = String::new();
                 write_pattern(&pattern, &mut body, &mut variables, &mut selectors, &id);
@@ -86,8 +88,11 @@ fn main() {
                 let english = messages.get_mut(&id).unwrap_or_else(|| {
                     panic!("{}: {id} is not in the English catalogue", file.display())
                 });
+                let same = |a: &[String], b: &[String]| {
+                    a.iter().collect::<BTreeSet<_>>() == b.iter().collect::<BTreeSet<_>>()
+                };
                 assert!(
-                    english.variables == variables,
+                    same(&english.variables, &variables),
                     "{}: {id} uses {variables:?}, English uses {:?}",
                     file.display(),
                     english.variables
@@ -136,7 +141,7 @@ fn unescape(value: &str) -> String {
 fn write_pattern(
     pattern: &Pattern<&str>,
     body: &mut String,
-    variables: &mut BTreeSet<String>,
+    variables: &mut Vec<String>,
     selectors: &mut BTreeSet<String>,
     id: &str,
 ) {
@@ -155,7 +160,7 @@ fn write_pattern(
 fn write_expression(
     expression: &Expression<&str>,
     body: &mut String,
-    variables: &mut BTreeSet<String>,
+    variables: &mut Vec<String>,
     selectors: &mut BTreeSet<String>,
     id: &str,
 ) {
@@ -163,7 +168,9 @@ fn write_expression(
         Expression::Inline(InlineExpression::VariableReference { id: variable }) => {
             let name = rust_name(variable.name);
             writeln!(body, "let _ = write!(out, \"{{}}\", {name});").unwrap();
-            variables.insert(name);
+            if !variables.contains(&name) {
+                variables.push(name);
+            }
         }
         Expression::Inline(InlineExpression::StringLiteral { value }) => {
             writeln!(body, "out.push_str({:?});", unescape(value)).unwrap();
@@ -176,7 +183,9 @@ fn write_expression(
                 panic!("{id}: a select must be on a $variable");
             };
             let name = rust_name(variable.name);
-            variables.insert(name.clone());
+            if !variables.contains(&name) {
+                variables.push(name.clone());
+            }
             selectors.insert(name.clone());
             let mut arms = String::new();
             let mut default = None;
