@@ -17,19 +17,28 @@ use pages::dashboard::{
 };
 use pages::not_found::NotFound;
 
-/// Connect's root component: its routes only.
+/// Connect's root component. Connect has one page per link and never
+/// navigates, so it reads its token from the address itself rather than
+/// carrying a router: end-users download less.
 #[component]
 pub fn ConnectApp() -> impl IntoView {
+    let path = window().location().pathname().unwrap_or_default();
     view! {
-        <Router>
-            <Routes fallback=NotFound>
-                <ParentRoute path=path!("/connect") view=ConnectLayout>
-                    <Route path=path!("") view=ConnectStart />
-                    <Route path=path!(":token") view=ConnectFlow />
-                </ParentRoute>
-            </Routes>
-        </Router>
+        <ConnectLayout>
+            {match connect_token(&path) {
+                Some(token) => view! { <ConnectFlow token /> }.into_any(),
+                None => view! { <ConnectStart /> }.into_any(),
+            }}
+        </ConnectLayout>
     }
+}
+
+/// The token of `/connect/{token}`; anything else under `/connect` has none.
+fn connect_token(path: &str) -> Option<String> {
+    path.strip_prefix("/connect/")
+        .map(|token| token.trim_end_matches('/'))
+        .filter(|token| !token.is_empty() && !token.contains('/'))
+        .map(str::to_owned)
 }
 
 /// The dashboard's root component: the router and its routes.
@@ -50,5 +59,20 @@ pub fn App() -> impl IntoView {
                 </ParentRoute>
             </Routes>
         </Router>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connect_token;
+
+    #[test]
+    fn only_a_single_segment_after_connect_is_a_token() {
+        assert_eq!(connect_token("/connect/gct_abc"), Some("gct_abc".into()));
+        assert_eq!(connect_token("/connect/gct_abc/"), Some("gct_abc".into()));
+        assert_eq!(connect_token("/connect"), None);
+        assert_eq!(connect_token("/connect/"), None);
+        assert_eq!(connect_token("/connect/a/b"), None);
+        assert_eq!(connect_token("/connectx/a"), None);
     }
 }

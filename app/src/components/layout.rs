@@ -170,7 +170,7 @@ pub fn is_embedded() -> bool {
 /// The Connect widget's shell: the organisation's name, logo and accent colour
 /// once known, and an Exit button when embedded.
 #[component]
-pub fn ConnectLayout() -> impl IntoView {
+pub fn ConnectLayout(children: Children) -> impl IntoView {
     let brand = ConnectBrand(RwSignal::new(None));
     provide_context(brand);
     let language = ConnectLanguage::detect();
@@ -211,7 +211,7 @@ pub fn ConnectLayout() -> impl IntoView {
                     </Show>
                 </header>
                 <main class="connect-body" aria-label=move || language.get().connect_main_label()>
-                    <Outlet />
+                    {children()}
                 </main>
                 <footer class="connect-footer" aria-label=move || language.get().connect_footer_label()>
                     {move || language.get().connect_footer()}

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_params_map;
 use shared::connect::{ConnectState, ConnectStep};
 use shared::ErrorCode;
 
@@ -92,11 +91,9 @@ fn is_fatal(error: &ApiError) -> bool {
     ) || *error == ApiError::Network
 }
 
-/// `/connect/:token`: the whole flow.
+/// `/connect/{token}`: the whole flow.
 #[component]
-pub fn ConnectFlow() -> impl IntoView {
-    let params = use_params_map();
-    let token = params.read_untracked().get("token").unwrap_or_default();
+pub fn ConnectFlow(token: String) -> impl IntoView {
     let language = language();
     let flow = Flow {
         api: StoredValue::new(ConnectApi::new(token, language.get_untracked())),
