@@ -29,7 +29,7 @@ test.afterAll(async () => {
 });
 
 /** Opens a host page on `origin` that embeds Connect with the embed script. */
-async function openHostPage(page: Page, origin: string, connectUrl: string) {
+async function openHostPage(page: Page, origin: string, connectUrl: string, language?: string) {
   const html = `<!doctype html><html lang="en"><head><title>Host</title></head><body>
     <h1>Acme customer portal</h1><div id="connect"></div>
     <script src="${baseURL}/embed.js"></script>
@@ -39,6 +39,7 @@ async function openHostPage(page: Page, origin: string, connectUrl: string) {
       GridlinkConnect.open({
         url: ${JSON.stringify(connectUrl)},
         container: document.getElementById('connect'),
+        ${language ? `language: ${JSON.stringify(language)},` : ''}
         onEvent: (type, metadata) => window.events.push({ type, metadata }),
         onSuccess: (metadata) => { window.successId = metadata.credentialId; },
         onExit: () => { window.exited = true; },
@@ -83,6 +84,21 @@ test('a host page on an allowed origin embeds Connect and receives its events in
   await frame.getByRole('button', { name: 'Exit' }).click();
   await expect.poll(() => page.evaluate(() => (window as any).exited)).toBe(true);
   await expect(page.locator('iframe')).toHaveCount(0);
+});
+
+test("the embed script's language option shows Connect in Spanish", async ({ page, request }) => {
+  const api = await operatorApi(request);
+  const settings = await api.get('/api/v1/organisation');
+  const { id: _id, ...editable } = settings;
+  await api.put('/api/v1/organisation', { ...editable, embedOrigins: [ALLOWED_HOST] });
+  const token = await api.post('/api/v1/connect-tokens', { utilityId: 'sandbox-water' });
+  await openHostPage(page, ALLOWED_HOST, token.url, 'es');
+  const iframe = page.locator('iframe[title="Conecte su cuenta de servicios"]');
+  await expect(iframe).toHaveAttribute('lang', 'es');
+  const frame = page.frameLocator('iframe[title="Conecte su cuenta de servicios"]');
+  await expect(frame.getByRole('heading', { name: 'Ingrese sus datos de acceso' })).toBeVisible();
+  await expect(frame.locator('html')).toHaveAttribute('lang', 'es');
+  await expect(frame.getByRole('button', { name: 'Salir' })).toBeVisible();
 });
 
 test('a host page on an origin that is not allowed gets neither the frame nor events', async ({ page, request }) => {
