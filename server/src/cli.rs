@@ -141,9 +141,24 @@ pub struct ServeArgs {
     )]
     pub sandbox_listen: String,
 
-    /// Base URL of the utility service to talk to. Default: start the embedded sandbox.
+    /// Base URL of the one utility adapter to talk to (shorthand for an adapters file
+    /// with one adapter). Default: start the embedded sandbox.
     #[arg(long, env = "GRIDLINK_UTILITY_URL", value_name = "URL")]
     pub utility_url: Option<String>,
+
+    /// The shared secret (`whsec_…`) that signs calls to GRIDLINK_UTILITY_URL.
+    #[arg(
+        long,
+        env = "GRIDLINK_UTILITY_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub utility_secret: Option<String>,
+
+    /// A TOML file listing the utility adapters: `[[adapter]]` with `name`, `url` and
+    /// `secret_env` (the variable holding its secret). Instead of GRIDLINK_UTILITY_URL.
+    #[arg(long, env = "GRIDLINK_ADAPTERS", value_name = "FILE")]
+    pub adapters: Option<String>,
 
     /// Folder with the built web app (Trunk's output).
     #[arg(
@@ -235,6 +250,20 @@ pub struct SandboxArgs {
         default_value = "127.0.0.1:3001"
     )]
     pub sandbox_listen: String,
+
+    /// Require every protocol call to be signed with this secret (`whsec_…`), as an
+    /// adapter should.
+    #[arg(
+        long,
+        env = "GRIDLINK_SANDBOX_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub secret: Option<String>,
+
+    /// Offer only these utilities (comma-separated ids), e.g. to act as a second adapter.
+    #[arg(long, env = "GRIDLINK_SANDBOX_UTILITIES", value_name = "IDS")]
+    pub utilities: Option<String>,
 }
 
 #[cfg(test)]

@@ -11,6 +11,9 @@ use crate::cli::{DatabaseArgs, SandboxArgs, ServeArgs};
 use crate::client_ip::TrustedProxies;
 use crate::crypto::Keyring;
 use crate::outbound::TrustRoots;
+use crate::sandbox::SandboxOptions;
+use crate::utility::adapters::{self, AdapterConfig};
+use crate::webhooks::signing::SigningSecret;
 
 /// A configuration value that cannot be used, with the option it came from.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +38,8 @@ pub const PUBLIC_URL: &str = "GRIDLINK_PUBLIC_URL (--public-url)";
 pub const MASTER_KEY: &str = "GRIDLINK_MASTER_KEY (--master-key)";
 pub const SANDBOX_LISTEN: &str = "GRIDLINK_SANDBOX_LISTEN (--sandbox-listen)";
 pub const UTILITY_URL: &str = "GRIDLINK_UTILITY_URL (--utility-url)";
+pub const UTILITY_SECRET: &str = "GRIDLINK_UTILITY_SECRET (--utility-secret)";
+pub const SANDBOX_SECRET: &str = "GRIDLINK_SANDBOX_SECRET (--secret)";
 pub const DATABASE_URL: &str = "GRIDLINK_DATABASE_URL (--database-url)";
 pub const DATA_DIR: &str = "GRIDLINK_DATA_DIR (--data-dir)";
 pub const STATIC_DIR: &str = "GRIDLINK_STATIC_DIR (--static-dir)";
@@ -213,8 +218,9 @@ impl DatabaseConfig {
 pub enum UtilitySource {
     /// Start the sandbox utilities inside this process, on this address.
     EmbeddedSandbox { listen: SocketAddr },
-    /// Talk to a utility service somewhere else.
-    External { base_url: Url },
+    /// Talk to utility adapters somewhere else (GRIDLINK_ADAPTERS, or the one
+    /// of GRIDLINK_UTILITY_URL).
+    Adapters(Vec<AdapterConfig>),
 }
 
 /// Demo mode's settings.
@@ -385,11 +391,29 @@ impl ServeConfig {
                 ))
             }
         };
-        let utility = match non_empty(&args.utility_url) {
-            Some(value) => UtilitySource::External {
-                base_url: parse_http_url(UTILITY_URL, value)?,
-            },
-            None => UtilitySource::EmbeddedSandbox {
+        let utility = match (non_empty(&args.adapters), non_empty(&args.utility_url)) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    adapters::ADAPTERS,
+                    "set either an adapters file or GRIDLINK_UTILITY_URL, not both",
+                ))
+            }
+            (Some(path), None) => UtilitySource::Adapters(adapters::load(
+                Path::new(path),
+                |name| std::env::var(name).ok(),
+            )?),
+            (None, Some(value)) => UtilitySource::Adapters(vec![AdapterConfig {
+                name: "default".to_owned(),
+                url: parse_http_url(UTILITY_URL, value)?,
+                secret: non_empty(&args.utility_secret)
+                    .map(|secret| {
+                        SigningSecret::parse(secret).map_err(|error| {
+                            ConfigError::new(UTILITY_SECRET, format!("not a whsec_ secret: {error}"))
+                        })
+                    })
+                    .transpose()?,
+            }]),
+            (None, None) => UtilitySource::EmbeddedSandbox {
                 listen: parse_listen_address(SANDBOX_LISTEN, &args.sandbox_listen)?,
             },
         };
@@ -435,12 +459,29 @@ impl ServeConfig {
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
     pub listen: SocketAddr,
+    pub options: SandboxOptions,
 }
 
 impl SandboxConfig {
     pub fn from_args(args: &SandboxArgs) -> Result<SandboxConfig, ConfigError> {
         Ok(SandboxConfig {
             listen: parse_listen_address(SANDBOX_LISTEN, &args.sandbox_listen)?,
+            options: SandboxOptions {
+                secret: non_empty(&args.secret)
+                    .map(|secret| {
+                        SigningSecret::parse(secret).map_err(|error| {
+                            ConfigError::new(SANDBOX_SECRET, format!("not a whsec_ secret: {error}"))
+                        })
+                    })
+                    .transpose()?,
+                utilities: non_empty(&args.utilities).map(|list| {
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|id| !id.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                }),
+            },
         })
     }
 }

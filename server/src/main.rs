@@ -51,7 +51,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let config = SandboxConfig::from_args(&args)?;
             let listener = gridlink::bind(server::config::SANDBOX_LISTEN, config.listen).await?;
             tracing::info!(url = %format!("http://{}", listener.local_addr()?), "sandbox utilities listening");
-            sandbox::serve(listener, shutdown).await
+            sandbox::serve(listener, shutdown, config.options).await
         }
         Command::Migrate(args) => {
             let config = DatabaseConfig::from_args(&args)?;

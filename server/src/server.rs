@@ -19,7 +19,10 @@ use crate::jobs::{self, Schedule, Wakeups};
 use crate::spa::SpaAssets;
 use crate::state::{AppState, Settings};
 use crate::store::Database;
+use crate::sandbox::SandboxOptions;
+use crate::utility::adapters::AdapterSet;
 use crate::utility::catalog::UtilityCatalog;
+use crate::webhooks::signing::SigningSecret;
 use crate::utility::http::{HttpUtilityConnector, RetryPolicy};
 use crate::utility::UtilityConnector;
 use crate::{app, demo, sandbox};
@@ -101,46 +104,51 @@ pub async fn start_with(
     );
 
     let mut tasks = tokio::task::JoinSet::new();
-    let sandbox_addr = match &config.utility {
-        UtilitySource::EmbeddedSandbox { listen } => {
-            let sandbox_listener = bind(config::SANDBOX_LISTEN, *listen).await?;
-            let addr = sandbox_listener
-                .local_addr()
-                .context("Failed to read the sandbox address")?;
-            tasks.spawn(sandbox::serve(sandbox_listener, shutdown.clone()));
-            Some(addr)
-        }
-        UtilitySource::External { base_url } => {
-            tracing::info!(%base_url, "using an external utility service");
-            None
-        }
-    };
-
-    let utility_url = match (&config.utility, sandbox_addr) {
-        (UtilitySource::External { base_url }, _) => base_url.clone(),
-        (UtilitySource::EmbeddedSandbox { .. }, Some(addr)) => {
-            Url::parse(&format!("http://{addr}")).context("Failed to build the sandbox URL")?
-        }
-        (UtilitySource::EmbeddedSandbox { .. }, None) => {
-            unreachable!("the embedded sandbox was bound above")
-        }
-    };
     tracing::info!(
         source = config.trust.source,
         certificates = config.trust.count,
         "outgoing TLS trusts these certificate authorities"
     );
-    let utility = HttpUtilityConnector::new(
-        utility_url,
-        UTILITY_TIMEOUT,
-        RetryPolicy::default(),
-        &config.trust,
-    )
-    .context("Failed to create the HTTP client for utilities")?;
+    let connector = |url: Url, secret: Option<SigningSecret>| {
+        HttpUtilityConnector::new(url, UTILITY_TIMEOUT, RetryPolicy::default(), &config.trust)
+            .map(|connector| connector.with_secret(secret))
+            .context("Failed to create the HTTP client for utilities")
+    };
+    let (sandbox_addr, adapters) = match &config.utility {
+        UtilitySource::EmbeddedSandbox { listen } => {
+            let sandbox_listener = bind(config::SANDBOX_LISTEN, *listen).await?;
+            let addr = sandbox_listener
+                .local_addr()
+                .context("Failed to read the sandbox address")?;
+            // The embedded sandbox checks signatures too, with a secret of this run.
+            let secret = SigningSecret::generate();
+            let options = SandboxOptions {
+                secret: Some(secret.clone()),
+                utilities: None,
+            };
+            tasks.spawn(sandbox::serve(sandbox_listener, shutdown.clone(), options));
+            let url =
+                Url::parse(&format!("http://{addr}")).context("Failed to build the sandbox URL")?;
+            (Some(addr), vec![("sandbox".to_owned(), connector(url, Some(secret))?)])
+        }
+        UtilitySource::Adapters(list) => {
+            let mut adapters = Vec::with_capacity(list.len());
+            for adapter in list {
+                tracing::info!(adapter = adapter.name, url = %adapter.url, signed = adapter.secret.is_some(), "utility adapter");
+                adapters.push((
+                    adapter.name.clone(),
+                    connector(adapter.url.clone(), adapter.secret.clone())?,
+                ));
+            }
+            (None, adapters)
+        }
+    };
+    let adapters = AdapterSet::new(adapters);
+    adapters.check_at_start().await?;
 
     let utility_calls = CallTally::default();
     let utility: Arc<dyn UtilityConnector> = Arc::new(ObservedConnector::new(
-        Arc::new(utility),
+        Arc::new(adapters),
         utility_calls.clone(),
         clock.clone(),
     ));

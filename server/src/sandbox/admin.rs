@@ -175,6 +175,9 @@ pub async fn apply_faults(
     else {
         return next.run(request).await;
     };
+    if !sandbox.offers(utility.id) {
+        return SandboxError::unknown_utility(utility.id).into_response();
+    }
     // Every call that reached a utility is counted, failed ones included.
     *sandbox
         .lock()

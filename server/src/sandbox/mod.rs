@@ -12,6 +12,7 @@ mod error;
 mod login;
 mod outbox;
 mod pages;
+mod signatures;
 mod state;
 
 use anyhow::Context;
@@ -25,7 +26,7 @@ use tower_http::trace::TraceLayer;
 use crate::utility::protocol::{UtilityErrorKind, UtilityInfo};
 use catalog::{find_utility, SandboxUtility, UTILITIES};
 use error::{Json, SandboxError};
-pub use state::Sandbox;
+pub use state::{Sandbox, SandboxOptions};
 
 /// The sandbox application with fresh state.
 pub fn router() -> Router {
@@ -55,13 +56,20 @@ pub fn router_with(sandbox: Sandbox) -> Router {
             sandbox.clone(),
             admin::apply_faults,
         ));
+    // The protocol an adapter speaks: signed when a secret is configured.
+    let protocol = Router::new()
+        .route("/api/utilities", get(list_utilities))
+        .merge(utility_calls)
+        .route_layer(middleware::from_fn_with_state(
+            sandbox.clone(),
+            signatures::require_signature,
+        ));
 
     Router::new()
         .route("/", get(pages::index))
         .route("/outbox", get(outbox::outbox_page))
         .route("/api/outbox", get(outbox::outbox_json))
-        .route("/api/utilities", get(list_utilities))
-        .merge(utility_calls)
+        .merge(protocol)
         .route("/api/admin/expire-tokens", post(admin::expire_tokens))
         .route(
             "/api/admin/utilities/{utility}/faults",
@@ -78,8 +86,12 @@ pub fn router_with(sandbox: Sandbox) -> Router {
 }
 
 /// Serves the sandbox on `listener` until `shutdown` is cancelled.
-pub async fn serve(listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
-    axum::serve(listener, router())
+pub async fn serve(
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    options: SandboxOptions,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router_with(Sandbox::with_options(options)))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
         .context("The sandbox server failed")
@@ -89,10 +101,13 @@ fn utility_or_404(id: &str) -> Result<&'static SandboxUtility, SandboxError> {
     find_utility(id).ok_or_else(|| SandboxError::unknown_utility(id))
 }
 
-async fn list_utilities() -> Json<Vec<UtilityInfo>> {
+async fn list_utilities(
+    axum::extract::State(sandbox): axum::extract::State<Sandbox>,
+) -> Json<Vec<UtilityInfo>> {
     Json(
         UTILITIES
             .iter()
+            .filter(|utility| sandbox.offers(utility.id))
             .map(|utility| UtilityInfo {
                 id: utility.id.to_owned(),
                 name: utility.name.to_owned(),

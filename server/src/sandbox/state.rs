@@ -8,6 +8,8 @@ use rand::{Rng, RngCore};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
+use crate::webhooks::signing::SigningSecret;
+
 /// A one-time code that was sent; the same code is re-sent while it is valid.
 #[derive(Debug, Clone)]
 pub struct IssuedCode {
@@ -65,6 +67,8 @@ pub struct Faults {
 #[derive(Debug, Default)]
 pub struct SandboxData {
     pub clock_offset: Duration,
+    /// Signed request ids seen in the last 5 minutes, with their timestamps: a replay is refused.
+    pub seen_requests: HashMap<String, i64>,
     pub challenges: HashMap<String, Challenge>,
     pub sessions: HashMap<String, Session>,
     pub outbox: Vec<OutboxEntry>,
@@ -94,9 +98,39 @@ impl SandboxData {
 #[derive(Debug, Clone, Default)]
 pub struct Sandbox {
     data: Arc<Mutex<SandboxData>>,
+    options: Arc<SandboxOptions>,
+}
+
+/// How a sandbox is set up when it starts.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxOptions {
+    /// When set, every protocol call must be signed with it (as Gridlink signs
+    /// adapter calls), within 5 minutes, and never replayed.
+    pub secret: Option<SigningSecret>,
+    /// When set, only these utilities are offered (a second adapter in tests).
+    pub utilities: Option<Vec<String>>,
 }
 
 impl Sandbox {
+    pub fn with_options(options: SandboxOptions) -> Sandbox {
+        Sandbox {
+            data: Arc::default(),
+            options: Arc::new(options),
+        }
+    }
+
+    pub fn options(&self) -> &SandboxOptions {
+        &self.options
+    }
+
+    /// Whether this sandbox offers `utility_id`.
+    pub fn offers(&self, utility_id: &str) -> bool {
+        self.options
+            .utilities
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|id| id == utility_id))
+    }
+
     pub fn lock(&self) -> MutexGuard<'_, SandboxData> {
         // A panic while holding the lock leaves plain data behind; keep serving.
         self.data

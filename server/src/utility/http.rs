@@ -13,6 +13,7 @@ use shared::MfaMethod;
 
 use crate::outbound::bounded_body::{read_at_most, BoundedBody};
 use crate::outbound::{self, TrustRoots};
+use crate::webhooks::signing::SigningSecret;
 
 use super::protocol::{
     CodeSentResponse, LoginRequest, LoginResponse, SendCodeRequest, SessionTokenResponse,
@@ -46,6 +47,8 @@ pub struct HttpUtilityConnector {
     client: reqwest::Client,
     base_url: Url,
     retry: RetryPolicy,
+    /// Signs every call (see [`super::signing`]) when the adapter has a secret.
+    secret: Option<SigningSecret>,
 }
 
 impl HttpUtilityConnector {
@@ -67,7 +70,44 @@ impl HttpUtilityConnector {
             client,
             base_url,
             retry,
+            secret: None,
         })
+    }
+
+    /// Signs every call with the adapter's shared secret.
+    pub fn with_secret(mut self, secret: Option<SigningSecret>) -> Self {
+        self.secret = secret;
+        self
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// `method url` with `body`, signed when there is a secret (a new id each time).
+    fn request(&self, method: Method, url: &Url, body: Option<Vec<u8>>) -> RequestBuilder {
+        let mut request = self.client.request(method.clone(), url.clone());
+        if let Some(secret) = &self.secret {
+            let path_and_query = match url.query() {
+                Some(query) => format!("{}?{query}", url.path()),
+                None => url.path().to_owned(),
+            };
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.as_secs() as i64);
+            let signed = body.as_deref().unwrap_or_default();
+            for (name, value) in
+                super::signing::headers(secret, method.as_str(), &path_and_query, signed, now)
+            {
+                request = request.header(name, value);
+            }
+        }
+        match body {
+            Some(body) => request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body),
+            None => request,
+        }
     }
 
     fn url(&self, segments: &[&str]) -> Url {
@@ -101,7 +141,7 @@ impl HttpUtilityConnector {
         let mut delay = self.retry.first_delay;
         let mut attempt = 1;
         loop {
-            let mut request = self.client.request(Method::GET, url.clone());
+            let mut request = self.request(Method::GET, &url, None);
             if let Some(token) = token {
                 request = request.bearer_auth(token.expose());
             }
@@ -122,7 +162,9 @@ impl HttpUtilityConnector {
         segments: &[&str],
         body: &B,
     ) -> Result<T, UtilityError> {
-        self.call_once(self.client.post(self.url(segments)).json(body))
+        let body = serde_json::to_vec(body)
+            .map_err(|error| UtilityError::Protocol(format!("cannot write the request: {error}")))?;
+        self.call_once(self.request(Method::POST, &self.url(segments), Some(body)))
             .await
     }
 }
@@ -212,6 +254,10 @@ fn classify(body: UtilityErrorBody) -> UtilityError {
             UtilityError::Unavailable(utility_text(&body.message))
         }
         Kind::BadRequest | Kind::NotFound => UtilityError::Protocol(utility_text(&body.message)),
+        Kind::Unauthorized => UtilityError::Protocol(utility_text(&format!(
+            "the adapter refused Gridlink's signature: {}",
+            body.message
+        ))),
     }
 }
 

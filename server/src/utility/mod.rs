@@ -1,9 +1,11 @@
 //! How Gridlink talks to utilities: the [`UtilityConnector`] trait the rest of
 //! the server uses, its errors, and the HTTP implementation.
 
+pub mod adapters;
 pub mod catalog;
 pub mod http;
 pub mod protocol;
+pub mod signing;
 
 use async_trait::async_trait;
 use shared::validation::{OtpCode, Password, Username};

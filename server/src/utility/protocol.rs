@@ -156,4 +156,6 @@ pub enum UtilityErrorKind {
     TokenExpired,
     Unavailable,
     ServerError,
+    /// The adapter refused the request's signature (401).
+    Unauthorized,
 }

@@ -37,6 +37,32 @@ impl SigningSecret {
         format!("{PREFIX}{}", STANDARD.encode(&self.0))
     }
 
+    /// A `whsec_…` secret as an operator configures it (an adapter's shared secret).
+    pub fn parse(text: &str) -> anyhow::Result<SigningSecret> {
+        let encoded = text
+            .trim()
+            .strip_prefix(PREFIX)
+            .context("a secret starts with whsec_")?;
+        let bytes = STANDARD
+            .decode(encoded)
+            .context("after whsec_ a secret is base64")?;
+        anyhow::ensure!(bytes.len() >= 24, "a secret has at least 24 bytes");
+        Ok(SigningSecret(bytes))
+    }
+
+    /// Whether `signature` (`v1,BASE64`) signs this message, compared in constant time.
+    pub fn verifies(&self, signature: &str, message_id: &str, timestamp: i64, body: &str) -> bool {
+        let Some(encoded) = signature.strip_prefix("v1,") else {
+            return false;
+        };
+        let Ok(expected) = STANDARD.decode(encoded) else {
+            return false;
+        };
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(format!("{message_id}.{timestamp}.{body}").as_bytes());
+        mac.verify_slice(&expected).is_ok()
+    }
+
     /// `v1,BASE64` for one message.
     pub fn sign(&self, message_id: &str, timestamp: i64, body: &str) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");

@@ -389,6 +389,8 @@ pub struct TestAppOptions {
     pub demo: bool,
     /// Talk to this utility service instead of starting the embedded sandbox.
     pub utility_url: Option<String>,
+    /// `--utility-secret`: sign the calls to `utility_url` with it.
+    pub utility_secret: Option<String>,
     pub public_url: Option<String>,
     /// `--job-lease`, e.g. `1s`; default: the server's default.
     pub job_lease: Option<String>,
@@ -431,6 +433,9 @@ pub async fn spawn_app_with(backend: Backend, options: TestAppOptions) -> TestAp
     }
     if let Some(url) = &options.utility_url {
         argv.push(format!("--utility-url={url}"));
+    }
+    if let Some(secret) = &options.utility_secret {
+        argv.push(format!("--utility-secret={secret}"));
     }
     if let Some(lease) = &options.job_lease {
         argv.push(format!("--job-lease={lease}"));
@@ -608,10 +613,15 @@ impl Drop for TestSandbox {
 }
 
 pub async fn spawn_sandbox() -> TestSandbox {
+    spawn_sandbox_with(server::sandbox::SandboxOptions::default()).await
+}
+
+/// A sandbox that checks signatures, or offers only some utilities.
+pub async fn spawn_sandbox_with(options: server::sandbox::SandboxOptions) -> TestSandbox {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = CancellationToken::new();
-    tokio::spawn(server::sandbox::serve(listener, shutdown.clone()));
+    tokio::spawn(server::sandbox::serve(listener, shutdown.clone(), options));
     TestSandbox { url, shutdown }
 }
 

@@ -1,0 +1,185 @@
+//! Utility adapters as a boundary: calls are signed with the adapter's
+//! secret and a sandbox with a secret refuses unsigned, tampered, stale and
+//! replayed calls; several adapters share the catalogue, each utility routed
+//! to the adapter that lists it, and two adapters listing one utility is a
+//! start-up error naming both.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{expect_json, spawn_app_with, spawn_sandbox_with, Backend, TestAppOptions, TestSandbox};
+use serde_json::{json, Value};
+use server::sandbox::SandboxOptions;
+use server::utility::adapters::AdapterSet;
+use server::utility::http::HttpUtilityConnector;
+use server::utility::{LoginOutcome, UtilityConnector};
+use server::webhooks::signing::SigningSecret;
+use shared::validation::{Password, Username};
+
+async fn signed_sandbox(secret: &SigningSecret, utilities: Option<&[&str]>) -> TestSandbox {
+    spawn_sandbox_with(SandboxOptions {
+        secret: Some(secret.clone()),
+        utilities: utilities.map(|ids| ids.iter().map(|id| (*id).to_owned()).collect()),
+    })
+    .await
+}
+
+fn connector(sandbox: &TestSandbox, secret: Option<&SigningSecret>) -> HttpUtilityConnector {
+    sandbox
+        .connector(Duration::from_secs(5))
+        .with_secret(secret.cloned())
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A GET of the catalogue with these signature headers.
+async fn catalogue_with(sandbox: &TestSandbox, headers: &[(&'static str, String)]) -> reqwest::Response {
+    let mut request = reqwest::Client::new().get(sandbox.url("/api/utilities"));
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_sandbox_with_a_secret_refuses_unsigned_stale_tampered_and_replayed_calls() {
+    let secret = SigningSecret::generate();
+    let sandbox = signed_sandbox(&secret, None).await;
+    let unsigned = catalogue_with(&sandbox, &[]).await;
+    assert_eq!(unsigned.status(), 401);
+    let body: Value = unsigned.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized", "{body}");
+
+    let signed = server::utility::signing::headers(&secret, "GET", "/api/utilities", b"", now());
+    assert_eq!(catalogue_with(&sandbox, &signed).await.status(), 200);
+    let replayed = catalogue_with(&sandbox, &signed).await;
+    assert_eq!(replayed.status(), 401);
+    let body: Value = replayed.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().contains("replay"), "{body}");
+
+    let stale = server::utility::signing::headers(&secret, "GET", "/api/utilities", b"", now() - 301);
+    assert_eq!(catalogue_with(&sandbox, &stale).await.status(), 401);
+    let elsewhere = server::utility::signing::headers(&secret, "GET", "/api/utilities/x", b"", now());
+    assert_eq!(catalogue_with(&sandbox, &elsewhere).await.status(), 401);
+    let other_secret =
+        server::utility::signing::headers(&SigningSecret::generate(), "GET", "/api/utilities", b"", now());
+    assert_eq!(catalogue_with(&sandbox, &other_secret).await.status(), 401);
+
+    // Gridlink's connector signs every call, the POSTs' bodies included.
+    let connector = connector(&sandbox, Some(&secret));
+    assert_eq!(connector.list_utilities().await.unwrap().len(), 5);
+    let outcome = connector
+        .login(
+            "sandbox-water",
+            &Username::parse("user_nomfa").unwrap(),
+            &Password::parse("pass_good").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome, LoginOutcome::Authenticated(_)));
+    // Without the secret the adapter's refusal is a protocol error, not an outage.
+    let error = connector(&sandbox, None).list_utilities().await.unwrap_err();
+    assert!(!error.is_transient(), "{error:?}");
+    assert!(error.details().unwrap().contains("refused Gridlink's signature"), "{error:?}");
+}
+
+#[tokio::test]
+async fn each_utility_is_routed_to_the_adapter_that_lists_it() {
+    let (first_secret, second_secret) = (SigningSecret::generate(), SigningSecret::generate());
+    let first = signed_sandbox(&first_secret, Some(&["sandbox-electric", "sandbox-gas"])).await;
+    let second = signed_sandbox(&second_secret, Some(&["sandbox-water"])).await;
+    let set = AdapterSet::new(vec![
+        ("first".into(), connector(&first, Some(&first_secret))),
+        ("second".into(), connector(&second, Some(&second_secret))),
+    ]);
+    set.check_at_start().await.unwrap();
+    let mut ids: Vec<String> = set.list_utilities().await.unwrap().into_iter().map(|u| u.id).collect();
+    ids.sort();
+    assert_eq!(ids, ["sandbox-electric", "sandbox-gas", "sandbox-water"]);
+    let login = |utility: &'static str| {
+        let set = &set;
+        async move {
+            set.login(
+                utility,
+                &Username::parse("user_nomfa").unwrap(),
+                &Password::parse("pass_good").unwrap(),
+            )
+            .await
+        }
+    };
+    assert!(login("sandbox-water").await.is_ok());
+    assert!(login("sandbox-gas").await.is_ok());
+    // Each call reached its own adapter (each sandbox counts the calls it got).
+    let stats = |sandbox: &TestSandbox| {
+        let url = sandbox.url("/api/admin/stats");
+        async move { reqwest::get(url).await.unwrap().json::<Value>().await.unwrap() }
+    };
+    assert_eq!(stats(&second).await["sandbox-water"]["login"], 1);
+    assert!(stats(&first).await["sandbox-water"].is_null());
+    assert_eq!(stats(&first).await["sandbox-gas"]["login"], 1);
+    assert!(matches!(
+        login("sandbox-legacy").await,
+        Err(server::utility::UtilityError::UnknownUtility)
+    ));
+}
+
+#[tokio::test]
+async fn two_adapters_listing_one_utility_stop_the_start_naming_both() {
+    let secret = SigningSecret::generate();
+    let first = signed_sandbox(&secret, Some(&["sandbox-gas", "sandbox-water"])).await;
+    let second = signed_sandbox(&secret, Some(&["sandbox-water"])).await;
+    let set = AdapterSet::new(vec![
+        ("gas-and-water".into(), connector(&first, Some(&secret))),
+        ("water-co".into(), connector(&second, Some(&secret))),
+    ]);
+    let error = set.check_at_start().await.unwrap_err().to_string();
+    assert!(
+        error.contains("sandbox-water") && error.contains("gas-and-water") && error.contains("water-co"),
+        "{error}"
+    );
+}
+
+/// The whole server over a signed adapter (`GRIDLINK_UTILITY_URL` with its
+/// secret): a credential connects and syncs; with a wrong secret nothing reaches it.
+async fn gridlink_talks_to_a_signed_adapter(backend: Backend) {
+    let secret = SigningSecret::generate();
+    let sandbox = signed_sandbox(&secret, None).await;
+    let app = spawn_app_with(
+        backend,
+        TestAppOptions {
+            utility_url: Some(sandbox.url.clone()),
+            utility_secret: Some(secret.to_whsec()),
+            ..TestAppOptions::default()
+        },
+    )
+    .await;
+    let org = app.organisation("Acme Solar").await;
+    app.synced_credential(&org.api, "sandbox-water", "user_nomfa").await;
+
+    let wrong = spawn_app_with(
+        backend,
+        TestAppOptions {
+            utility_url: Some(sandbox.url.clone()),
+            utility_secret: Some(SigningSecret::generate().to_whsec()),
+            ..TestAppOptions::default()
+        },
+    )
+    .await;
+    let org = wrong.organisation("Acme Solar").await;
+    let refused = expect_json(
+        org.api
+            .post(
+                "/api/v1/credentials",
+                json!({"utilityId": "sandbox-water", "username": "user_nomfa", "password": "pass_good"}),
+            )
+            .await,
+        503,
+    )
+    .await;
+    assert!(refused["message"].as_str().unwrap().contains("utilities"), "{refused}");
+}
+
+database_tests!(gridlink_talks_to_a_signed_adapter);
