@@ -142,7 +142,11 @@ async fn main() -> anyhow::Result<()> {
     let sandbox = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let sandbox_url = format!("http://{}", sandbox.local_addr()?);
     let shutdown = CancellationToken::new();
-    tokio::spawn(server::sandbox::serve(sandbox, shutdown.clone()));
+    tokio::spawn(server::sandbox::serve(
+        sandbox,
+        shutdown.clone(),
+        server::sandbox::SandboxOptions::default(),
+    ));
 
     let argv = [
         "gridlink".to_owned(),

@@ -398,17 +398,21 @@ impl ServeConfig {
                     "set either an adapters file or GRIDLINK_UTILITY_URL, not both",
                 ))
             }
-            (Some(path), None) => UtilitySource::Adapters(adapters::load(
-                Path::new(path),
-                |name| std::env::var(name).ok(),
-            )?),
+            (Some(path), None) => {
+                UtilitySource::Adapters(adapters::load(Path::new(path), |name| {
+                    std::env::var(name).ok()
+                })?)
+            }
             (None, Some(value)) => UtilitySource::Adapters(vec![AdapterConfig {
                 name: "default".to_owned(),
                 url: parse_http_url(UTILITY_URL, value)?,
                 secret: non_empty(&args.utility_secret)
                     .map(|secret| {
                         SigningSecret::parse(secret).map_err(|error| {
-                            ConfigError::new(UTILITY_SECRET, format!("not a whsec_ secret: {error}"))
+                            ConfigError::new(
+                                UTILITY_SECRET,
+                                format!("not a whsec_ secret: {error}"),
+                            )
                         })
                     })
                     .transpose()?,
@@ -470,7 +474,10 @@ impl SandboxConfig {
                 secret: non_empty(&args.secret)
                     .map(|secret| {
                         SigningSecret::parse(secret).map_err(|error| {
-                            ConfigError::new(SANDBOX_SECRET, format!("not a whsec_ secret: {error}"))
+                            ConfigError::new(
+                                SANDBOX_SECRET,
+                                format!("not a whsec_ secret: {error}"),
+                            )
                         })
                     })
                     .transpose()?,

@@ -16,15 +16,15 @@ use crate::crypto::Keyring;
 use crate::https::TlsListener;
 use crate::incidents::tally::{CallTally, ObservedConnector};
 use crate::jobs::{self, Schedule, Wakeups};
+use crate::sandbox::SandboxOptions;
 use crate::spa::SpaAssets;
 use crate::state::{AppState, Settings};
 use crate::store::Database;
-use crate::sandbox::SandboxOptions;
 use crate::utility::adapters::AdapterSet;
 use crate::utility::catalog::UtilityCatalog;
-use crate::webhooks::signing::SigningSecret;
 use crate::utility::http::{HttpUtilityConnector, RetryPolicy};
 use crate::utility::UtilityConnector;
+use crate::webhooks::signing::SigningSecret;
 use crate::{app, demo, sandbox};
 
 /// How long Gridlink waits for one answer from a utility. Real utility sites
@@ -129,7 +129,10 @@ pub async fn start_with(
             tasks.spawn(sandbox::serve(sandbox_listener, shutdown.clone(), options));
             let url =
                 Url::parse(&format!("http://{addr}")).context("Failed to build the sandbox URL")?;
-            (Some(addr), vec![("sandbox".to_owned(), connector(url, Some(secret))?)])
+            (
+                Some(addr),
+                vec![("sandbox".to_owned(), connector(url, Some(secret))?)],
+            )
         }
         UtilitySource::Adapters(list) => {
             let mut adapters = Vec::with_capacity(list.len());

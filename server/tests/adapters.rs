@@ -8,7 +8,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{expect_json, spawn_app_with, spawn_sandbox_with, Backend, TestAppOptions, TestSandbox};
+use common::{
+    expect_json, spawn_app_with, spawn_sandbox_with, Backend, TestAppOptions, TestSandbox,
+};
 use serde_json::{json, Value};
 use server::sandbox::SandboxOptions;
 use server::utility::adapters::AdapterSet;
@@ -36,7 +38,10 @@ fn now() -> i64 {
 }
 
 /// A GET of the catalogue with these signature headers.
-async fn catalogue_with(sandbox: &TestSandbox, headers: &[(&'static str, String)]) -> reqwest::Response {
+async fn catalogue_with(
+    sandbox: &TestSandbox,
+    headers: &[(&'static str, String)],
+) -> reqwest::Response {
     let mut request = reqwest::Client::new().get(sandbox.url("/api/utilities"));
     for (name, value) in headers {
         request = request.header(*name, value);
@@ -58,20 +63,30 @@ async fn a_sandbox_with_a_secret_refuses_unsigned_stale_tampered_and_replayed_ca
     let replayed = catalogue_with(&sandbox, &signed).await;
     assert_eq!(replayed.status(), 401);
     let body: Value = replayed.json().await.unwrap();
-    assert!(body["message"].as_str().unwrap().contains("replay"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("replay"),
+        "{body}"
+    );
 
-    let stale = server::utility::signing::headers(&secret, "GET", "/api/utilities", b"", now() - 301);
+    let stale =
+        server::utility::signing::headers(&secret, "GET", "/api/utilities", b"", now() - 301);
     assert_eq!(catalogue_with(&sandbox, &stale).await.status(), 401);
-    let elsewhere = server::utility::signing::headers(&secret, "GET", "/api/utilities/x", b"", now());
+    let elsewhere =
+        server::utility::signing::headers(&secret, "GET", "/api/utilities/x", b"", now());
     assert_eq!(catalogue_with(&sandbox, &elsewhere).await.status(), 401);
-    let other_secret =
-        server::utility::signing::headers(&SigningSecret::generate(), "GET", "/api/utilities", b"", now());
+    let other_secret = server::utility::signing::headers(
+        &SigningSecret::generate(),
+        "GET",
+        "/api/utilities",
+        b"",
+        now(),
+    );
     assert_eq!(catalogue_with(&sandbox, &other_secret).await.status(), 401);
 
     // Gridlink's connector signs every call, the POSTs' bodies included.
-    let connector = connector(&sandbox, Some(&secret));
-    assert_eq!(connector.list_utilities().await.unwrap().len(), 5);
-    let outcome = connector
+    let signing = connector(&sandbox, Some(&secret));
+    assert_eq!(signing.list_utilities().await.unwrap().len(), 5);
+    let outcome = signing
         .login(
             "sandbox-water",
             &Username::parse("user_nomfa").unwrap(),
@@ -81,9 +96,18 @@ async fn a_sandbox_with_a_secret_refuses_unsigned_stale_tampered_and_replayed_ca
         .unwrap();
     assert!(matches!(outcome, LoginOutcome::Authenticated(_)));
     // Without the secret the adapter's refusal is a protocol error, not an outage.
-    let error = connector(&sandbox, None).list_utilities().await.unwrap_err();
+    let error = connector(&sandbox, None)
+        .list_utilities()
+        .await
+        .unwrap_err();
     assert!(!error.is_transient(), "{error:?}");
-    assert!(error.details().unwrap().contains("refused Gridlink's signature"), "{error:?}");
+    assert!(
+        error
+            .details()
+            .unwrap()
+            .contains("refused Gridlink's signature"),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -96,7 +120,13 @@ async fn each_utility_is_routed_to_the_adapter_that_lists_it() {
         ("second".into(), connector(&second, Some(&second_secret))),
     ]);
     set.check_at_start().await.unwrap();
-    let mut ids: Vec<String> = set.list_utilities().await.unwrap().into_iter().map(|u| u.id).collect();
+    let mut ids: Vec<String> = set
+        .list_utilities()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
     ids.sort();
     assert_eq!(ids, ["sandbox-electric", "sandbox-gas", "sandbox-water"]);
     let login = |utility: &'static str| {
@@ -115,7 +145,14 @@ async fn each_utility_is_routed_to_the_adapter_that_lists_it() {
     // Each call reached its own adapter (each sandbox counts the calls it got).
     let stats = |sandbox: &TestSandbox| {
         let url = sandbox.url("/api/admin/stats");
-        async move { reqwest::get(url).await.unwrap().json::<Value>().await.unwrap() }
+        async move {
+            reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
     };
     assert_eq!(stats(&second).await["sandbox-water"]["login"], 1);
     assert!(stats(&first).await["sandbox-water"].is_null());
@@ -137,7 +174,9 @@ async fn two_adapters_listing_one_utility_stop_the_start_naming_both() {
     ]);
     let error = set.check_at_start().await.unwrap_err().to_string();
     assert!(
-        error.contains("sandbox-water") && error.contains("gas-and-water") && error.contains("water-co"),
+        error.contains("sandbox-water")
+            && error.contains("gas-and-water")
+            && error.contains("water-co"),
         "{error}"
     );
 }
@@ -157,7 +196,8 @@ async fn gridlink_talks_to_a_signed_adapter(backend: Backend) {
     )
     .await;
     let org = app.organisation("Acme Solar").await;
-    app.synced_credential(&org.api, "sandbox-water", "user_nomfa").await;
+    app.synced_credential(&org.api, "sandbox-water", "user_nomfa")
+        .await;
 
     let wrong = spawn_app_with(
         backend,
@@ -179,7 +219,10 @@ async fn gridlink_talks_to_a_signed_adapter(backend: Backend) {
         503,
     )
     .await;
-    assert!(refused["message"].as_str().unwrap().contains("utilities"), "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("utilities"),
+        "{refused}"
+    );
 }
 
 database_tests!(gridlink_talks_to_a_signed_adapter);

@@ -28,10 +28,10 @@ pub async fn require_signature(
     let Ok(bytes) = to_bytes(body, MAX_SIGNED_BODY).await else {
         return SandboxError::bad_request("The body is larger than 64 KiB.").into_response();
     };
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map_or_else(|| parts.uri.path().to_owned(), |value| value.as_str().to_owned());
+    let path_and_query = parts.uri.path_and_query().map_or_else(
+        || parts.uri.path().to_owned(),
+        |value| value.as_str().to_owned(),
+    );
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let refused = match verify(
         &secret,
@@ -54,10 +54,15 @@ pub async fn require_signature(
         Err(why) => Some(format!("Refused: {why}.")),
     };
     match refused {
-        Some(message) => {
-            SandboxError::new(StatusCode::UNAUTHORIZED, UtilityErrorKind::Unauthorized, message)
-                .into_response()
+        Some(message) => SandboxError::new(
+            StatusCode::UNAUTHORIZED,
+            UtilityErrorKind::Unauthorized,
+            message,
+        )
+        .into_response(),
+        None => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
         }
-        None => next.run(Request::from_parts(parts, Body::from(bytes))).await,
     }
 }

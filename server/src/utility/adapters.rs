@@ -66,8 +66,12 @@ pub fn load(
     let problem = |text: String| ConfigError::new(ADAPTERS, text);
     let text = std::fs::read_to_string(path)
         .map_err(|error| problem(format!("cannot read {}: {error}", path.display())))?;
-    let file: AdaptersFile = toml::from_str(&text)
-        .map_err(|error| problem(format!("{} is not a valid adapters file: {error}", path.display())))?;
+    let file: AdaptersFile = toml::from_str(&text).map_err(|error| {
+        problem(format!(
+            "{} is not a valid adapters file: {error}",
+            path.display()
+        ))
+    })?;
     if file.adapter.is_empty() {
         return Err(problem(format!(
             "{} lists no adapter: add an [[adapter]] with a name and a url",
@@ -85,15 +89,24 @@ pub fn load(
         let url = Url::parse(entry.url.trim())
             .ok()
             .filter(|url| matches!(url.scheme(), "https" | "http"))
-            .ok_or_else(|| problem(format!("adapter {name}: {:?} is not an http(s) URL", entry.url)))?;
+            .ok_or_else(|| {
+                problem(format!(
+                    "adapter {name}: {:?} is not an http(s) URL",
+                    entry.url
+                ))
+            })?;
         let secret = match entry.secret_env {
             None => None,
             Some(variable) => {
                 let value = env(&variable).ok_or_else(|| {
-                    problem(format!("adapter {name}: the variable {variable} (its secret) is not set"))
+                    problem(format!(
+                        "adapter {name}: the variable {variable} (its secret) is not set"
+                    ))
                 })?;
                 Some(SigningSecret::parse(&value).map_err(|error| {
-                    problem(format!("adapter {name}: {variable} is not a whsec_ secret: {error}"))
+                    problem(format!(
+                        "adapter {name}: {variable} is not a whsec_ secret: {error}"
+                    ))
                 })?)
             }
         };
@@ -104,7 +117,9 @@ pub fn load(
 
 /// Two adapters listed the same utility.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("utility {utility:?} is listed by two adapters, {first} and {second}: it must belong to one")]
+#[error(
+    "utility {utility:?} is listed by two adapters, {first} and {second}: it must belong to one"
+)]
 pub struct Conflict {
     pub utility: String,
     pub first: String,
@@ -331,7 +346,8 @@ mod tests {
         pub struct Temp(pub std::path::PathBuf);
         impl Temp {
             pub fn with(text: &str) -> Temp {
-                let path = std::env::temp_dir().join(format!("{}.toml", crate::tokens::new_id("adapters")));
+                let path = std::env::temp_dir()
+                    .join(format!("{}.toml", crate::tokens::new_id("adapters")));
                 std::fs::write(&path, text).unwrap();
                 Temp(path)
             }
@@ -351,7 +367,10 @@ mod tests {
             "[[adapter]]\nname = \"a\"\nurl = \"https://a.example\"\nsecret_env = \"A_SECRET\"\n\n\
              [[adapter]]\nname = \"b\"\nurl = \"http://127.0.0.1:9000\"\n",
         );
-        let adapters = load(&path.0, |name| (name == "A_SECRET").then(|| SECRET.to_owned())).unwrap();
+        let adapters = load(&path.0, |name| {
+            (name == "A_SECRET").then(|| SECRET.to_owned())
+        })
+        .unwrap();
         assert_eq!(adapters.len(), 2);
         assert_eq!(adapters[0].name, "a");
         assert!(adapters[0].secret.is_some());
@@ -371,9 +390,14 @@ mod tests {
         ];
         for (text, expected) in cases {
             let path = file(text);
-            let error = load(&path.0, |name| (name == "BAD").then(|| "oops".to_owned())).unwrap_err();
+            let error =
+                load(&path.0, |name| (name == "BAD").then(|| "oops".to_owned())).unwrap_err();
             assert_eq!(error.option, ADAPTERS);
-            assert!(error.problem.contains(expected), "{text:?}: {}", error.problem);
+            assert!(
+                error.problem.contains(expected),
+                "{text:?}: {}",
+                error.problem
+            );
         }
     }
 }

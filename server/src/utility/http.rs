@@ -162,8 +162,9 @@ impl HttpUtilityConnector {
         segments: &[&str],
         body: &B,
     ) -> Result<T, UtilityError> {
-        let body = serde_json::to_vec(body)
-            .map_err(|error| UtilityError::Protocol(format!("cannot write the request: {error}")))?;
+        let body = serde_json::to_vec(body).map_err(|error| {
+            UtilityError::Protocol(format!("cannot write the request: {error}"))
+        })?;
         self.call_once(self.request(Method::POST, &self.url(segments), Some(body)))
             .await
     }

@@ -73,9 +73,7 @@ pub fn verify(
             .ok_or(Refused::Unsigned(name))
     };
     let id = header(ID)?;
-    let timestamp: i64 = header(TIMESTAMP)?
-        .parse()
-        .map_err(|_| Refused::OutOfTime)?;
+    let timestamp: i64 = header(TIMESTAMP)?.parse().map_err(|_| Refused::OutOfTime)?;
     let signatures = header(SIGNATURE)?;
     if (now_seconds - timestamp).abs() > TOLERANCE_SECONDS {
         return Err(Refused::OutOfTime);
@@ -117,11 +115,25 @@ mod tests {
             Err(Refused::WrongSignature)
         );
         assert_eq!(
-            verify(&secret, "POST", "/api/utilities/sandbox-water/login", &map, body, now),
+            verify(
+                &secret,
+                "POST",
+                "/api/utilities/sandbox-water/login",
+                &map,
+                body,
+                now
+            ),
             Err(Refused::WrongSignature)
         );
         assert_eq!(
-            verify(&secret, "POST", path, &map, br#"{"username":"user_bad"}"#, now),
+            verify(
+                &secret,
+                "POST",
+                path,
+                &map,
+                br#"{"username":"user_bad"}"#,
+                now
+            ),
             Err(Refused::WrongSignature)
         );
         assert_eq!(
