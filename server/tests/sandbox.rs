@@ -299,13 +299,15 @@ async fn reset_forgets_sessions_codes_and_faults() {
 async fn gridlink_serve_starts_the_sandbox_on_its_own_port() {
     let app = spawn_app(Backend::Sqlite).await;
     assert_ne!(app.sandbox_url, app.base_url);
-    let utilities: Vec<Value> = reqwest::get(app.sandbox("/api/utilities"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(utilities.len(), 5);
+    // Gridlink signs its calls to the embedded sandbox, which refuses unsigned ones…
+    let unsigned = reqwest::get(app.sandbox("/api/utilities")).await.unwrap();
+    assert_eq!(unsigned.status(), 401);
+    // …while its test knobs stay open, and Gridlink itself reads the catalogue.
+    let stats = reqwest::get(app.sandbox("/api/admin/stats")).await.unwrap();
+    assert_eq!(stats.status(), 200);
+    let org = app.organisation("Acme Solar").await;
+    let utilities: Value = common::expect_json(org.api.get("/api/v1/utilities").await, 200).await;
+    assert_eq!(utilities.as_array().unwrap().len(), 5);
 }
 
 #[tokio::test]
