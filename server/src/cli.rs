@@ -29,6 +29,49 @@ pub enum Command {
     CreateOrganisation(CreateOrganisationArgs),
     /// Re-seal every stored secret under the first (current) master key.
     RotateKey(RotateKeyArgs),
+    /// Run the utility protocol's scenarios against an adapter and print a pass/fail table.
+    Conformance(ConformanceArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConformanceArgs {
+    /// The adapter's base URL.
+    #[arg(long, value_name = "URL")]
+    pub utility_url: String,
+
+    /// The environment variable holding the adapter's `whsec_…` secret: calls are signed
+    /// with it, and the adapter must refuse unsigned and stale ones. Without it, nothing is signed.
+    #[arg(long, value_name = "NAME")]
+    pub secret_env: Option<String>,
+
+    /// The utility to test. Default: the first the catalogue lists with a code method.
+    #[arg(long, value_name = "ID")]
+    pub utility: Option<String>,
+
+    /// Where the codes "sent" can be read (JSON, newest first, `?utility=&username=`).
+    /// Default: the sandbox's `/api/outbox` at the adapter's address.
+    #[arg(long, value_name = "URL")]
+    pub outbox_url: Option<String>,
+
+    /// The password of the scenario logins.
+    #[arg(long, default_value = "pass_good")]
+    pub password: String,
+
+    /// A login that is asked for MFA.
+    #[arg(long, default_value = "user_good")]
+    pub login_with_mfa: String,
+
+    /// A login that is never asked for MFA.
+    #[arg(long, default_value = "user_nomfa")]
+    pub login_without_mfa: String,
+
+    /// A login whose account is locked.
+    #[arg(long, default_value = "user_locked")]
+    pub login_locked: String,
+
+    /// A login for which the utility is down.
+    #[arg(long, default_value = "user_down")]
+    pub login_unavailable: String,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use reqwest::Url;
 
-use crate::cli::{DatabaseArgs, SandboxArgs, ServeArgs};
+use crate::cli::{ConformanceArgs, DatabaseArgs, SandboxArgs, ServeArgs};
 use crate::client_ip::TrustedProxies;
 use crate::crypto::Keyring;
 use crate::outbound::TrustRoots;
@@ -457,6 +457,55 @@ impl ServeConfig {
             )?,
         })
     }
+}
+
+pub const CONFORMANCE_URL: &str = "--utility-url";
+pub const CONFORMANCE_SECRET: &str = "--secret-env";
+
+/// `gridlink conformance`'s options, validated.
+pub fn conformance_options(
+    args: &ConformanceArgs,
+) -> Result<crate::conformance::Options, ConfigError> {
+    let mut url = parse_http_url(CONFORMANCE_URL, &args.utility_url)?;
+    if !url.path().ends_with('/') {
+        url.set_path(&format!("{}/", url.path()));
+    }
+    let secret = match non_empty(&args.secret_env) {
+        None => None,
+        Some(variable) => {
+            let value = std::env::var(variable).map_err(|_| {
+                ConfigError::new(
+                    CONFORMANCE_SECRET,
+                    format!("the variable {variable} is not set"),
+                )
+            })?;
+            Some(SigningSecret::parse(&value).map_err(|error| {
+                ConfigError::new(
+                    CONFORMANCE_SECRET,
+                    format!("{variable} is not a whsec_ secret: {error}"),
+                )
+            })?)
+        }
+    };
+    let outbox_url = match non_empty(&args.outbox_url) {
+        Some(value) => parse_http_url("--outbox-url", value)?,
+        None => url
+            .join("api/outbox")
+            .map_err(|error| ConfigError::new(CONFORMANCE_URL, error.to_string()))?,
+    };
+    Ok(crate::conformance::Options {
+        url,
+        secret,
+        utility: non_empty(&args.utility).map(str::to_owned),
+        outbox_url: Some(outbox_url),
+        logins: crate::conformance::Logins {
+            password: args.password.clone(),
+            with_mfa: args.login_with_mfa.clone(),
+            without_mfa: args.login_without_mfa.clone(),
+            locked: args.login_locked.clone(),
+            unavailable: args.login_unavailable.clone(),
+        },
+    })
 }
 
 /// Everything `gridlink sandbox` needs, validated.

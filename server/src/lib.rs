@@ -11,6 +11,7 @@ pub mod cli;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
+pub mod conformance;
 pub mod connect;
 pub mod credentials;
 pub mod crypto;

@@ -80,6 +80,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Conformance(args) => {
+            let options = server::config::conformance_options(&args)?;
+            let report = server::conformance::run(options).await;
+            print!("{}", report.table());
+            let failed = report.failures().len();
+            anyhow::ensure!(failed == 0, "{failed} conformance checks failed");
+            Ok(())
+        }
         Command::CreateOrganisation(args) => {
             let config = DatabaseConfig::from_args(&args.database)?;
             let db = Database::connect(&config.url).await?;

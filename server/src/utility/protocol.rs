@@ -17,6 +17,9 @@
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
+// Dates travel as `YYYY-MM-DD`, as the protocol document says.
+time::serde::format_description!(calendar_date, Date, "[year]-[month]-[day]");
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UtilityInfo {
@@ -110,7 +113,9 @@ pub struct Statement {
     /// Stable for an account and period, so a repeated sync recognises it.
     pub id: String,
     pub account_number: String,
+    #[serde(with = "calendar_date")]
     pub period_start: Date,
+    #[serde(with = "calendar_date")]
     pub period_end: Date,
     pub usage: f64,
     /// `kWh`, `therms` or `gallons`.
