@@ -21,6 +21,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api_keys::router())
         .merge(credentials::router())
         .merge(incidents::router())
+        .merge(crate::utility::routes::router())
         .merge(connect::router())
         .merge(openapi::router())
         .merge(organisations::router())

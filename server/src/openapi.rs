@@ -137,6 +137,7 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/v1/api-keys", "post", op("Create an API key; its secret is shown only in this answer (admins)", "api keys", ADMIN, Some("NewApiKey"), ok("201", "Created", Some(schema_ref("CreatedApiKey"))), &[403])),
         ("/api/v1/api-keys/{id}", "delete", with(op("Revoke an API key (admins)", "api keys", ADMIN, None, ok("204", "Revoked", None), &[403, 404]), vec![path_param("id", "The API key's id.")])),
         ("/api/v1/utilities", "get", op("The utilities Gridlink connects to, with their names", "credentials", INTEGRATOR, None, ok("200", "Utilities", Some(json!({"type": "array", "items": schema_ref("Utility")}))), &[503])),
+        ("/api/v1/adapters", "get", op("The utility adapters, their utilities and health (read-only: configured by file)", "credentials", INTEGRATOR, None, ok("200", "Adapters", Some(json!({"type": "array", "items": schema_ref("AdapterHealth")}))), &[])),
         ("/api/v1/utility-incidents", "get", with(op("Utilities that stopped answering for many calls at once (open, or also resolved in the last 30 days)", "credentials", INTEGRATOR, None, ok("200", "Incidents, newest first", Some(json!({"type": "array", "items": schema_ref("UtilityIncident")}))), &[400, 422]), vec![
             query_param("state", "open (default) or all.", json!({"type": "string", "enum": ["open", "all"], "default": "open"})),
         ])),
@@ -332,6 +333,10 @@ fn schemas() -> Value {
         "UpdateLink": object(&["id", "credentialId", "createdAt", "expiresAt"], json!({"id": text(), "credentialId": text(), "createdAt": time(), "expiresAt": time()})),
         "Utility": object(&["id", "name"], json!({"id": text(), "name": text(),
             "troubleSince": {"type": ["string", "null"], "format": "date-time", "description": "Set while the utility has an open incident"}})),
+        "AdapterHealth": object(&["name", "url", "signed", "utilities", "callsLastHour", "failuresLastHour"], json!({
+            "name": text(), "url": text(), "signed": {"type": "boolean"}, "utilities": {"type": "array", "items": schema_ref("Utility")},
+            "lastRefreshAt": nullable_time(), "lastRefreshError": nullable_text(),
+            "callsLastHour": {"type": "integer"}, "failuresLastHour": {"type": "integer", "description": "Calls that found a utility not answering"}})),
         "UtilityIncident": object(&["id", "utilityId", "utilityName", "failingSince", "openedAt", "affectedCredentials"], json!({
             "id": text(), "utilityId": text(), "utilityName": text(), "failingSince": time(), "openedAt": time(), "resolvedAt": nullable_time(),
             "affectedCredentials": {"type": "integer", "description": "The organisation's active credentials at this utility"}})),

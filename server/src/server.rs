@@ -146,12 +146,12 @@ pub async fn start_with(
             (None, adapters)
         }
     };
-    let adapters = AdapterSet::new(adapters);
+    let adapters = Arc::new(AdapterSet::new(adapters));
     adapters.check_at_start().await?;
 
     let utility_calls = CallTally::default();
     let utility: Arc<dyn UtilityConnector> = Arc::new(ObservedConnector::new(
-        Arc::new(adapters),
+        Arc::clone(&adapters) as Arc<dyn UtilityConnector>,
         utility_calls.clone(),
         clock.clone(),
     ));
@@ -172,6 +172,7 @@ pub async fn start_with(
         clock,
         wakeups: Wakeups::default(),
         utility_calls,
+        adapters,
         rate_limits: Arc::default(),
     };
     let demo_operator_password = match &config.demo {

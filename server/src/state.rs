@@ -15,6 +15,7 @@ use crate::outbound::TrustRoots;
 use crate::rate_limit::RateLimits;
 use crate::spa::SpaAssets;
 use crate::store::Database;
+use crate::utility::adapters::AdapterSet;
 use crate::utility::catalog::UtilityCatalog;
 use crate::utility::UtilityConnector;
 
@@ -26,6 +27,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// How Gridlink reaches utilities (the embedded sandbox by default).
     pub utility: Arc<dyn UtilityConnector>,
+    /// The adapters behind `utility`, for their health page.
+    pub adapters: Arc<AdapterSet>,
     pub utilities: UtilityCatalog,
     pub keyring: Arc<Keyring>,
     pub clock: Clock,

@@ -198,6 +198,19 @@ async fn gridlink_talks_to_a_signed_adapter(backend: Backend) {
     let org = app.organisation("Acme Solar").await;
     app.synced_credential(&org.api, "sandbox-water", "user_nomfa")
         .await;
+    // Settings → Utilities reads this: the adapter, its utilities and its health.
+    server::jobs::incident_watch::watch_once(app.state())
+        .await
+        .unwrap();
+    let adapters = expect_json(org.api.get("/api/v1/adapters").await, 200).await;
+    let adapter = &adapters[0];
+    assert_eq!(adapter["name"], "default");
+    assert_eq!(adapter["signed"], true);
+    assert_eq!(adapter["utilities"].as_array().unwrap().len(), 5);
+    assert!(adapter["lastRefreshAt"].is_string(), "{adapter}");
+    assert!(adapter["lastRefreshError"].is_null(), "{adapter}");
+    assert!(adapter["callsLastHour"].as_u64().unwrap() >= 3, "{adapter}");
+    assert_eq!(adapter["failuresLastHour"], 0);
 
     let wrong = spawn_app_with(
         backend,
@@ -223,6 +236,10 @@ async fn gridlink_talks_to_a_signed_adapter(backend: Backend) {
         refused["message"].as_str().unwrap().contains("utilities"),
         "{refused}"
     );
+    let adapters = expect_json(org.api.get("/api/v1/adapters").await, 200).await;
+    let error = adapters[0]["lastRefreshError"].as_str().unwrap();
+    assert!(error.contains("refused Gridlink's signature"), "{error}");
+    assert!(adapters[0]["lastRefreshAt"].is_null());
 }
 
 database_tests!(gridlink_talks_to_a_signed_adapter);

@@ -221,3 +221,23 @@ pub struct UtilityIncident {
     /// The organisation's active credentials at this utility.
     pub affected_credentials: u64,
 }
+
+/// `GET /api/v1/adapters`: one utility adapter as the deployment configured it, and how it is doing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdapterHealth {
+    pub name: String,
+    pub url: String,
+    /// Whether Gridlink signs its calls to this adapter.
+    pub signed: bool,
+    /// The utilities it serves (its last catalogue).
+    pub utilities: Vec<crate::connect::Utility>,
+    /// When its catalogue was last read successfully.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_refresh_at: Option<OffsetDateTime>,
+    /// Why the last attempt to read its catalogue failed, if it did.
+    pub last_refresh_error: Option<String>,
+    /// Calls to its utilities in the last hour, and how many found them not answering.
+    pub calls_last_hour: u64,
+    pub failures_last_hour: u64,
+}

@@ -136,6 +136,25 @@ pub struct AdapterSet {
     adapters: Vec<Adapter>,
     /// Each adapter's last catalogue it answered (`None`: never reached yet).
     catalogues: RwLock<Vec<Option<Vec<UtilityInfo>>>>,
+    /// Each adapter's last catalogue refresh: when it last succeeded, and the last error.
+    refreshes: RwLock<Vec<Refresh>>,
+}
+
+/// How an adapter's catalogue refreshes went.
+#[derive(Debug, Clone, Default)]
+pub struct Refresh {
+    pub last_success: Option<time::OffsetDateTime>,
+    pub last_error: Option<String>,
+}
+
+/// One adapter as the health page shows it.
+#[derive(Debug, Clone)]
+pub struct AdapterView {
+    pub name: String,
+    pub url: String,
+    pub signed: bool,
+    pub utilities: Vec<UtilityInfo>,
+    pub refresh: Refresh,
 }
 
 impl AdapterSet {
@@ -147,7 +166,28 @@ impl AdapterSet {
                 .map(|(name, connector)| Adapter { name, connector })
                 .collect(),
             catalogues: RwLock::new(vec![None; count]),
+            refreshes: RwLock::new(vec![Refresh::default(); count]),
         }
+    }
+
+    /// Every adapter with its last catalogue and refresh.
+    pub fn views(&self) -> Vec<AdapterView> {
+        let catalogues = self.read();
+        let refreshes = self
+            .refreshes
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.adapters
+            .iter()
+            .enumerate()
+            .map(|(index, adapter)| AdapterView {
+                name: adapter.name.clone(),
+                url: adapter.connector.base_url().to_string(),
+                signed: adapter.connector.is_signed(),
+                utilities: catalogues[index].clone().unwrap_or_default(),
+                refresh: refreshes[index].clone(),
+            })
+            .collect()
     }
 
     pub fn adapters(&self) -> &[Adapter] {
@@ -183,7 +223,28 @@ impl AdapterSet {
     /// Fetches every adapter's catalogue, keeping the last known one of an adapter that fails.
     async fn refresh(&self) {
         for (index, adapter) in self.adapters.iter().enumerate() {
-            match adapter.connector.list_utilities().await {
+            let outcome = adapter.connector.list_utilities().await;
+            {
+                let mut refreshes = self
+                    .refreshes
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                match &outcome {
+                    Ok(_) => {
+                        refreshes[index] = Refresh {
+                            last_success: Some(time::OffsetDateTime::now_utc()),
+                            last_error: None,
+                        }
+                    }
+                    Err(error) => {
+                        refreshes[index].last_error = Some(match error.details() {
+                            Some(details) => format!("{error}: {details}"),
+                            None => error.to_string(),
+                        })
+                    }
+                }
+            }
+            match outcome {
                 Ok(utilities) => self.write()[index] = Some(utilities),
                 Err(error) => tracing::warn!(
                     adapter = adapter.name,

@@ -84,6 +84,10 @@ impl HttpUtilityConnector {
         &self.base_url
     }
 
+    pub fn is_signed(&self) -> bool {
+        self.secret.is_some()
+    }
+
     /// `method url` with `body`, signed when there is a secret (a new id each time).
     fn request(&self, method: Method, url: &Url, body: Option<Vec<u8>>) -> RequestBuilder {
         let mut request = self.client.request(method.clone(), url.clone());
