@@ -12,7 +12,7 @@ use shared::connect::{
     UpdateLink, Utility,
 };
 use shared::credentials::{
-    Credential, CredentialCounts, CredentialEvent, CredentialPage, ExpiryForecast,
+    AdapterHealth, Credential, CredentialCounts, CredentialEvent, CredentialPage, ExpiryForecast,
     OrganisationEvent, UtilityAccount, UtilityIncident, UtilityStatement,
 };
 use shared::health::Health;
@@ -444,6 +444,11 @@ impl DashboardApi {
             Credentials::None,
         )
         .await
+    }
+
+    /// The utility adapters and their health.
+    pub async fn adapters(&self) -> Result<Vec<AdapterHealth>, ApiError> {
+        get_json("/api/v1/adapters", Credentials::None).await
     }
 
     pub async fn organisation(&self) -> Result<OrganisationSettings, ApiError> {

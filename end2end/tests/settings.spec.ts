@@ -26,6 +26,19 @@ test('an admin creates an API key, sees it once, and revokes it', async ({ page,
   expect(revoked.status()).toBe(401);
 });
 
+test('Settings → Utilities shows the signed sandbox adapter, its utilities and health', async ({ page }) => {
+  const dashboard = new OperatorDashboard(page);
+  await dashboard.signIn();
+  await page.getByRole('link', { name: 'Settings' }).click();
+  const utilities = page.getByRole('region', { name: 'Utilities' });
+  await expect(utilities.getByRole('heading', { level: 3, name: /sandbox/ })).toBeVisible();
+  await expect(utilities).toContainText('Signed');
+  await expect(utilities).toContainText('Sandbox Electric, Sandbox Gas, Sandbox Water');
+  await expect(utilities).toContainText(/Catalogue read\s*\d{4}-\d{2}-\d{2}/);
+  await expect(utilities).toContainText(/calls in the last hour|no calls in the last hour/);
+  await expectNoAccessibilityViolations(page);
+});
+
 test('an embed origin that is not https is refused with the line it is on', async ({ page }) => {
   const dashboard = new OperatorDashboard(page);
   await dashboard.signIn();

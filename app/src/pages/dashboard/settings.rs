@@ -31,6 +31,7 @@ pub fn Settings() -> impl IntoView {
             </p>
         </div>
         <OrganisationSection />
+        <UtilitiesSection />
         <ApiKeysSection />
         <OperatorsSection />
     }
@@ -158,6 +159,73 @@ fn OrganisationSection() -> impl IntoView {
                     <span role="status" aria-live="polite" class="muted">{move || saved.get().then_some(" Saved.")}</span>
                 </form>
             </Show>
+        </section>
+    }
+}
+
+/// Settings → Utilities: each adapter, its utilities and its health. Read-only:
+/// adapters are configured by file (GRIDLINK_ADAPTERS).
+#[component]
+fn UtilitiesSection() -> impl IntoView {
+    let operator = operator();
+    let adapters = LocalResource::new(move || {
+        let api = operator.api.get_value();
+        async move { api.adapters().await }
+    });
+    view! {
+        <section class="card settings-section" aria-labelledby="utilities-title">
+            <h2 id="utilities-title" class="card-title">"Utilities"</h2>
+            <p class="muted">"The utility adapters this deployment talks to, read-only: they are configured in the adapters file (GRIDLINK_ADAPTERS)."</p>
+            <Suspense fallback=|| view! { <Loading label="Loading adapters…" /> }>
+                {move || Suspend::new(async move {
+                    match adapters.await {
+                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                        Ok(adapters) => adapters
+                            .into_iter()
+                            .map(|adapter| {
+                                let rate = if adapter.calls_last_hour == 0 {
+                                    "no calls in the last hour".to_owned()
+                                } else {
+                                    format!(
+                                        "{} calls in the last hour, {} not answered ({}%)",
+                                        adapter.calls_last_hour,
+                                        adapter.failures_last_hour,
+                                        adapter.failures_last_hour * 100 / adapter.calls_last_hour
+                                    )
+                                };
+                                let names = adapter
+                                    .utilities
+                                    .iter()
+                                    .map(|utility| utility.name.clone())
+                                    .collect::<Vec<_>>()
+                                    .join(", ");
+                                view! {
+                                    <div class="adapter">
+                                        <h3 class="adapter-name">
+                                            {adapter.name.clone()}
+                                            {if adapter.signed {
+                                                view! { <span class="badge badge-success badge-inline">"Signed"</span> }.into_any()
+                                            } else {
+                                                view! { <span class="badge badge-warning badge-inline">"Not signed"</span> }.into_any()
+                                            }}
+                                        </h3>
+                                        <dl class="facts">
+                                            <dt>"Address"</dt><dd><code>{adapter.url.clone()}</code></dd>
+                                            <dt>"Utilities"</dt><dd>{if names.is_empty() { "None known yet".to_owned() } else { names }}</dd>
+                                            <dt>"Catalogue read"</dt><dd>{adapter.last_refresh_at.map(format_time).unwrap_or_else(|| "Never".into())}</dd>
+                                            <dt>"Health"</dt><dd>{rate}</dd>
+                                        </dl>
+                                        {adapter.last_refresh_error.map(|error| view! {
+                                            <div class="alert alert-warning">{format!("Last catalogue read failed: {error}")}</div>
+                                        })}
+                                    </div>
+                                }
+                            })
+                            .collect_view()
+                            .into_any(),
+                    }
+                })}
+            </Suspense>
         </section>
     }
 }
