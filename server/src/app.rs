@@ -22,6 +22,7 @@ pub fn app(state: AppState) -> Router {
         .merge(credentials::router())
         .merge(incidents::router())
         .merge(crate::utility::routes::router())
+        .merge(crate::utility::protocol_openapi::router())
         .merge(connect::router())
         .merge(openapi::router())
         .merge(organisations::router())

@@ -243,3 +243,62 @@ async fn gridlink_talks_to_a_signed_adapter(backend: Backend) {
 }
 
 database_tests!(gridlink_talks_to_a_signed_adapter);
+
+/// The protocol's OpenAPI document comes from the protocol types; the
+/// published copy in docs/ must be the same (`GRIDLINK_BLESS=1` rewrites it).
+#[tokio::test]
+async fn the_protocol_document_is_generated_served_and_published() {
+    let document = server::utility::protocol_openapi::document();
+    let schemas = &document["components"]["schemas"];
+    for name in [
+        "UtilityInfo",
+        "LoginRequest",
+        "LoginResponse",
+        "OfferedMethod",
+        "SendCodeRequest",
+        "CodeSentResponse",
+        "VerifyCodeRequest",
+        "SessionTokenResponse",
+        "Account",
+        "Statement",
+        "UtilityErrorBody",
+        "UtilityErrorKind",
+    ] {
+        assert!(schemas[name].is_object(), "{name} missing: {schemas}");
+    }
+    assert_eq!(
+        schemas["Statement"]["properties"]["periodStart"]["format"],
+        "date"
+    );
+    assert!(schemas["UtilityErrorKind"]
+        .to_string()
+        .contains("unauthorized"));
+    let refs = document.to_string();
+    for reference in refs.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(schemas[name].is_object(), "dangling $ref {name}");
+    }
+
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/utility-protocol.openapi.json");
+    let text = serde_json::to_string_pretty(&document).unwrap() + "\n";
+    if std::env::var_os("GRIDLINK_BLESS").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let published = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        published == text,
+        "docs/utility-protocol.openapi.json is not the generated document: run \
+         `GRIDLINK_BLESS=1 cargo test -p server --test adapters the_protocol_document` and commit it"
+    );
+
+    let app = common::spawn_app(Backend::Sqlite).await;
+    let served: Value = app
+        .anonymous()
+        .get("/api/adapter-protocol.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(served, document);
+}

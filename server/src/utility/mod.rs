@@ -5,6 +5,7 @@ pub mod adapters;
 pub mod catalog;
 pub mod http;
 pub mod protocol;
+pub mod protocol_openapi;
 pub mod routes;
 pub mod signing;
 

@@ -14,13 +14,14 @@
 //!
 //! Errors answer with [`UtilityErrorBody`].
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
 // Dates travel as `YYYY-MM-DD`, as the protocol document says.
 time::serde::format_description!(calendar_date, Date, "[year]-[month]-[day]");
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UtilityInfo {
     pub id: String,
@@ -30,14 +31,14 @@ pub struct UtilityInfo {
     pub token_lifetime_days: u32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(
     tag = "result",
     rename_all = "snake_case",
@@ -48,6 +49,7 @@ pub enum LoginResponse {
     Authenticated {
         session_token: String,
         #[serde(with = "time::serde::rfc3339")]
+        #[schemars(with = "String", extend("format" = "date-time"))]
         expires_at: OffsetDateTime,
     },
     /// A code is needed: pick one of these methods.
@@ -55,11 +57,12 @@ pub enum LoginResponse {
         challenge_id: String,
         methods: Vec<OfferedMethod>,
         #[serde(with = "time::serde::rfc3339")]
+        #[schemars(with = "String", extend("format" = "date-time"))]
         challenge_expires_at: OffsetDateTime,
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OfferedMethod {
     /// `sms`, `call`, `email`, or a kind Gridlink cannot do (`security_question`).
@@ -68,37 +71,39 @@ pub struct OfferedMethod {
     pub destination: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendCodeRequest {
     pub method: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CodeSentResponse {
     pub method: String,
     pub destination: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub code_expires_at: OffsetDateTime,
     pub sends_left: u32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VerifyCodeRequest {
     pub code: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionTokenResponse {
     pub session_token: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub expires_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Account {
     pub account_number: String,
@@ -107,15 +112,17 @@ pub struct Account {
     pub fuel: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Statement {
     /// Stable for an account and period, so a repeated sync recognises it.
     pub id: String,
     pub account_number: String,
     #[serde(with = "calendar_date")]
+    #[schemars(with = "String", extend("format" = "date"))]
     pub period_start: Date,
     #[serde(with = "calendar_date")]
+    #[schemars(with = "String", extend("format" = "date"))]
     pub period_end: Date,
     pub usage: f64,
     /// `kWh`, `therms` or `gallons`.
@@ -125,7 +132,7 @@ pub struct Statement {
 }
 
 /// Every utility error, with the fields that some kinds carry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UtilityErrorBody {
     pub error: UtilityErrorKind,
@@ -139,10 +146,11 @@ pub struct UtilityErrorBody {
         skip_serializing_if = "Option::is_none",
         with = "time::serde::rfc3339::option"
     )]
+    #[schemars(with = "Option<String>")]
     pub locked_until: Option<OffsetDateTime>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UtilityErrorKind {
     BadRequest,
