@@ -451,6 +451,16 @@ impl DashboardApi {
         get_json("/api/v1/adapters", Credentials::None).await
     }
 
+    /// Reads every adapter's catalogue now (admins); answers the adapters.
+    pub async fn refresh_adapters(&self) -> Result<Vec<AdapterHealth>, ApiError> {
+        post_json(
+            "/api/v1/adapters/refresh",
+            &serde_json::json!({}),
+            self.csrf(),
+        )
+        .await
+    }
+
     pub async fn organisation(&self) -> Result<OrganisationSettings, ApiError> {
         get_json("/api/v1/organisation", Credentials::None).await
     }

@@ -37,6 +37,9 @@ test('Settings → Utilities shows the signed sandbox adapter, its utilities and
   await expect(utilities).toContainText(/Catalogue read\s*\d{4}-\d{2}-\d{2}/);
   await expect(utilities).toContainText(/calls in the last hour|no calls in the last hour/);
   await expectNoAccessibilityViolations(page);
+  await utilities.getByRole('button', { name: 'Read catalogues now' }).click();
+  await expect(utilities.getByRole('button', { name: 'Read catalogues now' })).toBeVisible();
+  await expect(utilities).toContainText('Sandbox Electric, Sandbox Gas, Sandbox Water');
 });
 
 test('an embed origin that is not https is refused with the line it is on', async ({ page }) => {

@@ -138,6 +138,7 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/v1/api-keys/{id}", "delete", with(op("Revoke an API key (admins)", "api keys", ADMIN, None, ok("204", "Revoked", None), &[403, 404]), vec![path_param("id", "The API key's id.")])),
         ("/api/v1/utilities", "get", op("The utilities Gridlink connects to, with their names", "credentials", INTEGRATOR, None, ok("200", "Utilities", Some(json!({"type": "array", "items": schema_ref("Utility")}))), &[503])),
         ("/api/v1/adapters", "get", op("The utility adapters, their utilities and health (read-only: configured by file)", "credentials", INTEGRATOR, None, ok("200", "Adapters", Some(json!({"type": "array", "items": schema_ref("AdapterHealth")}))), &[])),
+        ("/api/v1/adapters/refresh", "post", op("Read every adapter's catalogue now (admins)", "credentials", ADMIN, None, ok("200", "Adapters", Some(json!({"type": "array", "items": schema_ref("AdapterHealth")}))), &[403])),
         ("/api/v1/utility-incidents", "get", with(op("Utilities that stopped answering for many calls at once (open, or also resolved in the last 30 days)", "credentials", INTEGRATOR, None, ok("200", "Incidents, newest first", Some(json!({"type": "array", "items": schema_ref("UtilityIncident")}))), &[400, 422]), vec![
             query_param("state", "open (default) or all.", json!({"type": "string", "enum": ["open", "all"], "default": "open"})),
         ])),

@@ -211,6 +211,20 @@ async fn gridlink_talks_to_a_signed_adapter(backend: Backend) {
     assert!(adapter["lastRefreshError"].is_null(), "{adapter}");
     assert!(adapter["callsLastHour"].as_u64().unwrap() >= 3, "{adapter}");
     assert_eq!(adapter["failuresLastHour"], 0);
+    // An admin reads the catalogues again on demand; an API key cannot.
+    let refreshed = expect_json(
+        org.admin.post("/api/v1/adapters/refresh", json!({})).await,
+        200,
+    )
+    .await;
+    assert_eq!(refreshed[0]["name"], "default");
+    assert_eq!(
+        org.api
+            .post("/api/v1/adapters/refresh", json!({}))
+            .await
+            .status(),
+        403
+    );
 
     let wrong = spawn_app_with(
         backend,

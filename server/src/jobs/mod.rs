@@ -1,8 +1,10 @@
 //! Background jobs that run inside the server process: logins, data syncs,
 //! the token-expiry sweep with its warnings, the staleness check, the
-//! incident watch, webhook delivery, and retention. They claim work through the database, so several
-//! replicas can run them, and they stop when the shutdown token is cancelled.
+//! incident watch, the adapters' catalogue refresh, webhook delivery, and
+//! retention. They claim work through the database, so several replicas can
+//! run them, and they stop when the shutdown token is cancelled.
 
+pub mod catalogue;
 pub mod expiry;
 pub mod incident_watch;
 pub mod logins;
@@ -38,6 +40,7 @@ pub struct Schedule {
     pub expiry_sweep: Duration,
     pub staleness_check: Duration,
     pub incident_watch: Duration,
+    pub catalogue_refresh: Duration,
     pub retention: Duration,
 }
 
@@ -50,6 +53,7 @@ impl Default for Schedule {
             expiry_sweep: Duration::from_secs(60),
             staleness_check: Duration::from_secs(60),
             incident_watch: Duration::from_secs(5),
+            catalogue_refresh: Duration::from_secs(5 * 60),
             retention: Duration::from_secs(60 * 60),
         }
     }
@@ -90,6 +94,11 @@ pub fn spawn_all(
     tasks.spawn(incident_watch::run(
         state.clone(),
         schedule.incident_watch,
+        shutdown.clone(),
+    ));
+    tasks.spawn(catalogue::run(
+        state.clone(),
+        schedule.catalogue_refresh,
         shutdown.clone(),
     ));
     tasks.spawn(retention::run(

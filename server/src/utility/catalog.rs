@@ -33,6 +33,11 @@ impl UtilityCatalog {
                 return Ok(Arc::clone(utilities));
             }
         }
+        self.refresh().await
+    }
+
+    /// Reads the adapters' catalogues now, whatever the cache holds.
+    pub async fn refresh(&self) -> Result<Arc<Vec<UtilityInfo>>, UtilityError> {
         let utilities = Arc::new(self.connector.list_utilities().await?);
         *self.cached.write().await = Some((Instant::now(), Arc::clone(&utilities)));
         Ok(utilities)

@@ -6,18 +6,33 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use shared::connect::Utility;
 use shared::credentials::AdapterHealth;
 
-use crate::auth::Actor;
+use crate::auth::{Actor, AdminOperator};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/adapters", get(list_adapters))
+    Router::new()
+        .route("/v1/adapters", get(list_adapters))
+        .route("/v1/adapters/refresh", post(refresh_adapters))
+}
+
+/// `POST /api/v1/adapters/refresh` (admins): reads every adapter's catalogue
+/// now, rather than within the next minutes; answers the adapters as GET does.
+async fn refresh_adapters(
+    State(state): State<AppState>,
+    AdminOperator(actor): AdminOperator,
+) -> Result<Json<Vec<AdapterHealth>>, ApiError> {
+    if let Err(error) = state.utilities.refresh().await {
+        // Each adapter's own error is in the answer; none answering is not a failure of this call.
+        tracing::warn!(%error, "no adapter answered a catalogue refresh");
+    }
+    list_adapters(State(state), actor).await
 }
 
 const HOUR_MS: i64 = 60 * 60_000;

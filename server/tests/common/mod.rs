@@ -489,6 +489,7 @@ async fn try_start(
         expiry_sweep: std::time::Duration::from_secs(3600),
         staleness_check: std::time::Duration::from_secs(3600),
         incident_watch: std::time::Duration::from_secs(3600),
+        catalogue_refresh: std::time::Duration::from_secs(3600),
         retention: std::time::Duration::from_secs(3600),
     };
     let server =

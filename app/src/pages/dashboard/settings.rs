@@ -168,14 +168,36 @@ fn OrganisationSection() -> impl IntoView {
 #[component]
 fn UtilitiesSection() -> impl IntoView {
     let operator = operator();
+    let version = RwSignal::new(0u32);
     let adapters = LocalResource::new(move || {
+        version.track();
         let api = operator.api.get_value();
         async move { api.adapters().await }
     });
+    let refreshing = RwSignal::new(false);
+    let refresh_error = RwSignal::new(None::<String>);
+    let refresh = move |_| {
+        refreshing.set(true);
+        refresh_error.set(None);
+        let api = operator.api.get_value();
+        spawn_local(async move {
+            if let Err(error) = api.refresh_adapters().await {
+                refresh_error.set(Some(error.message()));
+            }
+            refreshing.set(false);
+            version.update(|v| *v += 1);
+        });
+    };
     view! {
         <section class="card settings-section" aria-labelledby="utilities-title">
-            <h2 id="utilities-title" class="card-title">"Utilities"</h2>
-            <p class="muted">"The utility adapters this deployment talks to, read-only: they are configured in the adapters file (GRIDLINK_ADAPTERS)."</p>
+            <div class="card-header-row">
+                <h2 id="utilities-title" class="card-title">"Utilities"</h2>
+                <button class="button button-secondary" type="button" on:click=refresh aria-disabled=move || refreshing.get().to_string()>
+                    {move || if refreshing.get() { "Reading catalogues…" } else { "Read catalogues now" }}
+                </button>
+            </div>
+            <p class="muted">"The utility adapters this deployment talks to, read-only: they are configured in the adapters file (GRIDLINK_ADAPTERS). Gridlink reads their catalogues every 5 minutes."</p>
+            {move || refresh_error.get().map(|message| view! { <ErrorAlert message /> })}
             <Suspense fallback=|| view! { <Loading label="Loading adapters…" /> }>
                 {move || Suspend::new(async move {
                     match adapters.await {

@@ -1,0 +1,25 @@
+//! Reads every adapter's catalogue every few minutes, so a utility an adapter
+//! adds shows up (and one it drops stops being offered) without anyone asking.
+//! Credentials of a dropped utility are kept: their syncs wait for it.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::state::AppState;
+
+pub async fn run(
+    state: AppState,
+    every: Duration,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            () = tokio::time::sleep(every) => {}
+        }
+        if let Err(error) = state.utilities.refresh().await {
+            tracing::warn!(%error, "no utility adapter answered the catalogue refresh");
+        }
+    }
+}
