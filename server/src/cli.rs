@@ -53,6 +53,11 @@ pub struct ConformanceArgs {
     #[arg(long, value_name = "URL")]
     pub outbox_url: Option<String>,
 
+    /// A test hook that moves the adapter's clock (`POST {"seconds": N}`), to check that
+    /// codes expire. Default: the sandbox's `/api/admin/clock/advance` at the adapter's address.
+    #[arg(long, value_name = "URL")]
+    pub clock_url: Option<String>,
+
     /// The password of the scenario logins.
     #[arg(long, default_value = "pass_good")]
     pub password: String,

@@ -493,11 +493,18 @@ pub fn conformance_options(
             .join("api/outbox")
             .map_err(|error| ConfigError::new(CONFORMANCE_URL, error.to_string()))?,
     };
+    let clock_url = match non_empty(&args.clock_url) {
+        Some(value) => parse_http_url("--clock-url", value)?,
+        None => url
+            .join("api/admin/clock/advance")
+            .map_err(|error| ConfigError::new(CONFORMANCE_URL, error.to_string()))?,
+    };
     Ok(crate::conformance::Options {
         url,
         secret,
         utility: non_empty(&args.utility).map(str::to_owned),
         outbox_url: Some(outbox_url),
+        clock_url: Some(clock_url),
         logins: crate::conformance::Logins {
             password: args.password.clone(),
             with_mfa: args.login_with_mfa.clone(),

@@ -21,6 +21,9 @@ pub struct Options {
     pub utility: Option<String>,
     /// Where the codes "sent" can be read (`[{"code"…}]`, newest first), as the sandbox's outbox.
     pub outbox_url: Option<Url>,
+    /// A test hook that moves the adapter's clock (`POST {"seconds"}`, as the
+    /// sandbox's `/api/admin/clock/advance`), to check that codes expire.
+    pub clock_url: Option<Url>,
     pub logins: Logins,
 }
 
@@ -624,6 +627,35 @@ pub async fn run(options: Options) -> Report {
             "accounts have an accountNumber, a serviceAddress and a fuel",
             "no session token from the logins",
         ),
+    }
+    // Last, as it moves the adapter's clock: a code past its lifetime.
+    match adapter.options.clock_url.clone() {
+        None => report.skip(
+            "an expired code is code_expired",
+            "no --clock-url to move the adapter's clock",
+        ),
+        Some(clock) => {
+            let outcome = async {
+                let login = adapter.login(&utility, &logins.with_mfa, &logins.password).await?;
+                let challenge = login.body["challengeId"].as_str().unwrap_or("none").to_owned();
+                let method = methods.first().cloned().unwrap_or_else(|| "sms".into());
+                let sent = adapter.post(&format!("/api/utilities/{utility}/mfa/{challenge}/send"), json!({"method": method})).await?;
+                expect(sent.status == 200, &sent, "200 for the send")?;
+                let code = adapter.latest_code(&utility, &logins.with_mfa).await.ok_or("cannot read the code sent: give --outbox-url")?;
+                let moved = adapter.client.post(clock).json(&json!({"seconds": 11 * 60})).send().await.map_err(|error| format!("cannot move the clock: {error}"))?;
+                if !moved.status().is_success() {
+                    return Err(format!("the clock hook answered HTTP {}", moved.status()));
+                }
+                let late = adapter.post(&format!("/api/utilities/{utility}/mfa/{challenge}/verify"), json!({"code": code})).await?;
+                expect(
+                    !(200..300).contains(&late.status) && matches!(late.error_kind(), Some("code_expired" | "challenge_not_found")),
+                    &late,
+                    "code_expired (or challenge_not_found) for a code used 11 minutes after it was sent",
+                )
+            }
+            .await;
+            report.record("an expired code is code_expired", outcome);
+        }
     }
     report.record(
         "a token the adapter never issued is invalid_token or token_expired",

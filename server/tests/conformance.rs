@@ -18,6 +18,9 @@ fn options(url: &str, secret: Option<SigningSecret>, outbox: Option<String>) -> 
         url: Url::parse(&format!("{url}/")).unwrap(),
         secret,
         utility: None,
+        clock_url: outbox
+            .as_ref()
+            .map(|_| Url::parse(&format!("{url}/api/admin/clock/advance")).unwrap()),
         outbox_url: outbox.map(|outbox| Url::parse(&outbox).unwrap()),
         logins: Logins::default(),
     }
@@ -47,7 +50,11 @@ async fn the_sandbox_passes_every_check() {
         "{table}"
     );
     // Every method of the tested utility (Sandbox Electric: sms, call, email) was sent and verified.
-    assert!(report.checks.len() >= 17, "{table}");
+    assert!(report.checks.len() >= 18, "{table}");
+    assert!(
+        table.contains("PASS  an expired code is code_expired"),
+        "{table}"
+    );
 }
 
 /// An adapter that gets much wrong: no signature check, a catalogue missing a
