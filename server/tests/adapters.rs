@@ -316,3 +316,95 @@ async fn the_protocol_document_is_generated_served_and_published() {
         .unwrap();
     assert_eq!(served, document);
 }
+
+/// An adapter whose catalogue the test controls: it serves "Fading Power"
+/// until told to stop listing it.
+async fn fading_adapter(listed: std::sync::Arc<std::sync::atomic::AtomicBool>) -> String {
+    use axum::routing::{get, post};
+    use std::sync::atomic::Ordering;
+    let catalogue = move || {
+        let listed = listed.load(Ordering::SeqCst);
+        async move {
+            axum::Json(if listed {
+                json!([{"id": "fading-power", "name": "Fading Power", "mfaMethods": [], "tokenLifetimeDays": 30}])
+            } else {
+                json!([])
+            })
+        }
+    };
+    let app = axum::Router::new()
+        .route("/api/utilities", get(catalogue))
+        .route(
+            "/api/utilities/{utility}/login",
+            post(|| async {
+                axum::Json(json!({"result": "authenticated", "sessionToken": "fading-token", "expiresAt": "2099-01-01T00:00:00Z"}))
+            }),
+        )
+        .route(
+            "/api/utilities/{utility}/accounts",
+            get(|| async {
+                axum::Json(json!([{"accountNumber": "1", "serviceAddress": "1 Main St", "fuel": "electricity"}]))
+            }),
+        )
+        .route(
+            "/api/utilities/{utility}/accounts/{account}/statements",
+            get(|| async { axum::Json(json!([])) }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// A utility its adapter stops listing keeps its credentials: they cannot
+/// sync (shown as PROVIDER_WEBSITE_INACCESSIBLE after three tries) and
+/// resume once it is listed again. Nothing is deleted.
+async fn a_utility_that_disappears_keeps_its_credentials(backend: Backend) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let listed = std::sync::Arc::new(AtomicBool::new(true));
+    let url = fading_adapter(std::sync::Arc::clone(&listed)).await;
+    let app = spawn_app_with(
+        backend,
+        TestAppOptions {
+            utility_url: Some(url),
+            ..TestAppOptions::default()
+        },
+    )
+    .await;
+    let org = app.organisation("Acme Solar").await;
+    let id = app
+        .synced_credential(&org.api, "fading-power", "someone")
+        .await;
+
+    listed.store(false, Ordering::SeqCst);
+    expect_json(
+        org.admin.post("/api/v1/adapters/refresh", json!({})).await,
+        200,
+    )
+    .await;
+    let sync = format!("/api/v1/credentials/{id}/sync");
+    for _ in 0..3 {
+        assert_eq!(org.api.post(&sync, json!({})).await.status(), 503);
+    }
+    let kept = expect_json(org.api.get(&format!("/api/v1/credentials/{id}")).await, 200).await;
+    assert_eq!(
+        kept["statusDetail"], "PROVIDER_WEBSITE_INACCESSIBLE",
+        "{kept}"
+    );
+    let listed_now = expect_json(org.api.get("/api/v1/utilities").await, 200).await;
+    assert!(listed_now.as_array().unwrap().is_empty(), "{listed_now}");
+
+    listed.store(true, Ordering::SeqCst);
+    expect_json(
+        org.admin.post("/api/v1/adapters/refresh", json!({})).await,
+        200,
+    )
+    .await;
+    let back = expect_json(org.api.post(&sync, json!({})).await, 200).await;
+    assert_eq!(
+        back["statusDetail"], "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL",
+        "{back}"
+    );
+}
+
+database_tests!(a_utility_that_disappears_keeps_its_credentials);
