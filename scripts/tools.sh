@@ -75,7 +75,8 @@ build_web_app() {
     # In this order: the first build replaces dist/ entirely, the second only dist/connect-app/.
     (cd "$GRIDLINK_ROOT" \
         && trunk build --release \
-        && trunk build connect.html --release --dist dist/connect-app --public-url /connect-app/)
+        && trunk build connect.html --release --dist dist/connect-app --public-url /connect-app/ \
+        && node scripts/precompress.mjs dist)
 }
 
 # Turns TLS on for the local PostgreSQL behind the admin URL $1, with a

@@ -82,7 +82,11 @@ impl SpaAssets {
     /// A service for the static folder; unknown paths fall back to [`serve_index`]
     /// (with its own status: `not_found_service` would force 404 on client routes).
     pub fn service(&self, state: AppState) -> ServeDir<axum::routing::MethodRouter> {
+        // The build leaves brotli and gzip copies next to each asset
+        // (scripts/precompress.mjs): sent as they are to browsers that accept them.
         ServeDir::new(&self.dir)
+            .precompressed_br()
+            .precompressed_gzip()
             .append_index_html_on_directories(false)
             .fallback(axum::routing::any(serve_index).with_state(state))
     }

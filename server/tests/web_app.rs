@@ -130,6 +130,62 @@ async fn an_unknown_page_gets_the_app_with_a_404_status() {
         .contains("<title>Gridlink</title>"));
 }
 
+/// The build's brotli and gzip copies (scripts/precompress.mjs) are sent as
+/// they are to a browser that accepts them, with the asset's caching.
+#[tokio::test]
+async fn precompressed_copies_are_sent_to_browsers_that_accept_them() {
+    let dist = built_web_app();
+    let asset = dist.path().join("app-0123456789abcdef.js");
+    let plain = std::fs::read(&asset).unwrap();
+    std::fs::write(
+        dist.path().join("app-0123456789abcdef.js.br"),
+        b"brotli bytes",
+    )
+    .unwrap();
+    std::fs::write(
+        dist.path().join("app-0123456789abcdef.js.gz"),
+        b"gzip bytes",
+    )
+    .unwrap();
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        TestAppOptions {
+            static_dir: Some(dist.path().into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let fetch = |accept: &'static str| {
+        let request = app.client.get(app.url("/app-0123456789abcdef.js"));
+        async move {
+            let response = request
+                .header("accept-encoding", accept)
+                .send()
+                .await
+                .unwrap();
+            let encoding = response
+                .headers()
+                .get("content-encoding")
+                .map(|value| value.to_str().unwrap().to_owned());
+            let cache = response.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (encoding, cache, response.bytes().await.unwrap().to_vec())
+        }
+    };
+    let (encoding, cache, body) = fetch("gzip, deflate, br").await;
+    assert_eq!(encoding.as_deref(), Some("br"));
+    assert_eq!(body, b"brotli bytes");
+    assert_eq!(cache, "public, max-age=31536000, immutable");
+    let (encoding, _, body) = fetch("gzip").await;
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    assert_eq!(body, b"gzip bytes");
+    let (encoding, _, body) = fetch("identity").await;
+    assert_eq!(encoding, None);
+    assert_eq!(body, plain);
+}
+
 #[tokio::test]
 async fn content_hashed_assets_are_cached_for_a_year_and_compressed() {
     let dist = built_web_app();
