@@ -13,13 +13,11 @@ pub async fn run(
     every: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            () = tokio::time::sleep(every) => {}
-        }
+    super::every(every, &shutdown, || async {
         if let Err(error) = state.utilities.refresh().await {
             tracing::warn!(%error, "no utility adapter answered the catalogue refresh");
         }
-    }
+    })
+    .await;
+    Ok(())
 }

@@ -32,7 +32,7 @@ pub async fn run(
     every: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    loop {
+    super::every(every, &shutdown, || async {
         match warn_expiring_tokens(&state.db, &state.clock, state.settings.jobs.expiry_warning)
             .await
         {
@@ -47,11 +47,9 @@ pub async fn run(
             }
             Err(error) => tracing::error!(error = format!("{error:#}"), "expiry sweep failed"),
         }
-        tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            () = tokio::time::sleep(every) => {}
-        }
-    }
+    })
+    .await;
+    Ok(())
 }
 
 /// Flags every expired token now; returns how many credentials this call moved.

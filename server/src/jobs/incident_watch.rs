@@ -31,21 +31,20 @@ pub async fn run(
     every: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    loop {
+    super::every(every, &shutdown, || async {
         if let Err(error) = watch_once(&state).await {
             tracing::error!(error = format!("{error:#}"), "incident watch failed");
         }
-        tokio::select! {
-            () = shutdown.cancelled() => {
-                // What was counted since the last run is stored before leaving.
-                if let Err(error) = store_tallies(&state).await {
-                    tracing::warn!(error = format!("{error:#}"), "utility call counts not stored");
-                }
-                return Ok(());
-            }
-            () = tokio::time::sleep(every) => {}
-        }
+    })
+    .await;
+    // What was counted since the last run is stored before leaving.
+    if let Err(error) = store_tallies(&state).await {
+        tracing::warn!(
+            error = format!("{error:#}"),
+            "utility call counts not stored"
+        );
     }
+    Ok(())
 }
 
 /// What one run of the watch did.

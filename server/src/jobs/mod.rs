@@ -109,6 +109,22 @@ pub fn spawn_all(
     ));
 }
 
+/// The loop of a job that runs on a timer: `work` now, then every `every`,
+/// until `shutdown` is cancelled (a run in progress is finished first).
+pub async fn every<Work, Done>(every: Duration, shutdown: &CancellationToken, mut work: Work)
+where
+    Work: FnMut() -> Done,
+    Done: Future<Output = ()>,
+{
+    loop {
+        work().await;
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
 /// The loop of a job that claims batches through the database: asks `claim`
 /// for up to as many items as it has free slots (`concurrency` in all), runs
 /// `work` on each, and looks again when one finishes, when `wakeup` fires, or

@@ -19,7 +19,7 @@ pub async fn run(
     every: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    loop {
+    super::every(every, &shutdown, || async {
         match prune_deliveries(&db, &clock).await {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "deleted webhook deliveries older than 30 days"),
@@ -34,11 +34,9 @@ pub async fn run(
                 "pruning idempotency keys and connection attempts failed"
             );
         }
-        tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            () = tokio::time::sleep(every) => {}
-        }
-    }
+    })
+    .await;
+    Ok(())
 }
 
 /// Forgets `Idempotency-Key` uses older than their 24 hours, and connection

@@ -31,7 +31,7 @@ pub async fn run(
     every: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    loop {
+    super::every(every, &shutdown, || async {
         match flag_stale_credentials(&state).await {
             Ok(0) => {}
             Ok(flagged) => {
@@ -39,11 +39,9 @@ pub async fn run(
             }
             Err(error) => tracing::error!(error = format!("{error:#}"), "staleness check failed"),
         }
-        tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            () = tokio::time::sleep(every) => {}
-        }
-    }
+    })
+    .await;
+    Ok(())
 }
 
 /// Flags every credential that went stale; returns how many this call flagged.
