@@ -166,7 +166,7 @@ impl Adapter {
         path: &str,
         body: Option<Value>,
         token: Option<&str>,
-        signing: Signing,
+        how: Signing,
     ) -> Result<Exchange, String> {
         let url = self
             .options
@@ -179,22 +179,14 @@ impl Adapter {
             .unwrap_or_default();
         let mut request = self.client.request(method.clone(), url.clone());
         if let Some(secret) = &self.options.secret {
-            let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            let at = match signing {
+            let now = signing::now_seconds();
+            let at = match how {
                 Signing::Proper => Some(now),
                 Signing::Stale => Some(now - 2 * signing::TOLERANCE_SECONDS),
                 Signing::None => None,
             };
             if let Some(at) = at {
-                let path_and_query = match url.query() {
-                    Some(query) => format!("{}?{query}", url.path()),
-                    None => url.path().to_owned(),
-                };
-                for (name, value) in
-                    signing::headers(secret, method.as_str(), &path_and_query, &bytes, at)
-                {
-                    request = request.header(name, value);
-                }
+                request = signing::sign(request, secret, &method, &url, &bytes, at);
             }
         }
         if let Some(token) = token {
@@ -358,7 +350,7 @@ pub async fn run(options: Options) -> Report {
 
     // Signatures.
     if adapter.options.secret.is_some() {
-        for (name, signing) in [
+        for (name, how) in [
             (
                 "an unsigned call is refused with 401 unauthorized",
                 Signing::None,
@@ -369,7 +361,7 @@ pub async fn run(options: Options) -> Report {
             ),
         ] {
             let outcome = match adapter
-                .call(Method::GET, "/api/utilities", None, None, signing)
+                .call(Method::GET, "/api/utilities", None, None, how)
                 .await
             {
                 Ok(exchange) => expect(

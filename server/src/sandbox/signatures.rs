@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use super::error::SandboxError;
 use super::state::Sandbox;
 use crate::utility::protocol::UtilityErrorKind;
-use crate::utility::signing::{verify, TOLERANCE_SECONDS};
+use crate::utility::signing::{now_seconds, verify, TOLERANCE_SECONDS};
 
 /// The largest request body the sandbox reads to check its signature.
 const MAX_SIGNED_BODY: usize = 64 * 1024;
@@ -32,7 +32,7 @@ pub async fn require_signature(
         || parts.uri.path().to_owned(),
         |value| value.as_str().to_owned(),
     );
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = now_seconds();
     let refused = match verify(
         &secret,
         parts.method.as_str(),

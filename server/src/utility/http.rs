@@ -19,6 +19,7 @@ use super::protocol::{
     CodeSentResponse, LoginRequest, LoginResponse, SendCodeRequest, SessionTokenResponse,
     UtilityErrorBody, UtilityErrorKind, VerifyCodeRequest,
 };
+use super::signing;
 use super::{
     Account, CodeSent, LoginOutcome, MfaChallenge, MfaOption, SecretToken, SessionToken, Statement,
     UtilityConnector, UtilityError, UtilityInfo,
@@ -92,19 +93,15 @@ impl HttpUtilityConnector {
     fn request(&self, method: Method, url: &Url, body: Option<Vec<u8>>) -> RequestBuilder {
         let mut request = self.client.request(method.clone(), url.clone());
         if let Some(secret) = &self.secret {
-            let path_and_query = match url.query() {
-                Some(query) => format!("{}?{query}", url.path()),
-                None => url.path().to_owned(),
-            };
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |elapsed| elapsed.as_secs() as i64);
             let signed = body.as_deref().unwrap_or_default();
-            for (name, value) in
-                super::signing::headers(secret, method.as_str(), &path_and_query, signed, now)
-            {
-                request = request.header(name, value);
-            }
+            request = signing::sign(
+                request,
+                secret,
+                &method,
+                url,
+                signed,
+                signing::now_seconds(),
+            );
         }
         match body {
             Some(body) => request

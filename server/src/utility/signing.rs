@@ -46,6 +46,31 @@ pub fn headers(
     ]
 }
 
+/// Seconds since the Unix epoch, as `webhook-timestamp` carries them.
+pub fn now_seconds() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// `request` to `url` with the three headers, signed at `at_seconds`.
+pub fn sign(
+    request: reqwest::RequestBuilder,
+    secret: &SigningSecret,
+    method: &reqwest::Method,
+    url: &reqwest::Url,
+    body: &[u8],
+    at_seconds: i64,
+) -> reqwest::RequestBuilder {
+    let path_and_query = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
+    headers(secret, method.as_str(), &path_and_query, body, at_seconds)
+        .into_iter()
+        .fold(request, |request, (name, value)| {
+            request.header(name, value)
+        })
+}
+
 /// Why an adapter refused a request's signature.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {
