@@ -32,6 +32,17 @@ pub fn to_ms(moment: OffsetDateTime) -> i64 {
     (moment.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// A stored time as a sentence reads it: `2026-11-28 14:05 UTC`.
+pub fn readable(ms: i64) -> String {
+    let moment = from_ms(ms);
+    format!(
+        "{} {:02}:{:02} UTC",
+        moment.date(),
+        moment.hour(),
+        moment.minute()
+    )
+}
+
 pub fn from_ms(ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)

@@ -203,13 +203,7 @@ async fn case_27_sqlite_under_every_writer_at_once_never_reports_database_is_loc
     let app = spawn_app(Backend::Sqlite).await;
     let org = app.organisation("Acme Solar").await;
     let receiver = WebhookReceiver::start(0).await;
-    expect_json(
-        org.api
-            .put("/api/v1/webhook-endpoint", json!({"url": receiver.url}))
-            .await,
-        201,
-    )
-    .await;
+    org.send_webhooks_to(&receiver).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut writers = Vec::new();
     for writer in 0..4 {

@@ -58,13 +58,7 @@ async fn a_utility_that_stops_answering_opens_one_incident_and_resolves_it(backe
     let app = spawn_app(backend).await;
     let org = app.organisation("Acme Solar").await;
     let receiver = WebhookReceiver::start(0).await;
-    expect_json(
-        org.api
-            .put("/api/v1/webhook-endpoint", json!({"url": receiver.url}))
-            .await,
-        201,
-    )
-    .await;
+    org.send_webhooks_to(&receiver).await;
     let mut water = Vec::new();
     for username in ["user_nomfa", "user_nomfa+b", "user_nomfa+c", "user_nomfa+d"] {
         water.push(app.synced_credential(&org.api, WATER, username).await);

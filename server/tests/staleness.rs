@@ -40,13 +40,7 @@ async fn a_credential_without_data_goes_stale_once_and_recovers_once(backend: Ba
     let app = spawn_app(backend).await;
     let org = app.organisation("Acme Solar").await;
     let receiver = WebhookReceiver::start(0).await;
-    expect_json(
-        org.api
-            .put("/api/v1/webhook-endpoint", json!({"url": receiver.url}))
-            .await,
-        201,
-    )
-    .await;
+    org.send_webhooks_to(&receiver).await;
     let id = app
         .synced_credential(&org.api, "sandbox-water", "user_nomfa")
         .await;

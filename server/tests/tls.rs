@@ -33,21 +33,14 @@ async fn a_webhook_reaches_an_https_receiver_whose_ca_is_in_ssl_cert_file(backen
     .await;
     let org = app.organisation("Acme Solar").await;
     let receiver = https_receiver(&ca).await;
-    let created = expect_json(
-        org.api
-            .put("/api/v1/webhook-endpoint", json!({"url": receiver.url}))
-            .await,
-        201,
-    )
-    .await;
-    let secret = created["secret"].as_str().unwrap();
+    let secret = org.send_webhooks_to(&receiver).await;
     let delivery = common::test_event_with_its_first_attempt(&org).await;
     assert_eq!(
         delivery["attemptLog"][0]["responseStatus"], 200,
         "{delivery}"
     );
     let received = receiver.wait_for(1).await;
-    assert!(verify(secret, &received[0]), "the signature verifies");
+    assert!(verify(&secret, &received[0]), "the signature verifies");
     assert_eq!(received[0].json()["type"], "WEBHOOK_TEST");
 }
 
@@ -57,13 +50,7 @@ async fn a_webhook_to_an_untrusted_certificate_fails_saying_so(backend: Backend)
     let app = spawn_app_with(backend, TestAppOptions::default()).await;
     let org = app.organisation("Acme Solar").await;
     let receiver = https_receiver(&ca).await;
-    expect_json(
-        org.api
-            .put("/api/v1/webhook-endpoint", json!({"url": receiver.url}))
-            .await,
-        201,
-    )
-    .await;
+    org.send_webhooks_to(&receiver).await;
     let delivery = common::test_event_with_its_first_attempt(&org).await;
     let attempt = &delivery["attemptLog"][0];
     assert!(attempt["responseStatus"].is_null(), "{delivery}");

@@ -71,13 +71,7 @@ async fn a_utilitys_error_text_reaches_only_the_operators_timeline(backend: Back
     .await;
     let org = app.organisation("Acme Solar").await;
     let receiver = WebhookReceiver::start(0).await;
-    expect_json(
-        org.api
-            .put("/api/v1/webhook-endpoint", json!({"url": receiver.url}))
-            .await,
-        201,
-    )
-    .await;
+    org.send_webhooks_to(&receiver).await;
     let token = expect_json(
         org.api
             .post("/api/v1/connect-tokens", json!({"owner": "END_USER"}))

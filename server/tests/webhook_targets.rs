@@ -196,13 +196,7 @@ async fn a_stalled_endpoint_does_not_delay_another_organisations_webhooks(backen
         201,
     )
     .await;
-    expect_json(
-        org.api
-            .put("/api/v1/webhook-endpoint", json!({"url": receiver.url}))
-            .await,
-        201,
-    )
-    .await;
+    org.send_webhooks_to(&receiver).await;
     let id = app
         .synced_credential(&org.api, "sandbox-water", "user_nomfa")
         .await;
@@ -339,13 +333,7 @@ async fn a_receiver_s_retry_after_is_honoured(backend: Backend) {
         ..ReceiverOptions::default()
     })
     .await;
-    expect_json(
-        org.api
-            .put("/api/v1/webhook-endpoint", json!({"url": receiver.url}))
-            .await,
-        201,
-    )
-    .await;
+    org.send_webhooks_to(&receiver).await;
     let mut pauses = Vec::new();
     for _ in 0..3 {
         let delivery = common::test_event_with_its_first_attempt(&org).await;
@@ -373,13 +361,7 @@ async fn a_gone_endpoint_is_disabled_until_saved_again(backend: Backend) {
         ..ReceiverOptions::default()
     })
     .await;
-    expect_json(
-        org.api
-            .put("/api/v1/webhook-endpoint", json!({"url": receiver.url}))
-            .await,
-        201,
-    )
-    .await;
+    org.send_webhooks_to(&receiver).await;
     common::test_event_with_its_first_attempt(&org).await;
     let endpoint = expect_json(org.api.get("/api/v1/webhook-endpoint").await, 200).await;
     assert!(endpoint["disabledAt"].is_string(), "{endpoint}");

@@ -8,19 +8,6 @@ use common::{expect_json, spawn_app, Backend, TestApp};
 use serde_json::json;
 use time::Duration;
 
-/// Points the organisation's webhooks at `receiver`; returns the signing secret.
-async fn set_endpoint(org: &common::Organisation, receiver: &WebhookReceiver) -> String {
-    let created = expect_json(
-        org.api
-            .put("/api/v1/webhook-endpoint", json!({"url": receiver.url}))
-            .await,
-        201,
-    )
-    .await;
-    assert_eq!(created["endpoint"]["url"], receiver.url.as_str());
-    created["secret"].as_str().unwrap().to_owned()
-}
-
 /// A server with an organisation whose webhooks go to a new receiver that
 /// fails its first `fail_first` requests; also the signing secret.
 async fn listening_app(
@@ -30,7 +17,7 @@ async fn listening_app(
     let app = spawn_app(backend).await;
     let org = app.organisation("Acme Solar").await;
     let receiver = WebhookReceiver::start(fail_first).await;
-    let secret = set_endpoint(&org, &receiver).await;
+    let secret = org.send_webhooks_to(&receiver).await;
     (app, org, receiver, secret)
 }
 
@@ -557,7 +544,7 @@ async fn the_endpoint_is_validated_and_belongs_to_its_organisation(backend: Back
     expect_json(org.api.get("/api/v1/webhook-endpoint").await, 404).await;
 
     let receiver = WebhookReceiver::start(0).await;
-    set_endpoint(&org, &receiver).await;
+    org.send_webhooks_to(&receiver).await;
     let changed = expect_json(
         org.admin
             .put(

@@ -23,7 +23,7 @@ use shared::webhooks::WebhookEventType;
 use sqlx::AnyConnection;
 
 use crate::auth::Actor;
-use crate::clock::from_ms;
+use crate::clock::{from_ms, readable};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::state::AppState;
@@ -193,15 +193,4 @@ pub async fn announce(
         })
         .collect();
     outbox::enqueue_many(connection, &messages, now_ms).await
-}
-
-/// `14:05 UTC on 2026-11-28`
-fn readable(ms: i64) -> String {
-    let moment = from_ms(ms);
-    format!(
-        "{:02}:{:02} UTC on {}",
-        moment.hour(),
-        moment.minute(),
-        moment.date()
-    )
 }

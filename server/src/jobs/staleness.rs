@@ -16,7 +16,7 @@ use shared::StatusDetail;
 use sqlx::AnyConnection;
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::from_ms;
+use crate::clock::readable;
 use crate::credentials::status::{record_event, NewEvent};
 use crate::credentials::store::CredentialRow;
 use crate::state::AppState;
@@ -181,15 +181,4 @@ pub async fn recovered(
     )
     .await?;
     Ok(())
-}
-
-/// `2026-11-20 14:05 UTC`
-fn readable(ms: i64) -> String {
-    let moment = from_ms(ms);
-    format!(
-        "{} {:02}:{:02} UTC",
-        moment.date(),
-        moment.hour(),
-        moment.minute()
-    )
 }

@@ -726,6 +726,25 @@ pub struct Organisation {
     pub api: Client,
 }
 
+impl Organisation {
+    /// Points the organisation's webhooks at `receiver` (as an API key does);
+    /// returns the signing secret, shown this once.
+    pub async fn send_webhooks_to(&self, receiver: &webhook_receiver::WebhookReceiver) -> String {
+        let created = expect_json(
+            self.api
+                .put(
+                    "/api/v1/webhook-endpoint",
+                    serde_json::json!({"url": receiver.url}),
+                )
+                .await,
+            201,
+        )
+        .await;
+        assert_eq!(created["endpoint"]["url"], receiver.url.as_str());
+        created["secret"].as_str().unwrap().to_owned()
+    }
+}
+
 /// Asserts the response status and returns the JSON body.
 pub async fn expect_json(response: reqwest::Response, status: u16) -> serde_json::Value {
     let actual = response.status().as_u16();
