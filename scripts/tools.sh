@@ -110,3 +110,16 @@ enable_postgres_tls() {
     psql "$url?sslmode=verify-full&sslrootcert=$dir/ca.pem" -Atqc 'SELECT 1' >/dev/null 2>&1 || return 0
     echo "$dir/ca.pem"
 }
+
+# schemathesis (PyPI) in a virtualenv under .tools/; sets $SCHEMATHESIS.
+SCHEMATHESIS_VERSION=4.32.5
+ensure_schemathesis() {
+    local venv="$TOOLS_DIR/schemathesis"
+    SCHEMATHESIS="$venv/bin/schemathesis"
+    if ! "$SCHEMATHESIS" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+        command -v python3 >/dev/null || fail "python3 is needed to install schemathesis"
+        say "Installing schemathesis $SCHEMATHESIS_VERSION into $venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+    fi
+}

@@ -187,7 +187,7 @@ async fn main() -> anyhow::Result<()> {
         ..ListQuery::default()
     };
     let refresh = ListQuery {
-        status_details: vec![StatusDetail::MultiFactorAuthenticationRefreshRequired],
+        status_details: Some(vec![StatusDetail::MultiFactorAuthenticationRefreshRequired]),
         ..base.clone()
     };
     measure_list(
@@ -199,7 +199,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     let method = ListQuery {
-        status_details: vec![StatusDetail::MultiFactorAuthenticationMethodRequired],
+        status_details: Some(vec![StatusDetail::MultiFactorAuthenticationMethodRequired]),
         ..base.clone()
     };
     measure_list(
@@ -211,10 +211,12 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     let failures = ListQuery {
-        status_details: StatusDetail::ALL
-            .into_iter()
-            .filter(|d| d.status() == shared::Status::ConnectionFailure)
-            .collect(),
+        status_details: Some(
+            StatusDetail::ALL
+                .into_iter()
+                .filter(|d| d.status() == shared::Status::ConnectionFailure)
+                .collect(),
+        ),
         ..base.clone()
     };
     measure_list(

@@ -6,10 +6,34 @@ use axum::extract::{FromRequest, FromRequestParts};
 
 use crate::error::ApiError;
 
-/// `axum::Json`, answering bad bodies with the shared error body.
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `axum::Json`, answering bad bodies with the shared error body. Every
+/// request body is a JSON object: an array or a bare value is refused even
+/// where serde could read it as a struct.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let axum::Json(value) =
+            axum::Json::<serde_json::Value>::from_request(request, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::Malformed(
+                "The body must be a JSON object ({ … }).".into(),
+            ));
+        }
+        serde_json::from_value(value).map(Json).map_err(|error| {
+            ApiError::Malformed(format!(
+                "The body does not have the expected fields: {error}"
+            ))
+        })
+    }
+}
 
 impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
     fn into_response(self) -> axum::response::Response {

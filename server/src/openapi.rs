@@ -2,9 +2,12 @@
 //! body and error. Written by hand next to the routers; a test checks that
 //! every route the routers declare is described here.
 
+use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Map, Value};
+use schemars::generate::SchemaSettings;
+use shared::credentials::CREDENTIAL_SORTS;
 use shared::webhooks::WebhookEventType;
 use shared::StatusDetail;
 
@@ -12,7 +15,19 @@ use crate::extract::Json;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(|| async { Json(document()) }))
+    Router::new().route("/openapi.json", get(serve_document))
+}
+
+/// The document, with the utility ids the adapters list right now (or, while
+/// their catalogues cannot be read, any string).
+async fn serve_document(State(state): State<AppState>) -> Json<Value> {
+    let utility_ids: Option<Vec<String>> = state
+        .utilities
+        .all()
+        .await
+        .ok()
+        .map(|utilities| utilities.iter().map(|utility| utility.id.clone()).collect());
+    Json(document(utility_ids.as_deref()))
 }
 
 fn schema_ref(name: &str) -> Value {
@@ -48,9 +63,13 @@ impl Operation {
         let mut responses = Map::new();
         responses.insert(self.success.0.clone(), self.success.1.clone());
         let mut errors: Vec<u16> = self.errors.to_vec();
-        errors.push(500);
+        // Any client over its rate limit is answered 429 with Retry-After.
+        errors.extend([429, 500]);
         if self.request.is_some() {
             errors.extend([400, 415, 422]);
+        }
+        if self.parameters.iter().any(|parameter| parameter["name"] == "Idempotency-Key") {
+            errors.extend([400, 422]);
         }
         if !self.security.is_empty() {
             errors.push(401);
@@ -87,11 +106,35 @@ fn path_param(name: &str, description: &str) -> Value {
     json!({"name": name, "in": "path", "required": true, "description": description, "schema": {"type": "string"}})
 }
 
+/// An optional query parameter. An empty value (`?sort=`) means the same as
+/// leaving it out, so the schema allows it too.
 fn query_param(name: &str, description: &str, schema: Value) -> Value {
     let mut parameter =
         json!({"name": name, "in": "query", "required": false, "description": description});
-    parameter["schema"] = schema;
+    let constrained_string = schema.get("$ref").is_some()
+        || (schema["type"] == "string"
+            && ["enum", "pattern", "format"].iter().any(|key| schema.get(key).is_some()));
+    parameter["schema"] = if constrained_string {
+        json!({"anyOf": [schema, {"type": "string", "maxLength": 0}]})
+    } else {
+        schema
+    };
     parameter
+}
+
+/// `a`, `-a`, `b`, `-b`, …: the credential list's sort orders.
+fn sort_orders() -> Value {
+    let orders: Vec<String> = CREDENTIAL_SORTS
+        .iter()
+        .flat_map(|name| [name.to_string(), format!("-{name}")])
+        .collect();
+    json!({"type": "string", "enum": orders, "default": "-createdAt"})
+}
+
+/// A comma-separated list of status details.
+fn status_detail_list() -> Value {
+    let one = StatusDetail::ALL.map(StatusDetail::as_str).join("|");
+    json!({"type": "string", "pattern": format!("^({one})(,({one}))*$")})
 }
 
 /// Every documented operation as `(path, method, operation)`.
@@ -112,7 +155,7 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
     };
     let idempotency_key = || {
         json!({"name": "Idempotency-Key", "in": "header", "required": false,
-               "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+               "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
                "description": "Retry safely: the same key and body within 24 hours answer the first answer again (header Idempotent-Replayed: true); another body answers 422; a request still running under the key answers 409."})
     };
     let credential = || Some(schema_ref("Credential"));
@@ -144,12 +187,12 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ])),
         ("/api/v1/credentials", "post", with(op("Create a credential; it starts connecting at once", "credentials", INTEGRATOR, Some("NewCredential"), ok("201", "Created", credential()), &[403, 409, 503]), vec![idempotency_key()])),
         ("/api/v1/credentials", "get", with(op("List credentials with filters, sorting and pagination", "credentials", INTEGRATOR, None, ok("200", "One page", Some(schema_ref("CredentialPage"))), &[400, 422]), vec![
-            query_param("status", "Only this status.", schema_ref("Status")),
-            query_param("statusDetail", "Comma-separated status details.", json!({"type": "string"})),
+            query_param("status", "Only this status (with statusDetail: the details of both).", schema_ref("Status")),
+            query_param("statusDetail", "Comma-separated status details.", status_detail_list()),
             query_param("utilityId", "Only this utility.", json!({"type": "string"})),
             query_param("correlationId", "Only this correlation id.", json!({"type": "string"})),
             query_param("q", "Text the username contains (case-insensitive).", json!({"type": "string", "maxLength": 128})),
-            query_param("sort", "createdAt, username, utilityId, statusDetail or tokenExpiresAt; prefix - to reverse. Default -createdAt.", json!({"type": "string"})),
+            query_param("sort", "createdAt, username, utilityId, statusDetail or tokenExpiresAt; prefix - to reverse. Default -createdAt.", sort_orders()),
             query_param("page", "From 1.", json!({"type": "integer", "minimum": 1, "default": 1})),
             query_param("pageSize", "1 to 100.", json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 25})),
             query_param("includeDeactivated", "Also list deactivated credentials.", json!({"type": "boolean", "default": false})),
@@ -160,7 +203,7 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/v1/events", "get", with(op("The organisation's latest events, newest first", "credentials", INTEGRATOR, None, ok("200", "Events", Some(json!({"type": "array", "items": schema_ref("OrganisationEvent")}))), &[400, 422]), vec![query_param("limit", "1 to 100 (default 20).", json!({"type": "integer", "minimum": 1, "maximum": 100}))])),
         ("/api/v1/credentials/{id}", "get", with(op("A credential", "credentials", INTEGRATOR, None, ok("200", "The credential", credential()), &[404]), vec![id()])),
         ("/api/v1/credentials/{id}", "patch", with(op("Change the correlation id or the password (which reconnects)", "credentials", INTEGRATOR, Some("CredentialChange"), ok("200", "Changed", credential()), &[404, 409]), vec![id()])),
-        ("/api/v1/credentials/{id}", "delete", with(op("Deactivate: stop syncing and destroy the session token", "credentials", INTEGRATOR, None, ok("204", "Deactivated", None), &[404]), vec![id()])),
+        ("/api/v1/credentials/{id}", "delete", with(op("Deactivate: stop syncing and destroy the stored password and session token. The credential stays readable (with deactivatedAt), as do its timeline, accounts and statements; lists leave it out unless includeDeactivated=true", "credentials", INTEGRATOR, None, ok("204", "Deactivated", None), &[404]), vec![id()])),
         ("/api/v1/credentials/{id}/events", "get", with(op("The credential's timeline, newest first", "credentials", INTEGRATOR, None, ok("200", "Events", Some(json!({"type": "array", "items": schema_ref("CredentialEvent")}))), &[404]), vec![id()])),
         ("/api/v1/credentials/{id}/sync", "post", with(op("Sync now (stores new accounts and statements); a token the utility rejects moves the credential to MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED", "credentials", INTEGRATOR, None, ok("200", "The credential after the sync", credential()), &[404, 409, 503]), vec![id()])),
         ("/api/v1/credentials/{id}/accounts", "get", with(op("The credential's utility accounts, as the syncs stored them", "credentials", INTEGRATOR, None, ok("200", "Accounts", Some(json!({"type": "array", "items": schema_ref("UtilityAccount")}))), &[404]), vec![id()])),
@@ -176,11 +219,11 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/v1/webhook-endpoint/rotate-secret", "post", op("A new signing secret, shown once; the previous one keeps signing for 24 hours (admins and API keys)", "webhooks", INTEGRATOR, None, ok("200", "The new secret", Some(schema_ref("WebhookSecret"))), &[403, 404])),
         ("/api/v1/webhook-endpoint/test", "post", op("Send a WEBHOOK_TEST message to the endpoint", "webhooks", INTEGRATOR, None, ok("202", "Queued", Some(schema_ref("WebhookDelivery"))), &[404])),
         ("/api/v1/webhook-deliveries", "get", with(op("Webhook messages, newest first, with how their delivery went", "webhooks", INTEGRATOR, None, ok("200", "A page", Some(schema_ref("WebhookDeliveryPage"))), &[400, 422]), vec![
-            query_param("before", "The nextCursor of the previous page.", json!({"type": "string"})),
+            query_param("before", "The nextCursor of the previous page.", json!({"type": "string", "pattern": crate::webhooks::deliveries::CURSOR_PATTERN})),
             query_param("limit", "1 to 200 (default 50).", json!({"type": "integer", "minimum": 1, "maximum": 200})),
             query_param("state", "Only deliveries in this state.", schema_ref("DeliveryState")),
             query_param("credentialId", "Only the messages about this credential.", json!({"type": "string"})),
-            query_param("eventType", "Only messages of this type.", json!({"type": "string"})),
+            query_param("eventType", "Only messages of this type.", schema_ref("WebhookEventType")),
             query_param("from", "Only messages created at or after this time (RFC 3339).", json!({"type": "string", "format": "date-time"})),
             query_param("to", "Only messages created before this time (RFC 3339).", json!({"type": "string", "format": "date-time"})),
         ])),
@@ -198,172 +241,49 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
     ]
 }
 
-fn string_enum(values: &[&str]) -> Value {
-    json!({"type": "string", "enum": values})
-}
-
-fn object(required: &[&str], properties: Value) -> Value {
-    let mut schema = json!({"type": "object", "required": required});
-    schema["properties"] = properties;
-    schema
-}
-
-fn schemas() -> Value {
-    let details: Vec<&str> = StatusDetail::ALL
-        .iter()
-        .map(|detail| detail.as_str())
-        .collect();
-    let time = || json!({"type": "string", "format": "date-time"});
-    let nullable_time = || json!({"type": ["string", "null"], "format": "date-time"});
-    let text = || json!({"type": "string"});
-    let nullable_text = || json!({"type": ["string", "null"]});
-    json!({
-        "ErrorBody": object(&["code", "message"], json!({
-            "code": string_enum(&["MALFORMED_REQUEST", "VALIDATION_FAILED", "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "METHOD_NOT_ALLOWED", "CONFLICT", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "TOO_MANY_REQUESTS", "CONNECT_LINK_EXPIRED", "CONNECT_LINK_USED", "CONNECT_LINK_REVOKED", "CONNECT_LINK_REPLACED", "SERVICE_UNAVAILABLE", "INTERNAL"]),
-            "message": {"type": "string", "description": "For a person; never internal details."},
-            "fields": {"type": "array", "items": object(&["field", "message"], json!({"field": text(), "message": text()}))}
-        })),
-        "Health": object(&["status", "database", "databaseKind", "version", "demo"], json!({
-            "status": string_enum(&["ok", "degraded"]), "database": text(), "databaseKind": string_enum(&["sqlite", "postgres"]),
-            "version": text(), "demo": {"type": "boolean"}
-        })),
-        "Status": string_enum(&["CONNECTION_IN_PROGRESS", "CONNECTION_SUCCESS", "CONNECTION_FAILURE"]),
-        "StatusDetail": string_enum(&details),
-        "Role": string_enum(&["ADMIN", "MEMBER"]),
-        "Owner": string_enum(&["ORGANISATION", "END_USER"]),
-        "MfaMethod": string_enum(&["SMS", "CALL", "EMAIL"]),
-        "SignIn": object(&["email", "password"], json!({"email": {"type": "string", "format": "email"}, "password": text()})),
-        "OperatorSession": object(&["id", "client", "createdAt", "lastSeenAt", "current"], json!({"id": text(), "client": text(), "createdAt": time(), "lastSeenAt": time(), "current": {"type": "boolean"}})),
-        "SignInRecord": object(&["at", "client", "succeeded"], json!({"at": time(), "client": text(), "succeeded": {"type": "boolean"}})),
-        "ReplayRequest": object(&[], json!({"from": {"type": ["string", "null"], "format": "date-time"}, "to": {"type": ["string", "null"], "format": "date-time"}, "credentialId": nullable_text()})),
-        "PasswordChange": object(&["currentPassword", "newPassword"], json!({"currentPassword": text(), "newPassword": {"type": "string", "minLength": 12, "maxLength": 256}})),
-        "Operator": object(&["id", "email", "role", "createdAt"], json!({"id": text(), "email": text(), "role": schema_ref("Role"), "createdAt": time()})),
-        "Session": object(&["operator", "organisation", "csrfToken"], json!({
-            "operator": schema_ref("Operator"),
-            "organisation": object(&["id", "name"], json!({"id": text(), "name": text()})),
-            "csrfToken": {"type": "string", "description": "Send as the x-csrf-token header on every state-changing request made with the cookie."}
-        })),
-        "Language": {"type": "string", "enum": ["en", "es"], "description": "A language Connect is written in"},
-        "OrganisationSettings": object(&["id", "name", "embedOrigins", "connectLanguage"], json!({
-            "id": text(), "name": text(), "logoUrl": nullable_text(), "accentColor": nullable_text(),
-            "termsUrl": nullable_text(), "privacyUrl": nullable_text(),
-            "embedOrigins": {"type": "array", "items": {"type": "string", "description": "https://host[:port], or http:// for localhost"}},
-            "connectLanguage": {"allOf": [schema_ref("Language")], "description": "Connect's language when the browser asks for none it speaks"}
-        })),
-        "OrganisationSettingsChange": object(&["name"], json!({
-            "id": {"type": ["string", "null"], "readOnly": true, "description": "Read-only: accepted when it is the organisation's own id"},
-            "name": {"type": "string", "maxLength": 100}, "logoUrl": nullable_text(),
-            "accentColor": {"type": ["string", "null"], "description": "#RRGGBB, dark enough for white text (WCAG AA)"},
-            "termsUrl": nullable_text(), "privacyUrl": nullable_text(),
-            "embedOrigins": {"type": "array", "maxItems": 20, "items": {"type": "string"}},
-            "connectLanguage": {"allOf": [schema_ref("Language")], "default": "en"}
-        })),
-        "NewOperator": object(&["email", "password", "role"], json!({"email": text(), "password": {"type": "string", "minLength": 12}, "role": schema_ref("Role")})),
-        "OperatorChange": object(&["role"], json!({"role": schema_ref("Role")})),
-        "NewApiKey": object(&["name"], json!({"name": {"type": "string", "maxLength": 100}})),
-        "ApiKey": object(&["id", "name", "prefix", "createdAt"], json!({"id": text(), "name": text(), "prefix": text(), "createdAt": time(), "lastUsedAt": nullable_time(), "revokedAt": nullable_time()})),
-        "CreatedApiKey": object(&["apiKey", "secret"], json!({"apiKey": schema_ref("ApiKey"), "secret": {"type": "string", "description": "Shown once; send as Authorization: Bearer."}})),
-        "NewCredential": object(&["utilityId", "username", "password"], json!({
-            "utilityId": text(), "username": {"type": "string", "maxLength": 128}, "password": {"type": "string", "maxLength": 256},
-            "correlationId": {"type": ["string", "null"], "maxLength": 200}, "owner": schema_ref("Owner")
-        })),
-        "CredentialChange": object(&[], json!({"password": nullable_text(), "correlationId": nullable_text()})),
-        "Credential": object(&["id", "utilityId", "username", "owner", "status", "statusDetail", "isCustomerActionRequired", "isAccessible", "createdAt", "updatedAt"], json!({
-            "id": text(), "utilityId": text(), "username": text(), "correlationId": nullable_text(), "owner": schema_ref("Owner"),
-            "status": schema_ref("Status"), "statusDetail": schema_ref("StatusDetail"),
-            "isCustomerActionRequired": {"type": "boolean"}, "isAccessible": {"type": "boolean"},
-            "statusMessage": nullable_text(), "tokenExpiresAt": nullable_time(), "lastSyncedAt": nullable_time(), "nextSyncAt": nullable_time(),
-            "staleSince": {"type": ["string", "null"], "format": "date-time", "description": "Set while connected without a successful sync for GRIDLINK_STALE_AFTER"},
-            "createdAt": time(), "updatedAt": time(), "deactivatedAt": nullable_time()
-        })),
-        "CredentialPage": object(&["items", "page", "pageSize", "total"], json!({
-            "items": {"type": "array", "items": schema_ref("Credential")}, "page": {"type": "integer"}, "pageSize": {"type": "integer"}, "total": {"type": "integer"}
-        })),
-        "CredentialCounts": object(&["total", "stale", "byStatus", "byStatusDetail"], json!({
-            "total": {"type": "integer"}, "stale": {"type": "integer", "description": "Active credentials flagged stale"},
-            "byStatus": {"type": "array", "items": object(&["status", "count"], json!({"status": schema_ref("Status"), "count": {"type": "integer"}}))},
-            "byStatusDetail": {"type": "array", "items": object(&["statusDetail", "count"], json!({"statusDetail": schema_ref("StatusDetail"), "count": {"type": "integer"}}))}
-        })),
-        "CredentialEvent": object(&["id", "kind", "actor", "message", "createdAt"], json!({
-            "id": {"type": "integer"}, "kind": text(), "fromStatusDetail": {"oneOf": [schema_ref("StatusDetail"), {"type": "null"}]},
-            "toStatusDetail": {"oneOf": [schema_ref("StatusDetail"), {"type": "null"}]}, "actor": text(), "message": text(), "createdAt": time()
-        })),
-        "ExpiryForecast": object(&["from", "perDay"], json!({"from": time(), "perDay": {"type": "array", "items": {"type": "integer"}, "description": "Index 0: the next 24 hours."}})),
-        "OrganisationEvent": {"allOf": [schema_ref("CredentialEvent"), object(&["credentialId", "username", "utilityId"], json!({"credentialId": text(), "username": text(), "utilityId": text()}))]},
-        "UtilityAccount": object(&["accountNumber", "serviceAddress", "fuel", "firstSyncedAt"], json!({"accountNumber": text(), "serviceAddress": text(), "fuel": string_enum(&["electricity", "gas", "water"]), "firstSyncedAt": time()})),
-        "UtilityStatement": object(&["id", "accountNumber", "periodStart", "periodEnd", "usage", "usageUnit", "amountCents", "currency", "firstSyncedAt"], json!({
-            "id": text(), "accountNumber": text(), "periodStart": {"type": "string", "format": "date"}, "periodEnd": {"type": "string", "format": "date"},
-            "usage": {"type": "number"}, "usageUnit": string_enum(&["kWh", "therms", "gallons"]), "amountCents": {"type": "integer"}, "currency": text(),
-            "firstSyncedAt": time()
-        })),
-        "WebhookEventType": string_enum(&WebhookEventType::ALL.map(WebhookEventType::as_str)),
-        "DeliveryState": string_enum(&["PENDING", "DELIVERED", "FAILED"]),
-        "WebhookEndpointChange": object(&["url"], json!({"url": {"type": "string", "description": "https://…, or http:// for localhost"},
-            "secretCreatedAt": {"type": ["string", "null"], "format": "date-time", "readOnly": true, "description": "Read-only: accepted when unchanged"},
-            "previousSecretExpiresAt": {"type": ["string", "null"], "format": "date-time", "readOnly": true, "description": "Read-only: accepted when unchanged"},
-            "createdAt": {"type": ["string", "null"], "format": "date-time", "readOnly": true, "description": "Read-only: accepted when unchanged"},
-            "updatedAt": {"type": ["string", "null"], "format": "date-time", "readOnly": true, "description": "Read-only: accepted when unchanged"},
-            "disabledAt": {"type": ["string", "null"], "format": "date-time", "readOnly": true, "description": "Ignored: saving the endpoint enables it again"},
-            "disabledReason": {"type": ["string", "null"], "readOnly": true, "description": "Ignored: saving the endpoint enables it again"}})),
-        "WebhookEndpoint": object(&["url", "secretCreatedAt", "createdAt", "updatedAt"], json!({
-            "url": text(), "secretCreatedAt": time(), "previousSecretExpiresAt": nullable_time(), "createdAt": time(), "updatedAt": time(),
-            "disabledAt": nullable_time(), "disabledReason": nullable_text()
-        })),
-        "WebhookSecret": object(&["endpoint", "secret"], json!({"endpoint": schema_ref("WebhookEndpoint"), "secret": {"type": "string", "description": "whsec_…: shown once. Verify webhook-signature with it (Standard Webhooks)."}})),
-        "WebhookDelivery": object(&["id", "eventType", "state", "attempts", "createdAt"], json!({
-            "id": text(), "eventType": schema_ref("WebhookEventType"), "credentialId": nullable_text(), "state": schema_ref("DeliveryState"),
-            "attempts": {"type": "integer"}, "nextAttemptAt": nullable_time(), "createdAt": time(), "deliveredAt": nullable_time(),
-            "lastResponseStatus": {"type": ["integer", "null"]}, "lastError": nullable_text()
-        })),
-        "WebhookDeliveryPage": object(&["deliveries"], json!({"deliveries": {"type": "array", "items": schema_ref("WebhookDelivery")}, "nextCursor": nullable_text()})),
-        "WebhookDeliveryDetail": {"allOf": [schema_ref("WebhookDelivery"), object(&["payload", "attemptLog"], json!({
-            "payload": {"type": "string", "description": "The exact body sent."},
-            "attemptLog": {"type": "array", "items": object(&["attemptedAt", "url", "durationMs"], json!({
-                "attemptedAt": time(), "url": text(), "responseStatus": {"type": ["integer", "null"]}, "responseBody": {"type": ["string", "null"], "description": "The start of the endpoint's answer (at most 64 KiB)"}, "error": nullable_text(), "durationMs": {"type": "integer"}
-            }))}
-        }))]},
-        "WebhookMessage": object(&["type", "timestamp", "data"], json!({
-            "type": schema_ref("WebhookEventType"), "timestamp": time(),
+/// Every body's schema, generated from the Rust types the handlers read and
+/// write (`schemars`, with their serde names, doc comments and constraints;
+/// `deny_unknown_fields` becomes `additionalProperties: false`).
+fn schemas(utility_ids: Option<&[String]>) -> Value {
+    use shared::{connect, credentials, error, health, mfa, operators, status, webhooks};
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.definitions_path = "/components/schemas".into();
+    let mut generator = settings.into_generator();
+    macro_rules! register {
+        ($($type:ty),* $(,)?) => { $( generator.subschema_for::<$type>(); )* };
+    }
+    register!(
+        error::ErrorBody, health::Health, status::Status, status::StatusDetail, operators::Role,
+        credentials::Owner, mfa::MfaMethod, shared::i18n::Language,
+        operators::SignIn, operators::Session, operators::OperatorSession, operators::SignInRecord,
+        operators::PasswordChange, operators::Operator, operators::NewOperator, operators::OperatorChange,
+        operators::OrganisationSettings, operators::OrganisationSettingsChange,
+        operators::ApiKey, operators::NewApiKey, operators::CreatedApiKey,
+        credentials::NewCredential, credentials::CredentialChange, credentials::Credential,
+        credentials::CredentialPage, credentials::CredentialCounts, credentials::CredentialEvent,
+        credentials::ExpiryForecast, credentials::OrganisationEvent, credentials::UtilityAccount,
+        credentials::UtilityStatement, credentials::UtilityIncident, credentials::AdapterHealth,
+        connect::NewConnectToken, connect::ConnectToken, connect::UpdateLink, connect::Utility,
+        connect::SubmitCredentials, connect::SubmitPassword, connect::ChooseMethod, connect::SubmitCode,
+        connect::ConnectState,
+        webhooks::WebhookEventType, webhooks::DeliveryState, webhooks::WebhookEndpointChange,
+        webhooks::WebhookEndpoint, webhooks::WebhookSecret, webhooks::WebhookDelivery,
+        webhooks::WebhookDeliveryPage, webhooks::WebhookDeliveryDetail,
+        crate::webhooks::deliveries::ReplayRequest,
+    );
+    let mut schemas = generator.take_definitions(true);
+    if let Some(ids) = utility_ids {
+        schemas.insert("UtilityId".into(), json!({"type": "string", "enum": ids, "description": "A utility's id, from GET /api/v1/utilities."}));
+    }
+    // The one body with no Rust type of its own: the outbox writes each kind's `data`.
+    schemas.insert("WebhookMessage".into(), json!({
+        "type": "object", "required": ["type", "timestamp", "data"],
+        "properties": {
+            "type": schema_ref("WebhookEventType"), "timestamp": {"type": "string", "format": "date-time"},
             "data": {"type": "object", "description": "For credential events: credentialId, utilityId, correlationId, status, statusDetail, isCustomerActionRequired, isAccessible; STATUS_CHANGE adds previousStatusDetail and message; NEW_DATA_AVAILABLE adds newAccounts, newStatements and statementIds; SESSION_TOKEN_EXPIRING adds tokenExpiresAt; CREDENTIAL_STALE adds lastSyncedAt and staleSince; CREDENTIAL_RECOVERED adds staleSince and lastSyncedAt. UTILITY_INCIDENT_OPENED and UTILITY_INCIDENT_RESOLVED carry incidentId, utilityId, utilityName, failingSince, openedAt, resolvedAt, affectedCredentials and message instead."}
-        })),
-        "NewConnectToken": object(&[], json!({"utilityId": nullable_text(), "correlationId": nullable_text(), "owner": schema_ref("Owner")})),
-        "ConnectToken": object(&["id", "purpose", "token", "url", "createdAt", "expiresAt"], json!({
-            "id": text(), "purpose": string_enum(&["NEW_CREDENTIAL", "RETRY_MFA", "UPDATE_LINK"]), "token": text(), "url": text(),
-            "credentialId": nullable_text(), "createdAt": time(), "expiresAt": time()
-        })),
-        "UpdateLink": object(&["id", "credentialId", "createdAt", "expiresAt"], json!({"id": text(), "credentialId": text(), "createdAt": time(), "expiresAt": time()})),
-        "Utility": object(&["id", "name"], json!({"id": text(), "name": text(),
-            "troubleSince": {"type": ["string", "null"], "format": "date-time", "description": "Set while the utility has an open incident"}})),
-        "AdapterHealth": object(&["name", "url", "signed", "utilities", "callsLastHour", "failuresLastHour"], json!({
-            "name": text(), "url": text(), "signed": {"type": "boolean"}, "utilities": {"type": "array", "items": schema_ref("Utility")},
-            "lastRefreshAt": nullable_time(), "lastRefreshError": nullable_text(),
-            "callsLastHour": {"type": "integer"}, "failuresLastHour": {"type": "integer", "description": "Calls that found a utility not answering"}})),
-        "UtilityIncident": object(&["id", "utilityId", "utilityName", "failingSince", "openedAt", "affectedCredentials"], json!({
-            "id": text(), "utilityId": text(), "utilityName": text(), "failingSince": time(), "openedAt": time(), "resolvedAt": nullable_time(),
-            "affectedCredentials": {"type": "integer", "description": "The organisation's active credentials at this utility"}})),
-        "SubmitCredentials": object(&["utilityId", "username", "password"], json!({
-            "utilityId": text(), "username": text(), "password": text(),
-            "acceptedTerms": {"type": "boolean", "description": "Required (true) when the organisation set terms or a privacy policy."}
-        })),
-        "SubmitPassword": object(&["password"], json!({"password": text()})),
-        "ChooseMethod": object(&["method"], json!({"method": schema_ref("MfaMethod")})),
-        "SubmitCode": object(&["code"], json!({"code": {"type": "string", "description": "4 to 8 digits; spaces and dashes are ignored."}})),
-        "ConnectState": object(&["purpose", "organisationName", "branding", "step", "mfaOptions", "expiresAt"], json!({
-            "purpose": string_enum(&["NEW_CREDENTIAL", "RETRY_MFA", "UPDATE_LINK"]), "organisationName": text(),
-            "branding": object(&["embedOrigins"], json!({
-                "logoUrl": nullable_text(), "accentColor": nullable_text(), "termsUrl": nullable_text(), "privacyUrl": nullable_text(),
-                "embedOrigins": {"type": "array", "items": text()}, "defaultLanguage": schema_ref("Language")
-            })),
-            "step": string_enum(&["ENTER_CREDENTIALS", "START", "CONNECTING", "CHOOSE_METHOD", "ENTER_CODE", "SUCCESS", "FAILED"]),
-            "credentialId": nullable_text(), "utilityId": nullable_text(), "utilityName": nullable_text(), "username": nullable_text(),
-            "statusDetail": {"oneOf": [schema_ref("StatusDetail"), {"type": "null"}]},
-            "failure": {"type": ["string", "null"], "enum": ["INVALID_CREDENTIALS", "ACCOUNT_LOCKED", "UNSUPPORTED_MFA", "MFA_FAILED", "UTILITY_UNAVAILABLE", null]},
-            "message": nullable_text(),
-            "mfaOptions": {"type": "array", "items": object(&["method", "destination"], json!({"method": schema_ref("MfaMethod"), "destination": text()}))},
-            "mfaMethod": {"oneOf": [schema_ref("MfaMethod"), {"type": "null"}]}, "codeSentTo": nullable_text(), "codeExpiresAt": nullable_time(),
-            "resendsLeft": {"type": ["integer", "null"]}, "attemptsLeft": {"type": ["integer", "null"]}, "expiresAt": time()
-        })),
-    })
+        }
+    }));
+    Value::Object(schemas)
 }
 
 fn error_responses() -> Value {
@@ -411,8 +331,9 @@ fn webhooks() -> Value {
     Value::Object(described)
 }
 
-/// The whole OpenAPI document.
-pub fn document() -> Value {
+/// The whole OpenAPI document; `utility_ids` (when known) become the enum of
+/// the `UtilityId` schema.
+pub fn document(utility_ids: Option<&[String]>) -> Value {
     let mut paths = Map::new();
     for (path, method, operation) in operations() {
         let entry = paths.entry(path.to_owned()).or_insert_with(|| json!({}));
@@ -428,7 +349,7 @@ pub fn document() -> Value {
         "paths": paths,
         "webhooks": webhooks(),
         "components": {
-            "schemas": schemas(),
+            "schemas": schemas(utility_ids),
             "responses": error_responses(),
             "securitySchemes": {
                 "apiKey": {"type": "http", "scheme": "bearer", "description": "An API key (glk_…), created by an admin."},
@@ -477,7 +398,7 @@ mod tests {
 
     #[test]
     fn every_declared_route_is_documented() {
-        let document = document();
+        let document = document(Some(&["sandbox-electric".to_owned()]));
         let declared = declared_routes();
         assert!(
             declared.len() > 25,
@@ -493,7 +414,7 @@ mod tests {
 
     #[test]
     fn every_reference_resolves() {
-        let document = document();
+        let document = document(Some(&["sandbox-electric".to_owned()]));
         let text = document.to_string();
         for piece in text.split("\"$ref\":\"#/components/").skip(1) {
             let reference = piece.split('"').next().unwrap();

@@ -10,6 +10,7 @@ use crate::status::StatusDetail;
 
 /// Why a Connect session exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ConnectPurpose {
     /// Add a new credential.
@@ -46,12 +47,15 @@ impl ConnectPurpose {
 
 /// `POST /api/v1/connect-tokens`: open Connect to add a credential.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewConnectToken {
     /// Skip the utility list and go straight to this utility's login.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::UtilityId>"))]
     pub utility_id: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(length(max = 200), extend("pattern" = r"^[^\x00-\x1f\x7f-\x9f]*$")))]
     pub correlation_id: Option<String>,
     #[serde(default)]
     pub owner: Owner,
@@ -59,6 +63,7 @@ pub struct NewConnectToken {
 
 /// A Connect token and the URL that opens Connect with it. Shown once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectToken {
     pub id: String,
@@ -67,25 +72,31 @@ pub struct ConnectToken {
     pub url: String,
     pub credential_id: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub expires_at: OffsetDateTime,
 }
 
 /// An update link as listed later (the token itself is never shown again).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateLink {
     pub id: String,
     pub credential_id: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub expires_at: OffsetDateTime,
 }
 
 /// Where the end-user is in Connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ConnectStep {
     /// Pick a utility and enter the login.
@@ -105,6 +116,7 @@ pub enum ConnectStep {
 
 /// Why Connect stopped, so the screen can offer the right way forward.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ConnectFailure {
     /// Wrong username or password: re-enter them.
@@ -120,6 +132,7 @@ pub enum ConnectFailure {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MfaOption {
     pub method: MfaMethod,
@@ -129,6 +142,7 @@ pub struct MfaOption {
 
 /// `GET /api/connect/session`: everything a Connect screen needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectState {
     pub purpose: ConnectPurpose,
@@ -149,15 +163,18 @@ pub struct ConnectState {
     pub mfa_method: Option<MfaMethod>,
     pub code_sent_to: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub code_expires_at: Option<OffsetDateTime>,
     pub resends_left: Option<u32>,
     pub attempts_left: Option<u32>,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub expires_at: OffsetDateTime,
 }
 
 /// How Connect looks for an organisation, and which pages may embed it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Branding {
     pub logo_url: Option<String>,
@@ -175,10 +192,14 @@ pub struct Branding {
 
 /// `POST /api/connect/credentials`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SubmitCredentials {
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::UtilityId"))]
     pub utility_id: String,
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 128), extend("pattern" = r"^(?=.*\S)[^\x00-\x1f\x7f-\x9f]*$")))]
     pub username: String,
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 256)))]
     pub password: String,
     /// Required when the organisation set terms or a privacy policy.
     #[serde(default)]
@@ -187,13 +208,16 @@ pub struct SubmitCredentials {
 
 /// `POST /api/connect/password`: re-enter the password in update mode.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SubmitPassword {
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 256)))]
     pub password: String,
 }
 
 /// `POST /api/connect/mfa/method`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChooseMethod {
     pub method: MfaMethod,
@@ -201,13 +225,17 @@ pub struct ChooseMethod {
 
 /// `POST /api/connect/mfa/code`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SubmitCode {
+    /// 4 to 8 digits.
+    #[cfg_attr(feature = "schema", schemars(extend("pattern" = "^[0-9]{4,8}$")))]
     pub code: String,
 }
 
 /// `GET /api/connect/utilities`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Utility {
     pub id: String,
@@ -215,5 +243,6 @@ pub struct Utility {
     /// Set while the utility has an open incident (it stopped answering for
     /// many calls at once): since when it has been having trouble.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub trouble_since: Option<OffsetDateTime>,
 }

@@ -7,6 +7,7 @@ use crate::status::{CredentialStatus, Status, StatusDetail};
 
 /// Who owns the utility login: the organisation itself, or one of its end-users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Owner {
     #[default]
@@ -33,12 +34,17 @@ impl Owner {
 
 /// `POST /api/v1/credentials`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewCredential {
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::UtilityId"))]
     pub utility_id: String,
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 128), extend("pattern" = r"^(?=.*\S)[^\x00-\x1f\x7f-\x9f]*$")))]
     pub username: String,
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 256)))]
     pub password: String,
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(length(max = 200), extend("pattern" = r"^[^\x00-\x1f\x7f-\x9f]*$")))]
     pub correlation_id: Option<String>,
     #[serde(default)]
     pub owner: Owner,
@@ -46,16 +52,20 @@ pub struct NewCredential {
 
 /// `PATCH /api/v1/credentials/{id}`: a new password starts a new connection attempt.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CredentialChange {
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 256)))]
     pub password: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(length(max = 200), extend("pattern" = r"^[^\x00-\x1f\x7f-\x9f]*$")))]
     pub correlation_id: Option<String>,
 }
 
 /// A credential as the API shows it. Never carries the password or token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Credential {
     pub id: String,
@@ -68,26 +78,34 @@ pub struct Credential {
     /// Why the last attempt failed, in words, when it did.
     pub status_message: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub token_expires_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub last_synced_at: Option<OffsetDateTime>,
     /// When the next scheduled sync is due; absent when none is scheduled.
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub next_sync_at: Option<OffsetDateTime>,
     /// Set while the credential is stale: connected, yet without a successful
     /// sync for `GRIDLINK_STALE_AFTER`. Cleared by the next successful sync.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub stale_since: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub updated_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub deactivated_at: Option<OffsetDateTime>,
 }
 
 /// One page of `GET /api/v1/credentials`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialPage {
     pub items: Vec<Credential>,
@@ -108,6 +126,7 @@ pub const CREDENTIAL_SORTS: [&str; 5] = [
 
 /// `GET /api/v1/credentials/counts`: how many active credentials are in each state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialCounts {
     pub total: u64,
@@ -119,6 +138,7 @@ pub struct CredentialCounts {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StatusCount {
     pub status: Status,
@@ -126,6 +146,7 @@ pub struct StatusCount {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StatusDetailCount {
     pub status_detail: StatusDetail,
@@ -134,6 +155,7 @@ pub struct StatusDetailCount {
 
 /// One entry of a credential's timeline. Never contains a secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialEvent {
     pub id: i64,
@@ -147,21 +169,25 @@ pub struct CredentialEvent {
     pub actor: String,
     pub message: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub created_at: OffsetDateTime,
 }
 
 /// `GET /api/v1/credentials/expiries?days=N`: how many connected credentials'
 /// tokens expire on each of the next N days (index 0 is the next 24 hours).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExpiryForecast {
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub from: OffsetDateTime,
     pub per_day: Vec<u64>,
 }
 
 /// `GET /api/v1/events`: an event with the credential it belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OrganisationEvent {
     pub credential_id: String,
@@ -173,6 +199,7 @@ pub struct OrganisationEvent {
 
 /// A utility account of a credential (`GET /api/v1/credentials/{id}/accounts`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UtilityAccount {
     pub account_number: String,
@@ -181,11 +208,13 @@ pub struct UtilityAccount {
     pub fuel: String,
     /// When a sync first stored it.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub first_synced_at: OffsetDateTime,
 }
 
 /// A monthly statement (`GET /api/v1/credentials/{id}/statements`, newest first).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UtilityStatement {
     pub id: String,
@@ -200,12 +229,14 @@ pub struct UtilityStatement {
     pub currency: String,
     /// When a sync first stored it: integrators fetch what is newer than their last look.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub first_synced_at: OffsetDateTime,
 }
 
 /// `GET /api/v1/utility-incidents`: a utility that stopped answering for many
 /// calls at once, as one organisation sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UtilityIncident {
     pub id: String,
@@ -213,10 +244,13 @@ pub struct UtilityIncident {
     pub utility_name: String,
     /// When the failures began (the first failing minute of the window).
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub failing_since: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub opened_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub resolved_at: Option<OffsetDateTime>,
     /// The organisation's active credentials at this utility.
     pub affected_credentials: u64,
@@ -224,6 +258,7 @@ pub struct UtilityIncident {
 
 /// `GET /api/v1/adapters`: one utility adapter as the deployment configured it, and how it is doing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AdapterHealth {
     pub name: String,
@@ -234,6 +269,7 @@ pub struct AdapterHealth {
     pub utilities: Vec<crate::connect::Utility>,
     /// When its catalogue was last read successfully.
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub last_refresh_at: Option<OffsetDateTime>,
     /// Why the last attempt to read its catalogue failed, if it did.
     pub last_refresh_error: Option<String>,

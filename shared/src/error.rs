@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// What went wrong, in a form programs can branch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     /// The body is not valid JSON, has the wrong types, or unknown fields.
@@ -61,6 +62,7 @@ impl ErrorCode {
 
 /// A problem with one field of a request body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FieldError {
     /// The field's name as it appears in the request body (camelCase).
     pub field: String,
@@ -70,6 +72,7 @@ pub struct FieldError {
 
 /// The error body of every Gridlink endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     pub code: ErrorCode,
     /// A sentence for a person; never contains internal details or secrets.

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Whether the server and the things it depends on are working.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Health {
     /// `"ok"` when every check passed, `"degraded"` otherwise.

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// A language Connect is written in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Language {
     #[default]
     #[serde(rename = "en")]

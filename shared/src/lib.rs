@@ -10,6 +10,8 @@ pub mod health;
 pub mod i18n;
 pub mod mfa;
 pub mod operators;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod status;
 pub mod validation;
 pub mod webhooks;

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// How a utility delivers a one-time code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum MfaMethod {
     Sms,

@@ -6,6 +6,7 @@ use crate::i18n::Language;
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
     /// Everything, including settings, API keys and operators.
@@ -33,6 +34,7 @@ impl Role {
 
 /// `POST /api/session`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignIn {
     pub email: String,
@@ -42,13 +44,16 @@ pub struct SignIn {
 /// `POST /api/session/password`: a signed-in operator changes their own
 /// password; their other sessions end.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
+    #[cfg_attr(feature = "schema", schemars(length(min = 12, max = 256)))]
     pub new_password: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Organisation {
     pub id: String,
@@ -56,17 +61,20 @@ pub struct Organisation {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Operator {
     pub id: String,
     pub email: String,
     pub role: Role,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub created_at: OffsetDateTime,
 }
 
 /// The signed-in operator: `GET /api/session` and the answer to signing in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
     pub operator: Operator,
@@ -77,6 +85,7 @@ pub struct Session {
 
 /// One of the signed-in operator's live sessions (`GET /api/session/sessions`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OperatorSession {
     /// Names the session to end it; not its secret.
@@ -84,8 +93,10 @@ pub struct OperatorSession {
     /// The client address it was started from.
     pub client: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub last_seen_at: OffsetDateTime,
     /// The session this request came with.
     pub current: bool,
@@ -93,9 +104,11 @@ pub struct OperatorSession {
 
 /// One sign-in to the operator's account (`GET /api/session/history`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SignInRecord {
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub at: OffsetDateTime,
     pub client: String,
     pub succeeded: bool,
@@ -103,15 +116,19 @@ pub struct SignInRecord {
 
 /// `POST /api/v1/operators`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewOperator {
+    #[cfg_attr(feature = "schema", schemars(email))]
     pub email: String,
+    #[cfg_attr(feature = "schema", schemars(length(min = 12, max = 256)))]
     pub password: String,
     pub role: Role,
 }
 
 /// `PATCH /api/v1/operators/{id}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OperatorChange {
     pub role: Role,
@@ -119,12 +136,15 @@ pub struct OperatorChange {
 
 /// `POST /api/v1/api-keys`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewApiKey {
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 100), extend("pattern" = r"\S")))]
     pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKey {
     pub id: String,
@@ -132,15 +152,19 @@ pub struct ApiKey {
     /// The first characters of the key, to recognise it.
     pub prefix: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub created_at: OffsetDateTime,
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub last_used_at: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub revoked_at: Option<OffsetDateTime>,
 }
 
 /// The answer to creating an API key: the only time the secret is shown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedApiKey {
     pub api_key: ApiKey,
@@ -149,6 +173,7 @@ pub struct CreatedApiKey {
 
 /// `GET /api/v1/organisation`: the organisation's branding and embedding settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OrganisationSettings {
     pub id: String,
@@ -165,12 +190,14 @@ pub struct OrganisationSettings {
 
 /// `PUT /api/v1/organisation` (admins): the whole settings; `null` clears a field.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrganisationSettingsChange {
     /// Read-only: accepted when it is the organisation's own id, so the body
     /// a GET answered can be sent back as it is.
     #[serde(default)]
     pub id: Option<String>,
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 100), extend("pattern" = r"\S")))]
     pub name: String,
     #[serde(default)]
     pub logo_url: Option<String>,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// The coarse state of a credential's connection to its utility.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     ConnectionInProgress,
@@ -25,6 +26,7 @@ impl Status {
 
 /// The precise state of a credential; each detail belongs to exactly one [`Status`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum StatusDetail {
     Connecting,
@@ -151,6 +153,7 @@ impl std::fmt::Display for StatusDetail {
 
 /// A detail with its status and flags, as the API presents a credential's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialStatus {
     pub status: Status,

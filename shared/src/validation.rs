@@ -59,6 +59,7 @@ fn has_control_characters(value: &str) -> bool {
 
 /// A login name at a utility: trimmed, 1 to 128 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Username(String);
 
@@ -90,6 +91,7 @@ impl Username {
 ///
 /// Its `Debug` output is redacted so it never reaches a log by accident.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Password(String);
 
@@ -121,6 +123,7 @@ impl std::fmt::Debug for Password {
 /// A one-time verification code: 4 to 8 digits. Spaces and dashes that people
 /// type or paste between digits (`123 456`, `123-456`) are dropped.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct OtpCode(String);
 
@@ -162,6 +165,7 @@ impl std::fmt::Debug for OtpCode {
 /// An email address: one `@`, a non-empty local part, a domain with a dot,
 /// at most 254 characters, stored in lower case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct EmailAddress(String);
 
@@ -195,6 +199,7 @@ impl EmailAddress {
 
 /// An absolute `https://` URL with a host, such as a webhook endpoint or a logo.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct HttpsUrl(String);
 
@@ -267,6 +272,7 @@ impl HttpsUrl {
 /// Where an organisation's webhooks go: an `https://` URL, or `http://` for
 /// `localhost`, `127.0.0.1` and `[::1]` (a receiver on the developer's machine).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct WebhookUrl(String);
 
@@ -308,6 +314,7 @@ impl WebhookUrl {
 /// `http://` for `localhost` and `127.0.0.1` (development). Stored lower-case,
 /// without a trailing slash.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct EmbedOrigin(String);
 
@@ -356,6 +363,7 @@ impl EmbedOrigin {
 
 /// A brand colour as `#RRGGBB`, dark enough that white text on it meets WCAG AA (4.5:1).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct AccentColor(String);
 

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 /// What a webhook tells. The body's `type` field carries this name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum WebhookEventType {
     /// A credential's status detail changed.
@@ -68,21 +69,27 @@ impl std::fmt::Display for WebhookEventType {
 
 /// `PUT /api/v1/webhook-endpoint`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookEndpointChange {
     pub url: String,
     /// The read-only fields of [`WebhookEndpoint`], accepted when unchanged so
     /// the body a GET answered can be sent back as it is.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub secret_created_at: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub previous_secret_expires_at: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub created_at: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub updated_at: Option<OffsetDateTime>,
     /// Accepted and ignored: saving the endpoint enables it again.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub disabled_at: Option<OffsetDateTime>,
     #[serde(default)]
     pub disabled_reason: Option<String>,
@@ -91,21 +98,27 @@ pub struct WebhookEndpointChange {
 /// The organisation's webhook endpoint. The signing secret is shown only when
 /// it is created or rotated ([`WebhookSecret`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEndpoint {
     pub url: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub secret_created_at: OffsetDateTime,
     /// Until then the previous secret signs too (after a rotation).
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub previous_secret_expires_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub updated_at: OffsetDateTime,
     /// Set when the endpoint answered 410 Gone: nothing is sent to it (its
     /// messages wait) until it is saved again.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub disabled_at: Option<OffsetDateTime>,
     #[serde(default)]
     pub disabled_reason: Option<String>,
@@ -113,6 +126,7 @@ pub struct WebhookEndpoint {
 
 /// A new signing secret (`whsec_…`), shown once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookSecret {
     pub endpoint: WebhookEndpoint,
@@ -121,6 +135,7 @@ pub struct WebhookSecret {
 
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeliveryState {
     /// Not delivered yet; the next attempt is scheduled.
@@ -153,6 +168,7 @@ impl DeliveryState {
 
 /// One webhook message and how its delivery goes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookDelivery {
     /// Also the `webhook-id` header, the same on every attempt.
@@ -162,10 +178,13 @@ pub struct WebhookDelivery {
     pub state: DeliveryState,
     pub attempts: u32,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub next_attempt_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub delivered_at: Option<OffsetDateTime>,
     pub last_response_status: Option<u16>,
     pub last_error: Option<String>,
@@ -173,6 +192,7 @@ pub struct WebhookDelivery {
 
 /// `GET /api/v1/webhook-deliveries`: newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookDeliveryPage {
     pub deliveries: Vec<WebhookDelivery>,
@@ -182,9 +202,11 @@ pub struct WebhookDeliveryPage {
 
 /// One try at delivering a message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookAttempt {
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub attempted_at: OffsetDateTime,
     pub url: String,
     pub response_status: Option<u16>,
@@ -196,6 +218,7 @@ pub struct WebhookAttempt {
 
 /// `GET /api/v1/webhook-deliveries/{id}`: the message and every attempt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookDeliveryDetail {
     #[serde(flatten)]

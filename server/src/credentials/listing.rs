@@ -49,15 +49,16 @@ const MAX_PAGE_SIZE: u32 = 100;
 
 fn parse_list_params(params: ListParams) -> Result<ListQuery, ApiError> {
     let mut errors = FieldErrors::default();
-    let mut details: Vec<StatusDetail> = Vec::new();
+    let mut details: Option<Vec<StatusDetail>> = None;
     if let Some(list) = params
         .status_detail
         .as_deref()
         .filter(|list| !list.is_empty())
     {
-        for name in list.split(',').map(str::trim) {
+        let listed = details.insert(Vec::new());
+        for name in list.split(',') {
             match StatusDetail::parse(name) {
-                Some(detail) => details.push(detail),
+                Some(detail) => listed.push(detail),
                 None => errors.add("statusDetail", format!("{name:?} is not a status detail.")),
             }
         }
@@ -75,23 +76,21 @@ fn parse_list_params(params: ListParams) -> Result<ListQuery, ApiError> {
                     .into_iter()
                     .filter(|detail| detail.status() == status)
                     .collect();
-                if details.is_empty() {
-                    details = of_status;
-                } else {
-                    details.retain(|detail| of_status.contains(detail));
-                    if details.is_empty() {
-                        errors.add(
-                            "statusDetail",
-                            "None of these details belongs to the chosen status.",
-                        );
-                    }
+                // Both filters hold: details of another status match nothing.
+                match &mut details {
+                    None => details = Some(of_status),
+                    Some(listed) => listed.retain(|detail| of_status.contains(detail)),
                 }
             }
             None => errors.add("status", format!("{name:?} is not a status.")),
         }
     }
     let sort = {
-        let sort = params.sort.as_deref().unwrap_or("-createdAt");
+        let sort = params
+            .sort
+            .as_deref()
+            .filter(|sort| !sort.is_empty())
+            .unwrap_or("-createdAt");
         let (descending, name) = sort
             .strip_prefix('-')
             .map_or((false, sort), |name| (true, name));

@@ -135,7 +135,9 @@ pub enum Bind {
 /// The filters, sort and page of a credential listing, already validated.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
-    pub status_details: Vec<StatusDetail>,
+    /// `None`: any detail. `Some`: one of these (none, when a `status` and
+    /// `statusDetail` filter have nothing in common).
+    pub status_details: Option<Vec<StatusDetail>>,
     pub utility_id: Option<String>,
     pub correlation_id: Option<String>,
     pub username_contains: Option<String>,
@@ -161,16 +163,19 @@ fn where_clause(organisation_id: &str, query: &ListQuery) -> (String, Vec<Bind>)
     if !query.include_deactivated {
         conditions.push("deactivated_at IS NULL".to_owned());
     }
-    if !query.status_details.is_empty() {
-        let placeholders: Vec<String> = query
-            .status_details
+    if let Some(details) = &query.status_details {
+        let placeholders: Vec<String> = details
             .iter()
             .map(|detail| {
                 binds.push(Bind::Text(detail.as_str().to_owned()));
                 format!("${}", binds.len())
             })
             .collect();
-        conditions.push(format!("status_detail IN ({})", placeholders.join(", ")));
+        conditions.push(if placeholders.is_empty() {
+            "1 = 0".to_owned()
+        } else {
+            format!("status_detail IN ({})", placeholders.join(", "))
+        });
     }
     match query.stale {
         Some(true) => conditions.push("stale_since IS NOT NULL".to_owned()),

@@ -94,11 +94,6 @@ impl DeliveryFilter {
                 parsed
             }
         };
-        if let (Some(from), Some(to)) = (from, to) {
-            if from >= to {
-                errors.add("to", "The end of the range comes after its start.");
-            }
-        }
         DeliveryFilter {
             credential_id: credential_id.filter(|id| !id.is_empty()),
             state,
@@ -271,11 +266,21 @@ async fn list_deliveries(
     }))
 }
 
+/// `nextCursor`: `CREATED_AT_MS.msg_HEX` (see [`CURSOR_PATTERN`]).
 fn parse_cursor(cursor: &str) -> Option<(i64, String)> {
     let (created_at, id) = cursor.split_once('.')?;
+    let hex = id.strip_prefix("msg_")?;
+    let digits = |text: &str, max: usize, valid: fn(&u8) -> bool| {
+        (1..=max).contains(&text.len()) && text.as_bytes().iter().all(valid)
+    };
+    if !digits(created_at, 15, u8::is_ascii_digit) || !digits(hex, 36, |byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
     Some((created_at.parse().ok()?, id.to_owned()))
-        .filter(|(_, id)| id.starts_with("msg_") && id.len() <= 40)
 }
+
+/// What [`parse_cursor`] accepts, for the OpenAPI document.
+pub const CURSOR_PATTERN: &str = "^[0-9]{1,15}\\.msg_[0-9a-f]{1,36}$";
 
 pub(super) async fn find_delivery(
     state: &AppState,
@@ -370,14 +375,23 @@ async fn resend_delivery(
     Ok((StatusCode::ACCEPTED, Json(delivery.delivery)))
 }
 
-#[derive(Debug, Deserialize)]
+/// Which failed messages to send again: a time range, a credential, or both.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ReplayRequest {
+#[schemars(extend("anyOf" = [
+    {"required": ["from"], "properties": {"from": {"type": "string"}}},
+    {"required": ["to"], "properties": {"to": {"type": "string"}}},
+    {"required": ["credentialId"], "properties": {"credentialId": {"type": "string"}}},
+]))]
+pub(crate) struct ReplayRequest {
     /// Failed messages created at or after this time (RFC 3339)…
+    #[schemars(with = "Option<shared::schema::DateTime>")]
     from: Option<String>,
     /// …and before this one.
+    #[schemars(with = "Option<shared::schema::DateTime>")]
     to: Option<String>,
     /// Or only those about this credential (both may be given).
+    #[schemars(length(min = 1))]
     credential_id: Option<String>,
 }
 
@@ -390,6 +404,12 @@ async fn replay_failed(
     Json(body): Json<ReplayRequest>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let mut errors = FieldErrors::default();
+    // In a body, unlike a query string, an empty value is a mistake.
+    for (field, value) in [("from", &body.from), ("to", &body.to), ("credentialId", &body.credential_id)] {
+        if value.as_deref() == Some("") {
+            errors.add(field, "Leave it out or give a value.");
+        }
+    }
     let mut filter = DeliveryFilter::parse(
         &mut errors,
         body.credential_id,
