@@ -5,8 +5,8 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
-use serde_json::{json, Map, Value};
 use schemars::generate::SchemaSettings;
+use serde_json::{json, Map, Value};
 use shared::credentials::CREDENTIAL_SORTS;
 use shared::webhooks::WebhookEventType;
 use shared::StatusDetail;
@@ -68,7 +68,11 @@ impl Operation {
         if self.request.is_some() {
             errors.extend([400, 415, 422]);
         }
-        if self.parameters.iter().any(|parameter| parameter["name"] == "Idempotency-Key") {
+        if self
+            .parameters
+            .iter()
+            .any(|parameter| parameter["name"] == "Idempotency-Key")
+        {
             errors.extend([400, 422]);
         }
         if !self.security.is_empty() {
@@ -113,7 +117,9 @@ fn query_param(name: &str, description: &str, schema: Value) -> Value {
         json!({"name": name, "in": "query", "required": false, "description": description});
     let constrained_string = schema.get("$ref").is_some()
         || (schema["type"] == "string"
-            && ["enum", "pattern", "format"].iter().any(|key| schema.get(key).is_some()));
+            && ["enum", "pattern", "format"]
+                .iter()
+                .any(|key| schema.get(key).is_some()));
     parameter["schema"] = if constrained_string {
         json!({"anyOf": [schema, {"type": "string", "maxLength": 0}]})
     } else {
@@ -171,7 +177,7 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/session/history", "get", op("The signed-in operator's latest sign-ins (time, client address, outcome)", "operators", ADMIN, None, ok("200", "Sign-ins", Some(json!({"type": "array", "items": schema_ref("SignInRecord")}))), &[403])),
         ("/api/session/password", "post", op("Change the signed-in operator's own password; their other sessions end", "operators", ADMIN, Some("PasswordChange"), ok("204", "Changed", None), &[403, 422, 429])),
         ("/api/v1/operators", "get", op("List operators (admins)", "operators", ADMIN, None, ok("200", "Operators", Some(json!({"type": "array", "items": schema_ref("Operator")}))), &[403])),
-        ("/api/v1/operators", "post", op("Add an operator (admins)", "operators", ADMIN, Some("NewOperator"), ok("201", "Added", Some(schema_ref("Operator"))), &[403])),
+        ("/api/v1/operators", "post", op("Add an operator (admins); 409 when the email is taken", "operators", ADMIN, Some("NewOperator"), ok("201", "Added", Some(schema_ref("Operator"))), &[403, 409])),
         ("/api/v1/operators/{id}", "patch", with(op("Change an operator's role (admins)", "operators", ADMIN, Some("OperatorChange"), ok("200", "Changed", Some(schema_ref("Operator"))), &[403, 404, 409]), vec![path_param("id", "The operator's id.")])),
         ("/api/v1/operators/{id}", "delete", with(op("Remove an operator (admins)", "operators", ADMIN, None, ok("204", "Removed", None), &[403, 404, 409]), vec![path_param("id", "The operator's id.")])),
         ("/api/v1/organisation", "get", op("The organisation's branding and embed origins", "organisation", INTEGRATOR, None, ok("200", "Settings", Some(schema_ref("OrganisationSettings"))), &[])),
@@ -193,7 +199,7 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
             query_param("correlationId", "Only this correlation id.", json!({"type": "string"})),
             query_param("q", "Text the username contains (case-insensitive).", json!({"type": "string", "maxLength": 128})),
             query_param("sort", "createdAt, username, utilityId, statusDetail or tokenExpiresAt; prefix - to reverse. Default -createdAt.", sort_orders()),
-            query_param("page", "From 1.", json!({"type": "integer", "minimum": 1, "default": 1})),
+            query_param("page", "From 1.", json!({"type": "integer", "minimum": 1, "maximum": u32::MAX, "default": 1})),
             query_param("pageSize", "1 to 100.", json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 25})),
             query_param("includeDeactivated", "Also list deactivated credentials.", json!({"type": "boolean", "default": false})),
             query_param("stale", "Only credentials flagged stale (true) or only those not flagged (false).", json!({"type": "boolean"})),
@@ -253,22 +259,56 @@ fn schemas(utility_ids: Option<&[String]>) -> Value {
         ($($type:ty),* $(,)?) => { $( generator.subschema_for::<$type>(); )* };
     }
     register!(
-        error::ErrorBody, health::Health, status::Status, status::StatusDetail, operators::Role,
-        credentials::Owner, mfa::MfaMethod, shared::i18n::Language,
-        operators::SignIn, operators::Session, operators::OperatorSession, operators::SignInRecord,
-        operators::PasswordChange, operators::Operator, operators::NewOperator, operators::OperatorChange,
-        operators::OrganisationSettings, operators::OrganisationSettingsChange,
-        operators::ApiKey, operators::NewApiKey, operators::CreatedApiKey,
-        credentials::NewCredential, credentials::CredentialChange, credentials::Credential,
-        credentials::CredentialPage, credentials::CredentialCounts, credentials::CredentialEvent,
-        credentials::ExpiryForecast, credentials::OrganisationEvent, credentials::UtilityAccount,
-        credentials::UtilityStatement, credentials::UtilityIncident, credentials::AdapterHealth,
-        connect::NewConnectToken, connect::ConnectToken, connect::UpdateLink, connect::Utility,
-        connect::SubmitCredentials, connect::SubmitPassword, connect::ChooseMethod, connect::SubmitCode,
+        error::ErrorBody,
+        health::Health,
+        status::Status,
+        status::StatusDetail,
+        operators::Role,
+        credentials::Owner,
+        mfa::MfaMethod,
+        shared::i18n::Language,
+        operators::SignIn,
+        operators::Session,
+        operators::OperatorSession,
+        operators::SignInRecord,
+        operators::PasswordChange,
+        operators::Operator,
+        operators::NewOperator,
+        operators::OperatorChange,
+        operators::OrganisationSettings,
+        operators::OrganisationSettingsChange,
+        operators::ApiKey,
+        operators::NewApiKey,
+        operators::CreatedApiKey,
+        credentials::NewCredential,
+        credentials::CredentialChange,
+        credentials::Credential,
+        credentials::CredentialPage,
+        credentials::CredentialCounts,
+        credentials::CredentialEvent,
+        credentials::ExpiryForecast,
+        credentials::OrganisationEvent,
+        credentials::UtilityAccount,
+        credentials::UtilityStatement,
+        credentials::UtilityIncident,
+        credentials::AdapterHealth,
+        connect::NewConnectToken,
+        connect::ConnectToken,
+        connect::UpdateLink,
+        connect::Utility,
+        connect::SubmitCredentials,
+        connect::SubmitPassword,
+        connect::ChooseMethod,
+        connect::SubmitCode,
         connect::ConnectState,
-        webhooks::WebhookEventType, webhooks::DeliveryState, webhooks::WebhookEndpointChange,
-        webhooks::WebhookEndpoint, webhooks::WebhookSecret, webhooks::WebhookDelivery,
-        webhooks::WebhookDeliveryPage, webhooks::WebhookDeliveryDetail,
+        webhooks::WebhookEventType,
+        webhooks::DeliveryState,
+        webhooks::WebhookEndpointChange,
+        webhooks::WebhookEndpoint,
+        webhooks::WebhookSecret,
+        webhooks::WebhookDelivery,
+        webhooks::WebhookDeliveryPage,
+        webhooks::WebhookDeliveryDetail,
         crate::webhooks::deliveries::ReplayRequest,
     );
     let mut schemas = generator.take_definitions(true);

@@ -47,11 +47,12 @@ async fn sqlite_shape() -> Shape {
     .await
     .unwrap();
     for (index, table) in indexes {
-        let columns: Vec<(String,)> =
-            sqlx::query_as(&format!("SELECT name FROM pragma_index_info('{index}') ORDER BY seqno"))
-                .fetch_all(pool)
-                .await
-                .unwrap();
+        let columns: Vec<(String,)> = sqlx::query_as(&format!(
+            "SELECT name FROM pragma_index_info('{index}') ORDER BY seqno"
+        ))
+        .fetch_all(pool)
+        .await
+        .unwrap();
         let columns: Vec<String> = columns.into_iter().map(|(name,)| name).collect();
         shape.insert(format!("index {index} ({table}: {})", columns.join(", ")));
     }
@@ -103,7 +104,11 @@ async fn on_postgres_sqlite_and_postgresql_migrations_build_the_same_schema() {
     let sqlite = sqlite_shape().await;
     let postgres = postgres_shape().await;
     assert!(
-        sqlite.iter().filter(|entry| entry.starts_with("table ")).count() > 10,
+        sqlite
+            .iter()
+            .filter(|entry| entry.starts_with("table "))
+            .count()
+            > 10,
         "the SQLite schema looks empty: {sqlite:?}"
     );
     let only_sqlite: Vec<&String> = sqlite.difference(&postgres).collect();

@@ -52,7 +52,10 @@ impl ConnectPurpose {
 pub struct NewConnectToken {
     /// Skip the utility list and go straight to this utility's login.
     #[serde(default)]
-    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::UtilityId>"))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<crate::schema::UtilityId>")
+    )]
     pub utility_id: Option<String>,
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(length(max = 200), extend("pattern" = r"^[^\x00-\x1f\x7f-\x9f]*$")))]

@@ -37,7 +37,9 @@ impl Role {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignIn {
+    #[cfg_attr(feature = "schema", schemars(length(max = 254), extend("pattern" = crate::validation::EmailAddress::PATTERN)))]
     pub email: String,
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
     pub password: String,
 }
 
@@ -119,7 +121,7 @@ pub struct SignInRecord {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewOperator {
-    #[cfg_attr(feature = "schema", schemars(email))]
+    #[cfg_attr(feature = "schema", schemars(length(max = 254), extend("pattern" = crate::validation::EmailAddress::PATTERN)))]
     pub email: String,
     #[cfg_attr(feature = "schema", schemars(length(min = 12, max = 256)))]
     pub password: String,

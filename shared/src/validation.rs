@@ -170,6 +170,13 @@ impl std::fmt::Debug for OtpCode {
 pub struct EmailAddress(String);
 
 impl EmailAddress {
+    /// What [`EmailAddress::parse`] accepts, as a JSON Schema pattern.
+    pub const PATTERN: &'static str = concat!(
+        r"^\s*[^\s@\x00-\x1f\x7f-\x9f]+@",
+        r"[^\s@.\x00-\x1f\x7f-\x9f-]([^\s@.\x00-\x1f\x7f-\x9f]*[^\s@.\x00-\x1f\x7f-\x9f-])?",
+        r"(\.[^\s@.\x00-\x1f\x7f-\x9f-]([^\s@.\x00-\x1f\x7f-\x9f]*[^\s@.\x00-\x1f\x7f-\x9f-])?)+\s*$"
+    );
+
     pub fn parse(value: &str) -> Result<EmailAddress, ValidationError> {
         const INVALID: ValidationError =
             ValidationError::english("Enter an email address like name@example.com.");

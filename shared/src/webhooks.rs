@@ -72,6 +72,8 @@ impl std::fmt::Display for WebhookEventType {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookEndpointChange {
+    /// https://…, or http:// for localhost.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 2048)))]
     pub url: String,
     /// The read-only fields of [`WebhookEndpoint`], accepted when unchanged so
     /// the body a GET answered can be sent back as it is.

@@ -344,9 +344,8 @@ async fn add_operator(
     .await;
     match inserted {
         Err(error) if is_unique_violation(&error) => {
-            return Err(ApiError::invalid_field(
-                "email",
-                "An operator with this email already exists.",
+            return Err(ApiError::Conflict(
+                "An operator with this email already exists.".into(),
             ));
         }
         other => other?,

@@ -273,7 +273,9 @@ fn parse_cursor(cursor: &str) -> Option<(i64, String)> {
     let digits = |text: &str, max: usize, valid: fn(&u8) -> bool| {
         (1..=max).contains(&text.len()) && text.as_bytes().iter().all(valid)
     };
-    if !digits(created_at, 15, u8::is_ascii_digit) || !digits(hex, 36, |byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f')) {
+    if !digits(created_at, 15, u8::is_ascii_digit)
+        || !digits(hex, 36, |byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
+    {
         return None;
     }
     Some((created_at.parse().ok()?, id.to_owned()))
@@ -405,7 +407,11 @@ async fn replay_failed(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let mut errors = FieldErrors::default();
     // In a body, unlike a query string, an empty value is a mistake.
-    for (field, value) in [("from", &body.from), ("to", &body.to), ("credentialId", &body.credential_id)] {
+    for (field, value) in [
+        ("from", &body.from),
+        ("to", &body.to),
+        ("credentialId", &body.credential_id),
+    ] {
         if value.as_deref() == Some("") {
             errors.add(field, "Leave it out or give a value.");
         }
