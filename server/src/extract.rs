@@ -27,11 +27,13 @@ where
                 "The body must be a JSON object ({ … }).".into(),
             ));
         }
-        serde_json::from_value(value).map(Json).map_err(|error| {
-            ApiError::Malformed(format!(
-                "The body does not have the expected fields: {error}"
-            ))
-        })
+        serde_path_to_error::deserialize(value)
+            .map(Json)
+            .map_err(|error| {
+                ApiError::Malformed(format!(
+                    "The body does not have the expected fields: {error}"
+                ))
+            })
     }
 }
 
