@@ -9,8 +9,9 @@ use shared::credentials::Owner;
 use shared::validation::{Password, Username};
 
 use crate::config::DemoSettings;
-use crate::credentials::{insert_credential, ValidatedCredential};
+use crate::credentials::ValidatedCredential;
 use crate::crypto::MasterKey;
+use crate::lifecycle::records::insert_credential;
 use crate::passwords::hash_password;
 use crate::state::AppState;
 

@@ -26,7 +26,7 @@ pub mod incidents;
 pub mod jobs;
 pub mod key_check;
 pub mod key_rotation;
-pub mod mfa;
+pub mod lifecycle;
 pub mod openapi;
 pub mod operators;
 pub mod organisations;

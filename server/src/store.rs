@@ -176,6 +176,15 @@ impl Database {
         Ok(())
     }
 
+    /// What ends a `SELECT … LIMIT n` that claims rows for one worker:
+    /// PostgreSQL skips rows another transaction holds; SQLite has one writer.
+    pub fn skip_locked(&self) -> &'static str {
+        match self.kind {
+            DatabaseKind::Postgres => "FOR UPDATE SKIP LOCKED",
+            DatabaseKind::Sqlite => "",
+        }
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }

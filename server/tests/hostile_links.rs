@@ -270,7 +270,7 @@ async fn case_22_every_sign_in_gets_a_new_session_and_a_password_change_ends_the
 /// Case 26: a transition from a status the credential has left is refused
 /// and writes nothing (no status, no event, no webhook).
 async fn case_26_a_transition_from_a_stale_status_writes_nothing(backend: Backend) {
-    use server::credentials::status::{transition, Transition};
+    use server::lifecycle::events::{transition, Transition};
     use shared::StatusDetail;
     let app = spawn_app(backend).await;
     let org = app.organisation("Acme Solar").await;

@@ -10,16 +10,14 @@ use shared::i18n::Language;
 use shared::validation::{OtpCode, Password, Username};
 use shared::StatusDetail;
 
-use super::mfa_slots;
 use super::session::{connect_state, ConnectSession, MAX_WRONG_CODES, MFA_IDLE_TIMEOUT_MS};
-use crate::credentials::status::{record_event, transition, NewEvent, Transition};
 use crate::credentials::store::{find_by_id, CredentialRow};
-use crate::credentials::{
-    check_utility, insert_credential_in, request_login, secrets, ValidatedCredential,
-};
+use crate::credentials::{check_utility, ValidatedCredential};
 use crate::error::{ApiError, FieldErrors};
 use crate::extract::Json;
-use crate::mfa::complete_connection;
+use crate::lifecycle::connection::{self, complete_connection};
+use crate::lifecycle::events::{transition, Transition};
+use crate::lifecycle::{mfa_slots, records, sessions};
 use crate::state::AppState;
 use crate::utility::UtilityError;
 
@@ -189,19 +187,18 @@ pub async fn submit_credentials(
             // Created and attached together: a double submit that loses
             // the race leaves nothing behind.
             let mut tx = state.db.begin_write().await?;
-            let credential_id =
-                insert_credential_in(&mut tx, &state, &session.organisation_id, &validated, ACTOR)
-                    .await?;
-            mfa_slots::claim_login_attempt(&state, &mut tx, &credential_id, language).await?;
-            let attached = sqlx::query(
-                "UPDATE connect_sessions SET credential_id = $1, attempt_started_at = $2 WHERE id = $3 AND credential_id IS NULL",
+            let credential_id = records::insert_credential_in(
+                &mut tx,
+                &state,
+                &session.organisation_id,
+                &validated,
+                ACTOR,
             )
-            .bind(&credential_id)
-            .bind(now)
-            .bind(&session.id)
-            .execute(&mut *tx)
             .await?;
-            if attached.rows_affected() == 0 {
+            mfa_slots::claim_login_attempt(&state, &mut tx, &credential_id, language).await?;
+            let attached =
+                sessions::attach_credential(&mut tx, &session.id, &credential_id, now).await?;
+            if !attached {
                 tx.rollback().await?;
                 return Err(ApiError::Conflict(
                     language.login_already_submitted().into(),
@@ -211,13 +208,16 @@ pub async fn submit_credentials(
         }
         Some(row) if row.status_detail == StatusDetail::InvalidCredentials => {
             let mut tx = state.db.begin_write().await?;
-            sqlx::query("UPDATE credentials SET utility_id = $1, username = $2, sealed_password = $3 WHERE id = $4")
-                .bind(&body.utility_id)
-                .bind(username.as_str())
-                .bind(secrets::seal_password(&state.keyring, &row.id, &password))
-                .bind(&row.id)
-                .execute(&mut *tx)
-                .await?;
+            records::replace_login(
+                &mut tx,
+                &state,
+                &row.id,
+                &body.utility_id,
+                username.as_str(),
+                &password,
+                now,
+            )
+            .await?;
             reconnect_in(
                 &mut tx,
                 &state,
@@ -257,12 +257,8 @@ async fn reconnect_in(
         return Err(ApiError::Conflict(session.language.state_changed().into()));
     }
     mfa_slots::claim_login_attempt(state, connection, &row.id, session.language).await?;
-    request_login(connection, &row.id, now).await?;
-    sqlx::query("UPDATE connect_sessions SET attempt_started_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(&session.id)
-        .execute(connection)
-        .await?;
+    records::request_login(connection, &row.id, now).await?;
+    sessions::start_attempt(connection, &session.id, now).await?;
     Ok(())
 }
 
@@ -319,11 +315,7 @@ pub async fn submit_password(
         ));
     }
     let mut tx = state.db.begin_write().await?;
-    sqlx::query("UPDATE credentials SET sealed_password = $1 WHERE id = $2")
-        .bind(secrets::seal_password(&state.keyring, &row.id, &password))
-        .bind(&row.id)
-        .execute(&mut *tx)
-        .await?;
+    records::store_password(&mut tx, &state, &row.id, &password, state.clock.now_ms()).await?;
     reconnect_in(
         &mut tx,
         &state,
@@ -342,23 +334,7 @@ async fn fail_verification(
     row: &CredentialRow,
     message: &str,
 ) -> Result<(), ApiError> {
-    let mut tx = state.db.begin_write().await?;
-    let change = Transition {
-        credential_id: &row.id,
-        from: row.status_detail,
-        to: StatusDetail::MultiFactorAuthenticationFailed,
-        actor: ACTOR,
-        message: message.to_owned(),
-    };
-    if transition(&mut tx, &change, state.clock.now_ms()).await? {
-        sqlx::query(
-            "UPDATE credentials SET mfa_challenge_id = NULL, mfa_in_flight_until = NULL WHERE id = $1",
-        )
-            .bind(&row.id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
+    connection::fail_verification(state, row, ACTOR, message).await?;
     Ok(())
 }
 
@@ -436,41 +412,7 @@ async fn send_code(
         .await
     {
         Ok(sent) => {
-            let now = state.clock.now_ms();
-            let message = format!("Code sent by {} to {}.", method.label(), sent.destination);
-            let mut tx = state.db.begin_write().await?;
-            if row.status_detail == StatusDetail::MultiFactorAuthenticationMethodRequired {
-                let change = Transition {
-                    credential_id: &row.id,
-                    from: row.status_detail,
-                    to: StatusDetail::MultiFactorAuthenticationCodeRequired,
-                    actor: ACTOR,
-                    message: message.clone(),
-                };
-                transition(&mut tx, &change, now).await?;
-            } else {
-                let event = NewEvent {
-                    credential_id: &row.id,
-                    organisation_id: &row.organisation_id,
-                    kind: "MFA_CODE_SENT",
-                    change: None,
-                    actor: ACTOR,
-                    message: &message,
-                };
-                record_event(&mut tx, &event, now).await?;
-            }
-            sqlx::query(
-                "UPDATE credentials SET mfa_method = $1, mfa_destination = $2, mfa_code_expires_at = $3, \
-                   mfa_in_flight_until = NULL, mfa_last_send_at = $4, mfa_last_activity_at = $4 WHERE id = $5",
-            )
-            .bind(method.wire_name())
-            .bind(&sent.destination)
-            .bind(crate::clock::to_ms(sent.code_expires_at))
-            .bind(now)
-            .bind(&row.id)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
+            connection::code_sent(state, &row, method, &sent, ACTOR).await?;
         }
         Err(UtilityError::TooManySends {
             retry_after_seconds,
@@ -564,7 +506,6 @@ pub async fn submit_code(
             complete_connection(&state, &row, &token, ACTOR).await?;
         }
         Err(UtilityError::WrongCode { attempts_left }) => {
-            let now = state.clock.now_ms();
             let wrong_codes = row.mfa_wrong_codes + 1;
             let left = (MAX_WRONG_CODES - wrong_codes).min(i64::from(attempts_left));
             if left <= 0 {
@@ -576,24 +517,7 @@ pub async fn submit_code(
                 .await?;
                 return fresh_state(&state, &session).await;
             }
-            let mut tx = state.db.begin_write().await?;
-            // The wrong code was counted when its check was claimed.
-            sqlx::query("UPDATE credentials SET mfa_in_flight_until = NULL, mfa_last_activity_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(&row.id)
-                .execute(&mut *tx)
-                .await?;
-            let message = format!("A wrong code was entered; {left} attempts left.");
-            let event = NewEvent {
-                credential_id: &row.id,
-                organisation_id: &row.organisation_id,
-                kind: "MFA_CODE_REJECTED",
-                change: None,
-                actor: ACTOR,
-                message: &message,
-            };
-            record_event(&mut tx, &event, now).await?;
-            tx.commit().await?;
+            connection::wrong_code(&state, &row, left, ACTOR).await?;
             return Err(ApiError::invalid_field(
                 "code",
                 session.language.wrong_code(left.max(0) as u64),

@@ -7,18 +7,17 @@ use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::Router;
 use shared::connect::{ConnectPurpose, ConnectToken, NewConnectToken, UpdateLink};
-use shared::credentials::Owner;
 use time::Duration;
 
 use crate::auth::Actor;
 use crate::clock::from_ms;
-use crate::credentials::status::{record_event, NewEvent};
 use crate::credentials::{check_utility, store, validate_correlation_id};
 use crate::error::{ApiError, FieldErrors};
 use crate::extract::{Json, Path};
+use crate::lifecycle::events::{record_event, EventKind, NewEvent};
+use crate::lifecycle::sessions::{self, NewSession};
 use crate::state::AppState;
 use crate::store::LockedTable;
-use crate::tokens;
 
 /// A token for a new credential or "Retry MFA Verification" lasts an hour.
 pub const SHORT_LIVED: Duration = Duration::hours(1);
@@ -42,54 +41,6 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-struct NewSession<'a> {
-    organisation_id: &'a str,
-    purpose: ConnectPurpose,
-    credential_id: Option<&'a str>,
-    utility_id: Option<&'a str>,
-    correlation_id: Option<&'a str>,
-    owner: Owner,
-    created_by: &'a str,
-    lifetime: Duration,
-}
-
-async fn insert_session(
-    connection: &mut sqlx::AnyConnection,
-    state: &AppState,
-    new: NewSession<'_>,
-) -> Result<ConnectToken, ApiError> {
-    let token = tokens::generate("gct_");
-    let id = tokens::new_id("cs");
-    let now = state.clock.now_ms();
-    let expires_at = now + new.lifetime.whole_milliseconds() as i64;
-    sqlx::query(
-        "INSERT INTO connect_sessions (id, token_hash, organisation_id, purpose, credential_id, utility_id, \
-           correlation_id, owner, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(&id)
-    .bind(tokens::hash(&token))
-    .bind(new.organisation_id)
-    .bind(new.purpose.as_str())
-    .bind(new.credential_id)
-    .bind(new.utility_id)
-    .bind(new.correlation_id)
-    .bind(new.owner.as_str())
-    .bind(new.created_by)
-    .bind(now)
-    .bind(expires_at)
-    .execute(connection)
-    .await?;
-    Ok(ConnectToken {
-        id,
-        purpose: new.purpose,
-        url: state.settings.absolute_url(&format!("/connect/{token}")),
-        token,
-        credential_id: new.credential_id.map(str::to_owned),
-        created_at: from_ms(now),
-        expires_at: from_ms(expires_at),
-    })
-}
-
 /// Opens Connect for a new credential (an hour).
 async fn create_connect_token(
     State(state): State<AppState>,
@@ -107,7 +58,7 @@ async fn create_connect_token(
     errors.finish()?;
     let label = actor.label();
     let mut connection = state.db.pool().acquire().await?;
-    let token = insert_session(
+    let token = sessions::open(
         &mut connection,
         &state,
         NewSession {
@@ -137,7 +88,7 @@ async fn create_retry_token(
     }
     let label = actor.label();
     let mut tx = state.db.begin_write().await?;
-    let token = insert_session(
+    let token = sessions::open(
         &mut tx,
         &state,
         NewSession {
@@ -155,7 +106,7 @@ async fn create_retry_token(
     let event = NewEvent {
         credential_id: &id,
         organisation_id: &actor.organisation_id,
-        kind: "CONNECT_STARTED",
+        kind: EventKind::ConnectStarted,
         change: None,
         actor: &label,
         message: "MFA verification retried from the dashboard.",
@@ -184,15 +135,8 @@ async fn create_update_link(
         .db
         .lock_row(&mut tx, LockedTable::Credentials, &id)
         .await?;
-    sqlx::query(
-        "UPDATE connect_sessions SET revoked_at = $1, revoked_reason = 'REPLACED' WHERE credential_id = $2 AND purpose = 'UPDATE_LINK' \
-           AND revoked_at IS NULL AND completed_at IS NULL",
-    )
-    .bind(now)
-    .bind(&id)
-    .execute(&mut *tx)
-    .await?;
-    let token = insert_session(
+    sessions::replace_update_links(&mut tx, &id, now).await?;
+    let token = sessions::open(
         &mut tx,
         &state,
         NewSession {
@@ -211,7 +155,7 @@ async fn create_update_link(
     let event = NewEvent {
         credential_id: &id,
         organisation_id: &actor.organisation_id,
-        kind: "UPDATE_LINK_CREATED",
+        kind: EventKind::UpdateLinkCreated,
         change: None,
         actor: &label,
         message: &message,
@@ -259,23 +203,15 @@ async fn revoke_update_link(
     let now = state.clock.now_ms();
     let label = actor.label();
     let mut tx = state.db.begin_write().await?;
-    let revoked = sqlx::query(
-        "UPDATE connect_sessions SET revoked_at = $1, revoked_reason = 'REVOKED' WHERE id = $2 AND credential_id = $3 AND organisation_id = $4 \
-           AND purpose = 'UPDATE_LINK' AND revoked_at IS NULL AND completed_at IS NULL",
-    )
-    .bind(now)
-    .bind(&link_id)
-    .bind(&id)
-    .bind(&actor.organisation_id)
-    .execute(&mut *tx)
-    .await?;
-    if revoked.rows_affected() == 0 {
+    let revoked =
+        sessions::revoke_update_link(&mut tx, &link_id, &id, &actor.organisation_id, now).await?;
+    if !revoked {
         return Err(ApiError::NotFound("The active update link"));
     }
     let event = NewEvent {
         credential_id: &id,
         organisation_id: &actor.organisation_id,
-        kind: "UPDATE_LINK_REVOKED",
+        kind: EventKind::UpdateLinkRevoked,
         change: None,
         actor: &label,
         message: "Update link revoked.",

@@ -3,7 +3,6 @@
 
 mod flow;
 pub mod links;
-pub mod mfa_slots;
 pub mod session;
 
 use axum::routing::{get, post};

@@ -3,7 +3,6 @@
 
 mod listing;
 pub mod secrets;
-pub mod status;
 pub mod store;
 
 use axum::extract::State;
@@ -19,11 +18,11 @@ use shared::StatusDetail;
 use crate::auth::Actor;
 use crate::error::{ApiError, FieldErrors};
 use crate::extract::{Json, Path};
+use crate::lifecycle::events::{transition, Transition};
+use crate::lifecycle::records::{self, insert_credential};
 use crate::state::AppState;
 use crate::sync::SyncOutcome;
-use crate::tokens;
 use crate::utility::UtilityError;
-use status::{record_event, transition, NewEvent, Transition};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -113,85 +112,6 @@ pub async fn check_utility(
             ))
         }
     }
-}
-
-/// Asks the login worker to (re)connect the credential. Part of the caller's transaction.
-pub async fn request_login(
-    connection: &mut sqlx::AnyConnection,
-    credential_id: &str,
-    now_ms: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE credentials SET login_requested_at = $1, login_lease_until = NULL, login_attempts = 0, \
-           mfa_challenge_id = NULL, mfa_options = NULL, mfa_method = NULL, mfa_destination = NULL, \
-           mfa_code_expires_at = NULL, mfa_sends = 0, mfa_wrong_codes = 0, mfa_last_activity_at = NULL, \
-           mfa_in_flight_until = NULL, mfa_last_send_at = NULL \
-         WHERE id = $2",
-    )
-    .bind(now_ms)
-    .bind(credential_id)
-    .execute(connection)
-    .await?;
-    Ok(())
-}
-
-/// Inserts a new credential that asks for a login. Used by the API, Connect and
-/// the demo; the caller wakes the login worker once it has read what it answers,
-/// so the answer shows CONNECTING rather than a login that already went further.
-pub async fn insert_credential(
-    state: &AppState,
-    organisation_id: &str,
-    new: &ValidatedCredential,
-    actor: &str,
-) -> Result<String, ApiError> {
-    let mut tx = state.db.begin_write().await?;
-    let id = insert_credential_in(&mut tx, state, organisation_id, new, actor).await?;
-    tx.commit().await?;
-    Ok(id)
-}
-
-/// [`insert_credential`] inside the caller's transaction, so what comes with
-/// it (a Connect session attached to it) happens together or not at all.
-pub async fn insert_credential_in(
-    tx: &mut sqlx::AnyConnection,
-    state: &AppState,
-    organisation_id: &str,
-    new: &ValidatedCredential,
-    actor: &str,
-) -> Result<String, ApiError> {
-    let id = tokens::new_id("cred");
-    let now = state.clock.now_ms();
-    let sealed = secrets::seal_password(&state.keyring, &id, &new.password);
-    sqlx::query(
-        "INSERT INTO credentials (id, organisation_id, utility_id, username, correlation_id, owner, status_detail, \
-           sealed_password, created_at, updated_at, login_requested_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)",
-    )
-    .bind(&id)
-    .bind(organisation_id)
-    .bind(&new.utility_id)
-    .bind(new.username.as_str())
-    .bind(new.correlation_id.as_deref())
-    .bind(new.owner.as_str())
-    .bind(StatusDetail::Connecting.as_str())
-    .bind(sealed)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    let event = NewEvent {
-        credential_id: &id,
-        organisation_id,
-        kind: "CREATED",
-        change: None,
-        actor,
-        message: &format!(
-            "Credential for {} at {} created; connecting.",
-            new.username.as_str(),
-            new.utility_id
-        ),
-    };
-    record_event(tx, &event, now).await?;
-    Ok(id)
 }
 
 /// A new credential's fields, validated.
@@ -285,29 +205,11 @@ async fn change_credential(
     let label = actor.label();
     let mut tx = state.db.begin_write().await?;
     if body.correlation_id.is_some() {
-        sqlx::query("UPDATE credentials SET correlation_id = $1, updated_at = $2 WHERE id = $3")
-            .bind(correlation_id.flatten())
-            .bind(now)
-            .bind(&id)
-            .execute(&mut *tx)
+        records::change_correlation_id(&mut tx, &id, correlation_id.flatten().as_deref(), now)
             .await?;
     }
     if let Some(password) = password {
-        sqlx::query("UPDATE credentials SET sealed_password = $1, updated_at = $2 WHERE id = $3")
-            .bind(secrets::seal_password(&state.keyring, &id, &password))
-            .bind(now)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-        let event = NewEvent {
-            credential_id: &id,
-            organisation_id: &actor.organisation_id,
-            kind: "PASSWORD_CHANGED",
-            change: None,
-            actor: &label,
-            message: "Password changed; reconnecting.",
-        };
-        record_event(&mut tx, &event, now).await?;
+        records::change_password(&mut tx, &state, &row, &password, &label, now).await?;
         if row.status_detail != StatusDetail::Connecting {
             let change = Transition {
                 credential_id: &id,
@@ -322,7 +224,7 @@ async fn change_credential(
                 ));
             }
         }
-        request_login(&mut tx, &id, now).await?;
+        records::request_login(&mut tx, &id, now).await?;
     }
     tx.commit().await?;
     let changed = store::find(&state.db, &actor.organisation_id, &id).await?;
@@ -341,33 +243,8 @@ async fn deactivate_credential(
     if row.deactivated_at.is_some() {
         return Ok(StatusCode::NO_CONTENT);
     }
-    let now = state.clock.now_ms();
-    let label = actor.label();
     let mut tx = state.db.begin_write().await?;
-    sqlx::query(
-        "UPDATE credentials SET deactivated_at = $1, updated_at = $1, sealed_session_token = NULL, \
-           sealed_password = '', token_expires_at = NULL, login_requested_at = NULL, login_lease_until = NULL, \
-           next_sync_at = NULL, sync_lease_until = NULL, mfa_challenge_id = NULL, mfa_in_flight_until = NULL \
-         WHERE id = $2 AND deactivated_at IS NULL",
-    )
-    .bind(now)
-    .bind(&id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE connect_sessions SET revoked_at = $1, revoked_reason = 'DEACTIVATED' WHERE credential_id = $2 AND revoked_at IS NULL AND completed_at IS NULL")
-        .bind(now)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-    let event = NewEvent {
-        credential_id: &id,
-        organisation_id: &actor.organisation_id,
-        kind: "DEACTIVATED",
-        change: None,
-        actor: &label,
-        message: "Deactivated; the stored password and session token were destroyed.",
-    };
-    record_event(&mut tx, &event, now).await?;
+    records::deactivate(&mut tx, &row, &actor.label(), state.clock.now_ms()).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -277,26 +277,14 @@ async fn resolve(state: &AppState, incident_id: &str, utility_id: &str) -> anyho
     let Some((failing_since, opened_at)) = closed else {
         return Ok(false);
     };
-    let waiting: Vec<(String,)> = sqlx::query_as(
-        "SELECT id FROM credentials WHERE utility_id = $1 AND next_sync_at IS NOT NULL \
-           AND next_sync_at <= $2 AND deactivated_at IS NULL ORDER BY next_sync_at, id",
+    let resumed = crate::lifecycle::syncs::spread_resumed_syncs(
+        &mut tx,
+        utility_id,
+        now,
+        RESUME_SPREAD_MS,
+        RESUME_STEP_MS,
     )
-    .bind(utility_id)
-    .bind(now + RESUME_SPREAD_MS)
-    .fetch_all(&mut *tx)
     .await?;
-    let step = if waiting.is_empty() {
-        RESUME_STEP_MS
-    } else {
-        RESUME_STEP_MS.min(RESUME_SPREAD_MS / waiting.len() as i64)
-    };
-    for (position, (credential_id,)) in waiting.iter().enumerate() {
-        sqlx::query("UPDATE credentials SET next_sync_at = $1 WHERE id = $2")
-            .bind(now + position as i64 * step)
-            .bind(credential_id)
-            .execute(&mut *tx)
-            .await?;
-    }
     let announcement = Announcement {
         event_type: WebhookEventType::UtilityIncidentResolved,
         incident_id,
@@ -311,7 +299,7 @@ async fn resolve(state: &AppState, incident_id: &str, utility_id: &str) -> anyho
     state.wakeups.syncs.notify_one();
     tracing::info!(
         utility_id,
-        resumed = waiting.len(),
+        resumed,
         "utility incident resolved: its credentials resume"
     );
     Ok(true)

@@ -13,11 +13,9 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::credentials::secrets::open_password;
-use crate::credentials::status::{record_event, transition, NewEvent, Transition};
-use crate::credentials::store::{find_by_id, CredentialRow};
-use crate::mfa;
+use crate::credentials::store::find_by_id;
+use crate::lifecycle::{connection, logins};
 use crate::state::AppState;
-use crate::store::DatabaseKind;
 use crate::utility::{LoginOutcome, UtilityError};
 
 const ACTOR: &str = "job:login";
@@ -35,7 +33,7 @@ pub async fn run(
     let mut running = tokio::task::JoinSet::new();
     loop {
         while let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
-            match claim_next(&state).await {
+            match logins::claim(&state).await {
                 Ok(Some((credential_id, requested_at))) => {
                     let state = state.clone();
                     running.spawn(async move {
@@ -69,45 +67,6 @@ pub async fn run(
     Ok(())
 }
 
-/// Claims the oldest requested login whose lease is free.
-async fn claim_next(state: &AppState) -> anyhow::Result<Option<(String, i64)>> {
-    let now = state.clock.now_ms();
-    let skip_locked = match state.db.kind() {
-        DatabaseKind::Postgres => "FOR UPDATE SKIP LOCKED",
-        DatabaseKind::Sqlite => "",
-    };
-    let claimed: Option<(String, i64)> = sqlx::query_as(&format!(
-        "UPDATE credentials SET login_lease_until = $1, login_attempts = login_attempts + 1 \
-         WHERE id = (SELECT id FROM credentials WHERE login_requested_at IS NOT NULL \
-                       AND (login_lease_until IS NULL OR login_lease_until <= $2) AND deactivated_at IS NULL \
-                     ORDER BY login_requested_at LIMIT 1 {skip_locked}) \
-           AND (login_lease_until IS NULL OR login_lease_until <= $2) \
-         RETURNING id, login_requested_at"
-    ))
-    .bind(now + state.settings.jobs.lease.whole_milliseconds() as i64)
-    .bind(now)
-    .fetch_optional(state.db.pool())
-    .await?;
-    Ok(claimed)
-}
-
-/// Ends the request (unless a newer one arrived meanwhile).
-async fn finish_request(
-    state: &AppState,
-    credential_id: &str,
-    requested_at: i64,
-) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE credentials SET login_requested_at = NULL, login_lease_until = NULL \
-         WHERE id = $1 AND login_requested_at = $2",
-    )
-    .bind(credential_id)
-    .bind(requested_at)
-    .execute(state.db.pool())
-    .await?;
-    Ok(())
-}
-
 #[tracing::instrument(skip(state, requested_at))]
 async fn log_in(state: &AppState, credential_id: &str, requested_at: i64) -> anyhow::Result<()> {
     let Some(row) = find_by_id(&state.db, credential_id).await? else {
@@ -117,7 +76,7 @@ async fn log_in(state: &AppState, credential_id: &str, requested_at: i64) -> any
         row.status_detail,
         StatusDetail::Connecting | StatusDetail::ProviderWebsiteInaccessible
     ) {
-        return finish_request(state, credential_id, requested_at).await;
+        return logins::finish_request(state, credential_id, requested_at).await;
     }
     let (attempts, sealed_password): (i64, String) =
         sqlx::query_as("SELECT login_attempts, sealed_password FROM credentials WHERE id = $1")
@@ -133,20 +92,20 @@ async fn log_in(state: &AppState, credential_id: &str, requested_at: i64) -> any
         .await;
     match outcome {
         Ok(LoginOutcome::Authenticated(session)) => {
-            mfa::complete_connection(state, &row, &session, ACTOR).await?;
+            connection::complete_connection(state, &row, &session, ACTOR).await?;
         }
         Ok(LoginOutcome::MfaRequired(challenge)) => {
-            mfa::start_challenge(state, &row, &challenge, ACTOR).await?;
+            connection::start_challenge(state, &row, &challenge, ACTOR).await?;
         }
         Err(UtilityError::Unavailable(reason)) | Err(UtilityError::Protocol(reason)) => {
-            return retry_later(state, &row, attempts, &reason).await;
+            return logins::unanswered(state, &row, attempts, MAX_ATTEMPTS, &reason, ACTOR).await;
         }
         Err(error) => {
             let to = failure_detail(&error);
-            fail(state, &row, to, &describe(&error)).await?;
+            logins::failed(state, &row, to, &describe(&error), ACTOR).await?;
         }
     }
-    finish_request(state, credential_id, requested_at).await
+    logins::finish_request(state, credential_id, requested_at).await
 }
 
 /// The status detail a failed login leads to.
@@ -171,73 +130,4 @@ fn describe(error: &UtilityError) -> String {
         }
         other => format!("The login failed: {other}."),
     }
-}
-
-async fn fail(
-    state: &AppState,
-    row: &CredentialRow,
-    to: StatusDetail,
-    message: &str,
-) -> anyhow::Result<()> {
-    let mut tx = state.db.begin_write().await?;
-    let change = Transition {
-        credential_id: &row.id,
-        from: row.status_detail,
-        to,
-        actor: ACTOR,
-        message: message.to_owned(),
-    };
-    transition(&mut tx, &change, state.clock.now_ms()).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// The utility is not answering: show PROVIDER_WEBSITE_INACCESSIBLE and try
-/// again after a growing pause, up to [`MAX_ATTEMPTS`].
-async fn retry_later(
-    state: &AppState,
-    row: &CredentialRow,
-    attempts: i64,
-    reason: &str,
-) -> anyhow::Result<()> {
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin_write().await?;
-    if row.status_detail != StatusDetail::ProviderWebsiteInaccessible {
-        let change = Transition {
-            credential_id: &row.id,
-            from: row.status_detail,
-            to: StatusDetail::ProviderWebsiteInaccessible,
-            actor: ACTOR,
-            message: "The utility's website is not answering; retrying.".to_owned(),
-        };
-        transition(&mut tx, &change, now).await?;
-        // The utility's or the network's own words: for the operator's timeline only.
-        let details = format!("What the login ran into: {reason}.");
-        let event = NewEvent {
-            credential_id: &row.id,
-            organisation_id: &row.organisation_id,
-            kind: "UTILITY_ERROR",
-            change: None,
-            actor: ACTOR,
-            message: &details,
-        };
-        record_event(&mut tx, &event, now).await?;
-    }
-    if attempts >= MAX_ATTEMPTS {
-        sqlx::query("UPDATE credentials SET login_requested_at = NULL, login_lease_until = NULL, failure_message = $1 WHERE id = $2")
-            .bind("The utility's website did not answer after several tries. Try again later.")
-            .bind(&row.id)
-            .execute(&mut *tx)
-            .await?;
-    } else {
-        // 30 s, 1 min, 2 min, 4 min between tries.
-        let pause_ms = 30_000 * (1_i64 << (attempts - 1).clamp(0, 4));
-        sqlx::query("UPDATE credentials SET login_lease_until = $1 WHERE id = $2")
-            .bind(now + pause_ms)
-            .bind(&row.id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(())
 }

@@ -10,12 +10,57 @@ use sqlx::AnyConnection;
 
 use crate::webhooks::outbox::{self, CredentialRef};
 
+/// What an entry on a credential's timeline records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Created,
+    StatusChange,
+    NewDataAvailable,
+    Synced,
+    PasswordChanged,
+    Deactivated,
+    ConnectStarted,
+    MfaCodeSent,
+    MfaCodeRejected,
+    UtilityError,
+    CredentialRepaired,
+    SessionTokenExpiring,
+    CredentialStale,
+    CredentialRecovered,
+    UpdateLinkCreated,
+    UpdateLinkRevoked,
+}
+
+impl EventKind {
+    /// The name stored and shown (`kind` in the API).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Created => "CREATED",
+            EventKind::StatusChange => "STATUS_CHANGE",
+            EventKind::NewDataAvailable => "NEW_DATA_AVAILABLE",
+            EventKind::Synced => "SYNCED",
+            EventKind::PasswordChanged => "PASSWORD_CHANGED",
+            EventKind::Deactivated => "DEACTIVATED",
+            EventKind::ConnectStarted => "CONNECT_STARTED",
+            EventKind::MfaCodeSent => "MFA_CODE_SENT",
+            EventKind::MfaCodeRejected => "MFA_CODE_REJECTED",
+            EventKind::UtilityError => "UTILITY_ERROR",
+            EventKind::CredentialRepaired => "CREDENTIAL_REPAIRED",
+            EventKind::SessionTokenExpiring => "SESSION_TOKEN_EXPIRING",
+            EventKind::CredentialStale => "CREDENTIAL_STALE",
+            EventKind::CredentialRecovered => "CREDENTIAL_RECOVERED",
+            EventKind::UpdateLinkCreated => "UPDATE_LINK_CREATED",
+            EventKind::UpdateLinkRevoked => "UPDATE_LINK_REVOKED",
+        }
+    }
+}
+
 /// An entry for a credential's timeline. `message` must never hold a secret.
 #[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
     pub credential_id: &'a str,
     pub organisation_id: &'a str,
-    pub kind: &'a str,
+    pub kind: EventKind,
     pub change: Option<(StatusDetail, StatusDetail)>,
     pub actor: &'a str,
     pub message: &'a str,
@@ -34,7 +79,7 @@ pub async fn record_event(
     )
     .bind(event.credential_id)
     .bind(event.organisation_id)
-    .bind(event.kind)
+    .bind(event.kind.as_str())
     .bind(event.change.map(|(from, _)| from.as_str()))
     .bind(event.change.map(|(_, to)| to.as_str()))
     .bind(event.actor)
@@ -104,7 +149,7 @@ pub async fn transition(
     let event = NewEvent {
         credential_id: change.credential_id,
         organisation_id: &organisation_id,
-        kind: "STATUS_CHANGE",
+        kind: EventKind::StatusChange,
         change: Some((change.from, change.to)),
         actor: change.actor,
         message: &change.message,
@@ -162,7 +207,7 @@ async fn repaired(
     let event = NewEvent {
         credential_id: credential.id,
         organisation_id: credential.organisation_id,
-        kind: "CREDENTIAL_REPAIRED",
+        kind: EventKind::CredentialRepaired,
         change: None,
         actor,
         message: "Repaired: the credential works again.",

@@ -8,7 +8,7 @@
 use shared::i18n::Language;
 use shared::StatusDetail;
 
-use super::session::{MAX_SENDS, MAX_WRONG_CODES};
+use crate::connect::session::{MAX_SENDS, MAX_WRONG_CODES};
 use crate::credentials::store::CredentialRow;
 use crate::error::ApiError;
 use crate::state::AppState;

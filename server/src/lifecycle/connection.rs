@@ -1,0 +1,213 @@
+//! A connection attempt, shared by the login worker and Connect: a challenge
+//! that waits for the end-user, a code sent, a wrong code, a verification that
+//! fails, and a session token that completes the connection.
+
+use shared::connect::MfaOption;
+use shared::{MfaMethod, StatusDetail};
+
+use super::events::{record_event, transition, EventKind, NewEvent, Transition};
+use crate::clock::{from_ms, to_ms};
+use crate::credentials::secrets::seal_token;
+use crate::credentials::store::CredentialRow;
+use crate::state::AppState;
+use crate::utility::{CodeSent, MfaChallenge, SessionToken};
+
+/// The utility wants a code: store the challenge and ask for a method.
+pub async fn start_challenge(
+    state: &AppState,
+    row: &CredentialRow,
+    challenge: &MfaChallenge,
+    actor: &str,
+) -> anyhow::Result<bool> {
+    let now = state.clock.now_ms();
+    let options: Vec<MfaOption> = challenge
+        .options
+        .iter()
+        .map(|option| MfaOption {
+            method: option.method,
+            destination: option.destination.clone(),
+        })
+        .collect();
+    let methods: Vec<&str> = options.iter().map(|option| option.method.label()).collect();
+    let mut tx = state.db.begin_write().await?;
+    let change = Transition {
+        credential_id: &row.id,
+        from: row.status_detail,
+        to: StatusDetail::MultiFactorAuthenticationMethodRequired,
+        actor,
+        message: format!(
+            "The utility asks for a verification code ({}).",
+            methods.join(", ")
+        ),
+    };
+    let changed = transition(&mut tx, &change, now).await?;
+    if changed {
+        sqlx::query(
+            "UPDATE credentials SET mfa_challenge_id = $1, mfa_options = $2, mfa_method = NULL, mfa_destination = NULL, \
+               mfa_code_expires_at = NULL, mfa_sends = 0, mfa_wrong_codes = 0, mfa_in_flight_until = NULL, \
+               mfa_last_send_at = NULL, mfa_last_activity_at = $3 WHERE id = $4",
+        )
+        .bind(&challenge.challenge_id)
+        .bind(serde_json::to_string(&options)?)
+        .bind(now)
+        .bind(&row.id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// The utility issued a session: seal and store it, mark the credential
+/// connected, and complete the Connect sessions that were waiting for it
+/// (an update link is used up this way).
+pub async fn complete_connection(
+    state: &AppState,
+    row: &CredentialRow,
+    session: &SessionToken,
+    actor: &str,
+) -> anyhow::Result<bool> {
+    let now = state.clock.now_ms();
+    let expires_at = to_ms(session.expires_at);
+    let mut tx = state.db.begin_write().await?;
+    let change = Transition {
+        credential_id: &row.id,
+        from: row.status_detail,
+        to: StatusDetail::LoginAndDataDiscoverySuccessful,
+        actor,
+        message: format!(
+            "Connected. The session token is valid until {}.",
+            from_ms(expires_at).date()
+        ),
+    };
+    let changed = transition(&mut tx, &change, now).await?;
+    if changed {
+        sqlx::query(
+            "UPDATE credentials SET sealed_session_token = $1, token_expires_at = $2, mfa_challenge_id = NULL, \
+               mfa_options = NULL, mfa_method = NULL, mfa_destination = NULL, mfa_code_expires_at = NULL, \
+               mfa_sends = 0, mfa_wrong_codes = 0, mfa_last_activity_at = NULL, mfa_in_flight_until = NULL, \
+               mfa_last_send_at = NULL, first_connected_at = COALESCE(first_connected_at, $4), last_fresh_at = $4, next_sync_at = $4, \
+               sync_lease_until = NULL, sync_failures = 0, expiry_warned_at = NULL WHERE id = $3",
+        )
+        .bind(seal_token(&state.keyring, &row.id, &session.secret))
+        .bind(expires_at)
+        .bind(&row.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        super::sessions::complete_waiting(&mut tx, &row.id, now).await?;
+    }
+    tx.commit().await?;
+    if changed {
+        // The first sync runs right away.
+        state.wakeups.syncs.notify_one();
+    }
+    Ok(changed)
+}
+
+/// A code is on its way: CODE_REQUIRED after the first send (a resend or
+/// another method is an MFA_CODE_SENT event), and the method, destination and
+/// expiry remembered.
+pub async fn code_sent(
+    state: &AppState,
+    row: &CredentialRow,
+    method: MfaMethod,
+    sent: &CodeSent,
+    actor: &str,
+) -> Result<(), sqlx::Error> {
+    let now = state.clock.now_ms();
+    let message = format!("Code sent by {} to {}.", method.label(), sent.destination);
+    let mut tx = state.db.begin_write().await?;
+    if row.status_detail == StatusDetail::MultiFactorAuthenticationMethodRequired {
+        let change = Transition {
+            credential_id: &row.id,
+            from: row.status_detail,
+            to: StatusDetail::MultiFactorAuthenticationCodeRequired,
+            actor,
+            message: message.clone(),
+        };
+        transition(&mut tx, &change, now).await?;
+    } else {
+        let event = NewEvent {
+            credential_id: &row.id,
+            organisation_id: &row.organisation_id,
+            kind: EventKind::MfaCodeSent,
+            change: None,
+            actor,
+            message: &message,
+        };
+        record_event(&mut tx, &event, now).await?;
+    }
+    sqlx::query(
+        "UPDATE credentials SET mfa_method = $1, mfa_destination = $2, mfa_code_expires_at = $3, \
+           mfa_in_flight_until = NULL, mfa_last_send_at = $4, mfa_last_activity_at = $4 \
+         WHERE id = $5 AND deactivated_at IS NULL",
+    )
+    .bind(method.wire_name())
+    .bind(&sent.destination)
+    .bind(to_ms(sent.code_expires_at))
+    .bind(now)
+    .bind(&row.id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// A wrong code (already counted when its check was claimed): the check is
+/// over, MFA_CODE_REJECTED with the attempts `left` on the timeline.
+pub async fn wrong_code(
+    state: &AppState,
+    row: &CredentialRow,
+    left: i64,
+    actor: &str,
+) -> Result<(), sqlx::Error> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query(
+        "UPDATE credentials SET mfa_in_flight_until = NULL, mfa_last_activity_at = $1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(&row.id)
+    .execute(&mut *tx)
+    .await?;
+    let message = format!("A wrong code was entered; {left} attempts left.");
+    let event = NewEvent {
+        credential_id: &row.id,
+        organisation_id: &row.organisation_id,
+        kind: EventKind::MfaCodeRejected,
+        change: None,
+        actor,
+        message: &message,
+    };
+    record_event(&mut tx, &event, now).await?;
+    tx.commit().await
+}
+
+/// Ends the verification as MULTI_FACTOR_AUTHENTICATION_FAILED and forgets
+/// the challenge; false when the credential had moved on meanwhile.
+pub async fn fail_verification(
+    state: &AppState,
+    row: &CredentialRow,
+    actor: &str,
+    message: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = state.db.begin_write().await?;
+    let change = Transition {
+        credential_id: &row.id,
+        from: row.status_detail,
+        to: StatusDetail::MultiFactorAuthenticationFailed,
+        actor,
+        message: message.to_owned(),
+    };
+    let changed = transition(&mut tx, &change, state.clock.now_ms()).await?;
+    if changed {
+        sqlx::query(
+            "UPDATE credentials SET mfa_challenge_id = NULL, mfa_in_flight_until = NULL WHERE id = $1",
+        )
+        .bind(&row.id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(changed)
+}

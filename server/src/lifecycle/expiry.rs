@@ -1,0 +1,170 @@
+//! The expiry sweep's writes (see `jobs::expiry`): expired tokens moved to
+//! MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED in batches, and tokens about
+//! to expire warned about once.
+
+use serde_json::json;
+use shared::webhooks::WebhookEventType;
+use shared::StatusDetail;
+
+use super::events::{record_event, EventKind, NewEvent};
+use crate::clock::{from_ms, Clock};
+use crate::store::Database;
+use crate::webhooks::outbox::{self, CredentialRef, Message};
+
+/// Credentials one batch moves or warns at most.
+pub const BATCH: usize = 1000;
+
+/// Moves up to [`BATCH`] connected credentials whose token expired to
+/// REFRESH_REQUIRED, with their events and STATUS_CHANGE webhooks; returns how
+/// many. The guarded UPDATE reports exactly the rows it moved, so racing
+/// sweeps move each credential once.
+pub async fn sweep_batch(
+    db: &Database,
+    clock: &Clock,
+    actor: &str,
+    message: &str,
+) -> anyhow::Result<usize> {
+    let now = clock.now_ms();
+    let connected = StatusDetail::LoginAndDataDiscoverySuccessful.as_str();
+    let refresh = StatusDetail::MultiFactorAuthenticationRefreshRequired.as_str();
+    // Concurrent PostgreSQL sweeps take different rows instead of waiting.
+    let skip_locked = db.skip_locked();
+    let mut tx = db.begin_write().await?;
+    // The status is written out (not bound) so SQLite can use the partial index.
+    let moved: Vec<MovedRow> = sqlx::query_as(&format!(
+        "UPDATE credentials SET status_detail = $1, updated_at = $2, failure_message = $3, sealed_session_token = NULL, \
+           next_sync_at = NULL, sync_lease_until = NULL, repair_needed_since = COALESCE(repair_needed_since, $2) \
+         WHERE id IN (SELECT id FROM credentials WHERE status_detail = '{connected}' AND token_expires_at <= $2 \
+                        AND deactivated_at IS NULL ORDER BY token_expires_at LIMIT {BATCH} {skip_locked}) \
+           AND status_detail = '{connected}' \
+         RETURNING id, organisation_id, utility_id, correlation_id"
+    ))
+    .bind(refresh)
+    .bind(now)
+    .bind(message)
+    .fetch_all(&mut *tx)
+    .await?;
+    for chunk in moved.chunks(250) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|index| {
+                format!(
+                    "(${}, ${}, 'STATUS_CHANGE', $1, $2, $3, $4, $5)",
+                    6 + 2 * index,
+                    7 + 2 * index
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO credential_events (credential_id, organisation_id, kind, from_detail, to_detail, actor, message, created_at) VALUES {}",
+            rows.join(", ")
+        );
+        let mut insert = sqlx::query(&sql)
+            .bind(connected)
+            .bind(refresh)
+            .bind(actor)
+            .bind(message)
+            .bind(now);
+        for (id, organisation_id, ..) in chunk {
+            insert = insert.bind(id.as_str()).bind(organisation_id.as_str());
+        }
+        insert.execute(&mut *tx).await?;
+    }
+    let credentials: Vec<CredentialRef<'_>> = moved.iter().map(credential_ref).collect();
+    let messages: Vec<Message<'_>> = credentials
+        .iter()
+        .map(|credential| {
+            let data = credential.data(
+                StatusDetail::MultiFactorAuthenticationRefreshRequired,
+                json!({"previousStatusDetail": connected, "message": message}),
+            );
+            credential.message(WebhookEventType::StatusChange, data)
+        })
+        .collect();
+    outbox::enqueue_many(&mut tx, &messages, now).await?;
+    tx.commit().await?;
+    for (id, ..) in &moved {
+        tracing::debug!(
+            credential_id = id,
+            actor,
+            "credential status changed to {refresh}"
+        );
+    }
+    Ok(moved.len())
+}
+
+/// A credential the sweep moved: id, organisation_id, utility_id, correlation_id.
+type MovedRow = (String, String, String, Option<String>);
+
+fn credential_ref(
+    (id, organisation_id, utility_id, correlation_id): &MovedRow,
+) -> CredentialRef<'_> {
+    CredentialRef {
+        id,
+        organisation_id,
+        utility_id,
+        correlation_id: correlation_id.as_deref(),
+    }
+}
+
+/// One SESSION_TOKEN_EXPIRING event and webhook for up to [`BATCH`] connected
+/// credentials whose token expires within `ahead` and was not warned about;
+/// returns how many.
+pub async fn warn_batch(
+    db: &Database,
+    clock: &Clock,
+    ahead: time::Duration,
+    actor: &str,
+) -> anyhow::Result<usize> {
+    let now = clock.now_ms();
+    let connected = StatusDetail::LoginAndDataDiscoverySuccessful;
+    let skip_locked = db.skip_locked();
+    let mut tx = db.begin_write().await?;
+    let warned: Vec<(String, String, String, Option<String>, i64)> = sqlx::query_as(&format!(
+        "UPDATE credentials SET expiry_warned_at = $1 \
+         WHERE id IN (SELECT id FROM credentials WHERE expiry_warned_at IS NULL \
+                        AND status_detail = '{connected}' AND token_expires_at <= $2 AND token_expires_at > $1 \
+                        AND deactivated_at IS NULL ORDER BY token_expires_at LIMIT {BATCH} {skip_locked}) \
+           AND expiry_warned_at IS NULL \
+         RETURNING id, organisation_id, utility_id, correlation_id, token_expires_at",
+        connected = connected.as_str()
+    ))
+    .bind(now)
+    .bind(now + ahead.whole_milliseconds() as i64)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut messages = Vec::with_capacity(warned.len());
+    for (id, organisation_id, utility_id, correlation_id, expires_at) in &warned {
+        let expires = from_ms(*expires_at);
+        let message = format!(
+            "The session token expires on {} at {:02}:{:02} UTC; refresh MFA before then to keep data flowing.",
+            expires.date(),
+            expires.hour(),
+            expires.minute()
+        );
+        let event = NewEvent {
+            credential_id: id,
+            organisation_id,
+            kind: EventKind::SessionTokenExpiring,
+            change: None,
+            actor,
+            message: &message,
+        };
+        record_event(&mut tx, &event, now).await?;
+        let credential = CredentialRef {
+            id,
+            organisation_id,
+            utility_id,
+            correlation_id: correlation_id.as_deref(),
+        };
+        let expires_text = expires
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        messages.push(credential.message(
+            WebhookEventType::SessionTokenExpiring,
+            credential.data(connected, json!({"tokenExpiresAt": expires_text})),
+        ));
+    }
+    outbox::enqueue_many(&mut tx, &messages, now).await?;
+    tx.commit().await?;
+    Ok(warned.len())
+}

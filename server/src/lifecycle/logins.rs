@@ -1,0 +1,122 @@
+//! Logins the login worker runs (see `jobs::logins`): claimed with a lease,
+//! finished, failed, or retried while the utility does not answer.
+
+use shared::StatusDetail;
+
+use super::backoff_ms;
+use super::events::{record_event, transition, EventKind, NewEvent, Transition};
+use crate::credentials::store::CredentialRow;
+use crate::state::AppState;
+
+/// When a claim taken now runs out (`GRIDLINK_JOB_LEASE`).
+pub fn lease_until(state: &AppState, now_ms: i64) -> i64 {
+    now_ms + state.settings.jobs.lease.whole_milliseconds() as i64
+}
+
+/// Claims the oldest requested login whose lease is free.
+pub async fn claim(state: &AppState) -> anyhow::Result<Option<(String, i64)>> {
+    let now = state.clock.now_ms();
+    let skip_locked = state.db.skip_locked();
+    let claimed: Option<(String, i64)> = sqlx::query_as(&format!(
+        "UPDATE credentials SET login_lease_until = $1, login_attempts = login_attempts + 1 \
+         WHERE id = (SELECT id FROM credentials WHERE login_requested_at IS NOT NULL \
+                       AND (login_lease_until IS NULL OR login_lease_until <= $2) AND deactivated_at IS NULL \
+                     ORDER BY login_requested_at LIMIT 1 {skip_locked}) \
+           AND (login_lease_until IS NULL OR login_lease_until <= $2) \
+         RETURNING id, login_requested_at"
+    ))
+    .bind(lease_until(state, now))
+    .bind(now)
+    .fetch_optional(state.db.pool())
+    .await?;
+    Ok(claimed)
+}
+
+/// Ends the request (unless a newer one arrived meanwhile).
+pub async fn finish_request(
+    state: &AppState,
+    credential_id: &str,
+    requested_at: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE credentials SET login_requested_at = NULL, login_lease_until = NULL \
+         WHERE id = $1 AND login_requested_at = $2",
+    )
+    .bind(credential_id)
+    .bind(requested_at)
+    .execute(state.db.pool())
+    .await?;
+    Ok(())
+}
+
+/// The utility refused the login: the credential fails with `to`.
+pub async fn failed(
+    state: &AppState,
+    row: &CredentialRow,
+    to: StatusDetail,
+    message: &str,
+    actor: &str,
+) -> anyhow::Result<()> {
+    let mut tx = state.db.begin_write().await?;
+    let change = Transition {
+        credential_id: &row.id,
+        from: row.status_detail,
+        to,
+        actor,
+        message: message.to_owned(),
+    };
+    transition(&mut tx, &change, state.clock.now_ms()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The utility is not answering: show PROVIDER_WEBSITE_INACCESSIBLE and try
+/// again after a growing pause (30 s, 1, 2, 4 min), up to `max_attempts`.
+pub async fn unanswered(
+    state: &AppState,
+    row: &CredentialRow,
+    attempts: i64,
+    max_attempts: i64,
+    reason: &str,
+    actor: &str,
+) -> anyhow::Result<()> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    if row.status_detail != StatusDetail::ProviderWebsiteInaccessible {
+        let change = Transition {
+            credential_id: &row.id,
+            from: row.status_detail,
+            to: StatusDetail::ProviderWebsiteInaccessible,
+            actor,
+            message: "The utility's website is not answering; retrying.".to_owned(),
+        };
+        transition(&mut tx, &change, now).await?;
+        // The utility's or the network's own words: for the operator's timeline only.
+        let details = format!("What the login ran into: {reason}.");
+        let event = NewEvent {
+            credential_id: &row.id,
+            organisation_id: &row.organisation_id,
+            kind: EventKind::UtilityError,
+            change: None,
+            actor,
+            message: &details,
+        };
+        record_event(&mut tx, &event, now).await?;
+    }
+    if attempts >= max_attempts {
+        sqlx::query("UPDATE credentials SET login_requested_at = NULL, login_lease_until = NULL, failure_message = $1 WHERE id = $2")
+            .bind("The utility's website did not answer after several tries. Try again later.")
+            .bind(&row.id)
+            .execute(&mut *tx)
+            .await?;
+    } else {
+        let pause_ms = backoff_ms(30_000, attempts, 8 * 60_000);
+        sqlx::query("UPDATE credentials SET login_lease_until = $1 WHERE id = $2")
+            .bind(now + pause_ms)
+            .bind(&row.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! A credential's record: created (asking for a login), its correlation id
+//! and password changed, a login requested, deactivated.
+
+use shared::validation::Password;
+use shared::StatusDetail;
+
+use super::events::{record_event, EventKind, NewEvent};
+use crate::credentials::secrets;
+use crate::credentials::store::CredentialRow;
+use crate::credentials::ValidatedCredential;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::tokens;
+
+/// Asks the login worker to (re)connect the credential. Part of the caller's transaction.
+pub async fn request_login(
+    connection: &mut sqlx::AnyConnection,
+    credential_id: &str,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE credentials SET login_requested_at = $1, login_lease_until = NULL, login_attempts = 0, \
+           mfa_challenge_id = NULL, mfa_options = NULL, mfa_method = NULL, mfa_destination = NULL, \
+           mfa_code_expires_at = NULL, mfa_sends = 0, mfa_wrong_codes = 0, mfa_last_activity_at = NULL, \
+           mfa_in_flight_until = NULL, mfa_last_send_at = NULL \
+         WHERE id = $2",
+    )
+    .bind(now_ms)
+    .bind(credential_id)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// Inserts a new credential that asks for a login. Used by the API, Connect and
+/// the demo; the caller wakes the login worker once it has read what it answers,
+/// so the answer shows CONNECTING rather than a login that already went further.
+pub async fn insert_credential(
+    state: &AppState,
+    organisation_id: &str,
+    new: &ValidatedCredential,
+    actor: &str,
+) -> Result<String, ApiError> {
+    let mut tx = state.db.begin_write().await?;
+    let id = insert_credential_in(&mut tx, state, organisation_id, new, actor).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// [`insert_credential`] inside the caller's transaction, so what comes with
+/// it (a Connect session attached to it) happens together or not at all.
+pub async fn insert_credential_in(
+    tx: &mut sqlx::AnyConnection,
+    state: &AppState,
+    organisation_id: &str,
+    new: &ValidatedCredential,
+    actor: &str,
+) -> Result<String, ApiError> {
+    let id = tokens::new_id("cred");
+    let now = state.clock.now_ms();
+    let sealed = secrets::seal_password(&state.keyring, &id, &new.password);
+    sqlx::query(
+        "INSERT INTO credentials (id, organisation_id, utility_id, username, correlation_id, owner, status_detail, \
+           sealed_password, created_at, updated_at, login_requested_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)",
+    )
+    .bind(&id)
+    .bind(organisation_id)
+    .bind(&new.utility_id)
+    .bind(new.username.as_str())
+    .bind(new.correlation_id.as_deref())
+    .bind(new.owner.as_str())
+    .bind(StatusDetail::Connecting.as_str())
+    .bind(sealed)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let event = NewEvent {
+        credential_id: &id,
+        organisation_id,
+        kind: EventKind::Created,
+        change: None,
+        actor,
+        message: &format!(
+            "Credential for {} at {} created; connecting.",
+            new.username.as_str(),
+            new.utility_id
+        ),
+    };
+    record_event(tx, &event, now).await?;
+    Ok(id)
+}
+
+/// Sets (or clears) the integrator's correlation id.
+pub async fn change_correlation_id(
+    connection: &mut sqlx::AnyConnection,
+    credential_id: &str,
+    correlation_id: Option<&str>,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE credentials SET correlation_id = $1, updated_at = $2 WHERE id = $3")
+        .bind(correlation_id)
+        .bind(now_ms)
+        .bind(credential_id)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+/// Seals and stores a new password (PASSWORD_CHANGED on the timeline). The
+/// caller reconnects: see [`request_login`].
+pub async fn change_password(
+    connection: &mut sqlx::AnyConnection,
+    state: &AppState,
+    row: &CredentialRow,
+    password: &Password,
+    actor: &str,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    store_password(connection, state, &row.id, password, now_ms).await?;
+    let event = NewEvent {
+        credential_id: &row.id,
+        organisation_id: &row.organisation_id,
+        kind: EventKind::PasswordChanged,
+        change: None,
+        actor,
+        message: "Password changed; reconnecting.",
+    };
+    record_event(connection, &event, now_ms).await
+}
+
+/// Seals and stores the password (the end-user's correction in Connect).
+pub async fn store_password(
+    connection: &mut sqlx::AnyConnection,
+    state: &AppState,
+    credential_id: &str,
+    password: &Password,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE credentials SET sealed_password = $1, updated_at = $2 WHERE id = $3")
+        .bind(secrets::seal_password(
+            &state.keyring,
+            credential_id,
+            password,
+        ))
+        .bind(now_ms)
+        .bind(credential_id)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+/// The end-user corrected the whole login after INVALID_CREDENTIALS.
+pub async fn replace_login(
+    connection: &mut sqlx::AnyConnection,
+    state: &AppState,
+    credential_id: &str,
+    utility_id: &str,
+    username: &str,
+    password: &Password,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE credentials SET utility_id = $1, username = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(utility_id)
+    .bind(username)
+    .bind(now_ms)
+    .bind(credential_id)
+    .execute(&mut *connection)
+    .await?;
+    store_password(connection, state, credential_id, password, now_ms).await
+}
+
+/// Deactivates: no more syncing, both sealed secrets destroyed, open Connect
+/// sessions and links revoked, DEACTIVATED on the timeline. Nothing in flight
+/// can bring it back: every other write here skips deactivated credentials.
+pub async fn deactivate(
+    connection: &mut sqlx::AnyConnection,
+    row: &CredentialRow,
+    actor: &str,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE credentials SET deactivated_at = $1, updated_at = $1, sealed_session_token = NULL, \
+           sealed_password = '', token_expires_at = NULL, login_requested_at = NULL, login_lease_until = NULL, \
+           next_sync_at = NULL, sync_lease_until = NULL, mfa_challenge_id = NULL, mfa_in_flight_until = NULL \
+         WHERE id = $2 AND deactivated_at IS NULL",
+    )
+    .bind(now_ms)
+    .bind(&row.id)
+    .execute(&mut *connection)
+    .await?;
+    super::sessions::revoke_open(
+        connection,
+        &row.id,
+        super::sessions::Revocation::Deactivated,
+        now_ms,
+    )
+    .await?;
+    let event = NewEvent {
+        credential_id: &row.id,
+        organisation_id: &row.organisation_id,
+        kind: EventKind::Deactivated,
+        change: None,
+        actor,
+        message: "Deactivated; the stored password and session token were destroyed.",
+    };
+    record_event(connection, &event, now_ms).await
+}
