@@ -198,3 +198,75 @@ impl Database {
         self.pool.close().await;
     }
 }
+
+/// A value of a [`Conditions`] clause.
+#[derive(Debug, Clone)]
+pub enum SqlValue {
+    Text(String),
+    Int(i64),
+}
+
+/// A `WHERE` clause built from optional filters: each clause's values are
+/// numbered `$1`, `$2`, … in the order they are added, and bound in the same
+/// order. One builder for every dynamically filtered list.
+#[derive(Debug, Clone, Default)]
+pub struct Conditions {
+    clauses: Vec<String>,
+    values: Vec<SqlValue>,
+}
+
+impl Conditions {
+    /// The next parameter for `value`, as `$n` to write into a clause.
+    pub fn param(&mut self, value: SqlValue) -> String {
+        self.values.push(value);
+        format!("${}", self.values.len())
+    }
+
+    /// A clause; its parameters come from [`Conditions::param`].
+    pub fn push(&mut self, clause: impl Into<String>) {
+        self.clauses.push(clause.into());
+    }
+
+    /// `column = $n`.
+    pub fn equals(&mut self, column: &str, value: SqlValue) {
+        let param = self.param(value);
+        self.push(format!("{column} = {param}"));
+    }
+
+    /// The clauses joined with `AND` (`1 = 1` when there are none).
+    pub fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            "1 = 1".to_owned()
+        } else {
+            self.clauses.join(" AND ")
+        }
+    }
+
+    /// Binds the values to `query`, in order.
+    pub fn bind<'q>(
+        &'q self,
+        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for value in &self.values {
+            query = match value {
+                SqlValue::Text(text) => query.bind(text.as_str()),
+                SqlValue::Int(number) => query.bind(*number),
+            };
+        }
+        query
+    }
+
+    /// [`Conditions::bind`] for a query read into typed rows.
+    pub fn bind_as<'q, O>(
+        &'q self,
+        mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+        for value in &self.values {
+            query = match value {
+                SqlValue::Text(text) => query.bind(text.as_str()),
+                SqlValue::Int(number) => query.bind(*number),
+            };
+        }
+        query
+    }
+}

@@ -82,6 +82,26 @@ impl StatusDetail {
         )
     }
 
+    /// Whether a credential in this detail syncs (and can go stale):
+    /// connected, or connected but waiting for its utility to answer again.
+    pub fn is_syncable(self) -> bool {
+        matches!(
+            self,
+            StatusDetail::LoginAndDataDiscoverySuccessful
+                | StatusDetail::ProviderWebsiteInaccessible
+        )
+    }
+
+    /// Whether a verification is under way: the end-user chooses a method or
+    /// enters a code.
+    pub fn is_verifying(self) -> bool {
+        matches!(
+            self,
+            StatusDetail::MultiFactorAuthenticationMethodRequired
+                | StatusDetail::MultiFactorAuthenticationCodeRequired
+        )
+    }
+
     /// Whether data can be synced with the stored session token.
     pub fn is_accessible(self) -> bool {
         self == StatusDetail::LoginAndDataDiscoverySuccessful

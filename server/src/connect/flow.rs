@@ -41,11 +41,7 @@ async fn current_credential(
     let Some(row) = find_by_id(&state.db, credential_id).await? else {
         return Ok(None);
     };
-    let verifying = matches!(
-        row.status_detail,
-        StatusDetail::MultiFactorAuthenticationMethodRequired
-            | StatusDetail::MultiFactorAuthenticationCodeRequired
-    );
+    let verifying = row.status_detail.is_verifying();
     let idle = row
         .mfa_last_activity_at
         .is_some_and(|at| state.clock.now_ms() - at > MFA_IDLE_TIMEOUT_MS);
@@ -369,11 +365,7 @@ async fn send_code(
     let row = current_credential(state, session)
         .await?
         .ok_or_else(|| ApiError::Conflict(session.language.enter_login_first().into()))?;
-    let verifying = matches!(
-        row.status_detail,
-        StatusDetail::MultiFactorAuthenticationMethodRequired
-            | StatusDetail::MultiFactorAuthenticationCodeRequired
-    );
+    let verifying = row.status_detail.is_verifying();
     let Some(challenge_id) = row.mfa_challenge_id.clone().filter(|_| verifying) else {
         return Err(ApiError::Conflict(
             session.language.no_verification_waiting().into(),

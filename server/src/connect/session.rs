@@ -53,20 +53,22 @@ impl ConnectSession {
     }
 }
 
-type SessionRow = (
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-);
+/// A `connect_sessions` row as the extractor reads it.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: String,
+    organisation_id: String,
+    purpose: String,
+    credential_id: Option<String>,
+    utility_id: Option<String>,
+    correlation_id: Option<String>,
+    owner: String,
+    expires_at: i64,
+    attempt_started_at: Option<i64>,
+    completed_at: Option<i64>,
+    revoked_at: Option<i64>,
+    revoked_reason: Option<String>,
+}
 
 impl FromRequestParts<AppState> for ConnectSession {
     type Rejection = ApiError;
@@ -83,7 +85,7 @@ impl FromRequestParts<AppState> for ConnectSession {
         .bind(tokens::hash(token))
         .fetch_optional(state.db.pool())
         .await?;
-        let Some((
+        let Some(SessionRow {
             id,
             organisation_id,
             purpose,
@@ -96,7 +98,7 @@ impl FromRequestParts<AppState> for ConnectSession {
             completed_at,
             revoked_at,
             revoked_reason,
-        )) = row
+        }) = row
         else {
             return Err(ApiError::Unauthenticated);
         };

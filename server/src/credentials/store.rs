@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use crate::clock::from_ms;
 use crate::error::ApiError;
-use crate::store::Database;
+use crate::store::{Conditions, Database, SqlValue};
 
 /// The columns [`CredentialRow::from_row`] reads.
 pub const COLUMNS: &str =
@@ -125,13 +125,6 @@ pub async fn find_by_id(db: &Database, id: &str) -> Result<Option<CredentialRow>
     row.as_ref().map(CredentialRow::from_row).transpose()
 }
 
-/// A value bound into a dynamically built query.
-#[derive(Debug, Clone)]
-pub enum Bind {
-    Text(String),
-    Int(i64),
-}
-
 /// The filters, sort and page of a credential listing, already validated.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
@@ -156,61 +149,46 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// The `WHERE` clause and its binds for a listing.
-fn where_clause(organisation_id: &str, query: &ListQuery) -> (String, Vec<Bind>) {
-    let mut binds = vec![Bind::Text(organisation_id.to_owned())];
-    let mut conditions = vec!["organisation_id = $1".to_owned()];
+/// The `WHERE` clause of a listing.
+fn where_clause(organisation_id: &str, query: &ListQuery) -> Conditions {
+    let mut conditions = Conditions::default();
+    conditions.equals(
+        "organisation_id",
+        SqlValue::Text(organisation_id.to_owned()),
+    );
     if !query.include_deactivated {
-        conditions.push("deactivated_at IS NULL".to_owned());
+        conditions.push("deactivated_at IS NULL");
     }
     if let Some(details) = &query.status_details {
-        let placeholders: Vec<String> = details
+        let params: Vec<String> = details
             .iter()
-            .map(|detail| {
-                binds.push(Bind::Text(detail.as_str().to_owned()));
-                format!("${}", binds.len())
-            })
+            .map(|detail| conditions.param(SqlValue::Text(detail.as_str().to_owned())))
             .collect();
-        conditions.push(if placeholders.is_empty() {
+        conditions.push(if params.is_empty() {
             "1 = 0".to_owned()
         } else {
-            format!("status_detail IN ({})", placeholders.join(", "))
+            format!("status_detail IN ({})", params.join(", "))
         });
     }
     match query.stale {
-        Some(true) => conditions.push("stale_since IS NOT NULL".to_owned()),
-        Some(false) => conditions.push("stale_since IS NULL".to_owned()),
+        Some(true) => conditions.push("stale_since IS NOT NULL"),
+        Some(false) => conditions.push("stale_since IS NULL"),
         None => {}
     }
     if let Some(utility_id) = &query.utility_id {
-        binds.push(Bind::Text(utility_id.clone()));
-        conditions.push(format!("utility_id = ${}", binds.len()));
+        conditions.equals("utility_id", SqlValue::Text(utility_id.clone()));
     }
     if let Some(correlation_id) = &query.correlation_id {
-        binds.push(Bind::Text(correlation_id.clone()));
-        conditions.push(format!("correlation_id = ${}", binds.len()));
+        conditions.equals("correlation_id", SqlValue::Text(correlation_id.clone()));
     }
     if let Some(text) = &query.username_contains {
-        binds.push(Bind::Text(format!(
+        let param = conditions.param(SqlValue::Text(format!(
             "%{}%",
             escape_like(&text.to_lowercase())
         )));
-        conditions.push(format!("LOWER(username) LIKE ${} ESCAPE '\\'", binds.len()));
+        conditions.push(format!("LOWER(username) LIKE {param} ESCAPE '\\'"));
     }
-    (conditions.join(" AND "), binds)
-}
-
-fn bind_all<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    binds: &[Bind],
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    for bind in binds {
-        query = match bind {
-            Bind::Text(text) => query.bind(text.clone()),
-            Bind::Int(number) => query.bind(*number),
-        };
-    }
-    query
+    conditions
 }
 
 /// One page of credentials and the total that match.
@@ -219,26 +197,27 @@ pub async fn list(
     organisation_id: &str,
     query: &ListQuery,
 ) -> Result<(Vec<Credential>, u64), ApiError> {
-    let (conditions, mut binds) = where_clause(organisation_id, query);
-    let count_sql = format!("SELECT COUNT(*) FROM credentials WHERE {conditions}");
-    let total: i64 = bind_all(sqlx::query(&count_sql), &binds)
+    let mut conditions = where_clause(organisation_id, query);
+    let filter = conditions.sql();
+    let count_sql = format!("SELECT COUNT(*) FROM credentials WHERE {filter}");
+    let total: i64 = conditions
+        .bind(sqlx::query(&count_sql))
         .fetch_one(db.pool())
         .await?
         .try_get(0)?;
 
     let (column, descending) = query.sort;
     let direction = if descending { "DESC" } else { "ASC" };
-    binds.push(Bind::Int(i64::from(query.page_size)));
-    let limit = binds.len();
-    binds.push(Bind::Int(
+    let limit = conditions.param(SqlValue::Int(i64::from(query.page_size)));
+    let offset = conditions.param(SqlValue::Int(
         i64::from(query.page.saturating_sub(1)) * i64::from(query.page_size),
     ));
-    let offset = binds.len();
     // `id` breaks ties so pages never overlap or skip rows.
     let page_sql = format!(
-        "SELECT {COLUMNS} FROM credentials WHERE {conditions} ORDER BY {column} {direction}, id {direction} LIMIT ${limit} OFFSET ${offset}"
+        "SELECT {COLUMNS} FROM credentials WHERE {filter} ORDER BY {column} {direction}, id {direction} LIMIT {limit} OFFSET {offset}"
     );
-    let rows = bind_all(sqlx::query(&page_sql), &binds)
+    let rows = conditions
+        .bind(sqlx::query(&page_sql))
         .fetch_all(db.pool())
         .await?;
     let items = rows

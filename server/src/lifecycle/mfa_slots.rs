@@ -248,11 +248,11 @@ async fn why_refused(
     else {
         return Ok(Refusal::NotExpected);
     };
+    let detail = StatusDetail::parse(&detail);
     let verifying = if code_check {
-        detail == StatusDetail::MultiFactorAuthenticationCodeRequired.as_str()
+        detail == Some(StatusDetail::MultiFactorAuthenticationCodeRequired)
     } else {
-        detail == StatusDetail::MultiFactorAuthenticationMethodRequired.as_str()
-            || detail == StatusDetail::MultiFactorAuthenticationCodeRequired.as_str()
+        detail.is_some_and(StatusDetail::is_verifying)
     };
     if !verifying {
         return Ok(Refusal::NotExpected);

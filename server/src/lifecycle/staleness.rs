@@ -33,11 +33,12 @@ pub async fn flag_batch(state: &AppState, actor: &str) -> anyhow::Result<usize> 
     let now = state.clock.now_ms();
     let cutoff = now - state.settings.jobs.stale_after.whole_milliseconds() as i64;
     let skip_locked = state.db.skip_locked();
-    let syncable = format!(
-        "'{}', '{}'",
-        StatusDetail::LoginAndDataDiscoverySuccessful.as_str(),
-        StatusDetail::ProviderWebsiteInaccessible.as_str()
-    );
+    let syncable = StatusDetail::ALL
+        .into_iter()
+        .filter(|detail| detail.is_syncable())
+        .map(|detail| format!("'{detail}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut tx = state.db.begin_write().await?;
     let flagged: Vec<FlaggedRow> = sqlx::query_as(&format!(
         "UPDATE credentials SET stale_since = $1 \

@@ -10,8 +10,6 @@
 
 pub mod storage;
 
-use shared::StatusDetail;
-
 use crate::credentials::secrets::open_token;
 use crate::credentials::store::{find_by_id, CredentialRow};
 use crate::credentials::token_was_rejected;
@@ -69,12 +67,7 @@ pub async fn sync(
 /// Whether the credential can sync: active, and connected or waiting for its
 /// utility to answer again.
 pub fn is_syncable(row: &CredentialRow) -> bool {
-    row.deactivated_at.is_none()
-        && matches!(
-            row.status_detail,
-            StatusDetail::LoginAndDataDiscoverySuccessful
-                | StatusDetail::ProviderWebsiteInaccessible
-        )
+    row.deactivated_at.is_none() && row.status_detail.is_syncable()
 }
 
 /// The session token of a credential that can be synced, if it has one.

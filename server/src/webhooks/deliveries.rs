@@ -23,6 +23,7 @@ use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, FieldErrors};
 use crate::extract::{Json, Path, Query};
 use crate::state::AppState;
+use crate::store::{Conditions, SqlValue};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -42,12 +43,6 @@ struct DeliveryFilter {
     from: Option<i64>,
     /// Created before (milliseconds).
     to: Option<i64>,
-}
-
-/// A value bound to a query parameter.
-enum Bound {
-    Text(String),
-    Number(i64),
 }
 
 impl DeliveryFilter {
@@ -103,44 +98,32 @@ impl DeliveryFilter {
         }
     }
 
-    /// The conditions after `organisation_id = $1`, numbered from `$2`, and their values.
-    fn conditions(&self) -> (String, Vec<Bound>) {
-        let mut sql = String::new();
-        let mut bound = Vec::new();
-        let mut add = |condition: &str, value: Bound| {
-            bound.push(value);
-            sql.push_str(&format!(" AND {condition} ${}", bound.len() + 1));
-        };
+    /// The organisation's messages that pass the filters.
+    fn conditions(&self, organisation_id: &str) -> Conditions {
+        let mut conditions = Conditions::default();
+        conditions.equals(
+            "organisation_id",
+            SqlValue::Text(organisation_id.to_owned()),
+        );
         if let Some(credential_id) = &self.credential_id {
-            add("credential_id =", Bound::Text(credential_id.clone()));
+            conditions.equals("credential_id", SqlValue::Text(credential_id.clone()));
         }
         if let Some(state) = self.state {
-            add("state =", Bound::Text(state.as_str().to_owned()));
+            conditions.equals("state", SqlValue::Text(state.as_str().to_owned()));
         }
         if let Some(event_type) = self.event_type {
-            add("event_type =", Bound::Text(event_type.as_str().to_owned()));
+            conditions.equals("event_type", SqlValue::Text(event_type.as_str().to_owned()));
         }
         if let Some(from) = self.from {
-            add("created_at >=", Bound::Number(from));
+            let param = conditions.param(SqlValue::Int(from));
+            conditions.push(format!("created_at >= {param}"));
         }
         if let Some(to) = self.to {
-            add("created_at <", Bound::Number(to));
+            let param = conditions.param(SqlValue::Int(to));
+            conditions.push(format!("created_at < {param}"));
         }
-        (sql, bound)
+        conditions
     }
-}
-
-fn bind_all<'q, O>(
-    mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
-    values: &'q [Bound],
-) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
-    for value in values {
-        query = match value {
-            Bound::Text(text) => query.bind(text.as_str()),
-            Bound::Number(number) => query.bind(*number),
-        };
-    }
-    query
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,18 +145,20 @@ struct DeliveryQuery {
 const DELIVERY_COLUMNS: &str = "id, event_type, credential_id, state, attempts, next_attempt_at, \
     created_at, delivered_at, last_response_status, last_error";
 
-type DeliveryRow = (
-    String,
-    String,
-    Option<String>,
-    String,
-    i64,
-    Option<i64>,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-);
+/// A `webhook_deliveries` row ([`DELIVERY_COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: String,
+    event_type: String,
+    credential_id: Option<String>,
+    state: String,
+    attempts: i64,
+    next_attempt_at: Option<i64>,
+    created_at: i64,
+    delivered_at: Option<i64>,
+    last_response_status: Option<i64>,
+    last_error: Option<String>,
+}
 
 /// attempted_at, url, response_status, error, duration_ms.
 type AttemptRow = (
@@ -187,16 +172,19 @@ type AttemptRow = (
 
 fn delivery_from_row(row: DeliveryRow) -> WebhookDelivery {
     WebhookDelivery {
-        id: row.0,
-        event_type: WebhookEventType::parse(&row.1).unwrap_or(WebhookEventType::WebhookTest),
-        credential_id: row.2,
-        state: DeliveryState::parse(&row.3).unwrap_or(DeliveryState::Failed),
-        attempts: u32::try_from(row.4).unwrap_or(u32::MAX),
-        next_attempt_at: row.5.map(from_ms),
-        created_at: from_ms(row.6),
-        delivered_at: row.7.map(from_ms),
-        last_response_status: row.8.and_then(|status| u16::try_from(status).ok()),
-        last_error: row.9,
+        id: row.id,
+        event_type: WebhookEventType::parse(&row.event_type)
+            .unwrap_or(WebhookEventType::WebhookTest),
+        credential_id: row.credential_id,
+        state: DeliveryState::parse(&row.state).unwrap_or(DeliveryState::Failed),
+        attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+        next_attempt_at: row.next_attempt_at.map(from_ms),
+        created_at: from_ms(row.created_at),
+        delivered_at: row.delivered_at.map(from_ms),
+        last_response_status: row
+            .last_response_status
+            .and_then(|status| u16::try_from(status).ok()),
+        last_error: row.last_error,
     }
 }
 
@@ -231,32 +219,26 @@ async fn list_deliveries(
         },
     };
     errors.finish()?;
-    let (conditions, mut values) = filter.conditions();
-    let mut sql = format!(
-        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE organisation_id = $1{conditions}"
-    );
+    let mut conditions = filter.conditions(&actor.organisation_id);
     if let Some((created_at, id)) = before {
-        let next_param = values.len() + 2;
-        sql.push_str(&format!(
-            " AND (created_at < ${a} OR (created_at = ${a} AND id < ${b}))",
-            a = next_param,
-            b = next_param + 1
+        let at = conditions.param(SqlValue::Int(created_at));
+        let id = conditions.param(SqlValue::Text(id));
+        conditions.push(format!(
+            "(created_at < {at} OR (created_at = {at} AND id < {id}))"
         ));
-        values.push(Bound::Number(created_at));
-        values.push(Bound::Text(id));
     }
-    sql.push_str(&format!(
-        " ORDER BY created_at DESC, id DESC LIMIT {}",
+    let sql = format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE {} \
+         ORDER BY created_at DESC, id DESC LIMIT {}",
+        conditions.sql(),
         limit + 1
-    ));
-    let select = bind_all(
-        sqlx::query_as::<_, DeliveryRow>(&sql).bind(&actor.organisation_id),
-        &values,
     );
+    let select = conditions.bind_as(sqlx::query_as::<_, DeliveryRow>(&sql));
     let mut rows = select.fetch_all(state.db.pool()).await?;
     let next_cursor = if rows.len() > limit as usize {
         rows.truncate(limit as usize);
-        rows.last().map(|row| format!("{}.{}", row.6, row.0))
+        rows.last()
+            .map(|row| format!("{}.{}", row.created_at, row.id))
     } else {
         None
     };
@@ -440,16 +422,15 @@ async fn replay_failed(
         ));
     }
     filter.state = Some(DeliveryState::Failed);
-    let (conditions, values) = filter.conditions();
-    let failed: Vec<(String,)> = bind_all(
-        sqlx::query_as(&format!(
-            "SELECT id FROM webhook_deliveries WHERE organisation_id = $1{conditions} ORDER BY created_at, id"
-        ))
-        .bind(&actor.organisation_id),
-        &values,
-    )
-    .fetch_all(state.db.pool())
-    .await?;
+    let conditions = filter.conditions(&actor.organisation_id);
+    let sql = format!(
+        "SELECT id FROM webhook_deliveries WHERE {} ORDER BY created_at, id",
+        conditions.sql()
+    );
+    let failed: Vec<(String,)> = conditions
+        .bind_as(sqlx::query_as(&sql))
+        .fetch_all(state.db.pool())
+        .await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     let mut requeued = 0;

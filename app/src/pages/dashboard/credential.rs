@@ -186,10 +186,7 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
     } = actions;
     let deactivated = credential.deactivated_at.is_some();
     // A credential whose utility is not answering can be tried again by hand.
-    let syncable = matches!(
-        detail,
-        StatusDetail::LoginAndDataDiscoverySuccessful | StatusDetail::ProviderWebsiteInaccessible
-    );
+    let syncable = detail.is_syncable();
     let sync_now = move |_| {
         let api = operator.api.get_value();
         let id = id.get_value();
