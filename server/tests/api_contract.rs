@@ -109,23 +109,6 @@ async fn a_reversed_delivery_range_is_empty_and_a_bad_cursor_is_refused(backend:
     assert_eq!(refused["fields"][0]["field"], "from", "{refused}");
 }
 
-database_tests!(a_taken_operator_email_is_a_conflict);
-async fn a_taken_operator_email_is_a_conflict(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let org = app.organisation("Contract Co").await;
-    let refused = expect_json(
-        org.admin
-            .post(
-                "/api/v1/operators",
-                json!({"email": org.admin_email, "password": "a long enough password", "role": "MEMBER"}),
-            )
-            .await,
-        409,
-    )
-    .await;
-    assert_eq!(refused["code"], "CONFLICT");
-}
-
 #[test]
 fn the_document_lists_the_utilities_it_was_given() {
     let ids = ["sandbox-electric".to_owned(), "sandbox-gas".to_owned()];

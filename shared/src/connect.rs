@@ -8,37 +8,19 @@ use crate::i18n::Language;
 use crate::mfa::MfaMethod;
 use crate::status::StatusDetail;
 
-/// Why a Connect session exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ConnectPurpose {
-    /// Add a new credential.
-    NewCredential,
-    /// Re-authenticate one credential, started by an operator ("Retry MFA Verification").
-    RetryMfa,
-    /// Re-authenticate one credential from a link sent to the end-user (72 hours).
-    UpdateLink,
+crate::wire_enum! {
+    /// Why a Connect session exists.
+    pub enum ConnectPurpose {
+        /// Add a new credential.
+        NewCredential = "NEW_CREDENTIAL",
+        /// Re-authenticate one credential, started by an operator ("Retry MFA Verification").
+        RetryMfa = "RETRY_MFA",
+        /// Re-authenticate one credential from a link sent to the end-user (72 hours).
+        UpdateLink = "UPDATE_LINK",
+    }
 }
 
 impl ConnectPurpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConnectPurpose::NewCredential => "NEW_CREDENTIAL",
-            ConnectPurpose::RetryMfa => "RETRY_MFA",
-            ConnectPurpose::UpdateLink => "UPDATE_LINK",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<ConnectPurpose> {
-        match value {
-            "NEW_CREDENTIAL" => Some(ConnectPurpose::NewCredential),
-            "RETRY_MFA" => Some(ConnectPurpose::RetryMfa),
-            "UPDATE_LINK" => Some(ConnectPurpose::UpdateLink),
-            _ => None,
-        }
-    }
-
     /// Whether Connect re-authenticates an existing credential (no login re-entry).
     pub fn is_update_mode(self) -> bool {
         self != ConnectPurpose::NewCredential

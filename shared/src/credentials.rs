@@ -5,30 +5,13 @@ use time::OffsetDateTime;
 
 use crate::status::{CredentialStatus, Status, StatusDetail};
 
-/// Who owns the utility login: the organisation itself, or one of its end-users.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Owner {
-    #[default]
-    Organisation,
-    EndUser,
-}
-
-impl Owner {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Owner::Organisation => "ORGANISATION",
-            Owner::EndUser => "END_USER",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Owner> {
-        match value {
-            "ORGANISATION" => Some(Owner::Organisation),
-            "END_USER" => Some(Owner::EndUser),
-            _ => None,
-        }
+crate::wire_enum! {
+    /// Who owns the utility login: the organisation itself, or one of its end-users.
+    #[derive(Default)]
+    pub enum Owner {
+        #[default]
+        Organisation = "ORGANISATION",
+        EndUser = "END_USER",
     }
 }
 

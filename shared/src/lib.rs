@@ -3,6 +3,8 @@
 //! Nothing here may depend on sqlx, tokio or anything else that does not
 //! compile to `wasm32-unknown-unknown`.
 
+mod wire;
+
 pub mod connect;
 pub mod credentials;
 pub mod error;

@@ -1,20 +1,15 @@
 //! The verification methods Gridlink can complete with an end-user.
 
-use serde::{Deserialize, Serialize};
-
-/// How a utility delivers a one-time code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum MfaMethod {
-    Sms,
-    Call,
-    Email,
+crate::wire_enum! {
+    /// How a utility delivers a one-time code.
+    pub enum MfaMethod {
+        Sms = "SMS",
+        Call = "CALL",
+        Email = "EMAIL",
+    }
 }
 
 impl MfaMethod {
-    pub const ALL: [MfaMethod; 3] = [MfaMethod::Sms, MfaMethod::Call, MfaMethod::Email];
-
     /// The name utilities use on the wire (`sms`, `call`, `email`).
     pub fn wire_name(self) -> &'static str {
         match self {

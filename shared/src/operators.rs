@@ -5,30 +5,12 @@ use serde::{Deserialize, Serialize};
 use crate::i18n::Language;
 use time::OffsetDateTime;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Role {
-    /// Everything, including settings, API keys and operators.
-    Admin,
-    /// Credentials, Connect and update links; no settings.
-    Member,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "ADMIN",
-            Role::Member => "MEMBER",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Role> {
-        match value {
-            "ADMIN" => Some(Role::Admin),
-            "MEMBER" => Some(Role::Member),
-            _ => None,
-        }
+crate::wire_enum! {
+    pub enum Role {
+        /// Everything, including settings, API keys and operators.
+        Admin = "ADMIN",
+        /// Credentials, Connect and update links; no settings.
+        Member = "MEMBER",
     }
 }
 

@@ -3,59 +3,32 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The coarse state of a credential's connection to its utility.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Status {
-    ConnectionInProgress,
-    ConnectionSuccess,
-    ConnectionFailure,
-}
-
-impl Status {
-    /// The wire name, as the API sends it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::ConnectionInProgress => "CONNECTION_IN_PROGRESS",
-            Status::ConnectionSuccess => "CONNECTION_SUCCESS",
-            Status::ConnectionFailure => "CONNECTION_FAILURE",
-        }
+crate::wire_enum! {
+    /// The coarse state of a credential's connection to its utility.
+    pub enum Status {
+        ConnectionInProgress = "CONNECTION_IN_PROGRESS",
+        ConnectionSuccess = "CONNECTION_SUCCESS",
+        ConnectionFailure = "CONNECTION_FAILURE",
     }
 }
 
-/// The precise state of a credential; each detail belongs to exactly one [`Status`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum StatusDetail {
-    Connecting,
-    MultiFactorAuthenticationMethodRequired,
-    MultiFactorAuthenticationCodeRequired,
-    ProviderWebsiteInaccessible,
-    LoginAndDataDiscoverySuccessful,
-    InvalidCredentials,
-    MultiFactorAuthenticationRefreshRequired,
-    MultiFactorAuthenticationFailed,
-    UnsupportedMultiFactorAuthentication,
-    OtherAccessLimitation,
+crate::wire_enum! {
+    /// The precise state of a credential; each detail belongs to exactly one [`Status`].
+    pub enum StatusDetail {
+        Connecting = "CONNECTING",
+        MultiFactorAuthenticationMethodRequired = "MULTI_FACTOR_AUTHENTICATION_METHOD_REQUIRED",
+        MultiFactorAuthenticationCodeRequired = "MULTI_FACTOR_AUTHENTICATION_CODE_REQUIRED",
+        ProviderWebsiteInaccessible = "PROVIDER_WEBSITE_INACCESSIBLE",
+        LoginAndDataDiscoverySuccessful = "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL",
+        InvalidCredentials = "INVALID_CREDENTIALS",
+        MultiFactorAuthenticationRefreshRequired = "MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED",
+        MultiFactorAuthenticationFailed = "MULTI_FACTOR_AUTHENTICATION_FAILED",
+        UnsupportedMultiFactorAuthentication = "UNSUPPORTED_MULTI_FACTOR_AUTHENTICATION",
+        OtherAccessLimitation = "OTHER_ACCESS_LIMITATION",
+    }
 }
 
 impl StatusDetail {
-    /// Every detail, in the order of DESIGN.md's status table.
-    pub const ALL: [StatusDetail; 10] = [
-        StatusDetail::Connecting,
-        StatusDetail::MultiFactorAuthenticationMethodRequired,
-        StatusDetail::MultiFactorAuthenticationCodeRequired,
-        StatusDetail::ProviderWebsiteInaccessible,
-        StatusDetail::LoginAndDataDiscoverySuccessful,
-        StatusDetail::InvalidCredentials,
-        StatusDetail::MultiFactorAuthenticationRefreshRequired,
-        StatusDetail::MultiFactorAuthenticationFailed,
-        StatusDetail::UnsupportedMultiFactorAuthentication,
-        StatusDetail::OtherAccessLimitation,
-    ];
-
     /// The status this detail belongs to.
     pub fn status(self) -> Status {
         use StatusDetail::*;
@@ -107,34 +80,6 @@ impl StatusDetail {
         self == StatusDetail::LoginAndDataDiscoverySuccessful
     }
 
-    /// The wire name, as stored in the database and sent over the API.
-    pub fn as_str(self) -> &'static str {
-        use StatusDetail::*;
-        match self {
-            Connecting => "CONNECTING",
-            MultiFactorAuthenticationMethodRequired => {
-                "MULTI_FACTOR_AUTHENTICATION_METHOD_REQUIRED"
-            }
-            MultiFactorAuthenticationCodeRequired => "MULTI_FACTOR_AUTHENTICATION_CODE_REQUIRED",
-            ProviderWebsiteInaccessible => "PROVIDER_WEBSITE_INACCESSIBLE",
-            LoginAndDataDiscoverySuccessful => "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL",
-            InvalidCredentials => "INVALID_CREDENTIALS",
-            MultiFactorAuthenticationRefreshRequired => {
-                "MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED"
-            }
-            MultiFactorAuthenticationFailed => "MULTI_FACTOR_AUTHENTICATION_FAILED",
-            UnsupportedMultiFactorAuthentication => "UNSUPPORTED_MULTI_FACTOR_AUTHENTICATION",
-            OtherAccessLimitation => "OTHER_ACCESS_LIMITATION",
-        }
-    }
-
-    /// Parses a wire name; `None` for anything that is not a status detail.
-    pub fn parse(name: &str) -> Option<StatusDetail> {
-        StatusDetail::ALL
-            .into_iter()
-            .find(|detail| detail.as_str() == name)
-    }
-
     /// A sentence an operator can act on, shown beside the detail's name.
     pub fn explanation(self) -> &'static str {
         use StatusDetail::*;
@@ -162,12 +107,6 @@ impl StatusDetail {
             }
             OtherAccessLimitation => "The account is locked at the utility.",
         }
-    }
-}
-
-impl std::fmt::Display for StatusDetail {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

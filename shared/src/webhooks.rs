@@ -4,66 +4,27 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-/// What a webhook tells. The body's `type` field carries this name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum WebhookEventType {
-    /// A credential's status detail changed.
-    StatusChange,
-    /// A sync stored accounts or statements it had not seen before.
-    NewDataAvailable,
-    /// The session token expires soon; a refresh ahead of time avoids a gap.
-    SessionTokenExpiring,
-    /// A credential that needed action connects again.
-    CredentialRepaired,
-    /// A connected credential has had no successful sync for `GRIDLINK_STALE_AFTER`.
-    CredentialStale,
-    /// A stale credential synced again.
-    CredentialRecovered,
-    /// A utility stopped answering for many calls at once; its syncs wait.
-    UtilityIncidentOpened,
-    /// The utility answers again; its credentials resume by themselves.
-    UtilityIncidentResolved,
-    /// Sent from the dashboard or the API to try the endpoint.
-    WebhookTest,
-}
-
-impl WebhookEventType {
-    pub const ALL: [WebhookEventType; 9] = [
-        WebhookEventType::StatusChange,
-        WebhookEventType::NewDataAvailable,
-        WebhookEventType::SessionTokenExpiring,
-        WebhookEventType::CredentialRepaired,
-        WebhookEventType::CredentialStale,
-        WebhookEventType::CredentialRecovered,
-        WebhookEventType::UtilityIncidentOpened,
-        WebhookEventType::UtilityIncidentResolved,
-        WebhookEventType::WebhookTest,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WebhookEventType::StatusChange => "STATUS_CHANGE",
-            WebhookEventType::NewDataAvailable => "NEW_DATA_AVAILABLE",
-            WebhookEventType::SessionTokenExpiring => "SESSION_TOKEN_EXPIRING",
-            WebhookEventType::CredentialRepaired => "CREDENTIAL_REPAIRED",
-            WebhookEventType::CredentialStale => "CREDENTIAL_STALE",
-            WebhookEventType::CredentialRecovered => "CREDENTIAL_RECOVERED",
-            WebhookEventType::UtilityIncidentOpened => "UTILITY_INCIDENT_OPENED",
-            WebhookEventType::UtilityIncidentResolved => "UTILITY_INCIDENT_RESOLVED",
-            WebhookEventType::WebhookTest => "WEBHOOK_TEST",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<WebhookEventType> {
-        Self::ALL.into_iter().find(|kind| kind.as_str() == value)
-    }
-}
-
-impl std::fmt::Display for WebhookEventType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+crate::wire_enum! {
+    /// What a webhook tells. The body's `type` field carries this name.
+    pub enum WebhookEventType {
+        /// A credential's status detail changed.
+        StatusChange = "STATUS_CHANGE",
+        /// A sync stored accounts or statements it had not seen before.
+        NewDataAvailable = "NEW_DATA_AVAILABLE",
+        /// The session token expires soon; a refresh ahead of time avoids a gap.
+        SessionTokenExpiring = "SESSION_TOKEN_EXPIRING",
+        /// A credential that needed action connects again.
+        CredentialRepaired = "CREDENTIAL_REPAIRED",
+        /// A connected credential has had no successful sync for `GRIDLINK_STALE_AFTER`.
+        CredentialStale = "CREDENTIAL_STALE",
+        /// A stale credential synced again.
+        CredentialRecovered = "CREDENTIAL_RECOVERED",
+        /// A utility stopped answering for many calls at once; its syncs wait.
+        UtilityIncidentOpened = "UTILITY_INCIDENT_OPENED",
+        /// The utility answers again; its credentials resume by themselves.
+        UtilityIncidentResolved = "UTILITY_INCIDENT_RESOLVED",
+        /// Sent from the dashboard or the API to try the endpoint.
+        WebhookTest = "WEBHOOK_TEST",
     }
 }
 
@@ -135,36 +96,15 @@ pub struct WebhookSecret {
     pub secret: String,
 }
 
-/// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum DeliveryState {
-    /// Not delivered yet; the next attempt is scheduled.
-    Pending,
-    /// The endpoint answered 2xx.
-    Delivered,
-    /// Every attempt over 24 hours failed.
-    Failed,
-}
-
-impl DeliveryState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryState::Pending => "PENDING",
-            DeliveryState::Delivered => "DELIVERED",
-            DeliveryState::Failed => "FAILED",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<DeliveryState> {
-        [
-            DeliveryState::Pending,
-            DeliveryState::Delivered,
-            DeliveryState::Failed,
-        ]
-        .into_iter()
-        .find(|state| state.as_str() == value)
+crate::wire_enum! {
+    /// Where a delivery stands.
+    pub enum DeliveryState {
+        /// Not delivered yet; the next attempt is scheduled.
+        Pending = "PENDING",
+        /// The endpoint answered 2xx.
+        Delivered = "DELIVERED",
+        /// Every attempt over 24 hours failed.
+        Failed = "FAILED",
     }
 }
 
