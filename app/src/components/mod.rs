@@ -6,3 +6,4 @@ pub mod loading;
 pub mod status;
 pub mod text_field;
 pub mod utility_name;
+pub mod write;

@@ -2,12 +2,12 @@
 //! sessions end), see and end their sessions, and their sign-in history.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use shared::operators::PasswordChange;
 
 use super::{format_time, operator};
 use crate::components::loading::{ErrorAlert, Loading};
 use crate::components::text_field::TextField;
+use crate::components::write::Write;
 
 /// The account page.
 #[component]
@@ -31,43 +31,34 @@ fn PasswordSection(version: RwSignal<u32>) -> impl IntoView {
     let api = operator().api;
     let current = RwSignal::new(String::new());
     let new_password = RwSignal::new(String::new());
-    let failure = RwSignal::new(None::<crate::api::ApiError>);
     let saved = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let field_error = move |field: &'static str| {
-        Signal::derive(move || failure.with(|f| f.as_ref().and_then(|e| e.field(field))))
-    };
+    let write = Write::default();
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         saved.set(false);
-        failure.set(None);
-        busy.set(true);
         let change = PasswordChange {
             current_password: current.get_untracked(),
             new_password: new_password.get_untracked(),
         };
-        spawn_local(async move {
-            match api.get_value().change_own_password(&change).await {
-                Ok(()) => {
-                    current.set(String::new());
-                    new_password.set(String::new());
-                    saved.set(true);
-                    version.update(|v| *v += 1);
-                }
-                Err(error) => failure.set(Some(error)),
-            }
-            busy.set(false);
-        });
+        write.run(
+            async move { api.get_value().change_own_password(&change).await },
+            move |()| {
+                current.set(String::new());
+                new_password.set(String::new());
+                saved.set(true);
+                version.update(|v| *v += 1);
+            },
+        );
     };
     view! {
         <section class="card settings-section" aria-labelledby="password-title">
             <h2 id="password-title" class="card-title">"Change your password"</h2>
-            {move || failure.get().filter(|e| e.code() != Some(shared::ErrorCode::ValidationFailed)).map(|e| view! { <ErrorAlert message=e.message() /> })}
+            {move || write.error().get().map(|message| view! { <ErrorAlert message /> })}
             <form on:submit=submit novalidate>
-                <TextField id="current-password" label="Current password" value=current error=field_error("currentPassword") input_type="password" />
-                <TextField id="new-password" label="New password" value=new_password error=field_error("newPassword") hint="At least 12 characters. Your other sessions end when you change it." input_type="password" />
-                <button class="button" type="submit" disabled=move || busy.get()>
-                    {move || if busy.get() { "Changing…" } else { "Change password" }}
+                <TextField id="current-password" label="Current password" value=current error=write.field_error("currentPassword") input_type="password" />
+                <TextField id="new-password" label="New password" value=new_password error=write.field_error("newPassword") hint="At least 12 characters. Your other sessions end when you change it." input_type="password" />
+                <button class="button" type="submit" disabled=move || write.busy()>
+                    {move || if write.busy() { "Changing…" } else { "Change password" }}
                 </button>
             </form>
             <div role="status" aria-live="polite">
@@ -84,20 +75,18 @@ fn SessionsSection(version: RwSignal<u32>) -> impl IntoView {
         version.track();
         async move { api.get_value().own_sessions().await }
     });
-    let failure = RwSignal::new(None::<String>);
+    let write = Write::default();
     let end = move |id: String| {
-        spawn_local(async move {
-            match api.get_value().end_own_session(&id).await {
-                Ok(()) => version.update(|v| *v += 1),
-                Err(error) => failure.set(Some(error.message())),
-            }
-        });
+        write.run(
+            async move { api.get_value().end_own_session(&id).await },
+            move |()| version.update(|v| *v += 1),
+        );
     };
     view! {
         <section class="card settings-section" aria-labelledby="sessions-title">
             <h2 id="sessions-title" class="card-title">"Your sessions"</h2>
             <p class="muted">"Where you are signed in now. End a session you do not recognise, then change your password."</p>
-            {move || failure.get().map(|message| view! { <ErrorAlert message /> })}
+            {move || write.any_error().get().map(|message| view! { <ErrorAlert message /> })}
             <Transition fallback=|| view! { <Loading label="Loading sessions…" /> }>
                 {move || Suspend::new(async move {
                     match sessions.await {

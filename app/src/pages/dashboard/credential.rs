@@ -3,18 +3,17 @@
 //! deactivation, and the timeline.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use shared::connect::ConnectToken;
 use shared::credentials::Credential;
-use shared::StatusDetail;
 
 use super::{format_time, operator};
 use crate::components::connect_dialog::ConnectDialog;
 use crate::components::loading::{ErrorAlert, Loading};
 use crate::components::status::StatusBadge;
 use crate::components::utility_name::UtilityName;
+use crate::components::write::Write;
 
 /// The detail page.
 #[component]
@@ -26,8 +25,7 @@ pub fn CredentialDetail() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let ui = DetailUi {
         actions: Actions {
-            busy: RwSignal::new(false),
-            error: RwSignal::new(None),
+            write: Write::default(),
             message: RwSignal::new(None),
             version,
         },
@@ -134,11 +132,11 @@ impl DetailUi {
     }
 }
 
-/// Runs one action at a time, shows its outcome, and reloads the page's data.
+/// The page's writes, one at a time (see [`Write`]): each that succeeds says
+/// what it did and reloads the page's data.
 #[derive(Clone, Copy)]
 struct Actions {
-    busy: RwSignal<bool>,
-    error: RwSignal<Option<String>>,
+    write: Write,
     message: RwSignal<Option<String>>,
     version: RwSignal<u32>,
 }
@@ -148,21 +146,10 @@ impl Actions {
         self,
         action: impl std::future::Future<Output = Result<String, crate::api::ApiError>> + 'static,
     ) {
-        if self.busy.get_untracked() {
-            return;
-        }
-        self.busy.set(true);
-        self.error.set(None);
         self.message.set(None);
-        spawn_local(async move {
-            match action.await {
-                Ok(done) => {
-                    self.message.set(Some(done));
-                    self.version.update(|v| *v += 1);
-                }
-                Err(failure) => self.error.set(Some(failure.message())),
-            }
-            self.busy.set(false);
+        self.write.run(action, move |done| {
+            self.message.set(Some(done));
+            self.version.update(|v| *v += 1);
         });
     }
 }
@@ -179,8 +166,7 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
         confirming_deactivation,
     } = ui;
     let Actions {
-        busy,
-        error,
+        write,
         message,
         version,
     } = actions;
@@ -199,27 +185,20 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
     let retry = move |_| {
         let api = operator.api.get_value();
         let id = id.get_value();
-        error.set(None);
-        spawn_local(async move {
-            match api.retry_mfa(&id).await {
-                Ok(token) => connect_url.set(Some(token.url)),
-                Err(failure) => error.set(Some(failure.message())),
-            }
+        write.run(async move { api.retry_mfa(&id).await }, move |token| {
+            connect_url.set(Some(token.url))
         });
     };
     let generate_link = move |_| {
         let api = operator.api.get_value();
         let id = id.get_value();
-        error.set(None);
-        spawn_local(async move {
-            match api.generate_update_link(&id).await {
-                Ok(link) => {
-                    update_link.set(Some(link));
-                    version.update(|v| *v += 1);
-                }
-                Err(failure) => error.set(Some(failure.message())),
-            }
-        });
+        write.run(
+            async move { api.generate_update_link(&id).await },
+            move |link| {
+                update_link.set(Some(link));
+                version.update(|v| *v += 1);
+            },
+        );
     };
     let revoke_link = move |_| {
         let Some(link) = update_link.get_untracked() else {
@@ -257,7 +236,7 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
             <h1>{format!("{} at ", credential.username)}<UtilityName id=credential.utility_id.clone() /></h1>
         </div>
         <div role="status" aria-live="polite">{move || message.get().map(|m| view! { <div class="alert alert-info">{m}</div> })}</div>
-        {move || error.get().map(|message| view! { <ErrorAlert message /> })}
+        {move || write.any_error().get().map(|message| view! { <ErrorAlert message /> })}
         <div class="card-grid">
             <section class="card" aria-labelledby="state-title">
                 <h2 id="state-title" class="card-title">"Status"</h2>
@@ -307,8 +286,8 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
                     <button class="button button-primary" on:click=retry>"Retry MFA Verification"</button>
                     <button class="button button-secondary" on:click=generate_link>"Generate update link"</button>
                     <Show when=move || syncable>
-                        <button class="button button-secondary" on:click=sync_now disabled=move || busy.get()>
-                            {move || if busy.get() { "Syncing…" } else { "Sync now" }}
+                        <button class="button button-secondary" on:click=sync_now disabled=move || write.busy()>
+                            {move || if write.busy() { "Syncing…" } else { "Sync now" }}
                         </button>
                     </Show>
                     <button class="button button-danger" on:click=move |_| confirming_deactivation.set(true)>"Deactivate"</button>
@@ -409,34 +388,34 @@ fn CredentialWebhooks(id: String, version: RwSignal<u32>) -> impl IntoView {
         let id = id.get_value();
         async move { api.credential_webhooks(&id).await }
     });
-    let replayed = RwSignal::new(None::<Result<String, String>>);
+    let replayed = RwSignal::new(None::<String>);
+    let replaying = Write::default();
     let replay = move |_| {
         let api = operator.api.get_value();
         let id = id.get_value();
-        leptos::task::spawn_local(async move {
-            let answer = api
-                .replay_failed_webhooks(serde_json::json!({"credentialId": id}))
-                .await;
-            replayed.set(Some(match answer {
-                Ok(0) => Ok("No failed webhook to send again.".to_owned()),
-                Ok(1) => Ok("1 failed webhook queued again.".to_owned()),
-                Ok(count) => Ok(format!(
-                    "{count} failed webhooks queued again, oldest first."
-                )),
-                Err(error) => Err(error.message()),
-            }));
-            version.update(|version| *version += 1);
-        });
+        replayed.set(None);
+        replaying.run(
+            async move {
+                api.replay_failed_webhooks(serde_json::json!({"credentialId": id}))
+                    .await
+            },
+            move |count| {
+                replayed.set(Some(match count {
+                    0 => "No failed webhook to send again.".to_owned(),
+                    1 => "1 failed webhook queued again.".to_owned(),
+                    count => format!("{count} failed webhooks queued again, oldest first."),
+                }));
+                version.update(|version| *version += 1);
+            },
+        );
     };
     view! {
         <section class="card" aria-labelledby="credential-webhooks-title">
             <h2 id="credential-webhooks-title" class="card-title">"Webhooks about this credential"</h2>
             <div role="status" aria-live="polite">
-                {move || replayed.get().map(|answer| match answer {
-                    Ok(message) => view! { <p class="alert alert-info">{message}</p> }.into_any(),
-                    Err(message) => view! { <ErrorAlert message /> }.into_any(),
-                })}
+                {move || replayed.get().map(|message| view! { <p class="alert alert-info">{message}</p> })}
             </div>
+            {move || replaying.any_error().get().map(|message| view! { <ErrorAlert message /> })}
             <Transition fallback=|| view! { <Loading label="Loading webhooks…" /> }>
                 {move || Suspend::new(async move {
                     match deliveries.await {
@@ -464,7 +443,7 @@ fn CredentialWebhooks(id: String, version: RwSignal<u32>) -> impl IntoView {
                                 </tbody>
                             </table></div>
                             <div class="button-row">
-                                <button class="button button-secondary" type="button" on:click=replay>"Replay failed webhooks"</button>
+                                <button class="button button-secondary" type="button" on:click=replay disabled=move || replaying.busy()>"Replay failed webhooks"</button>
                                 <A href="/dashboard/webhooks">"All deliveries, with their attempts"</A>
                             </div>
                         }

@@ -12,6 +12,7 @@ use crate::components::connect_dialog::ConnectDialog;
 use crate::components::loading::{ErrorAlert, Loading};
 use crate::components::status::StatusBadge;
 use crate::components::utility_name::UtilityName;
+use crate::components::write::Write;
 
 const REFRESH: &str = "MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED";
 
@@ -293,25 +294,27 @@ fn AddCredential(refresh: RwSignal<u32>) -> impl IntoView {
     let operator = operator();
     let connect_url = RwSignal::new(None::<String>);
     let invite = RwSignal::new(None::<shared::connect::ConnectToken>);
-    let error = RwSignal::new(None::<String>);
+    let write = Write::default();
     let open = move |owner: Owner| {
         let api = operator.api.get_value();
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            match api.new_connect_token(owner).await {
-                Ok(token) if owner == Owner::Organisation => connect_url.set(Some(token.url)),
-                Ok(token) => invite.set(Some(token)),
-                Err(failure) => error.set(Some(failure.message())),
-            }
-        });
+        write.run(
+            async move { api.new_connect_token(owner).await },
+            move |token| {
+                if owner == Owner::Organisation {
+                    connect_url.set(Some(token.url));
+                } else {
+                    invite.set(Some(token));
+                }
+            },
+        );
     };
     view! {
         <div class="add-credential">
             <div class="button-row">
-                <button class="button button-primary" on:click=move |_| open(Owner::Organisation)>"Add credential"</button>
-                <button class="button button-secondary" on:click=move |_| open(Owner::EndUser)>"Invite end-user"</button>
+                <button class="button button-primary" on:click=move |_| open(Owner::Organisation) disabled=move || write.busy()>"Add credential"</button>
+                <button class="button button-secondary" on:click=move |_| open(Owner::EndUser) disabled=move || write.busy()>"Invite end-user"</button>
             </div>
-            {move || error.get().map(|message| view! { <ErrorAlert message /> })}
+            {move || write.any_error().get().map(|message| view! { <ErrorAlert message /> })}
             {move || invite.get().map(|token| view! {
                 <div class="update-link">
                     <label class="field-label" for="invite-url">"Connect link for the end-user (valid one hour)"</label>

@@ -2,7 +2,6 @@
 //! (shown once, revocable) and operators (add, role, remove).
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::components::A;
 use shared::i18n::Language;
 use shared::operators::{NewOperator, OperatorChange, OrganisationSettingsChange, Role};
@@ -10,6 +9,7 @@ use shared::operators::{NewOperator, OperatorChange, OrganisationSettingsChange,
 use super::{format_time, operator, Operator};
 use crate::components::loading::{ErrorAlert, Loading};
 use crate::components::text_field::TextField;
+use crate::components::write::Write;
 
 /// The settings page; members see why they cannot use it.
 #[component]
@@ -49,27 +49,25 @@ fn OrganisationSection() -> impl IntoView {
     let origins = RwSignal::new(String::new());
     let connect_language = RwSignal::new(Language::En);
     let loaded = RwSignal::new(false);
-    let failure = RwSignal::new(None::<crate::api::ApiError>);
     let saved = RwSignal::new(false);
     let api = operator.api;
-    spawn_local(async move {
-        match api.get_value().organisation().await {
-            Ok(settings) => {
-                name.set(settings.name);
-                logo_url.set(settings.logo_url.unwrap_or_default());
-                accent_color.set(settings.accent_color.unwrap_or_default());
-                terms_url.set(settings.terms_url.unwrap_or_default());
-                privacy_url.set(settings.privacy_url.unwrap_or_default());
-                origins.set(settings.embed_origins.join("\n"));
-                connect_language.set(settings.connect_language);
-                loaded.set(true);
-            }
-            Err(error) => failure.set(Some(error)),
-        }
-    });
-    let field_error = move |field: &'static str| {
-        Signal::derive(move || failure.with(|f| f.as_ref().and_then(|e| e.field(field))))
-    };
+    // Reading the settings and saving them show their errors in one place.
+    let write = Write::default();
+    write.run(
+        async move { api.get_value().organisation().await },
+        move |settings| {
+            name.set(settings.name);
+            logo_url.set(settings.logo_url.unwrap_or_default());
+            accent_color.set(settings.accent_color.unwrap_or_default());
+            terms_url.set(settings.terms_url.unwrap_or_default());
+            privacy_url.set(settings.privacy_url.unwrap_or_default());
+            origins.set(settings.embed_origins.join("\n"));
+            connect_language.set(settings.connect_language);
+            loaded.set(true);
+        },
+    );
+    let field_error = move |field: &'static str| write.field_error(field);
+    let failure = write.failure();
     let origins_error = Signal::derive(move || {
         failure.with(|f| match f {
             Some(crate::api::ApiError::Server(body)) => {
@@ -99,7 +97,6 @@ fn OrganisationSection() -> impl IntoView {
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         saved.set(false);
-        failure.set(None);
         let change = OrganisationSettingsChange {
             id: None,
             name: name.get_untracked(),
@@ -116,21 +113,19 @@ fn OrganisationSection() -> impl IntoView {
                 .collect(),
             connect_language: connect_language.get_untracked(),
         };
-        spawn_local(async move {
-            match api.get_value().change_organisation(&change).await {
-                Ok(settings) => {
-                    origins.set(settings.embed_origins.join("\n"));
-                    saved.set(true);
-                }
-                Err(error) => failure.set(Some(error)),
-            }
-        });
+        write.run(
+            async move { api.get_value().change_organisation(&change).await },
+            move |settings| {
+                origins.set(settings.embed_origins.join("\n"));
+                saved.set(true);
+            },
+        );
     };
     view! {
         <section class="card settings-section" aria-labelledby="organisation-title">
             <h2 id="organisation-title" class="card-title">"Organisation and Connect"</h2>
             <Show when=move || loaded.get() fallback=move || view! { <Loading label="Loading settings…" /> }>
-                {move || failure.get().filter(|e| e.code() != Some(shared::ErrorCode::ValidationFailed)).map(|e| view! { <ErrorAlert message=e.message() /> })}
+                {move || write.error().get().map(|message| view! { <ErrorAlert message /> })}
                 <form on:submit=submit novalidate>
                     <TextField id="org-name" label="Organisation name" value=name error=field_error("name") hint="End-users see it in Connect." />
                     <TextField id="org-logo" label="Logo URL" value=logo_url error=field_error("logoUrl") hint="An https:// image, shown in Connect's header." input_type="url" />
@@ -155,7 +150,9 @@ fn OrganisationSection() -> impl IntoView {
                             }).collect_view()}
                         </select>
                     </div>
-                    <button class="button button-primary" type="submit">"Save settings"</button>
+                    <button class="button button-primary" type="submit" disabled=move || write.busy()>
+                        {move || if write.busy() { "Saving…" } else { "Save settings" }}
+                    </button>
                     <span role="status" aria-live="polite" class="muted">{move || saved.get().then_some(" Saved.")}</span>
                 </form>
             </Show>
@@ -174,30 +171,23 @@ fn UtilitiesSection() -> impl IntoView {
         let api = operator.api.get_value();
         async move { api.adapters().await }
     });
-    let refreshing = RwSignal::new(false);
-    let refresh_error = RwSignal::new(None::<String>);
+    let refreshing = Write::default();
     let refresh = move |_| {
-        refreshing.set(true);
-        refresh_error.set(None);
         let api = operator.api.get_value();
-        spawn_local(async move {
-            if let Err(error) = api.refresh_adapters().await {
-                refresh_error.set(Some(error.message()));
-            }
-            refreshing.set(false);
-            version.update(|v| *v += 1);
+        refreshing.run(async move { api.refresh_adapters().await }, move |_| {
+            version.update(|v| *v += 1)
         });
     };
     view! {
         <section class="card settings-section" aria-labelledby="utilities-title">
             <div class="card-header-row">
                 <h2 id="utilities-title" class="card-title">"Utilities"</h2>
-                <button class="button button-secondary" type="button" on:click=refresh aria-disabled=move || refreshing.get().to_string()>
-                    {move || if refreshing.get() { "Reading catalogues…" } else { "Read catalogues now" }}
+                <button class="button button-secondary" type="button" on:click=refresh aria-disabled=move || refreshing.busy().to_string()>
+                    {move || if refreshing.busy() { "Reading catalogues…" } else { "Read catalogues now" }}
                 </button>
             </div>
             <p class="muted">"The utility adapters this deployment talks to, read-only: they are configured in the adapters file (GRIDLINK_ADAPTERS). Gridlink reads their catalogues every 5 minutes."</p>
-            {move || refresh_error.get().map(|message| view! { <ErrorAlert message /> })}
+            {move || refreshing.any_error().get().map(|message| view! { <ErrorAlert message /> })}
             <Suspense fallback=|| view! { <Loading label="Loading adapters…" /> }>
                 {move || Suspend::new(async move {
                     match adapters.await {
@@ -264,36 +254,30 @@ fn ApiKeysSection() -> impl IntoView {
     });
     let name = RwSignal::new(String::new());
     let created = RwSignal::new(None::<String>);
-    let error = RwSignal::new(None::<String>);
+    let write = Write::default();
     let create = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        error.set(None);
         let key_name = name.get_untracked();
-        spawn_local(async move {
-            match api.get_value().create_api_key(key_name).await {
-                Ok(key) => {
-                    created.set(Some(key.secret));
-                    name.set(String::new());
-                    version.update(|v| *v += 1);
-                }
-                Err(failure) => error.set(Some(
-                    failure.field("name").unwrap_or_else(|| failure.message()),
-                )),
-            }
-        });
+        write.run(
+            async move { api.get_value().create_api_key(key_name).await },
+            move |key| {
+                created.set(Some(key.secret));
+                name.set(String::new());
+                version.update(|v| *v += 1);
+            },
+        );
     };
     let revoke = move |id: String| {
-        spawn_local(async move {
-            match api.get_value().revoke_api_key(&id).await {
-                Ok(()) => version.update(|v| *v += 1),
-                Err(failure) => error.set(Some(failure.message())),
-            }
-        });
+        write.run(
+            async move { api.get_value().revoke_api_key(&id).await },
+            move |()| version.update(|v| *v += 1),
+        );
     };
+    let name_error = write.field_error("name");
     view! {
         <section class="card settings-section" aria-labelledby="api-keys-title">
             <h2 id="api-keys-title" class="card-title">"API keys"</h2>
-            {move || error.get().map(|message| view! { <ErrorAlert message /> })}
+            {move || write.error().get().map(|message| view! { <ErrorAlert message /> })}
             {move || created.get().map(|secret| view! {
                 <div class="alert alert-info" role="status">
                     <p><strong>"Copy this key now: it will not be shown again."</strong></p>
@@ -304,9 +288,11 @@ fn ApiKeysSection() -> impl IntoView {
             <form class="search-row" on:submit=create>
                 <label class="visually-hidden" for="api-key-name">"Name of the new key"</label>
                 <input class="input" id="api-key-name" placeholder="What uses it, e.g. Billing sync"
+                    aria-invalid=move || name_error.with(Option::is_some).to_string()
                     prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e)) />
-                <button class="button button-primary" type="submit">"Create API key"</button>
+                <button class="button button-primary" type="submit" disabled=move || write.busy()>"Create API key"</button>
             </form>
+            {move || name_error.get().map(|message| view! { <p class="field-error">{message}</p> })}
             <Transition fallback=|| view! { <Loading label="Loading API keys…" /> }>
                 {move || Suspend::new(async move {
                     match keys.await {
@@ -360,43 +346,31 @@ fn OperatorsSection() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let role = RwSignal::new(Role::Member);
-    let failure = RwSignal::new(None::<crate::api::ApiError>);
+    let write = Write::default();
     let add = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        failure.set(None);
         let new = NewOperator {
             email: email.get_untracked(),
             password: password.get_untracked(),
             role: role.get_untracked(),
         };
-        spawn_local(async move {
-            match api.get_value().add_operator(&new).await {
-                Ok(_) => {
-                    email.set(String::new());
-                    password.set(String::new());
-                    version.update(|v| *v += 1);
-                }
-                Err(error) => failure.set(Some(error)),
-            }
-        });
+        write.run(
+            async move { api.get_value().add_operator(&new).await },
+            move |_| {
+                email.set(String::new());
+                password.set(String::new());
+                version.update(|v| *v += 1);
+            },
+        );
     };
     let act = move |future: std::pin::Pin<
         Box<dyn std::future::Future<Output = Result<(), crate::api::ApiError>>>,
-    >| {
-        spawn_local(async move {
-            match future.await {
-                Ok(()) => version.update(|v| *v += 1),
-                Err(error) => failure.set(Some(error)),
-            }
-        });
-    };
-    let field_error = move |field: &'static str| {
-        Signal::derive(move || failure.with(|f| f.as_ref().and_then(|e| e.field(field))))
-    };
+    >| write.run(future, move |()| version.update(|v| *v += 1));
+    let field_error = move |field: &'static str| write.field_error(field);
     view! {
         <section class="card settings-section" aria-labelledby="operators-title">
             <h2 id="operators-title" class="card-title">"Operators"</h2>
-            {move || failure.get().filter(|e| e.code() != Some(shared::ErrorCode::ValidationFailed)).map(|e| view! { <ErrorAlert message=e.message() /> })}
+            {move || write.error().get().map(|message| view! { <ErrorAlert message /> })}
             <Transition fallback=|| view! { <Loading label="Loading operators…" /> }>
                 {move || {
                     let own_id = own_id.clone();
@@ -463,7 +437,9 @@ fn OperatorsSection() -> impl IntoView {
                         <option value="ADMIN">"Admin: also settings, API keys and operators"</option>
                     </select>
                 </div>
-                <button class="button button-primary" type="submit">"Add operator"</button>
+                <button class="button button-primary" type="submit" disabled=move || write.busy()>
+                    {move || if write.busy() { "Adding…" } else { "Add operator" }}
+                </button>
             </form>
         </section>
     }

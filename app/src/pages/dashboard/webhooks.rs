@@ -8,8 +8,9 @@ use shared::operators::Role;
 use shared::webhooks::{DeliveryState, WebhookDelivery, WebhookDeliveryDetail, WebhookEventType};
 
 use super::{format_time, operator, Operator};
-use crate::api::{ApiError, SetEndpoint};
+use crate::api::SetEndpoint;
 use crate::components::loading::{ErrorAlert, Loading};
+use crate::components::write::Write;
 
 /// How long after a test or a resend the list is read again (the delivery job
 /// picks messages up within a second).
@@ -47,90 +48,63 @@ fn EndpointSection(deliveries_version: RwSignal<u32>) -> impl IntoView {
         async move { api.webhook_endpoint().await }
     });
     let url = RwSignal::new(String::new());
-    let failure = RwSignal::new(None::<ApiError>);
     let notice = RwSignal::new(None::<String>);
     let secret = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
     let confirming_removal = RwSignal::new(false);
-    let url_error =
-        Signal::derive(move || failure.with(|f| f.as_ref().and_then(|e| e.field("url"))));
-    let other_error = Signal::derive(move || {
-        failure.with(|f| {
-            f.as_ref()
-                .filter(|e| e.field("url").is_none())
-                .map(ApiError::message)
-        })
-    });
-    let start = move || {
-        busy.set(true);
-        failure.set(None);
-        notice.set(None);
-    };
+    let write = Write::default();
+    let url_error = write.field_error("url");
+    let other_error = write.error();
     let save = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        start();
+        notice.set(None);
         let new_url = url.get_untracked();
-        spawn_local(async move {
-            match api.get_value().set_webhook_endpoint(new_url).await {
-                Ok(SetEndpoint::Created(created)) => {
-                    secret.set(Some(created.secret));
-                    url.set(String::new());
-                    version.update(|v| *v += 1);
+        write.run(
+            async move { api.get_value().set_webhook_endpoint(new_url).await },
+            move |saved| {
+                match saved {
+                    SetEndpoint::Created(created) => secret.set(Some(created.secret)),
+                    SetEndpoint::Updated(_) => notice.set(Some("Endpoint saved.".into())),
                 }
-                Ok(SetEndpoint::Updated(_)) => {
-                    notice.set(Some("Endpoint saved.".into()));
-                    url.set(String::new());
-                    version.update(|v| *v += 1);
-                }
-                Err(error) => failure.set(Some(error)),
-            }
-            busy.set(false);
-        });
+                url.set(String::new());
+                version.update(|v| *v += 1);
+            },
+        );
     };
     let rotate = move |_| {
-        start();
-        spawn_local(async move {
-            match api.get_value().rotate_webhook_secret().await {
-                Ok(rotated) => {
-                    secret.set(Some(rotated.secret));
-                    version.update(|v| *v += 1);
-                }
-                Err(error) => failure.set(Some(error)),
-            }
-            busy.set(false);
-        });
+        notice.set(None);
+        write.run(
+            async move { api.get_value().rotate_webhook_secret().await },
+            move |rotated| {
+                secret.set(Some(rotated.secret));
+                version.update(|v| *v += 1);
+            },
+        );
     };
     let send_test = move |_| {
-        start();
-        spawn_local(async move {
-            match api.get_value().send_test_webhook().await {
-                Ok(_) => {
-                    notice.set(Some(
-                        "Test event queued: it appears under Deliveries in a moment.".into(),
-                    ));
-                    deliveries_version.update(|v| *v += 1);
-                    refresh_soon(deliveries_version);
-                }
-                Err(error) => failure.set(Some(error)),
-            }
-            busy.set(false);
-        });
+        notice.set(None);
+        write.run(
+            async move { api.get_value().send_test_webhook().await },
+            move |_| {
+                notice.set(Some(
+                    "Test event queued: it appears under Deliveries in a moment.".into(),
+                ));
+                deliveries_version.update(|v| *v += 1);
+                refresh_soon(deliveries_version);
+            },
+        );
     };
     let remove = move |_| {
-        start();
+        notice.set(None);
         confirming_removal.set(false);
-        spawn_local(async move {
-            match api.get_value().remove_webhook_endpoint().await {
-                Ok(()) => {
-                    secret.set(None);
-                    notice.set(Some("Endpoint removed: no more webhooks are sent.".into()));
-                    version.update(|v| *v += 1);
-                    deliveries_version.update(|v| *v += 1);
-                }
-                Err(error) => failure.set(Some(error)),
-            }
-            busy.set(false);
-        });
+        write.run(
+            async move { api.get_value().remove_webhook_endpoint().await },
+            move |()| {
+                secret.set(None);
+                notice.set(Some("Endpoint removed: no more webhooks are sent.".into()));
+                version.update(|v| *v += 1);
+                deliveries_version.update(|v| *v += 1);
+            },
+        );
     };
     view! {
         <section class="card settings-section" aria-labelledby="endpoint-title">
@@ -171,10 +145,10 @@ fn EndpointSection(deliveries_version: RwSignal<u32>) -> impl IntoView {
                             </dl>
                             <p class="muted">"Messages are signed as Standard Webhooks do: verify the webhook-signature header (HMAC-SHA256 over webhook-id, webhook-timestamp and the body) with your secret. Failed deliveries are retried with backoff for 24 hours."</p>
                             <div class="button-row">
-                                <button class="button button-secondary" on:click=send_test disabled=move || busy.get()>"Send test event"</button>
+                                <button class="button button-secondary" on:click=send_test disabled=move || write.busy()>"Send test event"</button>
                                 <Show when=move || is_admin>
-                                    <button class="button button-secondary" on:click=rotate disabled=move || busy.get()>"Rotate signing secret"</button>
-                                    <button class="button button-danger" on:click=move |_| confirming_removal.set(true) disabled=move || busy.get()>"Remove endpoint"</button>
+                                    <button class="button button-secondary" on:click=rotate disabled=move || write.busy()>"Rotate signing secret"</button>
+                                    <button class="button button-danger" on:click=move |_| confirming_removal.set(true) disabled=move || write.busy()>"Remove endpoint"</button>
                                 </Show>
                             </div>
                             <Show when=move || confirming_removal.get()>
@@ -201,8 +175,8 @@ fn EndpointSection(deliveries_version: RwSignal<u32>) -> impl IntoView {
                                 <input class="input" id="webhook-url" type="url" placeholder="https://example.com/gridlink/webhooks"
                                     aria-invalid=move || url_error.with(Option::is_some).to_string()
                                     prop:value=move || url.get() on:input=move |e| url.set(event_target_value(&e)) />
-                                <button class="button button-primary" type="submit" disabled=move || busy.get()>
-                                    {move || if busy.get() { "Saving…" } else { "Save endpoint" }}
+                                <button class="button button-primary" type="submit" disabled=move || write.busy()>
+                                    {move || if write.busy() { "Saving…" } else { "Save endpoint" }}
                                 </button>
                             </div>
                             {move || url_error.get().map(|message| view! { <p class="field-error">{message}</p> })}
@@ -233,7 +207,9 @@ fn DeliveriesSection(version: RwSignal<u32>) -> impl IntoView {
     // Older pages appended by "Load older deliveries".
     let older = RwSignal::new(Vec::<WebhookDelivery>::new());
     let cursor = RwSignal::new(None::<String>);
+    // A page that could not be read, and the section's writes (replay, resend).
     let failure = RwSignal::new(None::<String>);
+    let write = Write::default();
     let event_type = RwSignal::new(String::new());
     let state_filter = RwSignal::new(String::new());
     let filters = move || {
@@ -289,23 +265,21 @@ fn DeliveriesSection(version: RwSignal<u32>) -> impl IntoView {
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
         failure.set(None);
-        spawn_local(async move {
-            match api
-                .get_value()
-                .replay_failed_webhooks(serde_json::json!({"from": from}))
-                .await
-            {
-                Ok(count) => {
-                    replayed.set(Some(match count {
-                        0 => "No failed messages in that time.".to_owned(),
-                        1 => "1 failed message is being sent again.".to_owned(),
-                        n => format!("{n} failed messages are being sent again, oldest first."),
-                    }));
-                    version.update(|v| *v += 1);
-                }
-                Err(error) => failure.set(Some(error.message())),
-            }
-        });
+        write.run(
+            async move {
+                api.get_value()
+                    .replay_failed_webhooks(serde_json::json!({"from": from}))
+                    .await
+            },
+            move |count| {
+                replayed.set(Some(match count {
+                    0 => "No failed messages in that time.".to_owned(),
+                    1 => "1 failed message is being sent again.".to_owned(),
+                    n => format!("{n} failed messages are being sent again, oldest first."),
+                }));
+                version.update(|v| *v += 1);
+            },
+        );
     };
     view! {
         <section class="card" aria-labelledby="deliveries-title">
@@ -313,7 +287,7 @@ fn DeliveriesSection(version: RwSignal<u32>) -> impl IntoView {
                 <h2 id="deliveries-title" class="card-title">"Deliveries"</h2>
                 <button class="button button-secondary" on:click=move |_| version.update(|v| *v += 1)>"Refresh"</button>
             </div>
-            {move || failure.get().map(|message| view! { <ErrorAlert message /> })}
+            {move || failure.get().or_else(|| write.any_error().get()).map(|message| view! { <ErrorAlert message /> })}
             <div class="toolbar">
                 <div class="field inline">
                     <label class="field-label" for="delivery-event-type">"Event"</label>
@@ -370,9 +344,9 @@ fn DeliveriesSection(version: RwSignal<u32>) -> impl IntoView {
                                     <th scope="col">"Last answer"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
                                 </tr></thead>
                                 <tbody>
-                                    {page.deliveries.into_iter().map(|delivery| view! { <DeliveryRow delivery version failure /> }).collect_view()}
+                                    {page.deliveries.into_iter().map(|delivery| view! { <DeliveryRow delivery version failure write /> }).collect_view()}
                                     <For each=move || older.get() key=|delivery| delivery.id.clone() let:delivery>
-                                        <DeliveryRow delivery version failure />
+                                        <DeliveryRow delivery version failure write />
                                     </For>
                                 </tbody>
                             </table></div>
@@ -393,6 +367,7 @@ fn DeliveryRow(
     delivery: WebhookDelivery,
     version: RwSignal<u32>,
     failure: RwSignal<Option<String>>,
+    write: Write,
 ) -> impl IntoView {
     let Operator { api, .. } = operator();
     let id = StoredValue::new(delivery.id.clone());
@@ -414,15 +389,13 @@ fn DeliveryRow(
         });
     };
     let resend = move |_| {
-        spawn_local(async move {
-            match api.get_value().resend_webhook(&id.get_value()).await {
-                Ok(_) => {
-                    version.update(|v| *v += 1);
-                    refresh_soon(version);
-                }
-                Err(error) => failure.set(Some(error.message())),
-            }
-        });
+        write.run(
+            async move { api.get_value().resend_webhook(&id.get_value()).await },
+            move |_| {
+                version.update(|v| *v += 1);
+                refresh_soon(version);
+            },
+        );
     };
     let last_answer = match (delivery.last_response_status, &delivery.last_error) {
         (Some(status), _) => format!("HTTP {status}"),
