@@ -109,6 +109,13 @@ pub fn spawn_all(
     ));
 }
 
+/// When a claim a job takes now runs out (`GRIDLINK_JOB_LEASE`): a crashed
+/// worker's rows are taken again after that. Claims query with
+/// [`crate::store::Database::skip_locked`], so replicas take different rows.
+pub fn lease_until(state: &AppState, now_ms: i64) -> i64 {
+    now_ms + state.settings.jobs.lease.whole_milliseconds() as i64
+}
+
 /// The loop of a job that runs on a timer: `work` now, then every `every`,
 /// until `shutdown` is cancelled (a run in progress is finished first).
 pub async fn every<Work, Done>(every: Duration, shutdown: &CancellationToken, mut work: Work)

@@ -100,7 +100,7 @@ pub fn client(trust: &TrustRoots, allow_private: bool) -> anyhow::Result<reqwest
 /// (it re-checks each row, so two replicas never lease one message).
 async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed>> {
     let now = state.clock.now_ms();
-    let lease_until = now + state.settings.jobs.lease.whole_milliseconds() as i64;
+    let lease_until = super::lease_until(state, now);
     let candidates: Vec<(String,)> = sqlx::query_as(&format!(
         "WITH in_flight AS ( \
              SELECT organisation_id, COUNT(*) AS leased FROM webhook_deliveries \

@@ -6,12 +6,8 @@ use shared::StatusDetail;
 use super::backoff_ms;
 use super::events::{record_event, transition, EventKind, NewEvent, Transition};
 use crate::credentials::store::CredentialRow;
+use crate::jobs::lease_until;
 use crate::state::AppState;
-
-/// When a claim taken now runs out (`GRIDLINK_JOB_LEASE`).
-pub fn lease_until(state: &AppState, now_ms: i64) -> i64 {
-    now_ms + state.settings.jobs.lease.whole_milliseconds() as i64
-}
 
 /// Claims the oldest requested login whose lease is free.
 pub async fn claim(state: &AppState) -> anyhow::Result<Option<(String, i64)>> {

@@ -9,8 +9,8 @@ use shared::StatusDetail;
 
 use super::backoff_ms;
 use super::events::{record_event, transition, EventKind, NewEvent, Transition};
-use super::logins::lease_until;
 use crate::credentials::store::CredentialRow;
+use crate::jobs::lease_until;
 use crate::state::AppState;
 use crate::sync::storage;
 use crate::sync::{SyncOutcome, INACCESSIBLE_AFTER};
