@@ -254,6 +254,26 @@ pub struct ServeArgs {
     #[arg(long, env = "GRIDLINK_STALE_AFTER", value_name = "DURATION")]
     pub stale_after: Option<String>,
 
+    /// Syncs one server runs at once. Syncs mostly wait for utilities, so many can run
+    /// on few cores; GRIDLINK_UTILITY_MAX_IN_FLIGHT keeps each utility's share polite.
+    #[arg(
+        long,
+        env = "GRIDLINK_SYNC_CONCURRENCY",
+        value_name = "COUNT",
+        default_value = "256"
+    )]
+    pub sync_concurrency: String,
+
+    /// Requests one server keeps open to any one utility at a time (logins, codes,
+    /// syncs); calls beyond it wait their turn.
+    #[arg(
+        long,
+        env = "GRIDLINK_UTILITY_MAX_IN_FLIGHT",
+        value_name = "COUNT",
+        default_value = "64"
+    )]
+    pub utility_max_in_flight: String,
+
     /// How long a claimed background job (login, sync, webhook) stays with a server that
     /// stopped answering before another replica takes it over.
     #[arg(

@@ -47,6 +47,8 @@ pub const DEMO_PASSWORD: &str = "GRIDLINK_DEMO_PASSWORD (--demo-password)";
 pub const SYNC_INTERVAL: &str = "GRIDLINK_SYNC_INTERVAL (--sync-interval)";
 pub const EXPIRY_WARNING: &str = "GRIDLINK_EXPIRY_WARNING (--expiry-warning)";
 pub const STALE_AFTER: &str = "GRIDLINK_STALE_AFTER (--stale-after)";
+pub const SYNC_CONCURRENCY: &str = "GRIDLINK_SYNC_CONCURRENCY (--sync-concurrency)";
+pub const UTILITY_MAX_IN_FLIGHT: &str = "GRIDLINK_UTILITY_MAX_IN_FLIGHT (--utility-max-in-flight)";
 pub const JOB_LEASE: &str = "GRIDLINK_JOB_LEASE (--job-lease)";
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE (--ssl-cert-file)";
 pub const TLS_CERT: &str = "GRIDLINK_TLS_CERT (--tls-cert)";
@@ -261,6 +263,10 @@ pub struct JobSettings {
     /// A connected credential without data for this long is flagged stale.
     pub stale_after: time::Duration,
     pub lease: time::Duration,
+    /// Syncs this server runs at once.
+    pub sync_concurrency: usize,
+    /// Requests this server keeps open to one utility at a time.
+    pub utility_max_in_flight: usize,
 }
 
 impl Default for JobSettings {
@@ -270,6 +276,8 @@ impl Default for JobSettings {
             expiry_warning: time::Duration::days(7),
             stale_after: time::Duration::hours(24) * STALE_AFTER_SYNC_INTERVALS,
             lease: time::Duration::minutes(2),
+            sync_concurrency: 256,
+            utility_max_in_flight: 64,
         }
     }
 }
@@ -292,7 +300,20 @@ impl JobSettings {
             expiry_warning: parse_duration(EXPIRY_WARNING, &args.expiry_warning)?,
             stale_after,
             lease: parse_duration(JOB_LEASE, &args.job_lease)?,
+            sync_concurrency: parse_count(SYNC_CONCURRENCY, &args.sync_concurrency)?,
+            utility_max_in_flight: parse_count(UTILITY_MAX_IN_FLIGHT, &args.utility_max_in_flight)?,
         })
+    }
+}
+
+/// A count from 1 to 10,000.
+pub fn parse_count(option: &'static str, value: &str) -> Result<usize, ConfigError> {
+    match value.trim().parse::<usize>() {
+        Ok(count) if (1..=10_000).contains(&count) => Ok(count),
+        _ => Err(ConfigError::new(
+            option,
+            format!("{value:?} is not a whole number from 1 to 10000"),
+        )),
     }
 }
 
@@ -595,6 +616,37 @@ mod tests {
                 ServeConfig::from_args(&serve_args(&["--demo", &format!("--sync-interval={bad}")]))
                     .unwrap_err();
             assert_eq!(error.option, SYNC_INTERVAL, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sync_concurrency_and_the_utility_ceiling_are_counts() {
+        let config = ServeConfig::from_args(&serve_args(&[
+            "--demo",
+            "--sync-concurrency=32",
+            "--utility-max-in-flight=4",
+        ]))
+        .unwrap();
+        assert_eq!(
+            (
+                config.jobs.sync_concurrency,
+                config.jobs.utility_max_in_flight
+            ),
+            (32, 4)
+        );
+        for bad in ["0", "-1", "many", "1.5", "10001", ""] {
+            let error = ServeConfig::from_args(&serve_args(&[
+                "--demo",
+                &format!("--sync-concurrency={bad}"),
+            ]))
+            .unwrap_err();
+            assert_eq!(error.option, SYNC_CONCURRENCY, "{bad:?}");
+            let error = ServeConfig::from_args(&serve_args(&[
+                "--demo",
+                &format!("--utility-max-in-flight={bad}"),
+            ]))
+            .unwrap_err();
+            assert_eq!(error.option, UTILITY_MAX_IN_FLIGHT, "{bad:?}");
         }
     }
 

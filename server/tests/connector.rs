@@ -665,3 +665,46 @@ async fn an_unreachable_utility_service_is_unavailable() {
     let error = connector.list_utilities().await.unwrap_err();
     assert_eq!(error, UtilityError::Unavailable("cannot connect".into()));
 }
+
+/// Eight logins at once through a ceiling of `limit` calls in flight: the
+/// most the sandbox answered at once.
+async fn peak_in_flight(limit: usize) -> u64 {
+    let sandbox = spawn_sandbox().await;
+    sandbox
+        .admin(
+            "/api/admin/utilities/sandbox-water/faults",
+            json!({"latencyMs": 200}),
+        )
+        .await;
+    let connector = std::sync::Arc::new(server::utility::in_flight::InFlightLimit::new(
+        std::sync::Arc::new(sandbox.connector(Duration::from_secs(10))),
+        limit,
+    ));
+    let mut logins = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let connector = std::sync::Arc::clone(&connector);
+        logins.spawn(async move {
+            connector
+                .login("sandbox-water", &username("user_nomfa"), &good_password())
+                .await
+        });
+    }
+    while let Some(login) = logins.join_next().await {
+        assert!(matches!(login.unwrap(), Ok(LoginOutcome::Authenticated(_))));
+    }
+    let stats: serde_json::Value = reqwest::get(sandbox.url("/api/admin/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["sandbox-water"]["login"], 8, "{stats}");
+    stats["sandbox-water"]["maxInFlight"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn calls_to_one_utility_stay_under_the_in_flight_ceiling() {
+    assert_eq!(peak_in_flight(2).await, 2);
+    // The same eight calls without a tight ceiling overlap more: the sandbox sees it.
+    assert!(peak_in_flight(8).await > 2);
+}

@@ -14,8 +14,6 @@ use crate::state::AppState;
 use crate::sync::{self, SyncOutcome};
 
 const ACTOR: &str = "job:sync";
-/// Syncs running at once in this process.
-const CONCURRENCY: usize = 16;
 
 pub async fn run(
     state: AppState,
@@ -23,12 +21,13 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let wakeup = Arc::clone(&state.wakeups.syncs);
+    let concurrency = state.settings.jobs.sync_concurrency;
     super::run_claimed(
         state,
         poll,
         shutdown,
         wakeup,
-        CONCURRENCY,
+        concurrency,
         |state, limit| async move { syncs::claim_due(&state, limit).await },
         |state, credential_id| async move { run_one(&state, &credential_id).await },
     )

@@ -186,6 +186,7 @@ pub async fn apply_faults(
         .or_default()
         .entry(call_name(matched.as_str()))
         .or_default() += 1;
+    let _answering = Answering::start(&sandbox, utility.id);
     let (latency_ms, fail) = draw_fault(&sandbox, utility.id);
     if latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency_ms)).await;
@@ -202,6 +203,33 @@ pub async fn apply_faults(
     }
 }
 
+/// One call a utility is answering: counted in `in_flight` until dropped.
+struct Answering {
+    sandbox: Sandbox,
+    utility_id: &'static str,
+}
+
+impl Answering {
+    fn start(sandbox: &Sandbox, utility_id: &'static str) -> Answering {
+        let mut data = sandbox.lock();
+        let in_flight = data.in_flight.entry(utility_id).or_default();
+        in_flight.now += 1;
+        in_flight.peak = in_flight.peak.max(in_flight.now);
+        Answering {
+            sandbox: sandbox.clone(),
+            utility_id,
+        }
+    }
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        if let Some(in_flight) = self.sandbox.lock().in_flight.get_mut(self.utility_id) {
+            in_flight.now = in_flight.now.saturating_sub(1);
+        }
+    }
+}
+
 /// The name `/api/admin/stats` gives a utility call, from its route.
 fn call_name(route: &str) -> &'static str {
     match route.rsplit('/').next() {
@@ -215,8 +243,9 @@ fn call_name(route: &str) -> &'static str {
 }
 
 /// `GET /api/admin/stats`: how many calls each utility received, per call
-/// (`login`, `sendCode`, `verifyCode`, `accounts`, `statements`), since the
-/// start or the last reset, so a test or an integrator can see how often
+/// (`login`, `sendCode`, `verifyCode`, `accounts`, `statements`), and the
+/// most it answered at once (`maxInFlight`), since the start or the last
+/// reset, so a test or an integrator can see how often and how politely
 /// Gridlink called a utility.
 pub async fn stats(
     State(sandbox): State<Sandbox>,
@@ -231,6 +260,11 @@ pub async fn stats(
                     calls
                         .iter()
                         .map(|(name, count)| ((*name).to_owned(), *count))
+                        .chain(
+                            data.in_flight
+                                .get(utility)
+                                .map(|in_flight| ("maxInFlight".to_owned(), in_flight.peak)),
+                        )
                         .collect(),
                 )
             })

@@ -77,6 +77,15 @@ pub struct SandboxData {
     pub faults: HashMap<&'static str, Faults>,
     /// utility id → call name (`login`, `sendCode`, …) → calls received.
     pub calls: HashMap<&'static str, HashMap<&'static str, u64>>,
+    /// utility id → calls being answered now, and the most there ever were at once.
+    pub in_flight: HashMap<&'static str, InFlight>,
+}
+
+/// Calls one utility is answering at once.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InFlight {
+    pub now: u64,
+    pub peak: u64,
 }
 
 impl SandboxData {

@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod catalog;
 pub mod http;
+pub mod in_flight;
 pub mod protocol;
 pub mod protocol_openapi;
 pub mod routes;
