@@ -8,6 +8,8 @@
 //! `-- --fill-only --database FILE --organisation ID` only fills that SQLite
 //! file for that organisation and stops (for the dashboard benchmark).
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use server::clock::Clock;
@@ -142,24 +144,14 @@ async fn measure_list(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let rows: usize = args
-        .iter()
-        .position(|arg| arg == "--rows")
-        .and_then(|at| args.get(at + 1))
-        .map_or(Ok(1_000_000), |value| value.parse())?;
-    let option = |name: &str| {
-        args.iter()
-            .position(|arg| arg == name)
-            .and_then(|at| args.get(at + 1))
-            .cloned()
-    };
-    let fill_only = args.iter().any(|arg| arg == "--fill-only");
-    let organisation = option("--organisation").unwrap_or_else(|| "org_bench".to_owned());
+    let rows: usize = support::option("--rows").map_or(Ok(1_000_000), |value| value.parse())?;
+    let fill_only = std::env::args().any(|arg| arg == "--fill-only");
+    let organisation = support::option("--organisation").unwrap_or_else(|| "org_bench".to_owned());
     let expired = if fill_only { 0 } else { rows / 10 };
     let dir = std::env::temp_dir().join(format!("gridlink-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let path = option("--database").map_or_else(|| dir.join("bench.db"), std::path::PathBuf::from);
+    let path = support::option("--database")
+        .map_or_else(|| dir.join("bench.db"), std::path::PathBuf::from);
     let url = DatabaseUrl::Sqlite { path };
     let db = Database::connect(&url).await?;
     db.migrate().await?;

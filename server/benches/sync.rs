@@ -11,6 +11,8 @@
 //! another size, `-- --slow-credentials N` for the slow phase, `-- --database
 //! postgres://…` for PostgreSQL). The report is in `docs/benchmarks.md`.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -149,18 +151,12 @@ async fn sync_round(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let option = |name: &str| {
-        args.iter()
-            .position(|arg| arg == name)
-            .and_then(|at| args.get(at + 1))
-            .cloned()
-    };
-    let credentials: usize = option("--credentials").map_or(Ok(10_000), |n| n.parse())?;
-    let slow_credentials: usize = option("--slow-credentials").map_or(Ok(4_000), |n| n.parse())?;
+    let credentials: usize = support::option("--credentials").map_or(Ok(10_000), |n| n.parse())?;
+    let slow_credentials: usize =
+        support::option("--slow-credentials").map_or(Ok(4_000), |n| n.parse())?;
     let dir = std::env::temp_dir().join(format!("gridlink-sync-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let database_url = option("--database")
+    let database_url = support::option("--database")
         .unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display()));
 
     // The sandbox utilities on their own port, as in production a utility is elsewhere.

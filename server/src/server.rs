@@ -23,7 +23,7 @@ use crate::store::Database;
 use crate::utility::adapters::AdapterSet;
 use crate::utility::catalog::UtilityCatalog;
 use crate::utility::http::{HttpUtilityConnector, RetryPolicy};
-use crate::utility::in_flight::InFlightLimit;
+use crate::utility::in_flight::InFlightSlots;
 use crate::utility::UtilityConnector;
 use crate::webhooks::signing::SigningSecret;
 use crate::{app, demo, sandbox};
@@ -151,12 +151,9 @@ pub async fn start_with(
     adapters.check_at_start().await?;
 
     let utility_calls = CallTally::default();
-    let polite: Arc<dyn UtilityConnector> = Arc::new(InFlightLimit::new(
-        Arc::clone(&adapters) as Arc<dyn UtilityConnector>,
-        config.jobs.utility_max_in_flight,
-    ));
     let utility: Arc<dyn UtilityConnector> = Arc::new(ObservedConnector::new(
-        polite,
+        Arc::clone(&adapters) as Arc<dyn UtilityConnector>,
+        InFlightSlots::new(config.jobs.utility_max_in_flight),
         utility_calls.clone(),
         clock.clone(),
     ));

@@ -676,9 +676,11 @@ async fn peak_in_flight(limit: usize) -> u64 {
             json!({"latencyMs": 200}),
         )
         .await;
-    let connector = std::sync::Arc::new(server::utility::in_flight::InFlightLimit::new(
+    let connector = std::sync::Arc::new(server::incidents::tally::ObservedConnector::new(
         std::sync::Arc::new(sandbox.connector(Duration::from_secs(10))),
-        limit,
+        server::utility::in_flight::InFlightSlots::new(limit),
+        server::incidents::tally::CallTally::default(),
+        server::clock::Clock::default(),
     ));
     let mut logins = tokio::task::JoinSet::new();
     for _ in 0..8 {

@@ -78,6 +78,16 @@ impl CredentialRow {
         })
     }
 
+    /// Who the credential is, for its events and webhooks.
+    pub fn reference(&self) -> crate::webhooks::outbox::CredentialRef<'_> {
+        crate::webhooks::outbox::CredentialRef {
+            id: &self.id,
+            organisation_id: &self.organisation_id,
+            utility_id: &self.utility_id,
+            correlation_id: self.correlation_id.as_deref(),
+        }
+    }
+
     pub fn to_api(&self) -> Credential {
         Credential {
             id: self.id.clone(),

@@ -1,7 +1,9 @@
-//! Counting how utilities answer: [`ObservedConnector`] wraps the real
-//! connector and adds each call's outcome to a [`CallTally`] in memory; the
-//! incident watch moves the counts into the database every few seconds, so
-//! a call costs no database write and every replica's calls count.
+//! Calling utilities, watched: [`ObservedConnector`] wraps the real connector,
+//! holds each utility's calls under the in-flight ceiling
+//! (`GRIDLINK_UTILITY_MAX_IN_FLIGHT`) and adds each call's outcome to a
+//! [`CallTally`] in memory; the incident watch moves the counts into the
+//! database every few seconds, so a call costs no database write and every
+//! replica's calls count.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,6 +13,7 @@ use shared::validation::{OtpCode, Password, Username};
 use shared::MfaMethod;
 
 use crate::clock::Clock;
+use crate::utility::in_flight::InFlightSlots;
 use crate::utility::{
     Account, CodeSent, LoginOutcome, SecretToken, SessionToken, Statement, UtilityConnector,
     UtilityError, UtilityInfo,
@@ -65,18 +68,26 @@ impl CallTally {
     }
 }
 
-/// A [`UtilityConnector`] that counts each call's outcome per utility. Only
-/// "not answering" counts as a failure: a wrong password is an answer.
+/// A [`UtilityConnector`] that keeps each utility's calls in flight under a
+/// ceiling and counts each call's outcome per utility. Only "not answering"
+/// counts as a failure: a wrong password is an answer.
 pub struct ObservedConnector {
     inner: Arc<dyn UtilityConnector>,
+    slots: InFlightSlots,
     tally: CallTally,
     clock: Clock,
 }
 
 impl ObservedConnector {
-    pub fn new(inner: Arc<dyn UtilityConnector>, tally: CallTally, clock: Clock) -> Self {
+    pub fn new(
+        inner: Arc<dyn UtilityConnector>,
+        slots: InFlightSlots,
+        tally: CallTally,
+        clock: Clock,
+    ) -> Self {
         ObservedConnector {
             inner,
+            slots,
             tally,
             clock,
         }
@@ -105,6 +116,7 @@ impl UtilityConnector for ObservedConnector {
         username: &Username,
         password: &Password,
     ) -> Result<LoginOutcome, UtilityError> {
+        let _slot = self.slots.take(utility).await;
         let result = self.inner.login(utility, username, password).await;
         self.observe(utility, result)
     }
@@ -115,6 +127,7 @@ impl UtilityConnector for ObservedConnector {
         challenge_id: &str,
         method: MfaMethod,
     ) -> Result<CodeSent, UtilityError> {
+        let _slot = self.slots.take(utility).await;
         let result = self.inner.send_code(utility, challenge_id, method).await;
         self.observe(utility, result)
     }
@@ -125,6 +138,7 @@ impl UtilityConnector for ObservedConnector {
         challenge_id: &str,
         code: &OtpCode,
     ) -> Result<SessionToken, UtilityError> {
+        let _slot = self.slots.take(utility).await;
         let result = self.inner.verify_code(utility, challenge_id, code).await;
         self.observe(utility, result)
     }
@@ -134,6 +148,7 @@ impl UtilityConnector for ObservedConnector {
         utility: &str,
         token: &SecretToken,
     ) -> Result<Vec<Account>, UtilityError> {
+        let _slot = self.slots.take(utility).await;
         let result = self.inner.accounts(utility, token).await;
         self.observe(utility, result)
     }
@@ -144,6 +159,7 @@ impl UtilityConnector for ObservedConnector {
         token: &SecretToken,
         account_number: &str,
     ) -> Result<Vec<Statement>, UtilityError> {
+        let _slot = self.slots.take(utility).await;
         let result = self.inner.statements(utility, token, account_number).await;
         self.observe(utility, result)
     }

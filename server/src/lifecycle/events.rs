@@ -66,6 +66,25 @@ pub struct NewEvent<'a> {
     pub message: &'a str,
 }
 
+impl<'a> NewEvent<'a> {
+    /// An event about `credential` that changes no status.
+    pub fn notice(
+        credential: &CredentialRef<'a>,
+        kind: EventKind,
+        actor: &'a str,
+        message: &'a str,
+    ) -> NewEvent<'a> {
+        NewEvent {
+            credential_id: credential.id,
+            organisation_id: credential.organisation_id,
+            kind,
+            change: None,
+            actor,
+            message,
+        }
+    }
+}
+
 /// Records an event on a credential's timeline.
 pub async fn record_event(
     connection: &mut AnyConnection,

@@ -141,21 +141,19 @@ pub async fn warn_batch(
             expires.hour(),
             expires.minute()
         );
-        let event = NewEvent {
-            credential_id: id,
-            organisation_id,
-            kind: EventKind::SessionTokenExpiring,
-            change: None,
-            actor,
-            message: &message,
-        };
-        record_event(&mut tx, &event, now).await?;
         let credential = CredentialRef {
             id,
             organisation_id,
             utility_id,
             correlation_id: correlation_id.as_deref(),
         };
+        let event = NewEvent::notice(
+            &credential,
+            EventKind::SessionTokenExpiring,
+            actor,
+            &message,
+        );
+        record_event(&mut tx, &event, now).await?;
         let expires_text = expires
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();

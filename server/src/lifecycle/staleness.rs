@@ -69,21 +69,14 @@ pub async fn flag_batch(state: &AppState, actor: &str) -> anyhow::Result<usize> 
             ),
             None => "Stale: connected, but no sync has succeeded yet.".to_owned(),
         };
-        let event = NewEvent {
-            credential_id: id,
-            organisation_id,
-            kind: EventKind::CredentialStale,
-            change: None,
-            actor,
-            message: &message,
-        };
-        record_event(&mut tx, &event, now).await?;
         let credential = CredentialRef {
             id,
             organisation_id,
             utility_id,
             correlation_id: correlation_id.as_deref(),
         };
+        let event = NewEvent::notice(&credential, EventKind::CredentialStale, actor, &message);
+        record_event(&mut tx, &event, now).await?;
         let detail = StatusDetail::parse(status_detail)
             .unwrap_or(StatusDetail::LoginAndDataDiscoverySuccessful);
         messages.push(credential.message(
@@ -130,21 +123,9 @@ pub async fn recovered(
         return Ok(());
     }
     let message = "Recovered: data synced again after the credential went stale.";
-    let event = NewEvent {
-        credential_id: &row.id,
-        organisation_id: &row.organisation_id,
-        kind: EventKind::CredentialRecovered,
-        change: None,
-        actor,
-        message,
-    };
+    let credential = row.reference();
+    let event = NewEvent::notice(&credential, EventKind::CredentialRecovered, actor, message);
     record_event(connection, &event, now_ms).await?;
-    let credential = CredentialRef {
-        id: &row.id,
-        organisation_id: &row.organisation_id,
-        utility_id: &row.utility_id,
-        correlation_id: row.correlation_id.as_deref(),
-    };
     let data = credential.data(
         StatusDetail::LoginAndDataDiscoverySuccessful,
         json!({"staleSince": outbox::rfc3339(stale_since), "lastSyncedAt": outbox::rfc3339(now_ms), "message": message}),

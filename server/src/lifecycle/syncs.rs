@@ -15,7 +15,7 @@ use crate::state::AppState;
 use crate::sync::storage;
 use crate::sync::{SyncOutcome, INACCESSIBLE_AFTER};
 use crate::utility::{Account, Statement, UtilityError};
-use crate::webhooks::outbox::{self, CredentialRef};
+use crate::webhooks::outbox;
 
 /// The longest pause between tries while the utility is down.
 const MAX_RETRY_PAUSE_MS: i64 = 60 * 60 * 1000;
@@ -63,7 +63,7 @@ pub async fn stored(
             now,
         )
         .await?;
-        let credential = credential_ref(row);
+        let credential = row.reference();
         let data = credential.data(
             StatusDetail::LoginAndDataDiscoverySuccessful,
             json!({
@@ -103,15 +103,6 @@ fn event<'a>(
         change: None,
         actor,
         message,
-    }
-}
-
-fn credential_ref(row: &CredentialRow) -> CredentialRef<'_> {
-    CredentialRef {
-        id: &row.id,
-        organisation_id: &row.organisation_id,
-        utility_id: &row.utility_id,
-        correlation_id: row.correlation_id.as_deref(),
     }
 }
 

@@ -1,0 +1,376 @@
+//! Benchmark: complete MFA flows per second over HTTP, and the server's CPU
+//! per flow.
+//!
+//! The bench runs the sandbox utilities and the real server as two child
+//! processes (this binary started again as `gridlink sandbox` and `gridlink
+//! serve --demo`), so the server's CPU time is read alone from
+//! `/proc/<pid>/stat`. Each flow is what an end-user does: the integrator
+//! creates a Connect token, the end-user submits a login (`user_good+N`, its
+//! own account at Sandbox Electric), Connect shows "Select your preferred
+//! verification method", the end-user picks SMS, reads the code (from the
+//! sandbox's outbox) and enters it, and the credential is connected. Each flow
+//! comes from its own client address (X-Forwarded-For from a trusted proxy),
+//! as end-users do.
+//!
+//! Run: `cargo bench -p server --bench connect_flows` (add `-- --flows N`,
+//! `-- --concurrency N`). Prints `BENCH mfa_flows_per_s`, `BENCH
+//! mfa_flow_cpu_ms` and `BENCH health_trip_cpu_ms`; the report is in
+//! `docs/benchmarks.md`.
+
+mod support;
+
+use std::net::TcpListener;
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use serde_json::{json, Value};
+use server::cli::{Cli, Command};
+use server::config::{SandboxConfig, ServeConfig};
+
+/// Set in the children: run the `gridlink` command line that follows.
+const CHILD: &str = "GRIDLINK_BENCH_CHILD";
+const UTILITY: &str = "sandbox-electric";
+const PASSWORD: &str = "connect-flows-bench-password";
+const HEALTH_TRIPS: usize = 3000;
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    if std::env::var_os(CHILD).is_some() {
+        return runtime.block_on(child());
+    }
+    runtime.block_on(parent())
+}
+
+/// A child: `gridlink serve …` or `gridlink sandbox …`, until killed.
+async fn child() -> anyhow::Result<()> {
+    let argv: Vec<String> = std::env::args()
+        .skip_while(|arg| arg != "gridlink")
+        .collect();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "info,sqlx=warn,tower_http=warn",
+        ))
+        .with_writer(std::io::stderr)
+        .init();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    match Cli::parse_from(argv).into_command() {
+        Command::Serve(args) => {
+            let config = ServeConfig::from_args(&args)?;
+            server::server::start(config, shutdown).await?.wait().await
+        }
+        Command::Sandbox(args) => {
+            let config = SandboxConfig::from_args(&args)?;
+            let listener = tokio::net::TcpListener::bind(config.listen).await?;
+            server::sandbox::serve(listener, shutdown, config.options).await
+        }
+        _ => anyhow::bail!("the bench starts only serve and sandbox"),
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Starts this binary again as `gridlink <args>`, its log in `log`.
+fn spawn_child(args: &[String], log: &std::path::Path) -> anyhow::Result<Child> {
+    let log = std::fs::File::create(log)?;
+    Ok(Process::new(std::env::current_exe()?)
+        .env(CHILD, "1")
+        .arg("gridlink")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()?)
+}
+
+/// The CPU time (user and system) a process used so far, in milliseconds.
+fn cpu_ms(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .context("no command name in /proc/pid/stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    // Linux reports CPU time in USER_HZ, 100 per second.
+    Ok(ticks * 10.0)
+}
+
+async fn wait_until_up(client: &reqwest::Client, url: &str) -> anyhow::Result<()> {
+    for _ in 0..300 {
+        if client
+            .get(url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("{url} did not answer in 30 s")
+}
+
+/// What every flow needs: the server, the sandbox and the integrator's key.
+#[derive(Clone)]
+struct Target {
+    client: reqwest::Client,
+    base: String,
+    sandbox: String,
+    api_key: String,
+}
+
+async fn json_of(response: reqwest::Response, what: &str) -> anyhow::Result<Value> {
+    let status = response.status();
+    let body: Value = response.json().await?;
+    anyhow::ensure!(status.is_success(), "{what}: {status} {body}");
+    Ok(body)
+}
+
+/// One end-user's whole Connect flow, from its own address.
+async fn flow(target: &Target, index: usize) -> anyhow::Result<()> {
+    let client = &target.client;
+    let from = format!("2001:db8::{:x}:{:x}", index >> 16, index & 0xffff);
+    let token = json_of(
+        client
+            .post(format!("{}/api/v1/connect-tokens", target.base))
+            .bearer_auth(&target.api_key)
+            .header("x-forwarded-for", &from)
+            .json(&json!({"utilityId": UTILITY}))
+            .send()
+            .await?,
+        "connect token",
+    )
+    .await?;
+    let token = token["token"].as_str().context("a token")?.to_owned();
+    let connect = |method: reqwest::Method, path: &str| {
+        client
+            .request(method, format!("{}/api/connect/{path}", target.base))
+            .bearer_auth(&token)
+            .header("x-forwarded-for", &from)
+    };
+    let username = format!("user_good+{index}");
+    json_of(
+        connect(reqwest::Method::POST, "credentials")
+            .json(&json!({"utilityId": UTILITY, "username": username, "password": "pass_good", "acceptedTerms": true}))
+            .send()
+            .await?,
+        "login",
+    )
+    .await?;
+    // "Connecting with your utility", until the method choice shows.
+    let started = Instant::now();
+    loop {
+        let state = json_of(
+            connect(reqwest::Method::GET, "session").send().await?,
+            "session",
+        )
+        .await?;
+        if state["step"] == "CHOOSE_METHOD" {
+            break;
+        }
+        anyhow::ensure!(
+            state["step"] == "CONNECTING" && started.elapsed() < Duration::from_secs(60),
+            "flow {index} stopped at {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    json_of(
+        connect(reqwest::Method::POST, "mfa/method")
+            .json(&json!({"method": "SMS"}))
+            .send()
+            .await?,
+        "method",
+    )
+    .await?;
+    let outbox: Vec<Value> = client
+        .get(format!("{}/api/outbox", target.sandbox))
+        .query(&[("utility", UTILITY), ("username", username.as_str())])
+        .send()
+        .await?
+        .json()
+        .await?;
+    let code = outbox
+        .first()
+        .and_then(|entry| entry["code"].as_str())
+        .context("a code in the outbox")?
+        .to_owned();
+    let done = json_of(
+        connect(reqwest::Method::POST, "mfa/code")
+            .json(&json!({"code": code}))
+            .send()
+            .await?,
+        "code",
+    )
+    .await?;
+    anyhow::ensure!(done["step"] == "SUCCESS", "flow {index} ended at {done}");
+    Ok(())
+}
+
+/// Runs `count` flows, `concurrency` at a time, numbered from `first`.
+async fn flows(
+    target: &Target,
+    first: usize,
+    count: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let mut running = tokio::task::JoinSet::new();
+    for index in first..first + count {
+        if running.len() >= concurrency {
+            running.join_next().await.expect("a flow")??;
+        }
+        let target = target.clone();
+        running.spawn(async move { flow(&target, index).await });
+    }
+    while let Some(done) = running.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
+async fn health_trips(target: &Target, count: usize, concurrency: usize) -> anyhow::Result<()> {
+    let mut running = tokio::task::JoinSet::new();
+    for _ in 0..count {
+        if running.len() >= concurrency {
+            running.join_next().await.expect("a trip")??;
+        }
+        let target = target.clone();
+        running.spawn(async move {
+            target
+                .client
+                .get(format!("{}/api/health", target.base))
+                .send()
+                .await?
+                .error_for_status()?;
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = running.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
+async fn parent() -> anyhow::Result<()> {
+    let count: usize = support::option("--flows").map_or(Ok(3000), |n| n.parse())?;
+    let concurrency: usize = support::option("--concurrency").map_or(Ok(64), |n| n.parse())?;
+    let dir = std::env::temp_dir().join(format!("gridlink-flows-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let (sandbox_port, server_port) = (free_port()?, free_port()?);
+    let sandbox_url = format!("http://127.0.0.1:{sandbox_port}");
+    let base = format!("http://127.0.0.1:{server_port}");
+    let mut sandbox = spawn_child(
+        &[
+            "sandbox".into(),
+            format!("--sandbox-listen=127.0.0.1:{sandbox_port}"),
+        ],
+        &dir.join("sandbox.log"),
+    )?;
+    let mut server = spawn_child(
+        &[
+            "serve".into(),
+            "--demo".into(),
+            format!("--listen=127.0.0.1:{server_port}"),
+            format!("--utility-url={sandbox_url}"),
+            format!("--data-dir={}", dir.display()),
+            format!("--static-dir={}", dir.join("no-web-app").display()),
+            format!("--demo-password={PASSWORD}"),
+            "--trusted-proxies=127.0.0.1/32".into(),
+        ],
+        &dir.join("server.log"),
+    )?;
+    let outcome = measure(&base, &sandbox_url, server.id(), count, concurrency).await;
+    server.kill().ok();
+    sandbox.kill().ok();
+    server.wait().ok();
+    sandbox.wait().ok();
+    if outcome.is_ok() {
+        std::fs::remove_dir_all(&dir)?;
+    } else {
+        eprintln!("logs kept in {}", dir.display());
+    }
+    outcome
+}
+
+async fn measure(
+    base: &str,
+    sandbox: &str,
+    server_pid: u32,
+    count: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    wait_until_up(&client, &format!("{sandbox}/api/utilities")).await?;
+    wait_until_up(&client, &format!("{base}/api/health")).await?;
+    let signed_in = client
+        .post(format!("{base}/api/session"))
+        .json(&json!({"email": "demo@example.com", "password": PASSWORD}))
+        .send()
+        .await?;
+    let cookie = signed_in
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("gridlink_session="))
+        .and_then(|value| value.split(';').next())
+        .context("a session cookie")?
+        .to_owned();
+    let session = json_of(signed_in, "sign in").await?;
+    let csrf = session["csrfToken"].as_str().context("a CSRF token")?;
+    let key = json_of(
+        client
+            .post(format!("{base}/api/v1/api-keys"))
+            .header(reqwest::header::COOKIE, cookie)
+            .header("x-csrf-token", csrf)
+            .json(&json!({"name": "connect flows bench"}))
+            .send()
+            .await?,
+        "API key",
+    )
+    .await?;
+    let target = Target {
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()?,
+        base: base.to_owned(),
+        sandbox: sandbox.to_owned(),
+        api_key: key["secret"].as_str().context("a key")?.to_owned(),
+    };
+
+    eprintln!("Warming up with 100 flows…");
+    flows(&target, 0, 100, concurrency).await?;
+
+    let cpu_before = cpu_ms(server_pid)?;
+    health_trips(&target, HEALTH_TRIPS, concurrency).await?;
+    let health_trip_cpu_ms = (cpu_ms(server_pid)? - cpu_before) / HEALTH_TRIPS as f64;
+
+    eprintln!("{count} MFA flows, {concurrency} at a time…");
+    let cpu_before = cpu_ms(server_pid)?;
+    let started = Instant::now();
+    flows(&target, 100, count, concurrency).await?;
+    let wall = started.elapsed();
+    let flow_cpu_ms = (cpu_ms(server_pid)? - cpu_before) / count as f64;
+    let per_s = count as f64 / wall.as_secs_f64();
+
+    println!("\n## Complete MFA flows: {count} over HTTP, {concurrency} at a time\n");
+    println!("| flows/s | wall s | server CPU per flow (ms) | server CPU per /api/health (ms) |");
+    println!("| --- | --- | --- | --- |");
+    println!(
+        "| {per_s:.0} | {:.1} | {flow_cpu_ms:.2} | {health_trip_cpu_ms:.3} |",
+        wall.as_secs_f64()
+    );
+    println!("BENCH mfa_flows_per_s {per_s:.1}");
+    println!("BENCH mfa_flow_cpu_ms {flow_cpu_ms:.3}");
+    println!("BENCH health_trip_cpu_ms {health_trip_cpu_ms:.4}");
+    Ok(())
+}
