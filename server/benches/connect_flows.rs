@@ -12,6 +12,9 @@
 //! comes from its own client address (X-Forwarded-For from a trusted proxy),
 //! as end-users do.
 //!
+//! Flows poll the state every second while Connect shows "Connecting", as
+//! Connect does, so many run at once (512 by default).
+//!
 //! Run: `cargo bench -p server --bench connect_flows` (add `-- --flows N`,
 //! `-- --concurrency N`). Prints `BENCH mfa_flows_per_s`, `BENCH
 //! mfa_flow_cpu_ms` and `BENCH health_trip_cpu_ms`; the report is in
@@ -34,6 +37,8 @@ const CHILD: &str = "GRIDLINK_BENCH_CHILD";
 const UTILITY: &str = "sandbox-electric";
 const PASSWORD: &str = "connect-flows-bench-password";
 const HEALTH_TRIPS: usize = 3000;
+/// How often Connect reads the state while it shows "Connecting with your utility".
+const CONNECT_POLL: Duration = Duration::from_secs(1);
 
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -180,7 +185,8 @@ async fn flow(target: &Target, index: usize) -> anyhow::Result<()> {
             state["step"] == "CONNECTING" && started.elapsed() < Duration::from_secs(60),
             "flow {index} stopped at {state}"
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // As often as Connect itself asks while it shows "Connecting".
+        tokio::time::sleep(CONNECT_POLL).await;
     }
     json_of(
         connect(reqwest::Method::POST, "mfa/method")
@@ -259,8 +265,9 @@ async fn health_trips(target: &Target, count: usize, concurrency: usize) -> anyh
 }
 
 async fn parent() -> anyhow::Result<()> {
-    let count: usize = support::option("--flows").map_or(Ok(3000), |n| n.parse())?;
-    let concurrency: usize = support::option("--concurrency").map_or(Ok(64), |n| n.parse())?;
+    let count: usize = support::option("--flows").map_or(Ok(6000), |n| n.parse())?;
+    // Each flow waits about a second for Connect's poll: many end-users at once.
+    let concurrency: usize = support::option("--concurrency").map_or(Ok(512), |n| n.parse())?;
     let dir = std::env::temp_dir().join(format!("gridlink-flows-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let (sandbox_port, server_port) = (free_port()?, free_port()?);
@@ -347,8 +354,8 @@ async fn measure(
         api_key: key["secret"].as_str().context("a key")?.to_owned(),
     };
 
-    eprintln!("Warming up with 100 flows…");
-    flows(&target, 0, 100, concurrency).await?;
+    eprintln!("Warming up with 200 flows…");
+    flows(&target, 0, 200, concurrency).await?;
 
     let cpu_before = cpu_ms(server_pid)?;
     health_trips(&target, HEALTH_TRIPS, concurrency).await?;
@@ -357,7 +364,7 @@ async fn measure(
     eprintln!("{count} MFA flows, {concurrency} at a time…");
     let cpu_before = cpu_ms(server_pid)?;
     let started = Instant::now();
-    flows(&target, 100, count, concurrency).await?;
+    flows(&target, 200, count, concurrency).await?;
     let wall = started.elapsed();
     let flow_cpu_ms = (cpu_ms(server_pid)? - cpu_before) / count as f64;
     let per_s = count as f64 / wall.as_secs_f64();
