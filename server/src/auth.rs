@@ -116,17 +116,27 @@ impl FromRequestParts<AppState> for Actor {
     }
 }
 
+/// How stale an API key's `last_used_at` may get before a request writes it:
+/// a busy integrator's every request stays a read.
+const LAST_USED_PRECISION_MS: i64 = 60_000;
+
 async fn api_key_actor(state: &AppState, token: &str) -> Result<Actor, ApiError> {
     let now = state.clock.now_ms();
-    let row: Option<(String, String)> = sqlx::query_as(
-        "UPDATE api_keys SET last_used_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL \
-         RETURNING id, organisation_id",
+    let hash = tokens::hash(token);
+    let row: Option<(String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT id, organisation_id, last_used_at FROM api_keys WHERE token_hash = $1 AND revoked_at IS NULL",
     )
-    .bind(now)
-    .bind(tokens::hash(token))
+    .bind(&hash)
     .fetch_optional(state.db.pool())
     .await?;
-    let (id, organisation_id) = row.ok_or(ApiError::Unauthenticated)?;
+    let (id, organisation_id, last_used_at) = row.ok_or(ApiError::Unauthenticated)?;
+    if last_used_at.is_none_or(|at| now - at >= LAST_USED_PRECISION_MS) {
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(&id)
+            .execute(state.db.pool())
+            .await?;
+    }
     Ok(Actor {
         organisation_id,
         principal: Principal::ApiKey { id },

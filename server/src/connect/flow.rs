@@ -72,12 +72,20 @@ async fn answer_then_log_in(
     answer
 }
 
+/// The state after this request's own writes.
 async fn fresh_state(
     state: &AppState,
     session: &ConnectSession,
 ) -> Result<Json<ConnectState>, ApiError> {
-    let session = reload(state, session).await?;
-    let credential = current_credential(state, &session).await?;
+    state_of(state, &reload(state, session).await?).await
+}
+
+/// What Connect shows for `session` as it was read.
+async fn state_of(
+    state: &AppState,
+    session: &ConnectSession,
+) -> Result<Json<ConnectState>, ApiError> {
+    let credential = current_credential(state, session).await?;
     let (name, branding) = organisation_branding(state, &session.organisation_id).await?;
     let utility_id = credential
         .as_ref()
@@ -95,7 +103,7 @@ async fn fresh_state(
         None => None,
     };
     Ok(Json(connect_state(
-        &session,
+        session,
         name,
         branding,
         credential.as_ref(),
@@ -123,7 +131,8 @@ pub async fn read_session(
     State(state): State<AppState>,
     session: ConnectSession,
 ) -> Result<Json<ConnectState>, ApiError> {
-    fresh_state(&state, &session).await
+    // Nothing written here: the session the extractor read is current.
+    state_of(&state, &session).await
 }
 
 pub async fn list_utilities(
