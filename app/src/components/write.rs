@@ -54,11 +54,6 @@ impl Write {
         self.busy.get()
     }
 
-    /// Forgets the last error (when the page starts something else).
-    pub fn clear(self) {
-        self.failure.set(None);
-    }
-
     /// The server's sentence about one field of the last request.
     pub fn field_error(self, field: &'static str) -> Signal<Option<String>> {
         Signal::derive(move || {
