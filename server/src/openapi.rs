@@ -1,6 +1,8 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 description of every endpoint,
-//! body and error. Written by hand next to the routers; a test checks that
-//! every route the routers declare is described here.
+//! body and error. The bodies' schemas are generated from the Rust types the
+//! handlers read and write (`schemars`); the operations (paths, parameters,
+//! statuses, security) are the table below, which a test checks against the
+//! routers and `scripts/schemathesis` checks against the running server.
 
 use axum::extract::State;
 use axum::routing::get;
