@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{expect_json, spawn_app, spawn_app_with, Backend, TempDir, TestAppOptions};
+use common::{expect_json, spawn_app, spawn_app_serving, Backend, TempDir};
 use serde_json::json;
 
 async fn admins_set_branding_and_embed_origins_and_connect_shows_them(backend: Backend) {
@@ -129,14 +129,7 @@ async fn case_19_connect_pages_may_be_framed_only_by_their_organisations_origins
         "<!doctype html><title>Gridlink</title>",
     )
     .unwrap();
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        TestAppOptions {
-            static_dir: Some(dist.path().into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = spawn_app_serving(dist.path()).await;
     let acme = app.organisation("Acme").await;
     let other = app.organisation("Other").await;
     expect_json(
@@ -226,16 +219,7 @@ async fn a_put_accepts_what_the_get_answered(backend: Backend) {
     assert_eq!(unchanged["name"], "Acme Solar");
 
     let receiver = common::webhook_receiver::WebhookReceiver::start(0).await;
-    expect_json(
-        org.api
-            .put(
-                "/api/v1/webhook-endpoint",
-                serde_json::json!({"url": receiver.url}),
-            )
-            .await,
-        201,
-    )
-    .await;
+    org.send_webhooks_to(&receiver).await;
     let endpoint = expect_json(org.api.get("/api/v1/webhook-endpoint").await, 200).await;
     expect_json(
         org.api

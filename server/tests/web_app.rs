@@ -4,7 +4,7 @@
 mod common;
 
 use base64::Engine;
-use common::{spawn_app, spawn_app_with, Backend, TempDir, TestAppOptions};
+use common::{spawn_app, spawn_app_serving, Backend, TempDir};
 use sha2::{Digest, Sha256};
 
 const LOADER: &str = "import init from '/app-0123456789abcdef.js'; await init();";
@@ -40,14 +40,7 @@ const CONNECT_LOADER: &str =
 #[tokio::test]
 async fn connect_routes_get_connects_own_smaller_page_and_its_loader_is_allowed() {
     let dist = built_web_app();
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        TestAppOptions {
-            static_dir: Some(dist.path().into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = spawn_app_serving(dist.path()).await;
     for path in ["/connect", "/connect/gct_token"] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200);
@@ -82,14 +75,7 @@ async fn connect_routes_get_connects_own_smaller_page_and_its_loader_is_allowed(
 #[tokio::test]
 async fn client_routes_get_the_app_page_revalidated_on_every_visit() {
     let dist = built_web_app();
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        TestAppOptions {
-            static_dir: Some(dist.path().into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = spawn_app_serving(dist.path()).await;
     for path in ["/", "/dashboard", "/dashboard/credentials/abc"] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
@@ -108,14 +94,7 @@ async fn client_routes_get_the_app_page_revalidated_on_every_visit() {
 #[tokio::test]
 async fn an_unknown_page_gets_the_app_with_a_404_status() {
     let dist = built_web_app();
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        TestAppOptions {
-            static_dir: Some(dist.path().into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = spawn_app_serving(dist.path()).await;
     let response = app
         .client
         .get(app.url("/no-such-page"))
@@ -147,14 +126,7 @@ async fn precompressed_copies_are_sent_to_browsers_that_accept_them() {
         b"gzip bytes",
     )
     .unwrap();
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        TestAppOptions {
-            static_dir: Some(dist.path().into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = spawn_app_serving(dist.path()).await;
     let fetch = |accept: &'static str| {
         let request = app.client.get(app.url("/app-0123456789abcdef.js"));
         async move {
@@ -189,14 +161,7 @@ async fn precompressed_copies_are_sent_to_browsers_that_accept_them() {
 #[tokio::test]
 async fn content_hashed_assets_are_cached_for_a_year_and_compressed() {
     let dist = built_web_app();
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        TestAppOptions {
-            static_dir: Some(dist.path().into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = spawn_app_serving(dist.path()).await;
     let response = app
         .client
         .get(app.url("/app-0123456789abcdef.js"))
@@ -222,14 +187,7 @@ async fn content_hashed_assets_are_cached_for_a_year_and_compressed() {
 #[tokio::test]
 async fn the_page_allows_exactly_its_own_inline_loader_and_cannot_be_framed() {
     let dist = built_web_app();
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        TestAppOptions {
-            static_dir: Some(dist.path().into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = spawn_app_serving(dist.path()).await;
     let response = app.client.get(app.url("/dashboard")).send().await.unwrap();
     let headers = response.headers();
     let csp = headers["content-security-policy"].to_str().unwrap();
@@ -324,14 +282,7 @@ async fn every_documented_operation_exists() {
 #[tokio::test]
 async fn case_19_connect_can_be_framed_by_gridlink_itself_and_the_dashboard_by_nobody() {
     let dist = built_web_app();
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        TestAppOptions {
-            static_dir: Some(dist.path().into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = spawn_app_serving(dist.path()).await;
     let connect = app
         .client
         .get(app.url("/connect/gct_token"))

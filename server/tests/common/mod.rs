@@ -410,6 +410,18 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, TestAppOptions::default()).await
 }
 
+/// The server on SQLite, serving the web app found in `static_dir`.
+pub async fn spawn_app_serving(static_dir: &Path) -> TestApp {
+    spawn_app_with(
+        Backend::Sqlite,
+        TestAppOptions {
+            static_dir: Some(static_dir.into()),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
 pub async fn spawn_app_with(backend: Backend, options: TestAppOptions) -> TestApp {
     let data_dir = TempDir::new("gridlink-test");
     let database_url = match backend {
