@@ -1,6 +1,7 @@
 //! The two migration trees (`migrations/sqlite` and `migrations/postgres`)
 //! build the same schema: the same tables, the same columns in each, and the
-//! same indexes on the same columns.
+//! same indexes on the same columns, but for the few differences each
+//! database needs, listed here with their reasons.
 
 mod common;
 
@@ -11,6 +12,19 @@ use server::store::Database;
 
 /// `table.column`, `index name (table: columns)` and `table` entries.
 type Shape = BTreeSet<String>;
+
+/// SQLite's username search is an FTS5 table (`credential_usernames`, with
+/// the shadow tables FTS5 makes); PostgreSQL's is a trigram index on an
+/// expression, which the shape does not list.
+const SQLITE_ONLY_PREFIX: &str = "credential_usernames";
+
+/// Entries only PostgreSQL has: its credential counts are rows appended per
+/// change and folded later (an id, and an index instead of the primary key
+/// SQLite updates in place).
+const POSTGRES_ONLY: [&str; 2] = [
+    "column credential_counts.id",
+    "index credential_counts_by_organisation (credential_counts: organisation_id, status_detail)",
+];
 
 async fn sqlite_shape() -> Shape {
     let dir = common::TempDir::new("migrations");
@@ -29,6 +43,9 @@ async fn sqlite_shape() -> Shape {
     .await
     .unwrap();
     for (table,) in tables {
+        if table.starts_with(SQLITE_ONLY_PREFIX) {
+            continue;
+        }
         shape.insert(format!("table {table}"));
         let columns: Vec<(String,)> =
             sqlx::query_as(&format!("SELECT name FROM pragma_table_info('{table}')"))
@@ -95,6 +112,9 @@ async fn postgres_shape() -> Shape {
     .unwrap();
     for (index, table, columns) in indexes {
         shape.insert(format!("index {index} ({table}: {columns})"));
+    }
+    for entry in POSTGRES_ONLY {
+        assert!(shape.remove(entry), "PostgreSQL no longer has {entry}");
     }
     shape
 }

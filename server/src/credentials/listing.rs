@@ -11,6 +11,7 @@ use shared::credentials::{
 };
 use shared::{Status, StatusDetail};
 
+use super::counts;
 use super::store::{self, ListQuery};
 use crate::auth::Actor;
 use crate::error::{ApiError, FieldErrors};
@@ -172,7 +173,7 @@ async fn count_credentials(
     State(state): State<AppState>,
     actor: Actor,
 ) -> Result<Json<CredentialCounts>, ApiError> {
-    let counts = store::counts_by_detail(&state.db, &actor.organisation_id).await?;
+    let counts = counts::by_detail(&state.db, &actor.organisation_id).await?;
     let stale = store::count_stale(&state.db, &actor.organisation_id).await?;
     let count_of = |detail: StatusDetail| {
         counts

@@ -1,6 +1,7 @@
 //! Credentials (`/api/v1/credentials`): create, list with filters, counts,
 //! read, change the password, deactivate, the timeline, and "Sync now".
 
+pub mod counts;
 mod listing;
 pub mod secrets;
 pub mod store;

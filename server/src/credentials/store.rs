@@ -6,9 +6,10 @@ use shared::{CredentialStatus, StatusDetail};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::counts;
 use crate::clock::from_ms;
 use crate::error::ApiError;
-use crate::store::{Conditions, Database, SqlValue};
+use crate::store::{Conditions, Database, DatabaseKind, SqlValue};
 
 /// The columns [`CredentialRow::from_row`] reads.
 pub const COLUMNS: &str =
@@ -159,8 +160,9 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// The `WHERE` clause of a listing.
-fn where_clause(organisation_id: &str, query: &ListQuery) -> Conditions {
+/// The `WHERE` clause of a listing, without its status-detail filter (see
+/// [`detail_clause`]).
+fn where_clause(kind: DatabaseKind, organisation_id: &str, query: &ListQuery) -> Conditions {
     let mut conditions = Conditions::default();
     conditions.equals(
         "organisation_id",
@@ -168,17 +170,6 @@ fn where_clause(organisation_id: &str, query: &ListQuery) -> Conditions {
     );
     if !query.include_deactivated {
         conditions.push("deactivated_at IS NULL");
-    }
-    if let Some(details) = &query.status_details {
-        let params: Vec<String> = details
-            .iter()
-            .map(|detail| conditions.param(SqlValue::Text(detail.as_str().to_owned())))
-            .collect();
-        conditions.push(if params.is_empty() {
-            "1 = 0".to_owned()
-        } else {
-            format!("status_detail IN ({})", params.join(", "))
-        });
     }
     match query.stale {
         Some(true) => conditions.push("stale_since IS NOT NULL"),
@@ -192,13 +183,43 @@ fn where_clause(organisation_id: &str, query: &ListQuery) -> Conditions {
         conditions.equals("correlation_id", SqlValue::Text(correlation_id.clone()));
     }
     if let Some(text) = &query.username_contains {
-        let param = conditions.param(SqlValue::Text(format!(
-            "%{}%",
-            escape_like(&text.to_lowercase())
-        )));
+        let text = text.to_lowercase();
+        // SQLite: the trigram index narrows the rows to those holding every
+        // three letters of the search (PostgreSQL's trigram index serves
+        // the LIKE itself); the LIKE below stays the exact test.
+        if kind == DatabaseKind::Sqlite && text.chars().count() >= 3 {
+            let phrase =
+                conditions.param(SqlValue::Text(format!("\"{}\"", text.replace('"', "\"\""))));
+            conditions.push(format!(
+                "id IN (SELECT credential_id FROM credential_usernames WHERE credential_usernames MATCH {phrase})"
+            ));
+        }
+        let param = conditions.param(SqlValue::Text(format!("%{}%", escape_like(&text))));
         conditions.push(format!("LOWER(username) LIKE {param} ESCAPE '\\'"));
     }
     conditions
+}
+
+/// `status_detail IN (…)` for `details`, with its parameters in `conditions`.
+fn detail_clause(conditions: &mut Conditions, details: &[StatusDetail]) -> String {
+    if details.is_empty() {
+        return "1 = 0".to_owned();
+    }
+    let params: Vec<String> = details
+        .iter()
+        .map(|detail| conditions.param(SqlValue::Text(detail.as_str().to_owned())))
+        .collect();
+    format!("status_detail IN ({})", params.join(", "))
+}
+
+/// Whether the listing's total is exactly what `credential_counts` holds:
+/// active credentials filtered by status detail alone.
+fn counted_by_detail(query: &ListQuery) -> bool {
+    !query.include_deactivated
+        && query.stale.is_none()
+        && query.utility_id.is_none()
+        && query.correlation_id.is_none()
+        && query.username_contains.is_none()
 }
 
 /// One page of credentials and the total that match.
@@ -207,25 +228,27 @@ pub async fn list(
     organisation_id: &str,
     query: &ListQuery,
 ) -> Result<(Vec<Credential>, u64), ApiError> {
-    let mut conditions = where_clause(organisation_id, query);
-    let filter = conditions.sql();
-    let count_sql = format!("SELECT COUNT(*) FROM credentials WHERE {filter}");
-    let total: i64 = conditions
-        .bind(sqlx::query(&count_sql))
-        .fetch_one(db.pool())
-        .await?
-        .try_get(0)?;
-
-    let (column, descending) = query.sort;
-    let direction = if descending { "DESC" } else { "ASC" };
-    let limit = conditions.param(SqlValue::Int(i64::from(query.page_size)));
-    let offset = conditions.param(SqlValue::Int(
-        i64::from(query.page.saturating_sub(1)) * i64::from(query.page_size),
-    ));
-    // `id` breaks ties so pages never overlap or skip rows.
-    let page_sql = format!(
-        "SELECT {COLUMNS} FROM credentials WHERE {filter} ORDER BY {column} {direction}, id {direction} LIMIT {limit} OFFSET {offset}"
-    );
+    let total = if counted_by_detail(query) {
+        counts::total(db, organisation_id, query.status_details.as_deref()).await?
+    } else {
+        let mut conditions = where_clause(db.kind(), organisation_id, query);
+        if let Some(details) = &query.status_details {
+            let clause = detail_clause(&mut conditions, details);
+            conditions.push(clause);
+        }
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM credentials WHERE {}",
+            conditions.sql()
+        );
+        let count: i64 = conditions
+            .bind(sqlx::query(&count_sql))
+            .fetch_one(db.pool())
+            .await?
+            .try_get(0)?;
+        count.max(0) as u64
+    };
+    let mut conditions = where_clause(db.kind(), organisation_id, query);
+    let page_sql = page_sql(&mut conditions, query);
     let rows = conditions
         .bind(sqlx::query(&page_sql))
         .fetch_all(db.pool())
@@ -234,25 +257,53 @@ pub async fn list(
         .iter()
         .map(|row| CredentialRow::from_row(row).map(|row| row.to_api()))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((items, total.max(0) as u64))
+    Ok((items, total))
 }
 
-/// Active credentials of the organisation per status detail.
-pub async fn counts_by_detail(
-    db: &Database,
-    organisation_id: &str,
-) -> Result<Vec<(StatusDetail, u64)>, ApiError> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT status_detail, COUNT(*) FROM credentials WHERE organisation_id = $1 AND deactivated_at IS NULL \
-         GROUP BY status_detail",
-    )
-    .bind(organisation_id)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(detail, count)| Some((StatusDetail::parse(&detail)?, count.max(0) as u64)))
-        .collect())
+/// The `SELECT` of one page. With several status details and the newest (or
+/// oldest) first, each detail's first rows come from its own index range and
+/// only those are merged, instead of sorting every match.
+fn page_sql(conditions: &mut Conditions, query: &ListQuery) -> String {
+    let (column, descending) = query.sort;
+    let direction = if descending { "DESC" } else { "ASC" };
+    // `id` breaks ties so pages never overlap or skip rows.
+    let order = format!("{column} {direction}, id {direction}");
+    let offset = i64::from(query.page.saturating_sub(1)) * i64::from(query.page_size);
+    let page_size = i64::from(query.page_size);
+    let filter = conditions.sql();
+    match query.status_details.as_deref() {
+        Some(details) if details.len() > 1 && column == "created_at" => {
+            let first_rows = conditions.param(SqlValue::Int(offset + page_size));
+            let branches: Vec<String> = details
+                .iter()
+                .enumerate()
+                .map(|(index, detail)| {
+                    let detail = conditions.param(SqlValue::Text(detail.as_str().to_owned()));
+                    format!(
+                        "SELECT * FROM (SELECT {COLUMNS} FROM credentials WHERE {filter} AND status_detail = {detail} \
+                           ORDER BY {order} LIMIT {first_rows}) AS detail_{index}"
+                    )
+                })
+                .collect();
+            let limit = conditions.param(SqlValue::Int(page_size));
+            let offset = conditions.param(SqlValue::Int(offset));
+            format!(
+                "SELECT * FROM ({}) AS merged ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+                branches.join(" UNION ALL ")
+            )
+        }
+        details => {
+            let detail_filter = match details {
+                Some(details) => format!(" AND {}", detail_clause(conditions, details)),
+                None => String::new(),
+            };
+            let limit = conditions.param(SqlValue::Int(page_size));
+            let offset = conditions.param(SqlValue::Int(offset));
+            format!(
+                "SELECT {COLUMNS} FROM credentials WHERE {filter}{detail_filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+            )
+        }
+    }
 }
 
 /// Active credentials of the organisation flagged stale.

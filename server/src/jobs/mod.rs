@@ -1,10 +1,12 @@
 //! Background jobs that run inside the server process: logins, data syncs,
 //! the token-expiry sweep with its warnings, the staleness check, the
-//! incident watch, the adapters' catalogue refresh, webhook delivery, and
-//! retention. They claim work through the database, so several replicas can
-//! run them, and they stop when the shutdown token is cancelled.
+//! incident watch, the adapters' catalogue refresh, webhook delivery,
+//! retention, and folding the credential counts. They claim work through the
+//! database, so several replicas can run them, and they stop when the
+//! shutdown token is cancelled.
 
 pub mod catalogue;
+pub mod count_fold;
 pub mod expiry;
 pub mod incident_watch;
 pub mod logins;
@@ -42,6 +44,7 @@ pub struct Schedule {
     pub incident_watch: Duration,
     pub catalogue_refresh: Duration,
     pub retention: Duration,
+    pub count_fold: Duration,
 }
 
 impl Default for Schedule {
@@ -55,6 +58,7 @@ impl Default for Schedule {
             incident_watch: Duration::from_secs(5),
             catalogue_refresh: Duration::from_secs(5 * 60),
             retention: Duration::from_secs(60 * 60),
+            count_fold: Duration::from_secs(10),
         }
     }
 }
@@ -105,6 +109,11 @@ pub fn spawn_all(
         state.db.clone(),
         state.clock.clone(),
         schedule.retention,
+        shutdown.clone(),
+    ));
+    tasks.spawn(count_fold::run(
+        state.db.clone(),
+        schedule.count_fold,
         shutdown.clone(),
     ));
 }

@@ -503,6 +503,7 @@ async fn try_start(
         incident_watch: std::time::Duration::from_secs(3600),
         catalogue_refresh: std::time::Duration::from_secs(3600),
         retention: std::time::Duration::from_secs(3600),
+        count_fold: std::time::Duration::from_secs(1),
     };
     let server =
         server::server::start_with(config, shutdown.clone(), Clock::default(), schedule).await?;

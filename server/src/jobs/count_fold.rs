@@ -1,0 +1,22 @@
+//! Folding the credential counts PostgreSQL appends (see
+//! [`crate::credentials::counts::fold`]) so reading a count stays a few rows.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::credentials::counts;
+use crate::store::Database;
+
+pub async fn run(db: Database, every: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
+    super::every(every, &shutdown, || async {
+        if let Err(error) = counts::fold(&db).await {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "folding the credential counts failed"
+            );
+        }
+    })
+    .await;
+    Ok(())
+}
