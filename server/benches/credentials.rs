@@ -14,12 +14,15 @@ use std::time::{Duration, Instant};
 
 use server::clock::Clock;
 use server::config::DatabaseUrl;
-use server::credentials::store::{self, ListQuery};
+use server::credentials::store::{self, ListQuery, COLUMNS};
 use server::jobs::expiry::sweep_expired_tokens;
-use server::store::Database;
+use server::store::{Database, DatabaseKind};
 use shared::StatusDetail;
+use sqlx::Row;
 
-const INSERT_CHUNK: usize = 500;
+const INSERT_CHUNK: usize = 40;
+/// Runs of each listing, each way.
+const LIST_RUNS: usize = 500;
 
 /// The share of each status detail, out of 100, and whether its token is expired.
 const MIX: [(StatusDetail, u32); 7] = [
@@ -110,36 +113,228 @@ async fn fill(
     Ok(())
 }
 
-async fn measure_list(
+/// Milliseconds at the 50th and 99th percentile and the slowest.
+struct Timings {
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+fn timings(mut samples: Vec<Duration>) -> Timings {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    Timings {
+        p50: ms(percentile(&samples, 0.5)),
+        p99: ms(percentile(&samples, 0.99)),
+        max: ms(*samples.last().unwrap()),
+    }
+}
+
+/// A listing measured through Gridlink (`store::list`: the page and its
+/// total) and through hand-written SQL giving the same page and total.
+struct Listing {
+    /// The BENCH name: `list_<name>_p99_ms` and `list_<name>_raw_p99_ms`.
+    name: &'static str,
+    label: &'static str,
+    query: ListQuery,
+    /// The page's SQL: `$1` organisation, `$2` offset (page size 25); the
+    /// ORDER BY must be the query's.
+    raw_page: String,
+    /// The total's SQL: `$1` organisation.
+    raw_total: String,
+}
+
+const PAGE_SIZE: u32 = 25;
+
+async fn raw_listing(
     db: &Database,
     organisation: &str,
-    label: &str,
-    query: ListQuery,
+    listing: &Listing,
+    page: u32,
+) -> anyhow::Result<(Vec<String>, i64)> {
+    let rows = sqlx::query(&listing.raw_page)
+        .bind(organisation)
+        .bind(i64::from((page - 1) * PAGE_SIZE))
+        .fetch_all(db.pool())
+        .await?;
+    let ids = rows
+        .iter()
+        .map(|row| row.try_get::<String, _>("id"))
+        .collect::<Result<_, _>>()?;
+    let (total,): (i64,) = sqlx::query_as(&listing.raw_total)
+        .bind(organisation)
+        .fetch_one(db.pool())
+        .await?;
+    Ok((ids, total))
+}
+
+/// Runs `listing` `runs` times each way over its first pages (up to 10),
+/// checks both ways answer the same, prints a table row and the BENCH lines.
+async fn measure(
+    db: &Database,
+    organisation: &str,
+    listing: &Listing,
     runs: usize,
-) -> anyhow::Result<()> {
-    let mut timings = Vec::with_capacity(runs);
-    let mut total = 0;
-    for run in 0..runs {
-        let query = ListQuery {
-            page: 1 + (run % 10) as u32,
-            ..query.clone()
-        };
-        let started = Instant::now();
-        let (items, count) = store::list(db, organisation, &query)
+) -> anyhow::Result<(f64, f64)> {
+    let (_, total) = store::list(db, organisation, &listing.query)
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let pages = total.div_ceil(u64::from(PAGE_SIZE)).clamp(1, 10) as u32;
+    let query_for = |page: u32| ListQuery {
+        page,
+        page_size: PAGE_SIZE,
+        ..listing.query.clone()
+    };
+    for page in 1..=pages {
+        let (items, gridlink_total) = store::list(db, organisation, &query_for(page))
             .await
             .map_err(|error| anyhow::anyhow!("{error}"))?;
-        timings.push(started.elapsed());
-        assert!(!items.is_empty());
-        total = count;
+        let (raw_ids, raw_total) = raw_listing(db, organisation, listing, page).await?;
+        let ids: Vec<String> = items.into_iter().map(|item| item.id).collect();
+        assert_eq!(
+            ids, raw_ids,
+            "{}: page {page} differs from the raw SQL",
+            listing.name
+        );
+        assert_eq!(
+            gridlink_total, raw_total as u64,
+            "{}: total differs",
+            listing.name
+        );
+        assert!(!ids.is_empty(), "{}: page {page} is empty", listing.name);
     }
-    timings.sort();
+    let mut gridlink = Vec::with_capacity(runs);
+    let mut raw = Vec::with_capacity(runs);
+    for run in 0..runs {
+        let page = 1 + (run as u32 % pages);
+        let started = Instant::now();
+        store::list(db, organisation, &query_for(page))
+            .await
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
+        gridlink.push(started.elapsed());
+        let started = Instant::now();
+        raw_listing(db, organisation, listing, page).await?;
+        raw.push(started.elapsed());
+    }
+    let (gridlink, raw) = (timings(gridlink), timings(raw));
     println!(
-        "| {label} | {total} | {:.2} | {:.2} | {:.2} |",
-        percentile(&timings, 0.5).as_secs_f64() * 1000.0,
-        percentile(&timings, 0.99).as_secs_f64() * 1000.0,
-        timings.last().unwrap().as_secs_f64() * 1000.0
+        "| {} | {total} | {:.2} | **{:.2}** | {:.2} | {:.2} | {:.2} | {:.2}× |",
+        listing.label,
+        gridlink.p50,
+        gridlink.p99,
+        gridlink.max,
+        raw.p50,
+        raw.p99,
+        gridlink.p99 / raw.p99
     );
-    Ok(())
+    Ok((gridlink.p99, raw.p99))
+}
+
+/// The five listings of the report, with their hand-written equivalents.
+fn listings(kind: DatabaseKind) -> Vec<Listing> {
+    let active = "organisation_id = $1 AND deactivated_at IS NULL";
+    let newest = "ORDER BY created_at DESC, id DESC LIMIT 25 OFFSET $2";
+    let counted = |details: &[StatusDetail]| {
+        let filter = if details.is_empty() {
+            String::new()
+        } else {
+            let quoted: Vec<String> = details
+                .iter()
+                .map(|d| format!("'{}'", d.as_str()))
+                .collect();
+            format!(" AND status_detail IN ({})", quoted.join(", "))
+        };
+        format!(
+            "SELECT CAST(COALESCE(SUM(active), 0) AS BIGINT) FROM credential_counts WHERE organisation_id = $1{filter}"
+        )
+    };
+    let base = ListQuery {
+        sort: ("created_at", true),
+        page: 1,
+        page_size: PAGE_SIZE,
+        ..ListQuery::default()
+    };
+    let refresh = StatusDetail::MultiFactorAuthenticationRefreshRequired;
+    let failures: Vec<StatusDetail> = StatusDetail::ALL
+        .into_iter()
+        .filter(|d| d.status() == shared::Status::ConnectionFailure)
+        .collect();
+    let failure_branches: Vec<String> = failures
+        .iter()
+        .enumerate()
+        .map(|(n, detail)| {
+            format!(
+                "SELECT * FROM (SELECT {COLUMNS} FROM credentials WHERE {active} AND status_detail = '{}' \
+                 ORDER BY created_at DESC, id DESC LIMIT $2 + 25) AS d{n}",
+                detail.as_str()
+            )
+        })
+        .collect();
+    let search_term = "user_4242";
+    let search_filter = match kind {
+        DatabaseKind::Sqlite => format!(
+            "id IN (SELECT credential_id FROM credential_usernames WHERE credential_usernames MATCH '\"{search_term}\"') \
+             AND LOWER(username) LIKE '%user\\_4242%' ESCAPE '\\'"
+        ),
+        DatabaseKind::Postgres => "LOWER(username) LIKE '%user\\_4242%' ESCAPE '\\'".to_owned(),
+    };
+    vec![
+        Listing {
+            name: "refresh_required",
+            label: "statusDetail=MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED",
+            query: ListQuery {
+                status_details: Some(vec![refresh]),
+                ..base.clone()
+            },
+            raw_page: format!(
+                "SELECT {COLUMNS} FROM credentials WHERE {active} AND status_detail = '{}' {newest}",
+                refresh.as_str()
+            ),
+            raw_total: counted(&[refresh]),
+        },
+        Listing {
+            name: "status_failure",
+            label: "status=CONNECTION_FAILURE (five details)",
+            query: ListQuery {
+                status_details: Some(failures.clone()),
+                ..base.clone()
+            },
+            raw_page: format!(
+                "SELECT * FROM ({}) AS merged ORDER BY created_at DESC, id DESC LIMIT 25 OFFSET $2",
+                failure_branches.join(" UNION ALL ")
+            ),
+            raw_total: counted(&failures),
+        },
+        Listing {
+            name: "unfiltered",
+            label: "no filter",
+            query: base.clone(),
+            raw_page: format!("SELECT {COLUMNS} FROM credentials WHERE {active} {newest}"),
+            raw_total: counted(&[]),
+        },
+        Listing {
+            name: "search",
+            label: "q=user_4242 (username search)",
+            query: ListQuery {
+                username_contains: Some(search_term.to_owned()),
+                ..base.clone()
+            },
+            raw_page: format!("SELECT {COLUMNS} FROM credentials WHERE {active} AND {search_filter} {newest}"),
+            raw_total: format!("SELECT COUNT(*) FROM credentials WHERE {active} AND {search_filter}"),
+        },
+        Listing {
+            name: "sort_expiry",
+            label: "sort=tokenExpiresAt",
+            query: ListQuery {
+                sort: ("token_expires_at", false),
+                ..base
+            },
+            raw_page: format!(
+                "SELECT {COLUMNS} FROM credentials WHERE {active} ORDER BY token_expires_at ASC, id ASC LIMIT 25 OFFSET $2"
+            ),
+            raw_total: counted(&[]),
+        },
+    ]
 }
 
 #[tokio::main]
@@ -150,15 +345,23 @@ async fn main() -> anyhow::Result<()> {
     let expired = if fill_only { 0 } else { rows / 10 };
     let dir = std::env::temp_dir().join(format!("gridlink-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let path = support::option("--database")
-        .map_or_else(|| dir.join("bench.db"), std::path::PathBuf::from);
-    let url = DatabaseUrl::Sqlite { path };
+    // `--database` is a SQLite file or an empty PostgreSQL database's URL.
+    let url = match support::option("--database") {
+        Some(url) if url.starts_with("postgres") => DatabaseUrl::parse(&url)?,
+        Some(path) => DatabaseUrl::Sqlite { path: path.into() },
+        None => DatabaseUrl::Sqlite {
+            path: dir.join("bench.db"),
+        },
+    };
     let db = Database::connect(&url).await?;
     db.migrate().await?;
     let clock = Clock::default();
     let now = clock.now_ms();
 
-    eprintln!("Filling SQLite with {rows} credentials ({expired} with an expired token)…");
+    eprintln!(
+        "Filling {} with {rows} credentials ({expired} with an expired token)…",
+        db.kind().as_str()
+    );
     let started = Instant::now();
     fill(&db, &organisation, rows, expired, now).await?;
     eprintln!("  filled in {:.1} s", started.elapsed().as_secs_f64());
@@ -169,57 +372,24 @@ async fn main() -> anyhow::Result<()> {
     }
     let organisation = organisation.as_str();
 
-    println!("\n## Listing ({rows} credentials, one organisation, page size 25, pages 1–10, 500 runs each)\n");
-    println!("| filter | matching | p50 ms | p99 ms | max ms |");
-    println!("| --- | --- | --- | --- | --- |");
-    let base = ListQuery {
-        sort: ("created_at", true),
-        page: 1,
-        page_size: 25,
-        ..ListQuery::default()
-    };
-    let refresh = ListQuery {
-        status_details: Some(vec![StatusDetail::MultiFactorAuthenticationRefreshRequired]),
-        ..base.clone()
-    };
-    measure_list(
-        &db,
-        organisation,
-        "statusDetail=MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED",
-        refresh.clone(),
-        500,
-    )
-    .await?;
-    let method = ListQuery {
-        status_details: Some(vec![StatusDetail::MultiFactorAuthenticationMethodRequired]),
-        ..base.clone()
-    };
-    measure_list(
-        &db,
-        organisation,
-        "statusDetail=MULTI_FACTOR_AUTHENTICATION_METHOD_REQUIRED",
-        method,
-        500,
-    )
-    .await?;
-    let failures = ListQuery {
-        status_details: Some(
-            StatusDetail::ALL
-                .into_iter()
-                .filter(|d| d.status() == shared::Status::ConnectionFailure)
-                .collect(),
-        ),
-        ..base.clone()
-    };
-    measure_list(
-        &db,
-        organisation,
-        "status=CONNECTION_FAILURE",
-        failures,
-        500,
-    )
-    .await?;
-    measure_list(&db, organisation, "no filter", base.clone(), 500).await?;
+    println!(
+        "\n## Listing ({rows} credentials, one organisation, page size 25, pages 1–10, {LIST_RUNS} runs each way)\n"
+    );
+    println!("| listing | matching | p50 ms | p99 ms | max ms | raw SQL p50 ms | raw SQL p99 ms | p99 ÷ raw |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut bench_lines = Vec::new();
+    for listing in listings(db.kind()) {
+        let (p99, raw_p99) = measure(&db, organisation, &listing, LIST_RUNS).await?;
+        bench_lines.push(format!("BENCH list_{}_p99_ms {p99:.2}", listing.name));
+        bench_lines.push(format!(
+            "BENCH list_{}_raw_p99_ms {raw_p99:.2}",
+            listing.name
+        ));
+    }
+    println!();
+    for line in bench_lines {
+        println!("{line}");
+    }
 
     // Integrators listen: every flagged credential also queues a STATUS_CHANGE webhook.
     sqlx::query(
@@ -250,6 +420,26 @@ async fn main() -> anyhow::Result<()> {
     assert_eq!(
         queued as usize, expired,
         "one webhook per flagged credential"
+    );
+    let refresh_required = StatusDetail::MultiFactorAuthenticationRefreshRequired;
+    let (refresh_rows,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM credentials WHERE organisation_id = $1 AND status_detail = $2 AND deactivated_at IS NULL",
+    )
+    .bind(organisation)
+    .bind(refresh_required.as_str())
+    .fetch_one(db.pool())
+    .await?;
+    let counted = server::credentials::counts::total(&db, organisation, Some(&[refresh_required]))
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    assert_eq!(
+        counted, refresh_rows as u64,
+        "the kept count follows the sweep"
+    );
+    println!(
+        "\nBENCH sweep_{}k_webhooks_s {:.2}",
+        expired / 1000,
+        elapsed.as_secs_f64()
     );
 
     db.close().await;

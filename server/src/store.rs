@@ -5,12 +5,14 @@
 //! accept; the few statements that must differ branch on [`DatabaseKind`].
 //! Timestamps are stored as milliseconds since the Unix epoch (BIGINT).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::config::{ConfigError, DatabaseUrl, DATABASE_URL};
 
@@ -32,6 +34,56 @@ impl DatabaseKind {
     }
 }
 
+/// About how many values a statement that writes many rows at once binds.
+/// sqlx binds each SQLite value by its name (`$n`), which SQLite finds by
+/// scanning the statement's list of names from the start, so binding n values
+/// costs n² steps: 2,500 values made binding 40 % of the expiry sweep's time
+/// (docs/benchmarks.md), while a few hundred cost next to nothing and still
+/// spare most round trips.
+pub const VALUES_PER_STATEMENT: usize = 250;
+
+/// The rows of a JSON array of arrays bound as `param`, for `FROM`: each row
+/// is `value`, its fields `value ->> 0`, `value ->> 1`, … (as text). Writing
+/// many rows this way binds one value instead of one per field, and costs
+/// SQLite one hand-off between threads instead of one per few hundred values.
+pub fn json_rows(connection: &sqlx::AnyConnection, param: &str) -> String {
+    if connection.backend_name().eq_ignore_ascii_case("postgresql") {
+        format!("json_array_elements(CAST({param} AS json)) AS json_row (value)")
+    } else {
+        format!("json_each({param})")
+    }
+}
+
+/// How often the SQLite checkpointer copies the WAL back into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// SQLite: copies committed pages from the write-ahead log into the database
+/// file every [`CHECKPOINT_EVERY`], so the log stays small, until `stop`.
+/// Left to SQLite, the writer whose commit fills the log past 1,000 pages
+/// does it inside that commit: a request or a sweep batch would wait for
+/// copying other transactions' pages (a fifth of the expiry sweep's time,
+/// docs/benchmarks.md). A passive checkpoint waits for nobody: readers and
+/// writers carry on, and what it cannot copy yet is copied next time.
+async fn checkpoint_wal(pool: AnyPool, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(CHECKPOINT_EVERY) => {}
+        }
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            if !pool.is_closed() {
+                tracing::warn!(error = %error, "cannot checkpoint the SQLite write-ahead log");
+            }
+        }
+    }
+}
+
 /// Tables whose rows [`Database::lock_row`] can lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockedTable {
@@ -44,6 +96,8 @@ pub enum LockedTable {
 pub struct Database {
     pool: AnyPool,
     kind: DatabaseKind,
+    /// SQLite: stops [`checkpoint_wal`] when the last clone is dropped.
+    _checkpointer: Option<Arc<DropGuard>>,
 }
 
 impl Database {
@@ -95,10 +149,14 @@ impl Database {
                     if kind == DatabaseKind::Sqlite {
                         // WAL lets readers run beside the writer; the busy timeout
                         // makes concurrent writers wait instead of failing.
+                        // Statement journals stay in memory. No writer copies
+                        // the WAL back into the database as it commits: the
+                        // checkpointer does, beside them (see `checkpoint_wal`).
                         connection
                             .execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-                                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;",
                             )
                             .await?;
                     }
@@ -108,7 +166,16 @@ impl Database {
             .connect_with(options)
             .await
             .map_err(|error| unreachable(&error))?;
-        Ok(Database { pool, kind })
+        let checkpointer = (kind == DatabaseKind::Sqlite).then(|| {
+            let stop = CancellationToken::new();
+            tokio::spawn(checkpoint_wal(pool.clone(), stop.clone()));
+            Arc::new(stop.drop_guard())
+        });
+        Ok(Database {
+            pool,
+            kind,
+            _checkpointer: checkpointer,
+        })
     }
 
     /// Applies every embedded migration not yet applied.

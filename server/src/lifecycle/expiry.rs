@@ -8,7 +8,7 @@ use shared::StatusDetail;
 
 use super::events::{record_event, EventKind, NewEvent};
 use crate::clock::{from_ms, Clock};
-use crate::store::Database;
+use crate::store::{Database, DatabaseKind};
 use crate::webhooks::outbox::{self, CredentialRef, Message};
 
 /// Credentials one batch moves or warns at most.
@@ -27,48 +27,89 @@ pub async fn sweep_batch(
     let now = clock.now_ms();
     let connected = StatusDetail::LoginAndDataDiscoverySuccessful.as_str();
     let refresh = StatusDetail::MultiFactorAuthenticationRefreshRequired.as_str();
-    // Concurrent PostgreSQL sweeps take different rows instead of waiting.
-    let skip_locked = db.skip_locked();
     let mut tx = db.begin_write().await?;
+    let set = "status_detail = $1, updated_at = $2, failure_message = $3, sealed_session_token = NULL, \
+               next_sync_at = NULL, sync_lease_until = NULL, repair_needed_since = COALESCE(repair_needed_since, $2)";
     // The status is written out (not bound) so SQLite can use the partial index.
-    let moved: Vec<MovedRow> = sqlx::query_as(&format!(
-        "UPDATE credentials SET status_detail = $1, updated_at = $2, failure_message = $3, sealed_session_token = NULL, \
-           next_sync_at = NULL, sync_lease_until = NULL, repair_needed_since = COALESCE(repair_needed_since, $2) \
-         WHERE id IN (SELECT id FROM credentials WHERE status_detail = '{connected}' AND token_expires_at <= $2 \
-                        AND deactivated_at IS NULL ORDER BY token_expires_at LIMIT {BATCH} {skip_locked}) \
-           AND status_detail = '{connected}' \
-         RETURNING id, organisation_id, utility_id, correlation_id"
-    ))
-    .bind(refresh)
-    .bind(now)
-    .bind(message)
-    .fetch_all(&mut *tx)
-    .await?;
-    for chunk in moved.chunks(250) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|index| {
-                format!(
-                    "(${}, ${}, 'STATUS_CHANGE', $1, $2, $3, $4, $5)",
-                    6 + 2 * index,
-                    7 + 2 * index
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO credential_events (credential_id, organisation_id, kind, from_detail, to_detail, actor, message, created_at) VALUES {}",
-            rows.join(", ")
-        );
-        let mut insert = sqlx::query(&sql)
-            .bind(connected)
+    let due = |columns: &str| {
+        format!(
+            "SELECT {columns} FROM credentials \
+             WHERE status_detail = '{connected}' AND token_expires_at <= $2 AND deactivated_at IS NULL \
+             ORDER BY token_expires_at LIMIT {BATCH}"
+        )
+    };
+    let moved: Vec<MovedRow> = match db.kind() {
+        // Concurrent sweeps skip each other's rows instead of waiting, and
+        // the guarded UPDATE reports exactly the rows it moved.
+        DatabaseKind::Postgres => {
+            sqlx::query_as(&format!(
+                "UPDATE credentials SET {set} WHERE id IN ({} FOR UPDATE SKIP LOCKED) \
+                   AND status_detail = '{connected}' RETURNING id, organisation_id, utility_id, correlation_id",
+                due("id")
+            ))
             .bind(refresh)
-            .bind(actor)
+            .bind(now)
             .bind(message)
-            .bind(now);
-        for (id, organisation_id, ..) in chunk {
-            insert = insert.bind(id.as_str()).bind(organisation_id.as_str());
+            .fetch_all(&mut *tx)
+            .await?
         }
-        insert.execute(&mut *tx).await?;
+        // SQLite hands every row a statement returns from its own thread, one
+        // by one, at the cost of two thread switches each: the batch comes
+        // back as one JSON row, and is moved by its ids. The transaction holds
+        // the only write lock, so nothing else moves these rows in between.
+        DatabaseKind::Sqlite => {
+            let (due_rows,): (String,) = sqlx::query_as(&format!(
+                "SELECT COALESCE(json_group_array(json_array(id, organisation_id, utility_id, correlation_id)), '[]') \
+                 FROM ({}) AS due",
+                due("id, organisation_id, utility_id, correlation_id")
+            ))
+            .bind(refresh) // `$1` is the UPDATE's; `due` reads `$2`.
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            let due_rows: Vec<MovedRow> = serde_json::from_str(&due_rows)?;
+            let ids: Vec<&str> = due_rows.iter().map(|(id, ..)| id.as_str()).collect();
+            let updated = sqlx::query(&format!(
+                "UPDATE credentials SET {set} WHERE id IN (SELECT value FROM json_each($4)) \
+                   AND status_detail = '{connected}'"
+            ))
+            .bind(refresh)
+            .bind(now)
+            .bind(message)
+            .bind(serde_json::to_string(&ids)?)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            anyhow::ensure!(
+                updated == due_rows.len() as u64,
+                "the expiry sweep moved {updated} of {} credentials it selected",
+                due_rows.len()
+            );
+            due_rows
+        }
+    };
+    if moved.is_empty() {
+        tx.commit().await?;
+        return Ok(0);
     }
+    // `[credential_id, organisation_id]` per event.
+    let event_rows: Vec<(&str, &str)> = moved
+        .iter()
+        .map(|(id, organisation_id, ..)| (id.as_str(), organisation_id.as_str()))
+        .collect();
+    sqlx::query(&format!(
+        "INSERT INTO credential_events (credential_id, organisation_id, kind, from_detail, to_detail, actor, message, created_at) \
+         SELECT value ->> 0, value ->> 1, 'STATUS_CHANGE', $1, $2, $3, $4, $5 FROM {}",
+        crate::store::json_rows(&tx, "$6")
+    ))
+    .bind(connected)
+    .bind(refresh)
+    .bind(actor)
+    .bind(message)
+    .bind(now)
+    .bind(serde_json::to_string(&event_rows)?)
+    .execute(&mut *tx)
+    .await?;
     let credentials: Vec<CredentialRef<'_>> = moved.iter().map(credential_ref).collect();
     let messages: Vec<Message<'_>> = credentials
         .iter()

@@ -8,8 +8,8 @@ use crate::clock::from_ms;
 use crate::store::Database;
 use crate::utility::{Account, Statement};
 
-/// Statements per INSERT (8 bound values each, well under SQLite's limit).
-const STATEMENTS_PER_INSERT: usize = 100;
+/// Statements per INSERT (8 bound values each).
+const STATEMENTS_PER_INSERT: usize = crate::store::VALUES_PER_STATEMENT / 8;
 
 /// What one sync added.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

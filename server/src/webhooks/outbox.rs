@@ -82,9 +82,6 @@ fn message_id(now_ms: i64) -> String {
     )
 }
 
-/// Rows per INSERT in [`enqueue_many`] (5 bound values each).
-const MESSAGES_PER_INSERT: usize = 500;
-
 const INSERT_COLUMNS: &str = "INSERT INTO webhook_deliveries \
     (id, organisation_id, credential_id, event_type, payload, state, attempts, next_attempt_at, give_up_at, created_at)";
 
@@ -122,7 +119,7 @@ pub async fn enqueue_many(
     organisations.sort_unstable();
     organisations.dedup();
     let mut with_endpoint = std::collections::HashSet::new();
-    for chunk in organisations.chunks(500) {
+    for chunk in organisations.chunks(crate::store::VALUES_PER_STATEMENT) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
             "SELECT organisation_id FROM webhook_endpoints WHERE organisation_id IN ({})",
@@ -144,35 +141,34 @@ pub async fn enqueue_many(
         .iter()
         .filter(|message| with_endpoint.contains(message.organisation_id))
         .collect();
-    let timestamp = rfc3339(now_ms);
-    let mut queued = 0;
-    for chunk in wanted.chunks(MESSAGES_PER_INSERT) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|index| {
-                let n = 3 + 5 * index;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, 'PENDING', 0, $1, $2, $1)",
-                    n,
-                    n + 1,
-                    n + 2,
-                    n + 3,
-                    n + 4
-                )
-            })
-            .collect();
-        let sql = format!("{INSERT_COLUMNS} VALUES {}", rows.join(", "));
-        let mut insert = sqlx::query(&sql)
-            .bind(now_ms)
-            .bind(now_ms + RETRY_WINDOW_MS);
-        for message in chunk {
-            insert = insert
-                .bind(message_id(now_ms))
-                .bind(message.organisation_id)
-                .bind(message.credential_id)
-                .bind(message.event_type.as_str())
-                .bind(body(message.event_type, &timestamp, &message.data));
-        }
-        queued += insert.execute(&mut *connection).await?.rows_affected();
+    if wanted.is_empty() {
+        return Ok(0);
     }
+    let timestamp = rfc3339(now_ms);
+    // `[id, organisation_id, credential_id, event_type, payload]` per message.
+    let rows: Vec<serde_json::Value> = wanted
+        .iter()
+        .map(|message| {
+            serde_json::json!([
+                message_id(now_ms),
+                message.organisation_id,
+                message.credential_id,
+                message.event_type.as_str(),
+                body(message.event_type, &timestamp, &message.data),
+            ])
+        })
+        .collect();
+    let sql = format!(
+        "{INSERT_COLUMNS} SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
+           'PENDING', 0, $1, $2, $1 FROM {}",
+        crate::store::json_rows(connection, "$3")
+    );
+    let queued = sqlx::query(&sql)
+        .bind(now_ms)
+        .bind(now_ms + RETRY_WINDOW_MS)
+        .bind(serde_json::Value::Array(rows).to_string())
+        .execute(&mut *connection)
+        .await?
+        .rows_affected();
     Ok(queued)
 }
