@@ -109,7 +109,16 @@ async fn fill(
     }
     tx.commit().await?;
     eprintln!("\r  inserted {rows} rows   ");
-    sqlx::query("ANALYZE").execute(db.pool()).await?;
+    // What a running server's jobs and the database's autovacuum would have
+    // done by the time anyone lists: fold the appended counts (PostgreSQL),
+    // and gather statistics (and, on PostgreSQL, the visibility map that
+    // index-only scans need).
+    server::credentials::counts::fold(db).await?;
+    let analyze = match db.kind() {
+        DatabaseKind::Sqlite => "ANALYZE",
+        DatabaseKind::Postgres => "VACUUM ANALYZE",
+    };
+    sqlx::query(analyze).execute(db.pool()).await?;
     Ok(())
 }
 

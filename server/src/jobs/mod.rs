@@ -144,10 +144,12 @@ where
 /// The loop of a job that claims batches through the database: asks `claim`
 /// for up to as many items as it has free slots (`concurrency` in all), runs
 /// `work` on each, and looks again when one finishes, when `wakeup` fires, or
-/// every `poll`. On shutdown it claims nothing more and lets the work in
-/// flight finish; a crash instead leaves the claims' leases to run out.
-pub async fn run_claimed<T, Claim, Claimed, Work, Done>(
-    state: AppState,
+/// every `poll` — and at once while claims keep filling every free slot, so a
+/// backlog drains as fast as the work allows, not a batch per poll. On
+/// shutdown it claims nothing more and lets the work in flight finish; a
+/// crash instead leaves the claims' leases to run out.
+pub async fn run_claimed<State, T, Claim, Claimed, Work, Done>(
+    state: State,
     poll: Duration,
     shutdown: CancellationToken,
     wakeup: Arc<Notify>,
@@ -156,19 +158,25 @@ pub async fn run_claimed<T, Claim, Claimed, Work, Done>(
     work: Work,
 ) -> anyhow::Result<()>
 where
+    State: Clone,
     T: Send + 'static,
-    Claim: Fn(AppState, usize) -> Claimed,
+    Claim: Fn(State, usize) -> Claimed,
     Claimed: Future<Output = anyhow::Result<Vec<T>>>,
-    Work: Fn(AppState, T) -> Done,
+    Work: Fn(State, T) -> Done,
     Done: Future<Output = ()> + Send + 'static,
 {
     let permits = Arc::new(Semaphore::new(concurrency));
     let mut running = JoinSet::new();
+    // Whether the last claim filled every free slot: then more work is
+    // probably due, and the next free slot should claim at once.
+    let mut more_due = false;
     loop {
         let free = permits.available_permits();
         if free > 0 && !shutdown.is_cancelled() {
+            more_due = false;
             match claim(state.clone(), free).await {
                 Ok(claimed) => {
+                    more_due = claimed.len() == free;
                     for item in claimed {
                         let permit = Arc::clone(&permits).acquire_owned().await?;
                         let done = work(state.clone(), item);
@@ -182,7 +190,13 @@ where
             }
         }
         while running.try_join_next().is_some() {}
+        // Read once: a slot that frees after this is seen by `join_next`.
         let busy = permits.available_permits() == 0;
+        if more_due && !busy && !shutdown.is_cancelled() {
+            // Work finished while claiming: claim again at once rather than
+            // wait for the next poll with due work left.
+            continue;
+        }
         tokio::select! {
             () = shutdown.cancelled() => break,
             () = wakeup.notified() => {}
@@ -192,4 +206,56 @@ where
     }
     while running.join_next().await.is_some() {}
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A backlog far larger than the concurrency drains without waiting for
+    /// the poll: here the poll is an hour and nothing wakes the job. Work
+    /// finishes on the other thread while the loop is still claiming, as it
+    /// does in the server.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_backlog_drains_without_waiting_for_the_poll() {
+        const BACKLOG: usize = 10_000;
+        let due = Arc::new(AtomicUsize::new(BACKLOG));
+        let done = Arc::new(AtomicUsize::new(0));
+        let shutdown = CancellationToken::new();
+        let job = tokio::spawn(run_claimed(
+            (Arc::clone(&due), Arc::clone(&done)),
+            Duration::from_secs(3600),
+            shutdown.clone(),
+            Arc::new(Notify::new()),
+            16,
+            |(due, _), limit| async move {
+                let taken = due
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                        Some(left - left.min(limit))
+                    })
+                    .unwrap_or_default()
+                    .min(limit);
+                Ok(vec![(); taken])
+            },
+            |(_, done), ()| async move {
+                done.fetch_add(1, Ordering::SeqCst);
+            },
+        ));
+        let drained = tokio::time::timeout(Duration::from_secs(20), async {
+            while done.load(Ordering::SeqCst) < BACKLOG {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+        shutdown.cancel();
+        job.await.unwrap().unwrap();
+        assert!(
+            drained.is_ok(),
+            "only {} of {BACKLOG} ran within 20 s ({} never claimed)",
+            done.load(Ordering::SeqCst),
+            due.load(Ordering::SeqCst)
+        );
+    }
 }
