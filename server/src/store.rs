@@ -152,11 +152,16 @@ impl Database {
                         // Statement journals stay in memory. No writer copies
                         // the WAL back into the database as it commits: the
                         // checkpointer does, beside them (see `checkpoint_wal`).
+                        // Each connection caches 512 KiB of pages, not 2 MiB:
+                        // the operating system caches the file anyway, and
+                        // eight full caches were a quarter of an idle
+                        // server's memory (docs/benchmarks.md, idle_memory).
                         connection
                             .execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
                                  PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;",
+                                 PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0; \
+                                 PRAGMA cache_size = -512;",
                             )
                             .await?;
                     }
