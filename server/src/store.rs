@@ -54,8 +54,17 @@ pub fn json_rows(connection: &sqlx::AnyConnection, param: &str) -> String {
     }
 }
 
+/// The pages each SQLite connection caches: 512 KiB (SQLite's default is
+/// 2 MiB). The operating system caches the file anyway, and eight full caches
+/// were a quarter of an idle server's memory (docs/benchmarks.md,
+/// idle_memory). Bulk writers ask for more while they run and set this back.
+pub const SQLITE_CACHE: &str = "PRAGMA cache_size = -512";
+
 /// How often the SQLite checkpointer copies the WAL back into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// WAL frames (pages) past which the checkpointer also starts the log over.
+const WAL_FRAMES_TO_TRUNCATE: i64 = 65_536;
 
 /// SQLite: copies committed pages from the write-ahead log into the database
 /// file every [`CHECKPOINT_EVERY`], so the log stays small, until `stop`.
@@ -63,7 +72,11 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// does it inside that commit: a request or a sweep batch would wait for
 /// copying other transactions' pages (a fifth of the expiry sweep's time,
 /// docs/benchmarks.md). A passive checkpoint waits for nobody: readers and
-/// writers carry on, and what it cannot copy yet is copied next time.
+/// writers carry on, and what it cannot copy yet is copied next time. The
+/// log file starts over only when no reader still needs it, which steady
+/// reading can put off for long: past [`WAL_FRAMES_TO_TRUNCATE`] pages
+/// (256 MiB) the checkpointer waits for readers (briefly holding up writers,
+/// at most the busy timeout) and truncates it.
 async fn checkpoint_wal(pool: AnyPool, stop: CancellationToken) {
     loop {
         tokio::select! {
@@ -73,10 +86,18 @@ async fn checkpoint_wal(pool: AnyPool, stop: CancellationToken) {
         if pool.is_closed() {
             return;
         }
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
+        let checkpointed = async {
+            let (_, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&pool)
+                .await?;
+            if frames > WAL_FRAMES_TO_TRUNCATE {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&pool)
+                    .await?;
+            }
+            Ok::<_, sqlx::Error>(())
+        };
+        if let Err(error) = checkpointed.await {
             if !pool.is_closed() {
                 tracing::warn!(error = %error, "cannot checkpoint the SQLite write-ahead log");
             }
@@ -152,18 +173,14 @@ impl Database {
                         // Statement journals stay in memory. No writer copies
                         // the WAL back into the database as it commits: the
                         // checkpointer does, beside them (see `checkpoint_wal`).
-                        // Each connection caches 512 KiB of pages, not 2 MiB:
-                        // the operating system caches the file anyway, and
-                        // eight full caches were a quarter of an idle
-                        // server's memory (docs/benchmarks.md, idle_memory).
                         connection
                             .execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
                                  PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0; \
-                                 PRAGMA cache_size = -512;",
+                                 PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;",
                             )
                             .await?;
+                        connection.execute(SQLITE_CACHE).await?;
                     }
                     Ok(())
                 })

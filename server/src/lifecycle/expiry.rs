@@ -11,6 +11,10 @@ use crate::clock::{from_ms, Clock};
 use crate::store::{Database, DatabaseKind};
 use crate::webhooks::outbox::{self, CredentialRef, Message};
 
+/// SQLite: a batch touches far more pages than a request; its connection may
+/// cache 16 MiB of them while it runs, and gives them back before it commits.
+const BULK_CACHE: &str = "PRAGMA cache_size = -16384";
+
 /// Credentials one batch moves or warns at most.
 pub const BATCH: usize = 1000;
 
@@ -58,6 +62,7 @@ pub async fn sweep_batch(
         // back as one JSON row, and is moved by its ids. The transaction holds
         // the only write lock, so nothing else moves these rows in between.
         DatabaseKind::Sqlite => {
+            sqlx::query(BULK_CACHE).execute(&mut *tx).await?;
             let (due_rows,): (String,) = sqlx::query_as(&format!(
                 "SELECT COALESCE(json_group_array(json_array(id, organisation_id, utility_id, correlation_id)), '[]') \
                  FROM ({}) AS due",
@@ -122,6 +127,11 @@ pub async fn sweep_batch(
         })
         .collect();
     outbox::enqueue_many(&mut tx, &messages, now).await?;
+    if db.kind() == DatabaseKind::Sqlite {
+        sqlx::query(crate::store::SQLITE_CACHE)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     for (id, ..) in &moved {
         tracing::debug!(
