@@ -135,10 +135,22 @@ fn is_client_route(path: &str) -> bool {
 }
 
 /// Sets `Cache-Control` on static files: a year for Trunk's content-hashed
-/// files (`app-0123456789abcdef_bg.wasm`), revalidate for everything else.
+/// files (`app-0123456789abcdef_bg.wasm`), revalidate for everything else;
+/// and `Vary: Accept-Encoding` on the kinds of file the build compresses,
+/// which go out as their brotli or gzip copy to browsers that accept one, so
+/// a cache must not hand one browser's copy to another.
 pub async fn cache_static_files(request: Request, next: Next) -> Response<Body> {
-    let immutable = is_content_hashed(request.uri().path());
+    let path = request.uri().path();
+    let immutable = is_content_hashed(path);
+    let precompressed = [".wasm", ".js", ".css", ".svg"]
+        .iter()
+        .any(|extension| path.ends_with(extension));
     let mut response = next.run(request).await;
+    if response.status().is_success() && precompressed {
+        response
+            .headers_mut()
+            .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     if response.status().is_success() && !response.headers().contains_key(header::CACHE_CONTROL) {
         let value = if immutable {
             "public, max-age=31536000, immutable"

@@ -143,6 +143,12 @@ async fn precompressed_copies_are_sent_to_browsers_that_accept_them() {
                 .to_str()
                 .unwrap()
                 .to_owned();
+            // Every answer depends on Accept-Encoding, the plain one too.
+            let vary = response
+                .headers()
+                .get("vary")
+                .map(|value| value.to_str().unwrap().to_owned());
+            assert_eq!(vary.as_deref(), Some("accept-encoding"), "for {accept}");
             (encoding, cache, response.bytes().await.unwrap().to_vec())
         }
     };
