@@ -20,14 +20,16 @@
 //! mfa_flow_cpu_ms` and `BENCH health_trip_cpu_ms`; the report is in
 //! `docs/benchmarks.md`.
 
+#[path = "support/processes.rs"]
+mod processes;
 mod support;
 
-use std::net::TcpListener;
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
+use processes::{free_port, wait_until_up};
 use serde_json::{json, Value};
 use server::cli::{Cli, Command};
 use server::config::{SandboxConfig, ServeConfig};
@@ -76,10 +78,6 @@ async fn child() -> anyhow::Result<()> {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 /// Starts this binary again as `gridlink <args>`, its log in `log`.
 fn spawn_child(args: &[String], log: &std::path::Path) -> anyhow::Result<Child> {
     let log = std::fs::File::create(log)?;
@@ -106,21 +104,6 @@ fn cpu_ms(pid: u32) -> anyhow::Result<f64> {
     let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
     // Linux reports CPU time in USER_HZ, 100 per second.
     Ok(ticks * 10.0)
-}
-
-async fn wait_until_up(client: &reqwest::Client, url: &str) -> anyhow::Result<()> {
-    for _ in 0..300 {
-        if client
-            .get(url)
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("{url} did not answer in 30 s")
 }
 
 /// What every flow needs: the server, the sandbox and the integrator's key.

@@ -15,12 +15,15 @@
 //! Prints `BENCH idle_rss_100k_mb` (for the default size); the report is in
 //! `docs/benchmarks.md`.
 
+#[path = "support/processes.rs"]
+mod processes;
 mod support;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use processes::{free_port, wait_until_up};
 use server::config::DatabaseUrl;
 use server::credentials::secrets::{seal_password, seal_token};
 use server::crypto::{Keyring, MasterKey};
@@ -37,12 +40,6 @@ const LOGINS_AT_ONCE: usize = 64;
 const ROWS_PER_INSERT: usize = 35;
 /// How long the server idles before its memory is read.
 const IDLE: Duration = Duration::from_secs(20);
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
 
 /// Starts `gridlink <args>`, its log in `log`.
 fn gridlink(args: &[String], log: &std::path::Path) -> anyhow::Result<Child> {
@@ -67,21 +64,6 @@ fn memory_mib(pid: u32, field: &str) -> anyhow::Result<f64> {
         .trim()
         .parse()?;
     Ok(kib / 1024.0)
-}
-
-async fn wait_until_up(client: &reqwest::Client, url: &str) -> anyhow::Result<()> {
-    for _ in 0..300 {
-        if client
-            .get(url)
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("{url} did not answer in 30 s")
 }
 
 /// Logs `count` end-users in at the sandbox: `(username, session token, expiry ms)`.
