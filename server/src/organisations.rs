@@ -16,7 +16,7 @@ use crate::error::{ApiError, FieldErrors};
 use crate::extract::Json;
 use crate::passwords::{hash_password, validate_new_password};
 use crate::state::AppState;
-use crate::store::Database;
+use crate::store::{Database, DatabaseKind};
 use crate::tokens;
 
 /// Origins an organisation may list for embedding.
@@ -26,17 +26,32 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/organisation", get(read_settings).put(change_settings))
 }
 
-/// The organisation's name and branding, as Connect shows them.
+/// The organisation's name and branding, as Connect shows them. One query
+/// (the origins come as a JSON array): every answer Connect gets carries it.
 pub async fn branding(
     db: &Database,
     organisation_id: &str,
 ) -> Result<(String, Branding), sqlx::Error> {
-    let (name, logo_url, accent_color, terms_url, privacy_url, language): BrandingRow =
-        sqlx::query_as("SELECT name, logo_url, accent_color, terms_url, privacy_url, connect_language FROM organisations WHERE id = $1")
-            .bind(organisation_id)
-            .fetch_one(db.pool())
-            .await?;
-    let embed_origins = embed_origins(db, organisation_id).await?;
+    let origins = match db.kind() {
+        DatabaseKind::Sqlite => {
+            "SELECT json_group_array(origin) FROM \
+               (SELECT origin FROM embed_origins WHERE organisation_id = $1 ORDER BY origin)"
+        }
+        DatabaseKind::Postgres => {
+            "SELECT CAST(COALESCE(json_agg(origin ORDER BY origin), '[]') AS TEXT) \
+               FROM embed_origins WHERE organisation_id = $1"
+        }
+    };
+    let (name, logo_url, accent_color, terms_url, privacy_url, language, origins): BrandingRow =
+        sqlx::query_as(&format!(
+            "SELECT name, logo_url, accent_color, terms_url, privacy_url, connect_language, ({origins}) \
+             FROM organisations WHERE id = $1"
+        ))
+        .bind(organisation_id)
+        .fetch_one(db.pool())
+        .await?;
+    let embed_origins: Vec<String> = serde_json::from_str(&origins)
+        .map_err(|error| sqlx::Error::Decode(format!("embed origins: {error}").into()))?;
     Ok((
         name,
         Branding {
@@ -50,13 +65,15 @@ pub async fn branding(
     ))
 }
 
-/// name, logo_url, accent_color, terms_url, privacy_url, connect_language
+/// name, logo_url, accent_color, terms_url, privacy_url, connect_language,
+/// embed origins (a JSON array)
 type BrandingRow = (
     String,
     Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
+    String,
     String,
 );
 
