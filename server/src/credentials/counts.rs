@@ -7,8 +7,9 @@
 
 use shared::StatusDetail;
 
+use super::store::detail_clause;
 use crate::error::ApiError;
-use crate::store::{Database, DatabaseKind};
+use crate::store::{Conditions, Database, DatabaseKind, SqlValue};
 
 /// Active credentials of the organisation per status detail (details with
 /// none may be missing).
@@ -35,22 +36,20 @@ pub async fn total(
     organisation_id: &str,
     details: Option<&[StatusDetail]>,
 ) -> Result<u64, ApiError> {
-    let detail_filter = match details {
-        None => String::new(),
-        Some([]) => return Ok(0),
-        Some(details) => {
-            let params: Vec<String> = (0..details.len()).map(|n| format!("${}", n + 2)).collect();
-            format!(" AND status_detail IN ({})", params.join(", "))
-        }
-    };
-    let sql = format!(
-        "SELECT CAST(COALESCE(SUM(active), 0) AS BIGINT) FROM credential_counts \
-         WHERE organisation_id = $1{detail_filter}"
+    let mut conditions = Conditions::default();
+    conditions.equals(
+        "organisation_id",
+        SqlValue::Text(organisation_id.to_owned()),
     );
-    let mut query = sqlx::query_as::<_, (i64,)>(&sql).bind(organisation_id);
-    for detail in details.unwrap_or_default() {
-        query = query.bind(detail.as_str());
+    if let Some(details) = details {
+        let clause = detail_clause(&mut conditions, details);
+        conditions.push(clause);
     }
+    let sql = format!(
+        "SELECT CAST(COALESCE(SUM(active), 0) AS BIGINT) FROM credential_counts WHERE {}",
+        conditions.sql()
+    );
+    let query = conditions.bind_as::<(i64,)>(sqlx::query_as(&sql));
     let (count,) = query.fetch_one(db.pool()).await?;
     Ok(count.max(0) as u64)
 }

@@ -201,7 +201,7 @@ fn where_clause(kind: DatabaseKind, organisation_id: &str, query: &ListQuery) ->
 }
 
 /// `status_detail IN (…)` for `details`, with its parameters in `conditions`.
-fn detail_clause(conditions: &mut Conditions, details: &[StatusDetail]) -> String {
+pub(super) fn detail_clause(conditions: &mut Conditions, details: &[StatusDetail]) -> String {
     if details.is_empty() {
         return "1 = 0".to_owned();
     }
@@ -228,10 +228,11 @@ pub async fn list(
     organisation_id: &str,
     query: &ListQuery,
 ) -> Result<(Vec<Credential>, u64), ApiError> {
+    let filters = where_clause(db.kind(), organisation_id, query);
     let total = if counted_by_detail(query) {
         counts::total(db, organisation_id, query.status_details.as_deref()).await?
     } else {
-        let mut conditions = where_clause(db.kind(), organisation_id, query);
+        let mut conditions = filters.clone();
         if let Some(details) = &query.status_details {
             let clause = detail_clause(&mut conditions, details);
             conditions.push(clause);
@@ -247,7 +248,7 @@ pub async fn list(
             .try_get(0)?;
         count.max(0) as u64
     };
-    let mut conditions = where_clause(db.kind(), organisation_id, query);
+    let mut conditions = filters;
     let page_sql = page_sql(&mut conditions, query);
     let rows = conditions
         .bind(sqlx::query(&page_sql))
