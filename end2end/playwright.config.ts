@@ -5,6 +5,7 @@ import { defineConfig } from '@playwright/test';
 
 const port = Number(process.env.GRIDLINK_E2E_PORT ?? 3180);
 const sandboxPort = port + 1;
+const smtpPort = port + 2;
 export const baseURL = `http://127.0.0.1:${port}`;
 export const sandboxURL = `http://127.0.0.1:${sandboxPort}`;
 
@@ -35,6 +36,7 @@ export default defineConfig({
     command:
       `rm -rf .e2e-data && ../target/debug/gridlink serve --demo --demo-password e2e-password ` +
       `--listen 127.0.0.1:${port} --sandbox-listen 127.0.0.1:${sandboxPort} ` +
+      `--sandbox-smtp-listen 127.0.0.1:${smtpPort} ` +
       // The webhooks journey's receiver listens on this machine, which the
       // SSRF rule refuses unless private addresses are allowed.
       `--data-dir .e2e-data --static-dir ../dist --webhook-allow-private`,

@@ -72,7 +72,9 @@ async fn child() -> anyhow::Result<()> {
         Command::Sandbox(args) => {
             let config = SandboxConfig::from_args(&args)?;
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
-            server::sandbox::serve(listener, shutdown, config.options).await
+            let smtp = tokio::net::TcpListener::bind(config.smtp_listen).await?;
+            let sandbox = server::sandbox::Sandbox::with_options(config.options);
+            server::sandbox::serve_all(listener, smtp, shutdown, sandbox).await
         }
         _ => anyhow::bail!("the bench starts only serve and sandbox"),
     }
@@ -260,6 +262,7 @@ async fn parent() -> anyhow::Result<()> {
         &[
             "sandbox".into(),
             format!("--sandbox-listen=127.0.0.1:{sandbox_port}"),
+            "--sandbox-smtp-listen=127.0.0.1:0".into(),
         ],
         &dir.join("sandbox.log"),
     )?;

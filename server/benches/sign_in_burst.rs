@@ -65,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
             "--trusted-proxies=127.0.0.1",
             &format!("--listen=127.0.0.1:{port}"),
             &format!("--sandbox-listen=127.0.0.1:{sandbox_port}"),
+            "--sandbox-smtp-listen=127.0.0.1:0",
             &format!("--data-dir={}", data_dir.display()),
             "--static-dir=/nonexistent",
         ])

@@ -166,7 +166,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(server::sandbox::serve(
         sandbox,
         shutdown.clone(),
-        server::sandbox::SandboxOptions::default(),
+        server::sandbox::Sandbox::default(),
     ));
 
     let argv = [

@@ -189,6 +189,32 @@ pub struct ServeArgs {
     )]
     pub sandbox_listen: String,
 
+    /// Where the embedded sandbox's mail catcher (SMTP) listens when GRIDLINK_SMTP_URL is
+    /// unset: mail Gridlink sends is caught and shown on the sandbox's Mail page.
+    #[arg(
+        long,
+        env = "GRIDLINK_SANDBOX_SMTP_LISTEN",
+        value_name = "HOST:PORT",
+        default_value = "127.0.0.1:2525"
+    )]
+    pub sandbox_smtp_listen: String,
+
+    /// The mail server for end-user notices and operator mail: `smtps://user:pass@host`
+    /// (TLS) or `smtp://user:pass@host` (STARTTLS required). Default: the sandbox's mail
+    /// catcher when the sandbox runs; otherwise mail waits in the queue until this is set.
+    #[arg(
+        long,
+        env = "GRIDLINK_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub smtp_url: Option<String>,
+
+    /// The sender of Gridlink's mail, e.g. `Gridlink <no-reply@example.com>` (required with
+    /// GRIDLINK_SMTP_URL). End-user notices go out under the organisation's name at this address.
+    #[arg(long, env = "GRIDLINK_MAIL_FROM", value_name = "ADDRESS")]
+    pub mail_from: Option<String>,
+
     /// Base URL of the one utility adapter to talk to (shorthand for an adapters file
     /// with one adapter). Default: start the embedded sandbox.
     #[arg(long, env = "GRIDLINK_UTILITY_URL", value_name = "URL")]
@@ -319,6 +345,15 @@ pub struct SandboxArgs {
     )]
     pub sandbox_listen: String,
 
+    /// Address the sandbox's mail catcher (SMTP) listens on.
+    #[arg(
+        long,
+        env = "GRIDLINK_SANDBOX_SMTP_LISTEN",
+        value_name = "HOST:PORT",
+        default_value = "127.0.0.1:2525"
+    )]
+    pub sandbox_smtp_listen: String,
+
     /// Require every protocol call to be signed with this secret (`whsec_…`), as an
     /// adapter should.
     #[arg(
@@ -357,6 +392,9 @@ mod tests {
             "GRIDLINK_MASTER_KEY",
             "GRIDLINK_PUBLIC_URL",
             "GRIDLINK_SANDBOX_LISTEN",
+            "GRIDLINK_SANDBOX_SMTP_LISTEN",
+            "GRIDLINK_SMTP_URL",
+            "GRIDLINK_MAIL_FROM",
             "GRIDLINK_UTILITY_URL",
             "GRIDLINK_DEMO_PASSWORD",
             "GRIDLINK_TLS_CERT",

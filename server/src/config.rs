@@ -10,6 +10,7 @@ use reqwest::Url;
 use crate::cli::{ConformanceArgs, DatabaseArgs, SandboxArgs, ServeArgs};
 use crate::client_ip::TrustedProxies;
 use crate::crypto::Keyring;
+use crate::mail::transport::{parse_from, SmtpConfig};
 use crate::outbound::TrustRoots;
 use crate::sandbox::SandboxOptions;
 use crate::utility::adapters::{self, AdapterConfig};
@@ -37,6 +38,9 @@ pub const LISTEN: &str = "GRIDLINK_LISTEN (--listen)";
 pub const PUBLIC_URL: &str = "GRIDLINK_PUBLIC_URL (--public-url)";
 pub const MASTER_KEY: &str = "GRIDLINK_MASTER_KEY (--master-key)";
 pub const SANDBOX_LISTEN: &str = "GRIDLINK_SANDBOX_LISTEN (--sandbox-listen)";
+pub const SANDBOX_SMTP_LISTEN: &str = "GRIDLINK_SANDBOX_SMTP_LISTEN (--sandbox-smtp-listen)";
+pub const SMTP_URL: &str = "GRIDLINK_SMTP_URL (--smtp-url)";
+pub const MAIL_FROM: &str = "GRIDLINK_MAIL_FROM (--mail-from)";
 pub const UTILITY_URL: &str = "GRIDLINK_UTILITY_URL (--utility-url)";
 pub const UTILITY_SECRET: &str = "GRIDLINK_UTILITY_SECRET (--utility-secret)";
 pub const SANDBOX_SECRET: &str = "GRIDLINK_SANDBOX_SECRET (--secret)";
@@ -225,6 +229,47 @@ pub enum UtilitySource {
     Adapters(Vec<AdapterConfig>),
 }
 
+/// Where Gridlink's mail goes.
+#[derive(Debug, Clone)]
+pub enum MailRoute {
+    /// A real mail server (`GRIDLINK_SMTP_URL`).
+    Smtp(SmtpConfig),
+    /// The embedded sandbox's mail catcher, listening here.
+    SandboxCatcher { listen: SocketAddr },
+    /// Neither: mail is queued and waits until `GRIDLINK_SMTP_URL` is set.
+    Unconfigured,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub route: MailRoute,
+    /// The sender's address (`GRIDLINK_MAIL_FROM`).
+    pub from: lettre::message::Mailbox,
+}
+
+impl MailConfig {
+    fn from_args(args: &ServeArgs, utility: &UtilitySource) -> Result<MailConfig, ConfigError> {
+        let route = match (non_empty(&args.smtp_url), utility) {
+            (Some(url), _) => MailRoute::Smtp(SmtpConfig::parse(url)?),
+            (None, UtilitySource::EmbeddedSandbox { .. }) => MailRoute::SandboxCatcher {
+                listen: parse_listen_address(SANDBOX_SMTP_LISTEN, &args.sandbox_smtp_listen)?,
+            },
+            (None, UtilitySource::Adapters(_)) => MailRoute::Unconfigured,
+        };
+        let from = match (non_empty(&args.mail_from), &route) {
+            (Some(value), _) => parse_from(value)?,
+            (None, MailRoute::Smtp(_)) => {
+                return Err(ConfigError::new(
+                    MAIL_FROM,
+                    "a sender is required with GRIDLINK_SMTP_URL, e.g. \"Gridlink <no-reply@example.com>\"",
+                ))
+            }
+            (None, _) => parse_from("Gridlink <no-reply@gridlink.localhost>")?,
+        };
+        Ok(MailConfig { route, from })
+    }
+}
+
 /// Demo mode's settings.
 #[derive(Debug, Clone)]
 pub struct DemoSettings {
@@ -253,6 +298,7 @@ pub struct ServeConfig {
     pub webhook_allow_private: bool,
     /// Proxies whose `X-Forwarded-For` / `Forwarded` headers are believed.
     pub trusted_proxies: TrustedProxies,
+    pub mail: MailConfig,
 }
 
 /// How the background jobs pace their work.
@@ -461,11 +507,13 @@ impl ServeConfig {
             }
             None
         };
+        let mail = MailConfig::from_args(args, &utility)?;
         Ok(ServeConfig {
             listen,
             public_url,
             master_key,
             utility,
+            mail,
             static_dir: PathBuf::from(&args.static_dir),
             demo,
             database,
@@ -540,6 +588,8 @@ pub fn conformance_options(
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
     pub listen: SocketAddr,
+    /// Where its mail catcher (SMTP) listens.
+    pub smtp_listen: SocketAddr,
     pub options: SandboxOptions,
 }
 
@@ -547,6 +597,7 @@ impl SandboxConfig {
     pub fn from_args(args: &SandboxArgs) -> Result<SandboxConfig, ConfigError> {
         Ok(SandboxConfig {
             listen: parse_listen_address(SANDBOX_LISTEN, &args.sandbox_listen)?,
+            smtp_listen: parse_listen_address(SANDBOX_SMTP_LISTEN, &args.sandbox_smtp_listen)?,
             options: SandboxOptions {
                 secret: non_empty(&args.secret)
                     .map(|secret| {

@@ -142,6 +142,7 @@ async fn seed_credentials(state: &AppState) -> anyhow::Result<()> {
             password: Password::parse(password).map_err(|error| anyhow::anyhow!("{error}"))?,
             correlation_id: Some(correlation_id.to_owned()),
             owner: Owner::EndUser,
+            contact: None,
         };
         insert_credential(state, DEMO_ORGANISATION_ID, &credential, "demo:seed")
             .await

@@ -25,7 +25,7 @@ struct SealedColumn {
     associated_data: fn(&str) -> String,
 }
 
-const SEALED_COLUMNS: [SealedColumn; 4] = [
+const SEALED_COLUMNS: [SealedColumn; 6] = [
     SealedColumn {
         table: "credentials",
         key: "id",
@@ -50,10 +50,22 @@ const SEALED_COLUMNS: [SealedColumn; 4] = [
         column: "sealed_previous_secret",
         associated_data: crate::webhooks::signing::aad,
     },
+    SealedColumn {
+        table: "mail_outbox",
+        key: "id",
+        column: "sealed_message",
+        associated_data: crate::mail::outbox::associated_data,
+    },
+    SealedColumn {
+        table: "end_user_notices",
+        key: "id",
+        column: "sealed_link",
+        associated_data: crate::mail::notices::link_associated_data,
+    },
 ];
 
 /// Re-seals every stored secret (utility passwords, session tokens, webhook
-/// signing secrets) not sealed under the current key.
+/// signing secrets, queued mail, notices' links) not sealed under the current key.
 pub async fn rotate(db: &Database, keyring: &Keyring) -> anyhow::Result<RotationReport> {
     let current_prefix = format!("v1.{}.", keyring.current().id());
     let mut report = RotationReport::default();

@@ -8,7 +8,7 @@ use axum::routing::get;
 use axum::Router;
 use shared::connect::Branding;
 use shared::i18n::Language;
-use shared::operators::{OrganisationSettings, OrganisationSettingsChange};
+use shared::operators::{NotifyEndUsers, OrganisationSettings, OrganisationSettingsChange};
 use shared::validation::{AccentColor, EmailAddress, EmbedOrigin, HttpsUrl};
 
 use crate::auth::{Actor, AdminOperator};
@@ -42,9 +42,9 @@ pub async fn branding(
                FROM embed_origins WHERE organisation_id = $1"
         }
     };
-    let (name, logo_url, accent_color, terms_url, privacy_url, language, origins): BrandingRow =
+    let (name, logo_url, accent_color, terms_url, privacy_url, language, notify, origins): BrandingRow =
         sqlx::query_as(&format!(
-            "SELECT name, logo_url, accent_color, terms_url, privacy_url, connect_language, ({origins}) \
+            "SELECT name, logo_url, accent_color, terms_url, privacy_url, connect_language, notify_end_users, ({origins}) \
              FROM organisations WHERE id = $1"
         ))
         .bind(organisation_id)
@@ -61,18 +61,20 @@ pub async fn branding(
             privacy_url,
             embed_origins,
             default_language: Language::from_tag(&language).unwrap_or_default(),
+            notify_end_users: NotifyEndUsers::parse(&notify).unwrap_or_default(),
         },
     ))
 }
 
 /// name, logo_url, accent_color, terms_url, privacy_url, connect_language,
-/// embed origins (a JSON array)
+/// notify_end_users, embed origins (a JSON array)
 type BrandingRow = (
     String,
     Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
+    String,
     String,
     String,
 );
@@ -101,6 +103,7 @@ async fn settings(db: &Database, organisation_id: &str) -> Result<OrganisationSe
         privacy_url: branding.privacy_url,
         embed_origins: branding.embed_origins,
         connect_language: branding.default_language,
+        notify_end_users: branding.notify_end_users,
     })
 }
 
@@ -171,7 +174,7 @@ async fn change_settings(
     let mut tx = state.db.begin_write().await?;
     sqlx::query(
         "UPDATE organisations SET name = $1, logo_url = $2, accent_color = $3, terms_url = $4, privacy_url = $5, \
-           connect_language = $6 WHERE id = $7",
+           connect_language = $6, notify_end_users = $7 WHERE id = $8",
     )
     .bind(&name)
     .bind(logo_url)
@@ -179,6 +182,7 @@ async fn change_settings(
     .bind(terms_url)
     .bind(privacy_url)
     .bind(body.connect_language.code())
+    .bind(body.notify_end_users.as_str())
     .bind(&actor.organisation_id)
     .execute(&mut *tx)
     .await?;

@@ -16,7 +16,9 @@ use crate::crypto::Keyring;
 use crate::https::TlsListener;
 use crate::incidents::tally::{CallTally, ObservedConnector};
 use crate::jobs::{self, Schedule, Wakeups};
-use crate::sandbox::SandboxOptions;
+use crate::config::MailRoute;
+use crate::mail::transport::{Mailer, SmtpConfig};
+use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::spa::SpaAssets;
 use crate::state::{AppState, Settings};
 use crate::store::Database;
@@ -38,6 +40,8 @@ pub struct RunningServer {
     pub public_url: Url,
     /// Where the embedded sandbox listens, when it runs in this process.
     pub sandbox_addr: Option<SocketAddr>,
+    /// Where its mail catcher (SMTP) listens, when mail goes there.
+    pub sandbox_smtp_addr: Option<SocketAddr>,
     /// The state the handlers and jobs share (tests drive jobs and the clock through it).
     pub state: AppState,
     task: JoinHandle<anyhow::Result<()>>,
@@ -115,6 +119,7 @@ pub async fn start_with(
             .map(|connector| connector.with_secret(secret))
             .context("Failed to create the HTTP client for utilities")
     };
+    let mut sandbox_smtp_addr = None;
     let (sandbox_addr, adapters) = match &config.utility {
         UtilitySource::EmbeddedSandbox { listen } => {
             let sandbox_listener = bind(config::SANDBOX_LISTEN, *listen).await?;
@@ -123,11 +128,23 @@ pub async fn start_with(
                 .context("Failed to read the sandbox address")?;
             // The embedded sandbox checks signatures too, with a secret of this run.
             let secret = SigningSecret::generate();
-            let options = SandboxOptions {
+            let sandbox = Sandbox::with_options(SandboxOptions {
                 secret: Some(secret.clone()),
                 utilities: None,
-            };
-            tasks.spawn(sandbox::serve(sandbox_listener, shutdown.clone(), options));
+            });
+            if let MailRoute::SandboxCatcher { listen } = &config.mail.route {
+                let smtp_listener = bind(config::SANDBOX_SMTP_LISTEN, *listen).await?;
+                let smtp_addr = smtp_listener
+                    .local_addr()
+                    .context("Failed to read the mail catcher's address")?;
+                tasks.spawn(sandbox::serve_smtp(
+                    smtp_listener,
+                    sandbox.clone(),
+                    shutdown.clone(),
+                ));
+                sandbox_smtp_addr = Some(smtp_addr);
+            }
+            tasks.spawn(sandbox::serve(sandbox_listener, shutdown.clone(), sandbox));
             let url =
                 Url::parse(&format!("http://{addr}")).context("Failed to build the sandbox URL")?;
             (
@@ -167,6 +184,7 @@ pub async fn start_with(
             trust: config.trust.clone(),
             webhook_allow_private: config.webhook_allow_private,
             trusted_proxies: config.trusted_proxies.clone(),
+            mail_from: config.mail.from.clone(),
         }),
         utilities: UtilityCatalog::new(Arc::clone(&utility)),
         utility,
@@ -181,7 +199,18 @@ pub async fn start_with(
         Some(settings) => Some(demo::seed(&state, settings).await?),
         None => None,
     };
-    jobs::spawn_all(&mut tasks, &state, schedule, &shutdown);
+    let mailer = match (&config.mail.route, sandbox_smtp_addr) {
+        (MailRoute::Smtp(smtp), _) => Some(smtp.clone()),
+        (MailRoute::SandboxCatcher { .. }, Some(addr)) => Some(
+            SmtpConfig::parse(&format!("smtp://{addr}"))
+                .context("Failed to address the mail catcher")?,
+        ),
+        _ => None,
+    }
+    .map(|smtp| Mailer::new(&smtp, &config.trust).map(Arc::new))
+    .transpose()
+    .context("Failed to set up the mail transport")?;
+    jobs::spawn_all(&mut tasks, &state, schedule, &shutdown, mailer);
     let router =
         app::app(state.clone()).into_make_service_with_connect_info::<crate::client_ip::Peer>();
     tasks.spawn(forget_idle_clients(state.clone(), shutdown.clone()));
@@ -240,6 +269,7 @@ pub async fn start_with(
         local_addr,
         public_url,
         sandbox_addr,
+        sandbox_smtp_addr,
         state,
         task,
     })

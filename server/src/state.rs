@@ -53,6 +53,8 @@ pub struct Settings {
     pub webhook_allow_private: bool,
     /// Proxies whose forwarding headers name the client (`GRIDLINK_TRUSTED_PROXIES`).
     pub trusted_proxies: TrustedProxies,
+    /// The sender of Gridlink's mail (`GRIDLINK_MAIL_FROM`).
+    pub mail_from: lettre::message::Mailbox,
 }
 
 impl Settings {
@@ -99,6 +101,7 @@ mod tests {
             trust: TrustRoots::only(Vec::new()),
             webhook_allow_private: false,
             trusted_proxies: TrustedProxies::default(),
+            mail_from: "no-reply@gridlink.localhost".parse().unwrap(),
         };
         let day = 24 * 60 * 60 * 1000;
         let delays: Vec<i64> = (0..200).map(|_| settings.next_sync_delay_ms()).collect();

@@ -44,6 +44,14 @@ pub struct NewConnectToken {
     pub correlation_id: Option<String>,
     #[serde(default)]
     pub owner: Owner,
+    /// The end-user's email, for notices when the credential needs them
+    /// (the organisation's `notifyEndUsers`). Given here, it may appear in webhooks.
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(length(max = 254), extend("pattern" = crate::validation::EmailAddress::PATTERN)))]
+    pub contact_email: Option<String>,
+    /// The language of those notices; default: the organisation's Connect language.
+    #[serde(default)]
+    pub contact_language: Option<Language>,
 }
 
 /// A Connect token and the URL that opens Connect with it. Shown once.
@@ -155,6 +163,22 @@ pub struct ConnectState {
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub expires_at: OffsetDateTime,
+    /// On the success screen: whether to offer "Email me if this connection
+    /// needs attention" (the organisation sends such mail and has no address yet).
+    #[serde(default)]
+    pub offer_contact: bool,
+    /// The address notices go to, masked (`j•••@example.com`), when there is one.
+    #[serde(default)]
+    pub contact_email: Option<String>,
+}
+
+/// `POST /api/connect/contact`: the end-user's address for notices, from the success screen.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContactChoice {
+    #[cfg_attr(feature = "schema", schemars(length(max = 254), extend("pattern" = crate::validation::EmailAddress::PATTERN)))]
+    pub contact_email: String,
 }
 
 /// How Connect looks for an organisation, and which pages may embed it.
@@ -173,6 +197,11 @@ pub struct Branding {
     /// Connect's language when the browser asks for none Connect speaks.
     #[serde(default)]
     pub default_language: Language,
+    /// Whether the organisation mails end-users when their connection needs
+    /// them (kept on the server; Connect learns it as [`ConnectState::offer_contact`]).
+    #[serde(skip)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub notify_end_users: crate::operators::NotifyEndUsers,
 }
 
 /// `POST /api/connect/credentials`.

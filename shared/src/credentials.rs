@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::i18n::Language;
 use crate::status::{CredentialStatus, Status, StatusDetail};
 
 crate::wire_enum! {
@@ -31,6 +32,14 @@ pub struct NewCredential {
     pub correlation_id: Option<String>,
     #[serde(default)]
     pub owner: Owner,
+    /// The end-user's email, for notices when the credential needs them
+    /// (the organisation's `notifyEndUsers`). Given here, it may appear in webhooks.
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(length(max = 254), extend("pattern" = crate::validation::EmailAddress::PATTERN)))]
+    pub contact_email: Option<String>,
+    /// The language of those notices; default: the organisation's Connect language.
+    #[serde(default)]
+    pub contact_language: Option<Language>,
 }
 
 /// `PATCH /api/v1/credentials/{id}`: a new password starts a new connection attempt.
@@ -44,6 +53,12 @@ pub struct CredentialChange {
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(length(max = 200), extend("pattern" = r"^[^\x00-\x1f\x7f-\x9f]*$")))]
     pub correlation_id: Option<String>,
+    /// The end-user's email for notices; an empty string removes it.
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(length(max = 254), extend("pattern" = crate::validation::EmailAddress::PATTERN_OR_BLANK)))]
+    pub contact_email: Option<String>,
+    #[serde(default)]
+    pub contact_language: Option<Language>,
 }
 
 /// A credential as the API shows it. Never carries the password or token.
@@ -84,6 +99,11 @@ pub struct Credential {
     #[serde(with = "time::serde::rfc3339::option")]
     #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub deactivated_at: Option<OffsetDateTime>,
+    /// The end-user's email for notices; masked (`j•••@example.com`) in lists.
+    #[serde(default)]
+    pub contact_email: Option<String>,
+    #[serde(default)]
+    pub contact_language: Option<Language>,
 }
 
 /// One page of `GET /api/v1/credentials`.

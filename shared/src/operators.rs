@@ -156,6 +156,24 @@ pub struct CreatedApiKey {
     pub secret: String,
 }
 
+crate::wire_enum! {
+    /// Whether Gridlink mails end-users an update link when their credential needs them.
+    pub enum NotifyEndUsers {
+        /// No mail to end-users.
+        Off = "OFF",
+        /// When a credential with a contact email needs its MFA refreshed.
+        WhenRefreshRequired = "WHEN_REFRESH_REQUIRED",
+        /// That, and also when its session token is about to expire.
+        BeforeTokenExpiry = "BEFORE_TOKEN_EXPIRY",
+    }
+}
+
+impl Default for NotifyEndUsers {
+    fn default() -> Self {
+        NotifyEndUsers::Off
+    }
+}
+
 /// `GET /api/v1/organisation`: the organisation's branding and embedding settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -171,6 +189,8 @@ pub struct OrganisationSettings {
     pub embed_origins: Vec<String>,
     /// Connect's language when the end-user's browser asks for none it speaks.
     pub connect_language: Language,
+    /// Mail end-users an update link (and two reminders) when their credential needs them.
+    pub notify_end_users: NotifyEndUsers,
 }
 
 /// `PUT /api/v1/organisation` (admins): the whole settings; `null` clears a field.
@@ -196,4 +216,6 @@ pub struct OrganisationSettingsChange {
     pub embed_origins: Vec<String>,
     #[serde(default)]
     pub connect_language: Language,
+    #[serde(default)]
+    pub notify_end_users: NotifyEndUsers,
 }

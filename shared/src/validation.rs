@@ -162,6 +162,17 @@ impl std::fmt::Debug for OtpCode {
     }
 }
 
+/// The body of [`EmailAddress::PATTERN`], without anchors.
+macro_rules! email_address_pattern {
+    () => {
+        concat!(
+            r"[^\s@\x00-\x1f\x7f-\x9f]+@",
+            r"[^\s@.\x00-\x1f\x7f-\x9f-]([^\s@.\x00-\x1f\x7f-\x9f]*[^\s@.\x00-\x1f\x7f-\x9f-])?",
+            r"(\.[^\s@.\x00-\x1f\x7f-\x9f-]([^\s@.\x00-\x1f\x7f-\x9f]*[^\s@.\x00-\x1f\x7f-\x9f-])?)+"
+        )
+    };
+}
+
 /// An email address: one `@`, a non-empty local part, a domain with a dot,
 /// at most 254 characters, stored in lower case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -171,11 +182,10 @@ pub struct EmailAddress(String);
 
 impl EmailAddress {
     /// What [`EmailAddress::parse`] accepts, as a JSON Schema pattern.
-    pub const PATTERN: &'static str = concat!(
-        r"^\s*[^\s@\x00-\x1f\x7f-\x9f]+@",
-        r"[^\s@.\x00-\x1f\x7f-\x9f-]([^\s@.\x00-\x1f\x7f-\x9f]*[^\s@.\x00-\x1f\x7f-\x9f-])?",
-        r"(\.[^\s@.\x00-\x1f\x7f-\x9f-]([^\s@.\x00-\x1f\x7f-\x9f]*[^\s@.\x00-\x1f\x7f-\x9f-])?)+\s*$"
-    );
+    pub const PATTERN: &'static str = concat!(r"^\s*", email_address_pattern!(), r"\s*$");
+    /// [`EmailAddress::PATTERN`], or blank (a field where blank removes the address).
+    pub const PATTERN_OR_BLANK: &'static str =
+        concat!(r"^\s*(", email_address_pattern!(), r")?\s*$");
 
     pub fn parse(value: &str) -> Result<EmailAddress, ValidationError> {
         const INVALID: ValidationError =
@@ -201,6 +211,22 @@ impl EmailAddress {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The address as lists show it: the first character of the local part, then `•••`.
+    pub fn masked(&self) -> String {
+        mask_email(&self.0)
+    }
+}
+
+/// `jane@example.com` → `j•••@example.com`; text without an `@` is masked whole.
+pub fn mask_email(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}•••@{domain}")
+        }
+        None => "•••".to_owned(),
     }
 }
 
@@ -436,6 +462,15 @@ string_newtype_conversions!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_masked_address_keeps_its_first_letter_and_domain() {
+        assert_eq!(
+            EmailAddress::parse("Jane.Doe@Example.com").unwrap().masked(),
+            "j•••@example.com"
+        );
+        assert_eq!(mask_email("nobody"), "•••");
+    }
 
     #[test]
     fn a_username_is_trimmed() {

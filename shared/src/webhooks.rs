@@ -19,6 +19,8 @@ crate::wire_enum! {
         CredentialStale = "CREDENTIAL_STALE",
         /// A stale credential synced again.
         CredentialRecovered = "CREDENTIAL_RECOVERED",
+        /// Gridlink mailed the end-user an update link (a notice or a reminder).
+        EndUserNotified = "END_USER_NOTIFIED",
         /// A utility stopped answering for many calls at once; its syncs wait.
         UtilityIncidentOpened = "UTILITY_INCIDENT_OPENED",
         /// The utility answers again; its credentials resume by themselves.

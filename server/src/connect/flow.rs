@@ -3,11 +3,12 @@
 
 use axum::extract::State;
 use shared::connect::{
+    ContactChoice,
     Branding, ChooseMethod, ConnectPurpose, ConnectState, SubmitCode, SubmitCredentials,
     SubmitPassword, Utility,
 };
 use shared::i18n::Language;
-use shared::validation::{OtpCode, Password, Username};
+use shared::validation::{EmailAddress, OtpCode, Password, Username};
 use shared::StatusDetail;
 
 use super::session::{connect_state, ConnectSession, MAX_WRONG_CODES, MFA_IDLE_TIMEOUT_MS};
@@ -17,6 +18,7 @@ use crate::error::{ApiError, FieldErrors};
 use crate::extract::Json;
 use crate::lifecycle::connection::{self, complete_connection};
 use crate::lifecycle::events::{transition, Transition};
+use crate::lifecycle::records::{Contact, ContactSource};
 use crate::lifecycle::{mfa_slots, records, sessions};
 use crate::state::AppState;
 use crate::utility::UtilityError;
@@ -135,6 +137,45 @@ pub async fn read_session(
     state_of(&state, &session).await
 }
 
+/// "Email me if this connection needs attention" on the success screen: the
+/// end-user's own address for notices (the organisation's name and branding,
+/// in the language Connect was in).
+pub async fn choose_contact(
+    State(state): State<AppState>,
+    session: ConnectSession,
+    Json(body): Json<ContactChoice>,
+) -> Result<Json<ConnectState>, ApiError> {
+    let language = session.language;
+    let (Some(credential_id), Some(_)) = (&session.credential_id, session.completed_at) else {
+        return Err(ApiError::Conflict(language.contact_after_success().into()));
+    };
+    let mut errors = FieldErrors::default();
+    let email = match EmailAddress::parse(&body.contact_email) {
+        Ok(email) => Some(email),
+        Err(error) => {
+            errors.add("contactEmail", error.in_language(language));
+            None
+        }
+    };
+    errors.finish()?;
+    let Some(email) = email else {
+        unreachable!("FieldErrors::finish returned Ok, so the address parsed")
+    };
+    let Some(row) = find_by_id(&state.db, credential_id).await? else {
+        return Err(ApiError::NotFound("The credential"));
+    };
+    let contact = Contact {
+        email,
+        source: ContactSource::EndUser,
+        language: Some(language),
+    };
+    let mut tx = state.db.begin_write().await?;
+    records::set_contact(&mut tx, &row.reference(), Some(&contact), ACTOR, state.clock.now_ms())
+        .await?;
+    tx.commit().await?;
+    fresh_state(&state, &session).await
+}
+
 pub async fn list_utilities(
     State(state): State<AppState>,
     _session: ConnectSession,
@@ -188,6 +229,15 @@ pub async fn submit_credentials(
                 password,
                 correlation_id: session.correlation_id.clone(),
                 owner: session.owner,
+                contact: session
+                    .contact_email
+                    .as_deref()
+                    .and_then(|email| EmailAddress::parse(email).ok())
+                    .map(|email| Contact {
+                        email,
+                        source: ContactSource::Integrator,
+                        language: session.contact_language,
+                    }),
             };
             // Created and attached together: a double submit that loses
             // the race leaves nothing behind.

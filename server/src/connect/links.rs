@@ -11,10 +11,12 @@ use time::Duration;
 
 use crate::auth::Actor;
 use crate::clock::from_ms;
-use crate::credentials::{check_utility, store, validate_correlation_id};
+use crate::credentials::{check_contact, check_utility, store, validate_correlation_id};
+use crate::lifecycle::records::ContactSource;
 use crate::error::{ApiError, FieldErrors};
 use crate::extract::{Json, Path};
 use crate::lifecycle::events::{record_event, EventKind, NewEvent};
+use crate::mail::notices::{self, StopReason};
 use crate::lifecycle::sessions::{self, NewSession};
 use crate::state::AppState;
 use crate::store::LockedTable;
@@ -55,9 +57,16 @@ async fn create_connect_token(
     if let Some(utility_id) = &body.utility_id {
         check_utility(&state, &mut errors, "utilityId", utility_id).await?;
     }
+    let contact = check_contact(
+        &mut errors,
+        "contactEmail",
+        body.contact_email.as_deref(),
+        body.contact_language,
+        ContactSource::of(&actor),
+    );
     errors.finish()?;
     let label = actor.label();
-    let mut connection = state.db.pool().acquire().await?;
+    let mut connection = state.db.begin_write().await?;
     let token = sessions::open(
         &mut connection,
         &state,
@@ -73,6 +82,10 @@ async fn create_connect_token(
         },
     )
     .await?;
+    if let Some(contact) = &contact {
+        sessions::remember_contact(&mut connection, &token.id, contact).await?;
+    }
+    connection.commit().await?;
     Ok((StatusCode::CREATED, Json(token)))
 }
 
@@ -112,6 +125,7 @@ async fn create_retry_token(
         message: "MFA verification retried from the dashboard.",
     };
     record_event(&mut tx, &event, state.clock.now_ms()).await?;
+    notices::stop(&mut tx, &id, StopReason::HandledManually, state.clock.now_ms()).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(token)))
 }
@@ -136,6 +150,7 @@ async fn create_update_link(
         .lock_row(&mut tx, LockedTable::Credentials, &id)
         .await?;
     sessions::replace_update_links(&mut tx, &id, now).await?;
+    notices::stop(&mut tx, &id, StopReason::HandledManually, now).await?;
     let token = sessions::open(
         &mut tx,
         &state,
@@ -208,6 +223,7 @@ async fn revoke_update_link(
     if !revoked {
         return Err(ApiError::NotFound("The active update link"));
     }
+    notices::stop(&mut tx, &id, StopReason::HandledManually, now).await?;
     let event = NewEvent {
         credential_id: &id,
         organisation_id: &actor.organisation_id,

@@ -20,5 +20,6 @@ pub fn router() -> Router<AppState> {
         .route("/connect/mfa/method", post(flow::choose_method))
         .route("/connect/mfa/resend", post(flow::resend_code))
         .route("/connect/mfa/code", post(flow::submit_code))
+        .route("/connect/contact", post(flow::choose_contact))
         .merge(links::router())
 }

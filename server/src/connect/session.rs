@@ -41,6 +41,9 @@ pub struct ConnectSession {
     /// The language Connect's screens are in, as its requests say
     /// (`Accept-Language`): the errors answered to it are in that language.
     pub language: Language,
+    /// The end-user's contact the integrator gave with the Connect token.
+    pub contact_email: Option<String>,
+    pub contact_language: Option<Language>,
 }
 
 impl ConnectSession {
@@ -68,6 +71,8 @@ struct SessionRow {
     completed_at: Option<i64>,
     revoked_at: Option<i64>,
     revoked_reason: Option<String>,
+    contact_email: Option<String>,
+    contact_language: Option<String>,
 }
 
 impl FromRequestParts<AppState> for ConnectSession {
@@ -80,7 +85,8 @@ impl FromRequestParts<AppState> for ConnectSession {
         let token = bearer_token(&parts.headers).ok_or(ApiError::Unauthenticated)?;
         let row: Option<SessionRow> = sqlx::query_as(
             "SELECT id, organisation_id, purpose, credential_id, utility_id, correlation_id, owner, expires_at, \
-               attempt_started_at, completed_at, revoked_at, revoked_reason FROM connect_sessions WHERE token_hash = $1",
+               attempt_started_at, completed_at, revoked_at, revoked_reason, contact_email, contact_language \
+             FROM connect_sessions WHERE token_hash = $1",
         )
         .bind(tokens::hash(token))
         .fetch_optional(state.db.pool())
@@ -98,6 +104,8 @@ impl FromRequestParts<AppState> for ConnectSession {
             completed_at,
             revoked_at,
             revoked_reason,
+            contact_email,
+            contact_language,
         }) = row
         else {
             return Err(ApiError::Unauthenticated);
@@ -132,6 +140,8 @@ impl FromRequestParts<AppState> for ConnectSession {
             attempt_started_at,
             completed_at,
             language: requested_language(&parts.headers),
+            contact_email,
+            contact_language: contact_language.as_deref().and_then(Language::from_tag),
         })
     }
 }
@@ -184,6 +194,14 @@ pub fn connect_state(
         .and_then(|json| serde_json::from_str(json).ok())
         .unwrap_or_default();
     let in_verification = matches!(step, ConnectStep::ChooseMethod | ConnectStep::EnterCode);
+    let contact_email = credential
+        .filter(|_| step == ConnectStep::Success)
+        .and_then(|row| row.contact_email.as_deref())
+        .map(shared::validation::mask_email);
+    let offer_contact = step == ConnectStep::Success
+        && credential.is_some()
+        && contact_email.is_none()
+        && branding.notify_end_users != shared::operators::NotifyEndUsers::Off;
     ConnectState {
         purpose: session.purpose,
         organisation_name,
@@ -229,5 +247,7 @@ pub fn connect_state(
             .filter(|_| step == ConnectStep::EnterCode)
             .map(|row| (MAX_WRONG_CODES - row.mfa_wrong_codes).max(0) as u32),
         expires_at: from_ms(session.expires_at),
+        offer_contact,
+        contact_email,
     }
 }

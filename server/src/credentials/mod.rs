@@ -13,14 +13,15 @@ use axum::Router;
 use shared::credentials::{
     Credential, CredentialChange, CredentialEvent, NewCredential, UtilityAccount, UtilityStatement,
 };
-use shared::validation::{Password, Username};
+use shared::i18n::Language;
+use shared::validation::{EmailAddress, Password, Username};
 use shared::StatusDetail;
 
 use crate::auth::Actor;
 use crate::error::{ApiError, FieldErrors};
 use crate::extract::{Json, Path};
 use crate::lifecycle::events::{transition, Transition};
-use crate::lifecycle::records::{self, insert_credential};
+use crate::lifecycle::records::{self, insert_credential, Contact, ContactSource};
 use crate::state::AppState;
 use crate::sync::SyncOutcome;
 use crate::utility::UtilityError;
@@ -123,6 +124,25 @@ pub struct ValidatedCredential {
     pub password: Password,
     pub correlation_id: Option<String>,
     pub owner: shared::credentials::Owner,
+    pub contact: Option<Contact>,
+}
+
+/// Validates an end-user contact email given by `source`; blank means none.
+pub fn check_contact(
+    errors: &mut FieldErrors,
+    field: &str,
+    email: Option<&str>,
+    language: Option<Language>,
+    source: ContactSource,
+) -> Option<Contact> {
+    let email = email.map(str::trim).filter(|email| !email.is_empty())?;
+    errors
+        .check(field, EmailAddress::parse(email))
+        .map(|email| Contact {
+            email,
+            source,
+            language,
+        })
 }
 
 async fn create_credential(
@@ -138,6 +158,13 @@ async fn create_credential(
         validate_correlation_id(body.correlation_id.as_deref()),
     );
     check_utility(&state, &mut errors, "utilityId", &body.utility_id).await?;
+    let contact = check_contact(
+        &mut errors,
+        "contactEmail",
+        body.contact_email.as_deref(),
+        body.contact_language,
+        ContactSource::of(&actor),
+    );
     errors.finish()?;
     let (Some(username), Some(password), Some(correlation_id)) =
         (username, password, correlation_id)
@@ -150,6 +177,7 @@ async fn create_credential(
         password,
         correlation_id,
         owner: body.owner,
+        contact,
     };
     let id = insert_credential(&state, &actor.organisation_id, &validated, &actor.label()).await?;
     let row = store::find(&state.db, &actor.organisation_id, &id).await?;
@@ -201,6 +229,16 @@ async fn change_credential(
         "correlationId",
         validate_correlation_id(body.correlation_id.as_deref()),
     );
+    let contact = check_contact(
+        &mut errors,
+        "contactEmail",
+        body.contact_email.as_deref(),
+        body.contact_language,
+        ContactSource::of(&actor),
+    );
+    if body.contact_language.is_some() && body.contact_email.is_none() && row.contact_email.is_none() {
+        errors.add("contactLanguage", "Set a contact email first.");
+    }
     errors.finish()?;
     let now = state.clock.now_ms();
     let label = actor.label();
@@ -208,6 +246,19 @@ async fn change_credential(
     if body.correlation_id.is_some() {
         records::change_correlation_id(&mut tx, &id, correlation_id.flatten().as_deref(), now)
             .await?;
+    }
+    if body.contact_email.is_some() {
+        records::set_contact(&mut tx, &row.reference(), contact.as_ref(), &label, now).await?;
+    } else if let (Some(language), Some(email)) = (body.contact_language, &row.contact_email) {
+        // Only the language changes: the address and who gave it stay.
+        let kept = Contact {
+            email: EmailAddress::parse(email).map_err(|error| {
+                ApiError::Internal(anyhow::anyhow!("a stored contact email: {error}"))
+            })?,
+            source: row.contact_source,
+            language: Some(language),
+        };
+        records::set_contact(&mut tx, &row.reference(), Some(&kept), &label, now).await?;
     }
     if let Some(password) = password {
         records::change_password(&mut tx, &state, &row, &password, &label, now).await?;

@@ -2,6 +2,8 @@
 //! filtered and paginated list, and the counts.
 
 use shared::credentials::{Credential, CredentialEvent, OrganisationEvent, Owner};
+use shared::i18n::Language;
+use shared::validation::mask_email;
 use shared::{CredentialStatus, StatusDetail};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -9,6 +11,7 @@ use sqlx::Row;
 use super::counts;
 use crate::clock::from_ms;
 use crate::error::ApiError;
+use crate::lifecycle::records::ContactSource;
 use crate::store::{Conditions, Database, DatabaseKind, SqlValue};
 
 /// The columns [`CredentialRow::from_row`] reads.
@@ -16,7 +19,7 @@ pub const COLUMNS: &str =
     "id, organisation_id, utility_id, username, correlation_id, owner, status_detail, \
      failure_message, token_expires_at, last_synced_at, next_sync_at, created_at, updated_at, deactivated_at, \
      mfa_challenge_id, mfa_options, mfa_method, mfa_destination, mfa_code_expires_at, mfa_sends, \
-     mfa_wrong_codes, mfa_last_activity_at, stale_since";
+     mfa_wrong_codes, mfa_last_activity_at, stale_since, contact_email, contact_email_source, contact_language";
 
 /// A credential row without its secrets (those are read only where used).
 #[derive(Debug, Clone)]
@@ -44,6 +47,9 @@ pub struct CredentialRow {
     pub mfa_wrong_codes: i64,
     pub mfa_last_activity_at: Option<i64>,
     pub stale_since: Option<i64>,
+    pub contact_email: Option<String>,
+    pub contact_source: ContactSource,
+    pub contact_language: Option<Language>,
 }
 
 impl CredentialRow {
@@ -76,6 +82,16 @@ impl CredentialRow {
             mfa_wrong_codes: row.try_get("mfa_wrong_codes")?,
             mfa_last_activity_at: row.try_get("mfa_last_activity_at")?,
             stale_since: row.try_get("stale_since")?,
+            contact_email: row.try_get("contact_email")?,
+            contact_source: match row.try_get::<Option<String>, _>("contact_email_source")?.as_deref() {
+                Some("INTEGRATOR") => ContactSource::Integrator,
+                Some("END_USER") => ContactSource::EndUser,
+                _ => ContactSource::Operator,
+            },
+            contact_language: row
+                .try_get::<Option<String>, _>("contact_language")?
+                .as_deref()
+                .and_then(Language::from_tag),
         })
     }
 
@@ -105,6 +121,8 @@ impl CredentialRow {
             created_at: from_ms(self.created_at),
             updated_at: from_ms(self.updated_at),
             deactivated_at: self.deactivated_at.map(from_ms),
+            contact_email: self.contact_email.clone(),
+            contact_language: self.contact_language,
         }
     }
 }
@@ -256,7 +274,12 @@ pub async fn list(
         .await?;
     let items = rows
         .iter()
-        .map(|row| CredentialRow::from_row(row).map(|row| row.to_api()))
+        .map(|row| {
+            CredentialRow::from_row(row).map(|row| Credential {
+                contact_email: row.contact_email.as_deref().map(mask_email),
+                ..row.to_api()
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((items, total))
 }

@@ -1,15 +1,17 @@
 //! Background jobs that run inside the server process: logins, data syncs,
 //! the token-expiry sweep with its warnings, the staleness check, the
 //! incident watch, the adapters' catalogue refresh, webhook delivery,
-//! retention, and folding the credential counts. They claim work through the
-//! database, so several replicas can run them, and they stop when the
-//! shutdown token is cancelled.
+//! retention, folding the credential counts, end-user notices and mail.
+//! They claim work through the database, so several replicas can run them,
+//! and they stop when the shutdown token is cancelled.
 
 pub mod catalogue;
 pub mod count_fold;
 pub mod expiry;
 pub mod incident_watch;
 pub mod logins;
+pub mod mail_delivery;
+pub mod notices;
 pub mod retention;
 pub mod staleness;
 pub mod syncs;
@@ -31,6 +33,7 @@ pub struct Wakeups {
     pub logins: Arc<Notify>,
     pub syncs: Arc<Notify>,
     pub webhooks: Arc<Notify>,
+    pub mail: Arc<Notify>,
 }
 
 /// How often each job looks for work when nobody wakes it.
@@ -45,6 +48,8 @@ pub struct Schedule {
     pub catalogue_refresh: Duration,
     pub retention: Duration,
     pub count_fold: Duration,
+    pub mail_poll: Duration,
+    pub notices: Duration,
 }
 
 impl Default for Schedule {
@@ -59,6 +64,8 @@ impl Default for Schedule {
             catalogue_refresh: Duration::from_secs(5 * 60),
             retention: Duration::from_secs(60 * 60),
             count_fold: Duration::from_secs(10),
+            mail_poll: Duration::from_secs(2),
+            notices: Duration::from_secs(60),
         }
     }
 }
@@ -69,7 +76,26 @@ pub fn spawn_all(
     state: &AppState,
     schedule: Schedule,
     shutdown: &CancellationToken,
+    mailer: Option<Arc<crate::mail::transport::Mailer>>,
 ) {
+    match mailer {
+        Some(mailer) => {
+            tasks.spawn(mail_delivery::run(
+                state.clone(),
+                mailer,
+                schedule.mail_poll,
+                shutdown.clone(),
+            ));
+        }
+        None => tracing::warn!(
+            "no mail server: end-user notices and operator mail wait in the queue until GRIDLINK_SMTP_URL is set"
+        ),
+    }
+    tasks.spawn(notices::run(
+        state.clone(),
+        schedule.notices,
+        shutdown.clone(),
+    ));
     tasks.spawn(logins::run(
         state.clone(),
         schedule.login_poll,

@@ -382,7 +382,7 @@ async fn finish(
 /// When to try again after `failures` failed attempts: 5 s, 30 s, 3 min,
 /// 18 min, 1.8 h, then every 6 h, with a last try at the end of the window.
 /// `None` once the window has closed.
-fn next_attempt(now: i64, failures: i64, give_up_at: i64) -> Option<i64> {
+pub(super) fn next_attempt(now: i64, failures: i64, give_up_at: i64) -> Option<i64> {
     if now >= give_up_at {
         return None;
     }

@@ -8,6 +8,7 @@ use shared::webhooks::WebhookEventType;
 use shared::{Status, StatusDetail};
 use sqlx::AnyConnection;
 
+use crate::mail::notices::{self, StopReason};
 use crate::webhooks::outbox::{self, CredentialRef};
 
 /// What an entry on a credential's timeline records.
@@ -29,6 +30,9 @@ pub enum EventKind {
     CredentialRecovered,
     UpdateLinkCreated,
     UpdateLinkRevoked,
+    EndUserNotified,
+    MailNotDelivered,
+    ContactChanged,
 }
 
 impl EventKind {
@@ -51,6 +55,9 @@ impl EventKind {
             EventKind::CredentialRecovered => "CREDENTIAL_RECOVERED",
             EventKind::UpdateLinkCreated => "UPDATE_LINK_CREATED",
             EventKind::UpdateLinkRevoked => "UPDATE_LINK_REVOKED",
+            EventKind::EndUserNotified => "END_USER_NOTIFIED",
+            EventKind::MailNotDelivered => "MAIL_NOT_DELIVERED",
+            EventKind::ContactChanged => "CONTACT_CHANGED",
         }
     }
 }
@@ -223,6 +230,7 @@ async fn repaired(
         .bind(credential.id)
         .execute(&mut *connection)
         .await?;
+    notices::stop(connection, credential.id, StopReason::Repaired, now_ms).await?;
     let event = NewEvent {
         credential_id: credential.id,
         organisation_id: credential.organisation_id,

@@ -11,6 +11,7 @@ use crate::credentials::ValidatedCredential;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::tokens;
+use crate::webhooks::outbox::CredentialRef;
 
 /// Asks the login worker to (re)connect the credential. Part of the caller's transaction.
 pub async fn request_login(
@@ -61,8 +62,9 @@ pub async fn insert_credential_in(
     let sealed = secrets::seal_password(&state.keyring, &id, &new.password);
     sqlx::query(
         "INSERT INTO credentials (id, organisation_id, utility_id, username, correlation_id, owner, status_detail, \
-           sealed_password, created_at, updated_at, login_requested_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)",
+           sealed_password, created_at, updated_at, login_requested_at, contact_email, contact_email_source, \
+           contact_language) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $10, $11, $12)",
     )
     .bind(&id)
     .bind(organisation_id)
@@ -73,6 +75,14 @@ pub async fn insert_credential_in(
     .bind(StatusDetail::Connecting.as_str())
     .bind(sealed)
     .bind(now)
+    .bind(new.contact.as_ref().map(|contact| contact.email.as_str()))
+    .bind(new.contact.as_ref().map(|contact| contact.source.as_str()))
+    .bind(
+        new.contact
+            .as_ref()
+            .and_then(|contact| contact.language)
+            .map(|language| language.code()),
+    )
     .execute(&mut *tx)
     .await?;
     let event = NewEvent {
@@ -198,6 +208,13 @@ pub async fn deactivate(
         now_ms,
     )
     .await?;
+    crate::mail::notices::stop(
+        connection,
+        &row.id,
+        crate::mail::notices::StopReason::Deactivated,
+        now_ms,
+    )
+    .await?;
     let event = NewEvent {
         credential_id: &row.id,
         organisation_id: &row.organisation_id,
@@ -206,5 +223,86 @@ pub async fn deactivate(
         actor,
         message: "Deactivated; the stored password and session token were destroyed.",
     };
+    record_event(connection, &event, now_ms).await
+}
+
+/// Who gave a credential its contact email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactSource {
+    /// Through the API: it may appear in webhooks.
+    Integrator,
+    /// An operator on the credential page.
+    Operator,
+    /// The end-user, on Connect's success screen.
+    EndUser,
+}
+
+impl ContactSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactSource::Integrator => "INTEGRATOR",
+            ContactSource::Operator => "OPERATOR",
+            ContactSource::EndUser => "END_USER",
+        }
+    }
+
+    /// An API key is the integrator; a signed-in operator is an operator.
+    pub fn of(actor: &crate::auth::Actor) -> ContactSource {
+        match actor.principal {
+            crate::auth::Principal::ApiKey { .. } => ContactSource::Integrator,
+            crate::auth::Principal::Operator { .. } => ContactSource::Operator,
+        }
+    }
+}
+
+/// A credential's end-user contact, validated.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    pub email: shared::validation::EmailAddress,
+    pub source: ContactSource,
+    pub language: Option<shared::i18n::Language>,
+}
+
+/// Sets or (with `None`) removes the end-user's contact, with CONTACT_CHANGED
+/// on the timeline (the address masked). A running notice sequence ends: its
+/// mail went to the old address.
+pub async fn set_contact(
+    connection: &mut sqlx::AnyConnection,
+    credential: &CredentialRef<'_>,
+    contact: Option<&Contact>,
+    actor: &str,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE credentials SET contact_email = $1, contact_email_source = $2, contact_language = $3, \
+           updated_at = $4 WHERE id = $5 AND deactivated_at IS NULL",
+    )
+    .bind(contact.map(|contact| contact.email.as_str()))
+    .bind(contact.map(|contact| contact.source.as_str()))
+    .bind(contact.and_then(|contact| contact.language).map(|language| language.code()))
+    .bind(now_ms)
+    .bind(credential.id)
+    .execute(&mut *connection)
+    .await?;
+    crate::mail::notices::stop(
+        connection,
+        credential.id,
+        crate::mail::notices::StopReason::HandledManually,
+        now_ms,
+    )
+    .await?;
+    let message = match contact {
+        Some(contact) => format!(
+            "Contact email set to {} (by the {}).",
+            contact.email.masked(),
+            match contact.source {
+                ContactSource::Integrator => "integrator",
+                ContactSource::Operator => "operator",
+                ContactSource::EndUser => "end-user",
+            }
+        ),
+        None => "Contact email removed.".to_owned(),
+    };
+    let event = NewEvent::notice(credential, EventKind::ContactChanged, actor, &message);
     record_event(connection, &event, now_ms).await
 }

@@ -60,6 +60,22 @@ pub async fn open(
     })
 }
 
+/// Remembers the end-user's contact the integrator gave with a new Connect
+/// token; the credential the session creates takes it.
+pub async fn remember_contact(
+    connection: &mut sqlx::AnyConnection,
+    session_id: &str,
+    contact: &super::records::Contact,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE connect_sessions SET contact_email = $1, contact_language = $2 WHERE id = $3")
+        .bind(contact.email.as_str())
+        .bind(contact.language.map(|language| language.code()))
+        .bind(session_id)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
 /// Why a session stopped working before it was used (Connect says which).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revocation {

@@ -16,6 +16,8 @@ use crate::config::{ConfigError, SSL_CERT_FILE};
 #[derive(Debug, Clone)]
 pub struct TrustRoots {
     config: Arc<rustls::ClientConfig>,
+    /// The same roots as certificates, for clients configured another way (SMTP).
+    certificates: Arc<Vec<CertificateDer<'static>>>,
     /// Where the roots came from, for the start-up log.
     pub source: String,
     pub count: usize,
@@ -35,7 +37,7 @@ impl TrustRoots {
             }
         };
         let mut roots = RootCertStore::empty();
-        let (count, _ignored) = roots.add_parsable_certificates(certificates);
+        let (count, _ignored) = roots.add_parsable_certificates(certificates.iter().cloned());
         if count == 0 {
             if let Some(path) = ca_file {
                 return Err(ConfigError::new(
@@ -50,6 +52,7 @@ impl TrustRoots {
         }
         Ok(TrustRoots {
             config: Arc::new(client_config(roots)),
+            certificates: Arc::new(certificates),
             source,
             count,
         })
@@ -58,12 +61,18 @@ impl TrustRoots {
     /// Only the given certificates (tests that make their own CA).
     pub fn only(certificates: Vec<CertificateDer<'static>>) -> TrustRoots {
         let mut roots = RootCertStore::empty();
-        let (count, _) = roots.add_parsable_certificates(certificates);
+        let (count, _) = roots.add_parsable_certificates(certificates.iter().cloned());
         TrustRoots {
             config: Arc::new(client_config(roots)),
+            certificates: Arc::new(certificates),
             source: "given certificates".to_owned(),
             count,
         }
+    }
+
+    /// The root certificates themselves.
+    pub fn certificates(&self) -> &[CertificateDer<'static>] {
+        &self.certificates
     }
 
     /// A rustls client configuration verifying against these roots.

@@ -10,6 +10,7 @@ pub mod catalog;
 mod contact;
 mod error;
 mod login;
+mod mail;
 mod outbox;
 mod pages;
 mod signatures;
@@ -69,6 +70,8 @@ pub fn router_with(sandbox: Sandbox) -> Router {
         .route("/", get(pages::index))
         .route("/outbox", get(outbox::outbox_page))
         .route("/api/outbox", get(outbox::outbox_json))
+        .route("/mail", get(mail::mail_page))
+        .route("/api/mail", get(mail::mail_json))
         .merge(protocol)
         .route("/api/admin/expire-tokens", post(admin::expire_tokens))
         .route(
@@ -77,6 +80,7 @@ pub fn router_with(sandbox: Sandbox) -> Router {
         )
         .route("/api/admin/clock/advance", post(admin::advance_clock))
         .route("/api/admin/reset", post(admin::reset))
+        .route("/api/admin/mail/outage", post(mail::set_outage))
         .route("/api/admin/stats", get(admin::stats))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -85,13 +89,29 @@ pub fn router_with(sandbox: Sandbox) -> Router {
         .with_state(sandbox)
 }
 
+pub use mail::serve_smtp;
+
+/// Serves the sandbox's HTTP side and its mail catcher until `shutdown` is cancelled.
+pub async fn serve_all(
+    http: TcpListener,
+    smtp: TcpListener,
+    shutdown: CancellationToken,
+    sandbox: Sandbox,
+) -> anyhow::Result<()> {
+    tokio::try_join!(
+        serve(http, shutdown.clone(), sandbox.clone()),
+        serve_smtp(smtp, sandbox, shutdown),
+    )
+    .map(|_| ())
+}
+
 /// Serves the sandbox on `listener` until `shutdown` is cancelled.
 pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
-    options: SandboxOptions,
+    sandbox: Sandbox,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router_with(Sandbox::with_options(options)))
+    axum::serve(listener, router_with(sandbox))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
         .context("The sandbox server failed")

@@ -4,13 +4,7 @@ use axum::response::Html;
 
 use super::catalog::{MfaPolicy, GOOD_PASSWORD, SCENARIOS, UTILITIES};
 
-/// Escapes text for HTML.
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+pub use crate::html::escape;
 
 /// A complete, self-contained page (no scripts, inline styles only).
 pub fn page(title: &str, body: &str) -> String {
@@ -19,6 +13,7 @@ pub fn page(title: &str, body: &str) -> String {
 body{{font-family:system-ui,sans-serif;margin:0 auto;padding:1.5rem;max-width:60rem;color:#15202b;background:#f6f7f9;line-height:1.5}}
 table{{border-collapse:collapse;width:100%;background:#fff;margin:1rem 0}}th,td{{border:1px solid #d5dbe3;padding:.4rem .6rem;text-align:left}}
 caption{{text-align:left;font-weight:600;padding:.3rem 0}}code,.code{{font-family:ui-monospace,monospace}}.code{{font-size:1.2rem;font-weight:700}}a{{color:#1b5fd1}}
+.mail{{background:#fff;border:1px solid #d5dbe3;padding:.2rem 1rem;margin:1rem 0}}.mail h2{{font-size:1.1rem}}pre{{white-space:pre-wrap;font-family:inherit}}
 </style></head><body><main><h1>{title}</h1>{body}</main></body></html>"#
     )
 }
@@ -59,7 +54,7 @@ pub async fn index() -> Html<String> {
     Html(page(
         "Sandbox utilities",
         &format!(
-            r#"<p>Simulated utilities that behave like real ones over HTTP: logins, MFA codes, session tokens that expire, accounts and monthly bills. Codes are not really sent: they appear in the <a href="/outbox">outbox</a>.</p>
+            r#"<p>Simulated utilities that behave like real ones over HTTP: logins, MFA codes, session tokens that expire, accounts and monthly bills. Codes are not really sent: they appear in the <a href="/outbox">outbox</a>. Mail Gridlink sends (update links, reminders, operator invitations) is caught by the sandbox's SMTP listener and shown on the <a href="/mail">Mail</a> page.</p>
 <table><caption>Utilities</caption><thead><tr><th scope="col">Name</th><th scope="col">Id</th><th scope="col">MFA</th><th scope="col">Token lifetime</th></tr></thead><tbody>{utilities}</tbody></table>
 <table><caption>Scenario logins (the same at every utility; password <code>{GOOD_PASSWORD}</code>, any other password is wrong)</caption><thead><tr><th scope="col">Username</th><th scope="col">Behaviour</th></tr></thead><tbody>{scenarios}</tbody></table>
 <h2>Rules</h2><ul><li>A code is valid for 10 minutes; resending gives the same code while it is valid; at most 5 sends per login attempt.</li><li>5 wrong codes lock the login for 15 minutes.</li><li>A login attempt waiting for its code expires after 30 minutes.</li></ul>
@@ -68,7 +63,9 @@ pub async fn index() -> Html<String> {
 <li><code>POST /api/admin/utilities/{{id}}/faults</code> <code>{{"down": true, "latencyMs": 2000, "failureRate": 0.3, "failNext": 2}}</code>: set faults (<code>{{}}</code> clears them).</li>
 <li><code>POST /api/admin/clock/advance</code> <code>{{"seconds": 600}}</code>: move the sandbox clock forward.</li>
 <li><code>POST /api/admin/reset</code>: forget every session, code, lockout and fault.</li>
-<li><code>GET /api/outbox?username=&amp;utility=</code>: the codes sent, newest first.</li></ul>"#
+<li><code>GET /api/outbox?username=&amp;utility=</code>: the codes sent, newest first.</li>
+<li><code>GET /api/mail?to=</code>: the mail caught, newest first (<code>to</code>, <code>subject</code>, <code>text</code>, <code>html</code>, <code>sentAt</code>).</li>
+<li><code>POST /api/admin/mail/outage {{"down": true}}</code>: the mail catcher turns every connection away until switched off; recipients starting with <code>bounce</code> are refused for good.</li></ul>"#
         ),
     ))
 }

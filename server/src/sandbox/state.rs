@@ -72,6 +72,10 @@ pub struct SandboxData {
     pub challenges: HashMap<String, Challenge>,
     pub sessions: HashMap<String, Session>,
     pub outbox: Vec<OutboxEntry>,
+    /// Messages the mail catcher took, oldest first.
+    pub mail: Vec<super::mail::CaughtMail>,
+    /// The mail catcher turns every connection away while set.
+    pub mail_down: bool,
     /// (utility id, username) → locked until.
     pub lockouts: HashMap<(&'static str, String), OffsetDateTime>,
     pub faults: HashMap<&'static str, Faults>,

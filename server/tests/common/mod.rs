@@ -436,6 +436,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestAppOptions) -> TestAp
         "serve".to_owned(),
         "--listen=127.0.0.1:0".to_owned(),
         "--sandbox-listen=127.0.0.1:0".to_owned(),
+        "--sandbox-smtp-listen=127.0.0.1:0".to_owned(),
         format!("--database-url={database_url}"),
         format!("--data-dir={}", data_dir.path().display()),
         format!("--static-dir={}", static_dir.display()),
@@ -635,7 +636,11 @@ pub async fn spawn_sandbox_with(options: server::sandbox::SandboxOptions) -> Tes
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = CancellationToken::new();
-    tokio::spawn(server::sandbox::serve(listener, shutdown.clone(), options));
+    tokio::spawn(server::sandbox::serve(
+        listener,
+        shutdown.clone(),
+        server::sandbox::Sandbox::with_options(options),
+    ));
     TestSandbox { url, shutdown }
 }
 

@@ -1,0 +1,240 @@
+//! The mail job: sends queued mail ([`crate::mail::outbox`]) through the
+//! configured mail server. Messages are claimed with a lease, as webhook
+//! deliveries are, and a message's outcome is written only by the worker that
+//! still holds its lease, so two replicas never send one message twice unless
+//! a worker outlives its lease mid-send. A server that is down or answers 4xx
+//! is tried again with backoff for 24 hours; a 5xx answer (a bounce: no such
+//! mailbox) fails the message at once and says so on the credential's
+//! timeline, and no more reminders go to that address.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use tokio_util::sync::CancellationToken;
+
+use crate::lifecycle::events::{record_event, EventKind, NewEvent};
+use crate::mail::notices;
+use crate::mail::outbox::{associated_data, Content};
+use crate::mail::transport::{Mailer, SendFailure};
+use crate::state::AppState;
+
+/// Messages being sent at once by this process.
+const CONCURRENCY: usize = 4;
+
+#[derive(Debug, Clone)]
+struct Claimed {
+    id: String,
+    credential_id: Option<String>,
+    organisation_id: Option<String>,
+    recipient: String,
+    sealed_message: String,
+    attempts: i64,
+    give_up_at: i64,
+    lease_until: i64,
+}
+
+pub async fn run(
+    state: AppState,
+    mailer: Arc<Mailer>,
+    poll: Duration,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    tracing::info!(server = mailer.server, from = %state.settings.mail_from, "mail goes out through this server");
+    let wakeup = Arc::clone(&state.wakeups.mail);
+    super::run_claimed(
+        state,
+        poll,
+        shutdown,
+        wakeup,
+        CONCURRENCY,
+        |state, limit| async move { claim_due(&state, limit).await },
+        move |state, message| {
+            let mailer = Arc::clone(&mailer);
+            async move {
+                if let Err(error) = send(&state, &mailer, &message).await {
+                    tracing::error!(
+                        mail_id = message.id,
+                        error = format!("{error:#}"),
+                        "mail could not be handled; the lease will run out and it is tried again"
+                    );
+                }
+            }
+        },
+    )
+    .await
+}
+
+type ClaimedRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    i64,
+    i64,
+);
+
+async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed>> {
+    let now = state.clock.now_ms();
+    let lease_until = super::lease_until(state, now);
+    let candidates: Vec<(String,)> = sqlx::query_as(&format!(
+        "SELECT id FROM mail_outbox WHERE state = 'PENDING' AND next_attempt_at <= $1 \
+           AND (lease_until IS NULL OR lease_until <= $1) \
+         ORDER BY next_attempt_at LIMIT {limit} {}",
+        state.db.skip_locked()
+    ))
+    .bind(now)
+    .fetch_all(state.db.pool())
+    .await?;
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (0..candidates.len())
+        .map(|index| format!("${}", index + 3))
+        .collect();
+    let sql = format!(
+        "UPDATE mail_outbox SET lease_until = $1 \
+         WHERE id IN ({}) AND state = 'PENDING' AND (lease_until IS NULL OR lease_until <= $2) \
+         RETURNING id, credential_id, organisation_id, recipient, sealed_message, attempts, give_up_at",
+        placeholders.join(", ")
+    );
+    let mut claim = sqlx::query_as(&sql).bind(lease_until).bind(now);
+    for (id,) in &candidates {
+        claim = claim.bind(id);
+    }
+    let rows: Vec<ClaimedRow> = claim.fetch_all(state.db.pool()).await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, credential_id, organisation_id, recipient, sealed_message, attempts, give_up_at)| {
+                Claimed {
+                    id,
+                    credential_id,
+                    organisation_id,
+                    recipient,
+                    sealed_message,
+                    attempts,
+                    give_up_at,
+                    lease_until,
+                }
+            },
+        )
+        .collect())
+}
+
+#[tracing::instrument(skip_all, fields(mail_id = message.id))]
+async fn send(state: &AppState, mailer: &Mailer, message: &Claimed) -> anyhow::Result<()> {
+    let opened = state
+        .keyring
+        .open(&message.sealed_message, &associated_data(&message.id))
+        .map_err(|error| anyhow::anyhow!("the queued message does not open: {error}"))?;
+    let content: Content = serde_json::from_slice(&opened)?;
+    let outcome = match build(state, message, &content) {
+        Ok(built) => mailer.send(built).await,
+        Err(error) => Err(SendFailure {
+            permanent: true,
+            description: format!("The message could not be built: {error}"),
+        }),
+    };
+    finish(state, message, outcome).await
+}
+
+/// The message as sent: the sender under the organisation's name, a plain
+/// text and an HTML part, and one-click unsubscribe headers when it has them.
+fn build(
+    state: &AppState,
+    message: &Claimed,
+    content: &Content,
+) -> anyhow::Result<lettre::Message> {
+    let from = &state.settings.mail_from;
+    let from = Mailbox::new(
+        content.from_name.clone().or_else(|| from.name.clone()),
+        from.email.clone(),
+    );
+    let mut built = lettre::Message::builder()
+        .from(from.clone())
+        .to(message.recipient.parse()?)
+        .subject(&content.subject)
+        .message_id(Some(format!("<{}@{}>", message.id, from.email.domain())))
+        .multipart(MultiPart::alternative_plain_html(
+            content.text.clone(),
+            content.html.clone(),
+        ))?;
+    if let Some(url) = &content.unsubscribe_url {
+        let headers = built.headers_mut();
+        headers.insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe"),
+            format!("<{url}>"),
+        ));
+        headers.insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click".to_owned(),
+        ));
+    }
+    Ok(built)
+}
+
+async fn finish(
+    state: &AppState,
+    message: &Claimed,
+    outcome: Result<(), SendFailure>,
+) -> anyhow::Result<()> {
+    let now = state.clock.now_ms();
+    let attempts = message.attempts + 1;
+    let (next_state, next_attempt_at, error) = match &outcome {
+        Ok(()) => ("SENT", None, None),
+        Err(failure) if failure.permanent => ("FAILED", None, Some(failure.description.as_str())),
+        Err(failure) => match super::webhook_delivery::next_attempt(now, attempts, message.give_up_at) {
+            Some(at) => ("PENDING", Some(at), Some(failure.description.as_str())),
+            None => ("FAILED", None, Some(failure.description.as_str())),
+        },
+    };
+    let mut tx = state.db.begin_write().await?;
+    let updated = sqlx::query(
+        "UPDATE mail_outbox SET state = $1, attempts = $2, next_attempt_at = $3, lease_until = NULL, \
+           sent_at = $4, last_error = $5 WHERE id = $6 AND lease_until = $7",
+    )
+    .bind(next_state)
+    .bind(attempts)
+    .bind(next_attempt_at)
+    .bind(outcome.is_ok().then_some(now))
+    .bind(error)
+    .bind(&message.id)
+    .bind(message.lease_until)
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        // The lease ran out meanwhile and another worker owns the message now.
+        tx.rollback().await?;
+        return Ok(());
+    }
+    if let (Some(credential_id), Some(organisation_id), "FAILED") = (
+        &message.credential_id,
+        &message.organisation_id,
+        next_state,
+    ) {
+        let words = format!(
+            "A mail to the end-user could not be delivered: {}",
+            error.unwrap_or_default()
+        );
+        let event = NewEvent {
+            credential_id,
+            organisation_id,
+            kind: EventKind::MailNotDelivered,
+            change: None,
+            actor: "system",
+            message: &words,
+        };
+        record_event(&mut tx, &event, now).await?;
+        notices::stop(&mut tx, credential_id, notices::StopReason::Undeliverable, now).await?;
+    }
+    tx.commit().await?;
+    match next_state {
+        "SENT" => tracing::debug!(attempts, "mail sent"),
+        "FAILED" => tracing::warn!(attempts, error, "mail given up"),
+        _ => tracing::info!(attempts, error, "mail not sent; retrying later"),
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Mail Gridlink sends: update links and reminders to end-users, invitations
+//! and password resets to operators. Mail is queued in the database
+//! ([`outbox`]) with the change it tells about and sent by
+//! [`crate::jobs::mail_delivery`] over SMTP ([`transport`]); the words are in
+//! [`messages`], in English and Spanish.
+
+pub mod messages;
+pub mod notices;
+pub mod outbox;
+pub mod transport;
+pub mod unsubscribe;
