@@ -50,10 +50,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Sandbox(args) => {
             let config = SandboxConfig::from_args(&args)?;
             let listener = gridlink::bind(server::config::SANDBOX_LISTEN, config.listen).await?;
-            let smtp = gridlink::bind(server::config::SANDBOX_SMTP_LISTEN, config.smtp_listen).await?;
+            let smtp =
+                gridlink::bind(server::config::SANDBOX_SMTP_LISTEN, config.smtp_listen).await?;
             tracing::info!(url = %format!("http://{}", listener.local_addr()?), "sandbox utilities listening");
             tracing::info!(address = %smtp.local_addr()?, "sandbox mail catcher (SMTP) listening");
-            sandbox::serve_all(listener, smtp, shutdown, sandbox::Sandbox::with_options(config.options)).await
+            sandbox::serve_all(
+                listener,
+                smtp,
+                shutdown,
+                sandbox::Sandbox::with_options(config.options),
+            )
+            .await
         }
         Command::Migrate(args) => {
             let config = DatabaseConfig::from_args(&args)?;

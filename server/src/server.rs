@@ -11,12 +11,12 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
+use crate::config::MailRoute;
 use crate::config::{self, ConfigError, ServeConfig, UtilitySource};
 use crate::crypto::Keyring;
 use crate::https::TlsListener;
 use crate::incidents::tally::{CallTally, ObservedConnector};
 use crate::jobs::{self, Schedule, Wakeups};
-use crate::config::MailRoute;
 use crate::mail::transport::{Mailer, SmtpConfig};
 use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::spa::SpaAssets;

@@ -466,7 +466,9 @@ mod tests {
     #[test]
     fn a_masked_address_keeps_its_first_letter_and_domain() {
         assert_eq!(
-            EmailAddress::parse("Jane.Doe@Example.com").unwrap().masked(),
+            EmailAddress::parse("Jane.Doe@Example.com")
+                .unwrap()
+                .masked(),
             "j•••@example.com"
         );
         assert_eq!(mask_email("nobody"), "•••");

@@ -3,9 +3,8 @@
 
 use axum::extract::State;
 use shared::connect::{
-    ContactChoice,
-    Branding, ChooseMethod, ConnectPurpose, ConnectState, SubmitCode, SubmitCredentials,
-    SubmitPassword, Utility,
+    Branding, ChooseMethod, ConnectPurpose, ConnectState, ContactChoice, SubmitCode,
+    SubmitCredentials, SubmitPassword, Utility,
 };
 use shared::i18n::Language;
 use shared::validation::{EmailAddress, OtpCode, Password, Username};
@@ -170,8 +169,14 @@ pub async fn choose_contact(
         language: Some(language),
     };
     let mut tx = state.db.begin_write().await?;
-    records::set_contact(&mut tx, &row.reference(), Some(&contact), ACTOR, state.clock.now_ms())
-        .await?;
+    records::set_contact(
+        &mut tx,
+        &row.reference(),
+        Some(&contact),
+        ACTOR,
+        state.clock.now_ms(),
+    )
+    .await?;
     tx.commit().await?;
     fresh_state(&state, &session).await
 }

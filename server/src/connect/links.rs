@@ -12,12 +12,12 @@ use time::Duration;
 use crate::auth::Actor;
 use crate::clock::from_ms;
 use crate::credentials::{check_contact, check_utility, store, validate_correlation_id};
-use crate::lifecycle::records::ContactSource;
 use crate::error::{ApiError, FieldErrors};
 use crate::extract::{Json, Path};
 use crate::lifecycle::events::{record_event, EventKind, NewEvent};
-use crate::mail::notices::{self, StopReason};
+use crate::lifecycle::records::ContactSource;
 use crate::lifecycle::sessions::{self, NewSession};
+use crate::mail::notices::{self, StopReason};
 use crate::state::AppState;
 use crate::store::LockedTable;
 
@@ -125,7 +125,13 @@ async fn create_retry_token(
         message: "MFA verification retried from the dashboard.",
     };
     record_event(&mut tx, &event, state.clock.now_ms()).await?;
-    notices::stop(&mut tx, &id, StopReason::HandledManually, state.clock.now_ms()).await?;
+    notices::stop(
+        &mut tx,
+        &id,
+        StopReason::HandledManually,
+        state.clock.now_ms(),
+    )
+    .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(token)))
 }

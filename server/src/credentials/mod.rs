@@ -236,7 +236,10 @@ async fn change_credential(
         body.contact_language,
         ContactSource::of(&actor),
     );
-    if body.contact_language.is_some() && body.contact_email.is_none() && row.contact_email.is_none() {
+    if body.contact_language.is_some()
+        && body.contact_email.is_none()
+        && row.contact_email.is_none()
+    {
         errors.add("contactLanguage", "Set a contact email first.");
     }
     errors.finish()?;

@@ -83,7 +83,10 @@ impl CredentialRow {
             mfa_last_activity_at: row.try_get("mfa_last_activity_at")?,
             stale_since: row.try_get("stale_since")?,
             contact_email: row.try_get("contact_email")?,
-            contact_source: match row.try_get::<Option<String>, _>("contact_email_source")?.as_deref() {
+            contact_source: match row
+                .try_get::<Option<String>, _>("contact_email_source")?
+                .as_deref()
+            {
                 Some("INTEGRATOR") => ContactSource::Integrator,
                 Some("END_USER") => ContactSource::EndUser,
                 _ => ContactSource::Operator,

@@ -108,7 +108,15 @@ async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed
     Ok(rows
         .into_iter()
         .map(
-            |(id, credential_id, organisation_id, recipient, sealed_message, attempts, give_up_at)| {
+            |(
+                id,
+                credential_id,
+                organisation_id,
+                recipient,
+                sealed_message,
+                attempts,
+                give_up_at,
+            )| {
                 Claimed {
                     id,
                     credential_id,
@@ -186,10 +194,12 @@ async fn finish(
     let (next_state, next_attempt_at, error) = match &outcome {
         Ok(()) => ("SENT", None, None),
         Err(failure) if failure.permanent => ("FAILED", None, Some(failure.description.as_str())),
-        Err(failure) => match super::webhook_delivery::next_attempt(now, attempts, message.give_up_at) {
-            Some(at) => ("PENDING", Some(at), Some(failure.description.as_str())),
-            None => ("FAILED", None, Some(failure.description.as_str())),
-        },
+        Err(failure) => {
+            match super::webhook_delivery::next_attempt(now, attempts, message.give_up_at) {
+                Some(at) => ("PENDING", Some(at), Some(failure.description.as_str())),
+                None => ("FAILED", None, Some(failure.description.as_str())),
+            }
+        }
     };
     let mut tx = state.db.begin_write().await?;
     let updated = sqlx::query(
@@ -210,11 +220,9 @@ async fn finish(
         tx.rollback().await?;
         return Ok(());
     }
-    if let (Some(credential_id), Some(organisation_id), "FAILED") = (
-        &message.credential_id,
-        &message.organisation_id,
-        next_state,
-    ) {
+    if let (Some(credential_id), Some(organisation_id), "FAILED") =
+        (&message.credential_id, &message.organisation_id, next_state)
+    {
         let words = format!(
             "A mail to the end-user could not be delivered: {}",
             error.unwrap_or_default()
@@ -228,7 +236,13 @@ async fn finish(
             message: &words,
         };
         record_event(&mut tx, &event, now).await?;
-        notices::stop(&mut tx, credential_id, notices::StopReason::Undeliverable, now).await?;
+        notices::stop(
+            &mut tx,
+            credential_id,
+            notices::StopReason::Undeliverable,
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     match next_state {

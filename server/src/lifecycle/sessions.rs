@@ -67,12 +67,14 @@ pub async fn remember_contact(
     session_id: &str,
     contact: &super::records::Contact,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE connect_sessions SET contact_email = $1, contact_language = $2 WHERE id = $3")
-        .bind(contact.email.as_str())
-        .bind(contact.language.map(|language| language.code()))
-        .bind(session_id)
-        .execute(connection)
-        .await?;
+    sqlx::query(
+        "UPDATE connect_sessions SET contact_email = $1, contact_language = $2 WHERE id = $3",
+    )
+    .bind(contact.email.as_str())
+    .bind(contact.language.map(|language| language.code()))
+    .bind(session_id)
+    .execute(connection)
+    .await?;
     Ok(())
 }
 

@@ -56,12 +56,32 @@ pub struct Notice<'a> {
 fn when(moment: OffsetDateTime, language: Language) -> String {
     let month = match language {
         Language::En => [
-            "January", "February", "March", "April", "May", "June", "July", "August",
-            "September", "October", "November", "December",
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
         ],
         Language::Es => [
-            "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-            "septiembre", "octubre", "noviembre", "diciembre",
+            "enero",
+            "febrero",
+            "marzo",
+            "abril",
+            "mayo",
+            "junio",
+            "julio",
+            "agosto",
+            "septiembre",
+            "octubre",
+            "noviembre",
+            "diciembre",
         ],
     }[usize::from(u8::from(moment.month())) - 1];
     match language {
@@ -214,7 +234,10 @@ mod tests {
             assert!(part.contains("https://gridlink.example/unsubscribe/gus_y"));
             assert!(part.contains("1 December 2026 at 09:30 UTC"));
         }
-        assert!(content.html.contains("Acme &lt;Energy&gt;"), "escaped in HTML");
+        assert!(
+            content.html.contains("Acme &lt;Energy&gt;"),
+            "escaped in HTML"
+        );
         assert!(content.html.contains("background:#0a7d4f"));
         assert_eq!(content.from_name.as_deref(), Some("Acme <Energy>"));
     }
@@ -226,7 +249,9 @@ mod tests {
             .starts_with("Reminder: "));
         let spanish = refresh_notice(&notice(Language::Es, 2));
         assert!(spanish.subject.starts_with("Recordatorio: "));
-        assert!(spanish.text.contains("1 de diciembre de 2026 a las 09:30 UTC"));
+        assert!(spanish
+            .text
+            .contains("1 de diciembre de 2026 a las 09:30 UTC"));
         assert!(spanish.html.contains("lang=\"es\""));
     }
 }

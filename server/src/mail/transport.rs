@@ -83,7 +83,8 @@ impl SmtpConfig {
             SmtpSecurity::StartTls | SmtpSecurity::PlainLoopback => 587,
         });
         let decode = |part: &str| {
-            percent_decode(part).ok_or_else(|| problem("the user name or password is not valid percent-encoding"))
+            percent_decode(part)
+                .ok_or_else(|| problem("the user name or password is not valid percent-encoding"))
         };
         let credentials = if url.username().is_empty() {
             None
@@ -164,7 +165,9 @@ pub struct Mailer {
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mailer").field("server", &self.server).finish()
+        f.debug_struct("Mailer")
+            .field("server", &self.server)
+            .finish()
     }
 }
 
@@ -197,7 +200,10 @@ impl Mailer {
             .map_err(|error| SendFailure {
                 permanent: error.is_permanent(),
                 description: crate::outbound::truncate(
-                    &format!("The mail server at {} did not take it: {error}", self.server),
+                    &format!(
+                        "The mail server at {} did not take it: {error}",
+                        self.server
+                    ),
                     500,
                 ),
             })

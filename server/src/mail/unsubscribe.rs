@@ -42,7 +42,9 @@ pub async fn issue(
     .bind(now_ms)
     .execute(connection)
     .await?;
-    Ok(state.settings.absolute_url(&format!("/unsubscribe/{token}")))
+    Ok(state
+        .settings
+        .absolute_url(&format!("/unsubscribe/{token}")))
 }
 
 /// Whether `email` asked `organisation_id` for no more notices.
@@ -51,13 +53,12 @@ pub async fn is_unsubscribed(
     organisation_id: &str,
     email: &str,
 ) -> Result<bool, sqlx::Error> {
-    let found: Option<(i64,)> = sqlx::query_as(
-        "SELECT 1 FROM mail_unsubscribes WHERE organisation_id = $1 AND email = $2",
-    )
-    .bind(organisation_id)
-    .bind(email)
-    .fetch_optional(connection)
-    .await?;
+    let found: Option<(i64,)> =
+        sqlx::query_as("SELECT 1 FROM mail_unsubscribes WHERE organisation_id = $1 AND email = $2")
+            .bind(organisation_id)
+            .bind(email)
+            .fetch_optional(connection)
+            .await?;
     Ok(found.is_some())
 }
 
@@ -113,8 +114,14 @@ async fn unsubscribe(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    notices::stop_for_contact(&mut tx, &organisation_id, &email, StopReason::Unsubscribed, now)
-        .await?;
+    notices::stop_for_contact(
+        &mut tx,
+        &organisation_id,
+        &email,
+        StopReason::Unsubscribed,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok((
         StatusCode::OK,

@@ -301,7 +301,10 @@ fn link_urls(escaped: &str) -> String {
         .map(|word| {
             let trimmed = word.trim_end();
             if trimmed.starts_with("http://") || trimmed.starts_with("https://") {
-                format!("<a href=\"{trimmed}\">{trimmed}</a>{}", &word[trimmed.len()..])
+                format!(
+                    "<a href=\"{trimmed}\">{trimmed}</a>{}",
+                    &word[trimmed.len()..]
+                )
             } else {
                 word.to_owned()
             }
@@ -316,7 +319,10 @@ pub struct Outage {
 }
 
 /// `POST /api/admin/mail/outage`: turn every SMTP connection away, or stop doing so.
-pub async fn set_outage(State(sandbox): State<Sandbox>, Json(outage): Json<Outage>) -> Json<Outage> {
+pub async fn set_outage(
+    State(sandbox): State<Sandbox>,
+    Json(outage): Json<Outage>,
+) -> Json<Outage> {
     sandbox.lock().mail_down = outage.down;
     Json(outage)
 }

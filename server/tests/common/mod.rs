@@ -307,9 +307,8 @@ impl TestApp {
     pub async fn latest_code(&self, utility: &str, username: &str) -> String {
         let entries: Vec<serde_json::Value> = self
             .client
-            .get(self.sandbox(&format!(
-                "/api/outbox?utility={utility}&username={username}"
-            )))
+            .get(self.sandbox("/api/outbox"))
+            .query(&[("utility", utility), ("username", username)])
             .send()
             .await
             .unwrap()
@@ -320,6 +319,36 @@ impl TestApp {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// The mail the sandbox's catcher took for `to`, newest first.
+    pub async fn mail_to(&self, to: &str) -> Vec<serde_json::Value> {
+        self.client
+            .get(self.sandbox("/api/mail"))
+            .query(&[("to", to)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Waits (up to 15 s) until the catcher holds `count` messages for `to`; returns them, newest first.
+    pub async fn wait_for_mail(&self, to: &str, count: usize) -> Vec<serde_json::Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let mail = self.mail_to(to).await;
+            if mail.len() >= count {
+                return mail;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} mail for {to} instead of {count}",
+                mail.len()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     /// POSTs to a sandbox admin endpoint.
@@ -505,6 +534,8 @@ async fn try_start(
         catalogue_refresh: std::time::Duration::from_secs(3600),
         retention: std::time::Duration::from_secs(3600),
         count_fold: std::time::Duration::from_secs(1),
+        mail_poll: std::time::Duration::from_millis(100),
+        notices: std::time::Duration::from_secs(3600),
     };
     let server =
         server::server::start_with(config, shutdown.clone(), Clock::default(), schedule).await?;
