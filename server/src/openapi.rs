@@ -246,6 +246,9 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/connect/mfa/method", "post", op("Choose the verification method; a code is sent", "connect", CONNECT, Some("ChooseMethod"), ok("200", "Connect state", connect_state()), &[409, 410, 429, 503])),
         ("/api/connect/mfa/resend", "post", op("Send the code again", "connect", CONNECT, None, ok("200", "Connect state", connect_state()), &[409, 410, 429, 503])),
         ("/api/connect/mfa/code", "post", op("Submit the code (422 with the attempts left when wrong)", "connect", CONNECT, Some("SubmitCode"), ok("200", "Connect state", connect_state()), &[409, 410, 503])),
+        ("/api/connect/contact", "post", op("On the success screen: the end-user's email for notices when this connection needs them", "connect", CONNECT, Some("ContactChoice"), ok("200", "Connect state", connect_state()), &[404, 409, 410])),
+        ("/api/unsubscribe/{token}", "get", with(op("Whom an unsubscribe link (from a notice) is for", "connect", &[], None, ok("200", "The link's address, masked", Some(schema_ref("Unsubscription"))), &[404]), vec![path_param("token", "The token in the link (gus_…).")])),
+        ("/api/unsubscribe/{token}", "post", with(op("Stop notices to the link's address (also the one-click List-Unsubscribe POST)", "connect", &[], None, ok("200", "Unsubscribed", Some(schema_ref("Unsubscription"))), &[404]), vec![path_param("token", "The token in the link (gus_…).")])),
     ]
 }
 
@@ -297,6 +300,9 @@ fn schemas(utility_ids: Option<&[String]>) -> Value {
         connect::NewConnectToken,
         connect::ConnectToken,
         connect::UpdateLink,
+        connect::ContactChoice,
+        connect::Unsubscription,
+        operators::NotifyEndUsers,
         connect::Utility,
         connect::SubmitCredentials,
         connect::SubmitPassword,

@@ -56,9 +56,28 @@ fn a_port_in_use_is_reported_with_the_option_that_chose_it() {
         "--listen",
         &address,
         "--sandbox-listen=127.0.0.1:0",
+        "--sandbox-smtp-listen=127.0.0.1:0",
     ]);
     assert!(line.contains("GRIDLINK_LISTEN (--listen)"), "{line}");
     assert!(line.contains("in use"), "{line}");
+}
+
+#[test]
+fn the_mail_catchers_port_in_use_is_reported_with_its_option() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let line = run_to_failure(&[
+        "serve",
+        "--demo",
+        "--listen=127.0.0.1:0",
+        "--sandbox-listen=127.0.0.1:0",
+        "--sandbox-smtp-listen",
+        &address,
+    ]);
+    assert!(
+        line.contains("GRIDLINK_SANDBOX_SMTP_LISTEN (--sandbox-smtp-listen)"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -69,6 +88,7 @@ fn a_sandbox_port_in_use_is_reported_with_its_option() {
         "serve",
         "--demo",
         "--listen=127.0.0.1:0",
+        "--sandbox-smtp-listen=127.0.0.1:0",
         "--sandbox-listen",
         &address,
     ]);
@@ -141,6 +161,7 @@ fn sigterm_stops_the_server_cleanly() {
         "--demo",
         &listen,
         "--sandbox-listen=127.0.0.1:0",
+        "--sandbox-smtp-listen=127.0.0.1:0",
         &data,
     ])
     .stdout(Stdio::null())
@@ -181,7 +202,7 @@ fn gridlink_sandbox_runs_the_sandbox_utilities_alone() {
         .unwrap()
         .port();
     let listen = format!("--sandbox-listen=127.0.0.1:{port}");
-    let child = gridlink(&["sandbox", &listen])
+    let child = gridlink(&["sandbox", &listen, "--sandbox-smtp-listen=127.0.0.1:0"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -229,6 +250,7 @@ fn a_tls_key_that_does_not_fit_its_certificate_stops_the_server_naming_the_optio
         "--demo",
         "--listen=127.0.0.1:0",
         "--sandbox-listen=127.0.0.1:0",
+        "--sandbox-smtp-listen=127.0.0.1:0",
         &cert,
         &wrong_key,
     ]);
@@ -243,6 +265,7 @@ fn a_missing_tls_certificate_stops_the_server_naming_the_option() {
         "--demo",
         "--listen=127.0.0.1:0",
         "--sandbox-listen=127.0.0.1:0",
+        "--sandbox-smtp-listen=127.0.0.1:0",
         "--tls-cert=/nonexistent/gridlink.pem",
         "--tls-key=/nonexistent/gridlink-key.pem",
     ]);
@@ -257,6 +280,7 @@ fn ssl_cert_file_from_the_environment_is_honoured() {
         "--demo",
         "--listen=127.0.0.1:0",
         "--sandbox-listen=127.0.0.1:0",
+        "--sandbox-smtp-listen=127.0.0.1:0",
         &format!("--data-dir={}", data_dir.display()),
     ])
     .env("SSL_CERT_FILE", "/nonexistent/company-ca.pem")

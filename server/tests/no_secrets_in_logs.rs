@@ -40,6 +40,7 @@ async fn case_14_no_password_code_or_token_reaches_the_log() {
             "--demo",
             &format!("--listen=127.0.0.1:{port}"),
             &format!("--sandbox-listen=127.0.0.1:{sandbox_port}"),
+            "--sandbox-smtp-listen=127.0.0.1:0",
             &format!("--data-dir={}", data_dir.display()),
             "--static-dir=/nonexistent",
             // The endpoint below is on loopback, refused without this.

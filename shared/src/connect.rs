@@ -260,3 +260,15 @@ pub struct Utility {
     #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub trouble_since: Option<OffsetDateTime>,
 }
+
+/// `GET` and `POST /api/unsubscribe/{token}`: whom an unsubscribe link is for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Unsubscription {
+    pub organisation_name: String,
+    /// The address, masked (`j•••@example.com`).
+    pub email: String,
+    /// Whether the address gets no more notices from the organisation.
+    pub unsubscribed: bool,
+}

@@ -158,19 +158,15 @@ pub struct CreatedApiKey {
 
 crate::wire_enum! {
     /// Whether Gridlink mails end-users an update link when their credential needs them.
+    #[derive(Default)]
     pub enum NotifyEndUsers {
         /// No mail to end-users.
+        #[default]
         Off = "OFF",
         /// When a credential with a contact email needs its MFA refreshed.
         WhenRefreshRequired = "WHEN_REFRESH_REQUIRED",
         /// That, and also when its session token is about to expire.
         BeforeTokenExpiry = "BEFORE_TOKEN_EXPIRY",
-    }
-}
-
-impl Default for NotifyEndUsers {
-    fn default() -> Self {
-        NotifyEndUsers::Off
     }
 }
 

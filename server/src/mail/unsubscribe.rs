@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
-use serde::Serialize;
+use shared::connect::Unsubscription;
 use sqlx::AnyConnection;
 
 use super::notices::{self, StopReason};
@@ -60,16 +60,6 @@ pub async fn is_unsubscribed(
             .fetch_optional(connection)
             .await?;
     Ok(found.is_some())
-}
-
-/// What the unsubscribe page shows.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Unsubscription {
-    pub organisation_name: String,
-    /// The address, masked (`j•••@example.com`).
-    pub email: String,
-    pub unsubscribed: bool,
 }
 
 async fn find(state: &AppState, token: &str) -> Result<(String, String, String), ApiError> {
