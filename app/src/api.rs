@@ -8,12 +8,12 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::connect::{
-    ChooseMethod, ConnectState, ConnectToken, SubmitCode, SubmitCredentials, SubmitPassword,
-    UpdateLink, Utility,
+    ChooseMethod, ConnectState, ConnectToken, ContactChoice, SubmitCode, SubmitCredentials,
+    SubmitPassword, Unsubscription, UpdateLink, Utility,
 };
 use shared::credentials::{
-    AdapterHealth, Credential, CredentialCounts, CredentialEvent, CredentialPage, ExpiryForecast,
-    OrganisationEvent, UtilityAccount, UtilityIncident, UtilityStatement,
+    AdapterHealth, Credential, CredentialChange, CredentialCounts, CredentialEvent, CredentialPage,
+    ExpiryForecast, OrganisationEvent, UtilityAccount, UtilityIncident, UtilityStatement,
 };
 use shared::health::Health;
 use shared::i18n::Language;
@@ -294,6 +294,31 @@ impl ConnectApi {
         )
         .await
     }
+
+    /// "Email me if this connection needs attention" on the success screen.
+    pub async fn choose_contact(&self, contact_email: String) -> Result<ConnectState, ApiError> {
+        post_json(
+            "/api/connect/contact",
+            &ContactChoice { contact_email },
+            self.credentials(),
+        )
+        .await
+    }
+}
+
+/// `GET /api/unsubscribe/{token}`: whom an unsubscribe link is for.
+pub async fn unsubscription(token: &str) -> Result<Unsubscription, ApiError> {
+    get_json(&format!("/api/unsubscribe/{token}"), Credentials::None).await
+}
+
+/// `POST /api/unsubscribe/{token}`: no more notices to that address.
+pub async fn unsubscribe(token: &str) -> Result<Unsubscription, ApiError> {
+    post_json(
+        &format!("/api/unsubscribe/{token}"),
+        &serde_json::json!({}),
+        Credentials::None,
+    )
+    .await
 }
 
 /// `POST /api/session`: signs in; the browser keeps the session cookie.
@@ -415,6 +440,8 @@ impl DashboardApi {
             utility_id: None,
             correlation_id: None,
             owner,
+            contact_email: None,
+            contact_language: None,
         };
         post_json("/api/v1/connect-tokens", &body, self.csrf()).await
     }
@@ -515,6 +542,25 @@ impl DashboardApi {
 
     pub async fn add_operator(&self, operator: &NewOperator) -> Result<Operator, ApiError> {
         post_json("/api/v1/operators", operator, self.csrf()).await
+    }
+
+    /// Sets (or, with an empty string, removes) a credential's end-user contact email.
+    pub async fn change_contact(
+        &self,
+        id: &str,
+        contact_email: String,
+    ) -> Result<Credential, ApiError> {
+        send_json(
+            Request::patch(&format!("/api/v1/credentials/{id}")),
+            &CredentialChange {
+                password: None,
+                correlation_id: None,
+                contact_email: Some(contact_email),
+                contact_language: None,
+            },
+            self.csrf(),
+        )
+        .await
     }
 
     pub async fn change_operator(

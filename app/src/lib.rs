@@ -11,7 +11,7 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::path;
 
 use components::layout::{ConnectLayout, DashboardLayout};
-use pages::connect::{ConnectFlow, ConnectStart};
+use pages::connect::{ConnectFlow, ConnectStart, Unsubscribe};
 use pages::dashboard::{
     Account, CredentialDetail, CredentialList, Overview, Settings, SignIn, Webhooks,
 };
@@ -25,9 +25,10 @@ pub fn ConnectApp() -> impl IntoView {
     let path = window().location().pathname().unwrap_or_default();
     view! {
         <ConnectLayout>
-            {match connect_token(&path) {
-                Some(token) => view! { <ConnectFlow token /> }.into_any(),
-                None => view! { <ConnectStart /> }.into_any(),
+            {match (connect_token(&path), unsubscribe_token(&path)) {
+                (Some(token), _) => view! { <ConnectFlow token /> }.into_any(),
+                (None, Some(token)) => view! { <Unsubscribe token /> }.into_any(),
+                (None, None) => view! { <ConnectStart /> }.into_any(),
             }}
         </ConnectLayout>
     }
@@ -36,6 +37,14 @@ pub fn ConnectApp() -> impl IntoView {
 /// The token of `/connect/{token}`; anything else under `/connect` has none.
 fn connect_token(path: &str) -> Option<String> {
     path.strip_prefix("/connect/")
+        .map(|token| token.trim_end_matches('/'))
+        .filter(|token| !token.is_empty() && !token.contains('/'))
+        .map(str::to_owned)
+}
+
+/// The token of `/unsubscribe/{token}` (a link in a notice).
+fn unsubscribe_token(path: &str) -> Option<String> {
+    path.strip_prefix("/unsubscribe/")
         .map(|token| token.trim_end_matches('/'))
         .filter(|token| !token.is_empty() && !token.contains('/'))
         .map(str::to_owned)

@@ -1,6 +1,7 @@
 //! Serving the built web apps: files from the static folder, the dashboard's
 //! `index.html` for its client-side routes and Connect's own page
-//! (`connect-app/index.html`, a smaller bundle) for `/connect…`, long caching
+//! (`connect-app/index.html`, a smaller bundle) for `/connect…` and
+//! `/unsubscribe…` (the end-user's pages), long caching
 //! for Trunk's hashed assets, and the Content-Security-Policy hashes of the
 //! pages' inline scripts.
 
@@ -103,7 +104,7 @@ async fn serve_index(State(state): State<AppState>, request: Request) -> Respons
         .spa
         .connect_index
         .as_ref()
-        .filter(|_| is_under(path, "/connect"));
+        .filter(|_| is_end_user_page(path));
     let Some(index) = connect_page.or(state.spa.index.as_ref()) else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -131,7 +132,13 @@ fn is_under(path: &str, prefix: &str) -> bool {
 }
 
 fn is_client_route(path: &str) -> bool {
-    path == "/" || is_under(path, "/connect") || is_under(path, "/dashboard")
+    path == "/" || is_end_user_page(path) || is_under(path, "/dashboard")
+}
+
+/// Pages of the end-user bundle (Connect): Connect itself and the page an
+/// unsubscribe link in a notice opens.
+fn is_end_user_page(path: &str) -> bool {
+    is_under(path, "/connect") || is_under(path, "/unsubscribe")
 }
 
 /// Sets `Cache-Control` on static files: a year for Trunk's content-hashed
@@ -212,17 +219,18 @@ mod tests {
     }
 
     #[test]
-    fn client_routes_are_the_root_connect_and_dashboard() {
+    fn client_routes_are_the_root_connect_unsubscribe_and_dashboard() {
         for path in [
             "/",
             "/connect",
             "/connect/abc",
+            "/unsubscribe/gus_abc",
             "/dashboard",
             "/dashboard/credentials/1",
         ] {
             assert!(is_client_route(path), "{path}");
         }
-        for path in ["/connections", "/dashboards", "/nope"] {
+        for path in ["/connections", "/dashboards", "/unsubscribers", "/nope"] {
             assert!(!is_client_route(path), "{path}");
         }
     }

@@ -4,9 +4,11 @@ mod events;
 mod flow;
 mod language;
 mod steps;
+mod unsubscribe;
 
 pub use flow::ConnectFlow;
 pub use language::{language, ConnectLanguage};
+pub use unsubscribe::Unsubscribe;
 
 /// The end-user closes Connect (the Exit button of an embedded Connect).
 pub fn exit() {

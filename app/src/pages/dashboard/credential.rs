@@ -12,6 +12,7 @@ use super::{format_time, operator};
 use crate::components::connect_dialog::ConnectDialog;
 use crate::components::loading::{ErrorAlert, Loading};
 use crate::components::status::StatusBadge;
+use crate::components::text_field::TextField;
 use crate::components::utility_name::UtilityName;
 use crate::components::write::Write;
 
@@ -278,6 +279,9 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
                     <dt>"Created"</dt><dd>{format_time(credential.created_at)}</dd>
                 </dl>
             </section>
+            <Show when=move || !deactivated>
+                <ContactCard id=id.get_value() contact_email=credential.contact_email.clone() actions />
+            </Show>
         </div>
         <Show when=move || !deactivated>
             <section class="card actions" aria-labelledby="actions-title">
@@ -316,6 +320,46 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
         </Show>
         <Bills id=id.get_value() version />
         <CredentialWebhooks id=id.get_value() version />
+    }
+}
+
+/// The end-user's contact email: where notices go when the credential needs
+/// them (if the organisation sends them, in Settings).
+#[component]
+fn ContactCard(id: String, contact_email: Option<String>, actions: Actions) -> impl IntoView {
+    let operator = operator();
+    let id = StoredValue::new(id);
+    let has_contact = contact_email.is_some();
+    let email = RwSignal::new(contact_email.unwrap_or_default());
+    let save = move |value: String, done: &'static str| {
+        let api = operator.api.get_value();
+        let id = id.get_value();
+        actions.run(async move {
+            api.change_contact(&id, value)
+                .await
+                .map(|_| done.to_owned())
+        });
+    };
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        save(email.get_untracked(), "The contact email was saved.");
+    };
+    view! {
+        <section class="card" aria-labelledby="contact-title">
+            <h2 id="contact-title" class="card-title">"End-user contact"</h2>
+            <form on:submit=submit novalidate>
+                <TextField id="contact-email" label="Contact email" value=email input_type="email" autocomplete="off"
+                    hint="Update links and reminders go here when this credential needs the end-user (Settings → Email end-users)."
+                    error=actions.write.field_error("contactEmail") />
+                <div class="button-row">
+                    <button class="button button-secondary" type="submit" disabled=move || actions.write.busy()>"Save contact"</button>
+                    <Show when=move || has_contact>
+                        <button class="button button-link" type="button"
+                            on:click=move |_| save(String::new(), "The contact email was removed.")>"Remove"</button>
+                    </Show>
+                </div>
+            </form>
+        </section>
     }
 }
 

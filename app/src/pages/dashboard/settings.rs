@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::i18n::Language;
-use shared::operators::{NewOperator, OperatorChange, OrganisationSettingsChange, Role};
+use shared::operators::{
+    NewOperator, NotifyEndUsers, OperatorChange, OrganisationSettingsChange, Role,
+};
 
 use super::{format_time, operator, Operator};
 use crate::components::loading::{ErrorAlert, Loading};
@@ -48,6 +50,7 @@ fn OrganisationSection() -> impl IntoView {
     let privacy_url = RwSignal::new(String::new());
     let origins = RwSignal::new(String::new());
     let connect_language = RwSignal::new(Language::En);
+    let notify_end_users = RwSignal::new(NotifyEndUsers::Off);
     let loaded = RwSignal::new(false);
     let saved = RwSignal::new(false);
     let api = operator.api;
@@ -63,6 +66,7 @@ fn OrganisationSection() -> impl IntoView {
             privacy_url.set(settings.privacy_url.unwrap_or_default());
             origins.set(settings.embed_origins.join("\n"));
             connect_language.set(settings.connect_language);
+            notify_end_users.set(settings.notify_end_users);
             loaded.set(true);
         },
     );
@@ -112,6 +116,7 @@ fn OrganisationSection() -> impl IntoView {
                 .map(str::to_owned)
                 .collect(),
             connect_language: connect_language.get_untracked(),
+            notify_end_users: notify_end_users.get_untracked(),
         };
         write.run(
             async move { api.get_value().change_organisation(&change).await },
@@ -150,6 +155,27 @@ fn OrganisationSection() -> impl IntoView {
                             }).collect_view()}
                         </select>
                     </div>
+                    <fieldset class="field choice-group">
+                        <legend class="field-label">"Email end-users when their connection needs them"</legend>
+                        <p class="field-hint">"Gridlink mails a 72-hour update link to the credential's contact email, in your organisation's name, and reminds at 24 and 48 hours until it is repaired. Credentials without a contact email are not mailed."</p>
+                        {[
+                            (NotifyEndUsers::Off, "Off", "No mail to end-users."),
+                            (NotifyEndUsers::WhenRefreshRequired, "When MFA must be refreshed", "When the utility stops accepting the session (MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED)."),
+                            (NotifyEndUsers::BeforeTokenExpiry, "Also before the token expires", "As above, and ahead of a known expiry (within the expiry warning), so the connection never lapses."),
+                        ].into_iter().map(|(choice, label, hint)| {
+                            view! {
+                                <label class="radio-card">
+                                    <input type="radio" name="notify-end-users" value=choice.as_str()
+                                        prop:checked=move || notify_end_users.get() == choice
+                                        on:change=move |_| notify_end_users.set(choice) />
+                                    <span class="radio-card-text">
+                                        <span class="radio-card-title">{label}</span>
+                                        <span class="radio-card-detail">{hint}</span>
+                                    </span>
+                                </label>
+                            }
+                        }).collect_view()}
+                    </fieldset>
                     <button class="button button-primary" type="submit" disabled=move || write.busy()>
                         {move || if write.busy() { "Saving…" } else { "Save settings" }}
                     </button>
