@@ -164,7 +164,9 @@ pub struct CredentialEvent {
     pub id: i64,
     /// `CREATED`, `STATUS_CHANGE`, `PASSWORD_CHANGED`, `MFA_CODE_SENT`, `MFA_CODE_REJECTED`,
     /// `UPDATE_LINK_CREATED`, `UPDATE_LINK_REVOKED`, `CONNECT_STARTED`, `SYNCED`, `DEACTIVATED`,
-    /// `UTILITY_ERROR` (what the utility or the network said, for operators only).
+    /// `UTILITY_ERROR` (what the utility or the network said, for operators only),
+    /// `END_USER_NOTIFIED` (an update link or reminder mailed), `MAIL_NOT_DELIVERED`,
+    /// `CONTACT_CHANGED`.
     pub kind: String,
     pub from_status_detail: Option<StatusDetail>,
     pub to_status_detail: Option<StatusDetail>,

@@ -232,7 +232,7 @@ async fn finish(
             organisation_id,
             kind: EventKind::MailNotDelivered,
             change: None,
-            actor: "system",
+            actor: "job:mail",
             message: &words,
         };
         record_event(&mut tx, &event, now).await?;

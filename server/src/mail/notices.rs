@@ -37,7 +37,7 @@ use crate::webhooks::outbox::{self as webhooks, CredentialRef};
 pub const REMINDERS: [Duration; 2] = [Duration::hours(24), Duration::hours(48)];
 /// Sequences started or reminders sent per run of the job.
 const BATCH: i64 = 100;
-const ACTOR: &str = "system: end-user notices";
+const ACTOR: &str = "job:end_user_notices";
 
 /// Why a sequence ended before its last reminder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
