@@ -15,6 +15,7 @@ pub mod conformance;
 pub mod connect;
 pub mod credentials;
 pub mod crypto;
+pub mod csv;
 pub mod demo;
 pub mod embed;
 pub mod error;

@@ -48,6 +48,77 @@ fn ok(status: &str, description: &str, schema: Option<Value>) -> (String, Value)
     (status.to_owned(), response)
 }
 
+/// A CSV answer.
+fn csv(status: &str, description: &str) -> (String, Value) {
+    (
+        status.to_owned(),
+        json!({"description": description, "content": {"text/csv": {"schema": {"type": "string"}}}}),
+    )
+}
+
+/// The answer of `POST /api/v1/update-links/bulk`: JSON, or CSV when asked for.
+fn bulk_links() -> (String, Value) {
+    let link = json!({
+        "type": "object",
+        "required": ["credentialId", "correlationId", "utilityId", "username", "link", "expiresAt"],
+        "properties": {
+            "credentialId": {"type": "string"},
+            "correlationId": {"type": ["string", "null"]},
+            "utilityId": {"type": "string"},
+            "username": {"type": "string"},
+            "link": {"type": "string"},
+            "expiresAt": {"type": "string", "format": "date-time"},
+        },
+    });
+    (
+        "201".to_owned(),
+        json!({"description": "The links", "content": {
+            "application/json": {"schema": {"type": "object", "required": ["count", "links"], "properties": {
+                "count": {"type": "integer", "minimum": 0},
+                "links": {"type": "array", "items": link},
+            }}},
+            "text/csv": {"schema": {"type": "string"}},
+        }}),
+    )
+}
+
+/// The credential list's filters (the list, its CSV export and the bulk update links).
+fn list_filters() -> Vec<Value> {
+    vec![
+        query_param(
+            "status",
+            "Only this status (with statusDetail: the details of both).",
+            schema_ref("Status"),
+        ),
+        query_param(
+            "statusDetail",
+            "Comma-separated status details.",
+            status_detail_list(),
+        ),
+        query_param("utilityId", "Only this utility.", json!({"type": "string"})),
+        query_param(
+            "correlationId",
+            "Only this correlation id.",
+            json!({"type": "string"}),
+        ),
+        query_param(
+            "q",
+            "Text the username contains (case-insensitive).",
+            json!({"type": "string", "maxLength": 128}),
+        ),
+        query_param(
+            "includeDeactivated",
+            "Also deactivated credentials.",
+            json!({"type": "boolean", "default": false}),
+        ),
+        query_param(
+            "stale",
+            "Only credentials flagged stale (true) or only those not flagged (false).",
+            json!({"type": "boolean"}),
+        ),
+    ]
+}
+
 /// One operation: summary, security, request body, success response, and the
 /// error statuses it can answer (each with the shared error body).
 struct Operation {
@@ -194,18 +265,16 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
             query_param("state", "open (default) or all.", json!({"type": "string", "enum": ["open", "all"], "default": "open"})),
         ])),
         ("/api/v1/credentials", "post", with(op("Create a credential; it starts connecting at once", "credentials", INTEGRATOR, Some("NewCredential"), ok("201", "Created", credential()), &[403, 409, 503]), vec![idempotency_key()])),
-        ("/api/v1/credentials", "get", with(op("List credentials with filters, sorting and pagination", "credentials", INTEGRATOR, None, ok("200", "One page", Some(schema_ref("CredentialPage"))), &[400, 422]), vec![
-            query_param("status", "Only this status (with statusDetail: the details of both).", schema_ref("Status")),
-            query_param("statusDetail", "Comma-separated status details.", status_detail_list()),
-            query_param("utilityId", "Only this utility.", json!({"type": "string"})),
-            query_param("correlationId", "Only this correlation id.", json!({"type": "string"})),
-            query_param("q", "Text the username contains (case-insensitive).", json!({"type": "string", "maxLength": 128})),
-            query_param("sort", "createdAt, username, utilityId, statusDetail or tokenExpiresAt; prefix - to reverse. Default -createdAt.", sort_orders()),
-            query_param("page", "From 1.", json!({"type": "integer", "minimum": 1, "maximum": u32::MAX, "default": 1})),
-            query_param("pageSize", "1 to 100.", json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 25})),
-            query_param("includeDeactivated", "Also list deactivated credentials.", json!({"type": "boolean", "default": false})),
-            query_param("stale", "Only credentials flagged stale (true) or only those not flagged (false).", json!({"type": "boolean"})),
-        ])),
+        ("/api/v1/credentials", "get", with(op("List credentials with filters, sorting and pagination", "credentials", INTEGRATOR, None, ok("200", "One page", Some(schema_ref("CredentialPage"))), &[400, 422]), [
+            list_filters(),
+            vec![
+                query_param("sort", "createdAt, username, utilityId, statusDetail or tokenExpiresAt; prefix - to reverse. Default -createdAt.", sort_orders()),
+                query_param("page", "From 1.", json!({"type": "integer", "minimum": 1, "maximum": u32::MAX, "default": 1})),
+                query_param("pageSize", "1 to 100.", json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 25})),
+            ],
+        ].concat())),
+        ("/api/v1/credentials/export.csv", "get", with(op("The credentials matching the list's filters as CSV (contact emails masked; at most 50,000: 422 asks for narrower filters)", "credentials", INTEGRATOR, None, csv("200", "CSV: credentialId, correlationId, utilityId, username, status, statusDetail, tokenExpiresAt, lastSyncedAt, contactEmail, createdAt, deactivatedAt"), &[400, 422]), list_filters())),
+        ("/api/v1/update-links/bulk", "post", with(op("A new 72-hour update link for every active credential matching the list's filters (replacing older links); JSON, or CSV with Accept: text/csv (at most 50,000: 422 asks for narrower filters)", "connect tokens", INTEGRATOR, None, bulk_links(), &[400, 422]), [list_filters(), vec![idempotency_key()]].concat())),
         ("/api/v1/credentials/counts", "get", op("Active credentials per status and status detail", "credentials", INTEGRATOR, None, ok("200", "Counts", Some(schema_ref("CredentialCounts"))), &[])),
         ("/api/v1/credentials/expiries", "get", with(op("Connected credentials whose tokens expire on each of the next days", "credentials", INTEGRATOR, None, ok("200", "Forecast", Some(schema_ref("ExpiryForecast"))), &[400, 422]), vec![query_param("days", "1 to 366 (default 90).", json!({"type": "integer", "minimum": 1, "maximum": 366}))])),
         ("/api/v1/events", "get", with(op("The organisation's latest events, newest first", "credentials", INTEGRATOR, None, ok("200", "Events", Some(json!({"type": "array", "items": schema_ref("OrganisationEvent")}))), &[400, 422]), vec![query_param("limit", "1 to 100 (default 20).", json!({"type": "integer", "minimum": 1, "maximum": 100}))])),

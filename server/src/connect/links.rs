@@ -147,43 +147,54 @@ async fn create_update_link(
     if credential.deactivated_at.is_some() {
         return Err(ApiError::Conflict("This credential is deactivated.".into()));
     }
-    let label = actor.label();
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
+    let token = issue_update_link(&mut tx, &state, &credential, &actor.label(), now).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(token)))
+}
+
+/// A new 72-hour update link for `credential`, replacing its older ones,
+/// with UPDATE_LINK_CREATED on the timeline; a running notice sequence ends
+/// (an operator or integrator is handling it). In the caller's transaction.
+pub async fn issue_update_link(
+    tx: &mut sqlx::AnyConnection,
+    state: &AppState,
+    credential: &store::CredentialRow,
+    actor: &str,
+    now: i64,
+) -> Result<ConnectToken, ApiError> {
+    let id = &credential.id;
     // Two "Generate update link" at once take turns: one active link at a time.
-    state
-        .db
-        .lock_row(&mut tx, LockedTable::Credentials, &id)
-        .await?;
-    sessions::replace_update_links(&mut tx, &id, now).await?;
-    notices::stop(&mut tx, &id, StopReason::HandledManually, now).await?;
+    state.db.lock_row(tx, LockedTable::Credentials, id).await?;
+    sessions::replace_update_links(tx, id, now).await?;
+    notices::stop(tx, id, StopReason::HandledManually, now).await?;
     let token = sessions::open(
-        &mut tx,
-        &state,
+        tx,
+        state,
         NewSession {
-            organisation_id: &actor.organisation_id,
+            organisation_id: &credential.organisation_id,
             purpose: ConnectPurpose::UpdateLink,
-            credential_id: Some(&id),
+            credential_id: Some(id),
             utility_id: Some(&credential.utility_id),
             correlation_id: credential.correlation_id.as_deref(),
             owner: credential.owner,
-            created_by: &label,
+            created_by: actor,
             lifetime: UPDATE_LINK_LIFETIME,
         },
     )
     .await?;
     let message = format!("Update link generated; valid until {}.", token.expires_at);
     let event = NewEvent {
-        credential_id: &id,
-        organisation_id: &actor.organisation_id,
+        credential_id: id,
+        organisation_id: &credential.organisation_id,
         kind: EventKind::UpdateLinkCreated,
         change: None,
-        actor: &label,
+        actor,
         message: &message,
     };
-    record_event(&mut tx, &event, now).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(token)))
+    record_event(tx, &event, now).await?;
+    Ok(token)
 }
 
 /// The credential's active update link (at most one).

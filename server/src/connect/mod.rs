@@ -1,6 +1,7 @@
 //! Connect: the end-user's flow (`/api/connect`, authenticated by a Connect
 //! token) and the `/api/v1` endpoints that issue Connect tokens and update links.
 
+mod bulk_links;
 mod flow;
 pub mod links;
 pub mod session;
@@ -22,4 +23,5 @@ pub fn router() -> Router<AppState> {
         .route("/connect/mfa/code", post(flow::submit_code))
         .route("/connect/contact", post(flow::choose_contact))
         .merge(links::router())
+        .merge(bulk_links::router())
 }

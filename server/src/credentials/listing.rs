@@ -22,6 +22,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/credentials/counts", get(count_credentials))
+        .route("/v1/credentials/export.csv", get(export_credentials))
         .route("/v1/credentials/expiries", get(forecast_expiries))
         .route("/v1/events", get(latest_events))
 }
@@ -31,9 +32,11 @@ pub fn list_route() -> axum::routing::MethodRouter<AppState> {
     get(list_credentials)
 }
 
+/// The list's query parameters, as sent (also read by the CSV export and the
+/// bulk update links, which take the same filters).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListParams {
+pub struct ListParams {
     status: Option<String>,
     status_detail: Option<String>,
     utility_id: Option<String>,
@@ -48,7 +51,7 @@ struct ListParams {
 
 const MAX_PAGE_SIZE: u32 = 100;
 
-fn parse_list_params(params: ListParams) -> Result<ListQuery, ApiError> {
+pub fn parse_list_params(params: ListParams) -> Result<ListQuery, ApiError> {
     let mut errors = FieldErrors::default();
     let mut details: Option<Vec<StatusDetail>> = None;
     if let Some(list) = params
@@ -167,6 +170,83 @@ async fn list_credentials(
         page_size: query.page_size,
         total,
     }))
+}
+
+/// The most rows one export or one bulk request handles; more asks for narrower filters.
+pub const MAX_ROWS_AT_ONCE: usize = 50_000;
+
+/// The credentials matching the list's filters as CSV, for a spreadsheet
+/// (contact emails masked, as in the list).
+async fn export_credentials(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(params): Query<ListParams>,
+) -> Result<axum::response::Response, ApiError> {
+    let query = parse_list_params(params)?;
+    let rows = store::every_match(&state.db, &actor.organisation_id, &query, MAX_ROWS_AT_ONCE)
+        .await?
+        .ok_or_else(too_many)?;
+    let time = |ms: Option<i64>| ms.map(crate::webhooks::outbox::rfc3339).unwrap_or_default();
+    let mut csv = crate::csv::line([
+        "credentialId",
+        "correlationId",
+        "utilityId",
+        "username",
+        "status",
+        "statusDetail",
+        "tokenExpiresAt",
+        "lastSyncedAt",
+        "contactEmail",
+        "createdAt",
+        "deactivatedAt",
+    ]);
+    for row in &rows {
+        let contact = row
+            .contact_email
+            .as_deref()
+            .map(shared::validation::mask_email);
+        csv.push_str(&crate::csv::line([
+            row.id.as_str(),
+            row.correlation_id.as_deref().unwrap_or_default(),
+            row.utility_id.as_str(),
+            row.username.as_str(),
+            row.status_detail.status().as_str(),
+            row.status_detail.as_str(),
+            &time(row.token_expires_at),
+            &time(row.last_synced_at),
+            contact.as_deref().unwrap_or_default(),
+            &time(Some(row.created_at)),
+            &time(row.deactivated_at),
+        ]));
+    }
+    Ok(csv_response(csv, "credentials.csv"))
+}
+
+/// A CSV answer the browser saves as `file_name`.
+pub fn csv_response(csv: String, file_name: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response()
+}
+
+/// More credentials match than one request handles.
+pub fn too_many() -> ApiError {
+    ApiError::invalid_field(
+        "filters",
+        format!("More than {MAX_ROWS_AT_ONCE} credentials match: narrow the filters (by utility, status or search)."),
+    )
 }
 
 async fn count_credentials(

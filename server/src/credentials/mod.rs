@@ -2,7 +2,7 @@
 //! read, change the password, deactivate, the timeline, and "Sync now".
 
 pub mod counts;
-mod listing;
+pub mod listing;
 pub mod secrets;
 pub mod store;
 

@@ -243,6 +243,38 @@ fn counted_by_detail(query: &ListQuery) -> bool {
         && query.username_contains.is_none()
 }
 
+/// Every credential matching the listing's filters (sort and page ignored),
+/// newest first, at most `limit`; `None` when more than `limit` match.
+pub async fn every_match(
+    db: &Database,
+    organisation_id: &str,
+    query: &ListQuery,
+    limit: usize,
+) -> Result<Option<Vec<CredentialRow>>, ApiError> {
+    let mut conditions = where_clause(db.kind(), organisation_id, query);
+    if let Some(details) = &query.status_details {
+        let clause = detail_clause(&mut conditions, details);
+        conditions.push(clause);
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM credentials WHERE {} ORDER BY created_at DESC, id DESC LIMIT {}",
+        conditions.sql(),
+        limit + 1
+    );
+    let rows = conditions
+        .bind(sqlx::query(&sql))
+        .fetch_all(db.pool())
+        .await?;
+    if rows.len() > limit {
+        return Ok(None);
+    }
+    Ok(Some(
+        rows.iter()
+            .map(CredentialRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?,
+    ))
+}
+
 /// One page of credentials and the total that match.
 pub async fn list(
     db: &Database,
