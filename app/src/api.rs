@@ -544,6 +544,23 @@ impl DashboardApi {
         post_json("/api/v1/operators", operator, self.csrf()).await
     }
 
+    /// A new update link for every active credential matching `filters` (the
+    /// list's query string), as the CSV the server writes.
+    pub async fn bulk_update_links_csv(&self, filters: &str) -> Result<String, ApiError> {
+        let response = with_credentials(
+            Request::post(&format!("/api/v1/update-links/bulk?{filters}")),
+            self.csrf(),
+        )
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .map_err(|_| ApiError::Network)?;
+        if response.ok() {
+            return response.text().await.map_err(|_| ApiError::Network);
+        }
+        decode::<()>(response).await.map(|()| String::new())
+    }
+
     /// Sets (or, with an empty string, removes) a credential's end-user contact email.
     pub async fn change_contact(
         &self,

@@ -68,6 +68,16 @@ impl ListView {
         parts.join("&")
     }
 
+    /// The filters alone (for the CSV export and the bulk update links).
+    fn filters(&self) -> String {
+        ListView {
+            sort: Self::DEFAULT_SORT.to_owned(),
+            page: 1,
+            ..self.clone()
+        }
+        .query(None)
+    }
+
     /// The same filters from the first page.
     fn first_page(self) -> ListView {
         ListView { page: 1, ..self }
@@ -266,6 +276,7 @@ pub fn CredentialList() -> impl IntoView {
                                     <tbody>{rows}</tbody>
                                 </table>
                             </div>
+                            <BulkActions filters=view_now.get_untracked().filters() total=result.total refresh=listing_version />
                             <nav class="pagination" aria-label="Pages">
                                 <button class="button button-secondary" disabled=on_first_page
                                     on:click=move |_| go_page(ListView { page: current - 1, ..view_now.get_untracked() })>
@@ -284,6 +295,68 @@ pub fn CredentialList() -> impl IntoView {
             })
             }}
         </Transition>
+    }
+}
+
+/// For every credential the filters match: export the list as CSV, or give
+/// each a new update link (after a confirmation) and download them as CSV.
+#[component]
+fn BulkActions(filters: String, total: u64, refresh: RwSignal<u32>) -> impl IntoView {
+    let operator = operator();
+    let filters = StoredValue::new(filters);
+    let confirming = RwSignal::new(false);
+    let download = RwSignal::new(None::<(usize, String)>);
+    let write = Write::default();
+    let generate = move |_| {
+        confirming.set(false);
+        let api = operator.api.get_value();
+        let filters = filters.get_value();
+        write.run(
+            async move { api.bulk_update_links_csv(&filters).await },
+            move |csv| {
+                let links = csv.lines().count().saturating_sub(1);
+                let href = format!(
+                    "data:text/csv;charset=utf-8,{}",
+                    String::from(js_sys::encode_uri_component(&csv))
+                );
+                download.set(Some((links, href)));
+                refresh.update(|v| *v += 1);
+            },
+        );
+    };
+    let noun = if total == 1 {
+        "credential"
+    } else {
+        "credentials"
+    };
+    view! {
+        <div class="bulk-actions">
+            <div class="button-row">
+                <a class="button button-secondary" href=move || format!("/api/v1/credentials/export.csv?{}", filters.get_value()) download="credentials.csv">
+                    "Export CSV"
+                </a>
+                <button class="button button-secondary" type="button" disabled=move || write.busy()
+                    on:click=move |_| { download.set(None); confirming.set(true) }>
+                    {move || if write.busy() { "Generating links…".to_owned() } else { format!("Generate update links for all {total} {noun}") }}
+                </button>
+            </div>
+            <Show when=move || confirming.get()>
+                <div class="alert alert-warning" role="alertdialog" aria-labelledby="bulk-question">
+                    <p id="bulk-question">{format!("Give each of the {total} {noun} a new 72-hour update link? Links sent earlier stop working.")}</p>
+                    <div class="button-row">
+                        <button class="button button-primary" type="button" on:click=generate>"Generate links"</button>
+                        <button class="button button-secondary" type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                    </div>
+                </div>
+            </Show>
+            {move || write.any_error().get().map(|message| view! { <ErrorAlert message /> })}
+            {move || download.get().map(|(links, href)| view! {
+                <div class="alert alert-info" role="status">
+                    {format!("{links} update links generated, valid for 72 hours. ")}
+                    <a href=href download="update-links.csv">"Download update-links.csv"</a>
+                </div>
+            })}
+        </div>
     }
 }
 
