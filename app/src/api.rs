@@ -18,9 +18,9 @@ use shared::credentials::{
 use shared::health::Health;
 use shared::i18n::Language;
 use shared::operators::{
-    ApiKey, CreatedApiKey, NewApiKey, NewOperator, Operator, OperatorChange, OperatorSession,
-    OrganisationSettings, OrganisationSettingsChange, PasswordChange, Session, SignIn,
-    SignInRecord,
+    ApiKey, CreatedApiKey, NewApiKey, NewOperator, NewPassword, Operator, OperatorChange,
+    OperatorLink, OperatorSession, OrganisationSettings, OrganisationSettingsChange,
+    PasswordChange, PasswordResetRequest, Session, SignIn, SignInRecord,
 };
 use shared::webhooks::{
     WebhookDelivery, WebhookDeliveryDetail, WebhookDeliveryPage, WebhookEndpoint,
@@ -316,6 +316,32 @@ pub async fn unsubscribe(token: &str) -> Result<Unsubscription, ApiError> {
     post_json(
         &format!("/api/unsubscribe/{token}"),
         &serde_json::json!({}),
+        Credentials::None,
+    )
+    .await
+}
+
+/// "Forgot password?": the server's answer, the same for any address.
+pub async fn request_password_reset(email: String) -> Result<String, ApiError> {
+    let answer: serde_json::Value = post_json(
+        "/api/password-reset",
+        &PasswordResetRequest { email },
+        Credentials::None,
+    )
+    .await?;
+    Ok(answer["message"].as_str().unwrap_or_default().to_owned())
+}
+
+/// What a mailed operator link is for.
+pub async fn operator_link(token: &str) -> Result<OperatorLink, ApiError> {
+    get_json(&format!("/api/password-reset/{token}"), Credentials::None).await
+}
+
+/// Chooses a password with a mailed operator link.
+pub async fn choose_password(token: String, new_password: String) -> Result<(), ApiError> {
+    send_json_without_answer(
+        Request::post(&format!("/api/password-reset/{token}")),
+        &NewPassword { new_password },
         Credentials::None,
     )
     .await

@@ -13,7 +13,8 @@ use leptos_router::path;
 use components::layout::{ConnectLayout, DashboardLayout};
 use pages::connect::{ConnectFlow, ConnectStart, Unsubscribe};
 use pages::dashboard::{
-    Account, CredentialDetail, CredentialList, Overview, Settings, SignIn, Webhooks,
+    Account, CredentialDetail, CredentialList, ForgotPassword, Overview, SetPassword, Settings,
+    SignIn, Webhooks,
 };
 use pages::not_found::NotFound;
 
@@ -58,6 +59,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path="/dashboard" /> } />
                 <Route path=path!("/dashboard/sign-in") view=SignIn />
+                <Route path=path!("/dashboard/forgot-password") view=ForgotPassword />
+                <Route path=path!("/dashboard/set-password/:token") view=SetPassword />
                 <ParentRoute path=path!("/dashboard") view=DashboardLayout>
                     <Route path=path!("") view=Overview />
                     <Route path=path!("credentials") view=CredentialList />

@@ -54,6 +54,9 @@ pub struct Operator {
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub created_at: OffsetDateTime,
+    /// Invited by mail and has not chosen a password yet.
+    #[serde(default)]
+    pub invitation_pending: bool,
 }
 
 /// The signed-in operator: `GET /api/session` and the answer to signing in.
@@ -105,9 +108,53 @@ pub struct SignInRecord {
 pub struct NewOperator {
     #[cfg_attr(feature = "schema", schemars(length(max = 254), extend("pattern" = crate::validation::EmailAddress::PATTERN)))]
     pub email: String,
+    /// Leave it out to mail the operator an invitation to set their own
+    /// password (a one-time link, valid 48 hours).
+    #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(length(min = 12, max = 256)))]
-    pub password: String,
+    pub password: Option<String>,
     pub role: Role,
+}
+
+/// `POST /api/password-reset`: "Forgot password?".
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    #[cfg_attr(feature = "schema", schemars(length(max = 254), extend("pattern" = crate::validation::EmailAddress::PATTERN)))]
+    pub email: String,
+}
+
+crate::wire_enum! {
+    /// What a one-time link mailed to an operator is for.
+    pub enum OperatorLinkPurpose {
+        /// An admin invited them: they choose their first password (48 hours).
+        Invitation = "INVITATION",
+        /// "Forgot password?" (1 hour); using it ends every session of theirs.
+        PasswordReset = "PASSWORD_RESET",
+    }
+}
+
+/// `GET /api/password-reset/{token}`: what the link is for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OperatorLink {
+    pub purpose: OperatorLinkPurpose,
+    pub email: String,
+    pub organisation_name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
+    pub expires_at: OffsetDateTime,
+}
+
+/// `POST /api/password-reset/{token}`: the new password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewPassword {
+    #[cfg_attr(feature = "schema", schemars(length(min = 12, max = 256)))]
+    pub new_password: String,
 }
 
 /// `PATCH /api/v1/operators/{id}`.

@@ -77,3 +77,17 @@ CREATE TABLE unsubscribe_tokens (
 -- The notice job looks only at credentials with a contact.
 CREATE INDEX credentials_with_contact ON credentials (status_detail)
     WHERE contact_email IS NOT NULL AND deactivated_at IS NULL;
+
+-- One-time links mailed to operators: an invitation to set their password
+-- (48 hours) and "Forgot password?" (1 hour). Only the hash is stored.
+CREATE TABLE operator_links (
+    token_hash   TEXT PRIMARY KEY NOT NULL,
+    operator_id  TEXT NOT NULL REFERENCES operators (id),
+    purpose      TEXT NOT NULL CHECK (purpose IN ('INVITATION', 'PASSWORD_RESET')),
+    created_at   BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL,
+    used_at      BIGINT
+);
+CREATE INDEX operator_links_by_operator ON operator_links (operator_id, created_at);
+-- Set while an invited operator has not chosen a password yet.
+ALTER TABLE operators ADD COLUMN invited_at BIGINT;

@@ -203,6 +203,62 @@ pub fn refresh_notice(notice: &Notice<'_>) -> Content {
     }
 }
 
+/// A plain operator mail: a sentence, a button, what the link is good for.
+fn operator_mail(
+    subject: String,
+    lead: String,
+    action: &str,
+    link: &str,
+    validity: String,
+) -> Content {
+    let text = format!(
+        "Hello,\n\n{lead}\n\n{action}: {link}\n\n{validity} If you did not expect this mail, you can ignore it.\n\n--\nGridlink\n"
+    );
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{subject}</title></head>\
+<body style=\"margin:0;padding:24px;background:#f6f7f9;font-family:system-ui,-apple-system,Segoe UI,sans-serif;color:#15202b;line-height:1.5\">\
+<div style=\"max-width:560px;margin:0 auto;background:#ffffff;border:1px solid #d5dbe3;border-radius:8px;padding:24px\">\
+<p>Hello,</p><p>{lead}</p>\
+<p><a href=\"{link}\" style=\"display:inline-block;background:{DEFAULT_ACCENT};color:#ffffff;text-decoration:none;padding:12px 20px;border-radius:6px;font-weight:600\">{action}</a></p>\
+<p style=\"font-size:14px;color:#4a5563\">{validity} If you did not expect this mail, you can ignore it.</p>\
+</div></body></html>",
+        subject = escape(&subject),
+        lead = escape(&lead),
+        link = escape(link),
+        action = escape(action),
+        validity = escape(&validity),
+    );
+    Content {
+        from_name: None,
+        subject,
+        text,
+        html,
+        unsubscribe_url: None,
+    }
+}
+
+/// An admin invited an operator: they choose their own password.
+pub fn operator_invitation(organisation: &str, link: &str, expires_at: OffsetDateTime) -> Content {
+    operator_mail(
+        format!("You are invited to {organisation} on Gridlink"),
+        format!("You have been invited to the Gridlink dashboard of {organisation}. Choose your password to sign in."),
+        "Choose my password",
+        link,
+        format!("This link works once, until {}.", when(expires_at, Language::En)),
+    )
+}
+
+/// "Forgot password?".
+pub fn password_reset(link: &str, expires_at: OffsetDateTime) -> Content {
+    operator_mail(
+        "Reset your Gridlink password".to_owned(),
+        "Someone (we hope you) asked to reset the password of your Gridlink dashboard account. Choosing a new one signs you out everywhere.".to_owned(),
+        "Choose a new password",
+        link,
+        format!("This link works once, until {}.", when(expires_at, Language::En)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! admins, managing the organisation's operators (`/api/v1/operators`).
 
 pub mod account;
+pub mod links;
 pub mod sessions;
 
 use axum::extract::State;
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/session/password", post(change_own_password))
         .merge(account::router())
+        .merge(links::router())
         .route("/v1/operators", get(list_operators).post(add_operator))
         .route(
             "/v1/operators/{id}",
@@ -39,7 +41,7 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-type OperatorRow = (String, String, String, String, i64);
+type OperatorRow = (String, String, String, String, i64, Option<i64>);
 
 /// Failed sign-ins allowed within [`SIGN_IN_WINDOW`] for one email from one
 /// client, and for one client over every email. Counting per client means a
@@ -47,14 +49,15 @@ type OperatorRow = (String, String, String, String, i64);
 const MAX_FAILURES_PER_CLIENT_AND_EMAIL: i64 = 10;
 const MAX_FAILURES_PER_CLIENT: i64 = 50;
 const SIGN_IN_WINDOW: time::Duration = time::Duration::minutes(15);
-const OPERATOR_COLUMNS: &str = "id, organisation_id, email, role, created_at";
+const OPERATOR_COLUMNS: &str = "id, organisation_id, email, role, created_at, invited_at";
 
-fn operator_from_row((id, _, email, role, created_at): OperatorRow) -> Operator {
+fn operator_from_row((id, _, email, role, created_at, invited_at): OperatorRow) -> Operator {
     Operator {
         id,
         email,
         role: Role::parse(&role).unwrap_or(Role::Member),
         created_at: from_ms(created_at),
+        invitation_pending: invited_at.is_some(),
     }
 }
 
@@ -325,14 +328,23 @@ async fn add_operator(
 ) -> Result<(StatusCode, Json<Operator>), ApiError> {
     let mut errors = FieldErrors::default();
     let email = errors.check("email", EmailAddress::parse(&body.email));
-    errors.check("password", validate_new_password(&body.password));
+    if let Some(password) = &body.password {
+        errors.check("password", validate_new_password(password));
+    }
     errors.finish()?;
     let email = email.expect("validated above");
     let id = tokens::new_id("op");
     let now = state.clock.now_ms();
-    let password_hash = hash_password(body.password).await?;
+    // An invited operator gets a password nobody knows until they choose theirs.
+    let invited = body.password.is_none();
+    let password = body
+        .password
+        .unwrap_or_else(|| tokens::generate("unusable_"));
+    let password_hash = hash_password(password).await?;
+    let mut tx = state.db.begin_write().await?;
     let inserted = sqlx::query(
-        "INSERT INTO operators (id, organisation_id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO operators (id, organisation_id, email, password_hash, role, created_at, invited_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&id)
     .bind(&actor.organisation_id)
@@ -340,7 +352,8 @@ async fn add_operator(
     .bind(password_hash)
     .bind(body.role.as_str())
     .bind(now)
-    .execute(state.db.pool())
+    .bind(invited.then_some(now))
+    .execute(&mut *tx)
     .await;
     match inserted {
         Err(error) if is_unique_violation(&error) => {
@@ -350,6 +363,20 @@ async fn add_operator(
         }
         other => other?,
     };
+    if invited {
+        links::mail_link(
+            &mut tx,
+            &state,
+            &id,
+            email.as_str(),
+            shared::operators::OperatorLinkPurpose::Invitation,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    if invited {
+        state.wakeups.mail.notify_one();
+    }
     Ok((
         StatusCode::CREATED,
         Json(Operator {
@@ -357,6 +384,7 @@ async fn add_operator(
             email: email.as_str().to_owned(),
             role: body.role,
             created_at: from_ms(now),
+            invitation_pending: invited,
         }),
     ))
 }

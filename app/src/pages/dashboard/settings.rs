@@ -372,17 +372,24 @@ fn OperatorsSection() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let role = RwSignal::new(Role::Member);
+    let added_message = RwSignal::new(None::<String>);
     let write = Write::default();
     let add = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
+        let chosen = password.get_untracked();
         let new = NewOperator {
             email: email.get_untracked(),
-            password: password.get_untracked(),
+            password: (!chosen.is_empty()).then_some(chosen),
             role: role.get_untracked(),
         };
         write.run(
             async move { api.get_value().add_operator(&new).await },
-            move |_| {
+            move |added| {
+                added_message.set(Some(if added.invitation_pending {
+                    format!("{} was invited: a link to choose a password (valid 48 hours) is on its way.", added.email)
+                } else {
+                    format!("{} was added.", added.email)
+                }));
                 email.set(String::new());
                 password.set(String::new());
                 version.update(|v| *v += 1);
@@ -417,7 +424,10 @@ fn OperatorsSection() -> impl IntoView {
                                             let remove_label = format!("Remove {}", member.email);
                                             view! {
                                                 <tr>
-                                                    <td>{member.email.clone()}{is_self.then_some(" (you)")}</td>
+                                                    <td>
+                                                        {member.email.clone()}{is_self.then_some(" (you)")}
+                                                        {member.invitation_pending.then(|| view! { <span class="badge badge-neutral badge-inline">"Invited"</span> })}
+                                                    </td>
                                                     <td>
                                                         <label class="visually-hidden" for=select_id.clone()>{role_label}</label>
                                                         <select class="input" id=select_id prop:value=member.role.as_str()
@@ -455,7 +465,7 @@ fn OperatorsSection() -> impl IntoView {
             <h3>"Add an operator"</h3>
             <form on:submit=add novalidate>
                 <TextField id="operator-email" label="Email" value=email error=field_error("email") input_type="email" />
-                <TextField id="operator-password" label="Initial password" value=password error=field_error("password") hint="At least 12 characters; they can change it later." input_type="password" />
+                <TextField id="operator-password" label="Initial password (optional)" value=password error=field_error("password") hint="Leave it empty to email an invitation: they choose their own password. Otherwise at least 12 characters; they can change it later." input_type="password" autocomplete="new-password" />
                 <div class="field">
                     <label class="field-label" for="operator-role">"Role"</label>
                     <select class="input" id="operator-role" on:change=move |e| role.set(Role::parse(&event_target_value(&e)).unwrap_or(Role::Member))>
@@ -466,6 +476,7 @@ fn OperatorsSection() -> impl IntoView {
                 <button class="button button-primary" type="submit" disabled=move || write.busy()>
                     {move || if write.busy() { "Adding…" } else { "Add operator" }}
                 </button>
+                <p role="status" aria-live="polite" class="muted">{move || added_message.get()}</p>
             </form>
         </section>
     }

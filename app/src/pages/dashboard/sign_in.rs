@@ -1,6 +1,7 @@
 //! Signing in to the dashboard.
 
 use leptos::prelude::*;
+use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
 use crate::api;
@@ -52,6 +53,7 @@ pub fn SignIn() -> impl IntoView {
                         {move || if write.busy() { "Signing in…" } else { "Sign in" }}
                     </button>
                 </form>
+                <p class="sign-in-help"><A href="/dashboard/forgot-password">"Forgot password?"</A></p>
             </div>
         </main>
     }
