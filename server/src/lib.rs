@@ -29,6 +29,7 @@ pub mod jobs;
 pub mod key_check;
 pub mod key_rotation;
 pub mod lifecycle;
+pub mod lifetimes;
 pub mod mail;
 pub mod openapi;
 pub mod operators;

@@ -104,6 +104,10 @@ pub struct Credential {
     pub contact_email: Option<String>,
     #[serde(default)]
     pub contact_language: Option<Language>,
+    /// The utility stated no expiry: `tokenExpiresAt` is predicted from the
+    /// lives of its recent tokens (absent while there is no history).
+    #[serde(default)]
+    pub token_expiry_predicted: bool,
 }
 
 /// One page of `GET /api/v1/credentials`.
@@ -281,4 +285,19 @@ pub struct AdapterHealth {
     /// Calls to its utilities in the last hour, and how many found them not answering.
     pub calls_last_hour: u64,
     pub failures_last_hour: u64,
+}
+
+/// `GET /api/v1/utilities/lifetimes`: how long a utility's session tokens
+/// were seen to live (issued until refused, or until their stated expiry),
+/// over the last 180 days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UtilityLifetime {
+    pub utility_id: String,
+    /// Tokens observed.
+    pub observed: u64,
+    pub median_days: f64,
+    /// 90 % of tokens lived at most this long.
+    pub p90_days: f64,
 }

@@ -91,3 +91,17 @@ CREATE TABLE operator_links (
 CREATE INDEX operator_links_by_operator ON operator_links (operator_id, created_at);
 -- Set while an invited operator has not chosen a password yet.
 ALTER TABLE operators ADD COLUMN invited_at BIGINT;
+
+-- Learned token lifetimes. When the session token was issued, and whether
+-- its expiry is predicted (the utility did not state one) rather than stated.
+ALTER TABLE credentials ADD COLUMN token_issued_at BIGINT;
+ALTER TABLE credentials ADD COLUMN token_expiry_predicted BIGINT NOT NULL DEFAULT 0;
+-- Each token's observed life: issued, then refused by the utility
+-- (REJECTED) or past its stated expiry (EXPIRED).
+CREATE TABLE token_lifetimes (
+    utility_id   TEXT NOT NULL,
+    issued_at    BIGINT NOT NULL,
+    ended_at     BIGINT NOT NULL,
+    ended_by     TEXT NOT NULL CHECK (ended_by IN ('REJECTED', 'EXPIRED'))
+);
+CREATE INDEX token_lifetimes_by_utility ON token_lifetimes (utility_id, ended_at);

@@ -19,7 +19,8 @@ pub const COLUMNS: &str =
     "id, organisation_id, utility_id, username, correlation_id, owner, status_detail, \
      failure_message, token_expires_at, last_synced_at, next_sync_at, created_at, updated_at, deactivated_at, \
      mfa_challenge_id, mfa_options, mfa_method, mfa_destination, mfa_code_expires_at, mfa_sends, \
-     mfa_wrong_codes, mfa_last_activity_at, stale_since, contact_email, contact_email_source, contact_language";
+     mfa_wrong_codes, mfa_last_activity_at, stale_since, contact_email, contact_email_source, contact_language, \
+     token_expiry_predicted";
 
 /// A credential row without its secrets (those are read only where used).
 #[derive(Debug, Clone)]
@@ -50,6 +51,7 @@ pub struct CredentialRow {
     pub contact_email: Option<String>,
     pub contact_source: ContactSource,
     pub contact_language: Option<Language>,
+    pub token_expiry_predicted: bool,
 }
 
 impl CredentialRow {
@@ -95,6 +97,7 @@ impl CredentialRow {
                 .try_get::<Option<String>, _>("contact_language")?
                 .as_deref()
                 .and_then(Language::from_tag),
+            token_expiry_predicted: row.try_get::<i64, _>("token_expiry_predicted")? != 0,
         })
     }
 
@@ -126,6 +129,7 @@ impl CredentialRow {
             deactivated_at: self.deactivated_at.map(from_ms),
             contact_email: self.contact_email.clone(),
             contact_language: self.contact_language,
+            token_expiry_predicted: self.token_expiry_predicted,
         }
     }
 }

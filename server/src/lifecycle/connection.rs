@@ -68,17 +68,46 @@ pub async fn complete_connection(
     actor: &str,
 ) -> anyhow::Result<bool> {
     let now = state.clock.now_ms();
-    let expires_at = to_ms(session.expires_at);
+    // A stated expiry, or (the utility says nothing) one predicted from the
+    // lives of its recent tokens, or none while there is no history.
+    let (expires_at, predicted, message) = match session.expires_at {
+        Some(at) => {
+            let at = to_ms(at);
+            let message = format!(
+                "Connected. The session token is valid until {}.",
+                from_ms(at).date()
+            );
+            (Some(at), false, message)
+        }
+        None => {
+            let mut connection = state.db.pool().acquire().await?;
+            match crate::lifetimes::predicted_life(&mut connection, &row.utility_id, now).await? {
+                Some((life, observed)) => (
+                    Some(now + life),
+                    true,
+                    format!(
+                        "Connected. The utility does not say how long the session token lasts; \
+                         predicted until {} from {observed} tokens seen before.",
+                        from_ms(now + life).date()
+                    ),
+                ),
+                None => (
+                    None,
+                    true,
+                    "Connected. The utility does not say how long the session token lasts, \
+                     and no token of it has been seen ending yet."
+                        .to_owned(),
+                ),
+            }
+        }
+    };
     let mut tx = state.db.begin_write().await?;
     let change = Transition {
         credential_id: &row.id,
         from: row.status_detail,
         to: StatusDetail::LoginAndDataDiscoverySuccessful,
         actor,
-        message: format!(
-            "Connected. The session token is valid until {}.",
-            from_ms(expires_at).date()
-        ),
+        message,
     };
     let changed = transition(&mut tx, &change, now).await?;
     if changed {
@@ -87,12 +116,14 @@ pub async fn complete_connection(
                mfa_options = NULL, mfa_method = NULL, mfa_destination = NULL, mfa_code_expires_at = NULL, \
                mfa_sends = 0, mfa_wrong_codes = 0, mfa_last_activity_at = NULL, mfa_in_flight_until = NULL, \
                mfa_last_send_at = NULL, first_connected_at = COALESCE(first_connected_at, $4), last_fresh_at = $4, next_sync_at = $4, \
-               sync_lease_until = NULL, sync_failures = 0, expiry_warned_at = NULL WHERE id = $3",
+               sync_lease_until = NULL, sync_failures = 0, expiry_warned_at = NULL, token_issued_at = $4, \
+               token_expiry_predicted = $5 WHERE id = $3",
         )
         .bind(seal_token(&state.keyring, &row.id, &session.secret))
         .bind(expires_at)
         .bind(&row.id)
         .bind(now)
+        .bind(i64::from(predicted))
         .execute(&mut *tx)
         .await?;
         super::sessions::complete_waiting(&mut tx, &row.id, now).await?;

@@ -41,6 +41,7 @@ pub async fn sweep_batch(
         format!(
             "SELECT {columns} FROM credentials \
              WHERE status_detail = '{connected}' AND token_expires_at <= $2 AND deactivated_at IS NULL \
+               AND token_expiry_predicted = 0 \
              ORDER BY token_expires_at LIMIT {BATCH}"
         )
     };
@@ -117,6 +118,8 @@ pub async fn sweep_batch(
     .bind(serde_json::to_string(&event_rows)?)
     .execute(&mut *tx)
     .await?;
+    // A stated expiry reached is a token's observed life too.
+    crate::lifetimes::record_expired(&mut tx, &serde_json::to_string(&event_rows)?).await?;
     let credentials: Vec<CredentialRef<'_>> = moved.iter().map(credential_ref).collect();
     let messages: Vec<Message<'_>> = credentials
         .iter()

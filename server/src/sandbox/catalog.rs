@@ -19,14 +19,42 @@ pub struct SandboxUtility {
     pub id: &'static str,
     pub name: &'static str,
     pub mfa: MfaPolicy,
-    pub token_lifetime_days: u32,
+    pub token_lifetime: TokenLifetime,
     /// `electricity`, `gas` or `water`: what its statements measure.
     pub fuel: &'static str,
 }
 
+/// How long a sandbox utility's session tokens live, and whether it says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenLifetime {
+    /// This many days, stated with each token.
+    Stated(u32),
+    /// Between these many days, at random per token, and never stated: the
+    /// token is simply refused one day (as many real utilities do).
+    Unstated { min_days: u32, max_days: u32 },
+}
+
 impl SandboxUtility {
-    pub fn token_lifetime(&self) -> Duration {
-        Duration::from_secs(u64::from(self.token_lifetime_days) * 24 * 60 * 60)
+    /// A new token's life, and whether the utility states it.
+    pub fn new_token_life(&self) -> (Duration, bool) {
+        let days = |days: u32| Duration::from_secs(u64::from(days) * 24 * 60 * 60);
+        match self.token_lifetime {
+            TokenLifetime::Stated(n) => (days(n), true),
+            TokenLifetime::Unstated { min_days, max_days } => {
+                use rand::Rng;
+                let seconds = rand::thread_rng()
+                    .gen_range(days(min_days).as_secs()..=days(max_days).as_secs());
+                (Duration::from_secs(seconds), false)
+            }
+        }
+    }
+
+    /// The lifetime the catalogue states, in days; `None` when it says nothing.
+    pub fn stated_lifetime_days(&self) -> Option<u32> {
+        match self.token_lifetime {
+            TokenLifetime::Stated(days) => Some(days),
+            TokenLifetime::Unstated { .. } => None,
+        }
     }
 
     /// The wire names of the methods its challenges offer.
@@ -39,40 +67,50 @@ impl SandboxUtility {
     }
 }
 
-pub const UTILITIES: [SandboxUtility; 5] = [
+pub const UTILITIES: [SandboxUtility; 6] = [
     SandboxUtility {
         id: "sandbox-electric",
         name: "Sandbox Electric",
         mfa: MfaPolicy::Codes(&["sms", "call", "email"]),
-        token_lifetime_days: 30,
+        token_lifetime: TokenLifetime::Stated(30),
         fuel: "electricity",
     },
     SandboxUtility {
         id: "sandbox-gas",
         name: "Sandbox Gas",
         mfa: MfaPolicy::Codes(&["sms"]),
-        token_lifetime_days: 14,
+        token_lifetime: TokenLifetime::Stated(14),
         fuel: "gas",
     },
     SandboxUtility {
         id: "sandbox-water",
         name: "Sandbox Water",
         mfa: MfaPolicy::None,
-        token_lifetime_days: 365,
+        token_lifetime: TokenLifetime::Stated(365),
         fuel: "water",
     },
     SandboxUtility {
         id: "sandbox-municipal-power",
         name: "Sandbox Municipal Power",
         mfa: MfaPolicy::Codes(&["email"]),
-        token_lifetime_days: 7,
+        token_lifetime: TokenLifetime::Stated(7),
+        fuel: "electricity",
+    },
+    SandboxUtility {
+        id: "sandbox-silent-power",
+        name: "Sandbox Silent Power",
+        mfa: MfaPolicy::Codes(&["sms", "email"]),
+        token_lifetime: TokenLifetime::Unstated {
+            min_days: 20,
+            max_days: 40,
+        },
         fuel: "electricity",
     },
     SandboxUtility {
         id: "sandbox-legacy",
         name: "Sandbox Legacy Utility",
         mfa: MfaPolicy::SecurityQuestions,
-        token_lifetime_days: 30,
+        token_lifetime: TokenLifetime::Stated(30),
         fuel: "electricity",
     },
 ];

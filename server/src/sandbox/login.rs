@@ -86,7 +86,8 @@ fn issue_session(
     username: &str,
 ) -> SessionTokenResponse {
     let token = random_token("sbx_tok_");
-    let expires_at = data.now() + utility.token_lifetime();
+    let (life, stated) = utility.new_token_life();
+    let expires_at = data.now() + life;
     data.sessions.insert(
         token.clone(),
         Session {
@@ -97,7 +98,7 @@ fn issue_session(
     );
     SessionTokenResponse {
         session_token: token,
-        expires_at,
+        expires_at: stated.then_some(expires_at),
     }
 }
 

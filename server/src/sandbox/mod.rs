@@ -136,7 +136,7 @@ async fn list_utilities(
                     .into_iter()
                     .map(str::to_owned)
                     .collect(),
-                token_lifetime_days: utility.token_lifetime_days,
+                token_lifetime_days: utility.stated_lifetime_days(),
             })
             .collect(),
     )

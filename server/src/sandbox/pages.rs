@@ -2,7 +2,7 @@
 
 use axum::response::Html;
 
-use super::catalog::{MfaPolicy, GOOD_PASSWORD, SCENARIOS, UTILITIES};
+use super::catalog::{MfaPolicy, TokenLifetime, GOOD_PASSWORD, SCENARIOS, UTILITIES};
 
 pub use crate::html::escape;
 
@@ -34,11 +34,16 @@ pub async fn index() -> Html<String> {
                 }
             };
             format!(
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{} days</td></tr>",
+                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
                 escape(utility.name),
                 utility.id,
                 mfa,
-                utility.token_lifetime_days
+                match utility.token_lifetime {
+                    TokenLifetime::Stated(days) => format!("{days} days"),
+                    TokenLifetime::Unstated { min_days, max_days } => format!(
+                        "Not stated: each token is refused after {min_days} to {max_days} days"
+                    ),
+                }
             )
         })
         .collect();

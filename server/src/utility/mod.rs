@@ -42,7 +42,8 @@ impl std::fmt::Debug for SecretToken {
 #[derive(Debug, Clone)]
 pub struct SessionToken {
     pub secret: SecretToken,
-    pub expires_at: OffsetDateTime,
+    /// When the utility says the token stops working; `None` when it does not.
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 /// A verification method the login offers, with the masked destination.

@@ -28,7 +28,10 @@ pub struct UtilityInfo {
     pub name: String,
     /// Wire names of the verification methods it uses (may include ones Gridlink cannot do).
     pub mfa_methods: Vec<String>,
-    pub token_lifetime_days: u32,
+    /// How long its session tokens live, when the utility says; `null` when
+    /// it does not (Gridlink then learns it from the tokens it sees rejected).
+    #[serde(default)]
+    pub token_lifetime_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -48,9 +51,14 @@ pub enum LoginResponse {
     /// No MFA needed: here is the session.
     Authenticated {
         session_token: String,
-        #[serde(with = "time::serde::rfc3339")]
-        #[schemars(with = "String", extend("format" = "date-time"))]
-        expires_at: OffsetDateTime,
+        /// When the token stops working, if the utility says.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "time::serde::rfc3339::option"
+        )]
+        #[schemars(with = "Option<String>", extend("format" = "date-time"))]
+        expires_at: Option<OffsetDateTime>,
     },
     /// A code is needed: pick one of these methods.
     MfaRequired {
@@ -98,9 +106,14 @@ pub struct VerifyCodeRequest {
 #[serde(rename_all = "camelCase")]
 pub struct SessionTokenResponse {
     pub session_token: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schemars(with = "String", extend("format" = "date-time"))]
-    pub expires_at: OffsetDateTime,
+    /// When the token stops working, if the utility says.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    #[schemars(with = "Option<String>", extend("format" = "date-time"))]
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
