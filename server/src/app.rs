@@ -29,6 +29,7 @@ pub fn app(state: AppState) -> Router {
         .merge(webhooks::router())
         .merge(crate::mail::unsubscribe::router())
         .merge(crate::lifetimes::router())
+        .merge(crate::mail::funnel::router())
         .fallback(api_route_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)
         .layer(middleware::from_fn_with_state(

@@ -248,6 +248,15 @@ async fn expiry_mail_link_repair_and_no_more_reminders(backend: Backend) {
             .await
             .unwrap();
     assert_eq!(stop_reason.as_deref(), Some("REPAIRED"));
+
+    // The overview's funnel: mailed, opened, repaired within 72 hours, about a day after expiry.
+    let funnel = expect_json(org.api.get("/api/v1/notices/funnel").await, 200).await;
+    assert_eq!(funnel["noticesSent"], 1, "{funnel}");
+    assert_eq!(funnel["linksOpened"], 1, "{funnel}");
+    assert_eq!(funnel["repairedWithin72h"], 1, "{funnel}");
+    assert_eq!(funnel["repairs"], 1, "{funnel}");
+    let hours = funnel["medianHoursToRepair"].as_f64().unwrap();
+    assert!((24.0..24.1).contains(&hours), "{funnel}");
 }
 
 async fn reminders_come_at_24_and_48_hours_and_then_stop(backend: Backend) {

@@ -301,3 +301,24 @@ pub struct UtilityLifetime {
     /// 90 % of tokens lived at most this long.
     pub p90_days: f64,
 }
+
+/// `GET /api/v1/notices/funnel`: how well refresh notices work, over the last 30 days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshFunnel {
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
+    pub since: OffsetDateTime,
+    /// Credentials whose end-user was mailed an update link.
+    pub notices_sent: u64,
+    /// …whose mailed link was opened.
+    pub links_opened: u64,
+    /// …repaired within 72 hours of the first mail.
+    pub repaired_within_72h: u64,
+    /// Every repair in the period (mailed or not): the median time from the
+    /// credential needing its MFA refreshed to working again, in hours.
+    pub median_hours_to_repair: Option<f64>,
+    /// The repairs that median is taken over.
+    pub repairs: u64,
+}

@@ -132,7 +132,12 @@ pub async fn read_session(
     State(state): State<AppState>,
     session: ConnectSession,
 ) -> Result<Json<ConnectState>, ApiError> {
-    // Nothing written here: the session the extractor read is current.
+    // An update link's first opening is remembered (the refresh funnel);
+    // otherwise nothing is written here: the session the extractor read is current.
+    if session.purpose == ConnectPurpose::UpdateLink && session.first_opened_at.is_none() {
+        let mut connection = state.db.pool().acquire().await?;
+        sessions::mark_opened(&mut connection, &session.id, state.clock.now_ms()).await?;
+    }
     state_of(&state, &session).await
 }
 

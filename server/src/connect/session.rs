@@ -44,6 +44,8 @@ pub struct ConnectSession {
     /// The end-user's contact the integrator gave with the Connect token.
     pub contact_email: Option<String>,
     pub contact_language: Option<Language>,
+    /// When an end-user first opened it (update links: the refresh funnel).
+    pub first_opened_at: Option<i64>,
 }
 
 impl ConnectSession {
@@ -73,6 +75,7 @@ struct SessionRow {
     revoked_reason: Option<String>,
     contact_email: Option<String>,
     contact_language: Option<String>,
+    first_opened_at: Option<i64>,
 }
 
 impl FromRequestParts<AppState> for ConnectSession {
@@ -85,7 +88,7 @@ impl FromRequestParts<AppState> for ConnectSession {
         let token = bearer_token(&parts.headers).ok_or(ApiError::Unauthenticated)?;
         let row: Option<SessionRow> = sqlx::query_as(
             "SELECT id, organisation_id, purpose, credential_id, utility_id, correlation_id, owner, expires_at, \
-               attempt_started_at, completed_at, revoked_at, revoked_reason, contact_email, contact_language \
+               attempt_started_at, completed_at, revoked_at, revoked_reason, contact_email, contact_language, first_opened_at \
              FROM connect_sessions WHERE token_hash = $1",
         )
         .bind(tokens::hash(token))
@@ -106,6 +109,7 @@ impl FromRequestParts<AppState> for ConnectSession {
             revoked_reason,
             contact_email,
             contact_language,
+            first_opened_at,
         }) = row
         else {
             return Err(ApiError::Unauthenticated);
@@ -142,6 +146,7 @@ impl FromRequestParts<AppState> for ConnectSession {
             language: requested_language(&parts.headers),
             contact_email,
             contact_language: contact_language.as_deref().and_then(Language::from_tag),
+            first_opened_at,
         })
     }
 }

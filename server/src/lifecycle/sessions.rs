@@ -60,6 +60,20 @@ pub async fn open(
     })
 }
 
+/// An end-user opened the session's page for the first time.
+pub async fn mark_opened(
+    connection: &mut sqlx::AnyConnection,
+    session_id: &str,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE connect_sessions SET first_opened_at = $1 WHERE id = $2 AND first_opened_at IS NULL")
+        .bind(now_ms)
+        .bind(session_id)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
 /// Remembers the end-user's contact the integrator gave with a new Connect
 /// token; the credential the session creates takes it.
 pub async fn remember_contact(

@@ -4,6 +4,7 @@
 //! [`crate::jobs::mail_delivery`] over SMTP ([`transport`]); the words are in
 //! [`messages`], in English and Spanish.
 
+pub mod funnel;
 pub mod messages;
 pub mod notices;
 pub mod outbox;
