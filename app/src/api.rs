@@ -13,7 +13,8 @@ use shared::connect::{
 };
 use shared::credentials::{
     AdapterHealth, Credential, CredentialChange, CredentialCounts, CredentialEvent, CredentialPage,
-    ExpiryForecast, OrganisationEvent, UtilityAccount, UtilityIncident, UtilityStatement,
+    ExpiryForecast, OrganisationEvent, RefreshFunnel, UtilityAccount, UtilityIncident,
+    UtilityLifetime, UtilityStatement,
 };
 use shared::health::Health;
 use shared::i18n::Language;
@@ -568,6 +569,14 @@ impl DashboardApi {
 
     pub async fn add_operator(&self, operator: &NewOperator) -> Result<Operator, ApiError> {
         post_json("/api/v1/operators", operator, self.csrf()).await
+    }
+
+    pub async fn refresh_funnel(&self) -> Result<RefreshFunnel, ApiError> {
+        get_json("/api/v1/notices/funnel", Credentials::None).await
+    }
+
+    pub async fn token_lifetimes(&self) -> Result<Vec<UtilityLifetime>, ApiError> {
+        get_json("/api/v1/utilities/lifetimes", Credentials::None).await
     }
 
     /// A new update link for every active credential matching `filters` (the

@@ -273,7 +273,16 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
                     <dt>"Username"</dt><dd>{credential.username.clone()}</dd>
                     <dt>"Correlation id"</dt><dd>{credential.correlation_id.clone().unwrap_or_else(|| "—".into())}</dd>
                     <dt>"Token expiry"</dt>
-                    <dd>{credential.token_expires_at.map(|at| format!("{} ({})", format_time(at), time_left(at))).unwrap_or_else(|| "—".into())}</dd>
+                    <dd>
+                        {credential.token_expires_at.map(|at| format!("{} ({})", format_time(at), time_left(at))).unwrap_or_else(|| "—".into())}
+                        {credential.token_expiry_predicted.then(|| view! {
+                            <span class="field-hint">{if credential.token_expires_at.is_some() {
+                                "Predicted: the utility does not say; this is the median life of its recent tokens."
+                            } else {
+                                "The utility does not say, and none of its tokens has ended yet to predict it."
+                            }}</span>
+                        })}
+                    </dd>
                     <dt>"Last sync"</dt><dd>{credential.last_synced_at.map(format_time).unwrap_or_else(|| "Never".into())}</dd>
                     <dt>"Next sync"</dt><dd>{credential.next_sync_at.map(format_time).unwrap_or_else(|| "Not scheduled (only a connected credential syncs)".into())}</dd>
                     <dt>"Created"</dt><dd>{format_time(credential.created_at)}</dd>

@@ -88,6 +88,10 @@ pub fn Overview() -> impl IntoView {
             })}
         </Suspense>
         <ExpiryChart />
+        <div class="card-grid">
+            <RefreshFunnelCard />
+            <TokenLifetimes />
+        </div>
         <LatestEvents />
         <section class="card system-status" aria-labelledby="system-status-title">
             <h2 id="system-status-title" class="card-title">"System status"</h2>
@@ -100,6 +104,99 @@ pub fn Overview() -> impl IntoView {
                 })}
             </Suspense>
             <WebhookStatus />
+        </section>
+    }
+}
+
+/// How well mailed update links work over the last 30 days.
+#[component]
+fn RefreshFunnelCard() -> impl IntoView {
+    let operator = operator();
+    let funnel = LocalResource::new(move || {
+        let api = operator.api.get_value();
+        async move { api.refresh_funnel().await }
+    });
+    view! {
+        <section class="card" aria-labelledby="funnel-title">
+            <h2 id="funnel-title" class="card-title">"Refresh funnel (last 30 days)"</h2>
+            <Suspense fallback=|| view! { <Loading label="Loading the funnel…" /> }>
+                {move || Suspend::new(async move {
+                    match funnel.await {
+                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                        Ok(funnel) => {
+                            let share = |part: u64| {
+                                (part * 100)
+                                    .checked_div(funnel.notices_sent)
+                                    .map(|percent| format!(" ({percent}%)"))
+                                    .unwrap_or_default()
+                            };
+                            view! {
+                                <dl class="facts">
+                                    <dt>"Notices mailed"</dt><dd>{funnel.notices_sent.to_string()}</dd>
+                                    <dt>"Links opened"</dt><dd>{format!("{}{}", funnel.links_opened, share(funnel.links_opened))}</dd>
+                                    <dt>"Repaired within 72 h"</dt><dd>{format!("{}{}", funnel.repaired_within_72h, share(funnel.repaired_within_72h))}</dd>
+                                    <dt>"Median time to repair"</dt>
+                                    <dd>{match funnel.median_hours_to_repair {
+                                        Some(hours) if hours >= 48.0 => format!("{:.1} days ({} repairs)", hours / 24.0, funnel.repairs),
+                                        Some(hours) => format!("{hours:.1} hours ({} repairs)", funnel.repairs),
+                                        None => "No repairs yet".to_owned(),
+                                    }}</dd>
+                                </dl>
+                                <Show when=move || funnel.notices_sent == 0>
+                                    <p class="muted">"No notices yet. Turn on end-user mail in "<A href="/dashboard/settings">"Settings"</A>" and give credentials a contact email."</p>
+                                </Show>
+                            }
+                            .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// How long each utility's session tokens were seen to live.
+#[component]
+fn TokenLifetimes() -> impl IntoView {
+    let operator = operator();
+    let lifetimes = LocalResource::new(move || {
+        let api = operator.api.get_value();
+        async move { api.token_lifetimes().await }
+    });
+    view! {
+        <section class="card" aria-labelledby="lifetimes-title">
+            <h2 id="lifetimes-title" class="card-title">"Token lifetimes (last 180 days)"</h2>
+            <Suspense fallback=|| view! { <Loading label="Loading lifetimes…" /> }>
+                {move || Suspend::new(async move {
+                    match lifetimes.await {
+                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                        Ok(rows) if rows.is_empty() => view! {
+                            <p class="muted">"No token has ended yet. Each token refused by its utility, or reaching its expiry, is measured here."</p>
+                        }
+                        .into_any(),
+                        Ok(rows) => view! {
+                            <div class="table-scroll" tabindex="0"><table class="table compact">
+                                <caption class="visually-hidden">"Observed session token lifetimes per utility"</caption>
+                                <thead><tr>
+                                    <th scope="col">"Utility"</th><th scope="col" class="numeric">"Tokens"</th>
+                                    <th scope="col" class="numeric">"Median"</th><th scope="col" class="numeric">"90th percentile"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {rows.into_iter().map(|row| view! {
+                                        <tr>
+                                            <td><UtilityName id=row.utility_id /></td>
+                                            <td class="numeric">{row.observed.to_string()}</td>
+                                            <td class="numeric">{format!("{:.1} days", row.median_days)}</td>
+                                            <td class="numeric">{format!("{:.1} days", row.p90_days)}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table></div>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Suspense>
         </section>
     }
 }
