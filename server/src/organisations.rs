@@ -201,6 +201,7 @@ async fn change_settings(
         .await?;
     }
     tx.commit().await?;
+    state.wakeups.notices.notify_one();
     Ok(Json(settings(&state.db, &actor.organisation_id).await?))
 }
 

@@ -282,6 +282,9 @@ async fn change_credential(
         records::request_login(&mut tx, &id, now).await?;
     }
     tx.commit().await?;
+    if body.contact_email.is_some() || body.contact_language.is_some() {
+        state.wakeups.notices.notify_one();
+    }
     let changed = store::find(&state.db, &actor.organisation_id, &id).await?;
     state.wakeups.logins.notify_one();
     Ok(Json(changed.to_api()))

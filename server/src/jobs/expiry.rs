@@ -37,7 +37,8 @@ pub async fn run(
         match sweep_expired_tokens(&state.db, &state.clock).await {
             Ok(0) => {}
             Ok(flagged) => {
-                tracing::info!(flagged, "expiry sweep flagged credentials for MFA refresh")
+                tracing::info!(flagged, "expiry sweep flagged credentials for MFA refresh");
+                state.wakeups.notices.notify_one();
             }
             Err(error) => tracing::error!(error = format!("{error:#}"), "expiry sweep failed"),
         }

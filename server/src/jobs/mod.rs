@@ -34,6 +34,8 @@ pub struct Wakeups {
     pub syncs: Arc<Notify>,
     pub webhooks: Arc<Notify>,
     pub mail: Arc<Notify>,
+    /// A credential may need its end-user mailed (flagged, or given a contact).
+    pub notices: Arc<Notify>,
 }
 
 /// How often each job looks for work when nobody wakes it.

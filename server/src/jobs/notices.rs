@@ -1,6 +1,7 @@
 //! The end-user notice job: starts refresh-notice sequences and sends their
-//! reminders ([`crate::mail::notices`]), once a minute by default. The mail
-//! itself goes out through the mail job.
+//! reminders ([`crate::mail::notices`]), once a minute and at once when a
+//! credential is flagged or given a contact. The mail itself goes out
+//! through the mail job.
 
 use std::time::Duration;
 
@@ -14,13 +15,17 @@ pub async fn run(
     every: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    super::every(every, &shutdown, || async {
+    let wakeup = std::sync::Arc::clone(&state.wakeups.notices);
+    loop {
         match notices::run_once(&state).await {
             Ok(0) => {}
             Ok(mails) => tracing::info!(mails, "end-user notices queued"),
             Err(error) => tracing::error!(error = format!("{error:#}"), "end-user notices failed"),
         }
-    })
-    .await;
-    Ok(())
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            () = wakeup.notified() => {}
+            () = tokio::time::sleep(every) => {}
+        }
+    }
 }

@@ -199,6 +199,9 @@ pub async fn mark_refresh_required(
         .await?;
     }
     tx.commit().await?;
+    if changed {
+        state.wakeups.notices.notify_one();
+    }
     Ok(changed)
 }
 
