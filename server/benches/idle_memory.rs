@@ -96,6 +96,7 @@ async fn log_in(
             else {
                 anyhow::bail!("user_nomfa should not be asked for MFA");
             };
+            let expires_at = expires_at.context("sandbox-water states its tokens' expiry")?;
             Ok((
                 username,
                 session_token,
