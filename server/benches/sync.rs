@@ -89,7 +89,7 @@ async fn connected_credentials(
             .bind(utility)
             .bind(seal_password(&state.keyring, &id, &password))
             .bind(seal_token(&state.keyring, &id, &session.secret))
-            .bind(server::clock::to_ms(session.expires_at))
+            .bind(session.expires_at.map(server::clock::to_ms))
             .bind(state.clock.now_ms())
             .execute(state.db.pool())
             .await?;
