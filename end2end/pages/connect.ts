@@ -36,7 +36,7 @@ export async function operatorApi(request: APIRequestContext) {
 
 /** The newest code the sandbox "sent" to `username` at `utility`. */
 export async function latestCode(request: APIRequestContext, utility: string, username: string): Promise<string> {
-  const response = await request.get(`${sandboxURL}/api/outbox?utility=${utility}&username=${username}`);
+  const response = await request.get(`${sandboxURL}/api/outbox?utility=${utility}&username=${encodeURIComponent(username)}`);
   const entries = await response.json();
   expect(entries.length).toBeGreaterThan(0);
   return entries[0].code;
@@ -74,4 +74,27 @@ export class ConnectFlowPage {
     await this.page.getByLabel('Verification code').fill(typeof code === 'string' ? code : await code());
     await this.page.getByRole('button', { name: 'Submit' }).click();
   }
+}
+
+/** A credential connected through Connect with MFA, whose token the utility then expired. */
+export async function credentialNeedingRefresh(page: Page, request: APIRequestContext, username: string) {
+  const api = await operatorApi(request);
+  const token = await api.post('/api/v1/connect-tokens', { utilityId: 'sandbox-electric', correlationId: `e2e-${username}` });
+  const connectPage = await page.context().newPage();
+  await connectPage.goto(token.url);
+  const connect = new ConnectFlowPage(connectPage);
+  await connect.enterLogin(username, 'pass_good');
+  await connect.chooseMethod(/Text message/);
+  await connect.enterCode(() => latestCode(request, 'sandbox-electric', username));
+  await expect(connect.heading('Your account is connected')).toBeVisible({ timeout: 20_000 });
+  await connectPage.close();
+  const listed = await api.get(`/api/v1/credentials?correlationId=${encodeURIComponent(`e2e-${username}`)}`);
+  const id = listed.items[0].id as string;
+  // The first sync runs right after the connection; the utility expires the token after it.
+  await expect
+    .poll(async () => (await api.get(`/api/v1/credentials/${id}`)).lastSyncedAt, { timeout: 30_000 })
+    .toBeTruthy();
+  const expired = await request.post(`${sandboxURL}/api/admin/expire-tokens`, { data: { username } });
+  expect(expired.ok()).toBeTruthy();
+  return id;
 }

@@ -1,32 +1,9 @@
 // Operator journeys in the dashboard, with axe checks on every page.
-import { expect, test, type APIRequestContext } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { sandboxURL } from '../playwright.config';
 import { expectNoAccessibilityViolations } from '../pages/app';
-import { ConnectFlowPage, latestCode, operatorApi } from '../pages/connect';
+import { ConnectFlowPage, credentialNeedingRefresh, latestCode } from '../pages/connect';
 import { OperatorDashboard } from '../pages/dashboard';
-
-/** A credential connected through Connect with MFA, whose token the utility then expired. */
-async function credentialNeedingRefresh(page: import('@playwright/test').Page, request: APIRequestContext, username: string) {
-  const api = await operatorApi(request);
-  const token = await api.post('/api/v1/connect-tokens', { utilityId: 'sandbox-electric', correlationId: `e2e-${username}` });
-  const connectPage = await page.context().newPage();
-  await connectPage.goto(token.url);
-  const connect = new ConnectFlowPage(connectPage);
-  await connect.enterLogin(username, 'pass_good');
-  await connect.chooseMethod(/Text message/);
-  await connect.enterCode(() => latestCode(request, 'sandbox-electric', username));
-  await expect(connect.heading('Your account is connected')).toBeVisible({ timeout: 20_000 });
-  await connectPage.close();
-  const listed = await api.get(`/api/v1/credentials?correlationId=e2e-${username}`);
-  const id = listed.items[0].id as string;
-  // The first sync runs right after the connection; the utility expires the token after it.
-  await expect
-    .poll(async () => (await api.get(`/api/v1/credentials/${id}`)).lastSyncedAt, { timeout: 30_000 })
-    .toBeTruthy();
-  const expired = await request.post(`${sandboxURL}/api/admin/expire-tokens`, { data: { username } });
-  expect(expired.ok()).toBeTruthy();
-  return id;
-}
 
 test('an operator signs in, sees the overview and signs out', async ({ page }) => {
   const dashboard = new OperatorDashboard(page);
