@@ -1,6 +1,6 @@
 //! Real TLS everywhere Gridlink connects out or listens, with a certificate
 //! authority made by the test: webhooks to an HTTPS receiver, an HTTPS
-//! utility, HTTPS served directly, and PostgreSQL with `sslmode=verify-full`.
+//! utility, HTTPS served directly, mail over SMTPS, and PostgreSQL with `sslmode=verify-full`.
 
 mod common;
 
@@ -231,4 +231,61 @@ async fn postgres_connects_over_tls_with_verify_full() {
     .await
     .expect_err("an unverifiable certificate is refused");
     assert_eq!(refused.option, server::config::DATABASE_URL);
+}
+
+/// An SMTPS server (TLS from the first byte) with the test CA's certificate,
+/// catching mail into `sandbox`; returns its port.
+async fn smtps_server(ca: &TestCa, sandbox: server::sandbox::Sandbox) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let acceptor = tokio_rustls::TlsAcceptor::from(ca.server_config());
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let sandbox = sandbox.clone();
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(tcp).await {
+                    server::sandbox::converse_smtp(tls, &sandbox).await.ok();
+                }
+            });
+        }
+    });
+    port
+}
+
+fn message() -> lettre::Message {
+    lettre::Message::builder()
+        .from("Gridlink <no-reply@example.com>".parse().unwrap())
+        .to("jane@example.com".parse().unwrap())
+        .subject("Over TLS")
+        .body("Hello".to_owned())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn mail_goes_over_verified_tls_and_never_to_an_untrusted_server() {
+    let ca = TestCa::new();
+    let sandbox = server::sandbox::Sandbox::default();
+    let port = smtps_server(&ca, sandbox.clone()).await;
+    let config =
+        server::mail::transport::SmtpConfig::parse(&format!("smtps://localhost:{port}")).unwrap();
+
+    let trusting = server::mail::transport::Mailer::new(&config, &ca.trust_roots()).unwrap();
+    trusting.send(message()).await.expect("sent over TLS");
+    assert_eq!(sandbox.lock().mail.len(), 1);
+    assert_eq!(sandbox.lock().mail[0].subject, "Over TLS");
+
+    // The same server, but Gridlink trusts another CA: nothing is sent.
+    let other = TestCa::new();
+    let doubting = server::mail::transport::Mailer::new(&config, &other.trust_roots()).unwrap();
+    let failure = doubting
+        .send(message())
+        .await
+        .expect_err("an untrusted certificate");
+    assert!(
+        !failure.permanent,
+        "a TLS failure is retried: {}",
+        failure.description
+    );
+    assert_eq!(sandbox.lock().mail.len(), 1, "nothing reached the server");
 }

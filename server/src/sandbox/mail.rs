@@ -14,8 +14,8 @@ use axum::extract::State;
 use axum::response::Html;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::error::{Json, Query};
@@ -67,9 +67,13 @@ pub async fn serve_smtp(
     }
 }
 
-/// One SMTP conversation (RFC 5321's minimum, without TLS or AUTH).
-async fn converse(stream: TcpStream, sandbox: &Sandbox) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
+/// One SMTP conversation (RFC 5321's minimum, without STARTTLS or AUTH) on
+/// `stream`: a TCP connection, or (tests of Gridlink's SMTPS) a TLS one.
+pub async fn converse<S>(stream: S, sandbox: &Sandbox) -> std::io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (read, mut write) = tokio::io::split(stream);
     let mut reader = BufReader::new(read);
     if sandbox.lock().mail_down {
         write
@@ -147,8 +151,8 @@ async fn converse(stream: TcpStream, sandbox: &Sandbox) -> std::io::Result<()> {
 }
 
 /// A command line without its line ending; `None` at the end of the stream or when idle.
-async fn read_line(
-    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+async fn read_line<R: AsyncRead + Unpin>(
+    reader: &mut BufReader<R>,
 ) -> std::io::Result<Option<String>> {
     let mut bytes = Vec::new();
     let read = tokio::time::timeout(
@@ -170,8 +174,8 @@ async fn read_line(
 }
 
 /// The message after DATA, dot-unstuffed; `None` when it is too big.
-async fn read_data(
-    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+async fn read_data<R: AsyncRead + Unpin>(
+    reader: &mut BufReader<R>,
 ) -> std::io::Result<Option<Vec<u8>>> {
     let mut message = Vec::new();
     loop {

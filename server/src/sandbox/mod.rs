@@ -89,7 +89,7 @@ pub fn router_with(sandbox: Sandbox) -> Router {
         .with_state(sandbox)
 }
 
-pub use mail::serve_smtp;
+pub use mail::{converse as converse_smtp, serve_smtp};
 
 /// Serves the sandbox's HTTP side and its mail catcher until `shutdown` is cancelled.
 pub async fn serve_all(
