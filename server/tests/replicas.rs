@@ -1,6 +1,6 @@
 //! Several `gridlink serve` processes on one PostgreSQL database, as a
 //! multi-replica deployment runs them: the jobs share the work through the
-//! database, every transition and webhook happens exactly once, and a replica
+//! database, every transition, webhook and mail happens exactly once, and a replica
 //! killed with SIGKILL mid-sync loses nothing: another one finishes its work
 //! once the lease runs out.
 //!
@@ -475,4 +475,87 @@ async fn a_replica_killed_mid_sync_loses_nothing_and_another_finishes_on_postgre
     }
     db.close().await;
     second.signal("-TERM");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_send_each_queued_mail_exactly_once_on_postgres() {
+    let database_url = common::fresh_postgres_database().await;
+    let sandbox = spawn_sandbox().await;
+    // One mail server for both replicas: the sandbox's catcher, run here.
+    let catcher = server::sandbox::Sandbox::default();
+    let smtp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let smtp_url = format!("--smtp-url=smtp://{}", smtp.local_addr().unwrap());
+    let stop_catcher = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(server::sandbox::serve_smtp(
+        smtp,
+        catcher.clone(),
+        stop_catcher.clone(),
+    ));
+    let master_key = MasterKey::generate("k1").to_config_value();
+    let options = [
+        smtp_url.as_str(),
+        "--mail-from=Gridlink <no-reply@example.com>",
+    ];
+    let a = Replica::start(&database_url, &sandbox.url, &master_key, &options);
+    a.wait_until_healthy().await;
+    let b = Replica::start(&database_url, &sandbox.url, &master_key, &options);
+    b.wait_until_healthy().await;
+
+    // Mail queued while both run: their mail jobs race for it.
+    const MAILS: usize = 60;
+    let db = Database::connect(&DatabaseUrl::parse(&database_url).unwrap())
+        .await
+        .unwrap();
+    let keyring = server::crypto::Keyring::parse(&master_key).unwrap();
+    let now = server::clock::to_ms(time::OffsetDateTime::now_utc());
+    let mut tx = db.begin_write().await.unwrap();
+    for index in 0..MAILS {
+        let to = format!("operator{index}@example.com");
+        server::mail::outbox::enqueue(
+            &mut tx,
+            &keyring,
+            &server::mail::outbox::OutgoingMail {
+                organisation_id: None,
+                credential_id: None,
+                kind: server::mail::outbox::MailKind::PasswordReset,
+                to: &to,
+                content: server::mail::outbox::Content {
+                    from_name: None,
+                    subject: format!("Mail {index}"),
+                    text: "Hello".to_owned(),
+                    html: "<p>Hello</p>".to_owned(),
+                    unsubscribe_url: None,
+                },
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    wait_until("every mail caught", Duration::from_secs(60), async || {
+        catcher.lock().mail.len() >= MAILS
+    })
+    .await;
+    // Time for a duplicate to show up, if there were one.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let recipients: Vec<String> = catcher
+        .lock()
+        .mail
+        .iter()
+        .map(|mail| mail.to.clone())
+        .collect();
+    assert_eq!(recipients.len(), MAILS, "each mail once");
+    assert_eq!(recipients.iter().collect::<HashSet<_>>().len(), MAILS);
+    let (sent, attempts): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), CAST(SUM(attempts) AS BIGINT) FROM mail_outbox WHERE state = 'SENT'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!((sent, attempts), (MAILS as i64, MAILS as i64));
+    db.close().await;
+    stop_catcher.cancel();
+    a.signal("-TERM");
+    b.signal("-TERM");
 }
