@@ -276,7 +276,7 @@ pub fn CredentialList() -> impl IntoView {
                                     <tbody>{rows}</tbody>
                                 </table>
                             </div>
-                            <BulkActions filters=view_now.get_untracked().filters() total=result.total refresh=listing_version />
+                            <BulkActions filters=view_now.get_untracked().filters() total=result.total />
                             <nav class="pagination" aria-label="Pages">
                                 <button class="button button-secondary" disabled=on_first_page
                                     on:click=move |_| go_page(ListView { page: current - 1, ..view_now.get_untracked() })>
@@ -301,7 +301,7 @@ pub fn CredentialList() -> impl IntoView {
 /// For every credential the filters match: export the list as CSV, or give
 /// each a new update link (after a confirmation) and download them as CSV.
 #[component]
-fn BulkActions(filters: String, total: u64, refresh: RwSignal<u32>) -> impl IntoView {
+fn BulkActions(filters: String, total: u64) -> impl IntoView {
     let operator = operator();
     let filters = StoredValue::new(filters);
     let confirming = RwSignal::new(false);
@@ -320,7 +320,6 @@ fn BulkActions(filters: String, total: u64, refresh: RwSignal<u32>) -> impl Into
                     String::from(js_sys::encode_uri_component(&csv))
                 );
                 download.set(Some((links, href)));
-                refresh.update(|v| *v += 1);
             },
         );
     };
