@@ -5,7 +5,7 @@ import { defineConfig } from '@playwright/test';
 
 const port = Number(process.env.GRIDLINK_E2E_PORT ?? 3180);
 const sandboxPort = port + 1;
-const smtpPort = port + 2;
+const smtpPort = port + 5;
 export const baseURL = `http://127.0.0.1:${port}`;
 export const sandboxURL = `http://127.0.0.1:${sandboxPort}`;
 

@@ -143,7 +143,7 @@ fn RefreshFunnelCard() -> impl IntoView {
                                     }}</dd>
                                 </dl>
                                 <Show when=move || funnel.notices_sent == 0>
-                                    <p class="muted">"No notices yet. Turn on end-user mail in "<A href="/dashboard/settings">"Settings"</A>" and give credentials a contact email."</p>
+                                    <p class="muted">"No notices yet. An admin turns on end-user mail under Settings, and credentials need a contact email."</p>
                                 </Show>
                             }
                             .into_any()

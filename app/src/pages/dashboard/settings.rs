@@ -160,7 +160,7 @@ fn OrganisationSection() -> impl IntoView {
                         <p class="field-hint">"Gridlink mails a 72-hour update link to the credential's contact email, in your organisation's name, and reminds at 24 and 48 hours until it is repaired. Credentials without a contact email are not mailed."</p>
                         {[
                             (NotifyEndUsers::Off, "Off", "No mail to end-users."),
-                            (NotifyEndUsers::WhenRefreshRequired, "When MFA must be refreshed", "When the utility stops accepting the session (MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED)."),
+                            (NotifyEndUsers::WhenRefreshRequired, "When MFA must be refreshed", "When the utility stops accepting the session and the credential needs its MFA refreshed."),
                             (NotifyEndUsers::BeforeTokenExpiry, "Also before the token expires", "As above, and ahead of a known expiry (within the expiry warning), so the connection never lapses."),
                         ].into_iter().map(|(choice, label, hint)| {
                             view! {
