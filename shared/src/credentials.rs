@@ -33,9 +33,10 @@ pub struct NewCredential {
     #[serde(default)]
     pub owner: Owner,
     /// The end-user's email, for notices when the credential needs them
-    /// (the organisation's `notifyEndUsers`). Given here, it may appear in webhooks.
+    /// (the organisation's `notifyEndUsers`). Given here, it may appear in
+    /// webhooks. Blank means none.
     #[serde(default)]
-    #[cfg_attr(feature = "schema", schemars(length(max = 254), extend("pattern" = crate::validation::EmailAddress::PATTERN)))]
+    #[cfg_attr(feature = "schema", schemars(length(max = 254), extend("pattern" = crate::validation::EmailAddress::PATTERN_OR_BLANK)))]
     pub contact_email: Option<String>,
     /// The language of those notices; default: the organisation's Connect language.
     #[serde(default)]

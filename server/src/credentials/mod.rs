@@ -236,12 +236,6 @@ async fn change_credential(
         body.contact_language,
         ContactSource::of(&actor),
     );
-    if body.contact_language.is_some()
-        && body.contact_email.is_none()
-        && row.contact_email.is_none()
-    {
-        errors.add("contactLanguage", "Set a contact email first.");
-    }
     errors.finish()?;
     let now = state.clock.now_ms();
     let label = actor.label();
@@ -252,16 +246,9 @@ async fn change_credential(
     }
     if body.contact_email.is_some() {
         records::set_contact(&mut tx, &row.reference(), contact.as_ref(), &label, now).await?;
-    } else if let (Some(language), Some(email)) = (body.contact_language, &row.contact_email) {
-        // Only the language changes: the address and who gave it stay.
-        let kept = Contact {
-            email: EmailAddress::parse(email).map_err(|error| {
-                ApiError::Internal(anyhow::anyhow!("a stored contact email: {error}"))
-            })?,
-            source: row.contact_source,
-            language: Some(language),
-        };
-        records::set_contact(&mut tx, &row.reference(), Some(&kept), &label, now).await?;
+    } else if let Some(language) = body.contact_language {
+        // Only the language changes: the address (if any) and who gave it stay.
+        records::set_contact_language(&mut tx, &id, language, now).await?;
     }
     if let Some(password) = password {
         records::change_password(&mut tx, &state, &row, &password, &label, now).await?;

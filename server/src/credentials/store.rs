@@ -11,7 +11,6 @@ use sqlx::Row;
 use super::counts;
 use crate::clock::from_ms;
 use crate::error::ApiError;
-use crate::lifecycle::records::ContactSource;
 use crate::store::{Conditions, Database, DatabaseKind, SqlValue};
 
 /// The columns [`CredentialRow::from_row`] reads.
@@ -19,7 +18,7 @@ pub const COLUMNS: &str =
     "id, organisation_id, utility_id, username, correlation_id, owner, status_detail, \
      failure_message, token_expires_at, last_synced_at, next_sync_at, created_at, updated_at, deactivated_at, \
      mfa_challenge_id, mfa_options, mfa_method, mfa_destination, mfa_code_expires_at, mfa_sends, \
-     mfa_wrong_codes, mfa_last_activity_at, stale_since, contact_email, contact_email_source, contact_language, \
+     mfa_wrong_codes, mfa_last_activity_at, stale_since, contact_email, contact_language, \
      token_expiry_predicted";
 
 /// A credential row without its secrets (those are read only where used).
@@ -49,7 +48,6 @@ pub struct CredentialRow {
     pub mfa_last_activity_at: Option<i64>,
     pub stale_since: Option<i64>,
     pub contact_email: Option<String>,
-    pub contact_source: ContactSource,
     pub contact_language: Option<Language>,
     pub token_expiry_predicted: bool,
 }
@@ -85,14 +83,6 @@ impl CredentialRow {
             mfa_last_activity_at: row.try_get("mfa_last_activity_at")?,
             stale_since: row.try_get("stale_since")?,
             contact_email: row.try_get("contact_email")?,
-            contact_source: match row
-                .try_get::<Option<String>, _>("contact_email_source")?
-                .as_deref()
-            {
-                Some("INTEGRATOR") => ContactSource::Integrator,
-                Some("END_USER") => ContactSource::EndUser,
-                _ => ContactSource::Operator,
-            },
             contact_language: row
                 .try_get::<Option<String>, _>("contact_language")?
                 .as_deref()

@@ -263,6 +263,22 @@ pub struct Contact {
     pub language: Option<shared::i18n::Language>,
 }
 
+/// Changes only the language of the end-user's notices.
+pub async fn set_contact_language(
+    connection: &mut sqlx::AnyConnection,
+    credential_id: &str,
+    language: shared::i18n::Language,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE credentials SET contact_language = $1, updated_at = $2 WHERE id = $3")
+        .bind(language.code())
+        .bind(now_ms)
+        .bind(credential_id)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
 /// Sets or (with `None`) removes the end-user's contact, with CONTACT_CHANGED
 /// on the timeline (the address masked). A running notice sequence ends: its
 /// mail went to the old address.
