@@ -27,43 +27,14 @@ async fn credential_needing_refresh(
     username: &str,
     contact: Option<&str>,
 ) -> String {
-    let token = expect_json(
-        org.api
-            .post(
-                "/api/v1/connect-tokens",
-                json!({"contactEmail": contact, "contactLanguage": "es"}),
-            )
-            .await,
-        201,
-    )
-    .await;
-    let connect = app.connect_client(token["token"].as_str().unwrap());
-    expect_json(
-        connect
-            .post(
-                "/api/connect/credentials",
-                json!({"utilityId": "sandbox-electric", "username": username, "password": "pass_good"}),
-            )
-            .await,
-        200,
-    )
-    .await;
-    app.wait_for_step(&connect, "CHOOSE_METHOD").await;
-    expect_json(
-        connect
-            .post("/api/connect/mfa/method", json!({"method": "SMS"}))
-            .await,
-        200,
-    )
-    .await;
-    let code = app.latest_code("sandbox-electric", username).await;
-    let done = expect_json(
-        connect
-            .post("/api/connect/mfa/code", json!({"code": code}))
-            .await,
-        200,
-    )
-    .await;
+    let done = app
+        .connect_with_sms(
+            &org.api,
+            json!({"contactEmail": contact, "contactLanguage": "es"}),
+            "sandbox-electric",
+            username,
+        )
+        .await;
     let id = done["credentialId"].as_str().unwrap().to_owned();
     app.wait_for_sync(&org.api, &id, None).await;
     app.sandbox_admin("/api/admin/expire-tokens", json!({"username": username}))

@@ -22,34 +22,9 @@ async fn advance(app: &TestApp, by: time::Duration) {
 
 /// Connects `username` at the silent utility through Connect (SMS code).
 async fn connect(app: &TestApp, org: &Organisation, username: &str) -> Value {
-    let token = expect_json(org.api.post("/api/v1/connect-tokens", json!({})).await, 201).await;
-    let connect = app.connect_client(token["token"].as_str().unwrap());
-    expect_json(
-        connect
-            .post(
-                "/api/connect/credentials",
-                json!({"utilityId": SILENT, "username": username, "password": "pass_good"}),
-            )
-            .await,
-        200,
-    )
-    .await;
-    app.wait_for_step(&connect, "CHOOSE_METHOD").await;
-    expect_json(
-        connect
-            .post("/api/connect/mfa/method", json!({"method": "SMS"}))
-            .await,
-        200,
-    )
-    .await;
-    let code = app.latest_code(SILENT, username).await;
-    let done = expect_json(
-        connect
-            .post("/api/connect/mfa/code", json!({"code": code}))
-            .await,
-        200,
-    )
-    .await;
+    let done = app
+        .connect_with_sms(&org.api, json!({}), SILENT, username)
+        .await;
     let id = done["credentialId"].as_str().unwrap();
     let synced = app.wait_for_sync(&org.api, id, None).await;
     // The clock jumps weeks ahead here: no scheduled sync may meet the

@@ -185,9 +185,6 @@ async fn start(state: &AppState, candidate: Candidate) -> anyhow::Result<bool> {
     let now = state.clock.now_ms();
     let reason = NoticeReason::parse(&reason);
     let language = Language::from_tag(&language).unwrap_or_default();
-    let utility = utility_name(state, &utility_id).await;
-    let (organisation, branding) =
-        crate::organisations::branding(&state.db, &organisation_id).await?;
     let mut tx = state.db.begin_write().await?;
     state
         .db
@@ -239,7 +236,7 @@ async fn start(state: &AppState, candidate: Candidate) -> anyhow::Result<bool> {
         tx.rollback().await?;
         return Ok(false);
     }
-    let mail = Mailing {
+    let recipient = Recipient {
         credential: CredentialRef {
             id: &credential_id,
             organisation_id: &organisation_id,
@@ -249,41 +246,43 @@ async fn start(state: &AppState, candidate: Candidate) -> anyhow::Result<bool> {
         detail: StatusDetail::parse(&status_detail)
             .unwrap_or(StatusDetail::MultiFactorAuthenticationRefreshRequired),
         contact_email: &contact_email,
-        share_contact: contact_source.as_deref() == Some(ContactSource::Integrator.as_str()),
-        notice: Notice {
-            language,
-            reason,
-            reminder: 0,
-            organisation: &organisation,
-            accent_color: branding.accent_color.as_deref(),
-            logo_url: branding.logo_url.as_deref(),
-            utility: &utility,
-            link: &link.url,
-            link_expires_at: from_ms(link_expires_at),
-            unsubscribe_url: "",
-        },
+        contact_source: contact_source.as_deref(),
+        language,
+        reason,
     };
-    mail.queue(&mut tx, state, now).await?;
+    recipient
+        .queue(&mut tx, state, 0, &link.url, link_expires_at, now)
+        .await?;
     tx.commit().await?;
     Ok(true)
 }
 
-/// A notice about to be queued, with what its event and webhook say.
-struct Mailing<'a> {
+/// Whom a notice or reminder goes to, and what its event and webhook say.
+struct Recipient<'a> {
     credential: CredentialRef<'a>,
     detail: StatusDetail,
     contact_email: &'a str,
-    share_contact: bool,
-    notice: Notice<'a>,
+    /// Who gave the address: only the integrator's goes into webhooks.
+    contact_source: Option<&'a str>,
+    language: Language,
+    reason: NoticeReason,
 }
 
-impl Mailing<'_> {
+impl Recipient<'_> {
+    /// Queues mail number `reminder` (0: the first) with `link`, in the
+    /// organisation's name and branding, with its event and webhook.
     async fn queue(
-        mut self,
+        &self,
         connection: &mut AnyConnection,
         state: &AppState,
+        reminder: i64,
+        link: &str,
+        link_expires_at: i64,
         now: i64,
-    ) -> Result<(), sqlx::Error> {
+    ) -> anyhow::Result<()> {
+        let utility = utility_name(state, self.credential.utility_id).await;
+        let (organisation, branding) =
+            crate::organisations::branding(&state.db, self.credential.organisation_id).await?;
         let unsubscribe_url = unsubscribe::issue(
             connection,
             state,
@@ -292,8 +291,19 @@ impl Mailing<'_> {
             now,
         )
         .await?;
-        self.notice.unsubscribe_url = &unsubscribe_url;
-        let kind = if self.notice.reminder == 0 {
+        let notice = Notice {
+            language: self.language,
+            reason: self.reason,
+            reminder,
+            organisation: &organisation,
+            accent_color: branding.accent_color.as_deref(),
+            logo_url: branding.logo_url.as_deref(),
+            utility: &utility,
+            link,
+            link_expires_at: from_ms(link_expires_at),
+            unsubscribe_url: &unsubscribe_url,
+        };
+        let kind = if reminder == 0 {
             MailKind::RefreshNotice
         } else {
             MailKind::RefreshReminder
@@ -306,16 +316,16 @@ impl Mailing<'_> {
                 credential_id: Some(self.credential.id),
                 kind,
                 to: self.contact_email,
-                content: messages::refresh_notice(&self.notice),
+                content: messages::refresh_notice(&notice),
             },
             now,
         )
         .await?;
-        let words = match self.notice.reminder {
+        let words = match reminder {
             0 => format!(
                 "Update link mailed to {} (valid until {}).",
                 mask_email(self.contact_email),
-                crate::clock::readable(crate::clock::to_ms(self.notice.link_expires_at))
+                crate::clock::readable(link_expires_at)
             ),
             n => format!(
                 "Reminder {n} of {} mailed to {}.",
@@ -326,13 +336,13 @@ impl Mailing<'_> {
         let event = NewEvent::notice(&self.credential, EventKind::EndUserNotified, ACTOR, &words);
         record_event(connection, &event, now).await?;
         let mut extra = json!({
-            "notice": if self.notice.reminder == 0 { "FIRST" } else { "REMINDER" },
-            "reminder": self.notice.reminder,
-            "reason": self.notice.reason.as_str(),
-            "language": self.notice.language.code(),
-            "linkExpiresAt": webhooks::rfc3339(crate::clock::to_ms(self.notice.link_expires_at)),
+            "notice": if reminder == 0 { "FIRST" } else { "REMINDER" },
+            "reminder": reminder,
+            "reason": self.reason.as_str(),
+            "language": self.language.code(),
+            "linkExpiresAt": webhooks::rfc3339(link_expires_at),
         });
-        if self.share_contact {
+        if self.contact_source == Some(ContactSource::Integrator.as_str()) {
             extra["contactEmail"] = json!(self.contact_email);
         }
         let data = self.credential.data(self.detail, extra);
@@ -493,10 +503,7 @@ async fn remind(state: &AppState, row: Due) -> anyhow::Result<bool> {
         .open(&sealed_link, &link_associated_data(&notice_id))
         .map_err(|error| anyhow::anyhow!("the notice's link does not open: {error}"))?;
     let link = String::from_utf8(link)?;
-    let utility = utility_name(state, &utility_id).await;
-    let (organisation, branding) =
-        crate::organisations::branding(&state.db, &organisation_id).await?;
-    let mail = Mailing {
+    let recipient = Recipient {
         credential: CredentialRef {
             id: &credential_id,
             organisation_id: &organisation_id,
@@ -505,21 +512,13 @@ async fn remind(state: &AppState, row: Due) -> anyhow::Result<bool> {
         },
         detail,
         contact_email: &contact_email,
-        share_contact: contact_source.as_deref() == Some(ContactSource::Integrator.as_str()),
-        notice: Notice {
-            language: Language::from_tag(&language).unwrap_or_default(),
-            reason,
-            reminder: mails_sent,
-            organisation: &organisation,
-            accent_color: branding.accent_color.as_deref(),
-            logo_url: branding.logo_url.as_deref(),
-            utility: &utility,
-            link: &link,
-            link_expires_at: from_ms(link_expires_at),
-            unsubscribe_url: "",
-        },
+        contact_source: contact_source.as_deref(),
+        language: Language::from_tag(&language).unwrap_or_default(),
+        reason,
     };
-    mail.queue(&mut tx, state, now).await?;
+    recipient
+        .queue(&mut tx, state, mails_sent, &link, link_expires_at, now)
+        .await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -321,6 +321,51 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Connects `username` at `utility` through Connect, as an end-user with
+    /// the Connect token `api` makes from `token_body`: the login, SMS, the
+    /// code from the outbox. Returns Connect's last state (SUCCESS).
+    pub async fn connect_with_sms(
+        &self,
+        api: &Client,
+        token_body: serde_json::Value,
+        utility: &str,
+        username: &str,
+    ) -> serde_json::Value {
+        let token = expect_json(api.post("/api/v1/connect-tokens", token_body).await, 201).await;
+        let connect = self.connect_client(token["token"].as_str().unwrap());
+        expect_json(
+            connect
+                .post(
+                    "/api/connect/credentials",
+                    serde_json::json!({"utilityId": utility, "username": username, "password": "pass_good"}),
+                )
+                .await,
+            200,
+        )
+        .await;
+        self.wait_for_step(&connect, "CHOOSE_METHOD").await;
+        expect_json(
+            connect
+                .post(
+                    "/api/connect/mfa/method",
+                    serde_json::json!({"method": "SMS"}),
+                )
+                .await,
+            200,
+        )
+        .await;
+        let code = self.latest_code(utility, username).await;
+        let done = expect_json(
+            connect
+                .post("/api/connect/mfa/code", serde_json::json!({"code": code}))
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(done["step"], "SUCCESS");
+        done
+    }
+
     /// The mail the sandbox's catcher took for `to`, newest first.
     pub async fn mail_to(&self, to: &str) -> Vec<serde_json::Value> {
         self.client
