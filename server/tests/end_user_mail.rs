@@ -578,7 +578,50 @@ async fn nothing_is_mailed_while_the_organisation_has_notices_off(backend: Backe
     );
 }
 
+async fn before_token_expiry_the_end_user_renews_ahead_and_the_reminders_stop(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Energy").await;
+    notify_end_users(&org, "BEFORE_TOKEN_EXPIRY").await;
+    let contact = "ahead@example.com";
+    let done = app
+        .connect_with_sms(
+            &org.api,
+            json!({"contactEmail": contact}),
+            "sandbox-electric",
+            "user_good+ahead",
+        )
+        .await;
+    let id = done["credentialId"].as_str().unwrap().to_owned();
+    app.wait_for_sync(&org.api, &id, None).await;
+    sqlx::query("UPDATE credentials SET next_sync_at = NULL")
+        .execute(app.state().db.pool())
+        .await
+        .unwrap();
+    assert_eq!(run_notices(&app).await, 0, "30 days ahead: nothing yet");
+    // Within the expiry warning (7 days) of the 30-day token.
+    advance(&app, time::Duration::days(24)).await;
+    assert_eq!(run_notices(&app).await, 1);
+    let mail = app.wait_for_mail(contact, 1).await;
+    assert_eq!(
+        mail[0]["subject"],
+        "Your Sandbox Electric connection to Acme Energy needs renewing"
+    );
+    // The end-user renews with the link while still connected: a new token, no reminders.
+    let end_user = app.connect_client(token_of(&link_in(&mail[0])));
+    reconnect_through(&app, &end_user, "user_good+ahead").await;
+    advance(&app, time::Duration::hours(49)).await;
+    assert_eq!(run_notices(&app).await, 1, "no reminder after the renewal");
+    let (stop_reason,): (Option<String>,) =
+        sqlx::query_as("SELECT stop_reason FROM end_user_notices WHERE credential_id = $1")
+            .bind(&id)
+            .fetch_one(app.state().db.pool())
+            .await
+            .unwrap();
+    assert_eq!(stop_reason.as_deref(), Some("REPAIRED"));
+}
+
 database_tests!(
+    before_token_expiry_the_end_user_renews_ahead_and_the_reminders_stop,
     expiry_mail_link_repair_and_no_more_reminders,
     reminders_come_at_24_and_48_hours_and_then_stop,
     an_operator_link_or_an_unsubscribe_ends_the_reminders,
