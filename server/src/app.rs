@@ -59,7 +59,8 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// The span every request's log lines carry: its method and path, with any
-/// link token in the path (`/connect/gct_…`) cut, so no log level shows one.
+/// link token in the path (`/connect/gct_…`, `/unsubscribe/gus_…`,
+/// `/dashboard/set-password/gol_…`) cut, so no log level shows one.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     tracing::debug_span!(
         "request",
@@ -71,7 +72,7 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
 fn redact_tokens(path: &str) -> String {
     path.split('/')
         .map(|segment| match segment.split_once('_') {
-            Some((prefix @ ("gct" | "glk" | "gls"), _)) => format!("{prefix}_…"),
+            Some((prefix @ ("gct" | "glk" | "gls" | "gus" | "gol"), _)) => format!("{prefix}_…"),
             _ => segment.to_owned(),
         })
         .collect::<Vec<_>>()
@@ -94,6 +95,14 @@ mod tests {
     #[test]
     fn tokens_in_paths_are_cut_from_logs() {
         assert_eq!(redact_tokens("/connect/gct_abcDEF123"), "/connect/gct_…");
+        assert_eq!(
+            redact_tokens("/api/unsubscribe/gus_abc"),
+            "/api/unsubscribe/gus_…"
+        );
+        assert_eq!(
+            redact_tokens("/api/password-reset/gol_abc"),
+            "/api/password-reset/gol_…"
+        );
         assert_eq!(
             redact_tokens("/api/v1/credentials/cred_1/sync"),
             "/api/v1/credentials/cred_1/sync"

@@ -266,6 +266,16 @@ async fn reminders_come_at_24_and_48_hours_and_then_stop(backend: Backend) {
             .count(),
         2
     );
+    // Sent mail is kept 30 days, then forgotten.
+    advance(&app, time::Duration::days(31)).await;
+    server::jobs::retention::prune_short_lived_records(&app.state().db, &app.state().clock)
+        .await
+        .unwrap();
+    let (kept,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM mail_outbox")
+        .fetch_one(app.state().db.pool())
+        .await
+        .unwrap();
+    assert_eq!(kept, 0);
 }
 
 async fn an_operator_link_or_an_unsubscribe_ends_the_reminders(backend: Backend) {

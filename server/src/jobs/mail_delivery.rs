@@ -134,16 +134,24 @@ async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed
 
 #[tracing::instrument(skip_all, fields(mail_id = message.id))]
 async fn send(state: &AppState, mailer: &Mailer, message: &Claimed) -> anyhow::Result<()> {
-    let opened = state
+    // A message that cannot be opened or built never will be: it fails for
+    // good rather than coming back every lease.
+    let content = state
         .keyring
         .open(&message.sealed_message, &associated_data(&message.id))
-        .map_err(|error| anyhow::anyhow!("the queued message does not open: {error}"))?;
-    let content: Content = serde_json::from_slice(&opened)?;
-    let outcome = match build(state, message, &content) {
+        .map_err(|error| format!("The queued message does not open with the master key: {error}"))
+        .and_then(|opened| {
+            serde_json::from_slice::<Content>(&opened)
+                .map_err(|error| format!("The queued message is not readable: {error}"))
+        });
+    let outcome = match content.and_then(|content| {
+        build(state, message, &content)
+            .map_err(|error| format!("The message could not be built: {error}"))
+    }) {
         Ok(built) => mailer.send(built).await,
-        Err(error) => Err(SendFailure {
+        Err(description) => Err(SendFailure {
             permanent: true,
-            description: format!("The message could not be built: {error}"),
+            description,
         }),
     };
     finish(state, message, outcome).await

@@ -1,6 +1,7 @@
 //! Retention: webhook deliveries (and their attempts) are kept for 30 days
 //! after they were created, then deleted in batches. Pending ones are kept
-//! until they are delivered or given up.
+//! until they are delivered or given up. Sent or failed mail goes after 30
+//! days too, and operator links a day after they stopped working.
 
 use std::time::Duration;
 
@@ -31,7 +32,7 @@ pub async fn run(
         if let Err(error) = prune_short_lived_records(&db, &clock).await {
             tracing::error!(
                 error = format!("{error:#}"),
-                "pruning idempotency keys and connection attempts failed"
+                "pruning idempotency keys, connection attempts, old mail and operator links failed"
             );
         }
     })
@@ -39,8 +40,9 @@ pub async fn run(
     Ok(())
 }
 
-/// Forgets `Idempotency-Key` uses older than their 24 hours, and connection
-/// attempts older than the day the reconnect ceiling looks at.
+/// Forgets `Idempotency-Key` uses older than their 24 hours, connection
+/// attempts older than the day the reconnect ceiling looks at, mail sent or
+/// given up over 30 days ago, and operator links expired over a day ago.
 pub async fn prune_short_lived_records(db: &Database, clock: &Clock) -> anyhow::Result<u64> {
     let cutoff = clock.now_ms() - crate::idempotency::KEY_LIFETIME_MS;
     let deleted = sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1")
@@ -51,7 +53,18 @@ pub async fn prune_short_lived_records(db: &Database, clock: &Clock) -> anyhow::
         .bind(cutoff)
         .execute(db.pool())
         .await?;
-    Ok(deleted.rows_affected() + attempts.rows_affected())
+    let mail = sqlx::query("DELETE FROM mail_outbox WHERE created_at < $1 AND state <> 'PENDING'")
+        .bind(clock.now_ms() - DELIVERY_RETENTION.whole_milliseconds() as i64)
+        .execute(db.pool())
+        .await?;
+    let links = sqlx::query("DELETE FROM operator_links WHERE expires_at <= $1")
+        .bind(cutoff)
+        .execute(db.pool())
+        .await?;
+    Ok(deleted.rows_affected()
+        + attempts.rows_affected()
+        + mail.rows_affected()
+        + links.rows_affected())
 }
 
 /// Deletes every finished delivery older than [`DELIVERY_RETENTION`]; returns how many.
