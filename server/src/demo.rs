@@ -153,7 +153,12 @@ async fn seed_credentials(state: &AppState) -> anyhow::Result<()> {
 }
 
 /// The banner printed on start in demo mode.
-pub fn banner(app_url: &str, sandbox_url: Option<&str>, operator_password: &str) -> String {
+pub fn banner(
+    app_url: &str,
+    sandbox_url: Option<&str>,
+    mail_caught: bool,
+    operator_password: &str,
+) -> String {
     let rule = "=".repeat(72);
     let mut lines = vec![
         rule.clone(),
@@ -168,6 +173,11 @@ pub fn banner(app_url: &str, sandbox_url: Option<&str>, operator_password: &str)
         lines.push(format!(
             "  Sandbox:       {sandbox_url}  (codes sent appear at {sandbox_url}/outbox)"
         ));
+        if mail_caught {
+            lines.push(format!(
+                "  Mail:          {sandbox_url}/mail  (mail Gridlink sends is caught there)"
+            ));
+        }
     }
     lines.push(rule);
     lines.join("\n")

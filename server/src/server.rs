@@ -242,7 +242,12 @@ pub async fn start_with(
         let password = demo_operator_password.as_deref().unwrap_or_default();
         println!(
             "{}",
-            demo::banner(&app_url, sandbox_url.as_deref(), password)
+            demo::banner(
+                &app_url,
+                sandbox_url.as_deref(),
+                sandbox_smtp_addr.is_some(),
+                password
+            )
         );
         tracing::warn!("demo mode: generated master key and demo data; never use it in production");
     }
