@@ -317,13 +317,15 @@ async fn an_operator_link_or_an_unsubscribe_ends_the_reminders(backend: Backend)
     assert_eq!(about["organisationName"], "Acme Energy");
     assert_eq!(about["email"], "l•••@example.com");
     assert_eq!(about["unsubscribed"], false);
-    let done = expect_json(
-        app.anonymous()
-            .post(&format!("/api/unsubscribe/{token}"), json!({}))
-            .await,
-        200,
-    )
-    .await;
+    // A mail client's one-click unsubscribe (RFC 8058) posts a form.
+    let one_click = reqwest::Client::new()
+        .post(app.url(&format!("/api/unsubscribe/{token}")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    let done = expect_json(one_click, 200).await;
     assert_eq!(done["unsubscribed"], true);
     expect_json(
         app.anonymous()
