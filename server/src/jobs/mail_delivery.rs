@@ -23,7 +23,8 @@ use crate::state::AppState;
 /// Messages being sent at once by this process.
 const CONCURRENCY: usize = 4;
 
-#[derive(Debug, Clone)]
+/// A claimed message (`lease_until`: the lease this worker holds).
+#[derive(Debug, Clone, sqlx::FromRow)]
 struct Claimed {
     id: String,
     credential_id: Option<String>,
@@ -66,24 +67,12 @@ pub async fn run(
     .await
 }
 
-type ClaimedRow = (
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    i64,
-    i64,
-);
-
 async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed>> {
     let now = state.clock.now_ms();
-    let lease_until = super::lease_until(state, now);
     let candidates: Vec<(String,)> = sqlx::query_as(&format!(
         "SELECT id FROM mail_outbox WHERE state = 'PENDING' AND next_attempt_at <= $1 \
            AND (lease_until IS NULL OR lease_until <= $1) \
-         ORDER BY next_attempt_at LIMIT {limit} {}",
-        state.db.skip_locked()
+         ORDER BY next_attempt_at LIMIT {limit}"
     ))
     .bind(now)
     .fetch_all(state.db.pool())
@@ -91,45 +80,23 @@ async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed
     if candidates.is_empty() {
         return Ok(Vec::new());
     }
+    // The guarded UPDATE re-checks each row, so two replicas never lease one message.
     let placeholders: Vec<String> = (0..candidates.len())
         .map(|index| format!("${}", index + 3))
         .collect();
     let sql = format!(
         "UPDATE mail_outbox SET lease_until = $1 \
          WHERE id IN ({}) AND state = 'PENDING' AND (lease_until IS NULL OR lease_until <= $2) \
-         RETURNING id, credential_id, organisation_id, recipient, sealed_message, attempts, give_up_at",
+         RETURNING id, credential_id, organisation_id, recipient, sealed_message, attempts, give_up_at, lease_until",
         placeholders.join(", ")
     );
-    let mut claim = sqlx::query_as(&sql).bind(lease_until).bind(now);
+    let mut claim = sqlx::query_as(&sql)
+        .bind(super::lease_until(state, now))
+        .bind(now);
     for (id,) in &candidates {
         claim = claim.bind(id);
     }
-    let rows: Vec<ClaimedRow> = claim.fetch_all(state.db.pool()).await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                id,
-                credential_id,
-                organisation_id,
-                recipient,
-                sealed_message,
-                attempts,
-                give_up_at,
-            )| {
-                Claimed {
-                    id,
-                    credential_id,
-                    organisation_id,
-                    recipient,
-                    sealed_message,
-                    attempts,
-                    give_up_at,
-                    lease_until,
-                }
-            },
-        )
-        .collect())
+    Ok(claim.fetch_all(state.db.pool()).await?)
 }
 
 #[tracing::instrument(skip_all, fields(mail_id = message.id))]

@@ -112,7 +112,7 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<usize> {
 }
 
 /// id, organisation_id, utility_id, correlation_id, owner, contact_email,
-/// contact_email_source, language, reason, episode, status_detail
+/// contact_email_source, language, episode, status_detail
 type Candidate = (
     String,
     String,
@@ -121,7 +121,6 @@ type Candidate = (
     String,
     String,
     Option<String>,
-    String,
     String,
     i64,
     String,
@@ -141,8 +140,6 @@ async fn start_due(state: &AppState) -> anyhow::Result<usize> {
     let candidates: Vec<Candidate> = sqlx::query_as(&format!(
         "SELECT c.id, c.organisation_id, c.utility_id, c.correlation_id, c.owner, c.contact_email, \
                 c.contact_email_source, COALESCE(c.contact_language, o.connect_language), \
-                CASE WHEN c.status_detail = 'MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED' \
-                     THEN 'REFRESH_REQUIRED' ELSE 'TOKEN_EXPIRING' END, \
                 {episode}, c.status_detail \
            FROM credentials c JOIN organisations o ON o.id = c.organisation_id \
           WHERE c.contact_email IS NOT NULL AND c.deactivated_at IS NULL AND o.notify_end_users <> 'OFF' \
@@ -178,12 +175,18 @@ async fn start(state: &AppState, candidate: Candidate) -> anyhow::Result<bool> {
         contact_email,
         contact_source,
         language,
-        reason,
         episode,
         status_detail,
     ) = candidate;
     let now = state.clock.now_ms();
-    let reason = NoticeReason::parse(&reason);
+    let detail = StatusDetail::parse(&status_detail)
+        .unwrap_or(StatusDetail::MultiFactorAuthenticationRefreshRequired);
+    // A credential in an episode needs a refresh now, or its token runs out soon.
+    let reason = if detail == StatusDetail::MultiFactorAuthenticationRefreshRequired {
+        NoticeReason::RefreshRequired
+    } else {
+        NoticeReason::TokenExpiring
+    };
     let language = Language::from_tag(&language).unwrap_or_default();
     let mut tx = state.db.begin_write().await?;
     state
@@ -243,8 +246,7 @@ async fn start(state: &AppState, candidate: Candidate) -> anyhow::Result<bool> {
             utility_id: &utility_id,
             correlation_id: correlation_id.as_deref(),
         },
-        detail: StatusDetail::parse(&status_detail)
-            .unwrap_or(StatusDetail::MultiFactorAuthenticationRefreshRequired),
+        detail,
         contact_email: &contact_email,
         contact_source: contact_source.as_deref(),
         language,

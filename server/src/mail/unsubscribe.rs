@@ -48,7 +48,7 @@ pub async fn issue(
 }
 
 /// Whether `email` asked `organisation_id` for no more notices.
-pub async fn is_unsubscribed(
+async fn is_unsubscribed(
     connection: &mut AnyConnection,
     organisation_id: &str,
     email: &str,
