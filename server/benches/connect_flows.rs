@@ -58,9 +58,12 @@ async fn child() -> anyhow::Result<()> {
         .skip_while(|arg| arg != "gridlink")
         .collect();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(
-            "info,sqlx=warn,tower_http=warn",
-        ))
+        // RUST_LOG=info,sqlx::query=debug counts the statements a flow runs.
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn")
+            }),
+        )
         .with_writer(std::io::stderr)
         .init();
     let shutdown = tokio_util::sync::CancellationToken::new();
@@ -94,6 +97,26 @@ fn spawn_child(args: &[String], log: &std::path::Path) -> anyhow::Result<Child> 
 }
 
 /// The CPU time (user and system) a process used so far, in milliseconds.
+/// The processes whose CPU a flow costs: the server, the sandbox utility and
+/// this bench (its clients).
+#[derive(Debug, Clone, Copy)]
+struct Processes {
+    server: u32,
+    sandbox: u32,
+    bench: u32,
+}
+
+impl Processes {
+    /// CPU time so far of the server, the sandbox and the bench, in that order.
+    fn cpu_ms(&self) -> anyhow::Result<[f64; 3]> {
+        Ok([
+            cpu_ms(self.server)?,
+            cpu_ms(self.sandbox)?,
+            cpu_ms(self.bench)?,
+        ])
+    }
+}
+
 fn cpu_ms(pid: u32) -> anyhow::Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // The fields after the command name, which is in parentheses.
@@ -125,7 +148,56 @@ async fn json_of(response: reqwest::Response, what: &str) -> anyhow::Result<Valu
 }
 
 /// One end-user's whole Connect flow, from its own address.
-async fn flow(target: &Target, index: usize) -> anyhow::Result<()> {
+/// How long one flow took, and how long of that Connect showed "Connecting".
+#[derive(Debug, Clone, Copy, Default)]
+struct FlowTimes {
+    total: Duration,
+    /// Each step's request: the Connect token, the login, the method, the
+    /// outbox read, the code.
+    steps: [Duration; 5],
+    connecting: Duration,
+    /// Reads of the state while connecting (the first comes at once, then one a second).
+    polls: u32,
+}
+
+impl std::ops::AddAssign for FlowTimes {
+    fn add_assign(&mut self, other: FlowTimes) {
+        self.total += other.total;
+        for (step, other) in self.steps.iter_mut().zip(other.steps) {
+            *step += other;
+        }
+        self.connecting += other.connecting;
+        self.polls += other.polls;
+    }
+}
+
+/// Times each step's request.
+struct Steps {
+    times: [Duration; 5],
+    started: Instant,
+}
+
+impl Steps {
+    fn start() -> Steps {
+        Steps {
+            times: [Duration::ZERO; 5],
+            started: Instant::now(),
+        }
+    }
+
+    fn done(&mut self, step: usize) {
+        self.times[step] = self.started.elapsed();
+        self.restart();
+    }
+
+    fn restart(&mut self) {
+        self.started = Instant::now();
+    }
+}
+
+async fn flow(target: &Target, index: usize) -> anyhow::Result<FlowTimes> {
+    let flow_started = Instant::now();
+    let mut steps = Steps::start();
     let client = &target.client;
     let from = format!("2001:db8::{:x}:{:x}", index >> 16, index & 0xffff);
     let token = json_of(
@@ -139,6 +211,7 @@ async fn flow(target: &Target, index: usize) -> anyhow::Result<()> {
         "connect token",
     )
     .await?;
+    steps.done(0);
     let token = token["token"].as_str().context("a token")?.to_owned();
     let connect = |method: reqwest::Method, path: &str| {
         client
@@ -155,9 +228,12 @@ async fn flow(target: &Target, index: usize) -> anyhow::Result<()> {
         "login",
     )
     .await?;
+    steps.done(1);
     // "Connecting with your utility", until the method choice shows.
     let started = Instant::now();
+    let mut polls = 0;
     loop {
+        polls += 1;
         let state = json_of(
             connect(reqwest::Method::GET, "session").send().await?,
             "session",
@@ -173,6 +249,8 @@ async fn flow(target: &Target, index: usize) -> anyhow::Result<()> {
         // As often as Connect itself asks while it shows "Connecting".
         tokio::time::sleep(CONNECT_POLL).await;
     }
+    let connecting = started.elapsed();
+    steps.restart();
     json_of(
         connect(reqwest::Method::POST, "mfa/method")
             .json(&json!({"method": "SMS"}))
@@ -181,6 +259,7 @@ async fn flow(target: &Target, index: usize) -> anyhow::Result<()> {
         "method",
     )
     .await?;
+    steps.done(2);
     let outbox: Vec<Value> = client
         .get(format!("{}/api/outbox", target.sandbox))
         .query(&[("utility", UTILITY), ("username", username.as_str())])
@@ -193,6 +272,7 @@ async fn flow(target: &Target, index: usize) -> anyhow::Result<()> {
         .and_then(|entry| entry["code"].as_str())
         .context("a code in the outbox")?
         .to_owned();
+    steps.done(3);
     let done = json_of(
         connect(reqwest::Method::POST, "mfa/code")
             .json(&json!({"code": code}))
@@ -201,8 +281,14 @@ async fn flow(target: &Target, index: usize) -> anyhow::Result<()> {
         "code",
     )
     .await?;
+    steps.done(4);
     anyhow::ensure!(done["step"] == "SUCCESS", "flow {index} ended at {done}");
-    Ok(())
+    Ok(FlowTimes {
+        total: flow_started.elapsed(),
+        steps: steps.times,
+        connecting,
+        polls,
+    })
 }
 
 /// Runs `count` flows, `concurrency` at a time, numbered from `first`.
@@ -211,19 +297,20 @@ async fn flows(
     first: usize,
     count: usize,
     concurrency: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<FlowTimes> {
     let mut running = tokio::task::JoinSet::new();
+    let mut times = FlowTimes::default();
     for index in first..first + count {
         if running.len() >= concurrency {
-            running.join_next().await.expect("a flow")??;
+            times += running.join_next().await.expect("a flow")??;
         }
         let target = target.clone();
         running.spawn(async move { flow(&target, index).await });
     }
     while let Some(done) = running.join_next().await {
-        done??;
+        times += done??;
     }
-    Ok(())
+    Ok(times)
 }
 
 async fn health_trips(target: &Target, count: usize, concurrency: usize) -> anyhow::Result<()> {
@@ -279,12 +366,18 @@ async fn parent() -> anyhow::Result<()> {
         ],
         &dir.join("server.log"),
     )?;
-    let outcome = measure(&base, &sandbox_url, server.id(), count, concurrency).await;
+    let processes = Processes {
+        server: server.id(),
+        sandbox: sandbox.id(),
+        bench: std::process::id(),
+    };
+    let outcome = measure(&base, &sandbox_url, processes, count, concurrency).await;
     server.kill().ok();
     sandbox.kill().ok();
     server.wait().ok();
     sandbox.wait().ok();
-    if outcome.is_ok() {
+    // Logs asked for with RUST_LOG are kept to be read.
+    if outcome.is_ok() && std::env::var_os("RUST_LOG").is_none() {
         std::fs::remove_dir_all(&dir)?;
     } else {
         eprintln!("logs kept in {}", dir.display());
@@ -295,7 +388,7 @@ async fn parent() -> anyhow::Result<()> {
 async fn measure(
     base: &str,
     sandbox: &str,
-    server_pid: u32,
+    processes: Processes,
     count: usize,
     concurrency: usize,
 ) -> anyhow::Result<()> {
@@ -343,27 +436,53 @@ async fn measure(
     eprintln!("Warming up with 200 flows…");
     flows(&target, 0, 200, concurrency).await?;
 
-    let cpu_before = cpu_ms(server_pid)?;
+    let cpu_before = cpu_ms(processes.server)?;
     health_trips(&target, HEALTH_TRIPS, concurrency).await?;
-    let health_trip_cpu_ms = (cpu_ms(server_pid)? - cpu_before) / HEALTH_TRIPS as f64;
+    let health_trip_cpu_ms = (cpu_ms(processes.server)? - cpu_before) / HEALTH_TRIPS as f64;
 
     eprintln!("{count} MFA flows, {concurrency} at a time…");
-    let cpu_before = cpu_ms(server_pid)?;
+    let before = processes.cpu_ms()?;
     let started = Instant::now();
-    flows(&target, 200, count, concurrency).await?;
+    let times = flows(&target, 200, count, concurrency).await?;
     let wall = started.elapsed();
-    let flow_cpu_ms = (cpu_ms(server_pid)? - cpu_before) / count as f64;
+    let after = processes.cpu_ms()?;
+    let per_flow = |process: usize| (after[process] - before[process]) / count as f64;
+    let (flow_cpu_ms, sandbox_cpu_ms, bench_cpu_ms) = (per_flow(0), per_flow(1), per_flow(2));
     let per_s = count as f64 / wall.as_secs_f64();
+    // What the machine allows when every process's CPU per flow is paid on its cores.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let machine_limit = cores * 1000.0 / (flow_cpu_ms + sandbox_cpu_ms + bench_cpu_ms);
 
     println!("\n## Complete MFA flows: {count} over HTTP, {concurrency} at a time\n");
-    println!("| flows/s | wall s | server CPU per flow (ms) | server CPU per /api/health (ms) |");
-    println!("| --- | --- | --- | --- |");
     println!(
-        "| {per_s:.0} | {:.1} | {flow_cpu_ms:.2} | {health_trip_cpu_ms:.3} |",
+        "| flows/s | wall s | server CPU per flow (ms) | sandbox | bench clients | flows/s the {cores} cores allow | server CPU per /api/health (ms) |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!(
+        "| {per_s:.0} | {:.1} | {flow_cpu_ms:.2} | {sandbox_cpu_ms:.2} | {bench_cpu_ms:.2} | {machine_limit:.0} | {health_trip_cpu_ms:.3} |",
         wall.as_secs_f64()
+    );
+    let mean = |total: Duration| total.as_secs_f64() / count as f64;
+    println!(
+        "\nA flow took {:.2} s on average, {:.2} s of it on \"Connecting\" ({:.2} reads of the state).",
+        mean(times.total),
+        mean(times.connecting),
+        f64::from(times.polls) / count as f64
+    );
+    println!(
+        "Its requests took on average: Connect token {:.3} s, login {:.3} s, method {:.3} s, \
+         outbox {:.3} s, code {:.3} s.",
+        mean(times.steps[0]),
+        mean(times.steps[1]),
+        mean(times.steps[2]),
+        mean(times.steps[3]),
+        mean(times.steps[4])
     );
     println!("BENCH mfa_flows_per_s {per_s:.1}");
     println!("BENCH mfa_flow_cpu_ms {flow_cpu_ms:.3}");
+    println!("BENCH mfa_flow_sandbox_cpu_ms {sandbox_cpu_ms:.3}");
+    println!("BENCH mfa_flow_bench_cpu_ms {bench_cpu_ms:.3}");
+    println!("BENCH mfa_flows_machine_limit_per_s {machine_limit:.1}");
     println!("BENCH health_trip_cpu_ms {health_trip_cpu_ms:.4}");
     Ok(())
 }

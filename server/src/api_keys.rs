@@ -78,7 +78,7 @@ async fn create_api_key(
     .bind(&prefix)
     .bind(actor.label())
     .bind(now)
-    .execute(state.db.pool())
+    .execute(&mut *state.db.writer().await?)
     .await?;
     let api_key = ApiKey {
         id,
@@ -102,7 +102,7 @@ async fn revoke_api_key(
     .bind(state.clock.now_ms())
     .bind(&id)
     .bind(&actor.organisation_id)
-    .execute(state.db.pool())
+    .execute(&mut *state.db.writer().await?)
     .await?;
     if revoked.rows_affected() == 0 {
         return Err(ApiError::NotFound("The API key"));

@@ -134,7 +134,7 @@ async fn api_key_actor(state: &AppState, token: &str) -> Result<Actor, ApiError>
         sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
             .bind(now)
             .bind(&id)
-            .execute(state.db.pool())
+            .execute(&mut *state.db.writer().await?)
             .await?;
     }
     Ok(Actor {

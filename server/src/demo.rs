@@ -61,7 +61,7 @@ pub async fn seed(state: &AppState, settings: &DemoSettings) -> anyhow::Result<S
         .bind(DEMO_ORGANISATION_ID)
         .bind(DEMO_ORGANISATION_NAME)
         .bind(now)
-        .execute(db.pool())
+        .execute(&mut *db.writer().await?)
         .await
         .context("Failed to seed the demo organisation")?;
     let password = settings
@@ -79,7 +79,7 @@ pub async fn seed(state: &AppState, settings: &DemoSettings) -> anyhow::Result<S
     .bind(DEMO_OPERATOR_EMAIL)
     .bind(password_hash)
     .bind(now)
-    .execute(db.pool())
+    .execute(&mut *db.writer().await?)
     .await
     .context("Failed to seed the demo operator")?;
     seed_credentials(state).await?;

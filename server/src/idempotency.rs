@@ -92,12 +92,14 @@ async fn replay_or_run(
     let now = state.clock.now_ms();
     let internal = |error: sqlx::Error| ApiError::from(error).into_response();
 
-    // Forget this caller's expired use of the key, then claim it.
+    // Forget this caller's expired use of the key, then claim it. The writer
+    // is given back before the request runs: the request writes too.
+    let mut writer = state.db.writer().await.map_err(internal)?;
     sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2 AND created_at <= $3")
         .bind(&owner)
         .bind(&key)
         .bind(now - KEY_LIFETIME_MS)
-        .execute(state.db.pool())
+        .execute(&mut *writer)
         .await
         .map_err(internal)?;
     let claimed = sqlx::query(
@@ -107,8 +109,9 @@ async fn replay_or_run(
     .bind(&key)
     .bind(&fingerprint)
     .bind(now)
-    .execute(state.db.pool())
+    .execute(&mut *writer)
     .await;
+    drop(writer);
     match claimed {
         Ok(_) => {}
         Err(error) if is_unique_violation(&error) => {
@@ -132,15 +135,19 @@ async fn replay_or_run(
             ApiError::Internal(anyhow::anyhow!("An answer was too large to keep")).into_response(),
         );
     };
-    let kept = sqlx::query(
-        "UPDATE idempotency_keys SET status = $1, answer = $2 WHERE owner = $3 AND key = $4",
-    )
-    .bind(i64::from(status.as_u16()))
-    .bind(String::from_utf8_lossy(&answer).into_owned())
-    .bind(&owner)
-    .bind(&key)
-    .execute(state.db.pool())
-    .await;
+    let kept = match state.db.writer().await {
+        Ok(mut writer) => sqlx::query(
+            "UPDATE idempotency_keys SET status = $1, answer = $2 WHERE owner = $3 AND key = $4",
+        )
+        .bind(i64::from(status.as_u16()))
+        .bind(String::from_utf8_lossy(&answer).into_owned())
+        .bind(&owner)
+        .bind(&key)
+        .execute(&mut *writer)
+        .await
+        .map(drop),
+        Err(error) => Err(error),
+    };
     if let Err(error) = kept {
         tracing::error!(%error, "cannot keep an idempotent answer");
     }
@@ -198,11 +205,16 @@ async fn earlier_use(state: &AppState, owner: &str, key: &str, fingerprint: &str
 }
 
 async fn forget(state: &AppState, owner: &str, key: &str) {
-    let forgotten = sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2")
-        .bind(owner)
-        .bind(key)
-        .execute(state.db.pool())
-        .await;
+    let forgotten = match state.db.writer().await {
+        Ok(mut writer) => {
+            sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2")
+                .bind(owner)
+                .bind(key)
+                .execute(&mut *writer)
+                .await
+        }
+        Err(error) => Err(error),
+    };
     if let Err(error) = forgotten {
         tracing::error!(%error, "cannot forget an idempotency key");
     }

@@ -48,7 +48,7 @@ pub async fn verify_master_key(
         .bind(current)
         .bind(keyring.seal(CHECK_PLAINTEXT, CHECK_CONTEXT))
         .bind(now_ms)
-        .execute(db.pool())
+        .execute(&mut *db.writer().await?)
         .await?;
         // Another replica may have recorded one at the same moment: check what won.
         let (sealed,): (String,) =

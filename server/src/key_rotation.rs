@@ -104,7 +104,7 @@ pub async fn rotate(db: &Database, keyring: &Keyring) -> anyhow::Result<Rotation
                 .bind(resealed)
                 .bind(&id)
                 .bind(&sealed)
-                .execute(db.pool())
+                .execute(&mut *db.writer().await?)
                 .await?;
                 report.resealed += 1;
             }

@@ -10,6 +10,8 @@ use shared::connect::Branding;
 use shared::i18n::Language;
 use shared::operators::{NotifyEndUsers, OrganisationSettings, OrganisationSettingsChange};
 use shared::validation::{AccentColor, EmailAddress, EmbedOrigin, HttpsUrl};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::auth::{Actor, AdminOperator};
 use crate::error::{ApiError, FieldErrors};
@@ -26,39 +28,41 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/organisation", get(read_settings).put(change_settings))
 }
 
-/// The organisation's name and branding, as Connect shows them. One query
-/// (the origins come as a JSON array): every answer Connect gets carries it.
-pub async fn branding(
-    db: &Database,
-    organisation_id: &str,
-) -> Result<(String, Branding), sqlx::Error> {
-    let origins = match db.kind() {
+/// The columns [`branding_of`] decodes: the name and branding of the
+/// organisation aliased `o`, its embed origins as one JSON array. Connect's
+/// every answer carries them, so they are read with the session in one
+/// statement (`connect::session`).
+pub fn branding_columns(kind: DatabaseKind) -> &'static str {
+    match kind {
         DatabaseKind::Sqlite => {
-            "SELECT json_group_array(origin) FROM \
-               (SELECT origin FROM embed_origins WHERE organisation_id = $1 ORDER BY origin)"
+            "o.name AS organisation_name, o.logo_url, o.accent_color, o.terms_url, o.privacy_url, \
+             o.connect_language, o.notify_end_users, \
+             (SELECT json_group_array(origin) FROM \
+               (SELECT origin FROM embed_origins WHERE organisation_id = o.id ORDER BY origin)) AS embed_origins"
         }
         DatabaseKind::Postgres => {
-            "SELECT CAST(COALESCE(json_agg(origin ORDER BY origin), '[]') AS TEXT) \
-               FROM embed_origins WHERE organisation_id = $1"
+            "o.name AS organisation_name, o.logo_url, o.accent_color, o.terms_url, o.privacy_url, \
+             o.connect_language, o.notify_end_users, \
+             (SELECT CAST(COALESCE(json_agg(origin ORDER BY origin), '[]') AS TEXT) \
+               FROM embed_origins WHERE organisation_id = o.id) AS embed_origins"
         }
-    };
-    let (name, logo_url, accent_color, terms_url, privacy_url, language, notify, origins): BrandingRow =
-        sqlx::query_as(&format!(
-            "SELECT name, logo_url, accent_color, terms_url, privacy_url, connect_language, notify_end_users, ({origins}) \
-             FROM organisations WHERE id = $1"
-        ))
-        .bind(organisation_id)
-        .fetch_one(db.pool())
-        .await?;
+    }
+}
+
+/// The organisation's name and branding from a row read with [`branding_columns`].
+pub fn branding_of(row: &AnyRow) -> Result<(String, Branding), sqlx::Error> {
+    let origins: String = row.try_get("embed_origins")?;
     let embed_origins: Vec<String> = serde_json::from_str(&origins)
         .map_err(|error| sqlx::Error::Decode(format!("embed origins: {error}").into()))?;
+    let language: String = row.try_get("connect_language")?;
+    let notify: String = row.try_get("notify_end_users")?;
     Ok((
-        name,
+        row.try_get("organisation_name")?,
         Branding {
-            logo_url,
-            accent_color,
-            terms_url,
-            privacy_url,
+            logo_url: row.try_get("logo_url")?,
+            accent_color: row.try_get("accent_color")?,
+            terms_url: row.try_get("terms_url")?,
+            privacy_url: row.try_get("privacy_url")?,
             embed_origins,
             default_language: Language::from_tag(&language).unwrap_or_default(),
             notify_end_users: NotifyEndUsers::parse(&notify).unwrap_or_default(),
@@ -66,18 +70,20 @@ pub async fn branding(
     ))
 }
 
-/// name, logo_url, accent_color, terms_url, privacy_url, connect_language,
-/// notify_end_users, embed origins (a JSON array)
-type BrandingRow = (
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-);
+/// The organisation's name and branding, as Connect shows them, in one query.
+pub async fn branding(
+    db: &Database,
+    organisation_id: &str,
+) -> Result<(String, Branding), sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {} FROM organisations o WHERE o.id = $1",
+        branding_columns(db.kind())
+    ))
+    .bind(organisation_id)
+    .fetch_one(db.pool())
+    .await?;
+    branding_of(&row)
+}
 
 pub async fn embed_origins(
     db: &Database,

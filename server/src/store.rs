@@ -5,13 +5,16 @@
 //! accept; the few statements that must differ branch on [`DatabaseKind`].
 //! Timestamps are stored as milliseconds since the Unix epoch (BIGINT).
 
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::config::{ConfigError, DatabaseUrl, DATABASE_URL};
@@ -105,6 +108,164 @@ async fn checkpoint_wal(pool: AnyPool, stop: CancellationToken) {
     }
 }
 
+/// A pool of up to `max_connections`, each set up for `kind`.
+async fn open_pool(
+    options: &AnyConnectOptions,
+    kind: DatabaseKind,
+    max_connections: u32,
+) -> Result<AnyPool, sqlx::Error> {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        // sqlx pings an idle connection before handing it out, to find one a
+        // network dropped. A SQLite connection is a file on this machine that
+        // no network can drop, and the ping a round trip to its thread.
+        .test_before_acquire(kind == DatabaseKind::Postgres)
+        .acquire_timeout(WAIT_FOR_CONNECTION)
+        .after_connect(move |connection, _| Box::pin(async move { set_up(connection, kind).await }))
+        .connect_with(options.clone())
+        .await
+}
+
+/// How long a request waits for a connection (or SQLite's writer) before it fails.
+const WAIT_FOR_CONNECTION: Duration = Duration::from_secs(10);
+
+/// Settings every new connection gets.
+async fn set_up(connection: &mut AnyConnection, kind: DatabaseKind) -> Result<(), sqlx::Error> {
+    if kind == DatabaseKind::Sqlite {
+        // WAL lets readers run beside the writer; the busy timeout makes a
+        // writer of another process (a `gridlink` command) wait instead of
+        // failing. Statement journals stay in memory. No writer copies the
+        // WAL back into the database as it commits: the checkpointer does,
+        // beside them (see `checkpoint_wal`).
+        connection
+            .execute(
+                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                 PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;",
+            )
+            .await?;
+        connection.execute(SQLITE_CACHE).await?;
+    }
+    Ok(())
+}
+
+/// SQLite's one writing connection, and whether a transaction on it was left
+/// open (its request was dropped midway): the next writer rolls that back first.
+#[derive(Debug)]
+pub struct SqliteWriter {
+    connection: AnyConnection,
+    in_transaction: bool,
+}
+
+/// How writes reach the database.
+#[derive(Debug, Clone)]
+enum Writers {
+    /// SQLite lets one connection write at a time, so it has one writer,
+    /// taken in turn (see [`Database::writer`]).
+    Sqlite(Arc<Mutex<SqliteWriter>>),
+    /// PostgreSQL writes on any pooled connection.
+    Postgres,
+}
+
+/// A connection to write with, held until dropped: on SQLite the one writer.
+#[derive(Debug)]
+pub enum WriteConnection {
+    Sqlite(OwnedMutexGuard<SqliteWriter>),
+    Pooled(PoolConnection<sqlx::Any>),
+}
+
+impl Deref for WriteConnection {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            WriteConnection::Sqlite(writer) => &writer.connection,
+            WriteConnection::Pooled(connection) => connection,
+        }
+    }
+}
+
+impl DerefMut for WriteConnection {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            WriteConnection::Sqlite(writer) => &mut writer.connection,
+            WriteConnection::Pooled(connection) => connection,
+        }
+    }
+}
+
+/// A transaction that writes ([`Database::begin_write`]). Dropped without
+/// [`WriteTransaction::commit`], it is rolled back.
+#[derive(Debug)]
+pub enum WriteTransaction {
+    Sqlite(OwnedMutexGuard<SqliteWriter>),
+    Pooled(sqlx::Transaction<'static, sqlx::Any>),
+}
+
+impl WriteTransaction {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.end("COMMIT").await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.end("ROLLBACK").await
+    }
+
+    async fn end(self, statement: &'static str) -> Result<(), sqlx::Error> {
+        match self {
+            WriteTransaction::Sqlite(mut writer) => {
+                writer.connection.execute(statement).await?;
+                writer.in_transaction = false;
+                Ok(())
+            }
+            WriteTransaction::Pooled(transaction) if statement == "COMMIT" => {
+                transaction.commit().await
+            }
+            WriteTransaction::Pooled(transaction) => transaction.rollback().await,
+        }
+    }
+}
+
+impl Deref for WriteTransaction {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            WriteTransaction::Sqlite(writer) => &writer.connection,
+            WriteTransaction::Pooled(transaction) => transaction,
+        }
+    }
+}
+
+impl DerefMut for WriteTransaction {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            WriteTransaction::Sqlite(writer) => &mut writer.connection,
+            WriteTransaction::Pooled(transaction) => transaction,
+        }
+    }
+}
+
+/// SQLite's writer once the writers before have finished with it, with any
+/// transaction a dropped request left open rolled back.
+async fn take_writer(
+    writer: &Arc<Mutex<SqliteWriter>>,
+) -> Result<OwnedMutexGuard<SqliteWriter>, sqlx::Error> {
+    let mut writer = tokio::time::timeout(WAIT_FOR_CONNECTION, Arc::clone(writer).lock_owned())
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)?;
+    if writer.in_transaction {
+        // Its COMMIT may have run after all, leaving nothing to roll back.
+        if let Err(error) = writer.connection.execute("ROLLBACK").await {
+            tracing::debug!(%error, "no transaction left open on the SQLite writer");
+        }
+        // A bulk writer that failed midway may have left a larger cache.
+        writer.connection.execute(SQLITE_CACHE).await?;
+        writer.in_transaction = false;
+    }
+    Ok(writer)
+}
+
 /// Tables whose rows [`Database::lock_row`] can lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockedTable {
@@ -116,6 +277,7 @@ pub enum LockedTable {
 #[derive(Debug, Clone)]
 pub struct Database {
     pool: AnyPool,
+    writers: Writers,
     kind: DatabaseKind,
     /// SQLite: stops [`checkpoint_wal`] when the last clone is dropped.
     _checkpointer: Option<Arc<DropGuard>>,
@@ -141,10 +303,11 @@ impl Database {
                 {
                     std::fs::create_dir_all(parent).map_err(|error| unreachable(&error))?;
                 }
+                // Seven readers and the one writer (below).
                 (
                     format!("sqlite://{}?mode=rwc", path.display()),
                     DatabaseKind::Sqlite,
-                    8,
+                    7,
                 )
             }
             DatabaseUrl::Postgres { url } => (url.clone(), DatabaseKind::Postgres, 10),
@@ -162,32 +325,32 @@ impl Database {
         .map_err(|_| unreachable(&"no answer within 10 seconds"))?
         .map_err(|error| unreachable(&error))?;
         probe.close().await.map_err(|error| unreachable(&error))?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |connection, _| {
-                Box::pin(async move {
-                    if kind == DatabaseKind::Sqlite {
-                        // WAL lets readers run beside the writer; the busy timeout
-                        // makes concurrent writers wait instead of failing.
-                        // Statement journals stay in memory. No writer copies
-                        // the WAL back into the database as it commits: the
-                        // checkpointer does, beside them (see `checkpoint_wal`).
-                        connection
-                            .execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-                                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;",
-                            )
-                            .await?;
-                        connection.execute(SQLITE_CACHE).await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
+        let pool = open_pool(&options, kind, max_connections)
             .await
             .map_err(|error| unreachable(&error))?;
+        // SQLite lets one connection write at a time; the others wait in
+        // its busy handler, which sleeps 1 to 100 ms between tries, holding
+        // a pooled connection and its thread all the while. Under load that
+        // was hundreds of sleeps a second (docs/benchmarks.md, MFA flows).
+        // Writes go through one connection instead: writers queue in the
+        // runtime, in order, and each starts the moment the last ends. It is
+        // held outside the pool, which would ping it (a round trip to its
+        // thread) every time it is given back.
+        let writers = match kind {
+            DatabaseKind::Sqlite => {
+                let mut connection = AnyConnection::connect_with(&options)
+                    .await
+                    .map_err(|error| unreachable(&error))?;
+                set_up(&mut connection, kind)
+                    .await
+                    .map_err(|error| unreachable(&error))?;
+                Writers::Sqlite(Arc::new(Mutex::new(SqliteWriter {
+                    connection,
+                    in_transaction: false,
+                })))
+            }
+            DatabaseKind::Postgres => Writers::Postgres,
+        };
         let checkpointer = (kind == DatabaseKind::Sqlite).then(|| {
             let stop = CancellationToken::new();
             tokio::spawn(checkpoint_wal(pool.clone(), stop.clone()));
@@ -195,6 +358,7 @@ impl Database {
         });
         Ok(Database {
             pool,
+            writers,
             kind,
             _checkpointer: checkpointer,
         })
@@ -227,7 +391,7 @@ impl Database {
     pub async fn probe_write(&self, now_ms: i64) -> anyhow::Result<()> {
         sqlx::query("UPDATE health_probe SET checked_at = $1 WHERE id = 1")
             .bind(now_ms)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await
             .context("Database refused a write")?;
         Ok(())
@@ -237,10 +401,24 @@ impl Database {
     /// lock at once (`BEGIN IMMEDIATE`): a deferred transaction that reads
     /// first and writes later can fail with "database is locked" instead of
     /// waiting its turn under the busy timeout.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.kind {
-            DatabaseKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            DatabaseKind::Postgres => self.pool.begin().await,
+    pub async fn begin_write(&self) -> Result<WriteTransaction, sqlx::Error> {
+        match &self.writers {
+            Writers::Sqlite(writer) => {
+                let mut writer = take_writer(writer).await?;
+                writer.connection.execute("BEGIN IMMEDIATE").await?;
+                writer.in_transaction = true;
+                Ok(WriteTransaction::Sqlite(writer))
+            }
+            Writers::Postgres => Ok(WriteTransaction::Pooled(self.pool.begin().await?)),
+        }
+    }
+
+    /// A connection for statements that write outside a transaction: on
+    /// SQLite its one writer, waited for in turn; on PostgreSQL a pooled one.
+    pub async fn writer(&self) -> Result<WriteConnection, sqlx::Error> {
+        match &self.writers {
+            Writers::Sqlite(writer) => Ok(WriteConnection::Sqlite(take_writer(writer).await?)),
+            Writers::Postgres => Ok(WriteConnection::Pooled(self.pool.acquire().await?)),
         }
     }
 
@@ -274,6 +452,7 @@ impl Database {
         }
     }
 
+    /// Where reads go.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }

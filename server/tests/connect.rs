@@ -752,8 +752,59 @@ async fn unknown_and_expired_connect_tokens_are_refused(backend: Backend) {
     );
 }
 
+/// Logins wait for the utility side by side, not a few at a time: sixteen
+/// end-users submitting at once against a utility that takes 400 ms to
+/// answer all reach the method choice, and the utility saw more than eight
+/// of them at once (the login worker once ran eight at a time, which capped a
+/// server at a few logins a second against real utilities).
+async fn many_logins_wait_for_the_utility_side_by_side(backend: Backend) {
+    const END_USERS: usize = 16;
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    app.sandbox_admin(
+        "/api/admin/utilities/sandbox-gas/faults",
+        json!({"latencyMs": 400}),
+    )
+    .await;
+    let mut connects = Vec::new();
+    for index in 0..END_USERS {
+        let token = new_connect_token(&org).await;
+        let connect = app.connect_client(token["token"].as_str().unwrap());
+        expect_json(
+            connect
+                .post(
+                    "/api/connect/credentials",
+                    json!({"utilityId": "sandbox-gas", "username": format!("user_good+{index}"), "password": "pass_good"}),
+                )
+                .await,
+            200,
+        )
+        .await;
+        connects.push(connect);
+    }
+    for connect in &connects {
+        app.wait_for_step(connect, "CHOOSE_METHOD").await;
+    }
+    let stats: Value = app
+        .client
+        .get(app.sandbox("/api/admin/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["sandbox-gas"]["login"], END_USERS as u64, "{stats}");
+    let peak = stats["sandbox-gas"]["maxInFlight"].as_u64().unwrap();
+    assert!(
+        peak > 8,
+        "at most {peak} logins reached the utility at once: {stats}"
+    );
+}
+
 database_tests!(
     a_new_credential_connects_through_connect_with_each_method,
+    many_logins_wait_for_the_utility_side_by_side,
     a_utility_without_mfa_goes_straight_to_success,
     a_wrong_code_then_the_right_one_succeeds,
     five_wrong_codes_end_the_attempt_and_connect_can_start_again,

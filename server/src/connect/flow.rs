@@ -3,8 +3,8 @@
 
 use axum::extract::State;
 use shared::connect::{
-    Branding, ChooseMethod, ConnectPurpose, ConnectState, ContactChoice, SubmitCode,
-    SubmitCredentials, SubmitPassword, Utility,
+    ChooseMethod, ConnectPurpose, ConnectState, ContactChoice, SubmitCode, SubmitCredentials,
+    SubmitPassword, Utility,
 };
 use shared::i18n::Language;
 use shared::validation::{EmailAddress, OtpCode, Password, Username};
@@ -24,42 +24,37 @@ use crate::utility::UtilityError;
 
 const ACTOR: &str = "end_user";
 
-async fn organisation_branding(
-    state: &AppState,
-    organisation_id: &str,
-) -> Result<(String, Branding), ApiError> {
-    Ok(crate::organisations::branding(&state.db, organisation_id).await?)
-}
-
-/// The session's credential, after expiring a verification attempt left idle for 30 minutes.
+/// The session's credential as read with it, after expiring a verification
+/// attempt left idle for 30 minutes or whose code expired.
 async fn current_credential(
     state: &AppState,
     session: &ConnectSession,
 ) -> Result<Option<CredentialRow>, ApiError> {
-    let Some(credential_id) = &session.credential_id else {
-        return Ok(None);
-    };
-    let Some(row) = find_by_id(&state.db, credential_id).await? else {
+    let Some(row) = &session.credential else {
         return Ok(None);
     };
     let verifying = row.status_detail.is_verifying();
     let idle = row
         .mfa_last_activity_at
         .is_some_and(|at| state.clock.now_ms() - at > MFA_IDLE_TIMEOUT_MS);
-    let code_expired = row.status_detail == StatusDetail::MultiFactorAuthenticationCodeRequired
-        && row
-            .mfa_code_expires_at
-            .is_some_and(|at| at <= state.clock.now_ms());
-    if verifying && (idle || code_expired) {
-        let message = if code_expired {
+    if verifying && (idle || code_expired(state, row)) {
+        let message = if code_expired(state, row) {
             "The code expired. Start again to get a new one."
         } else {
             "The verification expired after 30 minutes without activity. Start again."
         };
-        fail_verification(state, &row, message).await?;
-        return Ok(find_by_id(&state.db, credential_id).await?);
+        fail_verification(state, row, message).await?;
+        return Ok(find_by_id(&state.db, &row.id).await?);
     }
-    Ok(Some(row))
+    Ok(Some(row.clone()))
+}
+
+/// Whether the code the end-user was sent has expired.
+fn code_expired(state: &AppState, row: &CredentialRow) -> bool {
+    row.status_detail == StatusDetail::MultiFactorAuthenticationCodeRequired
+        && row
+            .mfa_code_expires_at
+            .is_some_and(|at| at <= state.clock.now_ms())
 }
 
 /// The state right after a login was requested (CONNECTING), and only then
@@ -78,7 +73,7 @@ async fn fresh_state(
     state: &AppState,
     session: &ConnectSession,
 ) -> Result<Json<ConnectState>, ApiError> {
-    state_of(state, &reload(state, session).await?).await
+    state_of(state, &session.reload(state).await?).await
 }
 
 /// What Connect shows for `session` as it was read.
@@ -87,7 +82,6 @@ async fn state_of(
     session: &ConnectSession,
 ) -> Result<Json<ConnectState>, ApiError> {
     let credential = current_credential(state, session).await?;
-    let (name, branding) = organisation_branding(state, &session.organisation_id).await?;
     let utility_id = credential
         .as_ref()
         .map(|row| row.utility_id.as_str())
@@ -105,27 +99,11 @@ async fn state_of(
     };
     Ok(Json(connect_state(
         session,
-        name,
-        branding,
+        session.organisation_name.clone(),
+        session.branding.clone(),
         credential.as_ref(),
         utility_name,
     )))
-}
-
-/// The session as stored now (after this request's own writes).
-async fn reload(state: &AppState, session: &ConnectSession) -> Result<ConnectSession, ApiError> {
-    let (credential_id, attempt_started_at, completed_at): (Option<String>, Option<i64>, Option<i64>) = sqlx::query_as(
-        "SELECT credential_id, attempt_started_at, completed_at FROM connect_sessions WHERE id = $1",
-    )
-    .bind(&session.id)
-    .fetch_one(state.db.pool())
-    .await?;
-    Ok(ConnectSession {
-        credential_id,
-        attempt_started_at,
-        completed_at,
-        ..session.clone()
-    })
 }
 
 pub async fn read_session(
@@ -135,7 +113,7 @@ pub async fn read_session(
     // An update link's first opening is remembered (the refresh funnel);
     // otherwise nothing is written here: the session the extractor read is current.
     if session.purpose == ConnectPurpose::UpdateLink && session.first_opened_at.is_none() {
-        let mut connection = state.db.pool().acquire().await?;
+        let mut connection = state.db.writer().await?;
         sessions::mark_opened(&mut connection, &session.id, state.clock.now_ms()).await?;
     }
     state_of(&state, &session).await
@@ -150,7 +128,7 @@ pub async fn choose_contact(
     Json(body): Json<ContactChoice>,
 ) -> Result<Json<ConnectState>, ApiError> {
     let language = session.language;
-    let (Some(credential_id), Some(_)) = (&session.credential_id, session.completed_at) else {
+    let (Some(row), Some(_)) = (&session.credential, session.completed_at) else {
         return Err(ApiError::Conflict(language.contact_after_success().into()));
     };
     let mut errors = FieldErrors::default();
@@ -164,9 +142,6 @@ pub async fn choose_contact(
     errors.finish()?;
     let Some(email) = email else {
         unreachable!("FieldErrors::finish returned Ok, so the address parsed")
-    };
-    let Some(row) = find_by_id(&state.db, credential_id).await? else {
-        return Err(ApiError::NotFound("The credential"));
     };
     let contact = Contact {
         email,
@@ -216,7 +191,7 @@ pub async fn submit_credentials(
         "password",
         Password::parse(&body.password).map_err(|error| error.in_language(language)),
     );
-    let (_, branding) = organisation_branding(&state, &session.organisation_id).await?;
+    let branding = &session.branding;
     if (branding.terms_url.is_some() || branding.privacy_url.is_some()) && !body.accepted_terms {
         errors.add("acceptedTerms", language.consent_required());
     }
@@ -514,20 +489,13 @@ async fn refuse_an_expired_code(
     state: &AppState,
     session: &ConnectSession,
 ) -> Result<(), ApiError> {
-    let Some(credential_id) = &session.credential_id else {
+    let Some(row) = &session.credential else {
         return Ok(());
     };
-    let Some(row) = find_by_id(&state.db, credential_id).await? else {
-        return Ok(());
-    };
-    let expired = row.status_detail == StatusDetail::MultiFactorAuthenticationCodeRequired
-        && row
-            .mfa_code_expires_at
-            .is_some_and(|at| at <= state.clock.now_ms());
-    if expired {
+    if code_expired(state, row) {
         fail_verification(
             state,
-            &row,
+            row,
             "The code expired. Start again to get a new one.",
         )
         .await?;

@@ -9,11 +9,14 @@ use shared::connect::{
 use shared::credentials::Owner;
 use shared::i18n::Language;
 use shared::{ErrorCode, MfaMethod, StatusDetail};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::auth::bearer_token;
 use crate::clock::from_ms;
-use crate::credentials::store::CredentialRow;
+use crate::credentials::store::{self as credential_store, CredentialRow};
 use crate::error::ApiError;
+use crate::organisations;
 use crate::state::AppState;
 use crate::tokens;
 
@@ -26,6 +29,9 @@ pub const MFA_IDLE_TIMEOUT_MS: i64 = 30 * 60 * 1000;
 /// How long a used link still shows its success screen to whoever used it.
 pub const USED_LINK_SHOWS_SUCCESS_MS: i64 = 15 * 60 * 1000;
 
+/// A Connect session with what every answer to it needs: its organisation's
+/// name and branding and its credential, read together in one statement
+/// ([`ConnectSession::read`]).
 #[derive(Debug, Clone)]
 pub struct ConnectSession {
     pub id: String,
@@ -38,6 +44,8 @@ pub struct ConnectSession {
     pub expires_at: i64,
     pub attempt_started_at: Option<i64>,
     pub completed_at: Option<i64>,
+    revoked_at: Option<i64>,
+    revoked_reason: Option<String>,
     /// The language Connect's screens are in, as its requests say
     /// (`Accept-Language`): the errors answered to it are in that language.
     pub language: Language,
@@ -46,6 +54,18 @@ pub struct ConnectSession {
     pub contact_language: Option<Language>,
     /// When an end-user first opened it (update links: the refresh funnel).
     pub first_opened_at: Option<i64>,
+    pub organisation_name: String,
+    pub branding: Branding,
+    /// The session's credential as read with it (`None` before a login).
+    pub credential: Option<CredentialRow>,
+}
+
+/// Which session [`ConnectSession::read`] reads.
+#[derive(Debug, Clone, Copy)]
+enum SessionKey<'a> {
+    /// The hash of the token Connect holds.
+    TokenHash(&'a str),
+    Id(&'a str),
 }
 
 impl ConnectSession {
@@ -56,26 +76,110 @@ impl ConnectSession {
         }
         Ok(())
     }
-}
 
-/// A `connect_sessions` row as the extractor reads it.
-#[derive(sqlx::FromRow)]
-struct SessionRow {
-    id: String,
-    organisation_id: String,
-    purpose: String,
-    credential_id: Option<String>,
-    utility_id: Option<String>,
-    correlation_id: Option<String>,
-    owner: String,
-    expires_at: i64,
-    attempt_started_at: Option<i64>,
-    completed_at: Option<i64>,
-    revoked_at: Option<i64>,
-    revoked_reason: Option<String>,
-    contact_email: Option<String>,
-    contact_language: Option<String>,
-    first_opened_at: Option<i64>,
+    /// The session as stored now (after this request's own writes), still
+    /// answered in the request's language.
+    pub async fn reload(&self, state: &AppState) -> Result<ConnectSession, ApiError> {
+        ConnectSession::read(state, SessionKey::Id(&self.id), self.language)
+            .await?
+            .ok_or(ApiError::Unauthenticated)
+    }
+
+    /// The session, its organisation's branding and its credential in one
+    /// statement: Connect reads its state every second while it waits, and
+    /// each statement is a round trip to a database thread (docs/benchmarks.md,
+    /// MFA flows).
+    async fn read(
+        state: &AppState,
+        key: SessionKey<'_>,
+        language: Language,
+    ) -> Result<Option<ConnectSession>, ApiError> {
+        let (column, value) = match key {
+            SessionKey::TokenHash(hash) => ("token_hash", hash),
+            SessionKey::Id(id) => ("id", id),
+        };
+        let row = sqlx::query(&format!(
+            "SELECT s.id AS session_id, s.organisation_id AS session_organisation_id, s.purpose, \
+               s.credential_id AS session_credential_id, s.utility_id AS session_utility_id, \
+               s.correlation_id AS session_correlation_id, s.owner AS session_owner, s.expires_at, \
+               s.attempt_started_at, s.completed_at, s.revoked_at, s.revoked_reason, \
+               s.contact_email AS session_contact_email, s.contact_language AS session_contact_language, \
+               s.first_opened_at, {branding}, {credential} \
+             FROM connect_sessions s \
+             JOIN organisations o ON o.id = s.organisation_id \
+             LEFT JOIN credentials c ON c.id = s.credential_id \
+             WHERE s.{column} = $1",
+            branding = organisations::branding_columns(state.db.kind()),
+            credential = credential_store::columns_of("c"),
+        ))
+        .bind(value)
+        .fetch_optional(state.db.pool())
+        .await?;
+        row.as_ref()
+            .map(|row| ConnectSession::from_row(row, language))
+            .transpose()
+            .map_err(ApiError::from)
+    }
+
+    fn from_row(row: &AnyRow, language: Language) -> Result<ConnectSession, sqlx::Error> {
+        let purpose: String = row.try_get("purpose")?;
+        let owner: String = row.try_get("session_owner")?;
+        let (organisation_name, branding) = organisations::branding_of(row)?;
+        let credential = match row.try_get::<Option<String>, _>("id")? {
+            Some(_) => Some(CredentialRow::from_row(row)?),
+            None => None,
+        };
+        Ok(ConnectSession {
+            id: row.try_get("session_id")?,
+            organisation_id: row.try_get("session_organisation_id")?,
+            purpose: ConnectPurpose::parse(&purpose).unwrap_or(ConnectPurpose::NewCredential),
+            credential_id: row.try_get("session_credential_id")?,
+            utility_id: row.try_get("session_utility_id")?,
+            correlation_id: row.try_get("session_correlation_id")?,
+            owner: Owner::parse(&owner).unwrap_or_default(),
+            expires_at: row.try_get("expires_at")?,
+            attempt_started_at: row.try_get("attempt_started_at")?,
+            completed_at: row.try_get("completed_at")?,
+            revoked_at: row.try_get("revoked_at")?,
+            revoked_reason: row.try_get("revoked_reason")?,
+            language,
+            contact_email: row.try_get("session_contact_email")?,
+            contact_language: row
+                .try_get::<Option<String>, _>("session_contact_language")?
+                .as_deref()
+                .and_then(Language::from_tag),
+            first_opened_at: row.try_get("first_opened_at")?,
+            organisation_name,
+            branding,
+            credential,
+        })
+    }
+
+    /// Refuses a link that was revoked, replaced, used a while ago or expired.
+    fn require_usable(&self, now_ms: i64) -> Result<(), ApiError> {
+        if self.revoked_at.is_some() {
+            return Err(ApiError::ConnectLinkUnusable(
+                match self.revoked_reason.as_deref() {
+                    Some("REPLACED") => ErrorCode::ConnectLinkReplaced,
+                    _ => ErrorCode::ConnectLinkRevoked,
+                },
+            ));
+        }
+        // A used link shows its success to the person who just used it, for a
+        // while; after that it says only that it was used, and reveals no
+        // username, utility or status to whoever finds it later.
+        if self
+            .completed_at
+            .is_some_and(|at| now_ms >= at + USED_LINK_SHOWS_SUCCESS_MS)
+        {
+            return Err(ApiError::ConnectLinkUnusable(ErrorCode::ConnectLinkUsed));
+        }
+        // A used session still shows its success; it just cannot act again.
+        if self.completed_at.is_none() && now_ms >= self.expires_at {
+            return Err(ApiError::ConnectLinkUnusable(ErrorCode::ConnectLinkExpired));
+        }
+        Ok(())
+    }
 }
 
 impl FromRequestParts<AppState> for ConnectSession {
@@ -86,68 +190,16 @@ impl FromRequestParts<AppState> for ConnectSession {
         state: &AppState,
     ) -> Result<ConnectSession, ApiError> {
         let token = bearer_token(&parts.headers).ok_or(ApiError::Unauthenticated)?;
-        let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT id, organisation_id, purpose, credential_id, utility_id, correlation_id, owner, expires_at, \
-               attempt_started_at, completed_at, revoked_at, revoked_reason, contact_email, contact_language, first_opened_at \
-             FROM connect_sessions WHERE token_hash = $1",
+        let hash = tokens::hash(token);
+        let session = ConnectSession::read(
+            state,
+            SessionKey::TokenHash(&hash),
+            requested_language(&parts.headers),
         )
-        .bind(tokens::hash(token))
-        .fetch_optional(state.db.pool())
-        .await?;
-        let Some(SessionRow {
-            id,
-            organisation_id,
-            purpose,
-            credential_id,
-            utility_id,
-            correlation_id,
-            owner,
-            expires_at,
-            attempt_started_at,
-            completed_at,
-            revoked_at,
-            revoked_reason,
-            contact_email,
-            contact_language,
-            first_opened_at,
-        }) = row
-        else {
-            return Err(ApiError::Unauthenticated);
-        };
-        if revoked_at.is_some() {
-            return Err(ApiError::ConnectLinkUnusable(
-                match revoked_reason.as_deref() {
-                    Some("REPLACED") => ErrorCode::ConnectLinkReplaced,
-                    _ => ErrorCode::ConnectLinkRevoked,
-                },
-            ));
-        }
-        // A used link shows its success to the person who just used it, for a
-        // while; after that it says only that it was used, and reveals no
-        // username, utility or status to whoever finds it later.
-        if completed_at.is_some_and(|at| state.clock.now_ms() >= at + USED_LINK_SHOWS_SUCCESS_MS) {
-            return Err(ApiError::ConnectLinkUnusable(ErrorCode::ConnectLinkUsed));
-        }
-        // A used session still shows its success; it just cannot act again.
-        if completed_at.is_none() && state.clock.now_ms() >= expires_at {
-            return Err(ApiError::ConnectLinkUnusable(ErrorCode::ConnectLinkExpired));
-        }
-        Ok(ConnectSession {
-            id,
-            organisation_id,
-            purpose: ConnectPurpose::parse(&purpose).unwrap_or(ConnectPurpose::NewCredential),
-            credential_id,
-            utility_id,
-            correlation_id,
-            owner: Owner::parse(&owner).unwrap_or_default(),
-            expires_at,
-            attempt_started_at,
-            completed_at,
-            language: requested_language(&parts.headers),
-            contact_email,
-            contact_language: contact_language.as_deref().and_then(Language::from_tag),
-            first_opened_at,
-        })
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+        session.require_usable(state.clock.now_ms())?;
+        Ok(session)
     }
 }
 

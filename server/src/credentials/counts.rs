@@ -80,7 +80,7 @@ pub async fn fold(db: &Database) -> anyhow::Result<u64> {
              SELECT (SELECT COUNT(*) FROM gone), (SELECT COUNT(*) FROM kept)",
         )
         .bind(&organisation_id)
-        .fetch_one(db.pool())
+        .fetch_one(&mut *db.writer().await?)
         .await?;
         folded += (before - after).max(0) as u64;
     }

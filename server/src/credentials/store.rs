@@ -21,6 +21,15 @@ pub const COLUMNS: &str =
      mfa_wrong_codes, mfa_last_activity_at, stale_since, contact_email, contact_language, \
      token_expiry_predicted";
 
+/// [`COLUMNS`] of `credentials` aliased `alias`, for a join.
+pub fn columns_of(alias: &str) -> String {
+    COLUMNS
+        .split(',')
+        .map(|column| format!("{alias}.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A credential row without its secrets (those are read only where used).
 #[derive(Debug, Clone)]
 pub struct CredentialRow {

@@ -207,7 +207,7 @@ async fn probe(state: &AppState, incident_id: &str, utility_id: &str) -> anyhow:
     .bind(now)
     .bind(incident_id)
     .bind(now - PROBE_EVERY_MS)
-    .execute(state.db.pool())
+    .execute(&mut *state.db.writer().await?)
     .await?;
     if claimed.rows_affected() == 0 {
         return Ok(Probe::NotDue);
@@ -227,7 +227,7 @@ async fn probe(state: &AppState, incident_id: &str, utility_id: &str) -> anyhow:
     if !answered {
         sqlx::query("UPDATE utility_incidents SET probes_succeeded = 0 WHERE id = $1")
             .bind(incident_id)
-            .execute(state.db.pool())
+            .execute(&mut *state.db.writer().await?)
             .await?;
         return Ok(Probe::Failed);
     }
@@ -236,7 +236,7 @@ async fn probe(state: &AppState, incident_id: &str, utility_id: &str) -> anyhow:
          RETURNING probes_succeeded",
     )
     .bind(incident_id)
-    .fetch_one(state.db.pool())
+    .fetch_one(&mut *state.db.writer().await?)
     .await?;
     let resolved =
         succeeded >= PROBES_TO_RESOLVE && resolve(state, incident_id, utility_id).await?;

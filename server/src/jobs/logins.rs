@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shared::StatusDetail;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::credentials::secrets::open_password;
@@ -19,8 +18,11 @@ use crate::state::AppState;
 use crate::utility::{LoginOutcome, UtilityError};
 
 const ACTOR: &str = "job:login";
-/// Logins running at once in this process.
-const CONCURRENCY: usize = 8;
+/// Logins running at once in this process. A login mostly waits for the
+/// utility (real ones take seconds), and an end-user waits for it on
+/// "Connecting with your utility": sized for waiting, like syncs, while
+/// `GRIDLINK_UTILITY_MAX_IN_FLIGHT` keeps each utility's share polite.
+const CONCURRENCY: usize = 256;
 /// Tries while the utility is unavailable, then the credential waits for a person.
 const MAX_ATTEMPTS: i64 = 5;
 
@@ -29,42 +31,25 @@ pub async fn run(
     poll: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let permits = Arc::new(Semaphore::new(CONCURRENCY));
-    let mut running = tokio::task::JoinSet::new();
-    loop {
-        while let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
-            match logins::claim(&state).await {
-                Ok(Some((credential_id, requested_at))) => {
-                    let state = state.clone();
-                    running.spawn(async move {
-                        let _permit = permit;
-                        if let Err(error) = log_in(&state, &credential_id, requested_at).await {
-                            tracing::error!(
-                                credential_id,
-                                error = format!("{error:#}"),
-                                "background login failed"
-                            );
-                        }
-                    });
-                }
-                Ok(None) => break,
-                Err(error) => {
-                    tracing::error!(error = format!("{error:#}"), "cannot claim a login");
-                    break;
-                }
+    let wakeup = Arc::clone(&state.wakeups.logins);
+    super::run_claimed(
+        state,
+        poll,
+        shutdown,
+        wakeup,
+        CONCURRENCY,
+        |state, limit| async move { logins::claim_due(&state, limit).await },
+        |state, (credential_id, requested_at)| async move {
+            if let Err(error) = log_in(&state, &credential_id, requested_at).await {
+                tracing::error!(
+                    credential_id,
+                    error = format!("{error:#}"),
+                    "background login failed"
+                );
             }
-        }
-        while running.try_join_next().is_some() {}
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            () = state.wakeups.logins.notified() => {}
-            () = tokio::time::sleep(poll) => {}
-            Some(_) = running.join_next(), if !running.is_empty() => {}
-        }
-    }
-    // Let logins in flight finish (they are short); their leases cover a crash.
-    while running.join_next().await.is_some() {}
-    Ok(())
+        },
+    )
+    .await
 }
 
 #[tracing::instrument(skip(state, requested_at))]

@@ -96,7 +96,7 @@ async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed
     for (id,) in &candidates {
         claim = claim.bind(id);
     }
-    Ok(claim.fetch_all(state.db.pool()).await?)
+    Ok(claim.fetch_all(&mut *state.db.writer().await?).await?)
 }
 
 #[tracing::instrument(skip_all, fields(mail_id = message.id))]

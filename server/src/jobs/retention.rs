@@ -47,19 +47,19 @@ pub async fn prune_short_lived_records(db: &Database, clock: &Clock) -> anyhow::
     let cutoff = clock.now_ms() - crate::idempotency::KEY_LIFETIME_MS;
     let deleted = sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1")
         .bind(cutoff)
-        .execute(db.pool())
+        .execute(&mut *db.writer().await?)
         .await?;
     let attempts = sqlx::query("DELETE FROM credential_login_attempts WHERE attempted_at <= $1")
         .bind(cutoff)
-        .execute(db.pool())
+        .execute(&mut *db.writer().await?)
         .await?;
     let mail = sqlx::query("DELETE FROM mail_outbox WHERE created_at < $1 AND state <> 'PENDING'")
         .bind(clock.now_ms() - DELIVERY_RETENTION.whole_milliseconds() as i64)
-        .execute(db.pool())
+        .execute(&mut *db.writer().await?)
         .await?;
     let links = sqlx::query("DELETE FROM operator_links WHERE expires_at <= $1")
         .bind(cutoff)
-        .execute(db.pool())
+        .execute(&mut *db.writer().await?)
         .await?;
     Ok(deleted.rows_affected()
         + attempts.rows_affected()

@@ -137,7 +137,8 @@ async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed
     for (id,) in &candidates {
         claim = claim.bind(id);
     }
-    let rows: Vec<(String, String, String, i64, i64)> = claim.fetch_all(state.db.pool()).await?;
+    let rows: Vec<(String, String, String, i64, i64)> =
+        claim.fetch_all(&mut *state.db.writer().await?).await?;
     Ok(rows
         .into_iter()
         .map(

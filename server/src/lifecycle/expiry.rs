@@ -13,8 +13,8 @@ use crate::webhooks::outbox::{self, CredentialRef, Message};
 
 /// SQLite: a batch touches far more pages than a request; its connection may
 /// cache 16 MiB of them while it runs, and gives them back before it commits
-/// (a batch that fails leaves its connection the larger cache until the pool
-/// closes that connection; nothing else changes).
+/// (a batch that fails has them given back when the writer is next taken,
+/// `store::take_writer`).
 const BULK_CACHE: &str = "PRAGMA cache_size = -16384";
 
 /// Credentials one batch moves or warns at most.

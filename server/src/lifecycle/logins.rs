@@ -9,21 +9,22 @@ use crate::credentials::store::CredentialRow;
 use crate::jobs::lease_until;
 use crate::state::AppState;
 
-/// Claims the oldest requested login whose lease is free.
-pub async fn claim(state: &AppState) -> anyhow::Result<Option<(String, i64)>> {
+/// Claims up to `limit` of the oldest requested logins whose lease is free:
+/// each credential's id and when its login was requested.
+pub async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<(String, i64)>> {
     let now = state.clock.now_ms();
     let skip_locked = state.db.skip_locked();
-    let claimed: Option<(String, i64)> = sqlx::query_as(&format!(
+    let claimed: Vec<(String, i64)> = sqlx::query_as(&format!(
         "UPDATE credentials SET login_lease_until = $1, login_attempts = login_attempts + 1 \
-         WHERE id = (SELECT id FROM credentials WHERE login_requested_at IS NOT NULL \
-                       AND (login_lease_until IS NULL OR login_lease_until <= $2) AND deactivated_at IS NULL \
-                     ORDER BY login_requested_at LIMIT 1 {skip_locked}) \
+         WHERE id IN (SELECT id FROM credentials WHERE login_requested_at IS NOT NULL \
+                        AND (login_lease_until IS NULL OR login_lease_until <= $2) AND deactivated_at IS NULL \
+                      ORDER BY login_requested_at LIMIT {limit} {skip_locked}) \
            AND (login_lease_until IS NULL OR login_lease_until <= $2) \
          RETURNING id, login_requested_at"
     ))
     .bind(lease_until(state, now))
     .bind(now)
-    .fetch_optional(state.db.pool())
+    .fetch_all(&mut *state.db.writer().await?)
     .await?;
     Ok(claimed)
 }
@@ -40,7 +41,7 @@ pub async fn finish_request(
     )
     .bind(credential_id)
     .bind(requested_at)
-    .execute(state.db.pool())
+    .execute(&mut *state.db.writer().await?)
     .await?;
     Ok(())
 }

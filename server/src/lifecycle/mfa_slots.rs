@@ -138,7 +138,7 @@ pub async fn claim_code_check(
     .bind(&row.id)
     .bind(now)
     .bind(StatusDetail::MultiFactorAuthenticationCodeRequired.as_str())
-    .execute(state.db.pool())
+    .execute(&mut *state.db.writer().await?)
     .await?;
     if claimed.rows_affected() == 1 {
         return Ok(());
@@ -172,7 +172,7 @@ pub async fn claim_send(
     .bind(now)
     .bind(StatusDetail::MultiFactorAuthenticationMethodRequired.as_str())
     .bind(StatusDetail::MultiFactorAuthenticationCodeRequired.as_str())
-    .execute(state.db.pool())
+    .execute(&mut *state.db.writer().await?)
     .await?;
     if claimed.rows_affected() == 1 {
         return Ok(());
@@ -187,7 +187,7 @@ pub async fn claim_send(
 pub async fn release(state: &AppState, credential_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE credentials SET mfa_in_flight_until = NULL WHERE id = $1")
         .bind(credential_id)
-        .execute(state.db.pool())
+        .execute(&mut *state.db.writer().await?)
         .await?;
     Ok(())
 }
@@ -203,7 +203,7 @@ pub async fn give_back_code_check(
          WHERE id = $1 AND mfa_wrong_codes > 0 AND mfa_day_code_checks > 0",
     )
     .bind(credential_id)
-    .execute(state.db.pool())
+    .execute(&mut *state.db.writer().await?)
     .await?;
     Ok(())
 }
@@ -215,7 +215,7 @@ pub async fn give_back_send(state: &AppState, credential_id: &str) -> Result<(),
          WHERE id = $1 AND mfa_sends > 0",
     )
     .bind(credential_id)
-    .execute(state.db.pool())
+    .execute(&mut *state.db.writer().await?)
     .await?;
     Ok(())
 }

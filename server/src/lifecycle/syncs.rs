@@ -163,7 +163,7 @@ pub async fn unschedule(state: &AppState, credential_id: &str) -> Result<(), sql
         "UPDATE credentials SET next_sync_at = NULL, sync_lease_until = NULL WHERE id = $1",
     )
     .bind(credential_id)
-    .execute(state.db.pool())
+    .execute(&mut *state.db.writer().await?)
     .await?;
     Ok(())
 }
@@ -213,7 +213,7 @@ pub async fn renew_lease(state: &AppState, credential_id: &str) -> Result<(), sq
     )
     .bind(lease_until)
     .bind(credential_id)
-    .execute(state.db.pool())
+    .execute(&mut *state.db.writer().await?)
     .await?;
     Ok(())
 }
@@ -235,7 +235,7 @@ pub async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Str
     ))
     .bind(lease_until)
     .bind(now)
-    .fetch_all(state.db.pool())
+    .fetch_all(&mut *state.db.writer().await?)
     .await?;
     Ok(claimed.into_iter().map(|(id,)| id).collect())
 }

@@ -78,7 +78,7 @@ async fn end_session(
         sqlx::query("DELETE FROM operator_sessions WHERE operator_id = $1 AND token_hash LIKE $2")
             .bind(operator_id)
             .bind(format!("{id}%"))
-            .execute(state.db.pool())
+            .execute(&mut *state.db.writer().await?)
             .await?;
     if ended.rows_affected() == 0 {
         return Err(ApiError::NotFound("The session"));

@@ -115,12 +115,12 @@ async fn sign_in(
     .bind(&client)
     .bind(&attempt)
     .bind(now)
-    .execute(state.db.pool())
+    .execute(&mut *state.db.writer().await?)
     .await?;
     let forget_attempt = || async {
         sqlx::query("DELETE FROM sign_in_failures WHERE attempt = $1")
             .bind(&attempt)
-            .execute(state.db.pool())
+            .execute(&mut *state.db.writer().await?)
             .await
     };
     if let Err(refused) =
@@ -157,7 +157,7 @@ async fn sign_in(
         }
         sqlx::query("DELETE FROM sign_in_failures WHERE failed_at <= $1")
             .bind(window_start)
-            .execute(state.db.pool())
+            .execute(&mut *state.db.writer().await?)
             .await?;
         return Err(ApiError::SignInFailed);
     };
@@ -277,7 +277,7 @@ async fn change_own_password(
     sqlx::query("UPDATE operators SET password_hash = $1 WHERE id = $2")
         .bind(password_hash)
         .bind(id)
-        .execute(state.db.pool())
+        .execute(&mut *state.db.writer().await?)
         .await?;
     sessions::delete_others_of(&state, id, secret).await?;
     tracing::info!(

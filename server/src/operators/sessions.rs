@@ -36,7 +36,7 @@ pub async fn create(
     .bind(now)
     .bind(now + SESSION_MAX_AGE.whole_milliseconds() as i64)
     .bind(client)
-    .execute(state.db.pool())
+    .execute(&mut *state.db.writer().await?)
     .await?;
     Ok((secret, csrf_token))
 }
@@ -61,7 +61,7 @@ pub async fn record_sign_in(
     .bind(state.clock.now_ms())
     .bind(client)
     .bind(if succeeded { "SUCCEEDED" } else { "FAILED" })
-    .execute(state.db.pool())
+    .execute(&mut *state.db.writer().await?)
     .await?;
     Ok(())
 }
@@ -82,7 +82,7 @@ pub async fn find_live(state: &AppState, secret: &str) -> Result<Option<LiveSess
     .bind(now)
     .bind(tokens::hash(secret))
     .bind(idle_cutoff)
-    .fetch_optional(state.db.pool())
+    .fetch_optional(&mut *state.db.writer().await?)
     .await?;
     Ok(row.map(
         |(operator_id, csrf_token, organisation_id, role)| LiveSession {
@@ -97,7 +97,7 @@ pub async fn find_live(state: &AppState, secret: &str) -> Result<Option<LiveSess
 pub async fn delete(state: &AppState, secret: &str) -> Result<(), ApiError> {
     sqlx::query("DELETE FROM operator_sessions WHERE token_hash = $1")
         .bind(tokens::hash(secret))
-        .execute(state.db.pool())
+        .execute(&mut *state.db.writer().await?)
         .await?;
     Ok(())
 }
@@ -106,7 +106,7 @@ pub async fn delete(state: &AppState, secret: &str) -> Result<(), ApiError> {
 pub async fn delete_all_of(state: &AppState, operator_id: &str) -> Result<(), ApiError> {
     sqlx::query("DELETE FROM operator_sessions WHERE operator_id = $1")
         .bind(operator_id)
-        .execute(state.db.pool())
+        .execute(&mut *state.db.writer().await?)
         .await?;
     Ok(())
 }
@@ -120,7 +120,7 @@ pub async fn delete_others_of(
     sqlx::query("DELETE FROM operator_sessions WHERE operator_id = $1 AND token_hash <> $2")
         .bind(operator_id)
         .bind(tokens::hash(kept_secret))
-        .execute(state.db.pool())
+        .execute(&mut *state.db.writer().await?)
         .await?;
     Ok(())
 }

@@ -347,7 +347,7 @@ async fn resend_delivery(
     .bind(now + RETRY_WINDOW_MS)
     .bind(&id)
     .bind(&actor.organisation_id)
-    .execute(state.db.pool())
+    .execute(&mut *state.db.writer().await?)
     .await?;
     let delivery = find_delivery(&state, &actor.organisation_id, &id).await?;
     if requeued.rows_affected() == 0 {

@@ -109,7 +109,7 @@ pub async fn disable(
     .bind(state.clock.now_ms())
     .bind(reason)
     .bind(organisation_id)
-    .execute(state.db.pool())
+    .execute(&mut *state.db.writer().await?)
     .await?;
     Ok(disabled.rows_affected() == 1)
 }

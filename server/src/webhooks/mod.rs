@@ -89,7 +89,7 @@ async fn set_endpoint(
     .bind(url.as_str())
     .bind(now)
     .bind(&actor.organisation_id)
-    .execute(state.db.pool())
+    .execute(&mut *state.db.writer().await?)
     .await?;
     if updated.rows_affected() == 1 {
         let endpoint = endpoint::find(&state, &actor.organisation_id)
@@ -106,7 +106,7 @@ async fn set_endpoint(
     .bind(url.as_str())
     .bind(secret.seal(&state.keyring, &actor.organisation_id))
     .bind(now)
-    .execute(state.db.pool())
+    .execute(&mut *state.db.writer().await?)
     .await?;
     if created.rows_affected() == 0 {
         return Err(ApiError::Conflict(
@@ -206,7 +206,7 @@ async fn rotate_secret(
     .bind(secret.seal(&state.keyring, &actor.organisation_id))
     .bind(now)
     .bind(&actor.organisation_id)
-    .execute(state.db.pool())
+    .execute(&mut *state.db.writer().await?)
     .await?;
     if rotated.rows_affected() == 0 {
         return Err(no_endpoint());
@@ -255,7 +255,7 @@ async fn send_test_event(
         event_type: WebhookEventType::WebhookTest,
         data: json!({"message": "A test event from Gridlink.", "requestedBy": actor.label()}),
     };
-    let mut connection = state.db.pool().acquire().await?;
+    let mut connection = state.db.writer().await?;
     let id = outbox::enqueue(&mut connection, &message, now)
         .await?
         .ok_or_else(no_endpoint)?;
