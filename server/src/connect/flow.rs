@@ -99,8 +99,6 @@ async fn state_of(
     };
     Ok(Json(connect_state(
         session,
-        session.organisation_name.clone(),
-        session.branding.clone(),
         credential.as_ref(),
         utility_name,
     )))

@@ -37,7 +37,6 @@ pub struct ConnectSession {
     pub id: String,
     pub organisation_id: String,
     pub purpose: ConnectPurpose,
-    pub credential_id: Option<String>,
     pub utility_id: Option<String>,
     pub correlation_id: Option<String>,
     pub owner: Owner,
@@ -100,7 +99,7 @@ impl ConnectSession {
         };
         let row = sqlx::query(&format!(
             "SELECT s.id AS session_id, s.organisation_id AS session_organisation_id, s.purpose, \
-               s.credential_id AS session_credential_id, s.utility_id AS session_utility_id, \
+               s.utility_id AS session_utility_id, \
                s.correlation_id AS session_correlation_id, s.owner AS session_owner, s.expires_at, \
                s.attempt_started_at, s.completed_at, s.revoked_at, s.revoked_reason, \
                s.contact_email AS session_contact_email, s.contact_language AS session_contact_language, \
@@ -133,7 +132,6 @@ impl ConnectSession {
             id: row.try_get("session_id")?,
             organisation_id: row.try_get("session_organisation_id")?,
             purpose: ConnectPurpose::parse(&purpose).unwrap_or(ConnectPurpose::NewCredential),
-            credential_id: row.try_get("session_credential_id")?,
             utility_id: row.try_get("session_utility_id")?,
             correlation_id: row.try_get("session_correlation_id")?,
             owner: Owner::parse(&owner).unwrap_or_default(),
@@ -226,8 +224,6 @@ fn failure_of(detail: StatusDetail) -> Option<ConnectFailure> {
 /// What Connect shows for this session and its credential.
 pub fn connect_state(
     session: &ConnectSession,
-    organisation_name: String,
-    branding: Branding,
     credential: Option<&CredentialRow>,
     utility_name: Option<String>,
 ) -> ConnectState {
@@ -258,11 +254,11 @@ pub fn connect_state(
     let offer_contact = step == ConnectStep::Success
         && credential.is_some()
         && contact_email.is_none()
-        && branding.notify_end_users != shared::operators::NotifyEndUsers::Off;
+        && session.branding.notify_end_users != shared::operators::NotifyEndUsers::Off;
     ConnectState {
         purpose: session.purpose,
-        organisation_name,
-        branding,
+        organisation_name: session.organisation_name.clone(),
+        branding: session.branding.clone(),
         step,
         credential_id: credential.map(|row| row.id.clone()),
         utility_id: credential
