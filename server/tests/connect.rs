@@ -785,15 +785,7 @@ async fn many_logins_wait_for_the_utility_side_by_side(backend: Backend) {
     for connect in &connects {
         app.wait_for_step(connect, "CHOOSE_METHOD").await;
     }
-    let stats: Value = app
-        .client
-        .get(app.sandbox("/api/admin/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = app.sandbox_stats().await;
     assert_eq!(stats["sandbox-gas"]["login"], END_USERS as u64, "{stats}");
     let peak = stats["sandbox-gas"]["maxInFlight"].as_u64().unwrap();
     assert!(

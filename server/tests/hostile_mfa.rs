@@ -40,16 +40,9 @@ async fn waiting_for_code(app: &TestApp, org: &common::Organisation, utility: &s
 
 /// How many calls of `name` the sandbox's `utility` received.
 async fn utility_calls(app: &TestApp, utility: &str, name: &str) -> u64 {
-    let stats: Value = app
-        .client
-        .get(app.sandbox("/api/admin/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    stats[utility][name].as_u64().unwrap_or(0)
+    app.sandbox_stats().await[utility][name]
+        .as_u64()
+        .unwrap_or(0)
 }
 
 async fn session(connect: &Client) -> Value {

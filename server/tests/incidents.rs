@@ -37,16 +37,9 @@ async fn wait_for_kind(receiver: &WebhookReceiver, kind: &str) -> Value {
 }
 
 async fn water_calls(app: &TestApp) -> u64 {
-    let stats: Value = app
-        .client
-        .get(app.sandbox("/api/admin/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    stats[WATER]["accounts"].as_u64().unwrap_or(0)
+    app.sandbox_stats().await[WATER]["accounts"]
+        .as_u64()
+        .unwrap_or(0)
 }
 
 async fn last_synced(org: &common::Organisation, id: &str) -> Value {

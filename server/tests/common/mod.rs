@@ -303,6 +303,18 @@ impl TestApp {
         }
     }
 
+    /// The sandbox's call counts per utility (`GET /api/admin/stats`).
+    pub async fn sandbox_stats(&self) -> serde_json::Value {
+        self.client
+            .get(self.sandbox("/api/admin/stats"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// The newest code the sandbox's outbox shows for `username` at `utility`.
     pub async fn latest_code(&self, utility: &str, username: &str) -> String {
         let entries: Vec<serde_json::Value> = self
