@@ -149,8 +149,9 @@ async fn set_up(connection: &mut AnyConnection, kind: DatabaseKind) -> Result<()
     Ok(())
 }
 
-/// SQLite's one writing connection, and whether a transaction on it was left
-/// open (its request was dropped midway): the next writer rolls that back first.
+/// SQLite's one writing connection, and whether a transaction on it may have
+/// been left open (its request was dropped midway, or its COMMIT failed): the
+/// next writer rolls that back first.
 #[derive(Debug)]
 pub struct SqliteWriter {
     connection: AnyConnection,
@@ -405,8 +406,10 @@ impl Database {
         match &self.writers {
             Writers::Sqlite(writer) => {
                 let mut writer = take_writer(writer).await?;
-                writer.connection.execute("BEGIN IMMEDIATE").await?;
+                // Marked first: a request dropped while BEGIN runs still
+                // has its transaction rolled back by the next writer.
                 writer.in_transaction = true;
+                writer.connection.execute("BEGIN IMMEDIATE").await?;
                 Ok(WriteTransaction::Sqlite(writer))
             }
             Writers::Postgres => Ok(WriteTransaction::Pooled(self.pool.begin().await?)),

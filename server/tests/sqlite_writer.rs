@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::future::Future;
+
 use server::config::DatabaseUrl;
 use server::store::Database;
 
@@ -63,6 +65,42 @@ async fn a_transaction_dropped_midway_is_rolled_back_before_the_next_writer() {
             ("outside a transaction".to_owned(),)
         ]
     );
+}
+
+/// A request can be dropped at any await, even while its BEGIN is on the
+/// way to SQLite: the writer must still work for the next request. Each
+/// attempt polls a `begin_write` a few times, letting SQLite's thread run in
+/// between, then drops it wherever it got to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_dropped_while_beginning_leaves_the_writer_usable() {
+    const ATTEMPTS: usize = 40;
+    let dir = common::TempDir::new("writer-begin-dropped");
+    let db = database(&dir).await;
+    let mut cut_short = 0;
+    for attempt in 0..ATTEMPTS {
+        let mut begin = Box::pin(db.begin_write());
+        for _ in 0..=attempt % 4 {
+            let polled = std::future::poll_fn(|context| {
+                std::task::Poll::Ready(begin.as_mut().poll(context))
+            })
+            .await;
+            if polled.is_ready() {
+                break;
+            }
+            cut_short += 1;
+            tokio::task::yield_now().await;
+        }
+        drop(begin);
+        let mut tx = db.begin_write().await.unwrap();
+        sqlx::query("INSERT INTO notes (body) VALUES ($1)")
+            .bind(format!("attempt {attempt}"))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert!(cut_short > 0, "no begin was ever cut short");
+    assert_eq!(count(&db).await, ATTEMPTS as i64);
 }
 
 #[tokio::test]
