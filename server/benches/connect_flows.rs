@@ -96,7 +96,6 @@ fn spawn_child(args: &[String], log: &std::path::Path) -> anyhow::Result<Child> 
         .spawn()?)
 }
 
-/// The CPU time (user and system) a process used so far, in milliseconds.
 /// The processes whose CPU a flow costs: the server, the sandbox utility and
 /// this bench (its clients).
 #[derive(Debug, Clone, Copy)]
@@ -117,6 +116,7 @@ impl Processes {
     }
 }
 
+/// The CPU time (user and system) a process used so far, in milliseconds.
 fn cpu_ms(pid: u32) -> anyhow::Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // The fields after the command name, which is in parentheses.
@@ -147,7 +147,6 @@ async fn json_of(response: reqwest::Response, what: &str) -> anyhow::Result<Valu
     Ok(body)
 }
 
-/// One end-user's whole Connect flow, from its own address.
 /// How long one flow took, and how long of that Connect showed "Connecting".
 #[derive(Debug, Clone, Copy, Default)]
 struct FlowTimes {
@@ -195,6 +194,7 @@ impl Steps {
     }
 }
 
+/// One end-user's whole Connect flow, from its own address.
 async fn flow(target: &Target, index: usize) -> anyhow::Result<FlowTimes> {
     let flow_started = Instant::now();
     let mut steps = Steps::start();
