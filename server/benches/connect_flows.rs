@@ -17,8 +17,11 @@
 //!
 //! Run: `cargo bench -p server --bench connect_flows` (add `-- --flows N`,
 //! `-- --concurrency N`). Prints `BENCH mfa_flows_per_s`, `BENCH
-//! mfa_flow_cpu_ms` and `BENCH health_trip_cpu_ms`; the report is in
-//! `docs/benchmarks.md`.
+//! mfa_flow_cpu_ms` (the server's CPU per flow), `BENCH
+//! mfa_flow_sandbox_cpu_ms` and `BENCH mfa_flow_bench_cpu_ms` (the sandbox's
+//! and the clients'), `BENCH mfa_flows_machine_limit_per_s` (what the cores
+//! allow for that CPU) and `BENCH health_trip_cpu_ms`, then how long a flow
+//! and each of its requests took; the report is in `docs/benchmarks.md`.
 
 #[path = "support/processes.rs"]
 mod processes;
