@@ -135,19 +135,18 @@ async fn replay_or_run(
             ApiError::Internal(anyhow::anyhow!("An answer was too large to keep")).into_response(),
         );
     };
-    let kept = match state.db.writer().await {
-        Ok(mut writer) => sqlx::query(
+    let kept = async {
+        sqlx::query(
             "UPDATE idempotency_keys SET status = $1, answer = $2 WHERE owner = $3 AND key = $4",
         )
         .bind(i64::from(status.as_u16()))
         .bind(String::from_utf8_lossy(&answer).into_owned())
         .bind(&owner)
         .bind(&key)
-        .execute(&mut *writer)
+        .execute(&mut *state.db.writer().await?)
         .await
-        .map(drop),
-        Err(error) => Err(error),
-    };
+    }
+    .await;
     if let Err(error) = kept {
         tracing::error!(%error, "cannot keep an idempotent answer");
     }
@@ -205,16 +204,14 @@ async fn earlier_use(state: &AppState, owner: &str, key: &str, fingerprint: &str
 }
 
 async fn forget(state: &AppState, owner: &str, key: &str) {
-    let forgotten = match state.db.writer().await {
-        Ok(mut writer) => {
-            sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2")
-                .bind(owner)
-                .bind(key)
-                .execute(&mut *writer)
-                .await
-        }
-        Err(error) => Err(error),
-    };
+    let forgotten = async {
+        sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2")
+            .bind(owner)
+            .bind(key)
+            .execute(&mut *state.db.writer().await?)
+            .await
+    }
+    .await;
     if let Err(error) = forgotten {
         tracing::error!(%error, "cannot forget an idempotency key");
     }

@@ -205,26 +205,29 @@ pub enum WriteTransaction {
 
 impl WriteTransaction {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.end("COMMIT").await
+        match self {
+            WriteTransaction::Sqlite(writer) => end_on_writer(writer, "COMMIT").await,
+            WriteTransaction::Pooled(transaction) => transaction.commit().await,
+        }
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.end("ROLLBACK").await
-    }
-
-    async fn end(self, statement: &'static str) -> Result<(), sqlx::Error> {
         match self {
-            WriteTransaction::Sqlite(mut writer) => {
-                writer.connection.execute(statement).await?;
-                writer.in_transaction = false;
-                Ok(())
-            }
-            WriteTransaction::Pooled(transaction) if statement == "COMMIT" => {
-                transaction.commit().await
-            }
+            WriteTransaction::Sqlite(writer) => end_on_writer(writer, "ROLLBACK").await,
             WriteTransaction::Pooled(transaction) => transaction.rollback().await,
         }
     }
+}
+
+/// Ends the SQLite writer's transaction with `statement` (COMMIT or
+/// ROLLBACK); if that fails, the next writer rolls it back.
+async fn end_on_writer(
+    mut writer: OwnedMutexGuard<SqliteWriter>,
+    statement: &'static str,
+) -> Result<(), sqlx::Error> {
+    writer.connection.execute(statement).await?;
+    writer.in_transaction = false;
+    Ok(())
 }
 
 impl Deref for WriteTransaction {

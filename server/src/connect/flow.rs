@@ -37,8 +37,9 @@ async fn current_credential(
     let idle = row
         .mfa_last_activity_at
         .is_some_and(|at| state.clock.now_ms() - at > MFA_IDLE_TIMEOUT_MS);
-    if verifying && (idle || code_expired(state, row)) {
-        let message = if code_expired(state, row) {
+    let code_expired = code_expired(state, row);
+    if verifying && (idle || code_expired) {
+        let message = if code_expired {
             "The code expired. Start again to get a new one."
         } else {
             "The verification expired after 30 minutes without activity. Start again."
