@@ -57,6 +57,35 @@ pub fn json_rows(connection: &sqlx::AnyConnection, param: &str) -> String {
     }
 }
 
+/// Writes that go to the database in one trip: `parts`, each an INSERT,
+/// UPDATE or DELETE without RETURNING, their numbered parameters (`$n`)
+/// shared, run in order. On SQLite that is one query of several statements
+/// (one hand-off to the connection's thread instead of one per statement;
+/// sqlx binds each statement's `$n` by its number); on PostgreSQL one
+/// statement whose parts but the last are data-modifying `WITH` clauses,
+/// which run whether or not anything reads them. There the parts all see the
+/// database as it was before the statement, so a part must not read what an
+/// earlier one wrote (a foreign key to it is fine: it is checked at the end).
+/// What the parts changed is not told.
+pub fn together(connection: &sqlx::AnyConnection, parts: &[&str]) -> String {
+    if connection.backend_name().eq_ignore_ascii_case("postgresql") {
+        let Some((last, first)) = parts.split_last() else {
+            return String::new();
+        };
+        let clauses: Vec<String> = first
+            .iter()
+            .enumerate()
+            .map(|(n, part)| format!("part_{n} AS ({part})"))
+            .collect();
+        if clauses.is_empty() {
+            return (*last).to_owned();
+        }
+        format!("WITH {} {last}", clauses.join(", "))
+    } else {
+        parts.join(";\n")
+    }
+}
+
 /// The pages each SQLite connection caches: 512 KiB (SQLite's default is
 /// 2 MiB). The operating system caches the file anyway, and eight full caches
 /// were a quarter of an idle server's memory (docs/benchmarks.md,

@@ -234,7 +234,8 @@ pub async fn submit_credentials(
                 ACTOR,
             )
             .await?;
-            mfa_slots::claim_login_attempt(&state, &mut tx, &credential_id, language).await?;
+            // A credential created just now has no attempts to count yet.
+            mfa_slots::record_login_attempt(&mut tx, &credential_id, now).await?;
             let attached =
                 sessions::attach_credential(&mut tx, &session.id, &credential_id, now).await?;
             if !attached {
@@ -531,7 +532,7 @@ pub async fn submit_code(
         .await
     {
         Ok(token) => {
-            complete_connection(&state, &row, &token, ACTOR).await?;
+            complete_connection(&state, &row, &token, None, ACTOR).await?;
         }
         Err(UtilityError::WrongCode { attempts_left }) => {
             let wrong_codes = row.mfa_wrong_codes + 1;

@@ -66,9 +66,8 @@ async fn create_connect_token(
     );
     errors.finish()?;
     let label = actor.label();
-    let mut connection = state.db.begin_write().await?;
     let token = sessions::open(
-        &mut connection,
+        &mut *state.db.writer().await?,
         &state,
         NewSession {
             organisation_id: &actor.organisation_id,
@@ -79,13 +78,10 @@ async fn create_connect_token(
             owner: body.owner,
             created_by: &label,
             lifetime: SHORT_LIVED,
+            contact: contact.as_ref(),
         },
     )
     .await?;
-    if let Some(contact) = &contact {
-        sessions::remember_contact(&mut connection, &token.id, contact).await?;
-    }
-    connection.commit().await?;
     Ok((StatusCode::CREATED, Json(token)))
 }
 
@@ -113,6 +109,7 @@ async fn create_retry_token(
             owner: credential.owner,
             created_by: &label,
             lifetime: SHORT_LIVED,
+            contact: None,
         },
     )
     .await?;
@@ -181,6 +178,7 @@ pub async fn issue_update_link(
             owner: credential.owner,
             created_by: actor,
             lifetime: UPDATE_LINK_LIFETIME,
+            contact: None,
         },
     )
     .await?;

@@ -75,21 +75,27 @@ async fn log_in(state: &AppState, credential_id: &str, requested_at: i64) -> any
         .utility
         .login(&row.utility_id, &username, &password)
         .await;
-    match outcome {
+    // Each outcome ends the request in the statement that records it.
+    let ended = match outcome {
         Ok(LoginOutcome::Authenticated(session)) => {
-            connection::complete_connection(state, &row, &session, ACTOR).await?;
+            connection::complete_connection(state, &row, &session, Some(requested_at), ACTOR)
+                .await?
         }
         Ok(LoginOutcome::MfaRequired(challenge)) => {
-            connection::start_challenge(state, &row, &challenge, ACTOR).await?;
+            connection::start_challenge(state, &row, &challenge, Some(requested_at), ACTOR).await?
         }
         Err(UtilityError::Unavailable(reason)) | Err(UtilityError::Protocol(reason)) => {
             return logins::unanswered(state, &row, attempts, MAX_ATTEMPTS, &reason, ACTOR).await;
         }
         Err(error) => {
             let to = failure_detail(&error);
-            logins::failed(state, &row, to, &describe(&error), ACTOR).await?;
+            logins::failed(state, &row, to, &describe(&error), requested_at, ACTOR).await?
         }
+    };
+    if ended {
+        return Ok(());
     }
+    // The credential moved on while the utility answered: the request ends alone.
     logins::finish_request(state, credential_id, requested_at).await
 }
 

@@ -5,18 +5,22 @@
 use shared::connect::MfaOption;
 use shared::{MfaMethod, StatusDetail};
 
-use super::events::{record_event, transition, EventKind, NewEvent, Transition};
+use super::events::{
+    record_event, transition_writing, AlsoWrite, EventKind, NewEvent, Transition, Value,
+};
 use crate::clock::{from_ms, to_ms};
 use crate::credentials::secrets::seal_token;
 use crate::credentials::store::CredentialRow;
 use crate::state::AppState;
 use crate::utility::{CodeSent, MfaChallenge, SessionToken};
 
-/// The utility wants a code: store the challenge and ask for a method.
+/// The utility wants a code: store the challenge and ask for a method (and
+/// end the login request made at `ends_login`, when it did so).
 pub async fn start_challenge(
     state: &AppState,
     row: &CredentialRow,
     challenge: &MfaChallenge,
+    ends_login: Option<i64>,
     actor: &str,
 ) -> anyhow::Result<bool> {
     let now = state.clock.now_ms();
@@ -29,7 +33,6 @@ pub async fn start_challenge(
         })
         .collect();
     let methods: Vec<&str> = options.iter().map(|option| option.method.label()).collect();
-    let mut tx = state.db.begin_write().await?;
     let change = Transition {
         credential_id: &row.id,
         from: row.status_detail,
@@ -40,31 +43,32 @@ pub async fn start_challenge(
             methods.join(", ")
         ),
     };
-    let changed = transition(&mut tx, &change, now).await?;
-    if changed {
-        sqlx::query(
-            "UPDATE credentials SET mfa_challenge_id = $1, mfa_options = $2, mfa_method = NULL, mfa_destination = NULL, \
-               mfa_code_expires_at = NULL, mfa_sends = 0, mfa_wrong_codes = 0, mfa_in_flight_until = NULL, \
-               mfa_last_send_at = NULL, mfa_last_activity_at = $3 WHERE id = $4",
-        )
-        .bind(&challenge.challenge_id)
-        .bind(serde_json::to_string(&options)?)
-        .bind(now)
-        .bind(&row.id)
-        .execute(&mut *tx)
-        .await?;
-    }
+    let options = serde_json::to_string(&options)?;
+    let challenge_columns = AlsoWrite::columns(
+        "mfa_challenge_id = $6, mfa_options = $7, mfa_method = NULL, mfa_destination = NULL, \
+         mfa_code_expires_at = NULL, mfa_sends = 0, mfa_wrong_codes = 0, mfa_in_flight_until = NULL, \
+         mfa_last_send_at = NULL, mfa_last_activity_at = $2",
+        vec![
+            Value::Text(Some(&challenge.challenge_id)),
+            Value::Text(Some(&options)),
+        ],
+    )
+    .ending_login(ends_login);
+    let mut tx = state.db.begin_write().await?;
+    let changed = transition_writing(&mut tx, &change, &challenge_columns, now).await?;
     tx.commit().await?;
     Ok(changed)
 }
 
 /// The utility issued a session: seal and store it, mark the credential
 /// connected, and complete the Connect sessions that were waiting for it
-/// (an update link is used up this way).
+/// (an update link is used up this way); also ends the login request made at
+/// `ends_login`, when the login worker connected it.
 pub async fn complete_connection(
     state: &AppState,
     row: &CredentialRow,
     session: &SessionToken,
+    ends_login: Option<i64>,
     actor: &str,
 ) -> anyhow::Result<bool> {
     let now = state.clock.now_ms();
@@ -101,7 +105,6 @@ pub async fn complete_connection(
             }
         }
     };
-    let mut tx = state.db.begin_write().await?;
     let change = Transition {
         credential_id: &row.id,
         from: row.status_detail,
@@ -109,23 +112,24 @@ pub async fn complete_connection(
         actor,
         message,
     };
-    let changed = transition(&mut tx, &change, now).await?;
+    let sealed = seal_token(&state.keyring, &row.id, &session.secret);
+    let session_columns = AlsoWrite::columns(
+        "sealed_session_token = $6, token_expires_at = $7, mfa_challenge_id = NULL, \
+         mfa_options = NULL, mfa_method = NULL, mfa_destination = NULL, mfa_code_expires_at = NULL, \
+         mfa_sends = 0, mfa_wrong_codes = 0, mfa_last_activity_at = NULL, mfa_in_flight_until = NULL, \
+         mfa_last_send_at = NULL, first_connected_at = COALESCE(first_connected_at, $2), last_fresh_at = $2, \
+         next_sync_at = $2, sync_lease_until = NULL, sync_failures = 0, expiry_warned_at = NULL, \
+         token_issued_at = $2, token_expiry_predicted = $8",
+        vec![
+            Value::Text(Some(&sealed)),
+            Value::Integer(expires_at),
+            Value::Integer(Some(i64::from(predicted))),
+        ],
+    )
+    .ending_login(ends_login);
+    let mut tx = state.db.begin_write().await?;
+    let changed = transition_writing(&mut tx, &change, &session_columns, now).await?;
     if changed {
-        sqlx::query(
-            "UPDATE credentials SET sealed_session_token = $1, token_expires_at = $2, mfa_challenge_id = NULL, \
-               mfa_options = NULL, mfa_method = NULL, mfa_destination = NULL, mfa_code_expires_at = NULL, \
-               mfa_sends = 0, mfa_wrong_codes = 0, mfa_last_activity_at = NULL, mfa_in_flight_until = NULL, \
-               mfa_last_send_at = NULL, first_connected_at = COALESCE(first_connected_at, $4), last_fresh_at = $4, next_sync_at = $4, \
-               sync_lease_until = NULL, sync_failures = 0, expiry_warned_at = NULL, token_issued_at = $4, \
-               token_expiry_predicted = $5 WHERE id = $3",
-        )
-        .bind(seal_token(&state.keyring, &row.id, &session.secret))
-        .bind(expires_at)
-        .bind(&row.id)
-        .bind(now)
-        .bind(i64::from(predicted))
-        .execute(&mut *tx)
-        .await?;
         super::sessions::complete_waiting(&mut tx, &row.id, now).await?;
     }
     tx.commit().await?;
@@ -148,6 +152,7 @@ pub async fn code_sent(
 ) -> Result<(), sqlx::Error> {
     let now = state.clock.now_ms();
     let message = format!("Code sent by {} to {}.", method.label(), sent.destination);
+    let code_expires_at = to_ms(sent.code_expires_at);
     let mut tx = state.db.begin_write().await?;
     if row.status_detail == StatusDetail::MultiFactorAuthenticationMethodRequired {
         let change = Transition {
@@ -155,9 +160,18 @@ pub async fn code_sent(
             from: row.status_detail,
             to: StatusDetail::MultiFactorAuthenticationCodeRequired,
             actor,
-            message: message.clone(),
+            message,
         };
-        transition(&mut tx, &change, now).await?;
+        let sent_columns = AlsoWrite::columns(
+            "mfa_method = $6, mfa_destination = $7, mfa_code_expires_at = $8, \
+             mfa_in_flight_until = NULL, mfa_last_send_at = $2, mfa_last_activity_at = $2",
+            vec![
+                Value::Text(Some(method.wire_name())),
+                Value::Text(Some(&sent.destination)),
+                Value::Integer(Some(code_expires_at)),
+            ],
+        );
+        transition_writing(&mut tx, &change, &sent_columns, now).await?;
     } else {
         let event = NewEvent {
             credential_id: &row.id,
@@ -168,19 +182,19 @@ pub async fn code_sent(
             message: &message,
         };
         record_event(&mut tx, &event, now).await?;
+        sqlx::query(
+            "UPDATE credentials SET mfa_method = $1, mfa_destination = $2, mfa_code_expires_at = $3, \
+               mfa_in_flight_until = NULL, mfa_last_send_at = $4, mfa_last_activity_at = $4 \
+             WHERE id = $5 AND deactivated_at IS NULL",
+        )
+        .bind(method.wire_name())
+        .bind(&sent.destination)
+        .bind(code_expires_at)
+        .bind(now)
+        .bind(&row.id)
+        .execute(&mut *tx)
+        .await?;
     }
-    sqlx::query(
-        "UPDATE credentials SET mfa_method = $1, mfa_destination = $2, mfa_code_expires_at = $3, \
-           mfa_in_flight_until = NULL, mfa_last_send_at = $4, mfa_last_activity_at = $4 \
-         WHERE id = $5 AND deactivated_at IS NULL",
-    )
-    .bind(method.wire_name())
-    .bind(&sent.destination)
-    .bind(to_ms(sent.code_expires_at))
-    .bind(now)
-    .bind(&row.id)
-    .execute(&mut *tx)
-    .await?;
     tx.commit().await
 }
 
@@ -222,7 +236,6 @@ pub async fn fail_verification(
     actor: &str,
     message: &str,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = state.db.begin_write().await?;
     let change = Transition {
         credential_id: &row.id,
         from: row.status_detail,
@@ -230,15 +243,13 @@ pub async fn fail_verification(
         actor,
         message: message.to_owned(),
     };
-    let changed = transition(&mut tx, &change, state.clock.now_ms()).await?;
-    if changed {
-        sqlx::query(
-            "UPDATE credentials SET mfa_challenge_id = NULL, mfa_in_flight_until = NULL WHERE id = $1",
-        )
-        .bind(&row.id)
-        .execute(&mut *tx)
-        .await?;
-    }
+    let forget_challenge = AlsoWrite::columns(
+        "mfa_challenge_id = NULL, mfa_in_flight_until = NULL",
+        Vec::new(),
+    );
+    let mut tx = state.db.begin_write().await?;
+    let changed =
+        transition_writing(&mut tx, &change, &forget_challenge, state.clock.now_ms()).await?;
     tx.commit().await?;
     Ok(changed)
 }

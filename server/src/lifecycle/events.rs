@@ -6,10 +6,13 @@
 use serde_json::json;
 use shared::webhooks::WebhookEventType;
 use shared::{Status, StatusDetail};
-use sqlx::AnyConnection;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection};
 
 use crate::mail::notices::{self, StopReason};
-use crate::webhooks::outbox::{self, CredentialRef};
+use crate::store;
+use crate::webhooks::outbox::{self, CredentialRef, Message};
 
 /// What an entry on a credential's timeline records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,22 +101,63 @@ pub async fn record_event(
     event: &NewEvent<'_>,
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    bind_event(sqlx::query(&event_sql(1)), event, now_ms)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+/// Records `event` and queues `message`, the webhook that tells of it, for
+/// the organisation's endpoints, in one trip to the database.
+pub async fn record_event_and_notify(
+    connection: &mut AnyConnection,
+    event: &NewEvent<'_>,
+    message: &Message<'_>,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    let sql = store::together(
+        connection,
+        &[&event_sql(1), &outbox::enqueue_sql(1 + EVENT_PARAMETERS)],
+    );
+    let query = bind_event(sqlx::query(&sql), event, now_ms);
+    outbox::bind_enqueued(query, &outbox::message_id(now_ms), message, now_ms)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+/// The statement [`record_event`] runs, its parameters numbered from `first`
+/// (to run with others, see [`store::together`]).
+pub fn event_sql(first: usize) -> String {
+    let values: Vec<String> = (first..first + EVENT_PARAMETERS)
+        .map(|n| format!("${n}"))
+        .collect();
+    format!(
         "INSERT INTO credential_events \
            (credential_id, organisation_id, kind, from_detail, to_detail, actor, message, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         VALUES ({})",
+        values.join(", ")
     )
-    .bind(event.credential_id)
-    .bind(event.organisation_id)
-    .bind(event.kind.as_str())
-    .bind(event.change.map(|(from, _)| from.as_str()))
-    .bind(event.change.map(|(_, to)| to.as_str()))
-    .bind(event.actor)
-    .bind(event.message)
-    .bind(now_ms)
-    .execute(connection)
-    .await?;
-    Ok(())
+}
+
+/// The parameters [`event_sql`] has.
+const EVENT_PARAMETERS: usize = 8;
+
+/// Binds [`event_sql`]'s parameters, after those `query` has.
+pub fn bind_event<'q>(
+    query: Query<'q, Any, AnyArguments<'q>>,
+    event: &NewEvent<'q>,
+    now_ms: i64,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    query
+        .bind(event.credential_id)
+        .bind(event.organisation_id)
+        .bind(event.kind.as_str())
+        .bind(event.change.map(|(from, _)| from.as_str()))
+        .bind(event.change.map(|(_, to)| to.as_str()))
+        .bind(event.actor)
+        .bind(event.message)
+        .bind(now_ms)
 }
 
 /// What a transition reads back: organisation_id, utility_id, correlation_id,
@@ -130,6 +174,57 @@ pub struct Transition<'a> {
     pub message: String,
 }
 
+/// Columns a transition writes besides its status, in its guarded `UPDATE`:
+/// SQL assignments whose parameters are numbered from `$6` (`$2` is the
+/// transition's time, usable too), and the values of those parameters in order.
+/// They must not write `repair_needed_since`, nor `first_connected_at` on the
+/// way to a failure: the transition reads those as they were.
+#[derive(Debug, Clone, Default)]
+pub struct AlsoWrite<'a> {
+    assignments: String,
+    values: Vec<Value<'a>>,
+}
+
+/// A value bound to one of [`AlsoWrite`]'s parameters.
+#[derive(Debug, Clone, Copy)]
+pub enum Value<'a> {
+    Text(Option<&'a str>),
+    Integer(Option<i64>),
+}
+
+impl<'a> AlsoWrite<'a> {
+    /// `assignments` with `values` for its parameters `$6`, `$7`, ….
+    pub fn columns(assignments: &str, values: Vec<Value<'a>>) -> AlsoWrite<'a> {
+        AlsoWrite {
+            assignments: assignments.to_owned(),
+            values,
+        }
+    }
+
+    /// Also ends the login request made at `requested_at` (unless a newer one
+    /// arrived meanwhile): the login worker records a login's outcome and
+    /// ends its request in one statement.
+    pub fn ending_login(mut self, requested_at: Option<i64>) -> AlsoWrite<'a> {
+        let Some(requested_at) = requested_at else {
+            return self;
+        };
+        let n = FIRST_EXTRA_PARAMETER + self.values.len();
+        let same = format!("login_requested_at = ${n}");
+        if !self.assignments.is_empty() {
+            self.assignments.push_str(", ");
+        }
+        self.assignments.push_str(&format!(
+            "login_requested_at = CASE WHEN {same} THEN NULL ELSE login_requested_at END, \
+             login_lease_until = CASE WHEN {same} THEN NULL ELSE login_lease_until END"
+        ));
+        self.values.push(Value::Integer(Some(requested_at)));
+        self
+    }
+}
+
+/// The number of [`AlsoWrite`]'s first parameter: the transition binds five.
+const FIRST_EXTRA_PARAMETER: usize = 6;
+
 /// Moves the credential from `from` to `to` if it is still in `from` (and
 /// not deactivated: nothing in flight can revive a deactivated credential), and
 /// records the STATUS_CHANGE event and webhook. A credential that had connected
@@ -141,27 +236,49 @@ pub async fn transition(
     change: &Transition<'_>,
     now_ms: i64,
 ) -> Result<bool, sqlx::Error> {
+    transition_writing(connection, change, &AlsoWrite::default(), now_ms).await
+}
+
+/// [`transition`], writing `also` in the same statement when it changes the status.
+pub async fn transition_writing(
+    connection: &mut AnyConnection,
+    change: &Transition<'_>,
+    also: &AlsoWrite<'_>,
+    now_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    debug_assert!(!also.assignments.contains("repair_needed_since"));
+    let also_sql = if also.assignments.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", also.assignments)
+    };
     // The columns returned are not written here, so they show the row as it was.
-    let updated: Option<TransitionedRow> = sqlx::query_as(
-        "UPDATE credentials SET status_detail = $1, updated_at = $2, failure_message = $3 \
+    let sql = format!(
+        "UPDATE credentials SET status_detail = $1, updated_at = $2, failure_message = $3{also_sql} \
          WHERE id = $4 AND status_detail = $5 AND deactivated_at IS NULL \
-         RETURNING organisation_id, utility_id, correlation_id, first_connected_at, repair_needed_since",
-    )
-    .bind(change.to.as_str())
-    .bind(now_ms)
-    .bind(
-        if change.to.status() == Status::ConnectionFailure
-            || change.to == StatusDetail::ProviderWebsiteInaccessible
-        {
-            Some(change.message.as_str())
-        } else {
-            None
-        },
-    )
-    .bind(change.credential_id)
-    .bind(change.from.as_str())
-    .fetch_optional(&mut *connection)
-    .await?;
+         RETURNING organisation_id, utility_id, correlation_id, first_connected_at, repair_needed_since"
+    );
+    let mut query = sqlx::query_as(&sql)
+        .bind(change.to.as_str())
+        .bind(now_ms)
+        .bind(
+            if change.to.status() == Status::ConnectionFailure
+                || change.to == StatusDetail::ProviderWebsiteInaccessible
+            {
+                Some(change.message.as_str())
+            } else {
+                None
+            },
+        )
+        .bind(change.credential_id)
+        .bind(change.from.as_str());
+    for value in &also.values {
+        query = match *value {
+            Value::Text(text) => query.bind(text),
+            Value::Integer(integer) => query.bind(integer),
+        };
+    }
+    let updated: Option<TransitionedRow> = query.fetch_optional(&mut *connection).await?;
     let Some((
         organisation_id,
         utility_id,
@@ -180,7 +297,6 @@ pub async fn transition(
         actor: change.actor,
         message: &change.message,
     };
-    record_event(connection, &event, now_ms).await?;
     let credential = CredentialRef {
         id: change.credential_id,
         organisation_id: &organisation_id,
@@ -191,12 +307,8 @@ pub async fn transition(
         change.to,
         json!({"previousStatusDetail": change.from.as_str(), "message": change.message}),
     );
-    outbox::enqueue(
-        connection,
-        &credential.message(WebhookEventType::StatusChange, data),
-        now_ms,
-    )
-    .await?;
+    let message = credential.message(WebhookEventType::StatusChange, data);
+    record_event_and_notify(connection, &event, &message, now_ms).await?;
     if change.to == StatusDetail::LoginAndDataDiscoverySuccessful && repair_needed_since.is_some() {
         repaired(connection, &credential, change.actor, now_ms).await?;
     } else if change.to.status() == Status::ConnectionFailure
@@ -239,13 +351,8 @@ async fn repaired(
         actor,
         message: "Repaired: the credential works again.",
     };
-    record_event(connection, &event, now_ms).await?;
     let data = credential.data(StatusDetail::LoginAndDataDiscoverySuccessful, json!({}));
-    outbox::enqueue(
-        connection,
-        &credential.message(WebhookEventType::CredentialRepaired, data),
-        now_ms,
-    )
-    .await?;
+    let message = credential.message(WebhookEventType::CredentialRepaired, data);
+    record_event_and_notify(connection, &event, &message, now_ms).await?;
     Ok(())
 }

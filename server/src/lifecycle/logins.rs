@@ -4,7 +4,9 @@
 use shared::StatusDetail;
 
 use super::backoff_ms;
-use super::events::{record_event, transition, EventKind, NewEvent, Transition};
+use super::events::{
+    record_event, transition, transition_writing, AlsoWrite, EventKind, NewEvent, Transition,
+};
 use crate::credentials::store::CredentialRow;
 use crate::jobs::lease_until;
 use crate::state::AppState;
@@ -46,15 +48,17 @@ pub async fn finish_request(
     Ok(())
 }
 
-/// The utility refused the login: the credential fails with `to`.
+/// The utility refused the login made at `requested_at`: the credential fails
+/// with `to`, and the request ends. False when the credential had moved on
+/// meanwhile (nothing written).
 pub async fn failed(
     state: &AppState,
     row: &CredentialRow,
     to: StatusDetail,
     message: &str,
+    requested_at: i64,
     actor: &str,
-) -> anyhow::Result<()> {
-    let mut tx = state.db.begin_write().await?;
+) -> anyhow::Result<bool> {
     let change = Transition {
         credential_id: &row.id,
         from: row.status_detail,
@@ -62,9 +66,11 @@ pub async fn failed(
         actor,
         message: message.to_owned(),
     };
-    transition(&mut tx, &change, state.clock.now_ms()).await?;
+    let ends_login = AlsoWrite::default().ending_login(Some(requested_at));
+    let mut tx = state.db.begin_write().await?;
+    let changed = transition_writing(&mut tx, &change, &ends_login, state.clock.now_ms()).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(changed)
 }
 
 /// The utility is not answering: show PROVIDER_WEBSITE_INACCESSIBLE and try

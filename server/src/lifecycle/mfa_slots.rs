@@ -65,12 +65,23 @@ pub async fn claim_login_attempt(
             retry_after_ms,
         ));
     }
+    record_login_attempt(tx, credential_id, now).await?;
+    Ok(())
+}
+
+/// Records a connection attempt without checking the ceilings: the first
+/// attempt of a credential created in the same transaction.
+pub async fn record_login_attempt(
+    tx: &mut sqlx::AnyConnection,
+    credential_id: &str,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO credential_login_attempts (credential_id, attempted_at) VALUES ($1, $2)",
     )
     .bind(credential_id)
-    .bind(now)
-    .execute(&mut *tx)
+    .bind(now_ms)
+    .execute(tx)
     .await?;
     Ok(())
 }

@@ -4,12 +4,13 @@
 use shared::validation::Password;
 use shared::StatusDetail;
 
-use super::events::{record_event, EventKind, NewEvent};
+use super::events::{bind_event, event_sql, record_event, EventKind, NewEvent};
 use crate::credentials::secrets;
 use crate::credentials::store::CredentialRow;
 use crate::credentials::ValidatedCredential;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store;
 use crate::tokens;
 use crate::webhooks::outbox::CredentialRef;
 
@@ -60,44 +61,44 @@ pub async fn insert_credential_in(
     let id = tokens::new_id("cred");
     let now = state.clock.now_ms();
     let sealed = secrets::seal_password(&state.keyring, &id, &new.password);
-    sqlx::query(
-        "INSERT INTO credentials (id, organisation_id, utility_id, username, correlation_id, owner, status_detail, \
-           sealed_password, created_at, updated_at, login_requested_at, contact_email, contact_email_source, \
-           contact_language) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $10, $11, $12)",
-    )
-    .bind(&id)
-    .bind(organisation_id)
-    .bind(&new.utility_id)
-    .bind(new.username.as_str())
-    .bind(new.correlation_id.as_deref())
-    .bind(new.owner.as_str())
-    .bind(StatusDetail::Connecting.as_str())
-    .bind(sealed)
-    .bind(now)
-    .bind(new.contact.as_ref().map(|contact| contact.email.as_str()))
-    .bind(new.contact.as_ref().map(|contact| contact.source.as_str()))
-    .bind(
-        new.contact
-            .as_ref()
-            .and_then(|contact| contact.language)
-            .map(|language| language.code()),
-    )
-    .execute(&mut *tx)
-    .await?;
+    let created = format!(
+        "Credential for {} at {} created; connecting.",
+        new.username.as_str(),
+        new.utility_id
+    );
     let event = NewEvent {
         credential_id: &id,
         organisation_id,
         kind: EventKind::Created,
         change: None,
         actor,
-        message: &format!(
-            "Credential for {} at {} created; connecting.",
-            new.username.as_str(),
-            new.utility_id
-        ),
+        message: &created,
     };
-    record_event(tx, &event, now).await?;
+    // The credential and its CREATED event in one trip to the database.
+    let insert = "INSERT INTO credentials (id, organisation_id, utility_id, username, correlation_id, owner, status_detail, \
+           sealed_password, created_at, updated_at, login_requested_at, contact_email, contact_email_source, \
+           contact_language) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $10, $11, $12)";
+    let sql = store::together(tx, &[insert, &event_sql(13)]);
+    let query = sqlx::query(&sql)
+        .bind(&id)
+        .bind(organisation_id)
+        .bind(&new.utility_id)
+        .bind(new.username.as_str())
+        .bind(new.correlation_id.as_deref())
+        .bind(new.owner.as_str())
+        .bind(StatusDetail::Connecting.as_str())
+        .bind(sealed)
+        .bind(now)
+        .bind(new.contact.as_ref().map(|contact| contact.email.as_str()))
+        .bind(new.contact.as_ref().map(|contact| contact.source.as_str()))
+        .bind(
+            new.contact
+                .as_ref()
+                .and_then(|contact| contact.language)
+                .map(|language| language.code()),
+        );
+    bind_event(query, &event, now).execute(&mut *tx).await?;
     Ok(id)
 }
 

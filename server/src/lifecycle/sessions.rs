@@ -20,6 +20,9 @@ pub struct NewSession<'a> {
     pub owner: Owner,
     pub created_by: &'a str,
     pub lifetime: Duration,
+    /// The end-user's contact the integrator gave with a new Connect token;
+    /// the credential the session creates takes it.
+    pub contact: Option<&'a super::records::Contact>,
 }
 
 /// Opens a Connect session; only the hash of its token is stored.
@@ -34,7 +37,8 @@ pub async fn open(
     let expires_at = now + new.lifetime.whole_milliseconds() as i64;
     sqlx::query(
         "INSERT INTO connect_sessions (id, token_hash, organisation_id, purpose, credential_id, utility_id, \
-           correlation_id, owner, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+           correlation_id, owner, created_by, created_at, expires_at, contact_email, contact_language) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(&id)
     .bind(tokens::hash(&token))
@@ -47,6 +51,8 @@ pub async fn open(
     .bind(new.created_by)
     .bind(now)
     .bind(expires_at)
+    .bind(new.contact.map(|contact| contact.email.as_str()))
+    .bind(new.contact.and_then(|contact| contact.language.map(|language| language.code())))
     .execute(connection)
     .await?;
     Ok(ConnectToken {
@@ -71,24 +77,6 @@ pub async fn mark_opened(
         .bind(session_id)
         .execute(connection)
         .await?;
-    Ok(())
-}
-
-/// Remembers the end-user's contact the integrator gave with a new Connect
-/// token; the credential the session creates takes it.
-pub async fn remember_contact(
-    connection: &mut sqlx::AnyConnection,
-    session_id: &str,
-    contact: &super::records::Contact,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE connect_sessions SET contact_email = $1, contact_language = $2 WHERE id = $3",
-    )
-    .bind(contact.email.as_str())
-    .bind(contact.language.map(|language| language.code()))
-    .bind(session_id)
-    .execute(connection)
-    .await?;
     Ok(())
 }
 

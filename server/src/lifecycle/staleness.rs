@@ -7,7 +7,7 @@ use shared::webhooks::WebhookEventType;
 use shared::StatusDetail;
 use sqlx::AnyConnection;
 
-use super::events::{record_event, EventKind, NewEvent};
+use super::events::{record_event, record_event_and_notify, EventKind, NewEvent};
 use crate::clock::readable;
 use crate::credentials::store::CredentialRow;
 use crate::state::AppState;
@@ -96,23 +96,16 @@ pub async fn flag_batch(state: &AppState, actor: &str) -> anyhow::Result<usize> 
     Ok(flagged.len())
 }
 
-/// Clears the stale flag after a successful sync, with one
-/// CREDENTIAL_RECOVERED event and webhook. Run it in the sync's transaction;
-/// the guarded UPDATE makes it announce a recovery only once.
+/// Clears the stale flag (set at `stale_since`) after a successful sync, with
+/// one CREDENTIAL_RECOVERED event and webhook. Run it in the sync's
+/// transaction; the guarded UPDATE makes it announce a recovery only once.
 pub async fn recovered(
     connection: &mut AnyConnection,
     row: &CredentialRow,
+    stale_since: i64,
     actor: &str,
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
-    let (stale_since,): (Option<i64>,) =
-        sqlx::query_as("SELECT stale_since FROM credentials WHERE id = $1")
-            .bind(&row.id)
-            .fetch_one(&mut *connection)
-            .await?;
-    let Some(stale_since) = stale_since else {
-        return Ok(());
-    };
     let cleared =
         sqlx::query("UPDATE credentials SET stale_since = NULL WHERE id = $1 AND stale_since = $2")
             .bind(&row.id)
@@ -125,16 +118,11 @@ pub async fn recovered(
     let message = "Recovered: data synced again after the credential went stale.";
     let credential = row.reference();
     let event = NewEvent::notice(&credential, EventKind::CredentialRecovered, actor, message);
-    record_event(connection, &event, now_ms).await?;
     let data = credential.data(
         StatusDetail::LoginAndDataDiscoverySuccessful,
         json!({"staleSince": outbox::rfc3339(stale_since), "lastSyncedAt": outbox::rfc3339(now_ms), "message": message}),
     );
-    outbox::enqueue(
-        connection,
-        &credential.message(WebhookEventType::CredentialRecovered, data),
-        now_ms,
-    )
-    .await?;
+    let webhook = credential.message(WebhookEventType::CredentialRecovered, data);
+    record_event_and_notify(connection, &event, &webhook, now_ms).await?;
     Ok(())
 }

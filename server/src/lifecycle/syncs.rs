@@ -8,14 +8,15 @@ use shared::webhooks::WebhookEventType;
 use shared::StatusDetail;
 
 use super::backoff_ms;
-use super::events::{record_event, transition, EventKind, NewEvent, Transition};
+use super::events::{
+    record_event, record_event_and_notify, transition, EventKind, NewEvent, Transition,
+};
 use crate::credentials::store::CredentialRow;
 use crate::jobs::lease_until;
 use crate::state::AppState;
 use crate::sync::storage;
 use crate::sync::{SyncOutcome, INACCESSIBLE_AFTER};
 use crate::utility::{Account, Statement, UtilityError};
-use crate::webhooks::outbox;
 
 /// The longest pause between tries while the utility is down.
 const MAX_RETRY_PAUSE_MS: i64 = 60 * 60 * 1000;
@@ -31,16 +32,19 @@ pub async fn stored(
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     let stored = storage::store(&mut tx, &row.id, accounts, statements, now).await?;
-    sqlx::query(
+    // Returned as it is: the staleness flag this sync clears, if set.
+    let (stale_since,): (Option<i64>,) = sqlx::query_as(
         "UPDATE credentials SET last_synced_at = $1, last_fresh_at = $1, next_sync_at = $2, sync_failures = 0, \
-           sync_lease_until = NULL WHERE id = $3",
+           sync_lease_until = NULL WHERE id = $3 RETURNING stale_since",
     )
     .bind(now)
     .bind(now + state.settings.next_sync_delay_ms())
     .bind(&row.id)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
-    super::staleness::recovered(&mut tx, row, actor, now).await?;
+    if let Some(stale_since) = stale_since {
+        super::staleness::recovered(&mut tx, row, stale_since, actor, now).await?;
+    }
     if row.status_detail == StatusDetail::ProviderWebsiteInaccessible {
         let change = Transition {
             credential_id: &row.id,
@@ -57,12 +61,6 @@ pub async fn stored(
             "New data: {} account(s) and {new_statements} statement(s).",
             stored.new_accounts
         );
-        record_event(
-            &mut tx,
-            &event(row, EventKind::NewDataAvailable, actor, &message),
-            now,
-        )
-        .await?;
         let credential = row.reference();
         let data = credential.data(
             StatusDetail::LoginAndDataDiscoverySuccessful,
@@ -72,8 +70,9 @@ pub async fn stored(
                 "statementIds": stored.new_statement_ids,
             }),
         );
-        outbox::enqueue(
+        record_event_and_notify(
             &mut tx,
+            &event(row, EventKind::NewDataAvailable, actor, &message),
             &credential.message(WebhookEventType::NewDataAvailable, data),
             now,
         )

@@ -207,6 +207,7 @@ async fn start(state: &AppState, candidate: Candidate) -> anyhow::Result<bool> {
             owner: Owner::parse(&owner).unwrap_or(Owner::EndUser),
             created_by: ACTOR,
             lifetime: UPDATE_LINK_LIFETIME,
+            contact: None,
         },
     )
     .await?;

@@ -8,6 +8,8 @@ use crate::clock::from_ms;
 use crate::store::Database;
 use crate::utility::{Account, Statement};
 
+/// Accounts per INSERT (3 bound values each).
+const ACCOUNTS_PER_INSERT: usize = crate::store::VALUES_PER_STATEMENT / 3;
 /// Statements per INSERT (8 bound values each).
 const STATEMENTS_PER_INSERT: usize = crate::store::VALUES_PER_STATEMENT / 8;
 
@@ -27,19 +29,29 @@ pub async fn store(
     now_ms: i64,
 ) -> Result<Stored, sqlx::Error> {
     let mut stored = Stored::default();
-    for account in accounts {
-        stored.new_accounts += sqlx::query(
+    // One statement per chunk of accounts too: a credential has several.
+    for chunk in accounts.chunks(ACCOUNTS_PER_INSERT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|index| {
+                let n = 3 + 3 * index;
+                format!("($1, ${}, ${}, ${}, $2)", n, n + 1, n + 2)
+            })
+            .collect();
+        let sql = format!(
             "INSERT INTO utility_accounts (credential_id, account_number, service_address, fuel, first_synced_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (credential_id, account_number) DO NOTHING",
-        )
-        .bind(credential_id)
-        .bind(&account.account_number)
-        .bind(&account.service_address)
-        .bind(&account.fuel)
-        .bind(now_ms)
-        .execute(&mut *connection)
-        .await?
-        .rows_affected();
+             VALUES {} ON CONFLICT (credential_id, account_number) DO NOTHING RETURNING account_number",
+            rows.join(", ")
+        );
+        let mut insert = sqlx::query_as::<_, (String,)>(&sql)
+            .bind(credential_id)
+            .bind(now_ms);
+        for account in chunk {
+            insert = insert
+                .bind(&account.account_number)
+                .bind(&account.service_address)
+                .bind(&account.fuel);
+        }
+        stored.new_accounts += insert.fetch_all(&mut *connection).await?.len() as u64;
     }
     // One statement per chunk: the inserted rows come back, the known ones are skipped.
     for chunk in statements.chunks(STATEMENTS_PER_INSERT) {

@@ -7,7 +7,9 @@ use rand::Rng;
 use serde_json::{json, Value};
 use shared::webhooks::WebhookEventType;
 use shared::StatusDetail;
-use sqlx::AnyConnection;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection};
 use time::format_description::well_known::Rfc3339;
 
 use crate::clock::from_ms;
@@ -74,7 +76,7 @@ pub fn rfc3339(ms: i64) -> String {
 /// A message id, `msg_` + the creation time (48 bits) + 64 random bits: ids
 /// made together sort together, so a burst of messages (the sweep queues
 /// thousands) appends to the table's index instead of splitting its pages.
-fn message_id(now_ms: i64) -> String {
+pub fn message_id(now_ms: i64) -> String {
     format!(
         "msg_{:012x}{:016x}",
         now_ms.max(0),
@@ -93,20 +95,38 @@ pub async fn enqueue(
     now_ms: i64,
 ) -> Result<Option<String>, sqlx::Error> {
     let id = message_id(now_ms);
-    let inserted = sqlx::query(&format!(
-        "{INSERT_COLUMNS} SELECT $1, organisation_id, $2, $3, $4, 'PENDING', 0, $5, $6, $5 \
-         FROM webhook_endpoints WHERE organisation_id = $7"
-    ))
-    .bind(&id)
-    .bind(message.credential_id)
-    .bind(message.event_type.as_str())
-    .bind(body(message.event_type, &rfc3339(now_ms), &message.data))
-    .bind(now_ms)
-    .bind(now_ms + RETRY_WINDOW_MS)
-    .bind(message.organisation_id)
-    .execute(connection)
-    .await?;
+    let inserted = bind_enqueued(sqlx::query(&enqueue_sql(1)), &id, message, now_ms)
+        .execute(connection)
+        .await?;
     Ok((inserted.rows_affected() == 1).then_some(id))
+}
+
+/// The statement [`enqueue`] runs, its parameters numbered from `first`
+/// (to run with others, see [`crate::store::together`]).
+pub fn enqueue_sql(first: usize) -> String {
+    let [id, credential, event_type, payload, now, give_up, organisation] =
+        std::array::from_fn(|n| format!("${}", first + n));
+    format!(
+        "{INSERT_COLUMNS} SELECT {id}, organisation_id, {credential}, {event_type}, {payload}, 'PENDING', 0, \
+           {now}, {give_up}, {now} FROM webhook_endpoints WHERE organisation_id = {organisation}"
+    )
+}
+
+/// Binds [`enqueue_sql`]'s parameters, after those `query` has.
+pub fn bind_enqueued<'q>(
+    query: Query<'q, Any, AnyArguments<'q>>,
+    id: &str,
+    message: &Message<'q>,
+    now_ms: i64,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    query
+        .bind(id.to_owned())
+        .bind(message.credential_id)
+        .bind(message.event_type.as_str())
+        .bind(body(message.event_type, &rfc3339(now_ms), &message.data))
+        .bind(now_ms)
+        .bind(now_ms + RETRY_WINDOW_MS)
+        .bind(message.organisation_id)
 }
 
 /// [`enqueue`] for many messages at once (the expiry sweep's batches).

@@ -1,0 +1,113 @@
+//! `store::together`: writes sent to the database in one trip, their
+//! numbered parameters shared — one query of several statements on SQLite,
+//! one statement of data-modifying `WITH` clauses on PostgreSQL. The hot
+//! paths use it (a timeline event with its webhook, a credential with its
+//! CREATED event), so both databases must run every part, in order, with the
+//! right values, and a part that fails must leave nothing behind.
+
+mod common;
+
+use common::Backend;
+use server::config::DatabaseUrl;
+use server::store::{self, Database};
+
+async fn open(backend: Backend, dir: &common::TempDir) -> Database {
+    let url = match backend {
+        Backend::Sqlite => DatabaseUrl::Sqlite {
+            path: dir.path().join("together.db"),
+        },
+        Backend::Postgres => DatabaseUrl::parse(&common::fresh_postgres_database().await).unwrap(),
+    };
+    let db = Database::connect(&url).await.expect("open the database");
+    for table in [
+        "CREATE TABLE parents (id TEXT PRIMARY KEY, name TEXT NOT NULL)",
+        "CREATE TABLE children (parent_id TEXT NOT NULL REFERENCES parents (id), note TEXT NOT NULL, at BIGINT NOT NULL)",
+    ] {
+        sqlx::query(table)
+            .execute(&mut *db.writer().await.unwrap())
+            .await
+            .unwrap();
+    }
+    db
+}
+
+const PARENT: &str = "INSERT INTO parents (id, name) VALUES ($1, $2)";
+const CHILD: &str = "INSERT INTO children (parent_id, note, at) VALUES ($1, $3, $4)";
+
+async fn rows(db: &Database) -> (Vec<(String, String)>, Vec<(String, String, i64)>) {
+    let parents = sqlx::query_as("SELECT id, name FROM parents ORDER BY id")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    let children = sqlx::query_as("SELECT parent_id, note, at FROM children ORDER BY note")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    (parents, children)
+}
+
+async fn every_part_runs_with_its_shared_parameters(backend: Backend) {
+    let dir = common::TempDir::new("together");
+    let db = open(backend, &dir).await;
+    let mut tx = db.begin_write().await.unwrap();
+    // The child refers to the parent written by the part before it.
+    let sql = store::together(&tx, &[PARENT, CHILD, CHILD]);
+    sqlx::query(&sql)
+        .bind("p1")
+        .bind("Ada")
+        .bind("twice")
+        .bind(1_700_000_000_000_i64)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let (parents, children) = rows(&db).await;
+    assert_eq!(parents, vec![("p1".to_owned(), "Ada".to_owned())]);
+    assert_eq!(
+        children,
+        vec![
+            ("p1".to_owned(), "twice".to_owned(), 1_700_000_000_000),
+            ("p1".to_owned(), "twice".to_owned(), 1_700_000_000_000),
+        ]
+    );
+}
+
+async fn a_part_that_fails_leaves_nothing_behind(backend: Backend) {
+    let dir = common::TempDir::new("together-fails");
+    let db = open(backend, &dir).await;
+    let mut tx = db.begin_write().await.unwrap();
+    // The child's parent is not the one the first part writes.
+    let sql = store::together(
+        &tx,
+        &[
+            PARENT,
+            "INSERT INTO children (parent_id, note, at) VALUES ($3, 'orphan', $4)",
+        ],
+    );
+    let failed = sqlx::query(&sql)
+        .bind("p1")
+        .bind("Ada")
+        .bind("nobody")
+        .bind(0_i64)
+        .execute(&mut *tx)
+        .await;
+    assert!(failed.is_err(), "a child without its parent was written");
+    drop(tx);
+
+    // The writer is usable again, and neither part's row is there.
+    sqlx::query(PARENT)
+        .bind("p2")
+        .bind("Grace")
+        .execute(&mut *db.writer().await.unwrap())
+        .await
+        .unwrap();
+    let (parents, children) = rows(&db).await;
+    assert_eq!(parents, vec![("p2".to_owned(), "Grace".to_owned())]);
+    assert!(children.is_empty());
+}
+
+database_tests!(
+    every_part_runs_with_its_shared_parameters,
+    a_part_that_fails_leaves_nothing_behind,
+);
