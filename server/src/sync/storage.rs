@@ -31,16 +31,10 @@ pub async fn store(
     let mut stored = Stored::default();
     // One statement per chunk of accounts too: a credential has several.
     for chunk in accounts.chunks(ACCOUNTS_PER_INSERT) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|index| {
-                let n = 3 + 3 * index;
-                format!("($1, ${}, ${}, ${}, $2)", n, n + 1, n + 2)
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO utility_accounts (credential_id, account_number, service_address, fuel, first_synced_at) \
              VALUES {} ON CONFLICT (credential_id, account_number) DO NOTHING RETURNING account_number",
-            rows.join(", ")
+            rows_sql(chunk.len(), 3)
         );
         let mut insert = sqlx::query_as::<_, (String,)>(&sql)
             .bind(credential_id)
@@ -55,27 +49,11 @@ pub async fn store(
     }
     // One statement per chunk: the inserted rows come back, the known ones are skipped.
     for chunk in statements.chunks(STATEMENTS_PER_INSERT) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|index| {
-                let n = 3 + 8 * index;
-                format!(
-                    "($1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $2)",
-                    n,
-                    n + 1,
-                    n + 2,
-                    n + 3,
-                    n + 4,
-                    n + 5,
-                    n + 6,
-                    n + 7
-                )
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO utility_statements (credential_id, statement_id, account_number, period_start, \
                period_end, usage, usage_unit, amount_cents, currency, first_synced_at) VALUES {} \
              ON CONFLICT (credential_id, statement_id) DO NOTHING RETURNING statement_id",
-            rows.join(", ")
+            rows_sql(chunk.len(), 8)
         );
         let mut insert = sqlx::query_as::<_, (String,)>(&sql)
             .bind(credential_id)
@@ -97,6 +75,19 @@ pub async fn store(
             .extend(inserted.into_iter().map(|(id,)| id));
     }
     Ok(stored)
+}
+
+/// `count` rows of `($1, …, $2)`: the credential and the time, which every
+/// row shares, around each row's own `width` values, numbered from `$3`.
+fn rows_sql(count: usize, width: usize) -> String {
+    let rows: Vec<String> = (0..count)
+        .map(|index| {
+            let first = 3 + width * index;
+            let own: Vec<String> = (first..first + width).map(|n| format!("${n}")).collect();
+            format!("($1, {}, $2)", own.join(", "))
+        })
+        .collect();
+    rows.join(", ")
 }
 
 fn iso_date(date: time::Date) -> String {
