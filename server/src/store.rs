@@ -58,16 +58,17 @@ pub fn json_rows(connection: &sqlx::AnyConnection, param: &str) -> String {
 }
 
 /// Writes that go to the database in one trip: `parts`, each an INSERT,
-/// UPDATE or DELETE without RETURNING, their numbered parameters (`$n`)
-/// shared, run in order. On SQLite that is one query of several statements
+/// UPDATE or DELETE, their numbered parameters (`$n`) shared, run in order. On SQLite that is one query of several statements
 /// (one hand-off to the connection's thread instead of one per statement;
 /// sqlx binds each statement's `$n` by its number); on PostgreSQL one
 /// statement whose parts but the last are data-modifying `WITH` clauses,
 /// which run whether or not anything reads them. There the parts all see the
 /// database as it was before the statement, so a part must not read what an
 /// earlier one wrote (a foreign key to it is fine: it is checked at the end).
-/// What the parts changed is not told.
-pub fn together(connection: &sqlx::AnyConnection, parts: &[&str]) -> String {
+/// What the parts changed is not told; the last part may return rows
+/// (`RETURNING`), which come back (the others' must not).
+pub fn together<S: AsRef<str>>(connection: &sqlx::AnyConnection, parts: &[S]) -> String {
+    let parts: Vec<&str> = parts.iter().map(AsRef::as_ref).collect();
     if connection.backend_name().eq_ignore_ascii_case("postgresql") {
         let Some((last, first)) = parts.split_last() else {
             return String::new();
@@ -228,35 +229,91 @@ impl DerefMut for WriteConnection {
 /// [`WriteTransaction::commit`], it is rolled back.
 #[derive(Debug)]
 pub enum WriteTransaction {
-    Sqlite(OwnedMutexGuard<SqliteWriter>),
+    Sqlite(SqliteTransaction),
     Pooled(sqlx::Transaction<'static, sqlx::Any>),
+}
+
+/// SQLite's writer inside a transaction, whose BEGIN may wait to go with its
+/// first statement ([`Database::begin_write_in_line`]).
+#[derive(Debug)]
+pub struct SqliteTransaction {
+    writer: OwnedMutexGuard<SqliteWriter>,
+    begin_pending: bool,
 }
 
 impl WriteTransaction {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            WriteTransaction::Sqlite(writer) => end_on_writer(writer, "COMMIT").await,
+            WriteTransaction::Sqlite(transaction) => transaction.end("COMMIT").await,
             WriteTransaction::Pooled(transaction) => transaction.commit().await,
         }
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         match self {
-            WriteTransaction::Sqlite(writer) => end_on_writer(writer, "ROLLBACK").await,
+            WriteTransaction::Sqlite(transaction) => transaction.end("ROLLBACK").await,
             WriteTransaction::Pooled(transaction) => transaction.rollback().await,
+        }
+    }
+
+    /// `sql` to run as the transaction's first statement. On SQLite, in a
+    /// transaction from [`Database::begin_write_in_line`], the BEGIN goes
+    /// with it: one trip to the writer's thread instead of two.
+    pub fn begin_with(&mut self, sql: &str) -> String {
+        match self {
+            WriteTransaction::Sqlite(transaction) if transaction.begin_pending => {
+                transaction.begin_pending = false;
+                // Marked first: dropped while this runs, it is rolled back.
+                transaction.writer.in_transaction = true;
+                format!("BEGIN IMMEDIATE;\n{sql}")
+            }
+            _ => sql.to_owned(),
+        }
+    }
+
+    /// `sql` to run as the transaction's last statement with
+    /// [`WriteTransaction::commit_after`]: on SQLite the COMMIT goes with it.
+    pub fn commit_with(&self, sql: &str) -> String {
+        match self {
+            WriteTransaction::Sqlite(_) => format!("{sql};\nCOMMIT"),
+            WriteTransaction::Pooled(_) => sql.to_owned(),
+        }
+    }
+
+    /// Runs `query`, built on [`WriteTransaction::commit_with`]'s SQL, and
+    /// commits: on SQLite in the same trip. If it fails, nothing is committed.
+    pub async fn commit_after<'q>(
+        self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<(), sqlx::Error> {
+        match self {
+            WriteTransaction::Sqlite(mut transaction) => {
+                debug_assert!(!transaction.begin_pending, "the transaction never began");
+                debug_assert!(sqlx::Execute::sql(&query).ends_with("COMMIT"));
+                query.execute(&mut transaction.writer.connection).await?;
+                transaction.writer.in_transaction = false;
+                Ok(())
+            }
+            WriteTransaction::Pooled(mut transaction) => {
+                query.execute(&mut *transaction).await?;
+                transaction.commit().await
+            }
         }
     }
 }
 
-/// Ends the SQLite writer's transaction with `statement` (COMMIT or
-/// ROLLBACK); if that fails, the next writer rolls it back.
-async fn end_on_writer(
-    mut writer: OwnedMutexGuard<SqliteWriter>,
-    statement: &'static str,
-) -> Result<(), sqlx::Error> {
-    writer.connection.execute(statement).await?;
-    writer.in_transaction = false;
-    Ok(())
+impl SqliteTransaction {
+    /// Ends the transaction with `statement` (COMMIT or ROLLBACK); if that
+    /// fails, the next writer rolls it back. One whose BEGIN never went has
+    /// nothing to end.
+    async fn end(mut self, statement: &'static str) -> Result<(), sqlx::Error> {
+        if self.begin_pending {
+            return Ok(());
+        }
+        self.writer.connection.execute(statement).await?;
+        self.writer.in_transaction = false;
+        Ok(())
+    }
 }
 
 impl Deref for WriteTransaction {
@@ -264,7 +321,7 @@ impl Deref for WriteTransaction {
 
     fn deref(&self) -> &AnyConnection {
         match self {
-            WriteTransaction::Sqlite(writer) => &writer.connection,
+            WriteTransaction::Sqlite(transaction) => &transaction.writer.connection,
             WriteTransaction::Pooled(transaction) => transaction,
         }
     }
@@ -273,7 +330,13 @@ impl Deref for WriteTransaction {
 impl DerefMut for WriteTransaction {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match self {
-            WriteTransaction::Sqlite(writer) => &mut writer.connection,
+            WriteTransaction::Sqlite(transaction) => {
+                debug_assert!(
+                    !transaction.begin_pending,
+                    "a statement before the transaction's first (begin_with)"
+                );
+                &mut transaction.writer.connection
+            }
             WriteTransaction::Pooled(transaction) => transaction,
         }
     }
@@ -442,8 +505,25 @@ impl Database {
                 // has its transaction rolled back by the next writer.
                 writer.in_transaction = true;
                 writer.connection.execute("BEGIN IMMEDIATE").await?;
-                Ok(WriteTransaction::Sqlite(writer))
+                Ok(WriteTransaction::Sqlite(SqliteTransaction {
+                    writer,
+                    begin_pending: false,
+                }))
             }
+            Writers::Postgres => Ok(WriteTransaction::Pooled(self.pool.begin().await?)),
+        }
+    }
+
+    /// [`Database::begin_write`] for a transaction whose first statement is
+    /// known: on SQLite its BEGIN waits to go with that statement
+    /// ([`WriteTransaction::begin_with`]), and the one writer is a trip less
+    /// busy. Nothing may run on it before that statement.
+    pub async fn begin_write_in_line(&self) -> Result<WriteTransaction, sqlx::Error> {
+        match &self.writers {
+            Writers::Sqlite(writer) => Ok(WriteTransaction::Sqlite(SqliteTransaction {
+                writer: take_writer(writer).await?,
+                begin_pending: true,
+            })),
             Writers::Postgres => Ok(WriteTransaction::Pooled(self.pool.begin().await?)),
         }
     }

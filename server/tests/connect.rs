@@ -794,7 +794,38 @@ async fn many_logins_wait_for_the_utility_side_by_side(backend: Backend) {
     );
 }
 
+/// A login submitted twice at once on one Connect session (a double click,
+/// a retried request) creates one credential: the loser is told the login
+/// was submitted and leaves nothing behind.
+async fn a_login_submitted_twice_at_once_creates_one_credential(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    for _ in 0..5 {
+        let token = new_connect_token(&org).await;
+        let connect = app.connect_client(token["token"].as_str().unwrap());
+        let login = json!({"utilityId": "sandbox-electric", "username": "user_good", "password": "pass_good"});
+        let (one, two) = tokio::join!(
+            connect.post("/api/connect/credentials", login.clone()),
+            connect.post("/api/connect/credentials", login.clone()),
+        );
+        let mut statuses = [one.status().as_u16(), two.status().as_u16()];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 409]);
+    }
+    let all = expect_json(org.api.get("/api/v1/credentials").await, 200).await;
+    assert_eq!(all["total"], 5, "{all}");
+    let (events,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM credential_events WHERE kind = 'CREATED' AND organisation_id = $1",
+    )
+    .bind(&org.id)
+    .fetch_one(app.state().db.pool())
+    .await
+    .unwrap();
+    assert_eq!(events, 5, "one CREATED event per credential");
+}
+
 database_tests!(
+    a_login_submitted_twice_at_once_creates_one_credential,
     a_new_credential_connects_through_connect_with_each_method,
     many_logins_wait_for_the_utility_side_by_side,
     a_utility_without_mfa_goes_straight_to_success,

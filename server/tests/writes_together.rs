@@ -1,9 +1,12 @@
-//! `store::together`: writes sent to the database in one trip, their
-//! numbered parameters shared — one query of several statements on SQLite,
-//! one statement of data-modifying `WITH` clauses on PostgreSQL. The hot
-//! paths use it (a timeline event with its webhook, a credential with its
-//! CREATED event), so both databases must run every part, in order, with the
-//! right values, and a part that fails must leave nothing behind.
+//! Writes in few trips to the database. `store::together`: writes sent in one
+//! trip, their numbered parameters shared — one query of several statements
+//! on SQLite, one statement of data-modifying `WITH` clauses on PostgreSQL.
+//! `Database::begin_write_in_line`: a transaction whose BEGIN goes with its
+//! first statement and whose COMMIT goes with its last (on SQLite). The hot
+//! paths use both (a status change with its event, webhook and COMMIT), so
+//! both databases must run every part, in order, with the right values, give
+//! back what a statement returns, and leave nothing behind when a part fails
+//! or the transaction is dropped.
 
 mod common;
 
@@ -107,7 +110,98 @@ async fn a_part_that_fails_leaves_nothing_behind(backend: Backend) {
     assert!(children.is_empty());
 }
 
+async fn a_transaction_in_line_begins_and_commits_with_its_statements(backend: Backend) {
+    let dir = common::TempDir::new("in-line");
+    let db = open(backend, &dir).await;
+    let mut tx = db.begin_write_in_line().await.unwrap();
+    let sql = tx.begin_with("INSERT INTO parents (id, name) VALUES ($1, $2) RETURNING name");
+    let returned: Vec<(String,)> = sqlx::query_as(&sql)
+        .bind("p1")
+        .bind("Ada")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(
+        returned,
+        vec![("Ada".to_owned(),)],
+        "the first statement's rows"
+    );
+    // Not committed yet: a reader does not see it.
+    assert!(rows(&db).await.0.is_empty());
+    let sql = tx.commit_with(&store::together(&tx, &[CHILD]));
+    let query = sqlx::query(&sql)
+        .bind("p1")
+        .bind("unused")
+        .bind("last")
+        .bind(7_i64);
+    tx.commit_after(query).await.unwrap();
+
+    let (parents, children) = rows(&db).await;
+    assert_eq!(parents, vec![("p1".to_owned(), "Ada".to_owned())]);
+    assert_eq!(children, vec![("p1".to_owned(), "last".to_owned(), 7)]);
+    // The writer is free and outside any transaction.
+    let mut next = db.begin_write().await.unwrap();
+    sqlx::query(PARENT)
+        .bind("p2")
+        .bind("Grace")
+        .execute(&mut *next)
+        .await
+        .unwrap();
+    next.commit().await.unwrap();
+    assert_eq!(rows(&db).await.0.len(), 2);
+}
+
+async fn a_transaction_in_line_that_fails_or_is_dropped_writes_nothing(backend: Backend) {
+    let dir = common::TempDir::new("in-line-fails");
+    let db = open(backend, &dir).await;
+    // Dropped after its first statement (its request went away).
+    let mut dropped = db.begin_write_in_line().await.unwrap();
+    let sql = dropped.begin_with(PARENT);
+    sqlx::query(&sql)
+        .bind("p1")
+        .bind("dropped")
+        .execute(&mut *dropped)
+        .await
+        .unwrap();
+    drop(dropped);
+    // Its last statement fails: the COMMIT that goes with it does not run.
+    let mut failing = db.begin_write_in_line().await.unwrap();
+    let sql = failing.begin_with(PARENT);
+    sqlx::query(&sql)
+        .bind("p2")
+        .bind("failing")
+        .execute(&mut *failing)
+        .await
+        .unwrap();
+    let sql =
+        failing.commit_with("INSERT INTO children (parent_id, note, at) VALUES ($1, 'orphan', 0)");
+    let failed = failing.commit_after(sqlx::query(&sql).bind("nobody")).await;
+    assert!(failed.is_err(), "a child without its parent was written");
+    // Never begun: nothing to commit, and the writer is not left waiting.
+    db.begin_write_in_line()
+        .await
+        .unwrap()
+        .commit()
+        .await
+        .unwrap();
+
+    let mut next = db.begin_write_in_line().await.unwrap();
+    let sql = next.begin_with(PARENT);
+    sqlx::query(&sql)
+        .bind("p3")
+        .bind("kept")
+        .execute(&mut *next)
+        .await
+        .unwrap();
+    next.commit().await.unwrap();
+    let (parents, children) = rows(&db).await;
+    assert_eq!(parents, vec![("p3".to_owned(), "kept".to_owned())]);
+    assert!(children.is_empty());
+}
+
 database_tests!(
     every_part_runs_with_its_shared_parameters,
     a_part_that_fails_leaves_nothing_behind,
+    a_transaction_in_line_begins_and_commits_with_its_statements,
+    a_transaction_in_line_that_fails_or_is_dropped_writes_nothing,
 );

@@ -225,26 +225,19 @@ pub async fn submit_credentials(
             };
             // Created and attached together: a double submit that loses
             // the race leaves nothing behind.
-            let mut tx = state.db.begin_write().await?;
-            let credential_id = records::insert_credential_in(
-                &mut tx,
+            let created = records::insert_credential_for_session(
                 &state,
+                &session.id,
                 &session.organisation_id,
                 &validated,
                 ACTOR,
             )
             .await?;
-            // A credential created just now has no attempts to count yet.
-            mfa_slots::record_login_attempt(&mut tx, &credential_id, now).await?;
-            let attached =
-                sessions::attach_credential(&mut tx, &session.id, &credential_id, now).await?;
-            if !attached {
-                tx.rollback().await?;
+            if created.is_none() {
                 return Err(ApiError::Conflict(
                     language.login_already_submitted().into(),
                 ));
             }
-            tx.commit().await?;
         }
         Some(row) if row.status_detail == StatusDetail::InvalidCredentials => {
             let mut tx = state.db.begin_write().await?;

@@ -6,7 +6,7 @@ use shared::connect::MfaOption;
 use shared::{MfaMethod, StatusDetail};
 
 use super::events::{
-    record_event, transition_writing, AlsoWrite, EventKind, NewEvent, Transition, Value,
+    record_event, transition_alone, AlsoWrite, EventKind, NewEvent, Transition, Value,
 };
 use crate::clock::{from_ms, to_ms};
 use crate::credentials::secrets::seal_token;
@@ -54,10 +54,7 @@ pub async fn start_challenge(
         ],
     )
     .ending_login(ends_login);
-    let mut tx = state.db.begin_write().await?;
-    let changed = transition_writing(&mut tx, &change, &challenge_columns, now).await?;
-    tx.commit().await?;
-    Ok(changed)
+    Ok(transition_alone(&state.db, &change, &challenge_columns, None, now).await?)
 }
 
 /// The utility issued a session: seal and store it, mark the credential
@@ -127,12 +124,15 @@ pub async fn complete_connection(
         ],
     )
     .ending_login(ends_login);
-    let mut tx = state.db.begin_write().await?;
-    let changed = transition_writing(&mut tx, &change, &session_columns, now).await?;
-    if changed {
-        super::sessions::complete_waiting(&mut tx, &row.id, now).await?;
-    }
-    tx.commit().await?;
+    let waiting_sessions = super::sessions::complete_waiting(&row.id, now);
+    let changed = transition_alone(
+        &state.db,
+        &change,
+        &session_columns,
+        Some(&waiting_sessions),
+        now,
+    )
+    .await?;
     if changed {
         // The first sync runs right away.
         state.wakeups.syncs.notify_one();
@@ -153,7 +153,6 @@ pub async fn code_sent(
     let now = state.clock.now_ms();
     let message = format!("Code sent by {} to {}.", method.label(), sent.destination);
     let code_expires_at = to_ms(sent.code_expires_at);
-    let mut tx = state.db.begin_write().await?;
     if row.status_detail == StatusDetail::MultiFactorAuthenticationMethodRequired {
         let change = Transition {
             credential_id: &row.id,
@@ -171,30 +170,31 @@ pub async fn code_sent(
                 Value::Integer(Some(code_expires_at)),
             ],
         );
-        transition_writing(&mut tx, &change, &sent_columns, now).await?;
-    } else {
-        let event = NewEvent {
-            credential_id: &row.id,
-            organisation_id: &row.organisation_id,
-            kind: EventKind::MfaCodeSent,
-            change: None,
-            actor,
-            message: &message,
-        };
-        record_event(&mut tx, &event, now).await?;
-        sqlx::query(
-            "UPDATE credentials SET mfa_method = $1, mfa_destination = $2, mfa_code_expires_at = $3, \
-               mfa_in_flight_until = NULL, mfa_last_send_at = $4, mfa_last_activity_at = $4 \
-             WHERE id = $5 AND deactivated_at IS NULL",
-        )
-        .bind(method.wire_name())
-        .bind(&sent.destination)
-        .bind(code_expires_at)
-        .bind(now)
-        .bind(&row.id)
-        .execute(&mut *tx)
-        .await?;
+        transition_alone(&state.db, &change, &sent_columns, None, now).await?;
+        return Ok(());
     }
+    let event = NewEvent {
+        credential_id: &row.id,
+        organisation_id: &row.organisation_id,
+        kind: EventKind::MfaCodeSent,
+        change: None,
+        actor,
+        message: &message,
+    };
+    let mut tx = state.db.begin_write().await?;
+    record_event(&mut tx, &event, now).await?;
+    sqlx::query(
+        "UPDATE credentials SET mfa_method = $1, mfa_destination = $2, mfa_code_expires_at = $3, \
+           mfa_in_flight_until = NULL, mfa_last_send_at = $4, mfa_last_activity_at = $4 \
+         WHERE id = $5 AND deactivated_at IS NULL",
+    )
+    .bind(method.wire_name())
+    .bind(&sent.destination)
+    .bind(code_expires_at)
+    .bind(now)
+    .bind(&row.id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await
 }
 
@@ -247,9 +247,12 @@ pub async fn fail_verification(
         "mfa_challenge_id = NULL, mfa_in_flight_until = NULL",
         Vec::new(),
     );
-    let mut tx = state.db.begin_write().await?;
-    let changed =
-        transition_writing(&mut tx, &change, &forget_challenge, state.clock.now_ms()).await?;
-    tx.commit().await?;
-    Ok(changed)
+    transition_alone(
+        &state.db,
+        &change,
+        &forget_challenge,
+        None,
+        state.clock.now_ms(),
+    )
+    .await
 }

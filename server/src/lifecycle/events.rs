@@ -11,7 +11,7 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyConnection};
 
 use crate::mail::notices::{self, StopReason};
-use crate::store;
+use crate::store::{self, Database, WriteTransaction};
 use crate::webhooks::outbox::{self, CredentialRef, Message};
 
 /// What an entry on a credential's timeline records.
@@ -115,15 +115,50 @@ pub async fn record_event_and_notify(
     message: &Message<'_>,
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
-    let sql = store::together(
-        connection,
-        &[&event_sql(1), &outbox::enqueue_sql(1 + EVENT_PARAMETERS)],
-    );
-    let query = bind_event(sqlx::query(&sql), event, now_ms);
-    outbox::bind_enqueued(query, &outbox::message_id(now_ms), message, now_ms)
+    let sql = announcing_sql(connection, None);
+    bind_announcing(&sql, event, message, None, now_ms)
         .execute(connection)
         .await?;
     Ok(())
+}
+
+/// [`record_event_and_notify`] (and `then`) as the last writes of `tx`,
+/// which commits: on SQLite its COMMIT goes in the same trip.
+pub async fn record_event_notify_and_commit(
+    tx: WriteTransaction,
+    event: &NewEvent<'_>,
+    message: &Message<'_>,
+    then: Option<&FollowUp<'_>>,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    let sql = tx.commit_with(&announcing_sql(&tx, then));
+    tx.commit_after(bind_announcing(&sql, event, message, then, now_ms))
+        .await
+}
+
+/// An event, its webhook and `then`, to go together ([`store::together`]).
+fn announcing_sql(connection: &AnyConnection, then: Option<&FollowUp<'_>>) -> String {
+    let mut parts = vec![event_sql(1), outbox::enqueue_sql(1 + EVENT_PARAMETERS)];
+    parts.extend(
+        then.map(|follow_up| (follow_up.sql)(1 + EVENT_PARAMETERS + outbox::ENQUEUE_PARAMETERS)),
+    );
+    store::together(connection, &parts)
+}
+
+/// [`announcing_sql`] with its parameters bound.
+fn bind_announcing<'q>(
+    sql: &'q str,
+    event: &NewEvent<'q>,
+    message: &Message<'q>,
+    then: Option<&FollowUp<'q>>,
+    now_ms: i64,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    let query = bind_event(sqlx::query(sql), event, now_ms);
+    let mut query = outbox::bind_enqueued(query, &outbox::message_id(now_ms), message, now_ms);
+    for value in then.map_or(&[][..], |follow_up| &follow_up.values) {
+        query = value.bind_to(query);
+    }
+    query
 }
 
 /// The statement [`record_event`] runs, its parameters numbered from `first`
@@ -192,6 +227,21 @@ pub enum Value<'a> {
     Integer(Option<i64>),
 }
 
+impl<'a> Value<'a> {
+    fn bind_to<'q>(
+        self,
+        query: Query<'q, Any, AnyArguments<'q>>,
+    ) -> Query<'q, Any, AnyArguments<'q>>
+    where
+        'a: 'q,
+    {
+        match self {
+            Value::Text(text) => query.bind(text),
+            Value::Integer(integer) => query.bind(integer),
+        }
+    }
+}
+
 impl<'a> AlsoWrite<'a> {
     /// `assignments` with `values` for its parameters `$6`, `$7`, ….
     pub fn columns(assignments: &str, values: Vec<Value<'a>>) -> AlsoWrite<'a> {
@@ -236,16 +286,74 @@ pub async fn transition(
     change: &Transition<'_>,
     now_ms: i64,
 ) -> Result<bool, sqlx::Error> {
-    transition_writing(connection, change, &AlsoWrite::default(), now_ms).await
+    let nothing_else = AlsoWrite::default();
+    let sql = guarded_update_sql(&nothing_else);
+    let Some(moved) = move_status(connection, &sql, change, &nothing_else, now_ms).await? else {
+        return Ok(false);
+    };
+    let credential = moved.credential(change.credential_id);
+    keep_repair_in_step(connection, change, &moved, &credential, now_ms).await?;
+    let (event, message) = announcement(change, &credential);
+    record_event_and_notify(connection, &event, &message, now_ms).await?;
+    log_change(change);
+    Ok(true)
 }
 
-/// [`transition`], writing `also` in the same statement when it changes the status.
-pub async fn transition_writing(
-    connection: &mut AnyConnection,
+/// [`transition`] as a transaction of its own, writing `also` in its guarded
+/// UPDATE and `then` (a statement that belongs to the change) with its event,
+/// both only when the status changes. On SQLite it takes the one writer for
+/// two trips: the guarded UPDATE with the transaction's BEGIN, then the
+/// event, its webhook, `then` and the COMMIT.
+pub async fn transition_alone(
+    db: &Database,
     change: &Transition<'_>,
     also: &AlsoWrite<'_>,
+    then: Option<&FollowUp<'_>>,
     now_ms: i64,
 ) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write_in_line().await?;
+    let sql = tx.begin_with(&guarded_update_sql(also));
+    let Some(moved) = move_status(&mut tx, &sql, change, also, now_ms).await? else {
+        tx.commit().await?;
+        return Ok(false);
+    };
+    let credential = moved.credential(change.credential_id);
+    keep_repair_in_step(&mut tx, change, &moved, &credential, now_ms).await?;
+    let (event, message) = announcement(change, &credential);
+    record_event_notify_and_commit(tx, &event, &message, then, now_ms).await?;
+    log_change(change);
+    Ok(true)
+}
+
+/// A statement that belongs to a transition ([`transition_alone`]): its SQL
+/// with parameters numbered from the number given, and their values in order.
+pub struct FollowUp<'a> {
+    pub sql: fn(usize) -> String,
+    pub values: Vec<Value<'a>>,
+}
+
+/// What a transition's guarded UPDATE reads back, as the row was.
+struct Moved {
+    organisation_id: String,
+    utility_id: String,
+    correlation_id: Option<String>,
+    first_connected_at: Option<i64>,
+    repair_needed_since: Option<i64>,
+}
+
+impl Moved {
+    fn credential<'a>(&'a self, id: &'a str) -> CredentialRef<'a> {
+        CredentialRef {
+            id,
+            organisation_id: &self.organisation_id,
+            utility_id: &self.utility_id,
+            correlation_id: self.correlation_id.as_deref(),
+        }
+    }
+}
+
+/// The guarded UPDATE, writing `also` too.
+fn guarded_update_sql(also: &AlsoWrite<'_>) -> String {
     debug_assert!(!also.assignments.contains("repair_needed_since"));
     let also_sql = if also.assignments.is_empty() {
         String::new()
@@ -253,12 +361,22 @@ pub async fn transition_writing(
         format!(", {}", also.assignments)
     };
     // The columns returned are not written here, so they show the row as it was.
-    let sql = format!(
+    format!(
         "UPDATE credentials SET status_detail = $1, updated_at = $2, failure_message = $3{also_sql} \
          WHERE id = $4 AND status_detail = $5 AND deactivated_at IS NULL \
          RETURNING organisation_id, utility_id, correlation_id, first_connected_at, repair_needed_since"
-    );
-    let mut query = sqlx::query_as(&sql)
+    )
+}
+
+/// Runs `sql` (from [`guarded_update_sql`]): the row as it was, if it moved.
+async fn move_status(
+    connection: &mut AnyConnection,
+    sql: &str,
+    change: &Transition<'_>,
+    also: &AlsoWrite<'_>,
+    now_ms: i64,
+) -> Result<Option<Moved>, sqlx::Error> {
+    let mut query = sqlx::query_as(sql)
         .bind(change.to.as_str())
         .bind(now_ms)
         .bind(
@@ -278,49 +396,72 @@ pub async fn transition_writing(
             Value::Integer(integer) => query.bind(integer),
         };
     }
-    let updated: Option<TransitionedRow> = query.fetch_optional(&mut *connection).await?;
-    let Some((
-        organisation_id,
-        utility_id,
-        correlation_id,
-        first_connected_at,
-        repair_needed_since,
-    )) = updated
-    else {
-        return Ok(false);
-    };
+    // All rows, not the first: sqlx's `fetch_optional` on SQLite gives up at
+    // the first statement's result, the BEGIN's when one goes before.
+    let moved: Option<TransitionedRow> = query.fetch_all(connection).await?.into_iter().next();
+    Ok(moved.map(
+        |(organisation_id, utility_id, correlation_id, first_connected_at, repair_needed_since)| {
+            Moved {
+                organisation_id,
+                utility_id,
+                correlation_id,
+                first_connected_at,
+                repair_needed_since,
+            }
+        },
+    ))
+}
+
+/// A credential that had connected and now fails needs repair; one that
+/// needed it and connects again is repaired.
+async fn keep_repair_in_step(
+    connection: &mut AnyConnection,
+    change: &Transition<'_>,
+    moved: &Moved,
+    credential: &CredentialRef<'_>,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    if change.to == StatusDetail::LoginAndDataDiscoverySuccessful
+        && moved.repair_needed_since.is_some()
+    {
+        repaired(connection, credential, change.actor, now_ms).await?;
+    } else if change.to.status() == Status::ConnectionFailure
+        && moved.first_connected_at.is_some()
+        && moved.repair_needed_since.is_none()
+    {
+        sqlx::query("UPDATE credentials SET repair_needed_since = $1 WHERE id = $2")
+            .bind(now_ms)
+            .bind(change.credential_id)
+            .execute(connection)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The STATUS_CHANGE event and webhook of `change`.
+fn announcement<'a>(
+    change: &'a Transition<'a>,
+    credential: &CredentialRef<'a>,
+) -> (NewEvent<'a>, Message<'a>) {
     let event = NewEvent {
         credential_id: change.credential_id,
-        organisation_id: &organisation_id,
+        organisation_id: credential.organisation_id,
         kind: EventKind::StatusChange,
         change: Some((change.from, change.to)),
         actor: change.actor,
         message: &change.message,
     };
-    let credential = CredentialRef {
-        id: change.credential_id,
-        organisation_id: &organisation_id,
-        utility_id: &utility_id,
-        correlation_id: correlation_id.as_deref(),
-    };
     let data = credential.data(
         change.to,
         json!({"previousStatusDetail": change.from.as_str(), "message": change.message}),
     );
-    let message = credential.message(WebhookEventType::StatusChange, data);
-    record_event_and_notify(connection, &event, &message, now_ms).await?;
-    if change.to == StatusDetail::LoginAndDataDiscoverySuccessful && repair_needed_since.is_some() {
-        repaired(connection, &credential, change.actor, now_ms).await?;
-    } else if change.to.status() == Status::ConnectionFailure
-        && first_connected_at.is_some()
-        && repair_needed_since.is_none()
-    {
-        sqlx::query("UPDATE credentials SET repair_needed_since = $1 WHERE id = $2")
-            .bind(now_ms)
-            .bind(change.credential_id)
-            .execute(&mut *connection)
-            .await?;
-    }
+    (
+        event,
+        credential.message(WebhookEventType::StatusChange, data),
+    )
+}
+
+fn log_change(change: &Transition<'_>) {
     tracing::info!(
         credential_id = change.credential_id,
         from = %change.from,
@@ -328,7 +469,6 @@ pub async fn transition_writing(
         actor = change.actor,
         "credential status changed"
     );
-    Ok(true)
 }
 
 /// A credential that needed action works again.

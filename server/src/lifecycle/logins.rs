@@ -5,7 +5,7 @@ use shared::StatusDetail;
 
 use super::backoff_ms;
 use super::events::{
-    record_event, transition, transition_writing, AlsoWrite, EventKind, NewEvent, Transition,
+    record_event, transition, transition_alone, AlsoWrite, EventKind, NewEvent, Transition,
 };
 use crate::credentials::store::CredentialRow;
 use crate::jobs::lease_until;
@@ -67,10 +67,8 @@ pub async fn failed(
         message: message.to_owned(),
     };
     let ends_login = AlsoWrite::default().ending_login(Some(requested_at));
-    let mut tx = state.db.begin_write().await?;
-    let changed = transition_writing(&mut tx, &change, &ends_login, state.clock.now_ms()).await?;
-    tx.commit().await?;
-    Ok(changed)
+    let now = state.clock.now_ms();
+    Ok(transition_alone(&state.db, &change, &ends_login, None, now).await?)
 }
 
 /// The utility is not answering: show PROVIDER_WEBSITE_INACCESSIBLE and try

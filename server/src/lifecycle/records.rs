@@ -3,6 +3,9 @@
 
 use shared::validation::Password;
 use shared::StatusDetail;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::Any;
 
 use super::events::{bind_event, event_sql, record_event, EventKind, NewEvent};
 use crate::credentials::secrets;
@@ -34,72 +37,139 @@ pub async fn request_login(
     Ok(())
 }
 
-/// Inserts a new credential that asks for a login. Used by the API, Connect and
-/// the demo; the caller wakes the login worker once it has read what it answers,
-/// so the answer shows CONNECTING rather than a login that already went further.
+/// Inserts a new credential that asks for a login, with its CREATED event
+/// (the API and the demo): one trip to SQLite's writer, BEGIN to COMMIT. The
+/// caller wakes the login worker once it has read what it answers, so the
+/// answer shows CONNECTING rather than a login that already went further.
 pub async fn insert_credential(
     state: &AppState,
     organisation_id: &str,
     new: &ValidatedCredential,
     actor: &str,
 ) -> Result<String, ApiError> {
-    let mut tx = state.db.begin_write().await?;
-    let id = insert_credential_in(&mut tx, state, organisation_id, new, actor).await?;
-    tx.commit().await?;
-    Ok(id)
+    let creation = Creation::new(state, organisation_id, new, actor);
+    let mut tx = state.db.begin_write_in_line().await?;
+    let sql = tx.begin_with(&store::together(&tx, &creation.statements()));
+    let sql = tx.commit_with(&sql);
+    tx.commit_after(creation.bind(&sql)).await?;
+    Ok(creation.id)
 }
 
-/// [`insert_credential`] inside the caller's transaction, so what comes with
-/// it (a Connect session attached to it) happens together or not at all.
-pub async fn insert_credential_in(
-    tx: &mut sqlx::AnyConnection,
+/// [`insert_credential`] for the Connect session `session_id`, which it is
+/// attached to, with the credential's first connection attempt recorded: one
+/// trip to SQLite's writer, then the COMMIT. None when the session had a
+/// credential already (a double submit lost the race): nothing is written.
+pub async fn insert_credential_for_session(
     state: &AppState,
+    session_id: &str,
     organisation_id: &str,
     new: &ValidatedCredential,
     actor: &str,
-) -> Result<String, ApiError> {
-    let id = tokens::new_id("cred");
-    let now = state.clock.now_ms();
-    let sealed = secrets::seal_password(&state.keyring, &id, &new.password);
-    let created = format!(
-        "Credential for {} at {} created; connecting.",
-        new.username.as_str(),
-        new.utility_id
+) -> Result<Option<String>, ApiError> {
+    let creation = Creation::new(state, organisation_id, new, actor);
+    let mut statements = creation.statements();
+    // $1 is the credential's id, $9 the time, $21 the session's id.
+    statements.push(
+        "INSERT INTO credential_login_attempts (credential_id, attempted_at) VALUES ($1, $9)"
+            .to_owned(),
     );
-    let event = NewEvent {
-        credential_id: &id,
-        organisation_id,
-        kind: EventKind::Created,
-        change: None,
-        actor,
-        message: &created,
-    };
-    // The credential and its CREATED event in one trip to the database.
-    let insert = "INSERT INTO credentials (id, organisation_id, utility_id, username, correlation_id, owner, status_detail, \
-           sealed_password, created_at, updated_at, login_requested_at, contact_email, contact_email_source, \
-           contact_language) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $10, $11, $12)";
-    let sql = store::together(tx, &[insert, &event_sql(13)]);
-    let query = sqlx::query(&sql)
-        .bind(&id)
-        .bind(organisation_id)
-        .bind(&new.utility_id)
-        .bind(new.username.as_str())
-        .bind(new.correlation_id.as_deref())
-        .bind(new.owner.as_str())
-        .bind(StatusDetail::Connecting.as_str())
-        .bind(sealed)
-        .bind(now)
-        .bind(new.contact.as_ref().map(|contact| contact.email.as_str()))
-        .bind(new.contact.as_ref().map(|contact| contact.source.as_str()))
-        .bind(
-            new.contact
-                .as_ref()
-                .and_then(|contact| contact.language)
-                .map(|language| language.code()),
-        );
-    bind_event(query, &event, now).execute(&mut *tx).await?;
-    Ok(id)
+    statements.push(
+        "UPDATE connect_sessions SET credential_id = $1, attempt_started_at = $9 \
+         WHERE id = $21 AND credential_id IS NULL RETURNING id"
+            .to_owned(),
+    );
+    let mut tx = state.db.begin_write_in_line().await?;
+    let sql = tx.begin_with(&store::together(&tx, &statements));
+    let attached = creation
+        .bind(&sql)
+        .bind(session_id)
+        .fetch_all(&mut *tx)
+        .await?;
+    if attached.is_empty() {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    tx.commit().await?;
+    Ok(Some(creation.id))
+}
+
+/// What creating a credential writes: the credential and its CREATED event.
+struct Creation<'a> {
+    id: String,
+    organisation_id: &'a str,
+    new: &'a ValidatedCredential,
+    actor: &'a str,
+    sealed_password: String,
+    message: String,
+    now: i64,
+}
+
+impl<'a> Creation<'a> {
+    fn new(
+        state: &AppState,
+        organisation_id: &'a str,
+        new: &'a ValidatedCredential,
+        actor: &'a str,
+    ) -> Creation<'a> {
+        let id = tokens::new_id("cred");
+        Creation {
+            sealed_password: secrets::seal_password(&state.keyring, &id, &new.password),
+            message: format!(
+                "Credential for {} at {} created; connecting.",
+                new.username.as_str(),
+                new.utility_id
+            ),
+            id,
+            organisation_id,
+            new,
+            actor,
+            now: state.clock.now_ms(),
+        }
+    }
+
+    /// The two statements, parameters `$1` to `$20`, to go together
+    /// ([`store::together`]).
+    fn statements(&self) -> Vec<String> {
+        vec![
+            "INSERT INTO credentials (id, organisation_id, utility_id, username, correlation_id, owner, \
+               status_detail, sealed_password, created_at, updated_at, login_requested_at, contact_email, \
+               contact_email_source, contact_language) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $10, $11, $12)"
+                .to_owned(),
+            event_sql(13),
+        ]
+    }
+
+    /// `sql`, built on [`Creation::statements`], with their parameters bound.
+    fn bind<'q>(&'q self, sql: &'q str) -> Query<'q, Any, AnyArguments<'q>> {
+        let contact = self.new.contact.as_ref();
+        let query = sqlx::query(sql)
+            .bind(&self.id)
+            .bind(self.organisation_id)
+            .bind(&self.new.utility_id)
+            .bind(self.new.username.as_str())
+            .bind(self.new.correlation_id.as_deref())
+            .bind(self.new.owner.as_str())
+            .bind(StatusDetail::Connecting.as_str())
+            .bind(&self.sealed_password)
+            .bind(self.now)
+            .bind(contact.map(|contact| contact.email.as_str()))
+            .bind(contact.map(|contact| contact.source.as_str()))
+            .bind(
+                contact
+                    .and_then(|contact| contact.language)
+                    .map(|language| language.code()),
+            );
+        let event = NewEvent {
+            credential_id: &self.id,
+            organisation_id: self.organisation_id,
+            kind: EventKind::Created,
+            change: None,
+            actor: self.actor,
+            message: &self.message,
+        };
+        bind_event(query, &event, self.now)
+    }
 }
 
 /// Sets (or clears) the integrator's correlation id.

@@ -6,6 +6,7 @@ use shared::connect::{ConnectPurpose, ConnectToken};
 use shared::credentials::Owner;
 use time::Duration;
 
+use super::events::{FollowUp, Value};
 use crate::clock::from_ms;
 use crate::state::AppState;
 use crate::tokens;
@@ -162,25 +163,6 @@ pub async fn revoke_update_link(
     Ok(revoked.rows_affected() == 1)
 }
 
-/// Attaches the credential a new-credential session just created, and starts
-/// its attempt; false when another submit attached one first.
-pub async fn attach_credential(
-    connection: &mut sqlx::AnyConnection,
-    session_id: &str,
-    credential_id: &str,
-    now_ms: i64,
-) -> Result<bool, sqlx::Error> {
-    let attached = sqlx::query(
-        "UPDATE connect_sessions SET credential_id = $1, attempt_started_at = $2 WHERE id = $3 AND credential_id IS NULL",
-    )
-    .bind(credential_id)
-    .bind(now_ms)
-    .bind(session_id)
-    .execute(connection)
-    .await?;
-    Ok(attached.rows_affected() == 1)
-}
-
 /// The session started a connection attempt (so the connection completes it).
 pub async fn start_attempt(
     connection: &mut sqlx::AnyConnection,
@@ -196,19 +178,19 @@ pub async fn start_attempt(
 }
 
 /// Completes the sessions whose attempt the credential's connection ends (an
-/// update link is used up this way).
-pub async fn complete_waiting(
-    connection: &mut sqlx::AnyConnection,
-    credential_id: &str,
-    now_ms: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
-        "UPDATE connect_sessions SET completed_at = $1 WHERE credential_id = $2 \
-           AND attempt_started_at IS NOT NULL AND {OPEN}"
-    ))
-    .bind(now_ms)
-    .bind(credential_id)
-    .execute(connection)
-    .await?;
-    Ok(())
+/// update link is used up this way): a statement that goes with the transition.
+pub fn complete_waiting(credential_id: &str, now_ms: i64) -> FollowUp<'_> {
+    FollowUp {
+        sql: |first| {
+            format!(
+                "UPDATE connect_sessions SET completed_at = ${first} WHERE credential_id = ${} \
+                   AND attempt_started_at IS NOT NULL AND {OPEN}",
+                first + 1
+            )
+        },
+        values: vec![
+            Value::Integer(Some(now_ms)),
+            Value::Text(Some(credential_id)),
+        ],
+    }
 }

@@ -9,7 +9,7 @@ use shared::StatusDetail;
 
 use super::backoff_ms;
 use super::events::{
-    record_event, record_event_and_notify, transition, EventKind, NewEvent, Transition,
+    record_event, record_event_notify_and_commit, transition, EventKind, NewEvent, Transition,
 };
 use crate::credentials::store::CredentialRow;
 use crate::jobs::lease_until;
@@ -30,18 +30,23 @@ pub async fn stored(
     actor: &str,
 ) -> anyhow::Result<SyncOutcome> {
     let now = state.clock.now_ms();
-    let mut tx = state.db.begin_write().await?;
-    let stored = storage::store(&mut tx, &row.id, accounts, statements, now).await?;
-    // Returned as it is: the staleness flag this sync clears, if set.
-    let (stale_since,): (Option<i64>,) = sqlx::query_as(
+    let mut tx = state.db.begin_write_in_line().await?;
+    // Returned as it is: the staleness flag this sync clears, if set. (All
+    // rows: sqlx's `fetch_one` on SQLite stops at the BEGIN's result.)
+    let returned: Vec<(Option<i64>,)> = sqlx::query_as(&tx.begin_with(
         "UPDATE credentials SET last_synced_at = $1, last_fresh_at = $1, next_sync_at = $2, sync_failures = 0, \
            sync_lease_until = NULL WHERE id = $3 RETURNING stale_since",
-    )
+    ))
     .bind(now)
     .bind(now + state.settings.next_sync_delay_ms())
     .bind(&row.id)
-    .fetch_one(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
+    let (stale_since,) = returned
+        .into_iter()
+        .next()
+        .ok_or(sqlx::Error::RowNotFound)?;
+    let stored = storage::store(&mut tx, &row.id, accounts, statements, now).await?;
     if let Some(stale_since) = stale_since {
         super::staleness::recovered(&mut tx, row, stale_since, actor, now).await?;
     }
@@ -70,19 +75,22 @@ pub async fn stored(
                 "statementIds": stored.new_statement_ids,
             }),
         );
-        record_event_and_notify(
-            &mut tx,
+        record_event_notify_and_commit(
+            tx,
             &event(row, EventKind::NewDataAvailable, actor, &message),
             &credential.message(WebhookEventType::NewDataAvailable, data),
+            None,
             now,
         )
         .await?;
-    } else if !actor.starts_with("job:") {
-        // A person asked: the timeline shows the sync ran, even with nothing new.
-        let message = "Synced: nothing new since the last sync.";
-        record_event(&mut tx, &event(row, EventKind::Synced, actor, message), now).await?;
+    } else {
+        if !actor.starts_with("job:") {
+            // A person asked: the timeline shows the sync ran, even with nothing new.
+            let message = "Synced: nothing new since the last sync.";
+            record_event(&mut tx, &event(row, EventKind::Synced, actor, message), now).await?;
+        }
+        tx.commit().await?;
     }
-    tx.commit().await?;
     Ok(SyncOutcome::Synced {
         new_accounts: stored.new_accounts,
         new_statements,

@@ -101,11 +101,14 @@ pub async fn enqueue(
     Ok((inserted.rows_affected() == 1).then_some(id))
 }
 
+/// The parameters [`enqueue_sql`] has.
+pub const ENQUEUE_PARAMETERS: usize = 7;
+
 /// The statement [`enqueue`] runs, its parameters numbered from `first`
 /// (to run with others, see [`crate::store::together`]).
 pub fn enqueue_sql(first: usize) -> String {
-    let [id, credential, event_type, payload, now, give_up, organisation] =
-        std::array::from_fn(|n| format!("${}", first + n));
+    let [id, credential, event_type, payload, now, give_up, organisation]: [String;
+        ENQUEUE_PARAMETERS] = std::array::from_fn(|n| format!("${}", first + n));
     format!(
         "{INSERT_COLUMNS} SELECT {id}, organisation_id, {credential}, {event_type}, {payload}, 'PENDING', 0, \
            {now}, {give_up}, {now} FROM webhook_endpoints WHERE organisation_id = {organisation}"
