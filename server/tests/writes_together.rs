@@ -12,7 +12,7 @@ mod common;
 
 use common::Backend;
 use server::config::DatabaseUrl;
-use server::store::{self, Database};
+use server::store::{self, Database, WriteTransaction};
 
 async fn open(backend: Backend, dir: &common::TempDir) -> Database {
     let url = match backend {
@@ -151,28 +151,27 @@ async fn a_transaction_in_line_begins_and_commits_with_its_statements(backend: B
     assert_eq!(rows(&db).await.0.len(), 2);
 }
 
+/// Inserts a parent as the first statement of `tx`, with its BEGIN.
+async fn parent_first(tx: &mut WriteTransaction, id: &str, name: &str) {
+    let sql = tx.begin_with(PARENT);
+    sqlx::query(&sql)
+        .bind(id)
+        .bind(name)
+        .execute(&mut **tx)
+        .await
+        .unwrap();
+}
+
 async fn a_transaction_in_line_that_fails_or_is_dropped_writes_nothing(backend: Backend) {
     let dir = common::TempDir::new("in-line-fails");
     let db = open(backend, &dir).await;
     // Dropped after its first statement (its request went away).
     let mut dropped = db.begin_write_in_line().await.unwrap();
-    let sql = dropped.begin_with(PARENT);
-    sqlx::query(&sql)
-        .bind("p1")
-        .bind("dropped")
-        .execute(&mut *dropped)
-        .await
-        .unwrap();
+    parent_first(&mut dropped, "p1", "dropped").await;
     drop(dropped);
     // Its last statement fails: the COMMIT that goes with it does not run.
     let mut failing = db.begin_write_in_line().await.unwrap();
-    let sql = failing.begin_with(PARENT);
-    sqlx::query(&sql)
-        .bind("p2")
-        .bind("failing")
-        .execute(&mut *failing)
-        .await
-        .unwrap();
+    parent_first(&mut failing, "p2", "failing").await;
     let sql =
         failing.commit_with("INSERT INTO children (parent_id, note, at) VALUES ($1, 'orphan', 0)");
     let failed = failing.commit_after(sqlx::query(&sql).bind("nobody")).await;
@@ -186,13 +185,7 @@ async fn a_transaction_in_line_that_fails_or_is_dropped_writes_nothing(backend: 
         .unwrap();
 
     let mut next = db.begin_write_in_line().await.unwrap();
-    let sql = next.begin_with(PARENT);
-    sqlx::query(&sql)
-        .bind("p3")
-        .bind("kept")
-        .execute(&mut *next)
-        .await
-        .unwrap();
+    parent_first(&mut next, "p3", "kept").await;
     next.commit().await.unwrap();
     let (parents, children) = rows(&db).await;
     assert_eq!(parents, vec![("p3".to_owned(), "kept".to_owned())]);
