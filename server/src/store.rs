@@ -58,10 +58,11 @@ pub fn json_rows(connection: &sqlx::AnyConnection, param: &str) -> String {
 }
 
 /// Writes that go to the database in one trip: `parts`, each an INSERT,
-/// UPDATE or DELETE, their numbered parameters (`$n`) shared, run in order. On SQLite that is one query of several statements
-/// (one hand-off to the connection's thread instead of one per statement;
-/// sqlx binds each statement's `$n` by its number); on PostgreSQL one
-/// statement whose parts but the last are data-modifying `WITH` clauses,
+/// UPDATE or DELETE, their numbered parameters (`$n`) shared, run in order.
+/// On SQLite that is one query of several statements (one hand-off to the
+/// connection's thread instead of one per statement; sqlx binds each
+/// statement's `$n` by its number); on PostgreSQL one statement whose parts
+/// but the last are data-modifying `WITH` clauses,
 /// which run whether or not anything reads them. There the parts all see the
 /// database as it was before the statement, so a part must not read what an
 /// earlier one wrote (a foreign key to it is fine: it is checked at the end).
