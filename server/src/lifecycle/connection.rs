@@ -162,8 +162,7 @@ pub async fn code_sent(
             message,
         };
         let sent_columns = AlsoWrite::columns(
-            "mfa_method = $6, mfa_destination = $7, mfa_code_expires_at = $8, \
-             mfa_in_flight_until = NULL, mfa_last_send_at = $2, mfa_last_activity_at = $2",
+            &code_sent_columns(6, "$2"),
             vec![
                 Value::Text(Some(method.wire_name())),
                 Value::Text(Some(&sent.destination)),
@@ -183,11 +182,10 @@ pub async fn code_sent(
     };
     let mut tx = state.db.begin_write().await?;
     record_event(&mut tx, &event, now).await?;
-    sqlx::query(
-        "UPDATE credentials SET mfa_method = $1, mfa_destination = $2, mfa_code_expires_at = $3, \
-           mfa_in_flight_until = NULL, mfa_last_send_at = $4, mfa_last_activity_at = $4 \
-         WHERE id = $5 AND deactivated_at IS NULL",
-    )
+    sqlx::query(&format!(
+        "UPDATE credentials SET {} WHERE id = $5 AND deactivated_at IS NULL",
+        code_sent_columns(1, "$4")
+    ))
     .bind(method.wire_name())
     .bind(&sent.destination)
     .bind(code_expires_at)
@@ -196,6 +194,16 @@ pub async fn code_sent(
     .execute(&mut *tx)
     .await?;
     tx.commit().await
+}
+
+/// The columns a code sent sets: the method, destination and expiry (the
+/// parameters from `first` on, in that order) and the time `now` (a parameter).
+fn code_sent_columns(first: usize, now: &str) -> String {
+    let (method, destination, expires) = (first, first + 1, first + 2);
+    format!(
+        "mfa_method = ${method}, mfa_destination = ${destination}, mfa_code_expires_at = ${expires}, \
+         mfa_in_flight_until = NULL, mfa_last_send_at = {now}, mfa_last_activity_at = {now}"
+    )
 }
 
 /// A wrong code (already counted when its check was claimed): the check is

@@ -65,25 +65,21 @@ pub async fn claim_login_attempt(
             retry_after_ms,
         ));
     }
-    record_login_attempt(tx, credential_id, now).await?;
+    sqlx::query(&login_attempt_sql("$1", "$2"))
+        .bind(credential_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
 
-/// Records a connection attempt without checking the ceilings: the first
-/// attempt of a credential created in the same transaction.
-pub async fn record_login_attempt(
-    tx: &mut sqlx::AnyConnection,
-    credential_id: &str,
-    now_ms: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO credential_login_attempts (credential_id, attempted_at) VALUES ($1, $2)",
+/// Records a connection attempt of the credential `credential` (a parameter,
+/// like `time`), without checking the ceilings: [`claim_login_attempt`]
+/// after its check, or the first attempt of a credential created with it.
+pub fn login_attempt_sql(credential: &str, time: &str) -> String {
+    format!(
+        "INSERT INTO credential_login_attempts (credential_id, attempted_at) VALUES ({credential}, {time})"
     )
-    .bind(credential_id)
-    .bind(now_ms)
-    .execute(tx)
-    .await?;
-    Ok(())
 }
 
 /// Why a slot could not be claimed.

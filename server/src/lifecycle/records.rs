@@ -8,6 +8,7 @@ use sqlx::query::Query;
 use sqlx::Any;
 
 use super::events::{bind_event, event_sql, record_event, EventKind, NewEvent};
+use super::mfa_slots;
 use crate::credentials::secrets;
 use crate::credentials::store::CredentialRow;
 use crate::credentials::ValidatedCredential;
@@ -69,10 +70,7 @@ pub async fn insert_credential_for_session(
     let creation = Creation::new(state, organisation_id, new, actor);
     let mut statements = creation.statements();
     // $1 is the credential's id, $9 the time, $21 the session's id.
-    statements.push(
-        "INSERT INTO credential_login_attempts (credential_id, attempted_at) VALUES ($1, $9)"
-            .to_owned(),
-    );
+    statements.push(mfa_slots::login_attempt_sql("$1", "$9"));
     statements.push(
         "UPDATE connect_sessions SET credential_id = $1, attempt_started_at = $9 \
          WHERE id = $21 AND credential_id IS NULL RETURNING id"
