@@ -19,6 +19,10 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::config::{ConfigError, DatabaseUrl, DATABASE_URL};
 
+mod writer_priority;
+
+pub use writer_priority::{WriterPriority, WRITER_NICE};
+
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -375,6 +379,8 @@ pub enum LockedTable {
 pub struct Database {
     pool: AnyPool,
     writers: Writers,
+    /// SQLite: how its writer's thread is scheduled.
+    writer_priority: Option<WriterPriority>,
     kind: DatabaseKind,
     /// SQLite: stops [`checkpoint_wal`] when the last clone is dropped.
     _checkpointer: Option<Arc<DropGuard>>,
@@ -433,20 +439,26 @@ impl Database {
         // runtime, in order, and each starts the moment the last ends. It is
         // held outside the pool, which would ping it (a round trip to its
         // thread) every time it is given back.
-        let writers = match kind {
+        // Its thread runs first when woken (see `writer_priority`).
+        let (writers, writer_priority) = match kind {
             DatabaseKind::Sqlite => {
-                let mut connection = AnyConnection::connect_with(&options)
-                    .await
-                    .map_err(|error| unreachable(&error))?;
+                let (mut connection, priority) =
+                    writer_priority::open_writer(AnyConnection::connect_with(&options))
+                        .await
+                        .map_err(|error| unreachable(&error))?;
                 set_up(&mut connection, kind)
                     .await
                     .map_err(|error| unreachable(&error))?;
-                Writers::Sqlite(Arc::new(Mutex::new(SqliteWriter {
+                let writer = SqliteWriter {
                     connection,
                     in_transaction: false,
-                })))
+                };
+                (
+                    Writers::Sqlite(Arc::new(Mutex::new(writer))),
+                    Some(priority),
+                )
             }
-            DatabaseKind::Postgres => Writers::Postgres,
+            DatabaseKind::Postgres => (Writers::Postgres, None),
         };
         let checkpointer = (kind == DatabaseKind::Sqlite).then(|| {
             let stop = CancellationToken::new();
@@ -456,6 +468,7 @@ impl Database {
         Ok(Database {
             pool,
             writers,
+            writer_priority,
             kind,
             _checkpointer: checkpointer,
         })
@@ -575,6 +588,11 @@ impl Database {
 
     pub fn kind(&self) -> DatabaseKind {
         self.kind
+    }
+
+    /// SQLite: whether its writer's thread runs at a raised priority.
+    pub fn writer_priority(&self) -> Option<WriterPriority> {
+        self.writer_priority
     }
 
     /// Waits for in-flight queries and closes every connection.

@@ -8,7 +8,7 @@ mod common;
 use std::future::Future;
 
 use server::config::DatabaseUrl;
-use server::store::Database;
+use server::store::{Database, WriterPriority, WRITER_NICE};
 
 async fn database(dir: &common::TempDir) -> Database {
     let db = Database::connect(&DatabaseUrl::Sqlite {
@@ -157,4 +157,80 @@ async fn many_writers_at_once_all_commit_in_turn() {
             .await
             .unwrap();
     assert_eq!(distinct, WRITERS);
+}
+
+/// Field `index` (from 1, as in proc(5)) of a thread's `/proc/self/task/<id>/stat`.
+fn thread_stat(thread: i32, index: usize) -> i64 {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{thread}/stat")).unwrap();
+    // The name, field 2, is in parentheses and may hold spaces: count after it.
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    after_name
+        .split(' ')
+        .nth(index - 3)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Whether this process may raise a thread's priority: CAP_SYS_NICE, or a
+/// soft RLIMIT_NICE that allows the writer's nice value.
+fn may_raise_priority() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let effective = status
+        .lines()
+        .find_map(|line| line.strip_prefix("CapEff:"))
+        .map(|hex| u64::from_str_radix(hex.trim(), 16).unwrap())
+        .unwrap();
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let nice_limit: i64 = limits
+        .lines()
+        .find_map(|line| line.strip_prefix("Max nice priority"))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    const CAP_SYS_NICE: u32 = 23;
+    effective & (1 << CAP_SYS_NICE) != 0 || nice_limit >= 20 - i64::from(WRITER_NICE)
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writer_thread_runs_first_where_the_process_may_raise_it() {
+    // Other tests here open databases at the same moment, which can leave
+    // the writer's new thread not told apart from theirs: open another.
+    let mut opened = Vec::new();
+    let priority = loop {
+        let dir = common::TempDir::new("writer-priority");
+        let db = database(&dir).await;
+        let priority = db.writer_priority().unwrap();
+        opened.push((db, dir));
+        if priority != WriterPriority::Unknown || opened.len() == 20 {
+            break priority;
+        }
+    };
+    let (db, _dir) = opened.pop().unwrap();
+    const NICE: usize = 19;
+    const USER_TICKS: usize = 14;
+    let thread = match priority {
+        WriterPriority::Raised { thread } => {
+            assert!(may_raise_priority());
+            assert_eq!(thread_stat(thread, NICE), i64::from(WRITER_NICE));
+            thread
+        }
+        WriterPriority::NotPermitted { thread } => {
+            assert!(!may_raise_priority());
+            assert_eq!(thread_stat(thread, NICE), 0);
+            thread
+        }
+        WriterPriority::Unknown => panic!("the writer's thread was never told apart"),
+    };
+    // It is the thread writes run on: its CPU time grows with them.
+    let cpu_before = thread_stat(thread, USER_TICKS) + thread_stat(thread, USER_TICKS + 1);
+    for n in 0..3000 {
+        sqlx::query("INSERT INTO notes (body) VALUES ($1)")
+            .bind(format!("note {n}"))
+            .execute(&mut *db.writer().await.unwrap())
+            .await
+            .unwrap();
+    }
+    let cpu_after = thread_stat(thread, USER_TICKS) + thread_stat(thread, USER_TICKS + 1);
+    assert!(cpu_after > cpu_before, "{cpu_before} → {cpu_after} ticks");
 }
