@@ -159,9 +159,11 @@ async fn many_writers_at_once_all_commit_in_turn() {
     assert_eq!(distinct, WRITERS);
 }
 
-/// Field `index` (from 1, as in proc(5)) of a thread's `/proc/self/task/<id>/stat`.
-fn thread_stat(thread: i32, index: usize) -> i64 {
-    let stat = std::fs::read_to_string(format!("/proc/self/task/{thread}/stat")).unwrap();
+/// Field `index` (from 1, as in proc(5)) of the `stat` file of a thread,
+/// `/proc/self/task/<id>` (or `/proc/thread-self` for the one calling).
+#[cfg(target_os = "linux")]
+fn thread_stat(thread: &str, index: usize) -> i64 {
+    let stat = std::fs::read_to_string(format!("{thread}/stat")).unwrap();
     // The name, field 2, is in parentheses and may hold spaces: count after it.
     let after_name = &stat[stat.rfind(')').unwrap() + 2..];
     after_name
@@ -174,6 +176,7 @@ fn thread_stat(thread: i32, index: usize) -> i64 {
 
 /// Whether this process may raise a thread's priority: CAP_SYS_NICE, or a
 /// soft RLIMIT_NICE that allows the writer's nice value.
+#[cfg(target_os = "linux")]
 fn may_raise_priority() -> bool {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let effective = status
@@ -209,21 +212,22 @@ async fn the_writer_thread_runs_first_where_the_process_may_raise_it() {
     let (db, _dir) = opened.pop().unwrap();
     const NICE: usize = 19;
     const USER_TICKS: usize = 14;
-    let thread = match priority {
+    let (thread, nice) = match priority {
         WriterPriority::Raised { thread } => {
             assert!(may_raise_priority());
-            assert_eq!(thread_stat(thread, NICE), i64::from(WRITER_NICE));
-            thread
+            (thread, i64::from(WRITER_NICE))
         }
         WriterPriority::NotPermitted { thread } => {
             assert!(!may_raise_priority());
-            assert_eq!(thread_stat(thread, NICE), 0);
-            thread
+            // As this process's other threads run.
+            (thread, thread_stat("/proc/thread-self", NICE))
         }
         WriterPriority::Unknown => panic!("the writer's thread was never told apart"),
     };
+    let thread = format!("/proc/self/task/{thread}");
+    assert_eq!(thread_stat(&thread, NICE), nice);
     // It is the thread writes run on: its CPU time grows with them.
-    let cpu_before = thread_stat(thread, USER_TICKS) + thread_stat(thread, USER_TICKS + 1);
+    let cpu_before = thread_stat(&thread, USER_TICKS) + thread_stat(&thread, USER_TICKS + 1);
     for n in 0..3000 {
         sqlx::query("INSERT INTO notes (body) VALUES ($1)")
             .bind(format!("note {n}"))
@@ -231,6 +235,6 @@ async fn the_writer_thread_runs_first_where_the_process_may_raise_it() {
             .await
             .unwrap();
     }
-    let cpu_after = thread_stat(thread, USER_TICKS) + thread_stat(thread, USER_TICKS + 1);
+    let cpu_after = thread_stat(&thread, USER_TICKS) + thread_stat(&thread, USER_TICKS + 1);
     assert!(cpu_after > cpu_before, "{cpu_before} → {cpu_after} ticks");
 }
