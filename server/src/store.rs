@@ -92,6 +92,24 @@ pub fn together<S: AsRef<str>>(connection: &sqlx::AnyConnection, parts: &[S]) ->
     }
 }
 
+/// [`together`] for parts that each return rows of the same columns
+/// (`RETURNING`), all of which come back: on PostgreSQL the parts but the
+/// last are `WITH` clauses there too, and their rows are read as one.
+pub fn together_returning<S: AsRef<str>>(connection: &sqlx::AnyConnection, parts: &[S]) -> String {
+    if !connection.backend_name().eq_ignore_ascii_case("postgresql") || parts.len() < 2 {
+        return together(connection, parts);
+    }
+    let clauses: Vec<String> = parts
+        .iter()
+        .enumerate()
+        .map(|(n, part)| format!("part_{n} AS ({})", part.as_ref()))
+        .collect();
+    let reads: Vec<String> = (0..parts.len())
+        .map(|n| format!("SELECT * FROM part_{n}"))
+        .collect();
+    format!("WITH {} {}", clauses.join(", "), reads.join(" UNION ALL "))
+}
+
 /// The pages each SQLite connection caches: 512 KiB (SQLite's default is
 /// 2 MiB). The operating system caches the file anyway, and eight full caches
 /// were a quarter of an idle server's memory (docs/benchmarks.md,

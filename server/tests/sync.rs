@@ -1,5 +1,6 @@
 //! The sync job's lease: a sync that outlasts its lease keeps it renewed, so
-//! no other worker starts the same sync meanwhile.
+//! no other worker starts the same sync meanwhile. A sync's rows: those that
+//! do not fit in its first trip to the database are stored too, each once.
 
 mod common;
 
@@ -13,6 +14,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use common::{spawn_app_with, spawn_sandbox, Backend, TestAppOptions};
 use serde_json::json;
+use server::lifecycle::syncs::stored;
+use server::sync::SyncOutcome;
+use server::utility::{Account, Statement};
 
 /// Forwards every request to the sandbox and counts the account reads (one per sync).
 #[derive(Clone)]
@@ -124,3 +128,94 @@ async fn a_slow_sync_keeps_its_lease_and_runs_once(backend: Backend) {
 }
 
 database_tests!(a_slow_sync_keeps_its_lease_and_runs_once);
+
+/// `count` statements of `accounts`, a month each from January 2020.
+fn statements(accounts: &[Account], count: usize) -> Vec<Statement> {
+    (0..count)
+        .map(|n| {
+            let account = &accounts[n % accounts.len()];
+            let month = time::Month::January.nth_next((n % 12) as u8);
+            let year = 2020 + (n / 12) as i32;
+            Statement {
+                id: format!("{}-{n:04}", account.account_number),
+                account_number: account.account_number.clone(),
+                period_start: time::Date::from_calendar_date(year, month, 1).unwrap(),
+                period_end: time::Date::from_calendar_date(year, month, 28).unwrap(),
+                usage: 100.0 + n as f64,
+                usage_unit: "gallons".to_owned(),
+                amount_cents: 1_000 + n as i64,
+                currency: "USD".to_owned(),
+            }
+        })
+        .collect()
+}
+
+async fn stored_rows(app: &common::TestApp, id: &str, table: &str) -> i64 {
+    let (count,): (i64,) = sqlx::query_as(&format!(
+        "SELECT COUNT(*) FROM {table} WHERE credential_id = $1"
+    ))
+    .bind(id)
+    .fetch_one(app.state().db.pool())
+    .await
+    .unwrap();
+    count
+}
+
+async fn a_sync_of_more_than_one_trip_stores_each_row_once(backend: Backend) {
+    let app = spawn_app_with(backend, TestAppOptions::default()).await;
+    let org = app.organisation("Acme Solar").await;
+    let id = app
+        .synced_credential(&org.api, "sandbox-water", "user_nomfa")
+        .await;
+    let accounts_before = stored_rows(&app, &id, "utility_accounts").await;
+    let statements_before = stored_rows(&app, &id, "utility_statements").await;
+    let row = server::credentials::store::find_by_id(&app.state().db, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    let accounts: Vec<Account> = (1..=3)
+        .map(|n| Account {
+            account_number: format!("9000-00000{n}"),
+            service_address: format!("{n} Mill Street, Springfield"),
+            fuel: "water".to_owned(),
+        })
+        .collect();
+    // 800 statement values: more than the sync's first trip carries.
+    let many = statements(&accounts, 100);
+    let outcome = stored(app.state(), &row, &accounts, &many, "job:test")
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        SyncOutcome::Synced {
+            new_accounts: 3,
+            new_statements: 100
+        }
+    );
+    assert_eq!(
+        stored_rows(&app, &id, "utility_accounts").await,
+        accounts_before + 3
+    );
+    assert_eq!(
+        stored_rows(&app, &id, "utility_statements").await,
+        statements_before + 100
+    );
+    // Again, with one statement more at the end: only that one is new.
+    let more = statements(&accounts, 101);
+    let outcome = stored(app.state(), &row, &accounts, &more, "job:test")
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        SyncOutcome::Synced {
+            new_accounts: 0,
+            new_statements: 1
+        }
+    );
+    assert_eq!(
+        stored_rows(&app, &id, "utility_statements").await,
+        statements_before + 101
+    );
+}
+
+database_tests!(a_sync_of_more_than_one_trip_stores_each_row_once);

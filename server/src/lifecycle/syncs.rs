@@ -14,9 +14,13 @@ use super::events::{
 use crate::credentials::store::CredentialRow;
 use crate::jobs::lease_until;
 use crate::state::AppState;
+use crate::store;
 use crate::sync::storage;
 use crate::sync::{SyncOutcome, INACCESSIBLE_AFTER};
 use crate::utility::{Account, Statement, UtilityError};
+
+/// What the sync's UPDATE returns its row as (see [`stored`]).
+const STALE_SINCE: &str = "stale_since";
 
 /// The longest pause between tries while the utility is down.
 const MAX_RETRY_PAUSE_MS: i64 = 60 * 60 * 1000;
@@ -30,23 +34,44 @@ pub async fn stored(
     actor: &str,
 ) -> anyhow::Result<SyncOutcome> {
     let now = state.clock.now_ms();
-    let mut tx = state.db.begin_write_in_line().await?;
-    // Returned as it is: the staleness flag this sync clears, if set. (All
-    // rows: sqlx's `fetch_one` on SQLite stops at the BEGIN's result.)
-    let returned: Vec<(Option<i64>,)> = sqlx::query_as(&tx.begin_with(
+    let writes = storage::Writes::new(&row.id, accounts, statements, now);
+    // One trip: the BEGIN, the credential's UPDATE and what of the accounts and
+    // statements fits with it, all returning `(kind, value)` rows. The UPDATE
+    // returns the staleness flag this sync clears, as it is. (All rows: sqlx's
+    // `fetch_one` on SQLite stops at the BEGIN's result.)
+    let mut parts = vec![format!(
         "UPDATE credentials SET last_synced_at = $1, last_fresh_at = $1, next_sync_at = $2, sync_failures = 0, \
-           sync_lease_until = NULL WHERE id = $3 RETURNING stale_since",
-    ))
-    .bind(now)
-    .bind(now + state.settings.next_sync_delay_ms())
-    .bind(&row.id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let (stale_since,) = returned
-        .into_iter()
-        .next()
-        .ok_or(sqlx::Error::RowNotFound)?;
-    let stored = storage::store(&mut tx, &row.id, accounts, statements, now).await?;
+           sync_lease_until = NULL WHERE id = $3 \
+         RETURNING '{STALE_SINCE}' AS kind, CAST(stale_since AS TEXT) AS value"
+    )];
+    let leading = writes.leading(4);
+    let carried = leading.len();
+    parts.extend(leading);
+    let mut tx = state.db.begin_write_in_line().await?;
+    let sql = tx.begin_with(&store::together_returning(&tx, &parts));
+    let query = sqlx::query_as(&sql)
+        .bind(now)
+        .bind(now + state.settings.next_sync_delay_ms())
+        .bind(&row.id);
+    let returned = writes
+        .bind_leading(carried, query)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut stored = storage::Stored::default();
+    let mut stale_since = None;
+    let mut updated = false;
+    for (kind, value) in returned {
+        if kind == STALE_SINCE {
+            updated = true;
+            stale_since = value.map(|since| since.parse::<i64>()).transpose()?;
+        } else {
+            stored.add(&kind, value);
+        }
+    }
+    if !updated {
+        return Err(sqlx::Error::RowNotFound.into());
+    }
+    writes.store_rest(carried, &mut tx, &mut stored).await?;
     if let Some(stale_since) = stale_since {
         super::staleness::recovered(&mut tx, row, stale_since, actor, now).await?;
     }
