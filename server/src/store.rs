@@ -93,8 +93,9 @@ pub fn together<S: AsRef<str>>(connection: &sqlx::AnyConnection, parts: &[S]) ->
 }
 
 /// [`together`] for parts that each return rows of the same columns
-/// (`RETURNING`), all of which come back: on PostgreSQL the parts but the
-/// last are `WITH` clauses there too, and their rows are read as one.
+/// (`RETURNING`), all of which come back: on PostgreSQL every part is a
+/// data-modifying `WITH` clause (seeing the database as [`together`] says)
+/// and their rows are read as one `UNION ALL`.
 pub fn together_returning<S: AsRef<str>>(connection: &sqlx::AnyConnection, parts: &[S]) -> String {
     if !connection.backend_name().eq_ignore_ascii_case("postgresql") || parts.len() < 2 {
         return together(connection, parts);
