@@ -824,7 +824,127 @@ async fn a_login_submitted_twice_at_once_creates_one_credential(backend: Backend
     assert_eq!(events, 5, "one CREATED event per credential");
 }
 
+/// Each step that writes answers with the state as stored, though it no
+/// longer reads it back (the login, the method, a resend and the code
+/// answer from the rows they wrote): a read of the session right after each
+/// shows the very same state.
+async fn each_step_answers_the_state_it_stored(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let token = expect_json(
+        org.api
+            .post(
+                "/api/v1/connect-tokens",
+                json!({"correlationId": "customer-42", "owner": "END_USER",
+                       "contactEmail": "end.user@example.com", "contactLanguage": "es"}),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let connect = app.connect_client(token["token"].as_str().unwrap());
+    let read_back = || async { expect_json(connect.get("/api/connect/session").await, 200).await };
+    // The utility takes two seconds to answer the login: it stays CONNECTING meanwhile.
+    app.sandbox_admin(
+        "/api/admin/utilities/sandbox-gas/faults",
+        json!({"latencyMs": 2000}),
+    )
+    .await;
+    let login =
+        json!({"utilityId": "sandbox-gas", "username": "user_good", "password": "pass_good"});
+    let connecting = expect_json(connect.post("/api/connect/credentials", login).await, 200).await;
+    assert_eq!(connecting["step"], "CONNECTING", "{connecting}");
+    assert_eq!(connecting, read_back().await);
+    app.sandbox_admin("/api/admin/utilities/sandbox-gas/faults", json!({}))
+        .await;
+    app.wait_for_step(&connect, "CHOOSE_METHOD").await;
+
+    let code_step = expect_json(
+        connect
+            .post("/api/connect/mfa/method", json!({"method": "SMS"}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(code_step["step"], "ENTER_CODE", "{code_step}");
+    assert_eq!(code_step, read_back().await);
+    // Past the resend cooldown.
+    app.state().clock.advance(time::Duration::seconds(31));
+    let resent = expect_json(
+        connect.post("/api/connect/mfa/resend", json!({})).await,
+        200,
+    )
+    .await;
+    assert_eq!(resent["resendsLeft"], 2, "{resent}");
+    assert_eq!(resent, read_back().await);
+
+    let code = app.latest_code("sandbox-gas", "user_good").await;
+    let done = expect_json(
+        connect
+            .post("/api/connect/mfa/code", json!({"code": code}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(done["step"], "SUCCESS", "{done}");
+    assert_eq!(done["contactEmail"], "e•••@example.com", "{done}");
+    assert_eq!(done, read_back().await);
+}
+
+/// The credential a Connect login answers with, built without reading it
+/// back, is the row as stored, field by field (with the integrator's contact).
+async fn a_connect_login_knows_the_credential_it_stored(backend: Backend) {
+    use server::credentials::store::find_by_id;
+    use server::credentials::ValidatedCredential;
+    use server::lifecycle::records::{self, Contact, ContactSource};
+    use shared::validation::{EmailAddress, Password, Username};
+
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let token = new_connect_token(&org).await;
+    let (session_id,): (String,) = sqlx::query_as(
+        "SELECT id FROM connect_sessions WHERE organisation_id = $1 AND credential_id IS NULL",
+    )
+    .bind(&org.id)
+    .fetch_one(app.state().db.pool())
+    .await
+    .unwrap();
+    assert!(token["token"].is_string());
+    let new = ValidatedCredential {
+        utility_id: "sandbox-gas".into(),
+        username: Username::parse("user_good").unwrap(),
+        password: Password::parse("pass_good").unwrap(),
+        correlation_id: Some("customer-42".into()),
+        owner: shared::credentials::Owner::EndUser,
+        contact: Some(Contact {
+            email: EmailAddress::parse("end.user@example.com").unwrap(),
+            source: ContactSource::Integrator,
+            language: Some(shared::i18n::Language::Es),
+        }),
+    };
+    let created =
+        records::insert_credential_for_session(app.state(), &session_id, &org.id, &new, "end_user")
+            .await
+            .unwrap()
+            .expect("the session had no credential");
+    let stored = find_by_id(&app.state().db, &created.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(created, stored);
+    let again =
+        records::insert_credential_for_session(app.state(), &session_id, &org.id, &new, "end_user")
+            .await
+            .unwrap();
+    assert!(
+        again.is_none(),
+        "a second login on the session wrote {again:?}"
+    );
+}
+
 database_tests!(
+    each_step_answers_the_state_it_stored,
+    a_connect_login_knows_the_credential_it_stored,
     a_login_submitted_twice_at_once_creates_one_credential,
     a_new_credential_connects_through_connect_with_each_method,
     many_logins_wait_for_the_utility_side_by_side,

@@ -58,13 +58,13 @@ fn code_expired(state: &AppState, row: &CredentialRow) -> bool {
             .is_some_and(|at| at <= state.clock.now_ms())
 }
 
-/// The state right after a login was requested (CONNECTING), and only then
-/// the login worker is woken: the answer never skips "Connecting with your utility".
-async fn answer_then_log_in(
+/// `answer`, the state read right after a login was requested (CONNECTING),
+/// and only then the login worker is woken: the answer never skips
+/// "Connecting with your utility".
+fn answer_then_log_in(
     state: &AppState,
-    session: &ConnectSession,
+    answer: Result<Json<ConnectState>, ApiError>,
 ) -> Result<Json<ConnectState>, ApiError> {
-    let answer = fresh_state(state, session).await;
     state.wakeups.logins.notify_one();
     answer
 }
@@ -75,6 +75,20 @@ async fn fresh_state(
     session: &ConnectSession,
 ) -> Result<Json<ConnectState>, ApiError> {
     state_of(state, &session.reload(state).await?).await
+}
+
+/// The state after this request's write left the session's credential as
+/// `credential` (read back by the write itself): [`fresh_state`] without
+/// reading the session again, which Connect's every step would otherwise cost
+/// (docs/benchmarks.md, MFA flows). The session's own columns that the write
+/// may change (the attempt completed) decide no step that the credential's
+/// status does not decide already.
+async fn state_after(
+    state: &AppState,
+    session: &ConnectSession,
+    credential: CredentialRow,
+) -> Result<Json<ConnectState>, ApiError> {
+    state_of(state, &session.with_credential(credential)).await
 }
 
 /// What Connect shows for `session` as it was read.
@@ -233,11 +247,13 @@ pub async fn submit_credentials(
                 ACTOR,
             )
             .await?;
-            if created.is_none() {
+            let Some(created) = created else {
                 return Err(ApiError::Conflict(
                     language.login_already_submitted().into(),
                 ));
-            }
+            };
+            let answer = state_after(&state, &session, created).await;
+            return answer_then_log_in(&state, answer);
         }
         Some(row) if row.status_detail == StatusDetail::InvalidCredentials => {
             let mut tx = state.db.begin_write().await?;
@@ -267,7 +283,7 @@ pub async fn submit_credentials(
             ))
         }
     }
-    answer_then_log_in(&state, &session).await
+    answer_then_log_in(&state, fresh_state(&state, &session).await)
 }
 
 /// Moves the credential to CONNECTING and queues a login; marks the attempt started.
@@ -322,7 +338,7 @@ pub async fn reconnect(
     )
     .await?;
     tx.commit().await?;
-    answer_then_log_in(&state, &session).await
+    answer_then_log_in(&state, fresh_state(&state, &session).await)
 }
 
 /// Update mode after INVALID_CREDENTIALS: the end-user re-enters the password.
@@ -358,7 +374,7 @@ pub async fn submit_password(
     )
     .await?;
     tx.commit().await?;
-    answer_then_log_in(&state, &session).await
+    answer_then_log_in(&state, fresh_state(&state, &session).await)
 }
 
 /// Ends the verification attempt as MULTI_FACTOR_AUTHENTICATION_FAILED.
@@ -441,7 +457,9 @@ async fn send_code(
         .await
     {
         Ok(sent) => {
-            connection::code_sent(state, &row, method, &sent, ACTOR).await?;
+            if let Some(sent) = connection::code_sent(state, &row, method, &sent, ACTOR).await? {
+                return state_after(state, session, sent).await;
+            }
         }
         Err(UtilityError::TooManySends {
             retry_after_seconds,
@@ -525,7 +543,9 @@ pub async fn submit_code(
         .await
     {
         Ok(token) => {
-            complete_connection(&state, &row, &token, None, ACTOR).await?;
+            if let Some(connected) = complete_connection(&state, &row, &token, None, ACTOR).await? {
+                return state_after(&state, &session, connected).await;
+            }
         }
         Err(UtilityError::WrongCode { attempts_left }) => {
             let wrong_codes = row.mfa_wrong_codes + 1;

@@ -76,6 +76,14 @@ impl ConnectSession {
         Ok(())
     }
 
+    /// The session as read, with `credential` as its credential.
+    pub fn with_credential(&self, credential: CredentialRow) -> ConnectSession {
+        ConnectSession {
+            credential: Some(credential),
+            ..self.clone()
+        }
+    }
+
     /// The session as stored now (after this request's own writes), still
     /// answered in the request's language.
     pub async fn reload(&self, state: &AppState) -> Result<ConnectSession, ApiError> {

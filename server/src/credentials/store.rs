@@ -31,7 +31,7 @@ pub fn columns_of(alias: &str) -> String {
 }
 
 /// A credential row without its secrets (those are read only where used).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CredentialRow {
     pub id: String,
     pub organisation_id: String,
@@ -153,11 +153,31 @@ pub async fn find(
 /// The credential `id`, whoever owns it: for jobs and Connect sessions, which
 /// already know the organisation.
 pub async fn find_by_id(db: &Database, id: &str) -> Result<Option<CredentialRow>, sqlx::Error> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM credentials WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(CredentialRow::from_row).transpose()
+    Ok(find_by_id_with(db, id, &[], |_| Ok(()))
+        .await?
+        .map(|(row, ())| row))
+}
+
+/// [`find_by_id`] with `more` columns of the row (a sealed secret, a counter),
+/// read by `read` from the same statement: a job that needs the row and a
+/// secret reads them in one trip to the database (docs/benchmarks.md, MFA
+/// flows), and the row type still carries no secret.
+pub async fn find_by_id_with<T>(
+    db: &Database,
+    id: &str,
+    more: &[&str],
+    read: impl FnOnce(&AnyRow) -> Result<T, sqlx::Error>,
+) -> Result<Option<(CredentialRow, T)>, sqlx::Error> {
+    let more: String = more.iter().map(|column| format!(", {column}")).collect();
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS}{more} FROM credentials WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref()
+        .map(|row| Ok((CredentialRow::from_row(row)?, read(row)?)))
+        .transpose()
 }
 
 /// The filters, sort and page of a credential listing, already validated.

@@ -9,10 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shared::StatusDetail;
+use sqlx::any::AnyRow;
+use sqlx::Row;
 use tokio_util::sync::CancellationToken;
 
 use crate::credentials::secrets::open_password;
-use crate::credentials::store::find_by_id;
+use crate::credentials::store::find_by_id_with;
 use crate::lifecycle::{connection, logins};
 use crate::state::AppState;
 use crate::utility::{LoginOutcome, UtilityError};
@@ -54,7 +56,20 @@ pub async fn run(
 
 #[tracing::instrument(skip(state, requested_at))]
 async fn log_in(state: &AppState, credential_id: &str, requested_at: i64) -> anyhow::Result<()> {
-    let Some(row) = find_by_id(&state.db, credential_id).await? else {
+    let read_login = |row: &AnyRow| {
+        Ok((
+            row.try_get::<i64, _>("login_attempts")?,
+            row.try_get::<String, _>("sealed_password")?,
+        ))
+    };
+    let found = find_by_id_with(
+        &state.db,
+        credential_id,
+        &["login_attempts", "sealed_password"],
+        read_login,
+    )
+    .await?;
+    let Some((row, (attempts, sealed_password))) = found else {
         return Ok(());
     };
     if !matches!(
@@ -63,11 +78,6 @@ async fn log_in(state: &AppState, credential_id: &str, requested_at: i64) -> any
     ) {
         return logins::finish_request(state, credential_id, requested_at).await;
     }
-    let (attempts, sealed_password): (i64, String) =
-        sqlx::query_as("SELECT login_attempts, sealed_password FROM credentials WHERE id = $1")
-            .bind(credential_id)
-            .fetch_one(state.db.pool())
-            .await?;
     let password = open_password(&state.keyring, credential_id, &sealed_password)?;
     let username = shared::validation::Username::parse(&row.username)
         .map_err(|error| anyhow::anyhow!("stored username is invalid: {error}"))?;
@@ -80,6 +90,7 @@ async fn log_in(state: &AppState, credential_id: &str, requested_at: i64) -> any
         Ok(LoginOutcome::Authenticated(session)) => {
             connection::complete_connection(state, &row, &session, Some(requested_at), ACTOR)
                 .await?
+                .is_some()
         }
         Ok(LoginOutcome::MfaRequired(challenge)) => {
             connection::start_challenge(state, &row, &challenge, Some(requested_at), ACTOR).await?

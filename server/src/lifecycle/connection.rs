@@ -10,7 +10,7 @@ use super::events::{
 };
 use crate::clock::{from_ms, to_ms};
 use crate::credentials::secrets::seal_token;
-use crate::credentials::store::CredentialRow;
+use crate::credentials::store::{CredentialRow, COLUMNS};
 use crate::state::AppState;
 use crate::utility::{CodeSent, MfaChallenge, SessionToken};
 
@@ -54,20 +54,25 @@ pub async fn start_challenge(
         ],
     )
     .ending_login(ends_login);
-    Ok(transition_alone(&state.db, &change, &challenge_columns, None, now).await?)
+    Ok(
+        transition_alone(&state.db, &change, &challenge_columns, None, now)
+            .await?
+            .is_some(),
+    )
 }
 
 /// The utility issued a session: seal and store it, mark the credential
 /// connected, and complete the Connect sessions that were waiting for it
 /// (an update link is used up this way); also ends the login request made at
-/// `ends_login`, when the login worker connected it.
+/// `ends_login`, when the login worker connected it. The credential as
+/// connected, when this call connected it.
 pub async fn complete_connection(
     state: &AppState,
     row: &CredentialRow,
     session: &SessionToken,
     ends_login: Option<i64>,
     actor: &str,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Option<CredentialRow>> {
     let now = state.clock.now_ms();
     // A stated expiry, or (the utility says nothing) one predicted from the
     // lives of its recent tokens, or none while there is no history.
@@ -125,7 +130,7 @@ pub async fn complete_connection(
     )
     .ending_login(ends_login);
     let waiting_sessions = super::sessions::complete_waiting(&row.id, now);
-    let changed = transition_alone(
+    let connected = transition_alone(
         &state.db,
         &change,
         &session_columns,
@@ -133,23 +138,23 @@ pub async fn complete_connection(
         now,
     )
     .await?;
-    if changed {
+    if connected.is_some() {
         // The first sync runs right away.
         state.wakeups.syncs.notify_one();
     }
-    Ok(changed)
+    Ok(connected)
 }
 
 /// A code is on its way: CODE_REQUIRED after the first send (a resend or
 /// another method is an MFA_CODE_SENT event), and the method, destination and
-/// expiry remembered.
+/// expiry remembered. The credential as this left it, unless it had moved on.
 pub async fn code_sent(
     state: &AppState,
     row: &CredentialRow,
     method: MfaMethod,
     sent: &CodeSent,
     actor: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<Option<CredentialRow>, sqlx::Error> {
     let now = state.clock.now_ms();
     let message = format!("Code sent by {} to {}.", method.label(), sent.destination);
     let code_expires_at = to_ms(sent.code_expires_at);
@@ -169,8 +174,7 @@ pub async fn code_sent(
                 Value::Integer(Some(code_expires_at)),
             ],
         );
-        transition_alone(&state.db, &change, &sent_columns, None, now).await?;
-        return Ok(());
+        return transition_alone(&state.db, &change, &sent_columns, None, now).await;
     }
     let event = NewEvent {
         credential_id: &row.id,
@@ -182,8 +186,8 @@ pub async fn code_sent(
     };
     let mut tx = state.db.begin_write().await?;
     record_event(&mut tx, &event, now).await?;
-    sqlx::query(&format!(
-        "UPDATE credentials SET {} WHERE id = $5 AND deactivated_at IS NULL",
+    let updated = sqlx::query(&format!(
+        "UPDATE credentials SET {} WHERE id = $5 AND deactivated_at IS NULL RETURNING {COLUMNS}",
         code_sent_columns(1, "$4")
     ))
     .bind(method.wire_name())
@@ -191,9 +195,10 @@ pub async fn code_sent(
     .bind(code_expires_at)
     .bind(now)
     .bind(&row.id)
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
-    tx.commit().await
+    tx.commit().await?;
+    updated.as_ref().map(CredentialRow::from_row).transpose()
 }
 
 /// The columns a code sent sets: the method, destination and expiry (the
@@ -255,12 +260,13 @@ pub async fn fail_verification(
         "mfa_challenge_id = NULL, mfa_in_flight_until = NULL",
         Vec::new(),
     );
-    transition_alone(
+    Ok(transition_alone(
         &state.db,
         &change,
         &forget_challenge,
         None,
         state.clock.now_ms(),
     )
-    .await
+    .await?
+    .is_some())
 }

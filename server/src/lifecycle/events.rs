@@ -8,8 +8,9 @@ use shared::webhooks::WebhookEventType;
 use shared::{Status, StatusDetail};
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
-use sqlx::{Any, AnyConnection};
+use sqlx::{Any, AnyConnection, Row};
 
+use crate::credentials::store::{CredentialRow, COLUMNS};
 use crate::mail::notices::{self, StopReason};
 use crate::store::{self, Database, WriteTransaction};
 use crate::webhooks::outbox::{self, CredentialRef, Message};
@@ -195,10 +196,6 @@ pub fn bind_event<'q>(
         .bind(now_ms)
 }
 
-/// What a transition reads back: organisation_id, utility_id, correlation_id,
-/// first_connected_at, repair_needed_since.
-type TransitionedRow = (String, String, Option<String>, Option<i64>, Option<i64>);
-
 /// One status change.
 #[derive(Debug, Clone)]
 pub struct Transition<'a> {
@@ -291,7 +288,7 @@ pub async fn transition(
     let Some(moved) = move_status(connection, &sql, change, &nothing_else, now_ms).await? else {
         return Ok(false);
     };
-    let credential = moved.credential(change.credential_id);
+    let credential = moved.row.reference();
     keep_repair_in_step(connection, change, &moved, &credential, now_ms).await?;
     let (event, message) = announcement(change, &credential);
     record_event_and_notify(connection, &event, &message, now_ms).await?;
@@ -303,26 +300,28 @@ pub async fn transition(
 /// UPDATE and `then` (a statement that belongs to the change) with its event,
 /// both only when the status changes. On SQLite it takes the one writer for
 /// two trips: the guarded UPDATE with the transaction's BEGIN, then the
-/// event, its webhook, `then` and the COMMIT.
+/// event, its webhook, `then` and the COMMIT. Returns the credential as this
+/// call left it, when it made the change: what Connect answers, without
+/// reading it again.
 pub async fn transition_alone(
     db: &Database,
     change: &Transition<'_>,
     also: &AlsoWrite<'_>,
     then: Option<&FollowUp<'_>>,
     now_ms: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Option<CredentialRow>, sqlx::Error> {
     let mut tx = db.begin_write_in_line().await?;
     let sql = tx.begin_with(&guarded_update_sql(also));
     let Some(moved) = move_status(&mut tx, &sql, change, also, now_ms).await? else {
         tx.commit().await?;
-        return Ok(false);
+        return Ok(None);
     };
-    let credential = moved.credential(change.credential_id);
+    let credential = moved.row.reference();
     keep_repair_in_step(&mut tx, change, &moved, &credential, now_ms).await?;
     let (event, message) = announcement(change, &credential);
     record_event_notify_and_commit(tx, &event, &message, then, now_ms).await?;
     log_change(change);
-    Ok(true)
+    Ok(Some(moved.row))
 }
 
 /// A statement that belongs to a transition ([`transition_alone`]): its SQL
@@ -332,24 +331,14 @@ pub struct FollowUp<'a> {
     pub values: Vec<Value<'a>>,
 }
 
-/// What a transition's guarded UPDATE reads back, as the row was.
+/// What a transition's guarded UPDATE reads back.
 struct Moved {
-    organisation_id: String,
-    utility_id: String,
-    correlation_id: Option<String>,
+    /// The credential as the transition leaves it.
+    row: CredentialRow,
+    /// As they were: the transition writes neither on its way to a failure
+    /// (see [`AlsoWrite`]), and the repair flag only after this.
     first_connected_at: Option<i64>,
     repair_needed_since: Option<i64>,
-}
-
-impl Moved {
-    fn credential<'a>(&'a self, id: &'a str) -> CredentialRef<'a> {
-        CredentialRef {
-            id,
-            organisation_id: &self.organisation_id,
-            utility_id: &self.utility_id,
-            correlation_id: self.correlation_id.as_deref(),
-        }
-    }
 }
 
 /// The guarded UPDATE, writing `also` too.
@@ -360,15 +349,14 @@ fn guarded_update_sql(also: &AlsoWrite<'_>) -> String {
     } else {
         format!(", {}", also.assignments)
     };
-    // The columns returned are not written here, so they show the row as it was.
     format!(
         "UPDATE credentials SET status_detail = $1, updated_at = $2, failure_message = $3{also_sql} \
          WHERE id = $4 AND status_detail = $5 AND deactivated_at IS NULL \
-         RETURNING organisation_id, utility_id, correlation_id, first_connected_at, repair_needed_since"
+         RETURNING {COLUMNS}, first_connected_at, repair_needed_since"
     )
 }
 
-/// Runs `sql` (from [`guarded_update_sql`]): the row as it was, if it moved.
+/// Runs `sql` (from [`guarded_update_sql`]): what it read back, if the status moved.
 async fn move_status(
     connection: &mut AnyConnection,
     sql: &str,
@@ -376,7 +364,7 @@ async fn move_status(
     also: &AlsoWrite<'_>,
     now_ms: i64,
 ) -> Result<Option<Moved>, sqlx::Error> {
-    let mut query = sqlx::query_as(sql)
+    let mut query = sqlx::query(sql)
         .bind(change.to.as_str())
         .bind(now_ms)
         .bind(
@@ -398,18 +386,14 @@ async fn move_status(
     }
     // All rows, not the first: sqlx's `fetch_optional` on SQLite gives up at
     // the first statement's result, the BEGIN's when one goes before.
-    let moved: Option<TransitionedRow> = query.fetch_all(connection).await?.into_iter().next();
-    Ok(moved.map(
-        |(organisation_id, utility_id, correlation_id, first_connected_at, repair_needed_since)| {
-            Moved {
-                organisation_id,
-                utility_id,
-                correlation_id,
-                first_connected_at,
-                repair_needed_since,
-            }
-        },
-    ))
+    let Some(moved) = query.fetch_all(connection).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    Ok(Some(Moved {
+        row: CredentialRow::from_row(&moved)?,
+        first_connected_at: moved.try_get("first_connected_at")?,
+        repair_needed_since: moved.try_get("repair_needed_since")?,
+    }))
 }
 
 /// A credential that had connected and now fails needs repair; one that

@@ -58,15 +58,16 @@ pub async fn insert_credential(
 
 /// [`insert_credential`] for the Connect session `session_id`, which it is
 /// attached to, with the credential's first connection attempt recorded: one
-/// trip to SQLite's writer, then the COMMIT. None when the session had a
-/// credential already (a double submit lost the race): nothing is written.
+/// trip to SQLite's writer, then the COMMIT. The credential as inserted, or
+/// None when the session had a credential already (a double submit lost the
+/// race): nothing is written.
 pub async fn insert_credential_for_session(
     state: &AppState,
     session_id: &str,
     organisation_id: &str,
     new: &ValidatedCredential,
     actor: &str,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<CredentialRow>, ApiError> {
     let creation = Creation::new(state, organisation_id, new, actor);
     let mut statements = creation.statements();
     // $1 is the credential's id, $9 the time, $21 the session's id.
@@ -88,7 +89,7 @@ pub async fn insert_credential_for_session(
         return Ok(None);
     }
     tx.commit().await?;
-    Ok(Some(creation.id))
+    Ok(Some(creation.row()))
 }
 
 /// What creating a credential writes: the credential and its CREATED event.
@@ -136,6 +137,40 @@ impl<'a> Creation<'a> {
                 .to_owned(),
             event_sql(13),
         ]
+    }
+
+    /// The credential as [`Creation::statements`] insert it, without reading
+    /// it back: what a Connect login answers.
+    fn row(&self) -> CredentialRow {
+        let contact = self.new.contact.as_ref();
+        CredentialRow {
+            id: self.id.clone(),
+            organisation_id: self.organisation_id.to_owned(),
+            utility_id: self.new.utility_id.clone(),
+            username: self.new.username.as_str().to_owned(),
+            correlation_id: self.new.correlation_id.clone(),
+            owner: self.new.owner,
+            status_detail: StatusDetail::Connecting,
+            failure_message: None,
+            token_expires_at: None,
+            last_synced_at: None,
+            next_sync_at: None,
+            created_at: self.now,
+            updated_at: self.now,
+            deactivated_at: None,
+            mfa_challenge_id: None,
+            mfa_options: None,
+            mfa_method: None,
+            mfa_destination: None,
+            mfa_code_expires_at: None,
+            mfa_sends: 0,
+            mfa_wrong_codes: 0,
+            mfa_last_activity_at: None,
+            stale_since: None,
+            contact_email: contact.map(|contact| contact.email.as_str().to_owned()),
+            contact_language: contact.and_then(|contact| contact.language),
+            token_expiry_predicted: false,
+        }
     }
 
     /// `sql`, built on [`Creation::statements`], with their parameters bound.

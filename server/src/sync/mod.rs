@@ -10,8 +10,11 @@
 
 pub mod storage;
 
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
 use crate::credentials::secrets::open_token;
-use crate::credentials::store::{find_by_id, CredentialRow};
+use crate::credentials::store::{find_by_id_with, CredentialRow};
 use crate::credentials::token_was_rejected;
 use crate::lifecycle::syncs::{mark_refresh_required, retry_later, stored, unschedule};
 use crate::state::AppState;
@@ -42,10 +45,18 @@ pub async fn sync(
     credential_id: &str,
     actor: &str,
 ) -> anyhow::Result<SyncOutcome> {
-    let Some(row) = find_by_id(&state.db, credential_id).await? else {
+    let read_token = |row: &AnyRow| row.try_get::<Option<String>, _>("sealed_session_token");
+    let found = find_by_id_with(
+        &state.db,
+        credential_id,
+        &["sealed_session_token"],
+        read_token,
+    )
+    .await?;
+    let Some((row, sealed_token)) = found else {
         return Ok(SyncOutcome::NotConnected);
     };
-    let Some(token) = stored_token(state, &row).await? else {
+    let Some(token) = stored_token(state, &row, sealed_token)? else {
         unschedule(state, credential_id).await?;
         return Ok(SyncOutcome::NotConnected);
     };
@@ -70,19 +81,15 @@ pub fn is_syncable(row: &CredentialRow) -> bool {
     row.deactivated_at.is_none() && row.status_detail.is_syncable()
 }
 
-/// The session token of a credential that can be synced, if it has one.
-async fn stored_token(
+/// The session token, opened, of a credential that can be synced, if it has one.
+fn stored_token(
     state: &AppState,
     row: &CredentialRow,
+    sealed: Option<String>,
 ) -> anyhow::Result<Option<SecretToken>> {
     if !is_syncable(row) {
         return Ok(None);
     }
-    let (sealed,): (Option<String>,) =
-        sqlx::query_as("SELECT sealed_session_token FROM credentials WHERE id = $1")
-            .bind(&row.id)
-            .fetch_one(state.db.pool())
-            .await?;
     sealed
         .map(|sealed| open_token(&state.keyring, &row.id, &sealed))
         .transpose()
