@@ -44,6 +44,17 @@ async fn submit_login(
     app.wait_for_step(connect, next_step).await
 }
 
+/// Enters `code` in Connect, expecting `status`; the answer.
+async fn enter_code(connect: &Client, code: &str, status: u16) -> Value {
+    expect_json(
+        connect
+            .post("/api/connect/mfa/code", json!({"code": code}))
+            .await,
+        status,
+    )
+    .await
+}
+
 fn wrong_code_for(code: &str) -> &'static str {
     if code == "000000" {
         "111111"
@@ -108,13 +119,7 @@ async fn a_new_credential_connects_through_connect_with_each_method(backend: Bac
         assert_eq!(code_step["attemptsLeft"], 5);
         assert_eq!(code_step["resendsLeft"], 3);
         let code = app.latest_code("sandbox-electric", "user_good").await;
-        let done = expect_json(
-            connect
-                .post("/api/connect/mfa/code", json!({"code": code}))
-                .await,
-            200,
-        )
-        .await;
+        let done = enter_code(&connect, &code, 200).await;
         assert_eq!(done["step"], "SUCCESS");
         let credential_id = done["credentialId"].as_str().unwrap();
         let credential = expect_json(
@@ -177,16 +182,7 @@ async fn a_wrong_code_then_the_right_one_succeeds(backend: Backend) {
     )
     .await;
     let code = app.latest_code("sandbox-gas", "user_good").await;
-    let wrong = expect_json(
-        connect
-            .post(
-                "/api/connect/mfa/code",
-                json!({"code": wrong_code_for(&code)}),
-            )
-            .await,
-        422,
-    )
-    .await;
+    let wrong = enter_code(&connect, wrong_code_for(&code), 422).await;
     assert_eq!(wrong["fields"][0]["field"], "code");
     assert_eq!(
         wrong["fields"][0]["message"],
@@ -196,24 +192,12 @@ async fn a_wrong_code_then_the_right_one_succeeds(backend: Backend) {
         expect_json(connect.get("/api/connect/session").await, 200).await["attemptsLeft"],
         4
     );
-    let malformed = expect_json(
-        connect
-            .post("/api/connect/mfa/code", json!({"code": "12ab"}))
-            .await,
-        422,
-    )
-    .await;
+    let malformed = enter_code(&connect, "12ab", 422).await;
     assert_eq!(
         malformed["fields"][0]["message"],
         "The code is made of digits only."
     );
-    let done = expect_json(
-        connect
-            .post("/api/connect/mfa/code", json!({"code": code}))
-            .await,
-        200,
-    )
-    .await;
+    let done = enter_code(&connect, &code, 200).await;
     assert_eq!(done["step"], "SUCCESS");
 }
 
@@ -239,27 +223,9 @@ async fn five_wrong_codes_end_the_attempt_and_connect_can_start_again(backend: B
     .await;
     let code = app.latest_code("sandbox-electric", "user_good").await;
     for _ in 0..4 {
-        expect_json(
-            connect
-                .post(
-                    "/api/connect/mfa/code",
-                    json!({"code": wrong_code_for(&code)}),
-                )
-                .await,
-            422,
-        )
-        .await;
+        enter_code(&connect, wrong_code_for(&code), 422).await;
     }
-    let failed = expect_json(
-        connect
-            .post(
-                "/api/connect/mfa/code",
-                json!({"code": wrong_code_for(&code)}),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let failed = enter_code(&connect, wrong_code_for(&code), 200).await;
     assert_eq!(failed["step"], "FAILED");
     assert_eq!(failed["failure"], "MFA_FAILED");
     let credential_id = failed["credentialId"].as_str().unwrap();
@@ -379,13 +345,7 @@ async fn refresh_required_credential(
     )
     .await;
     let code = app.latest_code("sandbox-electric", username).await;
-    let done = expect_json(
-        connect
-            .post("/api/connect/mfa/code", json!({"code": code}))
-            .await,
-        200,
-    )
-    .await;
+    let done = enter_code(&connect, &code, 200).await;
     let id = done["credentialId"].as_str().unwrap().to_owned();
     app.wait_for_sync(&org.api, &id, None).await;
     app.sandbox_admin("/api/admin/expire-tokens", json!({"username": username}))
@@ -419,13 +379,7 @@ async fn reauthenticate(app: &TestApp, connect: &Client, username: &str) -> Valu
     )
     .await;
     let code = app.latest_code("sandbox-electric", username).await;
-    expect_json(
-        connect
-            .post("/api/connect/mfa/code", json!({"code": code}))
-            .await,
-        200,
-    )
-    .await
+    enter_code(connect, &code, 200).await
 }
 
 async fn an_operator_retries_mfa_in_update_mode(backend: Backend) {
@@ -721,13 +675,7 @@ async fn connect_resumes_after_a_server_restart(backend: Backend) {
     let resumed = expect_json(connect.get("/api/connect/session").await, 200).await;
     assert_eq!(resumed["step"], "ENTER_CODE");
     let code = sandbox.latest_code("sandbox-electric", "user_good").await;
-    let done = expect_json(
-        connect
-            .post("/api/connect/mfa/code", json!({"code": code}))
-            .await,
-        200,
-    )
-    .await;
+    let done = enter_code(&connect, &code, 200).await;
     assert_eq!(done["step"], "SUCCESS");
 }
 
@@ -879,13 +827,7 @@ async fn each_step_answers_the_state_it_stored(backend: Backend) {
     assert_eq!(resent, read_back().await);
 
     let code = app.latest_code("sandbox-gas", "user_good").await;
-    let done = expect_json(
-        connect
-            .post("/api/connect/mfa/code", json!({"code": code}))
-            .await,
-        200,
-    )
-    .await;
+    let done = enter_code(&connect, &code, 200).await;
     assert_eq!(done["step"], "SUCCESS", "{done}");
     assert_eq!(done["contactEmail"], "e•••@example.com", "{done}");
     assert_eq!(done, read_back().await);
