@@ -158,14 +158,15 @@ pub async fn find_by_id(db: &Database, id: &str) -> Result<Option<CredentialRow>
         .map(|(row, ())| row))
 }
 
-/// [`find_by_id`] with `more` columns of the row (a sealed secret, a counter),
-/// read by `read` from the same statement: a job that needs the row and a
-/// secret reads them in one trip to the database (docs/benchmarks.md, MFA
-/// flows), and the row type still carries no secret.
+/// [`find_by_id`] with `more` columns of the row (a sealed secret, a counter:
+/// names written in the code, never a caller's input), read by `read` from
+/// the same statement: a job that needs the row and a secret reads them in
+/// one trip to the database (docs/benchmarks.md, MFA flows), and the row type
+/// still carries no secret.
 pub async fn find_by_id_with<T>(
     db: &Database,
     id: &str,
-    more: &[&str],
+    more: &[&'static str],
     read: impl FnOnce(&AnyRow) -> Result<T, sqlx::Error>,
 ) -> Result<Option<(CredentialRow, T)>, sqlx::Error> {
     let more: String = more.iter().map(|column| format!(", {column}")).collect();

@@ -147,7 +147,8 @@ pub async fn complete_connection(
 
 /// A code is on its way: CODE_REQUIRED after the first send (a resend or
 /// another method is an MFA_CODE_SENT event), and the method, destination and
-/// expiry remembered. The credential as this left it, unless it had moved on.
+/// expiry remembered. The credential as this left it; None when it had moved
+/// on (or was deactivated) meanwhile.
 pub async fn code_sent(
     state: &AppState,
     row: &CredentialRow,
