@@ -220,6 +220,78 @@ async fn a_delivery_is_given_up_after_24_hours_of_failures(backend: Backend) {
     );
 }
 
+/// A status change tells the credential as it is when it changes, not as
+/// its caller read it: a correlation id changed in between is the one its
+/// webhook carries, and the change is made once (on SQLite the change's one
+/// trip sees the difference and leaves it to the two-trip path).
+async fn a_status_change_tells_the_correlation_id_it_changed_with(backend: Backend) {
+    let (app, org, receiver, _) = listening_app(backend, 0).await;
+    let created = expect_json(
+        org.api
+            .post(
+                "/api/v1/credentials",
+                json!({"utilityId": "sandbox-electric", "username": "user_good",
+                       "password": "pass_good", "correlationId": "before"}),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    app.wait_for_detail(&org.api, id, "MULTI_FACTOR_AUTHENTICATION_METHOD_REQUIRED")
+        .await;
+    let as_read = server::credentials::store::find_by_id(&app.state().db, id)
+        .await
+        .unwrap()
+        .unwrap();
+    expect_json(
+        org.api
+            .patch(
+                &format!("/api/v1/credentials/{id}"),
+                json!({"correlationId": "after"}),
+            )
+            .await,
+        200,
+    )
+    .await;
+    let changed = server::lifecycle::connection::fail_verification(
+        app.state(),
+        &as_read,
+        "test",
+        "The test ends the verification.",
+    )
+    .await
+    .unwrap();
+    assert!(changed);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let told = loop {
+        let failed: Vec<serde_json::Value> = receiver
+            .delivered("STATUS_CHANGE", id)
+            .into_iter()
+            .filter(|body| body["data"]["statusDetail"] == "MULTI_FACTOR_AUTHENTICATION_FAILED")
+            .collect();
+        if !failed.is_empty() {
+            break failed;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no webhook told the change"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["data"]["correlationId"], "after", "{}", told[0]);
+    let (events,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM credential_events WHERE credential_id = $1 \
+           AND to_detail = 'MULTI_FACTOR_AUTHENTICATION_FAILED'",
+    )
+    .bind(id)
+    .fetch_one(app.state().db.pool())
+    .await
+    .unwrap();
+    assert_eq!(events, 1);
+}
+
 async fn case_30_an_expired_token_gives_exactly_one_status_change_webhook(backend: Backend) {
     let (app, org, receiver, _) = listening_app(backend, 0).await;
     let id = app
@@ -719,6 +791,7 @@ database_tests!(
     webhook_signatures_verify_with_the_published_algorithm,
     a_receiver_that_fails_three_times_gets_the_event_on_the_fourth_try,
     a_delivery_is_given_up_after_24_hours_of_failures,
+    a_status_change_tells_the_correlation_id_it_changed_with,
     case_30_an_expired_token_gives_exactly_one_status_change_webhook,
     the_sweep_sends_one_webhook_per_expired_token,
     an_expiry_warning_goes_out_once_per_token,
