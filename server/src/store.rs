@@ -111,23 +111,6 @@ pub fn together_returning<S: AsRef<str>>(connection: &sqlx::AnyConnection, parts
     format!("WITH {} {}", clauses.join(", "), reads.join(" UNION ALL "))
 }
 
-/// SQLite's writer keeps this temporary table, through which one statement of
-/// a query of several ([`together`]) tells those after it whether it changed
-/// a row: [`REMEMBER_CHANGED`] right after it, then [`IF_CHANGED`] in their
-/// `WHERE`, and [`FORGET_CHANGED`] before the query ends. Temporary tables
-/// are the connection's own and follow its transactions.
-const CHANGED_TABLE: &str =
-    "CREATE TEMP TABLE IF NOT EXISTS changed (row_changed INTEGER NOT NULL)";
-
-/// See [`CHANGED_TABLE`]: `changes()` is what the statement before changed.
-pub const REMEMBER_CHANGED: &str = "INSERT INTO temp.changed SELECT 1 WHERE changes() > 0";
-
-/// See [`CHANGED_TABLE`].
-pub const IF_CHANGED: &str = "EXISTS (SELECT 1 FROM temp.changed)";
-
-/// See [`CHANGED_TABLE`].
-pub const FORGET_CHANGED: &str = "DELETE FROM temp.changed";
-
 /// The pages each SQLite connection caches: 512 KiB (SQLite's default is
 /// 2 MiB). The operating system caches the file anyway, and eight full caches
 /// were a quarter of an idle server's memory (docs/benchmarks.md,
@@ -327,26 +310,17 @@ impl WriteTransaction {
         self,
         query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     ) -> Result<(), sqlx::Error> {
-        self.commit_after_returning(query).await.map(drop)
-    }
-
-    /// [`WriteTransaction::commit_after`], with the rows `query` returned.
-    pub async fn commit_after_returning<'q>(
-        self,
-        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
         match self {
             WriteTransaction::Sqlite(mut transaction) => {
                 debug_assert!(!transaction.begin_pending, "the transaction never began");
                 debug_assert!(sqlx::Execute::sql(&query).ends_with("COMMIT"));
-                let rows = query.fetch_all(&mut transaction.writer.connection).await?;
+                query.execute(&mut transaction.writer.connection).await?;
                 transaction.writer.in_transaction = false;
-                Ok(rows)
+                Ok(())
             }
             WriteTransaction::Pooled(mut transaction) => {
-                let rows = query.fetch_all(&mut *transaction).await?;
-                transaction.commit().await?;
-                Ok(rows)
+                query.execute(&mut *transaction).await?;
+                transaction.commit().await
             }
         }
     }
@@ -492,10 +466,6 @@ impl Database {
                         .await
                         .map_err(|error| unreachable(&error))?;
                 set_up(&mut connection, kind)
-                    .await
-                    .map_err(|error| unreachable(&error))?;
-                connection
-                    .execute(CHANGED_TABLE)
                     .await
                     .map_err(|error| unreachable(&error))?;
                 let writer = SqliteWriter {

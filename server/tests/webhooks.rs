@@ -222,8 +222,7 @@ async fn a_delivery_is_given_up_after_24_hours_of_failures(backend: Backend) {
 
 /// A status change tells the credential as it is when it changes, not as
 /// its caller read it: a correlation id changed in between is the one its
-/// webhook carries, and the change is made once (on SQLite the change's one
-/// trip sees the difference and leaves it to the two-trip path).
+/// webhook carries, and the change is made once.
 async fn a_status_change_tells_the_correlation_id_it_changed_with(backend: Backend) {
     let (app, org, receiver, _) = listening_app(backend, 0).await;
     let created = expect_json(

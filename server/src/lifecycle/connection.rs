@@ -55,7 +55,7 @@ pub async fn start_challenge(
     )
     .ending_login(ends_login);
     Ok(
-        transition_alone(&state.db, &change, row, &challenge_columns, None, now)
+        transition_alone(&state.db, &change, &challenge_columns, None, now)
             .await?
             .is_some(),
     )
@@ -133,7 +133,6 @@ pub async fn complete_connection(
     let connected = transition_alone(
         &state.db,
         &change,
-        row,
         &session_columns,
         Some(&waiting_sessions),
         now,
@@ -176,7 +175,7 @@ pub async fn code_sent(
                 Value::Integer(Some(code_expires_at)),
             ],
         );
-        return transition_alone(&state.db, &change, row, &sent_columns, None, now).await;
+        return transition_alone(&state.db, &change, &sent_columns, None, now).await;
     }
     let event = NewEvent {
         credential_id: &row.id,
@@ -265,7 +264,6 @@ pub async fn fail_verification(
     Ok(transition_alone(
         &state.db,
         &change,
-        row,
         &forget_challenge,
         None,
         state.clock.now_ms(),

@@ -12,7 +12,7 @@ use sqlx::{Any, AnyConnection, Row};
 
 use crate::credentials::store::{CredentialRow, COLUMNS};
 use crate::mail::notices::{self, StopReason};
-use crate::store::{self, Database, DatabaseKind, WriteTransaction};
+use crate::store::{self, Database, WriteTransaction};
 use crate::webhooks::outbox::{self, CredentialRef, Message};
 
 /// What an entry on a credential's timeline records.
@@ -117,7 +117,7 @@ pub async fn record_event_and_notify(
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
     let sql = announcing_sql(connection, None);
-    bind_announcing(sqlx::query(&sql), event, message, None, now_ms)
+    bind_announcing(&sql, event, message, None, now_ms)
         .execute(connection)
         .await?;
     Ok(())
@@ -133,14 +133,8 @@ pub async fn record_event_notify_and_commit(
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
     let sql = tx.commit_with(&announcing_sql(&tx, then));
-    tx.commit_after(bind_announcing(
-        sqlx::query(&sql),
-        event,
-        message,
-        then,
-        now_ms,
-    ))
-    .await
+    tx.commit_after(bind_announcing(&sql, event, message, then, now_ms))
+        .await
 }
 
 /// An event, its webhook and `then`, to go together ([`store::together`]).
@@ -152,16 +146,15 @@ fn announcing_sql(connection: &AnyConnection, then: Option<&FollowUp<'_>>) -> St
     store::together(connection, &parts)
 }
 
-/// Binds the parameters of [`announcing_sql`]'s statements, after those
-/// `query` has.
+/// [`announcing_sql`] with its parameters bound.
 fn bind_announcing<'q>(
-    query: Query<'q, Any, AnyArguments<'q>>,
+    sql: &'q str,
     event: &NewEvent<'q>,
     message: &Message<'q>,
     then: Option<&FollowUp<'q>>,
     now_ms: i64,
 ) -> Query<'q, Any, AnyArguments<'q>> {
-    let query = bind_event(query, event, now_ms);
+    let query = bind_event(sqlx::query(sql), event, now_ms);
     let mut query = outbox::bind_enqueued(query, &outbox::message_id(now_ms), message, now_ms);
     for value in then.map_or(&[][..], |follow_up| &follow_up.values) {
         query = value.bind_to(query);
@@ -172,26 +165,15 @@ fn bind_announcing<'q>(
 /// The statement [`record_event`] runs, its parameters numbered from `first`
 /// (to run with others, see [`store::together`]).
 pub fn event_sql(first: usize) -> String {
-    format!("{INSERT_EVENT} VALUES ({})", event_parameters(first))
-}
-
-/// [`event_sql`] that inserts only if `condition` holds.
-fn event_sql_if(first: usize, condition: &str) -> String {
-    format!(
-        "{INSERT_EVENT} SELECT {} WHERE {condition}",
-        event_parameters(first)
-    )
-}
-
-const INSERT_EVENT: &str = "INSERT INTO credential_events \
-    (credential_id, organisation_id, kind, from_detail, to_detail, actor, message, created_at)";
-
-/// `$first, …`: [`event_sql`]'s parameters.
-fn event_parameters(first: usize) -> String {
     let values: Vec<String> = (first..first + EVENT_PARAMETERS)
         .map(|n| format!("${n}"))
         .collect();
-    values.join(", ")
+    format!(
+        "INSERT INTO credential_events \
+           (credential_id, organisation_id, kind, from_detail, to_detail, actor, message, created_at) \
+         VALUES ({})",
+        values.join(", ")
+    )
 }
 
 /// The parameters [`event_sql`] has.
@@ -302,7 +284,7 @@ pub async fn transition(
     now_ms: i64,
 ) -> Result<bool, sqlx::Error> {
     let nothing_else = AlsoWrite::default();
-    let sql = guarded_update_sql(&nothing_else, "");
+    let sql = guarded_update_sql(&nothing_else);
     let Some(moved) = move_status(connection, &sql, change, &nothing_else, now_ms).await? else {
         return Ok(false);
     };
@@ -316,30 +298,20 @@ pub async fn transition(
 
 /// [`transition`] as a transaction of its own, writing `also` in its guarded
 /// UPDATE and `then` (a statement that belongs to the change) with its event,
-/// both only when the status changes; `as_read` is the credential as the
-/// caller read it. On SQLite it mostly takes the one writer for one trip
-/// ([`transition_in_one_trip`]), otherwise for two: the guarded UPDATE with
-/// the transaction's BEGIN, then the event, its webhook, `then` and the
-/// COMMIT. Returns the credential as this call left it, when it made the
-/// change: what Connect answers, without reading it again.
+/// both only when the status changes. On SQLite it takes the one writer for
+/// two trips: the guarded UPDATE with the transaction's BEGIN, then the
+/// event, its webhook, `then` and the COMMIT. Returns the credential as this
+/// call left it, when it made the change: what Connect answers, without
+/// reading it again.
 pub async fn transition_alone(
     db: &Database,
     change: &Transition<'_>,
-    as_read: &CredentialRow,
     also: &AlsoWrite<'_>,
     then: Option<&FollowUp<'_>>,
     now_ms: i64,
 ) -> Result<Option<CredentialRow>, sqlx::Error> {
-    debug_assert_eq!(change.credential_id, as_read.id);
-    if db.kind() == DatabaseKind::Sqlite {
-        let moved = transition_in_one_trip(db, change, as_read, also, then, now_ms).await?;
-        if moved.is_some() {
-            log_change(change);
-            return Ok(moved);
-        }
-    }
     let mut tx = db.begin_write_in_line().await?;
-    let sql = tx.begin_with(&guarded_update_sql(also, ""));
+    let sql = tx.begin_with(&guarded_update_sql(also));
     let Some(moved) = move_status(&mut tx, &sql, change, also, now_ms).await? else {
         tx.commit().await?;
         return Ok(None);
@@ -352,62 +324,8 @@ pub async fn transition_alone(
     Ok(Some(moved.row))
 }
 
-/// [`transition_alone`] in one trip to SQLite's writer: the BEGIN, the guarded
-/// UPDATE, the event, its webhook, `then` and the COMMIT together, the three
-/// after the UPDATE written only if it moved the status
-/// ([`store::IF_CHANGED`]). What the event and webhook say must then be known
-/// before: the UPDATE also requires the credential's utility and correlation
-/// id to be as the caller read them (`as_read`), and that no repair begins or
-/// ends with this change ([`repair_untouched`]). None when the status did not
-/// move: it had moved on, or [`transition_alone`]'s two trips must decide.
-async fn transition_in_one_trip(
-    db: &Database,
-    change: &Transition<'_>,
-    as_read: &CredentialRow,
-    also: &AlsoWrite<'_>,
-    then: Option<&FollowUp<'_>>,
-    now_ms: i64,
-) -> Result<Option<CredentialRow>, sqlx::Error> {
-    let utility = FIRST_EXTRA_PARAMETER + also.values.len();
-    let correlation = utility + 1;
-    let first_event = correlation + 1;
-    let first_webhook = first_event + EVENT_PARAMETERS;
-    let as_it_was = format!(
-        " AND utility_id = ${utility} AND correlation_id IS ${correlation} AND {}",
-        repair_untouched(change)
-    );
-    let mut parts = vec![
-        guarded_update_sql(also, &as_it_was),
-        store::REMEMBER_CHANGED.to_owned(),
-        event_sql_if(first_event, store::IF_CHANGED),
-        // Both end in their WHERE clause.
-        format!(
-            "{} AND {}",
-            outbox::enqueue_sql(first_webhook),
-            store::IF_CHANGED
-        ),
-    ];
-    parts.extend(then.map(|follow_up| {
-        let first = first_webhook + outbox::ENQUEUE_PARAMETERS;
-        format!("{} AND {}", (follow_up.sql)(first), store::IF_CHANGED)
-    }));
-    parts.push(store::FORGET_CHANGED.to_owned());
-    let mut tx = db.begin_write_in_line().await?;
-    let sql = tx.begin_with(&store::together(&tx, &parts));
-    let sql = tx.commit_with(&sql);
-    let credential = as_read.reference();
-    let (event, message) = announcement(change, &credential);
-    let query = bind_guarded(sqlx::query(&sql), change, also, now_ms)
-        .bind(as_read.utility_id.as_str())
-        .bind(as_read.correlation_id.as_deref());
-    let query = bind_announcing(query, &event, &message, then, now_ms);
-    let moved = tx.commit_after_returning(query).await?;
-    moved.first().map(CredentialRow::from_row).transpose()
-}
-
 /// A statement that belongs to a transition ([`transition_alone`]): its SQL
-/// with parameters numbered from the number given, and their values in order;
-/// it ends in its `WHERE` clause, to which a condition can be added.
+/// with parameters numbered from the number given, and their values in order.
 pub struct FollowUp<'a> {
     pub sql: fn(usize) -> String,
     pub values: Vec<Value<'a>>,
@@ -423,8 +341,8 @@ struct Moved {
     repair_needed_since: Option<i64>,
 }
 
-/// The guarded UPDATE, writing `also` too, and requiring `more` (`" AND …"`).
-fn guarded_update_sql(also: &AlsoWrite<'_>, more: &str) -> String {
+/// The guarded UPDATE, writing `also` too.
+fn guarded_update_sql(also: &AlsoWrite<'_>) -> String {
     debug_assert!(!also.assignments.contains("repair_needed_since"));
     let also_sql = if also.assignments.is_empty() {
         String::new()
@@ -433,7 +351,7 @@ fn guarded_update_sql(also: &AlsoWrite<'_>, more: &str) -> String {
     };
     format!(
         "UPDATE credentials SET status_detail = $1, updated_at = $2, failure_message = $3{also_sql} \
-         WHERE id = $4 AND status_detail = $5 AND deactivated_at IS NULL{more} \
+         WHERE id = $4 AND status_detail = $5 AND deactivated_at IS NULL \
          RETURNING {COLUMNS}, first_connected_at, repair_needed_since"
     )
 }
@@ -446,27 +364,7 @@ async fn move_status(
     also: &AlsoWrite<'_>,
     now_ms: i64,
 ) -> Result<Option<Moved>, sqlx::Error> {
-    let query = bind_guarded(sqlx::query(sql), change, also, now_ms);
-    // All rows, not the first: sqlx's `fetch_optional` on SQLite gives up at
-    // the first statement's result, the BEGIN's when one goes before.
-    let Some(moved) = query.fetch_all(connection).await?.into_iter().next() else {
-        return Ok(None);
-    };
-    Ok(Some(Moved {
-        row: CredentialRow::from_row(&moved)?,
-        first_connected_at: moved.try_get("first_connected_at")?,
-        repair_needed_since: moved.try_get("repair_needed_since")?,
-    }))
-}
-
-/// Binds [`guarded_update_sql`]'s parameters (`$1` to `$5`, then `also`'s).
-fn bind_guarded<'q>(
-    query: Query<'q, Any, AnyArguments<'q>>,
-    change: &'q Transition<'q>,
-    also: &'q AlsoWrite<'q>,
-    now_ms: i64,
-) -> Query<'q, Any, AnyArguments<'q>> {
-    let mut query = query
+    let mut query = sqlx::query(sql)
         .bind(change.to.as_str())
         .bind(now_ms)
         .bind(
@@ -481,21 +379,21 @@ fn bind_guarded<'q>(
         .bind(change.credential_id)
         .bind(change.from.as_str());
     for value in &also.values {
-        query = value.bind_to(query);
+        query = match *value {
+            Value::Text(text) => query.bind(text),
+            Value::Integer(integer) => query.bind(integer),
+        };
     }
-    query
-}
-
-/// The condition on a credential's row under which [`keep_repair_in_step`]
-/// does nothing for `change`.
-fn repair_untouched(change: &Transition<'_>) -> &'static str {
-    if change.to == StatusDetail::LoginAndDataDiscoverySuccessful {
-        "repair_needed_since IS NULL"
-    } else if change.to.status() == Status::ConnectionFailure {
-        "(first_connected_at IS NULL OR repair_needed_since IS NOT NULL)"
-    } else {
-        "TRUE"
-    }
+    // All rows, not the first: sqlx's `fetch_optional` on SQLite gives up at
+    // the first statement's result, the BEGIN's when one goes before.
+    let Some(moved) = query.fetch_all(connection).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    Ok(Some(Moved {
+        row: CredentialRow::from_row(&moved)?,
+        first_connected_at: moved.try_get("first_connected_at")?,
+        repair_needed_since: moved.try_get("repair_needed_since")?,
+    }))
 }
 
 /// A credential that had connected and now fails needs repair; one that

@@ -68,11 +68,9 @@ pub async fn failed(
     };
     let ends_login = AlsoWrite::default().ending_login(Some(requested_at));
     let now = state.clock.now_ms();
-    Ok(
-        transition_alone(&state.db, &change, row, &ends_login, None, now)
-            .await?
-            .is_some(),
-    )
+    Ok(transition_alone(&state.db, &change, &ends_login, None, now)
+        .await?
+        .is_some())
 }
 
 /// The utility is not answering: show PROVIDER_WEBSITE_INACCESSIBLE and try
