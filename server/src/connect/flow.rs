@@ -58,8 +58,8 @@ fn code_expired(state: &AppState, row: &CredentialRow) -> bool {
             .is_some_and(|at| at <= state.clock.now_ms())
 }
 
-/// `answer`, the state read right after a login was requested (CONNECTING),
-/// and only then the login worker is woken: the answer never skips
+/// `answer`, the state right after a login was requested (CONNECTING), and
+/// only then the login worker is woken: the answer never skips
 /// "Connecting with your utility".
 fn answer_then_log_in(
     state: &AppState,
@@ -78,9 +78,9 @@ async fn fresh_state(
 }
 
 /// The state after this request's write left the session's credential as
-/// `credential` (read back by the write itself): [`fresh_state`] without
-/// reading the session again, which Connect's every step would otherwise cost
-/// (docs/benchmarks.md, MFA flows). The session's own columns that the write
+/// `credential` (returned by the write, or built from what it inserted):
+/// [`fresh_state`] without reading the session again, which Connect's every
+/// step would otherwise cost (docs/benchmarks.md, MFA flows). The session's own columns that the write
 /// may change (the attempt completed) decide no step that the credential's
 /// status does not decide already.
 async fn state_after(
