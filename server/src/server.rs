@@ -190,7 +190,7 @@ pub async fn start_with(
         utility,
         keyring: Arc::new(master_key),
         clock,
-        wakeups: Wakeups::default(),
+        wakeups: Wakeups::new(&schedule, &shutdown),
         utility_calls,
         adapters,
         rate_limits: Arc::default(),

@@ -7,6 +7,7 @@ use common::{
     expect_json, spawn_app, spawn_app_with, spawn_sandbox, Backend, Client, TestApp, TestAppOptions,
 };
 use serde_json::{json, Value};
+use std::time::{Duration, Instant};
 
 async fn new_connect_token(org: &common::Organisation) -> Value {
     expect_json(
@@ -884,7 +885,109 @@ async fn a_connect_login_knows_the_credential_it_stored(backend: Backend) {
     );
 }
 
+/// Connect waiting on "Connecting with your utility" asks once and is told
+/// the moment the login ends, instead of asking every second.
+async fn a_waiting_read_answers_when_the_login_ends(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let token = new_connect_token(&org).await;
+    let connect = app.connect_client(token["token"].as_str().unwrap());
+    // Nothing to wait for before a login: answered at once, whatever it asked.
+    let before = Instant::now();
+    let entering = expect_json(
+        connect.get("/api/connect/session?waitSeconds=30").await,
+        200,
+    )
+    .await;
+    assert_eq!(entering["step"], "ENTER_CREDENTIALS", "{entering}");
+    assert!(before.elapsed() < Duration::from_secs(15), "it waited");
+
+    app.sandbox_admin(
+        "/api/admin/utilities/sandbox-gas/faults",
+        json!({"latencyMs": 1500}),
+    )
+    .await;
+    let login =
+        json!({"utilityId": "sandbox-gas", "username": "user_good", "password": "pass_good"});
+    let connecting = expect_json(connect.post("/api/connect/credentials", login).await, 200).await;
+    assert_eq!(connecting["step"], "CONNECTING", "{connecting}");
+    // Without waiting, the utility has not answered yet.
+    let polled = expect_json(connect.get("/api/connect/session").await, 200).await;
+    assert_eq!(polled["step"], "CONNECTING", "{polled}");
+    // The test server looks again only when its login worker says so (an
+    // hour otherwise): answered well before the 30 seconds end, it was told.
+    let before = Instant::now();
+    let waited = expect_json(
+        connect.get("/api/connect/session?waitSeconds=30").await,
+        200,
+    )
+    .await;
+    assert_eq!(waited["step"], "CHOOSE_METHOD", "{waited}");
+    assert!(
+        before.elapsed() < Duration::from_secs(20),
+        "the login's end did not end the wait"
+    );
+    assert_eq!(
+        waited,
+        expect_json(connect.get("/api/connect/session").await, 200).await
+    );
+}
+
+/// A wait ends after its seconds with "Connecting" if the utility is still
+/// answering; Connect asks again.
+async fn a_wait_ends_after_its_seconds_while_the_utility_answers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let token = new_connect_token(&org).await;
+    let connect = app.connect_client(token["token"].as_str().unwrap());
+    app.sandbox_admin(
+        "/api/admin/utilities/sandbox-gas/faults",
+        json!({"latencyMs": 8000}),
+    )
+    .await;
+    let login =
+        json!({"utilityId": "sandbox-gas", "username": "user_good", "password": "pass_good"});
+    expect_json(connect.post("/api/connect/credentials", login).await, 200).await;
+    let before = Instant::now();
+    let waited = expect_json(connect.get("/api/connect/session?waitSeconds=2").await, 200).await;
+    assert_eq!(waited["step"], "CONNECTING", "{waited}");
+    assert!(
+        before.elapsed() >= Duration::from_secs(2),
+        "it did not wait"
+    );
+    app.sandbox_admin("/api/admin/utilities/sandbox-gas/faults", json!({}))
+        .await;
+}
+
+/// How long to wait is checked like any other input.
+async fn a_wait_out_of_range_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let token = new_connect_token(&org).await;
+    let connect = app.connect_client(token["token"].as_str().unwrap());
+    for wait in ["0", "31", "-1", "1.5", "soon", ""] {
+        let refused = expect_json(
+            connect
+                .get(&format!("/api/connect/session?waitSeconds={wait}"))
+                .await,
+            422,
+        )
+        .await;
+        assert_eq!(
+            refused["fields"][0]["field"], "waitSeconds",
+            "{wait}: {refused}"
+        );
+        assert_eq!(
+            refused["fields"][0]["message"],
+            "How long to wait is a whole number of seconds from 1 to 30."
+        );
+    }
+}
+
 database_tests!(
+    a_waiting_read_answers_when_the_login_ends,
+    a_wait_ends_after_its_seconds_while_the_utility_answers,
+    a_wait_out_of_range_is_refused,
     each_step_answers_the_state_it_stored,
     a_connect_login_knows_the_credential_it_stored,
     a_login_submitted_twice_at_once_creates_one_credential,

@@ -1,20 +1,23 @@
 //! The end-user's steps (`/api/connect`): submit the login, start connecting
 //! (update mode), choose a method, resend, enter the code.
 
+use std::time::Duration;
+
 use axum::extract::State;
 use shared::connect::{
-    ChooseMethod, ConnectPurpose, ConnectState, ContactChoice, SubmitCode, SubmitCredentials,
-    SubmitPassword, Utility,
+    ChooseMethod, ConnectPurpose, ConnectState, ConnectStep, ContactChoice, SubmitCode,
+    SubmitCredentials, SubmitPassword, Utility,
 };
 use shared::i18n::Language;
 use shared::validation::{EmailAddress, OtpCode, Password, Username};
 use shared::StatusDetail;
 
 use super::session::{connect_state, ConnectSession, MAX_WRONG_CODES, MFA_IDLE_TIMEOUT_MS};
+use super::waiting;
 use crate::credentials::store::{find_by_id, CredentialRow};
 use crate::credentials::{check_utility, ValidatedCredential};
 use crate::error::{ApiError, FieldErrors};
-use crate::extract::Json;
+use crate::extract::{Json, Query};
 use crate::lifecycle::connection::{self, complete_connection};
 use crate::lifecycle::events::{transition, Transition};
 use crate::lifecycle::records::{Contact, ContactSource};
@@ -122,14 +125,79 @@ async fn state_of(
 pub async fn read_session(
     State(state): State<AppState>,
     session: ConnectSession,
+    Query(read): Query<SessionRead>,
 ) -> Result<Json<ConnectState>, ApiError> {
+    let wait = read.wait()?;
     // An update link's first opening is remembered (the refresh funnel);
     // otherwise nothing is written here: the session the extractor read is current.
     if session.purpose == ConnectPurpose::UpdateLink && session.first_opened_at.is_none() {
         let mut connection = state.db.writer().await?;
         sessions::mark_opened(&mut connection, &session.id, state.clock.now_ms()).await?;
     }
-    state_of(&state, &session).await
+    let answer = state_of(&state, &session).await?;
+    match wait {
+        Some(wait) => wait_while_connecting(&state, session, answer, wait).await,
+        None => Ok(answer),
+    }
+}
+
+/// `GET /api/connect/session`'s query.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRead {
+    /// While Connect shows "Connecting with your utility", how long the
+    /// answer may wait for the login to end (1 to 30 seconds).
+    wait_seconds: Option<String>,
+}
+
+impl SessionRead {
+    fn wait(&self) -> Result<Option<Duration>, ApiError> {
+        match self.wait_seconds.as_deref().map(str::parse::<u64>) {
+            None => Ok(None),
+            Some(Ok(seconds)) if (1..=waiting::MAX_WAIT_SECONDS).contains(&seconds) => {
+                Ok(Some(Duration::from_secs(seconds)))
+            }
+            Some(_) => Err(ApiError::invalid_field(
+                "waitSeconds",
+                "How long to wait is a whole number of seconds from 1 to 30.",
+            )),
+        }
+    }
+}
+
+/// `answer`, or while it is "Connecting with your utility", the state the
+/// moment the login ends (the login worker says so; a login elsewhere is
+/// seen by a read every second), at most `wait` later: Connect learns at
+/// once what it used to learn by asking every second.
+async fn wait_while_connecting(
+    state: &AppState,
+    mut session: ConnectSession,
+    mut answer: Json<ConnectState>,
+    wait: Duration,
+) -> Result<Json<ConnectState>, ApiError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let watching = match &answer.0.credential_id {
+        Some(id) if answer.0.step == ConnectStep::Connecting => state.wakeups.connecting.watch(id),
+        _ => None,
+    };
+    let Some(watching) = watching else {
+        return Ok(answer);
+    };
+    // A login that ended between the extractor's read and now is seen by
+    // the read after the first recheck, as soon as a poll would have seen it.
+    let mut armed = watching.armed();
+    while answer.0.step == ConnectStep::Connecting && !watching.is_over() {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        watching.wait(armed, left).await;
+        armed = watching.armed();
+        session = session.reload(state).await?;
+        session.require_usable(state.clock.now_ms())?;
+        answer = state_of(state, &session).await?;
+    }
+    Ok(answer)
 }
 
 /// "Email me if this connection needs attention" on the success screen: the

@@ -5,6 +5,7 @@ mod bulk_links;
 mod flow;
 pub mod links;
 pub mod session;
+pub mod waiting;
 
 use axum::routing::{get, post};
 use axum::Router;

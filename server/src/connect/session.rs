@@ -162,7 +162,7 @@ impl ConnectSession {
     }
 
     /// Refuses a link that was revoked, replaced, used a while ago or expired.
-    fn require_usable(&self, now_ms: i64) -> Result<(), ApiError> {
+    pub fn require_usable(&self, now_ms: i64) -> Result<(), ApiError> {
         if self.revoked_at.is_some() {
             return Err(ApiError::ConnectLinkUnusable(
                 match self.revoked_reason.as_deref() {

@@ -49,6 +49,8 @@ pub async fn run(
                     "background login failed"
                 );
             }
+            // Connect, if it waits on "Connecting with your utility", looks again.
+            state.wakeups.connecting.login_ended(&credential_id);
         },
     )
     .await

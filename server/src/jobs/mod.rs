@@ -25,10 +25,11 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::connect::waiting::LoginWatch;
 use crate::state::AppState;
 
 /// Ways to wake a job early when there is new work.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Wakeups {
     pub logins: Arc<Notify>,
     pub syncs: Arc<Notify>,
@@ -36,6 +37,22 @@ pub struct Wakeups {
     pub mail: Arc<Notify>,
     /// A credential may need its end-user mailed (flagged, or given a contact).
     pub notices: Arc<Notify>,
+    /// Connect sessions waiting for their credential's login to end.
+    pub connecting: LoginWatch,
+}
+
+impl Wakeups {
+    /// Nothing to wake yet; Connect's waits end at `shutdown`.
+    pub fn new(schedule: &Schedule, shutdown: &CancellationToken) -> Wakeups {
+        Wakeups {
+            logins: Arc::default(),
+            syncs: Arc::default(),
+            webhooks: Arc::default(),
+            mail: Arc::default(),
+            notices: Arc::default(),
+            connecting: LoginWatch::new(schedule.connect_recheck, shutdown.clone()),
+        }
+    }
 }
 
 /// How often each job looks for work when nobody wakes it.
@@ -52,6 +69,9 @@ pub struct Schedule {
     pub count_fold: Duration,
     pub mail_poll: Duration,
     pub notices: Duration,
+    /// How often Connect waiting on "Connecting" looks at its session when
+    /// no login of this process tells it of a change (a login elsewhere).
+    pub connect_recheck: Duration,
 }
 
 impl Default for Schedule {
@@ -68,6 +88,7 @@ impl Default for Schedule {
             count_fold: Duration::from_secs(10),
             mail_poll: Duration::from_secs(2),
             notices: Duration::from_secs(60),
+            connect_recheck: Duration::from_secs(1),
         }
     }
 }

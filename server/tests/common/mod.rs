@@ -593,6 +593,9 @@ async fn try_start(
         count_fold: std::time::Duration::from_secs(1),
         mail_poll: std::time::Duration::from_millis(100),
         notices: std::time::Duration::from_secs(3600),
+        // Connect's waits end when this process's login worker says so: a
+        // test that waits shows that it does.
+        connect_recheck: std::time::Duration::from_secs(3600),
     };
     let server =
         server::server::start_with(config, shutdown.clone(), Clock::default(), schedule).await?;
