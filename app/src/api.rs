@@ -240,6 +240,16 @@ impl ConnectApi {
         get_json("/api/connect/session", self.credentials()).await
     }
 
+    /// The state, or while it is "Connecting with your utility", the state
+    /// the moment the login ends: the server waits up to `seconds` for it.
+    pub async fn session_after_connecting(&self, seconds: u32) -> Result<ConnectState, ApiError> {
+        get_json(
+            &format!("/api/connect/session?waitSeconds={seconds}"),
+            self.credentials(),
+        )
+        .await
+    }
+
     pub async fn utilities(&self) -> Result<Vec<Utility>, ApiError> {
         get_json("/api/connect/utilities", self.credentials()).await
     }

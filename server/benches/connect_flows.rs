@@ -12,8 +12,9 @@
 //! comes from its own client address (X-Forwarded-For from a trusted proxy),
 //! as end-users do.
 //!
-//! Flows poll the state every second while Connect shows "Connecting", as
-//! Connect does, so many run at once (512 by default).
+//! While Connect shows "Connecting", a flow reads the state with a read that
+//! waits for the login to end, as Connect does; many run at once (512 by
+//! default).
 //!
 //! Run: `cargo bench -p server --bench connect_flows` (add `-- --flows N`,
 //! `-- --concurrency N`). Prints `BENCH mfa_flows_per_s`, `BENCH
@@ -42,8 +43,11 @@ const CHILD: &str = "GRIDLINK_BENCH_CHILD";
 const UTILITY: &str = "sandbox-electric";
 const PASSWORD: &str = "connect-flows-bench-password";
 const HEALTH_TRIPS: usize = 3000;
-/// How often Connect reads the state while it shows "Connecting with your utility".
-const CONNECT_POLL: Duration = Duration::from_secs(1);
+/// How long Connect's read of the state waits while it shows "Connecting with
+/// your utility" (`app/src/pages/connect/flow.rs`).
+const CONNECT_WAIT_SECONDS: u64 = 20;
+/// Connect asks again at most this often while the answer is still "Connecting".
+const CONNECT_ASKS_AGAIN: Duration = Duration::from_secs(1);
 
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -158,7 +162,7 @@ struct FlowTimes {
     /// outbox read, the code.
     steps: [Duration; 5],
     connecting: Duration,
-    /// Reads of the state while connecting (the first comes at once, then one a second).
+    /// Reads of the state while connecting (each waits for the login to end).
     polls: u32,
 }
 
@@ -232,13 +236,19 @@ async fn flow(target: &Target, index: usize) -> anyhow::Result<FlowTimes> {
     )
     .await?;
     steps.done(1);
-    // "Connecting with your utility", until the method choice shows.
+    // "Connecting with your utility", until the method choice shows: as
+    // Connect does, a read that waits for the login to end, asked again (at
+    // most once a second) while the answer is still "Connecting".
     let started = Instant::now();
     let mut polls = 0;
     loop {
         polls += 1;
+        let asked = Instant::now();
         let state = json_of(
-            connect(reqwest::Method::GET, "session").send().await?,
+            connect(reqwest::Method::GET, "session")
+                .query(&[("waitSeconds", CONNECT_WAIT_SECONDS)])
+                .send()
+                .await?,
             "session",
         )
         .await?;
@@ -249,8 +259,7 @@ async fn flow(target: &Target, index: usize) -> anyhow::Result<FlowTimes> {
             state["step"] == "CONNECTING" && started.elapsed() < Duration::from_secs(60),
             "flow {index} stopped at {state}"
         );
-        // As often as Connect itself asks while it shows "Connecting".
-        tokio::time::sleep(CONNECT_POLL).await;
+        tokio::time::sleep_until((asked + CONNECT_ASKS_AGAIN).into()).await;
     }
     let connecting = started.elapsed();
     steps.restart();

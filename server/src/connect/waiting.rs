@@ -166,6 +166,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_wait_ends_to_look_again_when_nobody_tells_it() {
+        // A login on another replica tells this process nothing.
+        let watch = LoginWatch::new(Duration::from_millis(50), CancellationToken::new());
+        let waiting = watch.watch("cred_1").expect("room to wait");
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            waiting.wait(waiting.armed(), Duration::from_secs(60)),
+        )
+        .await
+        .expect("the wait ends at the recheck");
+    }
+
+    #[tokio::test]
     async fn the_last_reader_gone_forgets_the_credential() {
         let watch = watch();
         let first = watch.watch("cred_1").expect("room to wait");

@@ -20,6 +20,10 @@ use crate::api::{ApiError, ConnectApi};
 use crate::components::layout::ConnectBrand;
 use crate::components::loading::Loading;
 
+/// How long a read of the state may wait on "Connecting with your utility"
+/// for the login to end: under common proxies' idle timeouts.
+const CONNECTING_WAIT_SECONDS: u32 = 20;
+
 /// What the flow shares with its step screens.
 #[derive(Clone, Copy)]
 pub struct Flow {
@@ -65,16 +69,34 @@ impl Flow {
         self.state.set(Some(state));
     }
 
-    /// Reloads the state (polling while connecting).
+    /// Reloads the state.
     pub fn refresh(self) {
         let api = self.api.get_value();
         spawn_local(async move {
-            match api.session().await {
-                Ok(state) => self.show(state),
-                Err(error) if is_fatal(&error) => self.fatal.set(Some(error)),
-                Err(_) => {}
-            }
+            let answer = api.session().await;
+            self.show_answer(answer);
         });
+    }
+
+    /// Reloads the state once the login under way ends (the server holds
+    /// the read until then, up to [`CONNECTING_WAIT_SECONDS`]), then `done`.
+    pub fn refresh_after_connecting(self, done: impl FnOnce() + 'static) {
+        let api = self.api.get_value();
+        spawn_local(async move {
+            let answer = api.session_after_connecting(CONNECTING_WAIT_SECONDS).await;
+            self.show_answer(answer);
+            done();
+        });
+    }
+
+    /// A reload's answer: a new state, or a link or network error that ends
+    /// the flow; other errors leave the screen as it is until the next one.
+    fn show_answer(self, answer: Result<ConnectState, ApiError>) {
+        match answer {
+            Ok(state) => self.show(state),
+            Err(error) if is_fatal(&error) => self.fatal.set(Some(error)),
+            Err(_) => {}
+        }
     }
 }
 

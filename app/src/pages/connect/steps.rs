@@ -1,6 +1,8 @@
 //! One component per Connect step. Each reads the flow's state reactively and
 //! moves the flow on through [`Flow::run`].
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 
 use leptos::prelude::*;
@@ -300,16 +302,26 @@ fn LoginForm(
     }
 }
 
-/// "Connecting with your utility": progress that moves, polling the server,
-/// and after a while an explanation with a way to wait or retry.
+/// "Connecting with your utility": progress that moves, a read of the state
+/// that the server answers when the login ends (asked again, at most once a
+/// second, while the answer is still "Connecting"), and after a while an
+/// explanation with a way to wait or retry.
 #[component]
 pub fn ConnectingStep() -> impl IntoView {
     let flow = flow();
     let seconds = RwSignal::new(0u32);
+    let asking = Rc::new(Cell::new(false));
+    let ask = move || {
+        if !asking.replace(true) {
+            let asking = Rc::clone(&asking);
+            flow.refresh_after_connecting(move || asking.set(false));
+        }
+    };
+    ask();
     if let Ok(handle) = set_interval_with_handle(
         move || {
             seconds.update(|s| *s += 1);
-            flow.refresh();
+            ask();
         },
         Duration::from_secs(1),
     ) {
