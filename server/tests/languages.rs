@@ -61,6 +61,15 @@ async fn connect_errors_come_in_the_language_connect_asks_for(backend: Backend) 
         field_message(&refused, "password"),
         "Ingrese una contraseña."
     );
+    let refused = expect_json(
+        spanish.get("/api/connect/session?waitSeconds=90").await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        field_message(&refused, "waitSeconds"),
+        "El tiempo de espera es un número entero de segundos entre 1 y 30."
+    );
 
     // A browser preferring a language Connect does not speak gets English.
     let french = connect_in(&app, &org, "fr-FR, de;q=0.8").await;

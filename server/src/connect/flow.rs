@@ -127,7 +127,7 @@ pub async fn read_session(
     session: ConnectSession,
     Query(read): Query<SessionRead>,
 ) -> Result<Json<ConnectState>, ApiError> {
-    let wait = read.wait()?;
+    let wait = read.wait(session.language)?;
     // An update link's first opening is remembered (the refresh funnel);
     // otherwise nothing is written here: the session the extractor read is current.
     if session.purpose == ConnectPurpose::UpdateLink && session.first_opened_at.is_none() {
@@ -151,7 +151,7 @@ pub struct SessionRead {
 }
 
 impl SessionRead {
-    fn wait(&self) -> Result<Option<Duration>, ApiError> {
+    fn wait(&self, language: Language) -> Result<Option<Duration>, ApiError> {
         match self.wait_seconds.as_deref().map(str::parse::<u64>) {
             None => Ok(None),
             Some(Ok(seconds)) if (1..=waiting::MAX_WAIT_SECONDS).contains(&seconds) => {
@@ -159,7 +159,7 @@ impl SessionRead {
             }
             Some(_) => Err(ApiError::invalid_field(
                 "waitSeconds",
-                "How long to wait is a whole number of seconds from 1 to 30.",
+                language.wait_seconds_range(waiting::MAX_WAIT_SECONDS),
             )),
         }
     }

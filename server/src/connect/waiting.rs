@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 pub const MAX_WAIT_SECONDS: u64 = 30;
 /// Reads waiting at once in this process; beyond that a read is answered at
 /// once and Connect asks again a second later, as it did before it could wait.
-pub const MAX_WAITING: usize = 10_000;
+const MAX_WAITING: usize = 10_000;
 
 /// Who waits for which credential's login to end.
 #[derive(Debug, Clone)]
