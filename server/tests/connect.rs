@@ -794,15 +794,7 @@ async fn each_step_answers_the_state_it_stored(backend: Backend) {
     let connect = app.connect_client(token["token"].as_str().unwrap());
     let read_back = || async { expect_json(connect.get("/api/connect/session").await, 200).await };
     // The utility takes two seconds to answer the login: it stays CONNECTING meanwhile.
-    app.sandbox_admin(
-        "/api/admin/utilities/sandbox-gas/faults",
-        json!({"latencyMs": 2000}),
-    )
-    .await;
-    let login =
-        json!({"utilityId": "sandbox-gas", "username": "user_good", "password": "pass_good"});
-    let connecting = expect_json(connect.post("/api/connect/credentials", login).await, 200).await;
-    assert_eq!(connecting["step"], "CONNECTING", "{connecting}");
+    let connecting = log_in_slowly(&app, &connect, 2000).await;
     assert_eq!(connecting, read_back().await);
     app.sandbox_admin("/api/admin/utilities/sandbox-gas/faults", json!({}))
         .await;
@@ -885,6 +877,22 @@ async fn a_connect_login_knows_the_credential_it_stored(backend: Backend) {
     );
 }
 
+/// Submits `user_good`'s login at Sandbox Gas, which takes `latency_ms` to
+/// answer it (and every call after, until the faults are cleared), and
+/// returns Connect's answer: CONNECTING.
+async fn log_in_slowly(app: &TestApp, connect: &Client, latency_ms: u64) -> Value {
+    app.sandbox_admin(
+        "/api/admin/utilities/sandbox-gas/faults",
+        json!({"latencyMs": latency_ms}),
+    )
+    .await;
+    let login =
+        json!({"utilityId": "sandbox-gas", "username": "user_good", "password": "pass_good"});
+    let connecting = expect_json(connect.post("/api/connect/credentials", login).await, 200).await;
+    assert_eq!(connecting["step"], "CONNECTING", "{connecting}");
+    connecting
+}
+
 /// Connect waiting on "Connecting with your utility" asks once and is told
 /// the moment the login ends, instead of asking every second.
 async fn a_waiting_read_answers_when_the_login_ends(backend: Backend) {
@@ -902,15 +910,7 @@ async fn a_waiting_read_answers_when_the_login_ends(backend: Backend) {
     assert_eq!(entering["step"], "ENTER_CREDENTIALS", "{entering}");
     assert!(before.elapsed() < Duration::from_secs(15), "it waited");
 
-    app.sandbox_admin(
-        "/api/admin/utilities/sandbox-gas/faults",
-        json!({"latencyMs": 1500}),
-    )
-    .await;
-    let login =
-        json!({"utilityId": "sandbox-gas", "username": "user_good", "password": "pass_good"});
-    let connecting = expect_json(connect.post("/api/connect/credentials", login).await, 200).await;
-    assert_eq!(connecting["step"], "CONNECTING", "{connecting}");
+    log_in_slowly(&app, &connect, 1500).await;
     // Without waiting, the utility has not answered yet.
     let polled = expect_json(connect.get("/api/connect/session").await, 200).await;
     assert_eq!(polled["step"], "CONNECTING", "{polled}");
@@ -940,14 +940,7 @@ async fn a_wait_ends_after_its_seconds_while_the_utility_answers(backend: Backen
     let org = app.organisation("Acme Solar").await;
     let token = new_connect_token(&org).await;
     let connect = app.connect_client(token["token"].as_str().unwrap());
-    app.sandbox_admin(
-        "/api/admin/utilities/sandbox-gas/faults",
-        json!({"latencyMs": 8000}),
-    )
-    .await;
-    let login =
-        json!({"utilityId": "sandbox-gas", "username": "user_good", "password": "pass_good"});
-    expect_json(connect.post("/api/connect/credentials", login).await, 200).await;
+    log_in_slowly(&app, &connect, 8000).await;
     let before = Instant::now();
     let waited = expect_json(connect.get("/api/connect/session?waitSeconds=2").await, 200).await;
     assert_eq!(waited["step"], "CONNECTING", "{waited}");
