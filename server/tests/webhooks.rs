@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::webhook_receiver::{verify, WebhookReceiver};
+use common::webhook_receiver::{verify, ReceiverOptions, WebhookReceiver};
 use common::{expect_json, spawn_app, Backend, TestApp};
 use serde_json::json;
 use time::Duration;
@@ -804,7 +804,17 @@ database_tests!(
 /// replaying a time range (or a credential) sends its failed messages again,
 /// oldest first, each with its original id.
 async fn failed_messages_are_found_and_replayed_in_order_with_their_ids(backend: Backend) {
-    let (app, org, receiver, _secret) = listening_app(backend, 3).await;
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    // Each answer takes a second: the replayed messages' schedule is read
+    // below before any attempt is recorded (a delivered message has none).
+    let receiver = WebhookReceiver::start_with(ReceiverOptions {
+        fail_first: 3,
+        delay: std::time::Duration::from_secs(1),
+        ..ReceiverOptions::default()
+    })
+    .await;
+    org.send_webhooks_to(&receiver).await;
     let started = app.state().clock.now();
     let mut ids = Vec::new();
     for _ in 0..3 {
