@@ -163,7 +163,7 @@ struct FlowTimes {
     steps: [Duration; 5],
     connecting: Duration,
     /// Reads of the state while connecting (each waits for the login to end).
-    polls: u32,
+    state_reads: u32,
 }
 
 impl std::ops::AddAssign for FlowTimes {
@@ -173,7 +173,7 @@ impl std::ops::AddAssign for FlowTimes {
             *step += other;
         }
         self.connecting += other.connecting;
-        self.polls += other.polls;
+        self.state_reads += other.state_reads;
     }
 }
 
@@ -240,9 +240,9 @@ async fn flow(target: &Target, index: usize) -> anyhow::Result<FlowTimes> {
     // Connect does, a read that waits for the login to end, asked again (at
     // most once a second) while the answer is still "Connecting".
     let started = Instant::now();
-    let mut polls = 0;
+    let mut state_reads = 0;
     loop {
-        polls += 1;
+        state_reads += 1;
         let asked = Instant::now();
         let state = json_of(
             connect(reqwest::Method::GET, "session")
@@ -299,7 +299,7 @@ async fn flow(target: &Target, index: usize) -> anyhow::Result<FlowTimes> {
         total: flow_started.elapsed(),
         steps: steps.times,
         connecting,
-        polls,
+        state_reads,
     })
 }
 
@@ -479,7 +479,7 @@ async fn measure(
         "\nA flow took {:.2} s on average, {:.2} s of it on \"Connecting\" ({:.2} reads of the state).",
         mean(times.total),
         mean(times.connecting),
-        f64::from(times.polls) / count as f64
+        f64::from(times.state_reads) / count as f64
     );
     println!(
         "Its requests took on average: Connect token {:.3} s, login {:.3} s, method {:.3} s, \
