@@ -215,9 +215,14 @@ async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> 
     }
 }
 
-/// `GET /api/health`.
+/// `GET /api/health`: the server's version and mode (its database is not checked).
 pub async fn health() -> Result<Health, ApiError> {
     get_json("/api/health", Credentials::None).await
+}
+
+/// `GET /api/ready`: the server and its database.
+pub async fn readiness() -> Result<Health, ApiError> {
+    get_json("/api/ready", Credentials::None).await
 }
 
 /// The Connect API, for one Connect token, in Connect's language.

@@ -174,6 +174,8 @@ async fn main() -> anyhow::Result<()> {
         &[
             "sandbox".into(),
             format!("--sandbox-listen=127.0.0.1:{sandbox_port}"),
+            // Any free port: a running Gridlink may hold the default 2525.
+            "--sandbox-smtp-listen=127.0.0.1:0".into(),
         ],
         &dir.join("sandbox.log"),
     )?;

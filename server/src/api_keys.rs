@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::Router;
 use shared::operators::{ApiKey, CreatedApiKey, NewApiKey};
+use shared::validation::DisplayName;
 
 use crate::auth::AdminOperator;
 use crate::clock::from_ms;
@@ -59,8 +60,8 @@ async fn create_api_key(
             "name",
             "Name the key after what uses it, e.g. \"Billing sync\".",
         );
-    } else if name.chars().count() > 100 {
-        errors.add("name", "A name is at most 100 characters.");
+    } else if let Err(error) = DisplayName::parse(&name) {
+        errors.add("name", error.to_string());
     }
     errors.finish()?;
     let secret = tokens::generate("glk_");

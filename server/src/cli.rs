@@ -19,7 +19,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the API, the web app, the background jobs and (by default) the sandbox utilities.
+    /// Run the API, the web app and the background jobs (and, with --demo or --sandbox, the sandbox utilities).
     Serve(Box<ServeArgs>),
     /// Run only the sandbox utilities.
     Sandbox(SandboxArgs),
@@ -180,28 +180,19 @@ pub struct ServeArgs {
     )]
     pub master_key: Option<String>,
 
-    /// Address the embedded sandbox utilities listen on (unless --utility-url is given).
-    #[arg(
-        long,
-        env = "GRIDLINK_SANDBOX_LISTEN",
-        value_name = "HOST:PORT",
-        default_value = "127.0.0.1:3001"
-    )]
-    pub sandbox_listen: String,
+    /// Run the sandbox utilities and their mail catcher inside this server (demo mode does).
+    /// Anyone who can reach the sandbox's port reads every mail it caught: never in
+    /// production. Without it (and without --demo), a utility adapter is required.
+    #[arg(long, env = "GRIDLINK_SANDBOX")]
+    pub sandbox: bool,
 
-    /// Where the embedded sandbox's mail catcher (SMTP) listens when GRIDLINK_SMTP_URL is
-    /// unset: mail Gridlink sends is caught and shown on the sandbox's Mail page.
-    #[arg(
-        long,
-        env = "GRIDLINK_SANDBOX_SMTP_LISTEN",
-        value_name = "HOST:PORT",
-        default_value = "127.0.0.1:2525"
-    )]
-    pub sandbox_smtp_listen: String,
+    #[command(flatten)]
+    pub sandbox_addresses: SandboxAddresses,
 
     /// The mail server for end-user notices and operator mail: `smtps://user:pass@host`
     /// (TLS) or `smtp://user:pass@host` (STARTTLS required). Default: the sandbox's mail
-    /// catcher when the sandbox runs; otherwise mail waits in the queue until this is set.
+    /// catcher when the sandbox runs (--demo, --sandbox); otherwise mail waits in the queue
+    /// until this is set.
     #[arg(
         long,
         env = "GRIDLINK_SMTP_URL",
@@ -216,7 +207,7 @@ pub struct ServeArgs {
     pub mail_from: Option<String>,
 
     /// Base URL of the one utility adapter to talk to (shorthand for an adapters file
-    /// with one adapter). Default: start the embedded sandbox.
+    /// with one adapter). Required, or GRIDLINK_ADAPTERS, unless --demo or --sandbox is given.
     #[arg(long, env = "GRIDLINK_UTILITY_URL", value_name = "URL")]
     pub utility_url: Option<String>,
 
@@ -330,29 +321,50 @@ pub struct ServeArgs {
     #[arg(long, env = "GRIDLINK_TRUSTED_PROXIES", value_name = "CIDR,…")]
     pub trusted_proxies: Option<String>,
 
+    /// The header those proxies append the client's address to: `x-forwarded-for` or
+    /// `forwarded`. Only this one is read, so a client cannot choose its address by
+    /// sending the other.
+    #[arg(
+        long,
+        env = "GRIDLINK_FORWARDED_HEADER",
+        value_name = "HEADER",
+        default_value = "x-forwarded-for"
+    )]
+    pub forwarded_header: String,
+
     #[command(flatten)]
     pub database: DatabaseArgs,
 }
 
+/// Where the sandbox utilities and their mail catcher listen (`serve --sandbox`, `sandbox`).
 #[derive(Debug, Clone, Args)]
-pub struct SandboxArgs {
+pub struct SandboxAddresses {
     /// Address the sandbox utilities listen on.
     #[arg(
-        long,
+        id = "sandbox_listen",
+        long = "sandbox-listen",
         env = "GRIDLINK_SANDBOX_LISTEN",
         value_name = "HOST:PORT",
         default_value = "127.0.0.1:3001"
     )]
-    pub sandbox_listen: String,
+    pub listen: String,
 
-    /// Address the sandbox's mail catcher (SMTP) listens on.
+    /// Address the sandbox's mail catcher (SMTP) listens on; used for Gridlink's own mail
+    /// when GRIDLINK_SMTP_URL is unset and the sandbox runs.
     #[arg(
-        long,
+        id = "sandbox_smtp_listen",
+        long = "sandbox-smtp-listen",
         env = "GRIDLINK_SANDBOX_SMTP_LISTEN",
         value_name = "HOST:PORT",
         default_value = "127.0.0.1:2525"
     )]
-    pub sandbox_smtp_listen: String,
+    pub smtp_listen: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    #[command(flatten)]
+    pub addresses: SandboxAddresses,
 
     /// Require every protocol call to be signed with this secret (`whsec_…`), as an
     /// adapter should.
@@ -391,6 +403,7 @@ mod tests {
             "GRIDLINK_DATABASE_URL",
             "GRIDLINK_MASTER_KEY",
             "GRIDLINK_PUBLIC_URL",
+            "GRIDLINK_SANDBOX",
             "GRIDLINK_SANDBOX_LISTEN",
             "GRIDLINK_SANDBOX_SMTP_LISTEN",
             "GRIDLINK_SMTP_URL",
@@ -401,6 +414,7 @@ mod tests {
             "GRIDLINK_TLS_KEY",
             "GRIDLINK_WEBHOOK_ALLOW_PRIVATE",
             "GRIDLINK_TRUSTED_PROXIES",
+            "GRIDLINK_FORWARDED_HEADER",
             "SSL_CERT_FILE",
         ] {
             assert!(help.contains(variable), "{variable} missing from --help");

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 
 use crate::https::TlsListener;
 
-use crate::config::{ConfigError, TRUSTED_PROXIES};
+use crate::config::{ConfigError, FORWARDED_HEADER, TRUSTED_PROXIES};
 use crate::state::AppState;
 
 /// A network in CIDR notation, e.g. `10.0.0.0/8` or `::1/128`.
@@ -70,9 +70,37 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The proxies whose forwarding headers are believed.
+/// The one header a trusted proxy appends the client's address to. Only that
+/// header is read: a client can send the other one itself, and the proxy
+/// passes it on untouched, so believing both would let the client choose.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For` (nginx, HAProxy, Envoy, cloud load balancers).
+    #[default]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239) `for=` parameters.
+    Forwarded,
+}
+
+impl ForwardedHeader {
+    pub fn parse(value: &str) -> Result<ForwardedHeader, ConfigError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "" | "x-forwarded-for" => Ok(ForwardedHeader::XForwardedFor),
+            "forwarded" => Ok(ForwardedHeader::Forwarded),
+            other => Err(ConfigError::new(
+                FORWARDED_HEADER,
+                format!("{other:?} is not a forwarding header: use x-forwarded-for or forwarded"),
+            )),
+        }
+    }
+}
+
+/// The proxies whose forwarding header is believed, and which header that is.
 #[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(Vec<Cidr>);
+pub struct TrustedProxies {
+    networks: Vec<Cidr>,
+    header: ForwardedHeader,
+}
 
 impl TrustedProxies {
     /// Comma-separated CIDRs; empty means none.
@@ -92,75 +120,82 @@ impl TrustedProxies {
                 })
             })
             .collect::<Result<Vec<_>, _>>()
-            .map(TrustedProxies)
+            .map(|networks| TrustedProxies {
+                networks,
+                header: ForwardedHeader::default(),
+            })
+    }
+
+    /// The same proxies, read through `header`.
+    pub fn reading(self, header: ForwardedHeader) -> TrustedProxies {
+        TrustedProxies { header, ..self }
     }
 
     fn trusts(&self, ip: IpAddr) -> bool {
-        self.0.iter().any(|cidr| cidr.contains(ip))
+        self.networks.iter().any(|cidr| cidr.contains(ip))
     }
 
-    /// The client behind `peer`: the peer itself unless it is trusted; then
-    /// the nearest address in the forwarding chain that is not a trusted proxy.
+    /// The client behind `peer`: the peer itself unless it is trusted; then,
+    /// walking the forwarding header from the right (what the nearest proxy
+    /// appended), the first address that is not a trusted proxy. What a
+    /// client wrote itself stands further left and is never reached while a
+    /// trusted proxy appended an address after it.
     pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
-        let peer = canonical(peer);
-        if !self.trusts(peer) {
-            return peer;
+        let mut client = canonical(peer);
+        if !self.trusts(client) {
+            return client;
         }
-        let chain = forwarded_chain(headers);
-        chain
-            .iter()
-            .rev()
-            .copied()
-            .map(canonical)
-            .find(|ip| !self.trusts(*ip))
-            .or_else(|| chain.first().copied().map(canonical))
-            .unwrap_or(peer)
+        for entry in forwarded_entries(headers, self.header).iter().rev() {
+            // What cannot be read ends the walk: nothing left of it can be believed.
+            let Ok(ip) = entry.parse::<IpAddr>().map(canonical) else {
+                break;
+            };
+            client = ip;
+            if !self.trusts(ip) {
+                break;
+            }
+        }
+        client
     }
 }
 
-/// The addresses a request passed through, client first: from `Forwarded`
-/// (`for=`) when present, else `X-Forwarded-For`. Unparseable entries end the
-/// chain there (what comes before them cannot be believed either).
-fn forwarded_chain(headers: &HeaderMap) -> Vec<IpAddr> {
-    let forwarded: Vec<String> = headers
-        .get_all("forwarded")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .filter_map(|element| {
-            element.split(';').find_map(|pair| {
-                let (name, value) = pair.trim().split_once('=')?;
-                name.eq_ignore_ascii_case("for").then(|| {
-                    let value = value.trim().trim_matches('"');
-                    // `[2001:db8::1]:4711` or `192.0.2.43:47011`
-                    match value.strip_prefix('[') {
-                        Some(rest) => rest.split(']').next().unwrap_or_default().to_owned(),
-                        None => value.split(':').next().unwrap_or_default().to_owned(),
-                    }
-                })
-            })
-        })
-        .collect();
-    let entries: Vec<String> = if forwarded.is_empty() {
+/// The addresses in `header`, client first, as written.
+fn forwarded_entries(headers: &HeaderMap, header: ForwardedHeader) -> Vec<String> {
+    let values = |name: &str| {
         headers
-            .get_all("x-forwarded-for")
+            .get_all(name)
             .iter()
-            .filter_map(|value| value.to_str().ok())
+            .map(|value| value.to_str().unwrap_or("unreadable").to_owned())
+            .collect::<Vec<String>>()
+    };
+    match header {
+        ForwardedHeader::XForwardedFor => values("x-forwarded-for")
+            .iter()
             .flat_map(|value| value.split(','))
             .map(|entry| entry.trim().to_owned())
-            .collect()
-    } else {
-        forwarded
-    };
-    let mut chain = Vec::new();
-    for entry in entries.iter().rev() {
-        match entry.parse::<IpAddr>() {
-            Ok(ip) => chain.push(ip),
-            Err(_) => break,
-        }
+            .collect(),
+        ForwardedHeader::Forwarded => values("forwarded")
+            .iter()
+            .flat_map(|value| value.split(','))
+            .map(|element| {
+                element
+                    .split(';')
+                    .find_map(|pair| {
+                        let (name, value) = pair.trim().split_once('=')?;
+                        name.trim().eq_ignore_ascii_case("for").then(|| {
+                            let value = value.trim().trim_matches('"');
+                            // `[2001:db8::1]:4711` or `192.0.2.43:47011`
+                            match value.strip_prefix('[') {
+                                Some(rest) => rest.split(']').next().unwrap_or_default().to_owned(),
+                                None => value.split(':').next().unwrap_or_default().to_owned(),
+                            }
+                        })
+                    })
+                    // An element without `for=` names nobody: it ends the walk.
+                    .unwrap_or_default()
+            })
+            .collect(),
     }
-    chain.reverse();
-    chain
 }
 
 /// The address of the peer a connection came from, recorded by axum for
@@ -184,6 +219,18 @@ impl Connected<IncomingStream<'_, TlsListener>> for Peer {
 /// The client's address, as [`TrustedProxies::client`] decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
+
+impl ClientIp {
+    /// What limits count against: the address itself for IPv4, its /64 for
+    /// IPv6, since one subscriber is handed a whole /64 and could otherwise
+    /// rotate through 2^64 addresses (case 35).
+    pub fn limit_key(self) -> IpAddr {
+        match self.0 {
+            IpAddr::V6(ip) => IpAddr::V6((u128::from(ip) & !u128::from(u64::MAX)).into()),
+            IpAddr::V4(_) => self.0,
+        }
+    }
+}
 
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
@@ -255,6 +302,7 @@ mod tests {
         let chain = headers(&[("x-forwarded-for", "1.1.1.1, 198.51.100.7, 10.1.1.1")]);
         assert_eq!(proxies.client(ip("127.0.0.1"), &chain), ip("198.51.100.7"));
         let forwarded = headers(&[("forwarded", "for=\"[2001:db8::5]:4711\";proto=https")]);
+        let proxies = proxies.reading(ForwardedHeader::Forwarded);
         assert_eq!(
             proxies.client(ip("10.2.2.2"), &forwarded),
             ip("2001:db8::5")
@@ -263,6 +311,42 @@ mod tests {
             proxies.client(ip("10.2.2.2"), &HeaderMap::new()),
             ip("10.2.2.2")
         );
+    }
+
+    #[test]
+    fn case_34_a_header_the_client_wrote_never_beats_what_the_proxy_appended() {
+        let proxies = TrustedProxies::parse("127.0.0.1").unwrap();
+        // nginx appends to X-Forwarded-For; the client adds Forwarded and its own XFF.
+        let sent = headers(&[
+            ("forwarded", "for=9.9.9.9"),
+            ("x-forwarded-for", "7.7.7.7, 198.51.100.7"),
+        ]);
+        assert_eq!(proxies.client(ip("127.0.0.1"), &sent), ip("198.51.100.7"));
+        // A proxy that appends Forwarded: the client's own X-Forwarded-For is ignored.
+        let forwarded = proxies.clone().reading(ForwardedHeader::Forwarded);
+        let sent = headers(&[
+            ("x-forwarded-for", "9.9.9.9"),
+            ("forwarded", "for=7.7.7.7, for=198.51.100.7;proto=https"),
+        ]);
+        assert_eq!(forwarded.client(ip("127.0.0.1"), &sent), ip("198.51.100.7"));
+        // Garbage appended after the proxy's entry cannot exist; garbage before it is never read.
+        let sent = headers(&[("x-forwarded-for", "not-an-ip, 198.51.100.7")]);
+        assert_eq!(proxies.client(ip("127.0.0.1"), &sent), ip("198.51.100.7"));
+        // Unreadable where the proxy's entry should be: the proxy is the client.
+        let sent = headers(&[("x-forwarded-for", "198.51.100.7, bogus")]);
+        assert_eq!(proxies.client(ip("127.0.0.1"), &sent), ip("127.0.0.1"));
+        assert!(ForwardedHeader::parse("X-Real-IP").is_err());
+    }
+
+    #[test]
+    fn case_35_ipv6_clients_are_limited_by_their_slash_64() {
+        let one = ClientIp(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")).limit_key();
+        let other = ClientIp(ip("2001:db8:1:2:1:2:3:4")).limit_key();
+        let next_network = ClientIp(ip("2001:db8:1:3::1")).limit_key();
+        assert_eq!(one, other);
+        assert_eq!(one, ip("2001:db8:1:2::"));
+        assert_ne!(one, next_network);
+        assert_eq!(ClientIp(ip("198.51.100.7")).limit_key(), ip("198.51.100.7"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use reqwest::Url;
 
 use crate::cli::{ConformanceArgs, DatabaseArgs, SandboxArgs, ServeArgs};
-use crate::client_ip::TrustedProxies;
+use crate::client_ip::{ForwardedHeader, TrustedProxies};
 use crate::crypto::Keyring;
 use crate::mail::transport::{parse_from, SmtpConfig};
 use crate::outbound::TrustRoots;
@@ -37,7 +37,11 @@ impl ConfigError {
 pub const LISTEN: &str = "GRIDLINK_LISTEN (--listen)";
 pub const PUBLIC_URL: &str = "GRIDLINK_PUBLIC_URL (--public-url)";
 pub const MASTER_KEY: &str = "GRIDLINK_MASTER_KEY (--master-key)";
+pub const SANDBOX: &str = "GRIDLINK_SANDBOX (--sandbox)";
 pub const SANDBOX_LISTEN: &str = "GRIDLINK_SANDBOX_LISTEN (--sandbox-listen)";
+/// Named when a production start has no utility to talk to.
+pub const UTILITY_SOURCE: &str =
+    "GRIDLINK_ADAPTERS (--adapters) or GRIDLINK_UTILITY_URL (--utility-url)";
 pub const SANDBOX_SMTP_LISTEN: &str = "GRIDLINK_SANDBOX_SMTP_LISTEN (--sandbox-smtp-listen)";
 pub const SMTP_URL: &str = "GRIDLINK_SMTP_URL (--smtp-url)";
 pub const MAIL_FROM: &str = "GRIDLINK_MAIL_FROM (--mail-from)";
@@ -58,6 +62,7 @@ pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE (--ssl-cert-file)";
 pub const TLS_CERT: &str = "GRIDLINK_TLS_CERT (--tls-cert)";
 pub const TLS_KEY: &str = "GRIDLINK_TLS_KEY (--tls-key)";
 pub const TRUSTED_PROXIES: &str = "GRIDLINK_TRUSTED_PROXIES (--trusted-proxies)";
+pub const FORWARDED_HEADER: &str = "GRIDLINK_FORWARDED_HEADER (--forwarded-header)";
 
 /// Where the database lives.
 #[derive(Debug, Clone)]
@@ -252,7 +257,10 @@ impl MailConfig {
         let route = match (non_empty(&args.smtp_url), utility) {
             (Some(url), _) => MailRoute::Smtp(SmtpConfig::parse(url)?),
             (None, UtilitySource::EmbeddedSandbox { .. }) => MailRoute::SandboxCatcher {
-                listen: parse_listen_address(SANDBOX_SMTP_LISTEN, &args.sandbox_smtp_listen)?,
+                listen: parse_listen_address(
+                    SANDBOX_SMTP_LISTEN,
+                    &args.sandbox_addresses.smtp_listen,
+                )?,
             },
             (None, UtilitySource::Adapters(_)) => MailRoute::Unconfigured,
         };
@@ -458,6 +466,14 @@ impl ServeConfig {
                 ))
             }
         };
+        let adapters_set =
+            non_empty(&args.adapters).is_some() || non_empty(&args.utility_url).is_some();
+        if args.sandbox && adapters_set {
+            return Err(ConfigError::new(
+                SANDBOX,
+                "the sandbox utilities stand in for utility adapters: set either --sandbox or the adapters, not both",
+            ));
+        }
         let utility = match (non_empty(&args.adapters), non_empty(&args.utility_url)) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError::new(
@@ -484,9 +500,18 @@ impl ServeConfig {
                     })
                     .transpose()?,
             }]),
-            (None, None) => UtilitySource::EmbeddedSandbox {
-                listen: parse_listen_address(SANDBOX_LISTEN, &args.sandbox_listen)?,
+            // The sandbox (and its open mail catcher) runs only when asked for:
+            // a production start without adapters is a mistake, not a demo.
+            (None, None) if args.demo || args.sandbox => UtilitySource::EmbeddedSandbox {
+                listen: parse_listen_address(SANDBOX_LISTEN, &args.sandbox_addresses.listen)?,
             },
+            (None, None) => {
+                return Err(ConfigError::new(
+                    UTILITY_SOURCE,
+                    "no utility adapter is configured: set one of them, or add --sandbox \
+                     (GRIDLINK_SANDBOX=true) to run the sandbox utilities, which are never for production",
+                ))
+            }
         };
         if args.static_dir.trim().is_empty() {
             return Err(ConfigError::new(
@@ -523,7 +548,8 @@ impl ServeConfig {
             webhook_allow_private: args.webhook_allow_private,
             trusted_proxies: TrustedProxies::parse(
                 args.trusted_proxies.as_deref().unwrap_or_default(),
-            )?,
+            )?
+            .reading(ForwardedHeader::parse(&args.forwarded_header)?),
         })
     }
 }
@@ -596,8 +622,8 @@ pub struct SandboxConfig {
 impl SandboxConfig {
     pub fn from_args(args: &SandboxArgs) -> Result<SandboxConfig, ConfigError> {
         Ok(SandboxConfig {
-            listen: parse_listen_address(SANDBOX_LISTEN, &args.sandbox_listen)?,
-            smtp_listen: parse_listen_address(SANDBOX_SMTP_LISTEN, &args.sandbox_smtp_listen)?,
+            listen: parse_listen_address(SANDBOX_LISTEN, &args.addresses.listen)?,
+            smtp_listen: parse_listen_address(SANDBOX_SMTP_LISTEN, &args.addresses.smtp_listen)?,
             options: SandboxOptions {
                 secret: non_empty(&args.secret)
                     .map(|secret| {
@@ -719,6 +745,33 @@ mod tests {
     }
 
     #[test]
+    fn case_33_the_sandbox_and_its_mail_catcher_run_only_when_asked_for() {
+        let key = format!("--master-key=k1:{}", "A".repeat(43) + "=");
+        let error = ServeConfig::from_args(&serve_args(&[&key])).unwrap_err();
+        assert_eq!(error.option, UTILITY_SOURCE);
+        let asked = ServeConfig::from_args(&serve_args(&[&key, "--sandbox"])).unwrap();
+        assert!(matches!(
+            asked.utility,
+            UtilitySource::EmbeddedSandbox { .. }
+        ));
+        assert!(matches!(asked.mail.route, MailRoute::SandboxCatcher { .. }));
+        let production = ServeConfig::from_args(&serve_args(&[
+            &key,
+            "--utility-url=https://adapter.example",
+        ]))
+        .unwrap();
+        assert!(matches!(production.utility, UtilitySource::Adapters(_)));
+        assert!(matches!(production.mail.route, MailRoute::Unconfigured));
+        let both = ServeConfig::from_args(&serve_args(&[
+            &key,
+            "--sandbox",
+            "--utility-url=https://adapter.example",
+        ]))
+        .unwrap_err();
+        assert_eq!(both.option, SANDBOX);
+    }
+
+    #[test]
     fn outside_demo_mode_a_missing_master_key_names_the_option() {
         let error = ServeConfig::from_args(&serve_args(&[])).unwrap_err();
         assert_eq!(error.option, MASTER_KEY);
@@ -820,9 +873,14 @@ mod tests {
     #[test]
     fn a_demo_password_outside_demo_mode_is_refused() {
         let key = format!("k1:{}", "A".repeat(43) + "=");
-        let error =
-            ServeConfig::from_args(&serve_args(&["--master-key", &key, "--demo-password", "x"]))
-                .unwrap_err();
+        let error = ServeConfig::from_args(&serve_args(&[
+            "--master-key",
+            &key,
+            "--sandbox",
+            "--demo-password",
+            "x",
+        ]))
+        .unwrap_err();
         assert_eq!(error.option, DEMO_PASSWORD);
     }
 }

@@ -151,34 +151,3 @@ async fn seed_credentials(state: &AppState) -> anyhow::Result<()> {
     state.wakeups.logins.notify_one();
     Ok(())
 }
-
-/// The banner printed on start in demo mode.
-pub fn banner(
-    app_url: &str,
-    sandbox_url: Option<&str>,
-    mail_caught: bool,
-    operator_password: &str,
-) -> String {
-    let rule = "=".repeat(72);
-    let mut lines = vec![
-        rule.clone(),
-        "  GRIDLINK DEMO MODE: generated master key, demo data. Not for production.".to_owned(),
-        String::new(),
-        format!("  Dashboard:     {app_url}/dashboard"),
-        format!("  Connect:       {app_url}/connect"),
-        format!("  Organisation:  {DEMO_ORGANISATION_NAME}"),
-        format!("  Sign in as:    {DEMO_OPERATOR_EMAIL} / {operator_password}"),
-    ];
-    if let Some(sandbox_url) = sandbox_url {
-        lines.push(format!(
-            "  Sandbox:       {sandbox_url}  (codes sent appear at {sandbox_url}/outbox)"
-        ));
-        if mail_caught {
-            lines.push(format!(
-                "  Mail:          {sandbox_url}/mail  (mail Gridlink sends is caught there)"
-            ));
-        }
-    }
-    lines.push(rule);
-    lines.join("\n")
-}

@@ -7,6 +7,7 @@
 pub mod api_keys;
 pub mod app;
 pub mod auth;
+pub mod banner;
 pub mod cli;
 pub mod client_ip;
 pub mod clock;

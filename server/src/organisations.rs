@@ -9,7 +9,7 @@ use axum::Router;
 use shared::connect::Branding;
 use shared::i18n::Language;
 use shared::operators::{NotifyEndUsers, OrganisationSettings, OrganisationSettingsChange};
-use shared::validation::{AccentColor, EmailAddress, EmbedOrigin, HttpsUrl};
+use shared::validation::{AccentColor, DisplayName, EmailAddress, EmbedOrigin, HttpsUrl};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -144,10 +144,10 @@ async fn change_settings(
             "The id is read-only; send the organisation's own id or leave it out.",
         );
     }
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        errors.add("name", "The name is 1 to 100 characters.");
-    }
+    let name = errors
+        .check("name", DisplayName::parse(&body.name))
+        .map(|name| name.as_str().to_owned())
+        .unwrap_or_default();
     let logo_url = optional_url(&mut errors, "logoUrl", body.logo_url.as_deref());
     let terms_url = optional_url(&mut errors, "termsUrl", body.terms_url.as_deref());
     let privacy_url = optional_url(&mut errors, "privacyUrl", body.privacy_url.as_deref());
@@ -226,11 +226,9 @@ pub async fn create_with_admin(
     admin_password: &str,
     now_ms: i64,
 ) -> anyhow::Result<CreatedOrganisation> {
-    let name = name.trim();
-    anyhow::ensure!(
-        !name.is_empty() && name.chars().count() <= 100,
-        "the organisation name must be 1 to 100 characters"
-    );
+    let name =
+        DisplayName::parse(name).map_err(|error| anyhow::anyhow!("organisation name: {error}"))?;
+    let name = name.as_str();
     let email = EmailAddress::parse(admin_email)
         .map_err(|error| anyhow::anyhow!("admin email: {error}"))?;
     validate_new_password(admin_password)

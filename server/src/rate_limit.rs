@@ -5,7 +5,7 @@
 //!
 //! | what | burst | then |
 //! | --- | --- | --- |
-//! | sign-in attempts | 30 | 1 every 2 s |
+//! | sign-in attempts and password-reset requests | 30 | 1 every 2 s |
 //! | Connect API calls | 300 | 10 a second |
 //! | Connect-token and update-link creation, webhook test events | 100 | 5 a second |
 //! | unauthenticated answers (401, and 404 without credentials) | 60 | 1 a second |
@@ -75,7 +75,9 @@ fn limiter_for<'a>(
     path: &str,
 ) -> Option<&'a DefaultKeyedRateLimiter<IpAddr>> {
     let creates = *method == Method::POST;
-    if path == "/api/session" && creates {
+    // A reset mail is asked for like a sign-in: without a password, so it
+    // counts against the same limit (case 44).
+    if (path == "/api/session" || path == "/api/password-reset") && creates {
         Some(&limits.sign_in)
     } else if path.starts_with("/api/connect/") {
         Some(&limits.connect)
@@ -119,7 +121,7 @@ pub async fn limit_clients(
     next: Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let client = client_ip(&parts, &state).0;
+    let client = client_ip(&parts, &state).limit_key();
     let limits = &state.rate_limits;
     let path = crate::extract::full_path(&parts);
     // Connect's screens speak the end-user's language; the rest of the API English.

@@ -29,9 +29,16 @@ pub async fn set_security_headers(
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let csp = content_security_policy(state.spa.inline_script_sources(), &frame_ancestors);
-    if let Ok(value) = HeaderValue::from_str(&csp) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, value);
-    }
+    // A policy that cannot be a header is never dropped: the strictest one stands in.
+    let csp = HeaderValue::from_str(&csp).unwrap_or_else(|_| {
+        tracing::error!(
+            "the Content-Security-Policy could not be built; nothing may frame this page"
+        );
+        HeaderValue::from_static(
+            "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+        )
+    });
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -86,10 +93,25 @@ async fn allowed_embedders(state: &AppState, path: &str) -> Vec<String> {
             .fetch_optional(state.db.pool())
             .await;
     match organisation {
+        // Stored origins were checked when saved; one saved before the rule
+        // tightened (case 39) is left out rather than let into the header.
         Ok(Some((organisation_id,))) => {
             crate::organisations::embed_origins(&state.db, &organisation_id)
                 .await
                 .unwrap_or_default()
+                .into_iter()
+                .filter(|origin| {
+                    let valid = shared::validation::EmbedOrigin::parse(origin)
+                        .is_ok_and(|parsed| parsed.as_str() == origin);
+                    if !valid {
+                        tracing::warn!(
+                            origin,
+                            "a stored embed origin is not valid; left out of frame-ancestors"
+                        );
+                    }
+                    valid
+                })
+                .collect()
         }
         Ok(None) => Vec::new(),
         Err(error) => {

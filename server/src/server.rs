@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::banner::{banner, MailShown, StartSummary};
 use crate::clock::Clock;
 use crate::config::MailRoute;
 use crate::config::{self, ConfigError, ServeConfig, UtilitySource};
@@ -194,6 +195,7 @@ pub async fn start_with(
         utility_calls,
         adapters,
         rate_limits: Arc::default(),
+        readiness: Arc::default(),
     };
     let demo_operator_password = match &config.demo {
         Some(settings) => Some(demo::seed(&state, settings).await?),
@@ -237,19 +239,36 @@ pub async fn start_with(
     }
 
     let app_url = public_url.as_str().trim_end_matches('/').to_owned();
+    let sandbox_url = sandbox_addr.map(|addr| format!("http://{addr}"));
+    let mail = match (&config.mail.route, &sandbox_url) {
+        (MailRoute::Smtp(smtp), _) => MailShown::Smtp(smtp.describe()),
+        (MailRoute::SandboxCatcher { .. }, Some(url)) => MailShown::Caught(format!("{url}/mail")),
+        _ => {
+            tracing::warn!(
+                "no mail server (GRIDLINK_SMTP_URL): mail to operators and end-users waits in the queue until one is set"
+            );
+            MailShown::Queued
+        }
+    };
+    let adapter_names: Vec<&str> = match &config.utility {
+        UtilitySource::Adapters(list) => list.iter().map(|adapter| adapter.name.as_str()).collect(),
+        UtilitySource::EmbeddedSandbox { .. } => Vec::new(),
+    };
+    println!(
+        "{}",
+        banner(&StartSummary {
+            app_url: &app_url,
+            demo_password: demo_operator_password.as_deref(),
+            sandbox_url: sandbox_url.as_deref(),
+            adapters: adapter_names,
+            mail,
+        })
+    );
     if demo {
-        let sandbox_url = sandbox_addr.map(|addr| format!("http://{addr}"));
-        let password = demo_operator_password.as_deref().unwrap_or_default();
-        println!(
-            "{}",
-            demo::banner(
-                &app_url,
-                sandbox_url.as_deref(),
-                sandbox_smtp_addr.is_some(),
-                password
-            )
-        );
         tracing::warn!("demo mode: generated master key and demo data; never use it in production");
+    }
+    if let Some(url) = &sandbox_url {
+        tracing::warn!(%url, "the sandbox utilities and their mail catcher run: never in production");
     }
     tracing::info!(url = %app_url, "Gridlink is listening");
 

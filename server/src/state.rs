@@ -9,6 +9,7 @@ use crate::client_ip::TrustedProxies;
 use crate::clock::Clock;
 use crate::config::JobSettings;
 use crate::crypto::Keyring;
+use crate::health::Readiness;
 use crate::incidents::tally::CallTally;
 use crate::jobs::Wakeups;
 use crate::outbound::TrustRoots;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub utility_calls: CallTally,
     /// Per-client request limits (this process's share).
     pub rate_limits: Arc<RateLimits>,
+    /// The readiness check's last database probe.
+    pub readiness: Arc<Readiness>,
 }
 
 /// Runtime settings derived from the configuration.

@@ -295,3 +295,148 @@ fn ssl_cert_file_from_the_environment_is_honoured() {
     );
     assert!(stderr.contains("/nonexistent/company-ca.pem"), "{stderr}");
 }
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn answers(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+#[test]
+fn case_33_a_production_start_without_adapters_is_refused_naming_them() {
+    let key = server::crypto::MasterKey::generate("k1").to_config_value();
+    let line = run_to_failure(&["serve", "--listen=127.0.0.1:0", "--master-key", &key]);
+    assert!(
+        line.contains("GRIDLINK_ADAPTERS (--adapters) or GRIDLINK_UTILITY_URL (--utility-url)"),
+        "{line}"
+    );
+    assert!(line.contains("--sandbox"), "{line}");
+}
+
+/// A server with a master key and an adapter, as production runs it: no
+/// sandbox utilities, no mail catcher, and a password-reset mail that nobody
+/// can read (it waits in the queue until a mail server is configured).
+#[cfg(unix)]
+#[test]
+fn case_33_a_production_start_runs_no_sandbox_and_no_mail_catcher() {
+    use std::io::{Read, Write};
+
+    let data_dir = unique_data_dir();
+    let data = format!("--data-dir={}", data_dir.display());
+    let key = server::crypto::MasterKey::generate("k1").to_config_value();
+    let created = gridlink(&[
+        "create-organisation",
+        "--name=Production Co",
+        "--admin-email=admin@production.example",
+        "--admin-password=a long admin password",
+        &data,
+    ])
+    .output()
+    .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+
+    // The adapter: a sandbox of its own, whose catcher Gridlink is not told about.
+    let (adapter_port, adapter_smtp_port) = (free_port(), free_port());
+    let mut adapter = gridlink(&[
+        "sandbox",
+        &format!("--sandbox-listen=127.0.0.1:{adapter_port}"),
+        &format!("--sandbox-smtp-listen=127.0.0.1:{adapter_smtp_port}"),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let (port, sandbox_port, catcher_port) = (free_port(), free_port(), free_port());
+    let child = gridlink(&[
+        "serve",
+        &format!("--listen=127.0.0.1:{port}"),
+        &format!("--utility-url=http://127.0.0.1:{adapter_port}"),
+        &format!("--sandbox-listen=127.0.0.1:{sandbox_port}"),
+        &format!("--sandbox-smtp-listen=127.0.0.1:{catcher_port}"),
+        "--static-dir=/nonexistent",
+        &data,
+    ])
+    .env("GRIDLINK_MASTER_KEY", &key)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let started = Instant::now();
+    while !answers(port) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let request = |raw: String| {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.write_all(raw.as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let body = r#"{"email":"admin@production.example"}"#;
+    let answer = request(format!(
+        "POST /api/password-reset HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    std::thread::sleep(Duration::from_millis(500));
+
+    assert!(!answers(sandbox_port), "sandbox utilities are listening");
+    assert!(!answers(catcher_port), "a mail catcher is listening");
+    let mail = plain_get(adapter_port, "/api/mail");
+    assert_eq!(mail, "[]", "the reset mail reached a catcher");
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    adapter.kill().ok();
+    adapter.wait().ok();
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("sandbox OFF"), "{stdout}");
+    assert!(stdout.contains("mail waits in the queue"), "{stdout}");
+    assert!(!stdout.contains("DEMO"), "{stdout}");
+    assert_eq!(
+        stderr
+            .matches("mail to operators and end-users waits in the queue")
+            .count(),
+        1,
+        "{stderr}"
+    );
+}
+
+/// The body of a GET over a plain socket, for tests without an async runtime.
+fn plain_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.trim().to_owned())
+        .unwrap_or_default()
+}

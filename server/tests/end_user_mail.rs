@@ -566,6 +566,83 @@ async fn the_end_user_can_leave_an_address_on_connects_success_screen(backend: B
     assert_eq!(credential["contactEmail"], "me@example.com");
 }
 
+async fn case_43_connect_cannot_replace_a_contact_nor_set_one_after_the_visit(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Energy").await;
+    notify_end_users(&org, "WHEN_REFRESH_REQUIRED").await;
+    let connected = |username: &'static str| {
+        let app = &app;
+        let org = &org;
+        async move {
+            let token =
+                expect_json(org.api.post("/api/v1/connect-tokens", json!({})).await, 201).await;
+            let connect = app.connect_client(token["token"].as_str().unwrap());
+            expect_json(
+                connect
+                    .post(
+                        "/api/connect/credentials",
+                        json!({"utilityId": "sandbox-water", "username": username, "password": "pass_good"}),
+                    )
+                    .await,
+                200,
+            )
+            .await;
+            let success = app.wait_for_step(&connect, "SUCCESS").await;
+            (
+                connect,
+                success["credentialId"].as_str().unwrap().to_owned(),
+            )
+        }
+    };
+    // Set once, then a second address (another tab, or whoever holds the link) changes nothing.
+    let (connect, id) = connected("user_nomfa+case43a").await;
+    expect_json(
+        connect
+            .post(
+                "/api/connect/contact",
+                json!({"contactEmail": "owner@example.com"}),
+            )
+            .await,
+        200,
+    )
+    .await;
+    let replaced = expect_json(
+        connect
+            .post(
+                "/api/connect/contact",
+                json!({"contactEmail": "attacker@example.com"}),
+            )
+            .await,
+        409,
+    )
+    .await;
+    assert!(replaced["message"]
+        .as_str()
+        .unwrap()
+        .contains("already set"));
+    let credential =
+        expect_json(org.api.get(&format!("/api/v1/credentials/{id}")).await, 200).await;
+    assert_eq!(credential["contactEmail"], "owner@example.com");
+    assert_eq!(events(&org, &id, "CONTACT_CHANGED").await.len(), 1);
+
+    // After the success screen's time, a post changes nothing.
+    let (later, other) = connected("user_nomfa+case43b").await;
+    app.state().clock.advance(time::Duration::minutes(16));
+    let late = later
+        .post(
+            "/api/connect/contact",
+            json!({"contactEmail": "late@example.com"}),
+        )
+        .await;
+    assert_eq!(late.status(), 410);
+    let credential = expect_json(
+        org.api.get(&format!("/api/v1/credentials/{other}")).await,
+        200,
+    )
+    .await;
+    assert_eq!(credential["contactEmail"], Value::Null);
+}
+
 async fn nothing_is_mailed_while_the_organisation_has_notices_off(backend: Backend) {
     let app = spawn_app(backend).await;
     let org = app.organisation("Acme Energy").await;
@@ -640,5 +717,6 @@ database_tests!(
     a_bounce_fails_at_once_and_an_outage_is_retried,
     a_contact_email_is_validated_masked_in_lists_and_private_unless_the_integrator_gave_it,
     the_end_user_can_leave_an_address_on_connects_success_screen,
+    case_43_connect_cannot_replace_a_contact_nor_set_one_after_the_visit,
     nothing_is_mailed_while_the_organisation_has_notices_off,
 );

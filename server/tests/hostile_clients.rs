@@ -109,6 +109,117 @@ async fn a_stranger_s_failed_sign_ins_do_not_lock_the_owner_out(backend: Backend
     assert_eq!(owner.status(), 200);
 }
 
+/// An app behind a trusted proxy on loopback that appends `X-Forwarded-For`.
+async fn behind_a_proxy(backend: Backend) -> TestApp {
+    spawn_app_with(
+        backend,
+        TestAppOptions {
+            trusted_proxies: Some("127.0.0.1".to_owned()),
+            ..TestAppOptions::default()
+        },
+    )
+    .await
+}
+
+async fn case_34_a_client_s_own_forwarded_header_never_beats_the_proxy_s(backend: Backend) {
+    let app = behind_a_proxy(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let attempt = |rotated: String| {
+        app.client
+            .post(app.url("/api/session"))
+            // The proxy appended the real client; the client wrote the rest.
+            .header("x-forwarded-for", format!("{rotated}, 203.0.113.5"))
+            .header("forwarded", format!("for={rotated}"))
+            .json(&json!({"email": org.admin_email, "password": "a wrong password"}))
+            .send()
+    };
+    for guess in 0..10 {
+        let response = attempt(format!("198.51.100.{guess}")).await.unwrap();
+        assert_eq!(response.status(), 401, "guess {guess}");
+    }
+    for guess in 10..20 {
+        let response = attempt(format!("198.51.100.{guess}")).await.unwrap();
+        assert_eq!(response.status(), 429, "guess {guess} escaped the limit");
+        assert!(response.headers().contains_key("retry-after"));
+    }
+}
+
+async fn case_35_rotating_the_last_64_bits_of_an_ipv6_address_escapes_no_limit(backend: Backend) {
+    let app = behind_a_proxy(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    for guess in 0..10 {
+        let client = format!("2001:db8:77:1:{guess:x}:1:2:3");
+        let response = sign_in_from(&app, &client, &org.admin_email, "a wrong password").await;
+        assert_eq!(response.status(), 401, "guess {guess}");
+    }
+    let rotated = sign_in_from(&app, "2001:db8:77:1:ffff::9", &org.admin_email, "guess").await;
+    assert_eq!(
+        rotated.status(),
+        429,
+        "a new interface id escaped the limit"
+    );
+    // Another /64 is another client.
+    let neighbour = sign_in_from(&app, "2001:db8:77:2::1", &org.admin_email, "guess").await;
+    assert_eq!(neighbour.status(), 401);
+
+    // The in-memory burst limit, too: 30, then refused, across rotated addresses.
+    let mut refused_at = None;
+    for attempt in 0..45 {
+        let client = format!("2001:db8:99:1::{attempt:x}");
+        let email = format!("nobody{attempt}@example.com");
+        let response = sign_in_from(&app, &client, &email, "a wrong password").await;
+        if response.status() == 429 {
+            refused_at = Some(attempt);
+            break;
+        }
+    }
+    let refused_at = refused_at.expect("rotating addresses escaped the burst limit");
+    assert!((30..=32).contains(&refused_at), "refused at {refused_at}");
+}
+
+async fn case_44_password_reset_requests_are_limited_per_client_and_per_mailbox(backend: Backend) {
+    let app = behind_a_proxy(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let reset_from = |client: &'static str, email: String| {
+        app.client
+            .post(app.url("/api/password-reset"))
+            .header("x-forwarded-for", client)
+            .json(&json!({"email": email}))
+            .send()
+    };
+    // The victim asked twice (or an attacker did): one mail.
+    for _ in 0..2 {
+        let response = reset_from("192.0.2.44", org.admin_email.clone())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+    }
+    app.wait_for_mail(&org.admin_email, 1).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(app.mail_to(&org.admin_email).await.len(), 1);
+
+    // One client asking for many addresses is refused after the sign-in burst.
+    let mut refused_at = None;
+    for attempt in 0..45 {
+        let response = reset_from("198.51.100.44", format!("someone{attempt}@example.com"))
+            .await
+            .unwrap();
+        if response.status() == 429 {
+            assert!(response.headers().contains_key("retry-after"));
+            refused_at = Some(attempt);
+            break;
+        }
+        assert_eq!(response.status(), 202);
+    }
+    let refused_at = refused_at.expect("password-reset requests are not limited");
+    assert!((30..=32).contains(&refused_at), "refused at {refused_at}");
+    // Another client is not affected.
+    let other = reset_from("198.51.100.45", "someone@example.com".to_owned())
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 202);
+}
+
 async fn parallel_wrong_passwords_cannot_slip_past_the_failure_limit(backend: Backend) {
     let app = spawn_app(backend).await;
     let org = app.organisation("Acme Solar").await;
@@ -286,6 +397,9 @@ database_tests!(
     case_23_rotating_spoofed_forwarded_for_does_not_escape_the_rate_limit,
     a_trusted_proxy_s_forwarded_clients_are_limited_one_by_one,
     a_stranger_s_failed_sign_ins_do_not_lock_the_owner_out,
+    case_34_a_client_s_own_forwarded_header_never_beats_the_proxy_s,
+    case_35_rotating_the_last_64_bits_of_an_ipv6_address_escapes_no_limit,
+    case_44_password_reset_requests_are_limited_per_client_and_per_mailbox,
     parallel_wrong_passwords_cannot_slip_past_the_failure_limit,
     case_31_an_unknown_email_and_a_wrong_password_look_alike,
     deactivation_destroys_both_secrets_and_a_login_in_flight_cannot_revive_it,

@@ -213,6 +213,43 @@ async fn case_05_a_resend_flood_gets_429_with_retry_after(backend: Backend) {
     assert_eq!(utility_calls(&app, "sandbox-gas", "sendCode").await, 2);
 }
 
+async fn case_41_choosing_the_same_method_again_is_a_resend_and_waits(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    // Sandbox Electric offers SMS, Call and Email; SMS was sent.
+    let connect = waiting_for_code(&app, &org, "sandbox-electric").await;
+    for _ in 0..5 {
+        let again = connect
+            .post("/api/connect/mfa/method", json!({"method": "SMS"}))
+            .await;
+        assert_eq!(again.status(), 429);
+        assert!(again.headers().contains_key("retry-after"));
+    }
+    assert_eq!(utility_calls(&app, "sandbox-electric", "sendCode").await, 1);
+    // Another method is another send, at once; then it has its own cooldown.
+    expect_json(
+        connect
+            .post("/api/connect/mfa/method", json!({"method": "EMAIL"}))
+            .await,
+        200,
+    )
+    .await;
+    let again = connect
+        .post("/api/connect/mfa/method", json!({"method": "EMAIL"}))
+        .await;
+    assert_eq!(again.status(), 429);
+    assert_eq!(utility_calls(&app, "sandbox-electric", "sendCode").await, 2);
+    app.state().clock.advance(time::Duration::seconds(31));
+    expect_json(
+        connect
+            .post("/api/connect/mfa/method", json!({"method": "EMAIL"}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(utility_calls(&app, "sandbox-electric", "sendCode").await, 3);
+}
+
 async fn case_06_malformed_codes_are_refused_and_change_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
     let org = app.organisation("Acme Solar").await;
@@ -350,6 +387,7 @@ database_tests!(
     case_04_a_code_posted_to_another_connections_session_is_refused,
     case_05_a_resend_flood_gets_429_with_retry_after,
     case_06_malformed_codes_are_refused_and_change_nothing,
+    case_41_choosing_the_same_method_again_is_a_resend_and_waits,
     case_07_a_method_not_offered_or_not_a_method_is_refused,
     case_08_a_utility_failure_mid_flow_leaves_the_step_to_retry,
     case_13_two_concurrent_correct_codes_complete_once,

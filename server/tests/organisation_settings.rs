@@ -233,3 +233,76 @@ async fn a_put_accepts_what_the_get_answered(backend: Backend) {
     let refused = expect_json(org.api.put("/api/v1/webhook-endpoint", changed).await, 422).await;
     assert_eq!(refused["fields"][0]["field"], "createdAt");
 }
+
+async fn case_39_origins_that_could_bend_a_security_header_are_refused_at_save(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    for bad in [
+        "https://a.example;script-src *",
+        "https://a.example https://b.example",
+        "https://a.example\tx",
+        "https://a.example\u{1}",
+        "https://a.example/path",
+        "https://*.example.com",
+        "*",
+    ] {
+        let body = expect_json(
+            org.admin
+                .put(
+                    "/api/v1/organisation",
+                    json!({"name": "Acme Solar", "embedOrigins": ["https://ok.example", bad]}),
+                )
+                .await,
+            422,
+        )
+        .await;
+        assert_eq!(body["fields"][0]["field"], "embedOrigins[1]", "{bad:?}");
+    }
+    let unchanged = expect_json(org.api.get("/api/v1/organisation").await, 200).await;
+    assert_eq!(unchanged["embedOrigins"], json!([]));
+}
+
+database_tests!(case_39_origins_that_could_bend_a_security_header_are_refused_at_save);
+
+/// A row stored before the rule tightened (or written by hand) never makes
+/// Connect's page lose its Content-Security-Policy, nor gets into it.
+#[tokio::test]
+async fn case_39_a_stored_origin_that_cannot_be_a_header_never_drops_the_policy() {
+    let dist = TempDir::new("gridlink-dist");
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!doctype html><title>Gridlink</title>",
+    )
+    .unwrap();
+    let app = spawn_app_serving(dist.path()).await;
+    let org = app.organisation("Acme").await;
+    for origin in [
+        "https://ok.example",
+        "https://bad.example\u{1}",
+        "https://x.example;script-src *",
+    ] {
+        sqlx::query(
+            "INSERT INTO embed_origins (organisation_id, origin, created_at) VALUES ($1, $2, 0)",
+        )
+        .bind(&org.id)
+        .bind(origin)
+        .execute(app.state().db.pool())
+        .await
+        .unwrap();
+    }
+    let token = expect_json(org.api.post("/api/v1/connect-tokens", json!({})).await, 201).await;
+    let page = app
+        .client
+        .get(app.url(&format!("/connect/{}", token["token"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.ends_with("frame-ancestors 'self' https://ok.example"),
+        "{csp}"
+    );
+}

@@ -281,6 +281,7 @@ async fn reset_forgets_sessions_codes_and_faults() {
         .await;
     let reset = reqwest::Client::new()
         .post(sandbox.url("/api/admin/reset"))
+        .json(&json!({}))
         .send()
         .await
         .unwrap();
@@ -356,4 +357,52 @@ async fn admin_stats_count_the_calls_each_utility_received() {
         .await
         .unwrap();
     assert_eq!(stats, json!({}), "a reset starts the counts again");
+}
+
+#[tokio::test]
+async fn case_49_admin_knobs_refuse_form_and_text_bodies() {
+    let sandbox = spawn_sandbox().await;
+    let client = reqwest::Client::new();
+    let knobs = [
+        ("/api/admin/reset", ""),
+        ("/api/admin/expire-tokens", r#"{"username":"user_good"}"#),
+        (
+            "/api/admin/utilities/sandbox-gas/faults",
+            r#"{"down":true}"#,
+        ),
+        ("/api/admin/clock/advance", r#"{"seconds":600}"#),
+        ("/api/admin/mail/outage", r#"{"down":true}"#),
+    ];
+    for (path, body) in knobs {
+        for content_type in [
+            None,
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+            Some("multipart/form-data; boundary=x"),
+        ] {
+            let mut request = client.post(sandbox.url(path)).body(body);
+            if let Some(content_type) = content_type {
+                request = request.header("content-type", content_type);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 415, "{path} as {content_type:?}");
+            let error: Value = response.json().await.unwrap();
+            assert!(
+                error["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("application/json"),
+                "{error}"
+            );
+        }
+    }
+    // Nothing changed: Sandbox Gas still answers.
+    let connector = sandbox.connector(std::time::Duration::from_secs(10));
+    use server::utility::UtilityConnector;
+    let user = shared::validation::Username::parse("user_nomfa").unwrap();
+    let password = shared::validation::Password::parse("pass_good").unwrap();
+    assert!(connector
+        .login("sandbox-gas", &user, &password)
+        .await
+        .is_ok());
 }

@@ -26,7 +26,9 @@ async fn refusing_app(backend: Backend) -> TestApp {
     .await
 }
 
-async fn webhook_urls_pointing_at_non_public_addresses_are_refused_when_saved(backend: Backend) {
+async fn case_47_webhook_urls_pointing_at_non_public_addresses_are_refused_when_saved(
+    backend: Backend,
+) {
     let app = refusing_app(backend).await;
     let org = app.organisation("Acme Solar").await;
     let receiver = WebhookReceiver::start(0).await;
@@ -45,6 +47,10 @@ async fn webhook_urls_pointing_at_non_public_addresses_are_refused_when_saved(ba
         ("https://[fd00::1]/hooks".to_owned(), "unique-local"),
         ("https://[fe80::1]/hooks".to_owned(), "link-local"),
         ("https://[::ffff:192.168.1.1]/hooks".to_owned(), "private"),
+        // Case 47: IPv6 forms that carry a loopback or private IPv4 address.
+        ("https://[2002:7f00:1::1]/hooks".to_owned(), "loopback"),
+        ("https://[2001:0:7f00:1::1]/hooks".to_owned(), "loopback"),
+        ("https://[64:ff9b:1::a00:1]/hooks".to_owned(), "private"),
         ("https://0.0.0.0/hooks".to_owned(), "unspecified"),
         ("https://224.0.0.1/hooks".to_owned(), "multicast"),
     ];
@@ -79,6 +85,8 @@ async fn a_delivery_to_a_target_that_became_private_is_refused_at_connection_tim
     for url in [
         receiver.url.clone(),
         format!("http://localhost:{port}/hooks"),
+        // Case 47: 6to4 carrying 127.0.0.1, refused before any connection.
+        format!("http://[2002:7f00:1::1]:{port}/hooks"),
     ] {
         save_endpoint_unchecked(&app, &org.id, &url).await;
         let delivery = common::test_event_with_its_first_attempt(&org).await;
@@ -271,7 +279,7 @@ async fn stalled_in_flight(app: &TestApp, organisation_id: &str) -> i64 {
 }
 
 database_tests!(
-    webhook_urls_pointing_at_non_public_addresses_are_refused_when_saved,
+    case_47_webhook_urls_pointing_at_non_public_addresses_are_refused_when_saved,
     a_delivery_to_a_target_that_became_private_is_refused_at_connection_time,
     loopback_targets_are_reached_with_webhook_allow_private,
     test_events_are_limited_per_organisation,

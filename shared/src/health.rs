@@ -1,4 +1,4 @@
-//! The body of `GET /api/health`.
+//! The body of `GET /api/health` (liveness) and `GET /api/ready` (readiness).
 
 use serde::{Deserialize, Serialize};
 
@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 pub struct Health {
     /// `"ok"` when every check passed, `"degraded"` otherwise.
     pub status: String,
-    /// `"ok"` when the database answered a query and accepted a write; otherwise
-    /// `"unreachable"` or `"not writable"` (a full disk, a read-only replica).
+    /// Readiness: `"ok"` when the database answered a query and accepted a write;
+    /// otherwise `"unreachable"` or `"not writable"` (a full disk, a read-only
+    /// replica). Liveness: `"not checked"`.
     pub database: String,
     /// `"sqlite"` or `"postgres"`.
     pub database_kind: String,

@@ -87,6 +87,35 @@ impl Username {
     }
 }
 
+/// A name people read: an organisation's (it signs end-user mail and heads
+/// Connect) or an API key's. Trimmed, 1 to 100 characters, no control
+/// characters: a line break would end a mail header or a CSV row early.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(try_from = "String", into = "String")]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(value: &str) -> Result<DisplayName, ValidationError> {
+        let value = value.trim();
+        if value.is_empty() || value.chars().count() > Self::MAX_CHARS {
+            return Err(ValidationError::english("The name is 1 to 100 characters."));
+        }
+        if has_control_characters(value) {
+            return Err(ValidationError::english(
+                "The name cannot hold line breaks, tabs or other control characters.",
+            ));
+        }
+        Ok(DisplayName(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A utility password: 1 to 256 characters, kept exactly as typed.
 ///
 /// Its `Debug` output is redacted so it never reaches a log by accident.
@@ -353,6 +382,11 @@ pub struct EmbedOrigin(String);
 
 impl EmbedOrigin {
     pub fn parse(value: &str) -> Result<EmbedOrigin, ValidationError> {
+        if has_control_characters(value) {
+            return Err(ValidationError::english(
+                "An origin cannot hold tabs, line breaks or other control characters.",
+            ));
+        }
         let value = value.trim().trim_end_matches('/').to_lowercase();
         let (scheme, rest) = value.split_once("://").ok_or(ValidationError::english(
             "An origin looks like https://www.example.com.",
@@ -376,6 +410,30 @@ impl EmbedOrigin {
         if host.is_empty() || host.starts_with('.') || host.ends_with('.') || host.contains("..") {
             return Err(ValidationError::english(
                 "The origin needs a host name, like https://www.example.com.",
+            ));
+        }
+        // The origin ends up in a Content-Security-Policy source list: only a
+        // host name (letters, digits, hyphens, dots) or a bracketed IPv6
+        // address may stand there, never a wildcard, `;`, white space or a
+        // control character that would change or break the header.
+        let is_ipv6 = host
+            .strip_prefix('[')
+            .and_then(|inner| inner.strip_suffix(']'))
+            .is_some_and(|inner| {
+                !inner.is_empty()
+                    && inner
+                        .chars()
+                        .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+            });
+        let is_name = host.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+        if !is_ipv6 && !is_name {
+            return Err(ValidationError::english(
+                "An origin is https://host or https://host:port, the host written with letters, digits, hyphens and dots only (no wildcards, spaces or ;).",
             ));
         }
         let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
@@ -450,6 +508,7 @@ macro_rules! string_newtype_conversions {
 
 string_newtype_conversions!(
     Username,
+    DisplayName,
     Password,
     OtpCode,
     EmailAddress,
@@ -472,6 +531,28 @@ mod tests {
             "j•••@example.com"
         );
         assert_eq!(mask_email("nobody"), "•••");
+    }
+
+    #[test]
+    fn case_37_a_display_name_refuses_control_characters() {
+        assert_eq!(
+            DisplayName::parse("  Acme Solar ").unwrap().as_str(),
+            "Acme Solar"
+        );
+        assert!(DisplayName::parse("Acme <Energy> & Co").is_ok());
+        for bad in [
+            "",
+            "   ",
+            "Acme\r\nBcc: victim@example.com",
+            "Acme\nSolar",
+            "Acme\tSolar",
+            "Acme\u{0}",
+            "Acme\u{1b}[31m",
+            "Ac\u{85}me",
+        ] {
+            assert!(DisplayName::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(DisplayName::parse(&"x".repeat(101)).is_err());
     }
 
     #[test]
@@ -670,6 +751,42 @@ mod tests {
             "https://user@a.com",
         ] {
             assert!(EmbedOrigin::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn case_39_an_origin_that_could_change_a_security_header_is_refused() {
+        for bad in [
+            "https://a.com;script-src *",
+            "https://a.com; frame-ancestors *",
+            "https://a.com https://b.com",
+            "https://a.com\thttps://b.com",
+            "https://a.com\t",
+            "https://a.com\r\nSet-Cookie: x=1",
+            "https://a.com\u{7f}",
+            "https://*.example.com",
+            "https://*",
+            "*",
+            "https://a.com:*",
+            "https://exa mple.com",
+            "https://a.com/path",
+            "https://a.com,b.com",
+            "https://'self'",
+            "https://-a.com",
+            "https://ex\u{e4}mple.com",
+            "https://[::1",
+            "https://[]",
+        ] {
+            assert!(EmbedOrigin::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        for good in [
+            "https://xn--exmple-cua.com",
+            "https://a-b.example.com:8443",
+            "https://[2001:db8::1]",
+            "https://[2001:db8::1]:8443",
+            "http://[::1]:3000",
+        ] {
+            assert!(EmbedOrigin::parse(good).is_ok(), "{good:?} was refused");
         }
     }
 

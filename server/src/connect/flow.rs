@@ -212,6 +212,12 @@ pub async fn choose_contact(
     let (Some(row), Some(_)) = (&session.credential, session.completed_at) else {
         return Err(ApiError::Conflict(language.contact_after_success().into()));
     };
+    // The success screen's offer, and nothing more: it adds an address, never
+    // replaces one (case 43); a link used a while ago is refused by the
+    // extractor like any of its requests (USED_LINK_SHOWS_SUCCESS_MS).
+    if row.contact_email.is_some() {
+        return Err(ApiError::Conflict(language.contact_already_set().into()));
+    }
     let mut errors = FieldErrors::default();
     let email = match EmailAddress::parse(&body.contact_email) {
         Ok(email) => Some(email),
@@ -230,6 +236,15 @@ pub async fn choose_contact(
         language: Some(language),
     };
     let mut tx = state.db.begin_write().await?;
+    // Read again where the write happens: two tabs saving at once set one address.
+    let (current,): (Option<String>,) =
+        sqlx::query_as("SELECT contact_email FROM credentials WHERE id = $1")
+            .bind(&row.id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if current.is_some() {
+        return Err(ApiError::Conflict(language.contact_already_set().into()));
+    }
     records::set_contact(
         &mut tx,
         &row.reference(),
@@ -492,7 +507,6 @@ async fn send_code(
             session.language.no_verification_waiting().into(),
         ));
     };
-    let method_was_given = method;
     let method = match method.or_else(|| {
         row.mfa_method
             .as_deref()
@@ -517,8 +531,7 @@ async fn send_code(
             session.language.method_not_offered(),
         ));
     }
-    let resend = method_was_given.is_none();
-    mfa_slots::claim_send(state, &row, resend, session.language).await?;
+    mfa_slots::claim_send(state, &row, method, session.language).await?;
     match state
         .utility
         .send_code(&row.utility_id, &challenge_id, method)

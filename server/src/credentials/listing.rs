@@ -143,6 +143,11 @@ pub fn parse_list_params(params: ListParams) -> Result<ListQuery, ApiError> {
     if q.as_ref().is_some_and(|q| q.chars().count() > 128) {
         errors.add("q", "Search for at most 128 characters.");
     }
+    // A NUL ends SQLite's full-text phrase early (case 51); no username holds
+    // a control character, so such a search is a mistake worth saying so.
+    if q.as_ref().is_some_and(|q| q.chars().any(char::is_control)) {
+        errors.add("q", "Search text cannot hold control characters.");
+    }
     errors.finish()?;
     Ok(ListQuery {
         status_details: details,

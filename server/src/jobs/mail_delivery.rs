@@ -69,9 +69,10 @@ pub async fn run(
 
 async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed>> {
     let now = state.clock.now_ms();
+    super::give_up_overdue(state, super::RetriedQueue::MailOutbox, now).await?;
     let candidates: Vec<(String,)> = sqlx::query_as(&format!(
         "SELECT id FROM mail_outbox WHERE state = 'PENDING' AND next_attempt_at <= $1 \
-           AND (lease_until IS NULL OR lease_until <= $1) \
+           AND give_up_at > $1 AND (lease_until IS NULL OR lease_until <= $1) \
          ORDER BY next_attempt_at LIMIT {limit}"
     ))
     .bind(now)
@@ -86,7 +87,8 @@ async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed
         .collect();
     let sql = format!(
         "UPDATE mail_outbox SET lease_until = $1 \
-         WHERE id IN ({}) AND state = 'PENDING' AND (lease_until IS NULL OR lease_until <= $2) \
+         WHERE id IN ({}) AND state = 'PENDING' AND give_up_at > $2 \
+           AND (lease_until IS NULL OR lease_until <= $2) \
          RETURNING id, credential_id, organisation_id, recipient, sealed_message, attempts, give_up_at, lease_until",
         placeholders.join(", ")
     );
@@ -112,8 +114,13 @@ async fn send(state: &AppState, mailer: &Mailer, message: &Claimed) -> anyhow::R
                 .map_err(|error| format!("The queued message is not readable: {error}"))
         });
     let outcome = match content.and_then(|content| {
-        build(state, message, &content)
-            .map_err(|error| format!("The message could not be built: {error}"))
+        build(
+            &state.settings.mail_from,
+            &message.id,
+            &message.recipient,
+            &content,
+        )
+        .map_err(|error| format!("The message could not be built: {error}"))
     }) {
         Ok(built) => mailer.send(built).await,
         Err(description) => Err(SendFailure {
@@ -126,21 +133,36 @@ async fn send(state: &AppState, mailer: &Mailer, message: &Claimed) -> anyhow::R
 
 /// The message as sent: the sender under the organisation's name, a plain
 /// text and an HTML part, and one-click unsubscribe headers when it has them.
+/// Stored words that would end a header early (a line break in an old
+/// organisation name, say) make it unbuildable rather than let them in.
 fn build(
-    state: &AppState,
-    message: &Claimed,
+    sender: &Mailbox,
+    id: &str,
+    recipient: &str,
     content: &Content,
 ) -> anyhow::Result<lettre::Message> {
-    let from = &state.settings.mail_from;
+    let header_texts = [
+        content.from_name.as_deref(),
+        Some(content.subject.as_str()),
+        content.unsubscribe_url.as_deref(),
+        Some(recipient),
+    ];
+    if let Some(text) = header_texts
+        .into_iter()
+        .flatten()
+        .find(|text| text.chars().any(char::is_control))
+    {
+        anyhow::bail!("a header would hold a control character ({text:?})");
+    }
     let from = Mailbox::new(
-        content.from_name.clone().or_else(|| from.name.clone()),
-        from.email.clone(),
+        content.from_name.clone().or_else(|| sender.name.clone()),
+        sender.email.clone(),
     );
     let mut built = lettre::Message::builder()
         .from(from.clone())
-        .to(message.recipient.parse()?)
+        .to(recipient.parse()?)
         .subject(&content.subject)
-        .message_id(Some(format!("<{}@{}>", message.id, from.email.domain())))
+        .message_id(Some(format!("<{id}@{}>", from.email.domain())))
         .multipart(MultiPart::alternative_plain_html(
             content.text.clone(),
             content.html.clone(),
@@ -226,4 +248,41 @@ async fn finish(
         _ => tracing::info!(attempts, error, "mail not sent; retrying later"),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn content(from_name: &str, subject: &str) -> Content {
+        Content {
+            from_name: Some(from_name.to_owned()),
+            subject: subject.to_owned(),
+            text: "Hello".to_owned(),
+            html: "<p>Hello</p>".to_owned(),
+            unsubscribe_url: Some("https://gridlink.example/u/abc".to_owned()),
+        }
+    }
+
+    #[test]
+    fn case_37_stored_words_that_would_end_a_header_make_the_mail_unbuildable() {
+        let sender: Mailbox = "Gridlink <no-reply@gridlink.example>".parse().unwrap();
+        let good = build(&sender, "mail_1", "a@example.com", &content("Acme", "Hi")).unwrap();
+        let text = String::from_utf8(good.formatted()).unwrap();
+        assert!(text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        for bad in [
+            content("Acme\r\nBcc: victim@example.com", "Hi"),
+            content("Acme", "Hi\r\nBcc: victim@example.com"),
+            Content {
+                unsubscribe_url: Some("https://x.example/\r\nBcc: v@example.com".to_owned()),
+                ..content("Acme", "Hi")
+            },
+        ] {
+            assert!(
+                build(&sender, "mail_2", "a@example.com", &bad).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(build(&sender, "mail_3", "not an address", &content("Acme", "Hi")).is_err());
+    }
 }

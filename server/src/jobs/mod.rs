@@ -174,6 +174,55 @@ pub fn lease_until(state: &AppState, now_ms: i64) -> i64 {
     now_ms + state.settings.jobs.lease.whole_milliseconds() as i64
 }
 
+/// The queues whose rows carry a `give_up_at` (webhooks and mail).
+#[derive(Debug, Clone, Copy)]
+pub enum RetriedQueue {
+    WebhookDeliveries,
+    MailOutbox,
+}
+
+/// Fails the queue's unleased rows whose retry window closed while nobody
+/// sent them (the servers were down, or the endpoint disabled), so that no
+/// claim ever takes a row past its `give_up_at` (case 38). A failed webhook
+/// can still be replayed from the dashboard.
+pub async fn give_up_overdue(
+    state: &AppState,
+    queue: RetriedQueue,
+    now_ms: i64,
+) -> anyhow::Result<u64> {
+    let table = match queue {
+        RetriedQueue::WebhookDeliveries => "webhook_deliveries",
+        RetriedQueue::MailOutbox => "mail_outbox",
+    };
+    let overdue =
+        "state = 'PENDING' AND give_up_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)";
+    // Read first: the writer is taken only when there is something to fail.
+    let any: Option<(i64,)> =
+        sqlx::query_as(&format!("SELECT 1 FROM {table} WHERE {overdue} LIMIT 1"))
+            .bind(now_ms)
+            .fetch_optional(state.db.pool())
+            .await?;
+    if any.is_none() {
+        return Ok(0);
+    }
+    let failed = sqlx::query(&format!(
+        "UPDATE {table} SET state = 'FAILED', next_attempt_at = NULL, \
+           last_error = 'Not sent before its retry window closed.' WHERE {overdue}"
+    ))
+    .bind(now_ms)
+    .execute(&mut *state.db.writer().await?)
+    .await?
+    .rows_affected();
+    if failed > 0 {
+        tracing::warn!(
+            table,
+            failed,
+            "queued messages given up: their retry window closed before they were sent"
+        );
+    }
+    Ok(failed)
+}
+
 /// The loop of a job that runs on a timer: `work` now, then every `every`,
 /// until `shutdown` is cancelled (a run in progress is finished first).
 pub async fn every<Work, Done>(every: Duration, shutdown: &CancellationToken, mut work: Work)

@@ -101,6 +101,7 @@ pub fn client(trust: &TrustRoots, allow_private: bool) -> anyhow::Result<reqwest
 async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed>> {
     let now = state.clock.now_ms();
     let lease_until = super::lease_until(state, now);
+    super::give_up_overdue(state, super::RetriedQueue::WebhookDeliveries, now).await?;
     let candidates: Vec<(String,)> = sqlx::query_as(&format!(
         "WITH in_flight AS ( \
              SELECT organisation_id, COUNT(*) AS leased FROM webhook_deliveries \
@@ -109,7 +110,7 @@ async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed
              SELECT id, organisation_id, next_attempt_at, \
                     ROW_NUMBER() OVER (PARTITION BY organisation_id ORDER BY next_attempt_at, id) AS turn \
                FROM webhook_deliveries \
-              WHERE state = 'PENDING' AND next_attempt_at <= $1 \
+              WHERE state = 'PENDING' AND next_attempt_at <= $1 AND give_up_at > $1 \
                 AND (lease_until IS NULL OR lease_until <= $1) \
                 AND organisation_id NOT IN \
                     (SELECT organisation_id FROM webhook_endpoints WHERE disabled_at IS NOT NULL)) \
@@ -129,7 +130,8 @@ async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed
         .collect();
     let sql = format!(
         "UPDATE webhook_deliveries SET lease_until = $1 \
-         WHERE id IN ({}) AND state = 'PENDING' AND (lease_until IS NULL OR lease_until <= $2) \
+         WHERE id IN ({}) AND state = 'PENDING' AND give_up_at > $2 \
+           AND (lease_until IS NULL OR lease_until <= $2) \
          RETURNING id, organisation_id, payload, attempts, give_up_at",
         placeholders.join(", ")
     );

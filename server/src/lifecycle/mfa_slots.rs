@@ -6,7 +6,7 @@
 //! decision (the utility timed out or failed) gives its slot back.
 
 use shared::i18n::Language;
-use shared::StatusDetail;
+use shared::{MfaMethod, StatusDetail};
 
 use crate::connect::session::{MAX_SENDS, MAX_WRONG_CODES};
 use crate::credentials::store::CredentialRow;
@@ -155,30 +155,31 @@ pub async fn claim_code_check(
         .into_api_error(language))
 }
 
-/// Claims one send (`resend`: the same method again, which waits for the cooldown).
+/// Claims one send by `method`. Sending by the method of the last send is a
+/// resend however it was asked for ("Resend code", or choosing the same
+/// method again), and waits for the cooldown (case 41); another method may
+/// be chosen at once.
 pub async fn claim_send(
     state: &AppState,
     row: &CredentialRow,
-    resend: bool,
+    method: MfaMethod,
     language: Language,
 ) -> Result<(), ApiError> {
     let now = state.clock.now_ms();
-    let cooldown = if resend {
-        format!("AND (mfa_last_send_at IS NULL OR mfa_last_send_at <= $2 - {RESEND_COOLDOWN_MS})")
-    } else {
-        String::new()
-    };
     let claimed = sqlx::query(&format!(
         "UPDATE credentials SET mfa_sends = mfa_sends + 1, mfa_in_flight_until = $2 + {IN_FLIGHT_MS}, \
            mfa_last_activity_at = $2 \
          WHERE id = $1 AND status_detail IN ($3, $4) AND mfa_challenge_id IS NOT NULL \
            AND mfa_sends < {MAX_SENDS} \
-           AND (mfa_in_flight_until IS NULL OR mfa_in_flight_until <= $2) {cooldown}"
+           AND (mfa_in_flight_until IS NULL OR mfa_in_flight_until <= $2) \
+           AND (mfa_last_send_at IS NULL OR mfa_method IS NULL OR mfa_method <> $5 \
+                OR mfa_last_send_at <= $2 - {RESEND_COOLDOWN_MS})"
     ))
     .bind(&row.id)
     .bind(now)
     .bind(StatusDetail::MultiFactorAuthenticationMethodRequired.as_str())
     .bind(StatusDetail::MultiFactorAuthenticationCodeRequired.as_str())
+    .bind(method.wire_name())
     .execute(&mut *state.db.writer().await?)
     .await?;
     if claimed.rows_affected() == 1 {

@@ -134,6 +134,13 @@ async fn send_reset(state: &AppState, email: &EmailAddress) -> anyhow::Result<()
         return Ok(());
     };
     let mut tx = state.db.begin_write().await?;
+    // Holds the operator's row until commit (PostgreSQL; SQLite writes one at
+    // a time anyway), so two requests at once cannot both find no recent
+    // link and mail twice.
+    sqlx::query("UPDATE operators SET id = id WHERE id = $1")
+        .bind(&operator_id)
+        .execute(&mut *tx)
+        .await?;
     let recent: Option<(i64,)> = sqlx::query_as(
         "SELECT 1 FROM operator_links WHERE operator_id = $1 AND purpose = 'PASSWORD_RESET' AND created_at > $2",
     )

@@ -101,10 +101,13 @@ async fn sign_in(
     }
     errors.finish()?;
     let email = email.expect("validated above");
+    // Failures count per client as limits do (an IPv6 client by its /64);
+    // the sign-in history keeps the address itself.
+    let limit_key = client.limit_key().to_string();
     let client = client.0.to_string();
     let now = state.clock.now_ms();
     let window_start = now - SIGN_IN_WINDOW.whole_milliseconds() as i64;
-    refuse_if_too_many_failures(&state, email.as_str(), &client, window_start, false).await?;
+    refuse_if_too_many_failures(&state, email.as_str(), &limit_key, window_start, false).await?;
     // The attempt is recorded as a failure before the password is checked, so
     // parallel guesses see each other; a correct password removes it again.
     let attempt = crate::tokens::new_id("attempt");
@@ -112,7 +115,7 @@ async fn sign_in(
         "INSERT INTO sign_in_failures (email, client, attempt, failed_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(email.as_str())
-    .bind(&client)
+    .bind(&limit_key)
     .bind(&attempt)
     .bind(now)
     .execute(&mut *state.db.writer().await?)
@@ -124,7 +127,7 @@ async fn sign_in(
             .await
     };
     if let Err(refused) =
-        refuse_if_too_many_failures(&state, email.as_str(), &client, window_start, true).await
+        refuse_if_too_many_failures(&state, email.as_str(), &limit_key, window_start, true).await
     {
         forget_attempt().await?;
         return Err(refused);

@@ -79,10 +79,27 @@ fn classify_v6(ip: Ipv6Addr) -> Option<AddressKind> {
         return classify_v4(v4);
     }
     let segments = ip.segments();
+    let v4_at = |index: usize| {
+        Ipv4Addr::from((u32::from(segments[index]) << 16) | u32::from(segments[index + 1]))
+    };
     // NAT64 (64:ff9b::/96) reaches the IPv4 address in its last 32 bits.
     if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let [.., high, low] = segments;
-        return classify_v4(Ipv4Addr::from((u32::from(high) << 16) | u32::from(low)));
+        return classify_v4(v4_at(6));
+    }
+    // Local-use NAT64 (64:ff9b:1::/48) serves one network only: never public,
+    // and judged by the IPv4 address in its last 32 bits when that says more.
+    if segments[..3] == [0x64, 0xff9b, 0x0001] {
+        return classify_v4(v4_at(6)).or(Some(AddressKind::Private));
+    }
+    // 6to4 (2002::/16) carries an IPv4 address in bits 16–47.
+    if segments[0] == 0x2002 {
+        return classify_v4(v4_at(1));
+    }
+    // Teredo (2001:0::/32): the server's IPv4 in bits 32–63, the client's
+    // in the last 32 bits, inverted.
+    if segments[..2] == [0x2001, 0] {
+        let client = Ipv4Addr::from(!u32::from(v4_at(6)));
+        return classify_v4(v4_at(2)).or_else(|| classify_v4(client));
     }
     Some(match segments[0] {
         _ if ip.is_unspecified() => AddressKind::Unspecified,
@@ -237,6 +254,29 @@ mod tests {
         assert_eq!(kind("2001:db8::1"), Some(AddressKind::Documentation));
         assert_eq!(kind("2606:4700:4700::1111"), None);
         assert_eq!(kind("::ffff:8.8.8.8"), None);
+    }
+
+    #[test]
+    fn case_47_ipv6_forms_carrying_ipv4_are_judged_by_the_address_they_carry() {
+        // 6to4: 2002:AABB:CCDD:: carries AA.BB.CC.DD.
+        assert_eq!(kind("2002:7f00:1::1"), Some(AddressKind::Loopback));
+        assert_eq!(kind("2002:c0a8:101::1"), Some(AddressKind::Private));
+        assert_eq!(kind("2002:a9fe:a9fe::"), Some(AddressKind::LinkLocal));
+        assert_eq!(kind("2002:808:808::1"), None);
+        // Teredo: the server in bits 32-63, the client inverted at the end.
+        assert_eq!(kind("2001:0:7f00:1::1"), Some(AddressKind::Loopback));
+        assert_eq!(
+            kind("2001:0:808:808:0:0:f5fe:fefe"), // client 10.1.1.1
+            Some(AddressKind::Private)
+        );
+        assert_eq!(kind("2001:0:808:808:0:0:f7f7:f7f7"), None); // client 8.8.8.8
+                                                                // Local-use NAT64: never public, loopback when it carries loopback.
+        assert_eq!(kind("64:ff9b:1::7f00:1"), Some(AddressKind::Loopback));
+        assert_eq!(kind("64:ff9b:1::a00:1"), Some(AddressKind::Private));
+        assert_eq!(kind("64:ff9b:1::808:808"), Some(AddressKind::Private));
+        // Well-known NAT64 and other 2001:: networks as before.
+        assert_eq!(kind("64:ff9b::808:808"), None);
+        assert_eq!(kind("2001:4860:4860::8888"), None);
     }
 
     #[test]

@@ -136,6 +136,27 @@ pub async fn advance_clock(
 }
 
 /// Forgets every challenge, session, sent code, lockout and fault.
+/// Admin knobs take JSON only: a browser cannot send `application/json`
+/// cross-site without a CORS preflight (which the sandbox never grants), so a
+/// form or `text/plain` post from another site changes nothing (case 49).
+pub async fn require_json(request: Request, next: Next) -> Response {
+    let is_json = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return SandboxError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            UtilityErrorKind::BadRequest,
+            "Admin knobs take a JSON body: send Content-Type: application/json (`{}` when there is nothing to say).",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
 pub async fn reset(State(sandbox): State<Sandbox>) -> StatusCode {
     sandbox.lock().reset();
     StatusCode::NO_CONTENT

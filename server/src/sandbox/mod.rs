@@ -73,14 +73,18 @@ pub fn router_with(sandbox: Sandbox) -> Router {
         .route("/mail", get(mail::mail_page))
         .route("/api/mail", get(mail::mail_json))
         .merge(protocol)
-        .route("/api/admin/expire-tokens", post(admin::expire_tokens))
-        .route(
-            "/api/admin/utilities/{utility}/faults",
-            post(admin::set_faults),
+        .merge(
+            Router::new()
+                .route("/api/admin/expire-tokens", post(admin::expire_tokens))
+                .route(
+                    "/api/admin/utilities/{utility}/faults",
+                    post(admin::set_faults),
+                )
+                .route("/api/admin/clock/advance", post(admin::advance_clock))
+                .route("/api/admin/reset", post(admin::reset))
+                .route("/api/admin/mail/outage", post(mail::set_outage))
+                .route_layer(middleware::from_fn(admin::require_json)),
         )
-        .route("/api/admin/clock/advance", post(admin::advance_clock))
-        .route("/api/admin/reset", post(admin::reset))
-        .route("/api/admin/mail/outage", post(mail::set_outage))
         .route("/api/admin/stats", get(admin::stats))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

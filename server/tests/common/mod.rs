@@ -530,8 +530,9 @@ pub async fn spawn_app_with(backend: Backend, options: TestAppOptions) -> TestAp
     if let Some(url) = &options.public_url {
         argv.push(format!("--public-url={url}"));
     }
-    if let Some(url) = &options.utility_url {
-        argv.push(format!("--utility-url={url}"));
+    match &options.utility_url {
+        Some(url) => argv.push(format!("--utility-url={url}")),
+        None => argv.push("--sandbox".to_owned()),
     }
     if let Some(secret) = &options.utility_secret {
         argv.push(format!("--utility-secret={secret}"));

@@ -146,6 +146,7 @@ no-more-sends = No more codes can be sent for this attempt. Use the last code yo
 code-just-sent = A code was just sent. Wait a moment before asking for another.
 daily-code-ceiling = Too many codes were tried for this account today. Try again tomorrow.
 contact-after-success = An email address can be added once the account is connected.
+contact-already-set = An address for these notices is already set. The organisation can change it.
 wait-seconds-range = How long to wait is a whole number of seconds from 1 to { $most }.
 contact-offer-title = Email me if this connection needs attention
 contact-offer-hint = Optional. { $organisation } will send you a link to reconnect if your utility asks you to verify again.

@@ -145,6 +145,7 @@ no-more-sends = No se pueden enviar más códigos en este intento. Use el últim
 code-just-sent = Se acaba de enviar un código. Espere un momento antes de pedir otro.
 daily-code-ceiling = Se probaron demasiados códigos para esta cuenta hoy. Vuelva a intentarlo mañana.
 contact-after-success = Puede añadir una dirección de correo cuando la cuenta esté conectada.
+contact-already-set = Ya hay una dirección para estos avisos. La organización puede cambiarla.
 wait-seconds-range = El tiempo de espera es un número entero de segundos entre 1 y { $most }.
 contact-offer-title = Avisarme por correo si esta conexión necesita atención
 contact-offer-hint = Opcional. { $organisation } le enviará un enlace para volver a conectar si su empresa de servicios le pide verificar de nuevo.

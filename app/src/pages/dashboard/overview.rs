@@ -20,7 +20,7 @@ pub fn Overview() -> impl IntoView {
         let api = operator.api.get_value();
         async move { api.counts().await }
     });
-    let health = LocalResource::new(api::health);
+    let health = LocalResource::new(api::readiness);
     view! {
         <div class="page-header">
             <h1>"Overview"</h1>
@@ -354,7 +354,7 @@ fn LatestEvents() -> impl IntoView {
     }
 }
 
-/// The facts of `/api/health`, with the database state as a badge.
+/// The facts of `/api/ready`, with the database state as a badge.
 #[component]
 fn SystemStatus(health: Health) -> impl IntoView {
     let database_ok = health.database == "ok";
