@@ -43,6 +43,12 @@ pub fn app(state: AppState) -> Router {
 
     let web_app = Router::new()
         .merge(embed::router())
+        // A browser opens the page; a mail client's one-click POST unsubscribes.
+        .route(
+            "/unsubscribe/{token}",
+            axum::routing::post(crate::mail::unsubscribe::unsubscribe)
+                .fallback_service(state.spa.service(state.clone())),
+        )
         .fallback_service(state.spa.service(state.clone()))
         .layer(middleware::from_fn(spa::cache_static_files));
 

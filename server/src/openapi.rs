@@ -240,7 +240,8 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
     let credential = || Some(schema_ref("Credential"));
     let connect_state = || Some(schema_ref("ConnectState"));
     vec![
-        ("/api/health", "get", op("Health of the server and its database", "system", &[], None, ok("200", "Healthy", Some(schema_ref("Health"))), &[503])),
+        ("/api/health", "get", op("Liveness: the server answers (the database is not checked: \"not checked\")", "system", &[], None, ok("200", "Alive", Some(schema_ref("Health"))), &[])),
+        ("/api/ready", "get", op("Readiness: the database answers and accepts a write (checked at most once a second)", "system", &[], None, ok("200", "Ready", Some(schema_ref("Health"))), &[503])),
         ("/api/openapi.json", "get", op("This document", "system", &[], None, ok("200", "OpenAPI 3.1", Some(json!({"type": "object"}))), &[])),
         ("/api/session", "post", op("Sign an operator in (sets the session cookie); 10 failures for one email from one client in 15 minutes refuse that client for a while (429 with Retry-After)", "operators", &[], Some("SignIn"), ok("200", "Signed in", Some(schema_ref("Session"))), &[401, 429])),
         ("/api/session", "get", op("The signed-in operator and the CSRF token", "operators", ADMIN, None, ok("200", "Signed in", Some(schema_ref("Session"))), &[])),
@@ -260,7 +261,7 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/v1/api-keys/{id}", "delete", with(op("Revoke an API key (admins)", "api keys", ADMIN, None, ok("204", "Revoked", None), &[403, 404]), vec![path_param("id", "The API key's id.")])),
         ("/api/v1/utilities", "get", op("The utilities Gridlink connects to, with their names", "credentials", INTEGRATOR, None, ok("200", "Utilities", Some(json!({"type": "array", "items": schema_ref("Utility")}))), &[503])),
         ("/api/v1/adapters", "get", op("The utility adapters, their utilities and health (read-only: configured by file)", "credentials", INTEGRATOR, None, ok("200", "Adapters", Some(json!({"type": "array", "items": schema_ref("AdapterHealth")}))), &[])),
-        ("/api/v1/adapters/refresh", "post", op("Read every adapter's catalogue now (admins)", "credentials", ADMIN, None, ok("200", "Adapters", Some(json!({"type": "array", "items": schema_ref("AdapterHealth")}))), &[403])),
+        ("/api/v1/adapters/refresh", "post", op("Read every adapter's catalogue now (admins; five, then one every ten seconds per organisation)", "credentials", ADMIN, None, ok("200", "Adapters", Some(json!({"type": "array", "items": schema_ref("AdapterHealth")}))), &[403, 429])),
         ("/api/v1/utility-incidents", "get", with(op("Utilities that stopped answering for many calls at once (open, or also resolved in the last 30 days)", "credentials", INTEGRATOR, None, ok("200", "Incidents, newest first", Some(json!({"type": "array", "items": schema_ref("UtilityIncident")}))), &[400, 422]), vec![
             query_param("state", "open (default) or all.", json!({"type": "string", "enum": ["open", "all"], "default": "open"})),
         ])),
@@ -317,7 +318,7 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/connect/mfa/method", "post", op("Choose the verification method; a code is sent", "connect", CONNECT, Some("ChooseMethod"), ok("200", "Connect state", connect_state()), &[409, 410, 429, 503])),
         ("/api/connect/mfa/resend", "post", op("Send the code again", "connect", CONNECT, None, ok("200", "Connect state", connect_state()), &[409, 410, 429, 503])),
         ("/api/connect/mfa/code", "post", op("Submit the code (422 with the attempts left when wrong)", "connect", CONNECT, Some("SubmitCode"), ok("200", "Connect state", connect_state()), &[409, 410, 503])),
-        ("/api/password-reset", "post", op("\"Forgot password?\": mails a one-time link (1 hour) if an operator uses the address; the answer is the same either way", "operators", &[], Some("PasswordResetRequest"), ok("202", "Accepted", Some(json!({"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}}}))), &[])),
+        ("/api/password-reset", "post", op("\"Forgot password?\": mails a one-time link (1 hour) if an operator uses the address; the answer is the same either way", "operators", &[], Some("PasswordResetRequest"), ok("202", "Accepted", Some(json!({"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}}}))), &[429])),
         ("/api/password-reset/{token}", "get", with(op("What a mailed operator link (invitation or password reset) is for", "operators", &[], None, ok("200", "The link", Some(schema_ref("OperatorLink"))), &[404, 409]), vec![path_param("token", "The token in the link (gol_…).")])),
         ("/api/password-reset/{token}", "post", with(op("Choose a password with a mailed link; it works once and ends every session of the operator", "operators", &[], Some("NewPassword"), ok("204", "Password set", None), &[404, 409]), vec![path_param("token", "The token in the link (gol_…).")])),
         ("/api/connect/contact", "post", op("On the success screen: the end-user's email for notices when this connection needs them", "connect", CONNECT, Some("ContactChoice"), ok("200", "Connect state", connect_state()), &[404, 409, 410])),

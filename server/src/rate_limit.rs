@@ -9,6 +9,7 @@
 //! | Connect API calls | 300 | 10 a second |
 //! | Connect-token and update-link creation, webhook test events | 100 | 5 a second |
 //! | unauthenticated answers (401, and 404 without credentials) | 60 | 1 a second |
+//! | adapter catalogue refreshes, per organisation | 5 | 1 every 10 s |
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -29,6 +30,8 @@ use crate::state::AppState;
 /// One limiter per kind of request.
 #[derive(Debug)]
 pub struct RateLimits {
+    /// Catalogue refreshes per organisation: each calls every adapter.
+    catalogue_refresh: DefaultKeyedRateLimiter<String>,
     sign_in: DefaultKeyedRateLimiter<IpAddr>,
     connect: DefaultKeyedRateLimiter<IpAddr>,
     token_creation: DefaultKeyedRateLimiter<IpAddr>,
@@ -46,6 +49,11 @@ fn limiter(burst: u32, every: Duration) -> DefaultKeyedRateLimiter<IpAddr> {
 impl Default for RateLimits {
     fn default() -> Self {
         RateLimits {
+            catalogue_refresh: RateLimiter::keyed(
+                Quota::with_period(Duration::from_secs(10))
+                    .expect("a period above zero")
+                    .allow_burst(NonZeroU32::new(5).expect("five")),
+            ),
             sign_in: limiter(30, Duration::from_secs(2)),
             connect: limiter(300, Duration::from_millis(100)),
             token_creation: limiter(100, Duration::from_millis(200)),
@@ -55,6 +63,17 @@ impl Default for RateLimits {
 }
 
 impl RateLimits {
+    /// Takes the organisation's turn to read the adapters' catalogues, or
+    /// says how many milliseconds until its next turn.
+    pub fn catalogue_refresh(&self, organisation_id: &str) -> Result<(), i64> {
+        self.catalogue_refresh
+            .check_key(&organisation_id.to_owned())
+            .map_err(|not_until| {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                i64::try_from(wait.as_millis()).unwrap_or(i64::MAX)
+            })
+    }
+
     /// Forgets clients that have been quiet long enough to have a full burst again.
     pub fn forget_idle_clients(&self) {
         for limiter in [
@@ -65,6 +84,7 @@ impl RateLimits {
         ] {
             limiter.retain_recent();
         }
+        self.catalogue_refresh.retain_recent();
     }
 }
 

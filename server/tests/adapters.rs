@@ -9,7 +9,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    expect_json, spawn_app_with, spawn_sandbox_with, Backend, TestAppOptions, TestSandbox,
+    expect_json, spawn_app, spawn_app_with, spawn_sandbox_with, Backend, TestAppOptions,
+    TestSandbox,
 };
 use serde_json::{json, Value};
 use server::sandbox::SandboxOptions;
@@ -208,7 +209,10 @@ async fn gridlink_talks_to_a_signed_adapter(backend: Backend) {
     assert_eq!(adapter["signed"], true);
     assert_eq!(adapter["utilities"].as_array().unwrap().len(), 6);
     assert!(adapter["lastRefreshAt"].is_string(), "{adapter}");
-    assert!(adapter["lastRefreshError"].is_null(), "{adapter}");
+    assert_eq!(adapter["lastRefreshFailed"], false, "{adapter}");
+    // Case 46: organisations share the adapters; their addresses stay out of view.
+    assert!(adapter.get("url").is_none(), "{adapter}");
+    assert!(!adapters.to_string().contains(&sandbox.url), "{adapters}");
     assert!(adapter["callsLastHour"].as_u64().unwrap() >= 3, "{adapter}");
     assert_eq!(adapter["failuresLastHour"], 0);
     // An admin reads the catalogues again on demand; an API key cannot.
@@ -251,8 +255,9 @@ async fn gridlink_talks_to_a_signed_adapter(backend: Backend) {
         "{refused}"
     );
     let adapters = expect_json(org.api.get("/api/v1/adapters").await, 200).await;
-    let error = adapters[0]["lastRefreshError"].as_str().unwrap();
-    assert!(error.contains("refused Gridlink's signature"), "{error}");
+    assert_eq!(adapters[0]["lastRefreshFailed"], true, "{adapters}");
+    assert!(!adapters.to_string().contains("signature"), "{adapters}");
+    assert!(!adapters.to_string().contains(&sandbox.url), "{adapters}");
     assert!(adapters[0]["lastRefreshAt"].is_null());
 }
 
@@ -408,3 +413,40 @@ async fn a_utility_that_disappears_keeps_its_credentials(backend: Backend) {
 }
 
 database_tests!(a_utility_that_disappears_keeps_its_credentials);
+
+async fn case_46_tenants_see_no_adapter_address_and_refresh_catalogues_sparingly(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let acme = app.organisation("Acme Solar").await;
+    let other = app.organisation("Other Energy").await;
+    for client in [&acme.api, &acme.admin, &other.api] {
+        let adapters = expect_json(client.get("/api/v1/adapters").await, 200).await;
+        assert!(adapters[0]["name"].is_string(), "{adapters}");
+        assert!(adapters[0].get("url").is_none(), "{adapters}");
+        assert!(
+            !adapters.to_string().contains(&app.sandbox_url),
+            "{adapters}"
+        );
+    }
+    let mut refused_at = None;
+    for attempt in 0..8 {
+        let response = acme.admin.post("/api/v1/adapters/refresh", json!({})).await;
+        if response.status() == 429 {
+            assert!(response.headers().contains_key("retry-after"));
+            refused_at = Some(attempt);
+            break;
+        }
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(refused_at, Some(5), "a burst of five, then refused");
+    // Another organisation has its own turns.
+    expect_json(
+        other
+            .admin
+            .post("/api/v1/adapters/refresh", json!({}))
+            .await,
+        200,
+    )
+    .await;
+}
+
+database_tests!(case_46_tenants_see_no_adapter_address_and_refresh_catalogues_sparingly);

@@ -272,7 +272,6 @@ pub struct UtilityIncident {
 #[serde(rename_all = "camelCase")]
 pub struct AdapterHealth {
     pub name: String,
-    pub url: String,
     /// Whether Gridlink signs its calls to this adapter.
     pub signed: bool,
     /// The utilities it serves (its last catalogue).
@@ -281,8 +280,10 @@ pub struct AdapterHealth {
     #[serde(with = "time::serde::rfc3339::option")]
     #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
     pub last_refresh_at: Option<OffsetDateTime>,
-    /// Why the last attempt to read its catalogue failed, if it did.
-    pub last_refresh_error: Option<String>,
+    /// Whether the last attempt to read its catalogue failed. Organisations
+    /// share the deployment's adapters, so neither an adapter's address nor
+    /// its errors are shown to them: the server's log names both.
+    pub last_refresh_failed: bool,
     /// Calls to its utilities in the last hour, and how many found them not answering.
     pub calls_last_hour: u64,
     pub failures_last_hour: u64,

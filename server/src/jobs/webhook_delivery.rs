@@ -329,7 +329,8 @@ async fn finish(
         let asked = attempt
             .retry_after_ms
             .filter(|_| now < message.give_up_at)
-            .map(|wait| (now + wait.min(MAX_PAUSE_MS)).min(message.give_up_at));
+            .map(|wait| now + wait.min(MAX_PAUSE_MS))
+            .filter(|at| *at < message.give_up_at);
         match asked.or_else(|| next_attempt(now, attempts, message.give_up_at)) {
             Some(at) => ("PENDING", Some(at)),
             None => ("FAILED", None),
@@ -393,7 +394,9 @@ pub(super) fn next_attempt(now: i64, failures: i64, give_up_at: i64) -> Option<i
     for _ in 1..failures {
         pause = (pause * 6).min(MAX_PAUSE_MS);
     }
-    Some((now + pause).min(give_up_at))
+    // Every attempt falls inside the window: claims take nothing past
+    // `give_up_at` (case 38), so one planned after it would never run.
+    Some(now + pause).filter(|at| *at < give_up_at)
 }
 
 #[cfg(test)]
@@ -410,7 +413,11 @@ mod tests {
             pauses,
             [5_000, 30_000, 180_000, 1_080_000, 6_480_000, MAX_PAUSE_MS]
         );
-        assert_eq!(next_attempt(window - 1_000, 9, window), Some(window));
+        assert_eq!(
+            next_attempt(window - MAX_PAUSE_MS - 1, 9, window),
+            Some(window - 1)
+        );
+        assert_eq!(next_attempt(window - 1_000, 9, window), None);
         assert_eq!(next_attempt(window, 10, window), None);
     }
 }

@@ -87,8 +87,11 @@ async fn describe(
     }))
 }
 
-/// Stops notices to the link's address; doing it twice is no error.
-async fn unsubscribe(
+/// Stops notices to the link's address; doing it twice is no error. Also
+/// served at the page's own URL, which the `List-Unsubscribe` header carries,
+/// for a mail client's one-click `POST` (RFC 8058: a form body
+/// `List-Unsubscribe=One-Click`, no cookie), which reads no body.
+pub async fn unsubscribe(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<(StatusCode, Json<Unsubscription>), ApiError> {

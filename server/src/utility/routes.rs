@@ -1,7 +1,9 @@
 //! `GET /api/v1/adapters`: each utility adapter, its utilities, and how it is
 //! doing (its last catalogue refresh, and the last hour's calls and
 //! failures), for the Settings → Utilities page. Adapters are configured by
-//! file (`GRIDLINK_ADAPTERS`), so this is read-only.
+//! file (`GRIDLINK_ADAPTERS`), so this is read-only; and they serve every
+//! organisation of the deployment, so their addresses and error texts stay
+//! in the server's log (case 46).
 
 use std::collections::HashMap;
 
@@ -28,6 +30,14 @@ async fn refresh_adapters(
     State(state): State<AppState>,
     AdminOperator(actor): AdminOperator,
 ) -> Result<Json<Vec<AdapterHealth>>, ApiError> {
+    // Every organisation's admin can ask, and each refresh calls every
+    // adapter that serves all of them: a few, then one every ten seconds.
+    if let Err(retry_after) = state.rate_limits.catalogue_refresh(&actor.organisation_id) {
+        return Err(ApiError::rate_limited(
+            "The catalogues were read a moment ago. Try again in a few seconds.",
+            retry_after,
+        ));
+    }
     if let Err(error) = state.utilities.refresh().await {
         // Each adapter's own error is in the answer; none answering is not a failure of this call.
         tracing::warn!(%error, "no adapter answered a catalogue refresh");
@@ -66,7 +76,6 @@ async fn list_adapters(
                 });
             AdapterHealth {
                 name: adapter.name,
-                url: adapter.url,
                 signed: adapter.signed,
                 utilities: adapter
                     .utilities
@@ -78,7 +87,7 @@ async fn list_adapters(
                     })
                     .collect(),
                 last_refresh_at: adapter.refresh.last_success,
-                last_refresh_error: adapter.refresh.last_error,
+                last_refresh_failed: adapter.refresh.last_error.is_some(),
                 calls_last_hour: calls.max(0) as u64,
                 failures_last_hour: failures.max(0) as u64,
             }

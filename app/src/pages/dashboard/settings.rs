@@ -248,13 +248,12 @@ fn UtilitiesSection() -> impl IntoView {
                                             }}
                                         </h3>
                                         <dl class="facts">
-                                            <dt>"Address"</dt><dd><code>{adapter.url.clone()}</code></dd>
                                             <dt>"Utilities"</dt><dd>{if names.is_empty() { "None known yet".to_owned() } else { names }}</dd>
                                             <dt>"Catalogue read"</dt><dd>{adapter.last_refresh_at.map(format_time).unwrap_or_else(|| "Never".into())}</dd>
                                             <dt>"Health"</dt><dd>{rate}</dd>
                                         </dl>
-                                        {adapter.last_refresh_error.map(|error| view! {
-                                            <div class="alert alert-warning">{format!("Last catalogue read failed: {error}")}</div>
+                                        {adapter.last_refresh_failed.then(|| view! {
+                                            <div class="alert alert-warning">"The last catalogue read failed. The server's log says why."</div>
                                         })}
                                     </div>
                                 }
