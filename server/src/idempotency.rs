@@ -6,7 +6,9 @@
 //! request is still running answers 409. Keys belong to the caller (an API
 //! key or an operator), are kept in the database (so they hold across
 //! replicas) and are forgotten after 24 hours. A 5xx answer is not kept: the
-//! request may be tried again.
+//! request may be tried again. Kept answers carry secrets (a Connect token,
+//! an update link), so they are sealed with the master key like every other
+//! secret at rest (case 40).
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{FromRequestParts, Request, State};
@@ -140,7 +142,7 @@ async fn replay_or_run(
             "UPDATE idempotency_keys SET status = $1, answer = $2 WHERE owner = $3 AND key = $4",
         )
         .bind(i64::from(status.as_u16()))
-        .bind(String::from_utf8_lossy(&answer).into_owned())
+        .bind(state.keyring.seal(&answer, &associated_data(&owner, &key)))
         .bind(&owner)
         .bind(&key)
         .execute(&mut *state.db.writer().await?)
@@ -191,7 +193,20 @@ async fn earlier_use(state: &AppState, owner: &str, key: &str, fingerprint: &str
                 .ok()
                 .and_then(|status| StatusCode::from_u16(status).ok())
                 .unwrap_or(StatusCode::OK);
-            let mut response = (status, answer.unwrap_or_default()).into_response();
+            let Some(answer) = answer.and_then(|sealed| {
+                state
+                    .keyring
+                    .open(&sealed, &associated_data(owner, key))
+                    .ok()
+            }) else {
+                // Kept before answers were sealed, or under a key no longer configured.
+                return ApiError::Conflict(
+                    "The first answer to this Idempotency-Key can no longer be read. Use a new key."
+                        .into(),
+                )
+                .into_response();
+            };
+            let mut response = (status, answer).into_response();
             let headers = response.headers_mut();
             headers.insert(
                 axum::http::header::CONTENT_TYPE,
@@ -201,6 +216,12 @@ async fn earlier_use(state: &AppState, owner: &str, key: &str, fingerprint: &str
             response
         }
     }
+}
+
+/// What a kept answer is sealed under: its caller and key, so an answer
+/// moved to another row does not open.
+fn associated_data(owner: &str, key: &str) -> String {
+    format!("idempotency_keys:{owner}:{key}")
 }
 
 async fn forget(state: &AppState, owner: &str, key: &str) {

@@ -405,6 +405,35 @@ pub struct Database {
     _checkpointer: Option<Arc<DropGuard>>,
 }
 
+/// Creates the SQLite file readable by its owner alone (0600), and narrows
+/// an existing one and its WAL files to that (case 40): sealed secrets aside,
+/// it holds hashes, contacts and timelines. SQLite gives the WAL and shared
+/// memory files it creates the database file's permissions.
+fn keep_private(path: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)?;
+        let mut files = vec![path.to_path_buf()];
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            files.push(name.into());
+        }
+        for file in files.iter().filter(|file| file.exists()) {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 impl Database {
     /// Opens the database (creating a SQLite file and its folder if needed),
     /// failing with an error that names `GRIDLINK_DATABASE_URL` if it cannot be reached.
@@ -425,6 +454,7 @@ impl Database {
                 {
                     std::fs::create_dir_all(parent).map_err(|error| unreachable(&error))?;
                 }
+                keep_private(path).map_err(|error| unreachable(&error))?;
                 // Seven readers and the one writer (below).
                 (
                     format!("sqlite://{}?mode=rwc", path.display()),

@@ -132,7 +132,43 @@ async fn case_25_a_double_submitted_connect_login_makes_one_credential(backend: 
     assert_eq!(credential_count(&app, &org.id).await, 1);
 }
 
+async fn case_40_a_replayed_secret_is_never_read_from_the_database_in_the_clear(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let first = post_with_key(&org.api, "/api/v1/connect-tokens", "token-7", json!({})).await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let secret = first["token"].as_str().unwrap().to_owned();
+    let (stored,): (String,) = sqlx::query_as("SELECT answer FROM idempotency_keys WHERE key = $1")
+        .bind("token-7")
+        .fetch_one(app.state().db.pool())
+        .await
+        .unwrap();
+    assert!(
+        !stored.contains(&secret),
+        "the secret is stored in the clear"
+    );
+    assert!(stored.starts_with("v1."), "not sealed: {stored}");
+    // The replay opens it: the same secret, byte for byte.
+    let again = post_with_key(&org.api, "/api/v1/connect-tokens", "token-7", json!({})).await;
+    assert_eq!(again.status(), 201);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again, first);
+    // An answer that does not open (a plaintext row, another row's seal) is never served.
+    sqlx::query("UPDATE idempotency_keys SET answer = $1 WHERE key = $2")
+        .bind(first.to_string())
+        .bind("token-7")
+        .execute(app.state().db.pool())
+        .await
+        .unwrap();
+    let refused = post_with_key(&org.api, "/api/v1/connect-tokens", "token-7", json!({})).await;
+    assert_eq!(refused.status(), 409);
+    let body: Value = refused.json().await.unwrap();
+    assert!(!body.to_string().contains(&secret), "{body}");
+}
+
 database_tests!(
+    case_40_a_replayed_secret_is_never_read_from_the_database_in_the_clear,
     case_24_the_same_key_and_body_answer_the_first_answer_again,
     case_24_two_concurrent_first_uses_give_one_result_and_one_409,
     a_malformed_idempotency_key_is_refused,

@@ -51,3 +51,33 @@ async fn committed_pages_reach_the_database_file_without_any_writer_checkpointin
     }
     db.close().await;
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn case_40_the_sqlite_files_are_readable_by_their_owner_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = common::TempDir::new("modes");
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    // A new database, and one left readable by everyone by an older version.
+    let fresh = dir.path().join("fresh.db");
+    let older = dir.path().join("older.db");
+    std::fs::write(&older, b"").unwrap();
+    std::fs::set_permissions(&older, std::fs::Permissions::from_mode(0o644)).unwrap();
+    for path in [&fresh, &older] {
+        let db = Database::connect(&DatabaseUrl::Sqlite { path: path.clone() })
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        sqlx::query("UPDATE health_probe SET checked_at = 1 WHERE id = 1")
+            .execute(&mut *db.writer().await.unwrap())
+            .await
+            .unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            assert!(file.exists(), "{}", file.display());
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+        db.close().await;
+    }
+}
