@@ -114,22 +114,6 @@ fn token_of(link: &str) -> &str {
     link.rsplit('/').next().unwrap()
 }
 
-async fn events(org: &Organisation, id: &str, kind: &str) -> Vec<Value> {
-    let all = expect_json(
-        org.api
-            .get(&format!("/api/v1/credentials/{id}/events"))
-            .await,
-        200,
-    )
-    .await;
-    all.as_array()
-        .unwrap()
-        .iter()
-        .filter(|event| event["kind"] == kind)
-        .cloned()
-        .collect()
-}
-
 async fn reconnect_through(app: &TestApp, end_user: &Client, username: &str) {
     let start = expect_json(end_user.get("/api/connect/session").await, 200).await;
     assert_eq!(start["step"], "START");
@@ -185,7 +169,7 @@ async fn expiry_mail_link_repair_and_no_more_reminders(backend: Backend) {
         .contains("/unsubscribe/gus_"));
     let link = link_in(notice);
     assert!(link.starts_with(&app.base_url), "{link}");
-    let notified = events(&org, &id, "END_USER_NOTIFIED").await;
+    let notified = org.events(&id, "END_USER_NOTIFIED").await;
     assert_eq!(notified.len(), 1);
     assert!(notified[0]["message"]
         .as_str()
@@ -376,10 +360,7 @@ async fn a_bounce_fails_at_once_and_an_outage_is_retried(backend: Backend) {
         credential_needing_refresh(&app, &org, "user_good+mail5", Some("bounce@example.com")).await;
     assert_eq!(run_notices(&app).await, 1);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while events(&org, &bounced, "MAIL_NOT_DELIVERED")
-        .await
-        .is_empty()
-    {
+    while org.events(&bounced, "MAIL_NOT_DELIVERED").await.is_empty() {
         assert!(
             std::time::Instant::now() < deadline,
             "the bounce is recorded"
@@ -491,7 +472,7 @@ async fn a_contact_email_is_validated_masked_in_lists_and_private_unless_the_int
     assert_eq!(set["contactEmail"], "sam.smith@example.com");
     let list = expect_json(org.api.get("/api/v1/credentials").await, 200).await;
     assert_eq!(list["items"][0]["contactEmail"], "s•••@example.com");
-    assert_eq!(events(&org, &id, "CONTACT_CHANGED").await.len(), 1);
+    assert_eq!(org.events(&id, "CONTACT_CHANGED").await.len(), 1);
 
     assert_eq!(run_notices(&app).await, 1);
     app.wait_for_mail("sam.smith@example.com", 1).await;
@@ -626,7 +607,7 @@ async fn case_43_connect_cannot_replace_a_contact_nor_set_one_after_the_visit(ba
     let credential =
         expect_json(org.api.get(&format!("/api/v1/credentials/{id}")).await, 200).await;
     assert_eq!(credential["contactEmail"], "owner@example.com");
-    assert_eq!(events(&org, &id, "CONTACT_CHANGED").await.len(), 1);
+    assert_eq!(org.events(&id, "CONTACT_CHANGED").await.len(), 1);
 
     // After the success screen's time, a post changes nothing.
     let (later, other) = connected("user_nomfa+case43b").await;

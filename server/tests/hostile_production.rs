@@ -75,21 +75,6 @@ async fn wait_for_mail_state(
     }
 }
 
-async fn events_of(org: &Organisation, id: &str, kind: &str) -> usize {
-    let all = expect_json(
-        org.api
-            .get(&format!("/api/v1/credentials/{id}/events"))
-            .await,
-        200,
-    )
-    .await;
-    all.as_array()
-        .unwrap()
-        .iter()
-        .filter(|event| event["kind"] == kind)
-        .count()
-}
-
 /// Rejects a name with a line break wherever an organisation's name is set,
 /// and fails mail already queued under such a name once, on the timeline.
 async fn case_37_control_characters_never_reach_a_mail_header(backend: Backend) {
@@ -138,7 +123,7 @@ async fn case_37_control_characters_never_reach_a_mail_header(backend: Backend) 
     assert!(error.unwrap().contains("could not be built"));
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(mail_row(&app, &id).await.1, 1, "claimed again");
-    assert_eq!(events_of(&org, &credential, "MAIL_NOT_DELIVERED").await, 1);
+    assert_eq!(org.events(&credential, "MAIL_NOT_DELIVERED").await.len(), 1);
     assert!(app.mail_to("end-user@example.com").await.is_empty());
     assert!(app.mail_to("victim@example.com").await.is_empty());
 }

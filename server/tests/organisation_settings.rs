@@ -121,15 +121,20 @@ database_tests!(
     a_put_accepts_what_the_get_answered,
 );
 
-#[tokio::test]
-async fn case_19_connect_pages_may_be_framed_only_by_their_organisations_origins() {
+/// The server on SQLite with a one-page web app (its folder goes with the second value).
+async fn app_serving_a_page() -> (common::TestApp, TempDir) {
     let dist = TempDir::new("gridlink-dist");
     std::fs::write(
         dist.path().join("index.html"),
         "<!doctype html><title>Gridlink</title>",
     )
     .unwrap();
-    let app = spawn_app_serving(dist.path()).await;
+    (spawn_app_serving(dist.path()).await, dist)
+}
+
+#[tokio::test]
+async fn case_19_connect_pages_may_be_framed_only_by_their_organisations_origins() {
+    let (app, _dist) = app_serving_a_page().await;
     let acme = app.organisation("Acme").await;
     let other = app.organisation("Other").await;
     expect_json(
@@ -268,13 +273,7 @@ database_tests!(case_39_origins_that_could_bend_a_security_header_are_refused_at
 /// Connect's page lose its Content-Security-Policy, nor gets into it.
 #[tokio::test]
 async fn case_39_a_stored_origin_that_cannot_be_a_header_never_drops_the_policy() {
-    let dist = TempDir::new("gridlink-dist");
-    std::fs::write(
-        dist.path().join("index.html"),
-        "<!doctype html><title>Gridlink</title>",
-    )
-    .unwrap();
-    let app = spawn_app_serving(dist.path()).await;
+    let (app, _dist) = app_serving_a_page().await;
     let org = app.organisation("Acme").await;
     for origin in [
         "https://ok.example",

@@ -837,6 +837,23 @@ pub struct Organisation {
 }
 
 impl Organisation {
+    /// The credential's timeline events of `kind`, newest first.
+    pub async fn events(&self, credential_id: &str, kind: &str) -> Vec<serde_json::Value> {
+        let all = expect_json(
+            self.api
+                .get(&format!("/api/v1/credentials/{credential_id}/events"))
+                .await,
+            200,
+        )
+        .await;
+        all.as_array()
+            .unwrap()
+            .iter()
+            .filter(|event| event["kind"] == kind)
+            .cloned()
+            .collect()
+    }
+
     /// Points the organisation's webhooks at `receiver` (as an API key does);
     /// returns the signing secret, shown this once.
     pub async fn send_webhooks_to(&self, receiver: &webhook_receiver::WebhookReceiver) -> String {
