@@ -99,13 +99,54 @@ pub enum Credentials<'a> {
     Csrf(&'a str),
 }
 
+/// A random value this browser tab keeps for Connect (in session storage, so
+/// a reload keeps it): the server binds a session to the tab that drives it
+/// and shows its success to that tab alone. Where storage is refused (some
+/// embedding browsers), it lasts as long as the page.
+fn browser_key() -> String {
+    const STORAGE_KEY: &str = "gridlink-connect-browser";
+    thread_local! {
+        static KEY: std::cell::OnceCell<String> = const { std::cell::OnceCell::new() };
+    }
+    KEY.with(|key| {
+        key.get_or_init(|| {
+            let storage =
+                web_sys::window().and_then(|window| window.session_storage().ok().flatten());
+            if let Some(kept) = storage
+                .as_ref()
+                .and_then(|storage| storage.get_item(STORAGE_KEY).ok().flatten())
+                .filter(|kept| kept.len() == 32)
+            {
+                return kept;
+            }
+            let mut bytes = [0u8; 16];
+            let filled = web_sys::window()
+                .and_then(|window| window.crypto().ok())
+                .is_some_and(|crypto| crypto.get_random_values_with_u8_array(&mut bytes).is_ok());
+            if !filled {
+                // No Web Crypto: the value only needs to differ between browsers.
+                for byte in &mut bytes {
+                    *byte = (js_sys::Math::random() * 256.0) as u8;
+                }
+            }
+            let fresh: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+            if let Some(storage) = storage {
+                let _ = storage.set_item(STORAGE_KEY, &fresh);
+            }
+            fresh
+        })
+        .clone()
+    })
+}
+
 fn with_credentials(request: RequestBuilder, credentials: Credentials<'_>) -> RequestBuilder {
     let request = request.header("Accept", "application/json");
     match credentials {
         Credentials::None => request,
         Credentials::Connect(token, language) => request
             .header("Authorization", &format!("Bearer {token}"))
-            .header("Accept-Language", language.code()),
+            .header("Accept-Language", language.code())
+            .header("X-Connect-Browser", &browser_key()),
         Credentials::Csrf(token) => request.header("x-csrf-token", token),
     }
 }

@@ -332,6 +332,34 @@ pub struct ServeArgs {
     )]
     pub forwarded_header: String,
 
+    /// How long a client has to send a request's headers; a keep-alive connection left
+    /// idle this long is closed too.
+    #[arg(
+        long,
+        env = "GRIDLINK_HEADER_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "10s"
+    )]
+    pub header_timeout: String,
+
+    /// How long a client has to send a request's whole body.
+    #[arg(
+        long,
+        env = "GRIDLINK_BODY_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "30s"
+    )]
+    pub body_timeout: String,
+
+    /// Connections open at once; more are closed as they arrive.
+    #[arg(
+        long,
+        env = "GRIDLINK_MAX_CONNECTIONS",
+        value_name = "COUNT",
+        default_value = "10000"
+    )]
+    pub max_connections: String,
+
     #[command(flatten)]
     pub database: DatabaseArgs,
 }
@@ -415,6 +443,9 @@ mod tests {
             "GRIDLINK_WEBHOOK_ALLOW_PRIVATE",
             "GRIDLINK_TRUSTED_PROXIES",
             "GRIDLINK_FORWARDED_HEADER",
+            "GRIDLINK_HEADER_TIMEOUT",
+            "GRIDLINK_BODY_TIMEOUT",
+            "GRIDLINK_MAX_CONNECTIONS",
             "SSL_CERT_FILE",
         ] {
             assert!(help.contains(variable), "{variable} missing from --help");

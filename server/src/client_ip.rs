@@ -5,17 +5,11 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::connect_info::Connected;
+use crate::config::{ConfigError, FORWARDED_HEADER, TRUSTED_PROXIES};
+use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
-use axum::serve::IncomingStream;
-use tokio::net::TcpListener;
-
-use crate::https::TlsListener;
-
-use crate::config::{ConfigError, FORWARDED_HEADER, TRUSTED_PROXIES};
-use crate::state::AppState;
 
 /// A network in CIDR notation, e.g. `10.0.0.0/8` or `::1/128`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,23 +192,11 @@ fn forwarded_entries(headers: &HeaderMap, header: ForwardedHeader) -> Vec<String
     }
 }
 
-/// The address of the peer a connection came from, recorded by axum for
-/// every request (`into_make_service_with_connect_info::<Peer>()`), over
-/// plain TCP and over Gridlink's own TLS listener alike.
+/// The address of the peer a connection came from, put on every request as
+/// `ConnectInfo<Peer>` by [`crate::serving`], over plain TCP and over
+/// Gridlink's own TLS listener alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peer(pub SocketAddr);
-
-impl Connected<IncomingStream<'_, TcpListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
-        Peer(*stream.remote_addr())
-    }
-}
-
-impl Connected<IncomingStream<'_, TlsListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
-        Peer(*stream.remote_addr())
-    }
-}
 
 /// The client's address, as [`TrustedProxies::client`] decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

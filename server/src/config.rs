@@ -13,6 +13,7 @@ use crate::crypto::Keyring;
 use crate::mail::transport::{parse_from, SmtpConfig};
 use crate::outbound::TrustRoots;
 use crate::sandbox::SandboxOptions;
+use crate::serving::ConnectionLimits;
 use crate::utility::adapters::{self, AdapterConfig};
 use crate::webhooks::signing::SigningSecret;
 
@@ -63,6 +64,9 @@ pub const TLS_CERT: &str = "GRIDLINK_TLS_CERT (--tls-cert)";
 pub const TLS_KEY: &str = "GRIDLINK_TLS_KEY (--tls-key)";
 pub const TRUSTED_PROXIES: &str = "GRIDLINK_TRUSTED_PROXIES (--trusted-proxies)";
 pub const FORWARDED_HEADER: &str = "GRIDLINK_FORWARDED_HEADER (--forwarded-header)";
+pub const HEADER_TIMEOUT: &str = "GRIDLINK_HEADER_TIMEOUT (--header-timeout)";
+pub const BODY_TIMEOUT: &str = "GRIDLINK_BODY_TIMEOUT (--body-timeout)";
+pub const MAX_CONNECTIONS: &str = "GRIDLINK_MAX_CONNECTIONS (--max-connections)";
 
 /// Where the database lives.
 #[derive(Debug, Clone)]
@@ -307,6 +311,8 @@ pub struct ServeConfig {
     /// Proxies whose `X-Forwarded-For` / `Forwarded` headers are believed.
     pub trusted_proxies: TrustedProxies,
     pub mail: MailConfig,
+    /// How long clients may take, and how many may be connected.
+    pub connections: ConnectionLimits,
 }
 
 /// How the background jobs pace their work.
@@ -367,6 +373,17 @@ pub fn parse_count(option: &'static str, value: &str) -> Result<usize, ConfigErr
         _ => Err(ConfigError::new(
             option,
             format!("{value:?} is not a whole number from 1 to 10000"),
+        )),
+    }
+}
+
+/// A cap on open connections: from 16 to a million.
+fn parse_connection_count(value: &str) -> Result<usize, ConfigError> {
+    match value.trim().parse::<usize>() {
+        Ok(count) if (16..=1_000_000).contains(&count) => Ok(count),
+        _ => Err(ConfigError::new(
+            MAX_CONNECTIONS,
+            format!("{value:?} is not a whole number from 16 to 1000000"),
         )),
     }
 }
@@ -533,6 +550,11 @@ impl ServeConfig {
             None
         };
         let mail = MailConfig::from_args(args, &utility)?;
+        let connections = ConnectionLimits {
+            header_timeout: parse_duration(HEADER_TIMEOUT, &args.header_timeout)?.unsigned_abs(),
+            body_timeout: parse_duration(BODY_TIMEOUT, &args.body_timeout)?.unsigned_abs(),
+            max_connections: parse_connection_count(&args.max_connections)?,
+        };
         Ok(ServeConfig {
             listen,
             public_url,
@@ -546,6 +568,7 @@ impl ServeConfig {
             tls,
             trust,
             webhook_allow_private: args.webhook_allow_private,
+            connections,
             trusted_proxies: TrustedProxies::parse(
                 args.trusted_proxies.as_deref().unwrap_or_default(),
             )?

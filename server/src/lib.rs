@@ -41,6 +41,7 @@ pub mod rate_limit;
 pub mod sandbox;
 pub mod security_headers;
 pub mod server;
+pub mod serving;
 pub mod shutdown;
 pub mod spa;
 pub mod state;

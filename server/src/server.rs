@@ -29,7 +29,7 @@ use crate::utility::http::{HttpUtilityConnector, RetryPolicy};
 use crate::utility::in_flight::InFlightSlots;
 use crate::utility::UtilityConnector;
 use crate::webhooks::signing::SigningSecret;
-use crate::{app, demo, sandbox};
+use crate::{app, demo, sandbox, serving};
 
 /// How long Gridlink waits for one answer from a utility. Real utility sites
 /// are slow; the sandbox's slow scenario answers in about five seconds.
@@ -213,28 +213,17 @@ pub async fn start_with(
     .transpose()
     .context("Failed to set up the mail transport")?;
     jobs::spawn_all(&mut tasks, &state, schedule, &shutdown, mailer);
-    let router =
-        app::app(state.clone()).into_make_service_with_connect_info::<crate::client_ip::Peer>();
+    let router = app::app(state.clone());
     tasks.spawn(forget_idle_clients(state.clone(), shutdown.clone()));
-    let app_shutdown = shutdown.clone();
+    let limits = config.connections;
     match &config.tls {
         Some(tls) => {
             let listener = TlsListener::new(listener, Arc::clone(tls), shutdown.clone())
                 .context("Failed to start the HTTPS listener")?;
-            tasks.spawn(async move {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(app_shutdown.cancelled_owned())
-                    .await
-                    .context("The HTTPS server failed")
-            });
+            tasks.spawn(serving::serve(listener, router, limits, shutdown.clone()));
         }
         None => {
-            tasks.spawn(async move {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(app_shutdown.cancelled_owned())
-                    .await
-                    .context("The HTTP server failed")
-            });
+            tasks.spawn(serving::serve(listener, router, limits, shutdown.clone()));
         }
     }
 

@@ -1,4 +1,4 @@
-//! Hostile cases for update links and Connect tokens (9–12, 14), sessions
+//! Hostile cases for update links and Connect tokens (9–12, 14, 42), sessions
 //! (22), stale transitions (26) and shutdown mid-call (28).
 
 mod common;
@@ -157,6 +157,68 @@ async fn a_used_link_stops_revealing_the_account_after_a_while(backend: Backend)
     for hidden in ["user_nomfa", "sandbox-water", "LOGIN_AND_DATA"] {
         assert!(!body.to_string().contains(hidden), "{body}");
     }
+}
+
+/// The state Connect reads, as the browser whose key is `browser` reads it.
+async fn session_seen_by(connect: &Client, browser: Option<&str>) -> (u16, Value) {
+    let mut request = connect.request(reqwest::Method::GET, "/api/connect/session");
+    if let Some(browser) = browser {
+        request = request.header("x-connect-browser", browser);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn case_42_a_used_link_shows_its_success_only_to_the_browser_that_used_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let id = needing_refresh(&app, &org, "user_nomfa").await;
+    let link = update_link(&org, &id).await;
+    let connect = app.connect_client(link["token"].as_str().unwrap());
+    let owner = "0123456789abcdef0123456789abcdef";
+    let stranger = "fedcba9876543210fedcba9876543210";
+    // Before the success, anyone with the link sees the same page.
+    let (status, before) = session_seen_by(&connect, Some(stranger)).await;
+    assert_eq!((status, &before["step"]), (200, &json!("START")));
+    let started = connect
+        .request(reqwest::Method::POST, "/api/connect/reconnect")
+        .header("x-connect-browser", owner)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (_, state) = session_seen_by(&connect, Some(owner)).await;
+        if state["step"] == "SUCCESS" {
+            assert_eq!(state["username"], "user_nomfa");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{state}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Another browser, or none: only that the link was used.
+    for browser in [Some(stranger), None, Some("not a key")] {
+        let (status, body) = session_seen_by(&connect, browser).await;
+        assert_eq!(status, 410, "{browser:?}: {body}");
+        assert_eq!(body["code"], "CONNECT_LINK_USED");
+        for hidden in [
+            "user_nomfa",
+            "sandbox-water",
+            "Sandbox Water",
+            "LOGIN_AND_DATA",
+            "Acme",
+        ] {
+            assert!(!body.to_string().contains(hidden), "{browser:?}: {body}");
+        }
+    }
+    let (status, _) = session_seen_by(&connect, Some(owner)).await;
+    assert_eq!(
+        status, 200,
+        "the browser that used it still sees its success"
+    );
 }
 
 async fn case_12_a_link_for_one_credential_cannot_act_on_another(backend: Backend) {
@@ -379,6 +441,7 @@ database_tests!(
     case_10_a_damaged_token_gets_the_same_refusal_as_a_made_up_one,
     case_11_a_revoked_replaced_or_deactivated_link_is_refused_saying_why,
     a_used_link_stops_revealing_the_account_after_a_while,
+    case_42_a_used_link_shows_its_success_only_to_the_browser_that_used_it,
     case_12_a_link_for_one_credential_cannot_act_on_another,
     case_14_only_the_hash_of_a_link_token_is_stored_and_its_page_sends_no_referrer,
     case_22_every_sign_in_gets_a_new_session_and_a_password_change_ends_the_others,

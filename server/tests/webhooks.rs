@@ -504,6 +504,9 @@ async fn a_down_utility_shows_provider_website_inaccessible_and_recovers(backend
     let id = app
         .synced_credential(&org.api, "sandbox-water", "user_nomfa")
         .await;
+    // Delivered before the clock jumps a day: a message whose 24 hours
+    // passed unsent is given up, never sent late.
+    receiver.wait_for_delivered("STATUS_CHANGE", &id).await;
     app.sandbox_admin(
         "/api/admin/utilities/sandbox-water/faults",
         json!({"down": true}),

@@ -43,6 +43,8 @@ pub struct ConnectSession {
     pub expires_at: i64,
     pub attempt_started_at: Option<i64>,
     pub completed_at: Option<i64>,
+    /// The browser that drives the session ([`BROWSER_HEADER`]), once one acted on it.
+    pub browser_hash: Option<String>,
     revoked_at: Option<i64>,
     revoked_reason: Option<String>,
     /// The language Connect's screens are in, as its requests say
@@ -111,7 +113,7 @@ impl ConnectSession {
                s.correlation_id AS session_correlation_id, s.owner AS session_owner, s.expires_at, \
                s.attempt_started_at, s.completed_at, s.revoked_at, s.revoked_reason, \
                s.contact_email AS session_contact_email, s.contact_language AS session_contact_language, \
-               s.first_opened_at, {branding}, {credential} \
+               s.first_opened_at, s.browser_hash, {branding}, {credential} \
              FROM connect_sessions s \
              JOIN organisations o ON o.id = s.organisation_id \
              LEFT JOIN credentials c ON c.id = s.credential_id \
@@ -155,10 +157,24 @@ impl ConnectSession {
                 .as_deref()
                 .and_then(Language::from_tag),
             first_opened_at: row.try_get("first_opened_at")?,
+            browser_hash: row.try_get("browser_hash")?,
             organisation_name,
             branding,
             credential,
         })
+    }
+
+    /// After its success, a session shows it only to the browser that drove
+    /// it; anyone else holding the link (a forwarded mail, a shared screen)
+    /// learns only that it was used (case 42). A session no browser drove
+    /// (the API alone) keeps showing it to its token's holder.
+    pub fn require_its_browser(&self, browser_hash: Option<&str>) -> Result<(), ApiError> {
+        match (&self.browser_hash, self.completed_at) {
+            (Some(bound), Some(_)) if browser_hash != Some(bound.as_str()) => {
+                Err(ApiError::ConnectLinkUnusable(ErrorCode::ConnectLinkUsed))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Refuses a link that was revoked, replaced, used a while ago or expired.
@@ -205,6 +221,21 @@ impl FromRequestParts<AppState> for ConnectSession {
         .await?
         .ok_or(ApiError::Unauthenticated)?;
         session.require_usable(state.clock.now_ms())?;
+        let browser = browser_hash(&parts.headers);
+        session.require_its_browser(browser.as_deref())?;
+        if let (Some(browser), None, None, false) = (
+            &browser,
+            &session.browser_hash,
+            session.completed_at,
+            parts.method == axum::http::Method::GET,
+        ) {
+            crate::lifecycle::sessions::bind_browser(
+                &mut *state.db.writer().await?,
+                &session.id,
+                browser,
+            )
+            .await?;
+        }
         Ok(session)
     }
 }
@@ -216,6 +247,21 @@ pub fn requested_language(headers: &axum::http::HeaderMap) -> Language {
         .and_then(|value| value.to_str().ok())
         .and_then(Language::from_accept_language)
         .unwrap_or_default()
+}
+
+/// The header Connect sends with a random value it keeps in the browser's
+/// session storage, naming the browser that drives a session.
+pub const BROWSER_HEADER: &str = "x-connect-browser";
+
+/// The hash of the request's [`BROWSER_HEADER`] value, when it has a usable one.
+fn browser_hash(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(BROWSER_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| {
+            (16..=128).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric())
+        })
+        .map(tokens::hash)
 }
 
 fn failure_of(detail: StatusDetail) -> Option<ConnectFailure> {

@@ -81,6 +81,24 @@ pub async fn mark_opened(
     Ok(())
 }
 
+/// The browser (the hash of its `X-Connect-Browser` value) that drives the
+/// session from now on: the first to act on it.
+pub async fn bind_browser(
+    connection: &mut sqlx::AnyConnection,
+    session_id: &str,
+    browser_hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE connect_sessions SET browser_hash = $1 \
+         WHERE id = $2 AND browser_hash IS NULL AND completed_at IS NULL",
+    )
+    .bind(browser_hash)
+    .bind(session_id)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
 /// Why a session stopped working before it was used (Connect says which).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revocation {

@@ -490,6 +490,8 @@ pub struct TestAppOptions {
     /// `--trusted-proxies`, e.g. `127.0.0.1` to let a test play several
     /// clients through `X-Forwarded-For`.
     pub trusted_proxies: Option<String>,
+    /// More `gridlink serve` arguments, e.g. `--header-timeout=2s`.
+    pub extra_args: Vec<String>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -553,6 +555,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestAppOptions) -> TestAp
         argv.push(format!("--tls-cert={}", cert.display()));
         argv.push(format!("--tls-key={}", key.display()));
     }
+    argv.extend(options.extra_args.iter().cloned());
     if options.demo {
         argv.push("--demo".to_owned());
     } else {

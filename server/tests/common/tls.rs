@@ -76,6 +76,25 @@ impl TestCa {
         server::outbound::TrustRoots::load(Some(&self.ca_file)).unwrap()
     }
 
+    /// A TLS client configuration that trusts only this CA, for tests that
+    /// speak to a server byte by byte.
+    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        use rustls_pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls_pki_types::CertificateDer::from_pem_slice(self.ca_pem.as_bytes()).unwrap())
+            .unwrap();
+        Arc::new(
+            rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+        )
+    }
+
     /// An HTTP client of the tests' own that trusts only this CA.
     pub fn client(&self) -> reqwest::Client {
         reqwest::Client::builder()
