@@ -255,7 +255,85 @@ async fn a_reset_link_lasts_an_hour(backend: Backend) {
     .await;
 }
 
+async fn case_45_an_address_of_another_organisation_gets_the_answer_a_new_one_gets(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let acme = app.organisation("Acme Energy").await;
+    let other = app.organisation("Other Power").await;
+    let invite = |email: String| {
+        let admin = acme.admin.clone();
+        async move {
+            admin
+                .post(
+                    "/api/v1/operators",
+                    json!({"email": email, "role": "MEMBER"}),
+                )
+                .await
+        }
+    };
+    let new_one = expect_json(invite("fresh@example.com".to_owned()).await, 201).await;
+    let taken = expect_json(invite(other.admin_email.clone()).await, 201).await;
+    let keys = |value: &Value| {
+        let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(keys(&taken), keys(&new_one));
+    assert_eq!(taken["invitationPending"], true);
+    assert_eq!(taken["email"], other.admin_email.as_str());
+    assert_ne!(taken["id"], new_one["id"]);
+    // Listed as an invitation waiting, like the new one; a second add, like any.
+    let listed = expect_json(acme.admin.get("/api/v1/operators").await, 200).await;
+    let pending: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|operator| operator["invitationPending"] == true)
+        .collect();
+    assert_eq!(pending.len(), 2, "{listed}");
+    expect_json(invite(other.admin_email.clone()).await, 409).await;
+    expect_json(invite("fresh@example.com".to_owned()).await, 409).await;
+
+    // The address's owner is told; their account is theirs as before.
+    let mail = app.wait_for_mail(&other.admin_email, 1).await;
+    assert_eq!(
+        mail[0]["subject"],
+        "Acme Energy tried to add you on Gridlink"
+    );
+    assert!(!mail[0]["text"].as_str().unwrap().contains("set-password"));
+    app.sign_in(&other.admin_email, ADMIN_PASSWORD).await;
+    let theirs = expect_json(other.admin.get("/api/v1/operators").await, 200).await;
+    assert_eq!(theirs.as_array().unwrap().len(), 1, "{theirs}");
+
+    // Its role changes and it is removed as any operator would be.
+    let id = taken["id"].as_str().unwrap();
+    let changed = expect_json(
+        acme.admin
+            .patch(&format!("/api/v1/operators/{id}"), json!({"role": "ADMIN"}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(changed["role"], "ADMIN");
+    let removed = acme.admin.delete(&format!("/api/v1/operators/{id}")).await;
+    assert_eq!(removed.status(), 204);
+    let listed = expect_json(acme.admin.get("/api/v1/operators").await, 200).await;
+    assert!(!listed.to_string().contains(&other.admin_email), "{listed}");
+    // Another organisation's admin cannot touch it either way.
+    let new_id = new_one["id"].as_str().unwrap();
+    assert_eq!(
+        other
+            .admin
+            .delete(&format!("/api/v1/operators/{new_id}"))
+            .await
+            .status(),
+        404
+    );
+}
+
 database_tests!(
+    case_45_an_address_of_another_organisation_gets_the_answer_a_new_one_gets,
     an_invited_operator_chooses_their_own_password_once,
     an_invitation_expires_after_48_hours,
     forgot_password_says_the_same_for_any_address_and_ends_every_session,

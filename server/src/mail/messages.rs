@@ -248,6 +248,23 @@ pub fn operator_invitation(organisation: &str, link: &str, expires_at: OffsetDat
     )
 }
 
+/// An admin of `organisation` added an address that already belongs to an
+/// operator of another organisation: nothing was created, and its owner is told.
+pub fn operator_address_taken(organisation: &str, dashboard: &str) -> Content {
+    operator_mail(
+        format!("{organisation} tried to add you on Gridlink"),
+        format!(
+            "An admin of {organisation} tried to add this address as an operator of their Gridlink dashboard. \
+             It already belongs to your operator account in another organisation, and an address can belong \
+             to one organisation only, so nothing was created and your account is unchanged. \
+             If you expected this, ask them to add another address."
+        ),
+        "Open your dashboard",
+        dashboard,
+        "Your own account and its sign-in are as they were.".to_owned(),
+    )
+}
+
 /// "Forgot password?".
 pub fn password_reset(link: &str, expires_at: OffsetDateTime) -> Content {
     operator_mail(

@@ -316,7 +316,9 @@ async fn list_operators(
     AdminOperator(actor): AdminOperator,
 ) -> Result<Json<Vec<Operator>>, ApiError> {
     let rows: Vec<OperatorRow> = sqlx::query_as(&format!(
-        "SELECT {OPERATOR_COLUMNS} FROM operators WHERE organisation_id = $1 AND removed_at IS NULL ORDER BY email"
+        "SELECT {OPERATOR_COLUMNS} FROM operators WHERE organisation_id = $1 AND removed_at IS NULL \
+         UNION ALL SELECT {OPERATOR_COLUMNS} FROM unclaimable_invitations WHERE organisation_id = $1 AND removed_at IS NULL \
+         ORDER BY email"
     ))
     .bind(&actor.organisation_id)
     .fetch_all(state.db.pool())
@@ -345,6 +347,36 @@ async fn add_operator(
         .unwrap_or_else(|| tokens::generate("unusable_"));
     let password_hash = hash_password(password).await?;
     let mut tx = state.db.begin_write().await?;
+    let owner: Option<(String,)> =
+        sqlx::query_as("SELECT organisation_id FROM operators WHERE email = $1")
+            .bind(email.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let listed_already: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM unclaimable_invitations WHERE organisation_id = $1 AND email = $2 AND removed_at IS NULL",
+    )
+    .bind(&actor.organisation_id)
+    .bind(email.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if listed_already.is_some() {
+        return Err(ApiError::Conflict(
+            "An operator with this email already exists.".into(),
+        ));
+    }
+    if owner.is_some_and(|(organisation_id,)| organisation_id != actor.organisation_id) {
+        let listed = Operator {
+            id,
+            email: email.as_str().to_owned(),
+            role: body.role,
+            created_at: from_ms(now),
+            invitation_pending: invited,
+        };
+        add_unclaimable(&state, &mut tx, &actor.organisation_id, &listed, now).await?;
+        tx.commit().await?;
+        state.wakeups.mail.notify_one();
+        return Ok((StatusCode::CREATED, Json(listed)));
+    }
     let inserted = sqlx::query(
         "INSERT INTO operators (id, organisation_id, email, password_hash, role, created_at, invited_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -390,6 +422,52 @@ async fn add_operator(
             invitation_pending: invited,
         }),
     ))
+}
+
+/// Case 45: an address another organisation uses gets the answer and the
+/// list entry a new operator would, and no account; its owner is mailed what
+/// happened. See migration 0022.
+async fn add_unclaimable(
+    state: &AppState,
+    tx: &mut sqlx::AnyConnection,
+    organisation_id: &str,
+    listed: &Operator,
+    now: i64,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO unclaimable_invitations (id, organisation_id, email, role, created_at, invited_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&listed.id)
+    .bind(organisation_id)
+    .bind(&listed.email)
+    .bind(listed.role.as_str())
+    .bind(now)
+    .bind(listed.invitation_pending.then_some(now))
+    .execute(&mut *tx)
+    .await?;
+    let (organisation,): (String,) = sqlx::query_as("SELECT name FROM organisations WHERE id = $1")
+        .bind(organisation_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    crate::mail::outbox::enqueue(
+        tx,
+        &state.keyring,
+        &crate::mail::outbox::OutgoingMail {
+            organisation_id: None,
+            credential_id: None,
+            kind: crate::mail::outbox::MailKind::OperatorInvitation,
+            to: &listed.email,
+            content: crate::mail::messages::operator_address_taken(
+                &organisation,
+                &state.settings.absolute_url("/dashboard"),
+            ),
+        },
+        now,
+    )
+    .await?;
+    tracing::info!(organisation_id, "an operator address of another organisation was added; its owner is told, nothing is created");
+    Ok(())
 }
 
 /// Refuses, inside `tx`, to let `operator_id` stop being an admin when no
@@ -438,6 +516,20 @@ async fn change_operator(
     .bind(&actor.organisation_id)
     .fetch_optional(&mut *tx)
     .await?;
+    let row = match row {
+        Some(row) => Some(row),
+        None => {
+            sqlx::query_as(&format!(
+            "UPDATE unclaimable_invitations SET role = $1 WHERE id = $2 AND organisation_id = $3 \
+                   AND removed_at IS NULL RETURNING {OPERATOR_COLUMNS}"
+        ))
+            .bind(body.role.as_str())
+            .bind(&id)
+            .bind(&actor.organisation_id)
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+    };
     let row = row.ok_or(ApiError::NotFound("The operator"))?;
     tx.commit().await?;
     Ok(Json(operator_from_row(row)))
@@ -459,7 +551,18 @@ async fn remove_operator(
     .execute(&mut *tx)
     .await?;
     if removed.rows_affected() == 0 {
-        return Err(ApiError::NotFound("The operator"));
+        let forgotten = sqlx::query(
+            "UPDATE unclaimable_invitations SET removed_at = $1 \
+             WHERE id = $2 AND organisation_id = $3 AND removed_at IS NULL",
+        )
+        .bind(state.clock.now_ms())
+        .bind(&id)
+        .bind(&actor.organisation_id)
+        .execute(&mut *tx)
+        .await?;
+        if forgotten.rows_affected() == 0 {
+            return Err(ApiError::NotFound("The operator"));
+        }
     }
     tx.commit().await?;
     sessions::delete_all_of(&state, &id).await?;
