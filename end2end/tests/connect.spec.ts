@@ -83,7 +83,7 @@ test('the whole flow works on a 360-pixel-wide phone screen', async ({ page, req
   expect(overflow, 'no horizontal scrolling at 360 px').toBe(false);
 });
 
-test('an update link opened by the end-user in a fresh browser reconnects without the login', async ({ browser, request }) => {
+test('an update link opened by the end-user in a fresh browser reconnects without the login, and shows its success to that browser alone', async ({ browser, request }) => {
   const api = await operatorApi(request);
   // A connected credential whose token the utility then expired.
   const created = await api.post('/api/v1/credentials', { utilityId: 'sandbox-electric', username: 'user_nomfa', password: 'pass_good' });
@@ -98,6 +98,16 @@ test('an update link opened by the end-user in a fresh browser reconnects withou
   await expect(connect.heading('Your account is reconnected')).toBeVisible({ timeout: 15_000 });
   await page.reload();
   await expect(connect.heading('Your account is reconnected')).toBeVisible();
+  // Case 42: the same link in another browser says only that it was used.
+  const stranger = await browser.newContext();
+  const strangerPage = await stranger.newPage();
+  await strangerPage.goto(link.url);
+  await expect(strangerPage.getByRole('heading', { level: 1, name: 'This link was already used' })).toBeVisible();
+  for (const hidden of ['user_nomfa', 'Sandbox Electric', 'reconnected']) {
+    await expect(strangerPage.getByText(hidden)).toHaveCount(0);
+  }
+  await expectNoAccessibilityViolations(strangerPage);
+  await stranger.close();
   await endUser.close();
 });
 
