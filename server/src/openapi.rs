@@ -103,8 +103,8 @@ fn list_filters() -> Vec<Value> {
         ),
         query_param(
             "q",
-            "Text the username contains (case-insensitive).",
-            json!({"type": "string", "maxLength": 128}),
+            "Text the username contains (case-insensitive); no control characters.",
+            json!({"type": "string", "maxLength": 128, "pattern": r"^[^\x00-\x1f\x7f-\x9f]*$"}),
         ),
         query_param(
             "includeDeactivated",

@@ -170,7 +170,7 @@ pub struct OperatorChange {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewApiKey {
-    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 100), extend("pattern" = r"\S")))]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 100), extend("pattern" = crate::validation::DisplayName::PATTERN)))]
     pub name: String,
 }
 
@@ -245,7 +245,7 @@ pub struct OrganisationSettingsChange {
     /// a GET answered can be sent back as it is.
     #[serde(default)]
     pub id: Option<String>,
-    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 100), extend("pattern" = r"\S")))]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 100), extend("pattern" = crate::validation::DisplayName::PATTERN)))]
     pub name: String,
     #[serde(default)]
     pub logo_url: Option<String>,

@@ -97,6 +97,8 @@ pub struct DisplayName(String);
 
 impl DisplayName {
     pub const MAX_CHARS: usize = 100;
+    /// What [`DisplayName::parse`] accepts (with the length), as a JSON Schema pattern.
+    pub const PATTERN: &'static str = r"^(?=.*\S)[^\x00-\x1f\x7f-\x9f]*$";
 
     pub fn parse(value: &str) -> Result<DisplayName, ValidationError> {
         let value = value.trim();
@@ -223,7 +225,9 @@ impl EmailAddress {
         if value.is_empty() {
             return Err(ValidationError::english("Enter an email address."));
         }
-        if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // Characters, as the schema's maxLength counts them (not bytes).
+        if value.chars().count() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(INVALID);
         }
         let (local, domain) = value.split_once('@').ok_or(INVALID)?;
@@ -531,6 +535,16 @@ mod tests {
             "j•••@example.com"
         );
         assert_eq!(mask_email("nobody"), "•••");
+    }
+
+    #[test]
+    fn an_address_is_measured_in_characters_as_its_schema_is() {
+        let local = "é".repeat(240);
+        let address = format!("{local}@example.com");
+        assert_eq!(address.chars().count(), 252);
+        assert!(address.len() > 254, "more bytes than characters");
+        assert!(EmailAddress::parse(&address).is_ok());
+        assert!(EmailAddress::parse(&format!("{}@example.com", "é".repeat(243))).is_err());
     }
 
     #[test]
