@@ -257,7 +257,7 @@ pub async fn start_with(
         tracing::warn!("demo mode: generated master key and demo data; never use it in production");
     }
     if let Some(url) = &sandbox_url {
-        tracing::warn!(%url, "the sandbox utilities and their mail catcher run: never in production");
+        tracing::warn!(%url, mail_caught = sandbox_smtp_addr.is_some(), "the sandbox utilities run: never in production");
     }
     tracing::info!(url = %app_url, "Gridlink is listening");
 
