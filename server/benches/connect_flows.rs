@@ -206,7 +206,8 @@ async fn flow(target: &Target, index: usize) -> anyhow::Result<FlowTimes> {
     let flow_started = Instant::now();
     let mut steps = Steps::start();
     let client = &target.client;
-    let from = format!("2001:db8::{:x}:{:x}", index >> 16, index & 0xffff);
+    // A /64 of its own: IPv6 clients are limited per /64.
+    let from = format!("2001:db8:{:x}:{:x}::1", index >> 16, index & 0xffff);
     let token = json_of(
         client
             .post(format!("{}/api/v1/connect-tokens", target.base))
