@@ -149,11 +149,7 @@ fn a_malformed_master_key_is_refused() {
 #[test]
 fn sigterm_stops_the_server_cleanly() {
     let data_dir = unique_data_dir();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let listen = format!("--listen=127.0.0.1:{port}");
     let data = format!("--data-dir={}", data_dir.display());
     let child = gridlink(&[
@@ -168,14 +164,7 @@ fn sigterm_stops_the_server_cleanly() {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_listening(port);
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -196,11 +185,7 @@ fn sigterm_stops_the_server_cleanly() {
 #[cfg(unix)]
 #[test]
 fn gridlink_sandbox_runs_the_sandbox_utilities_alone() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let listen = format!("--sandbox-listen=127.0.0.1:{port}");
     let child = gridlink(&["sandbox", &listen, "--sandbox-smtp-listen=127.0.0.1:0"])
         .stdout(Stdio::null())
@@ -296,16 +281,20 @@ fn ssl_cert_file_from_the_environment_is_honoured() {
     assert!(stderr.contains("/nonexistent/company-ca.pem"), "{stderr}");
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn answers(port: u16) -> bool {
     std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+/// Waits (up to 30 s) until something listens on `port`.
+fn wait_until_listening(port: u16) {
+    let started = Instant::now();
+    while !answers(port) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]
@@ -346,7 +335,7 @@ fn case_33_a_production_start_runs_no_sandbox_and_no_mail_catcher() {
     );
 
     // The adapter: a sandbox of its own, whose catcher Gridlink is not told about.
-    let (adapter_port, adapter_smtp_port) = (free_port(), free_port());
+    let (adapter_port, adapter_smtp_port) = (common::free_port(), common::free_port());
     let mut adapter = gridlink(&[
         "sandbox",
         &format!("--sandbox-listen=127.0.0.1:{adapter_port}"),
@@ -356,7 +345,11 @@ fn case_33_a_production_start_runs_no_sandbox_and_no_mail_catcher() {
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
-    let (port, sandbox_port, catcher_port) = (free_port(), free_port(), free_port());
+    let (port, sandbox_port, catcher_port) = (
+        common::free_port(),
+        common::free_port(),
+        common::free_port(),
+    );
     let child = gridlink(&[
         "serve",
         &format!("--listen=127.0.0.1:{port}"),
@@ -371,14 +364,7 @@ fn case_33_a_production_start_runs_no_sandbox_and_no_mail_catcher() {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    let started = Instant::now();
-    while !answers(port) {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_listening(port);
 
     let request = |raw: String| {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();

@@ -218,35 +218,20 @@ async fn case_41_choosing_the_same_method_again_is_a_resend_and_waits(backend: B
     let org = app.organisation("Acme Solar").await;
     // Sandbox Electric offers SMS, Call and Email; SMS was sent.
     let connect = waiting_for_code(&app, &org, "sandbox-electric").await;
+    let choose =
+        |method: &'static str| connect.post("/api/connect/mfa/method", json!({"method": method}));
     for _ in 0..5 {
-        let again = connect
-            .post("/api/connect/mfa/method", json!({"method": "SMS"}))
-            .await;
+        let again = choose("SMS").await;
         assert_eq!(again.status(), 429);
         assert!(again.headers().contains_key("retry-after"));
     }
     assert_eq!(utility_calls(&app, "sandbox-electric", "sendCode").await, 1);
     // Another method is another send, at once; then it has its own cooldown.
-    expect_json(
-        connect
-            .post("/api/connect/mfa/method", json!({"method": "EMAIL"}))
-            .await,
-        200,
-    )
-    .await;
-    let again = connect
-        .post("/api/connect/mfa/method", json!({"method": "EMAIL"}))
-        .await;
-    assert_eq!(again.status(), 429);
+    expect_json(choose("EMAIL").await, 200).await;
+    assert_eq!(choose("EMAIL").await.status(), 429);
     assert_eq!(utility_calls(&app, "sandbox-electric", "sendCode").await, 2);
     app.state().clock.advance(time::Duration::seconds(31));
-    expect_json(
-        connect
-            .post("/api/connect/mfa/method", json!({"method": "EMAIL"}))
-            .await,
-        200,
-    )
-    .await;
+    expect_json(choose("EMAIL").await, 200).await;
     assert_eq!(utility_calls(&app, "sandbox-electric", "sendCode").await, 3);
 }
 

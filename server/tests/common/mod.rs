@@ -48,6 +48,15 @@ macro_rules! database_tests {
     )*};
 }
 
+/// A port nothing listens on now, on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A folder under the system's temp folder, removed when dropped.
 pub struct TempDir(PathBuf);
 
