@@ -43,10 +43,9 @@ async fn update_link(org: &common::Organisation, id: &str) -> Value {
     .await
 }
 
+/// The state Connect reads, as an API client without a browser key does.
 async fn session_status(connect: &Client) -> (u16, Value) {
-    let response = connect.get("/api/connect/session").await;
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    session_seen_by(connect, None).await
 }
 
 async fn case_09_a_link_works_at_72_hours_less_a_second_and_not_a_second_after(backend: Backend) {
