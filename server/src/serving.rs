@@ -117,7 +117,12 @@ async fn serve_connection<Io>(
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(ConnectInfo(Peer(peer)));
-        let body = Body::new(DeadlineBody::new(body, limits.body_timeout));
+        // Most requests (every GET) have no body: nothing to time.
+        let body = if hyper::body::Body::is_end_stream(&body) {
+            Body::new(body)
+        } else {
+            Body::new(DeadlineBody::new(body, limits.body_timeout))
+        };
         let request = axum::http::Request::from_parts(parts, body);
         let router = router.clone();
         async move {

@@ -212,12 +212,6 @@ pub async fn choose_contact(
     let (Some(row), Some(_)) = (&session.credential, session.completed_at) else {
         return Err(ApiError::Conflict(language.contact_after_success().into()));
     };
-    // The success screen's offer, and nothing more: it adds an address, never
-    // replaces one (case 43); a link used a while ago is refused by the
-    // extractor like any of its requests (USED_LINK_SHOWS_SUCCESS_MS).
-    if row.contact_email.is_some() {
-        return Err(ApiError::Conflict(language.contact_already_set().into()));
-    }
     let mut errors = FieldErrors::default();
     let email = match EmailAddress::parse(&body.contact_email) {
         Ok(email) => Some(email),
@@ -236,7 +230,10 @@ pub async fn choose_contact(
         language: Some(language),
     };
     let mut tx = state.db.begin_write().await?;
-    // Read again where the write happens: two tabs saving at once set one address.
+    // The success screen's offer, and nothing more: it adds an address, never
+    // replaces one (case 43), read where the write happens so two tabs saving
+    // at once set one; a link used a while ago is refused by the extractor
+    // like any of its requests (USED_LINK_SHOWS_SUCCESS_MS).
     let (current,): (Option<String>,) =
         sqlx::query_as("SELECT contact_email FROM credentials WHERE id = $1")
             .bind(&row.id)
