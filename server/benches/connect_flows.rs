@@ -35,8 +35,8 @@ use anyhow::Context;
 use clap::Parser;
 use processes::{free_port, wait_until_up};
 use serde_json::{json, Value};
-use server::cli::{Cli, Command};
-use server::config::{SandboxConfig, ServeConfig};
+use server::app::cli::{Cli, Command};
+use server::infra::config::{SandboxConfig, ServeConfig};
 
 /// Set in the children: run the `gridlink` command line that follows.
 const CHILD: &str = "GRIDLINK_BENCH_CHILD";
@@ -77,14 +77,17 @@ async fn child() -> anyhow::Result<()> {
     match Cli::parse_from(argv).into_command() {
         Command::Serve(args) => {
             let config = ServeConfig::from_args(&args)?;
-            server::server::start(config, shutdown).await?.wait().await
+            server::app::server::start(config, shutdown)
+                .await?
+                .wait()
+                .await
         }
         Command::Sandbox(args) => {
             let config = SandboxConfig::from_args(&args)?;
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             let smtp = tokio::net::TcpListener::bind(config.smtp_listen).await?;
-            let sandbox = server::sandbox::Sandbox::with_options(config.options);
-            server::sandbox::serve_all(listener, smtp, shutdown, sandbox).await
+            let sandbox = server::tools::sandbox::Sandbox::with_options(config.options);
+            server::tools::sandbox::serve_all(listener, smtp, shutdown, sandbox).await
         }
         _ => anyhow::bail!("the bench starts only serve and sandbox"),
     }

@@ -12,11 +12,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use server::clock::Clock;
-use server::config::DatabaseUrl;
-use server::credentials::store::{self, ListQuery, COLUMNS};
+use server::domain::credentials::store::{self, ListQuery, COLUMNS};
+use server::infra::clock::Clock;
+use server::infra::config::DatabaseUrl;
+use server::infra::store::{Database, DatabaseKind};
 use server::jobs::expiry::sweep_expired_tokens;
-use server::store::{Database, DatabaseKind};
 use shared::StatusDetail;
 use sqlx::Row;
 
@@ -113,7 +113,7 @@ async fn fill(
     // done by the time anyone lists: fold the appended counts (PostgreSQL),
     // and gather statistics (and, on PostgreSQL, the visibility map that
     // index-only scans need).
-    server::credentials::counts::fold(db).await?;
+    server::domain::credentials::counts::fold(db).await?;
     let analyze = match db.kind() {
         DatabaseKind::Sqlite => "ANALYZE",
         DatabaseKind::Postgres => "VACUUM ANALYZE",
@@ -438,9 +438,10 @@ async fn main() -> anyhow::Result<()> {
     .bind(refresh_required.as_str())
     .fetch_one(db.pool())
     .await?;
-    let counted = server::credentials::counts::total(&db, organisation, Some(&[refresh_required]))
-        .await
-        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let counted =
+        server::domain::credentials::counts::total(&db, organisation, Some(&[refresh_required]))
+            .await
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
     assert_eq!(
         counted, refresh_rows as u64,
         "the kept count follows the sweep"

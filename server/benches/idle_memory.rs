@@ -24,12 +24,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use processes::{free_port, wait_until_up};
-use server::config::DatabaseUrl;
-use server::credentials::secrets::{seal_password, seal_token};
-use server::crypto::{Keyring, MasterKey};
-use server::store::Database;
-use server::utility::protocol::LoginResponse;
-use server::utility::SecretToken;
+use server::domain::credentials::secrets::{seal_password, seal_token};
+use server::infra::config::DatabaseUrl;
+use server::infra::crypto::{Keyring, MasterKey};
+use server::infra::store::Database;
+use server::infra::utility::protocol::LoginResponse;
+use server::infra::utility::SecretToken;
 use shared::validation::Password;
 
 const UTILITY: &str = "sandbox-water";
@@ -212,7 +212,7 @@ async fn run(
     })
     .await?;
     db.migrate().await?;
-    let now = server::clock::Clock::default().now_ms();
+    let now = server::infra::clock::Clock::default().now_ms();
     store_connected(&db, &keyring, &sessions, now).await?;
     drop(sessions);
     eprintln!(

@@ -16,13 +16,13 @@ mod support;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use server::cli::{Cli, Command};
-use server::config::ServeConfig;
-use server::credentials::secrets::{seal_password, seal_token};
-use server::crypto::MasterKey;
+use server::app::cli::{Cli, Command};
+use server::domain::credentials::secrets::{seal_password, seal_token};
+use server::http::state::AppState;
+use server::infra::config::ServeConfig;
+use server::infra::crypto::MasterKey;
+use server::infra::utility::LoginOutcome;
 use server::jobs::Schedule;
-use server::state::AppState;
-use server::utility::LoginOutcome;
 use shared::validation::{Password, Username};
 use tokio_util::sync::CancellationToken;
 
@@ -89,7 +89,7 @@ async fn connected_credentials(
             .bind(utility)
             .bind(seal_password(&state.keyring, &id, &password))
             .bind(seal_token(&state.keyring, &id, &session.secret))
-            .bind(session.expires_at.map(server::clock::to_ms))
+            .bind(session.expires_at.map(server::infra::clock::to_ms))
             .bind(state.clock.now_ms())
             .execute(state.db.pool())
             .await?;
@@ -163,10 +163,10 @@ async fn main() -> anyhow::Result<()> {
     let sandbox = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let sandbox_url = format!("http://{}", sandbox.local_addr()?);
     let shutdown = CancellationToken::new();
-    tokio::spawn(server::sandbox::serve(
+    tokio::spawn(server::tools::sandbox::serve(
         sandbox,
         shutdown.clone(),
-        server::sandbox::Sandbox::default(),
+        server::tools::sandbox::Sandbox::default(),
     ));
 
     let argv = [
@@ -192,10 +192,10 @@ async fn main() -> anyhow::Result<()> {
         sync_poll: Duration::from_millis(50),
         ..Schedule::default()
     };
-    let running = server::server::start_with(
+    let running = server::app::server::start_with(
         config,
         shutdown.clone(),
-        server::clock::Clock::default(),
+        server::infra::clock::Clock::default(),
         schedule,
     )
     .await?;

@@ -4,10 +4,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::cli::{Cli, Command};
-use server::config::{DatabaseConfig, SandboxConfig, ServeConfig};
-use server::store::Database;
-use server::{sandbox, server as gridlink, shutdown};
+use server::app::cli::{Cli, Command};
+use server::app::{server as gridlink, shutdown};
+use server::infra::config::{DatabaseConfig, SandboxConfig, ServeConfig};
+use server::infra::store::Database;
+use server::tools::sandbox;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
@@ -49,9 +50,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Sandbox(args) => {
             let config = SandboxConfig::from_args(&args)?;
-            let listener = gridlink::bind(server::config::SANDBOX_LISTEN, config.listen).await?;
-            let smtp =
-                gridlink::bind(server::config::SANDBOX_SMTP_LISTEN, config.smtp_listen).await?;
+            let listener =
+                gridlink::bind(server::infra::config::SANDBOX_LISTEN, config.listen).await?;
+            let smtp = gridlink::bind(
+                server::infra::config::SANDBOX_SMTP_LISTEN,
+                config.smtp_listen,
+            )
+            .await?;
             tracing::info!(url = %format!("http://{}", listener.local_addr()?), "sandbox utilities listening");
             tracing::info!(address = %smtp.local_addr()?, "sandbox mail catcher (SMTP) listening");
             sandbox::serve_all(
@@ -71,15 +76,19 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::RotateKey(args) => {
-            let keyring = server::crypto::Keyring::parse(&args.master_key).map_err(|problem| {
-                server::config::ConfigError::new(server::config::MASTER_KEY, problem)
-            })?;
+            let keyring =
+                server::infra::crypto::Keyring::parse(&args.master_key).map_err(|problem| {
+                    server::infra::config::ConfigError::new(
+                        server::infra::config::MASTER_KEY,
+                        problem,
+                    )
+                })?;
             let config = DatabaseConfig::from_args(&args.database)?;
             let db = Database::connect(&config.url).await?;
             db.migrate().await?;
-            let now_ms = server::clock::Clock::default().now_ms();
-            server::key_check::verify_master_key(&db, &keyring, now_ms).await?;
-            let report = server::key_rotation::rotate(&db, &keyring).await?;
+            let now_ms = server::infra::clock::Clock::default().now_ms();
+            server::app::key_check::verify_master_key(&db, &keyring, now_ms).await?;
+            let report = server::domain::key_rotation::rotate(&db, &keyring).await?;
             db.close().await;
             println!(
                 "Re-sealed {} secret(s) under key {:?}; {} already used it. Keys other than the first can now be removed.",
@@ -90,8 +99,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Conformance(args) => {
-            let options = server::config::conformance_options(&args)?;
-            let report = server::conformance::run(options).await;
+            let options = server::infra::config::conformance_options(&args)?;
+            let report = server::tools::conformance::run(options).await;
             print!("{}", report.table());
             let failed = report.failures().len();
             anyhow::ensure!(failed == 0, "{failed} conformance checks failed");
@@ -101,8 +110,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let config = DatabaseConfig::from_args(&args.database)?;
             let db = Database::connect(&config.url).await?;
             db.migrate().await?;
-            let now = server::clock::Clock::default().now_ms();
-            let created = server::organisations::create_with_admin(
+            let now = server::infra::clock::Clock::default().now_ms();
+            let created = server::http::organisations::create_with_admin(
                 &db,
                 &args.name,
                 &args.admin_email,

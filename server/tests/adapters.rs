@@ -13,11 +13,11 @@ use common::{
     TestSandbox,
 };
 use serde_json::{json, Value};
-use server::sandbox::SandboxOptions;
-use server::utility::adapters::AdapterSet;
-use server::utility::http::HttpUtilityConnector;
-use server::utility::{LoginOutcome, UtilityConnector};
-use server::webhooks::signing::SigningSecret;
+use server::infra::utility::adapters::AdapterSet;
+use server::infra::utility::http::HttpUtilityConnector;
+use server::infra::utility::{LoginOutcome, UtilityConnector};
+use server::infra::webhook_signing::SigningSecret;
+use server::tools::sandbox::SandboxOptions;
 use shared::validation::{Password, Username};
 
 async fn signed_sandbox(secret: &SigningSecret, utilities: Option<&[&str]>) -> TestSandbox {
@@ -59,7 +59,8 @@ async fn a_sandbox_with_a_secret_refuses_unsigned_stale_tampered_and_replayed_ca
     let body: Value = unsigned.json().await.unwrap();
     assert_eq!(body["error"], "unauthorized", "{body}");
 
-    let signed = server::utility::signing::headers(&secret, "GET", "/api/utilities", b"", now());
+    let signed =
+        server::infra::utility::signing::headers(&secret, "GET", "/api/utilities", b"", now());
     assert_eq!(catalogue_with(&sandbox, &signed).await.status(), 200);
     let replayed = catalogue_with(&sandbox, &signed).await;
     assert_eq!(replayed.status(), 401);
@@ -69,13 +70,18 @@ async fn a_sandbox_with_a_secret_refuses_unsigned_stale_tampered_and_replayed_ca
         "{body}"
     );
 
-    let stale =
-        server::utility::signing::headers(&secret, "GET", "/api/utilities", b"", now() - 301);
+    let stale = server::infra::utility::signing::headers(
+        &secret,
+        "GET",
+        "/api/utilities",
+        b"",
+        now() - 301,
+    );
     assert_eq!(catalogue_with(&sandbox, &stale).await.status(), 401);
     let elsewhere =
-        server::utility::signing::headers(&secret, "GET", "/api/utilities/x", b"", now());
+        server::infra::utility::signing::headers(&secret, "GET", "/api/utilities/x", b"", now());
     assert_eq!(catalogue_with(&sandbox, &elsewhere).await.status(), 401);
-    let other_secret = server::utility::signing::headers(
+    let other_secret = server::infra::utility::signing::headers(
         &SigningSecret::generate(),
         "GET",
         "/api/utilities",
@@ -160,7 +166,7 @@ async fn each_utility_is_routed_to_the_adapter_that_lists_it() {
     assert_eq!(stats(&first).await["sandbox-gas"]["login"], 1);
     assert!(matches!(
         login("sandbox-legacy").await,
-        Err(server::utility::UtilityError::UnknownUtility)
+        Err(server::infra::utility::UtilityError::UnknownUtility)
     ));
 }
 
@@ -267,7 +273,7 @@ database_tests!(gridlink_talks_to_a_signed_adapter);
 /// published copy in docs/ must be the same (`GRIDLINK_BLESS=1` rewrites it).
 #[tokio::test]
 async fn the_protocol_document_is_generated_served_and_published() {
-    let document = server::utility::protocol_openapi::document();
+    let document = server::http::adapter_protocol::document();
     let schemas = &document["components"]["schemas"];
     for name in [
         "UtilityInfo",

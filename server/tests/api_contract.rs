@@ -112,7 +112,7 @@ async fn a_reversed_delivery_range_is_empty_and_a_bad_cursor_is_refused(backend:
 #[test]
 fn the_document_lists_the_utilities_it_was_given() {
     let ids = ["sandbox-electric".to_owned(), "sandbox-gas".to_owned()];
-    let document = server::openapi::document(Some(&ids));
+    let document = server::http::openapi::document(Some(&ids));
     assert_eq!(
         document["components"]["schemas"]["UtilityId"]["enum"],
         json!(["sandbox-electric", "sandbox-gas"])

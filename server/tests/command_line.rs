@@ -299,7 +299,7 @@ fn wait_until_listening(port: u16) {
 
 #[test]
 fn case_33_a_production_start_without_adapters_is_refused_naming_them() {
-    let key = server::crypto::MasterKey::generate("k1").to_config_value();
+    let key = server::infra::crypto::MasterKey::generate("k1").to_config_value();
     let line = run_to_failure(&["serve", "--listen=127.0.0.1:0", "--master-key", &key]);
     assert!(
         line.contains("GRIDLINK_ADAPTERS (--adapters) or GRIDLINK_UTILITY_URL (--utility-url)"),
@@ -318,7 +318,7 @@ fn case_33_a_production_start_runs_no_sandbox_and_no_mail_catcher() {
 
     let data_dir = unique_data_dir();
     let data = format!("--data-dir={}", data_dir.display());
-    let key = server::crypto::MasterKey::generate("k1").to_config_value();
+    let key = server::infra::crypto::MasterKey::generate("k1").to_config_value();
     let created = gridlink(&[
         "create-organisation",
         "--name=Production Co",

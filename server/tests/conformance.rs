@@ -9,9 +9,9 @@ use axum::{Json, Router};
 use common::{spawn_sandbox_with, TestSandbox};
 use reqwest::Url;
 use serde_json::{json, Value};
-use server::conformance::{run, Logins, Options, Outcome};
-use server::sandbox::SandboxOptions;
-use server::webhooks::signing::SigningSecret;
+use server::infra::webhook_signing::SigningSecret;
+use server::tools::conformance::{run, Logins, Options, Outcome};
+use server::tools::sandbox::SandboxOptions;
 
 fn options(url: &str, secret: Option<SigningSecret>, outbox: Option<String>) -> Options {
     Options {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::spawn_sandbox;
 use serde_json::json;
-use server::utility::{LoginOutcome, MfaChallenge, UtilityConnector, UtilityError};
+use server::infra::utility::{LoginOutcome, MfaChallenge, UtilityConnector, UtilityError};
 use shared::validation::{OtpCode, Password, Username};
 use shared::MfaMethod;
 use time::OffsetDateTime;
@@ -491,7 +491,7 @@ async fn an_expired_token_is_reported_as_expired_and_an_unknown_one_as_invalid()
         .await
         .unwrap_err();
     assert_eq!(error, UtilityError::TokenExpired);
-    let unknown = server::utility::SecretToken::new("sbx_tok_nope".into());
+    let unknown = server::infra::utility::SecretToken::new("sbx_tok_nope".into());
     assert_eq!(
         connector
             .accounts("sandbox-water", &unknown)
@@ -624,7 +624,7 @@ async fn a_share_of_failing_requests_surfaces_as_unavailable_after_the_retries()
     let error = connector
         .accounts(
             "sandbox-electric",
-            &server::utility::SecretToken::new("x".into()),
+            &server::infra::utility::SecretToken::new("x".into()),
         )
         .await
         .unwrap_err();
@@ -660,14 +660,14 @@ async fn an_unreachable_utility_service_is_unavailable() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let connector = server::utility::http::HttpUtilityConnector::new(
+    let connector = server::infra::utility::http::HttpUtilityConnector::new(
         reqwest::Url::parse(&format!("http://{closed}")).unwrap(),
         TIMEOUT,
-        server::utility::http::RetryPolicy {
+        server::infra::utility::http::RetryPolicy {
             attempts: 2,
             first_delay: Duration::from_millis(10),
         },
-        &server::outbound::TrustRoots::only(Vec::new()),
+        &server::infra::outbound::TrustRoots::only(Vec::new()),
     )
     .unwrap();
     let error = connector.list_utilities().await.unwrap_err();
@@ -684,11 +684,11 @@ async fn peak_in_flight(limit: usize) -> u64 {
             json!({"latencyMs": 200}),
         )
         .await;
-    let connector = std::sync::Arc::new(server::incidents::tally::ObservedConnector::new(
+    let connector = std::sync::Arc::new(server::domain::incidents::tally::ObservedConnector::new(
         std::sync::Arc::new(sandbox.connector(Duration::from_secs(10))),
-        server::utility::in_flight::InFlightSlots::new(limit),
-        server::incidents::tally::CallTally::default(),
-        server::clock::Clock::default(),
+        server::infra::utility::in_flight::InFlightSlots::new(limit),
+        server::domain::incidents::tally::CallTally::default(),
+        server::infra::clock::Clock::default(),
     ));
     let mut logins = tokio::task::JoinSet::new();
     for _ in 0..8 {

@@ -9,10 +9,10 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::Backend;
-use server::config::DatabaseUrl;
-use server::credentials::counts;
-use server::credentials::store::{self, ListQuery};
-use server::store::Database;
+use server::domain::credentials::counts;
+use server::domain::credentials::store::{self, ListQuery};
+use server::infra::config::DatabaseUrl;
+use server::infra::store::Database;
 use shared::StatusDetail;
 
 const DETAILS: [StatusDetail; 4] = [

@@ -458,7 +458,7 @@ async fn sync_now_notices_a_token_the_utility_expired(backend: Backend) {
     assert_eq!(refreshes, 1);
 }
 
-async fn unschedule_syncs(state: &server::state::AppState) {
+async fn unschedule_syncs(state: &server::http::state::AppState) {
     sqlx::query("UPDATE credentials SET next_sync_at = NULL")
         .execute(state.db.pool())
         .await

@@ -93,7 +93,9 @@ async fn wait_until_mail_settles(app: &TestApp) {
 /// flagged or given a contact) and answers how many notice mails have been
 /// queued in all.
 async fn run_notices(app: &TestApp) -> i64 {
-    server::mail::notices::run_once(app.state()).await.unwrap();
+    server::domain::mail::notices::run_once(app.state())
+        .await
+        .unwrap();
     let (mails,): (i64,) =
         sqlx::query_as("SELECT CAST(COALESCE(SUM(mails_sent), 0) AS BIGINT) FROM end_user_notices")
             .fetch_one(app.state().db.pool())

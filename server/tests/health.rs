@@ -81,7 +81,7 @@ async fn case_18_a_different_master_key_with_the_same_id_is_refused_at_start(bac
                     // Same id ("test"), other bytes.
                     *arg = format!(
                         "--master-key={}",
-                        server::crypto::MasterKey::generate("test").to_config_value()
+                        server::infra::crypto::MasterKey::generate("test").to_config_value()
                     );
                 }
             }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::webhook_receiver::WebhookReceiver;
 use common::{expect_json, spawn_app, Backend};
 use serde_json::json;
-use server::crypto::{Keyring, MasterKey};
+use server::infra::crypto::{Keyring, MasterKey};
 
 async fn concurrent_update_links_leave_one_active(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -152,7 +152,7 @@ async fn case_17_key_rotation_under_live_writes_keeps_every_row_open(backend: Ba
             ids
         }
     });
-    let first_pass = server::key_rotation::rotate(&app.state().db, &keyring)
+    let first_pass = server::domain::key_rotation::rotate(&app.state().db, &keyring)
         .await
         .unwrap();
     let new_ids = writes.await.unwrap();
@@ -161,10 +161,10 @@ async fn case_17_key_rotation_under_live_writes_keeps_every_row_open(backend: Ba
             .await;
     }
     // Resume: whatever the first pass missed is done now; a third pass finds nothing.
-    server::key_rotation::rotate(&app.state().db, &keyring)
+    server::domain::key_rotation::rotate(&app.state().db, &keyring)
         .await
         .unwrap();
-    let last = server::key_rotation::rotate(&app.state().db, &keyring)
+    let last = server::domain::key_rotation::rotate(&app.state().db, &keyring)
         .await
         .unwrap();
     assert_eq!(last.resealed, 0, "first pass {first_pass:?}");
@@ -178,7 +178,7 @@ async fn case_17_key_rotation_under_live_writes_keeps_every_row_open(backend: Ba
     .unwrap();
     assert_eq!(rows.len(), 10);
     for (id, password, token) in rows {
-        let opened = server::credentials::secrets::open_password(&only_new, &id, &password)
+        let opened = server::domain::credentials::secrets::open_password(&only_new, &id, &password)
             .unwrap_or_else(|error| panic!("{id}'s password does not open: {error}"));
         assert_eq!(opened.expose(), "pass_good");
         let token = token.expect("connected");

@@ -268,7 +268,7 @@ async fn case_14_only_the_hash_of_a_link_token_is_stored_and_its_page_sends_no_r
         .await
         .unwrap();
     let hashes: Vec<&str> = rows.iter().map(|(hash,)| hash.as_str()).collect();
-    assert!(hashes.contains(&server::tokens::hash(token).as_str()));
+    assert!(hashes.contains(&server::infra::tokens::hash(token).as_str()));
     assert!(!hashes.contains(&token), "the raw token is not stored");
     let page = app
         .client
@@ -331,7 +331,7 @@ async fn case_22_every_sign_in_gets_a_new_session_and_a_password_change_ends_the
 /// Case 26: a transition from a status the credential has left is refused
 /// and writes nothing (no status, no event, no webhook).
 async fn case_26_a_transition_from_a_stale_status_writes_nothing(backend: Backend) {
-    use server::lifecycle::events::{transition, Transition};
+    use server::domain::lifecycle::events::{transition, Transition};
     use shared::StatusDetail;
     let app = spawn_app(backend).await;
     let org = app.organisation("Acme Solar").await;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::webhook_receiver::WebhookReceiver;
 use common::{expect_json, spawn_app, Backend, Organisation, TestApp};
 use serde_json::json;
-use server::mail::outbox::{self, Content, MailKind, OutgoingMail};
+use server::domain::mail::outbox::{self, Content, MailKind, OutgoingMail};
 
 /// Queues a mail as Gridlink's own code does, `age` ago.
 async fn queue_mail(
@@ -163,9 +163,9 @@ async fn case_38_no_claim_takes_a_message_past_its_give_up_time(backend: Backend
     org.send_webhooks_to(&receiver).await;
     let now = app.state().clock.now_ms();
     let mut writer = app.state().db.writer().await.unwrap();
-    let message = server::webhooks::outbox::enqueue(
+    let message = server::domain::webhooks::outbox::enqueue(
         &mut writer,
-        &server::webhooks::outbox::Message {
+        &server::domain::webhooks::outbox::Message {
             organisation_id: &org.id,
             credential_id: Some(&credential),
             event_type: shared::webhooks::WebhookEventType::WebhookTest,

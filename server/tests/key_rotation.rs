@@ -4,7 +4,7 @@ mod common;
 
 use common::{expect_json, spawn_app, Backend};
 use serde_json::json;
-use server::crypto::{Keyring, MasterKey};
+use server::infra::crypto::{Keyring, MasterKey};
 
 async fn rotation_reseals_every_secret_under_the_new_key(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -49,13 +49,17 @@ async fn rotation_reseals_every_secret_under_the_new_key(backend: Backend) {
     ))
     .unwrap();
 
-    let report = server::key_rotation::rotate(db, &rotating).await.unwrap();
+    let report = server::domain::key_rotation::rotate(db, &rotating)
+        .await
+        .unwrap();
     assert_eq!(
         report.resealed, 6,
         "two passwords, two tokens and two webhook secrets"
     );
     // Running it again (as after an interruption) finds nothing left to do.
-    let again = server::key_rotation::rotate(db, &rotating).await.unwrap();
+    let again = server::domain::key_rotation::rotate(db, &rotating)
+        .await
+        .unwrap();
     assert_eq!((again.resealed, again.already_current), (0, 6));
 
     let only_new = Keyring::single(new);
@@ -68,9 +72,10 @@ async fn rotation_reseals_every_secret_under_the_new_key(backend: Backend) {
         .await
         .unwrap();
         assert!(password.starts_with("v1.k2.") && token.starts_with("v1.k2."));
-        let opened = server::credentials::secrets::open_password(&only_new, id, &password).unwrap();
+        let opened =
+            server::domain::credentials::secrets::open_password(&only_new, id, &password).unwrap();
         assert_eq!(opened.expose(), "pass_good");
-        assert!(server::credentials::secrets::open_password(
+        assert!(server::domain::credentials::secrets::open_password(
             &Keyring::single(old.clone()),
             id,
             &password
@@ -84,7 +89,7 @@ async fn rotation_reseals_every_secret_under_the_new_key(backend: Backend) {
             .await
             .unwrap();
     let opened =
-        server::webhooks::signing::SigningSecret::open(&only_new, &org.id, &secret).unwrap();
+        server::infra::webhook_signing::SigningSecret::open(&only_new, &org.id, &secret).unwrap();
     assert_eq!(opened.to_whsec(), rotated["secret"].as_str().unwrap());
 }
 

@@ -7,8 +7,8 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use server::config::DatabaseUrl;
-use server::store::Database;
+use server::infra::config::DatabaseUrl;
+use server::infra::store::Database;
 
 /// `table.column`, `index name (table: columns)` and `table` entries.
 type Shape = BTreeSet<String>;

@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 use common::webhook_receiver::{verify, WebhookReceiver};
 use common::{expect_json, spawn_sandbox, Auth, Client, TempDir};
 use serde_json::{json, Value};
-use server::config::DatabaseUrl;
-use server::crypto::MasterKey;
-use server::store::Database;
+use server::infra::config::DatabaseUrl;
+use server::infra::crypto::MasterKey;
+use server::infra::store::Database;
 
 /// One `gridlink serve` process.
 struct Replica {
@@ -118,7 +118,7 @@ async fn organisation_with_api_key(database_url: &str, replica: &Replica) -> Str
         .await
         .unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
-    server::organisations::create_with_admin(
+    server::http::organisations::create_with_admin(
         &db,
         "Acme Solar",
         "admin@example.com",
@@ -482,11 +482,11 @@ async fn two_replicas_send_each_queued_mail_exactly_once_on_postgres() {
     let database_url = common::fresh_postgres_database().await;
     let sandbox = spawn_sandbox().await;
     // One mail server for both replicas: the sandbox's catcher, run here.
-    let catcher = server::sandbox::Sandbox::default();
+    let catcher = server::tools::sandbox::Sandbox::default();
     let smtp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let smtp_url = format!("--smtp-url=smtp://{}", smtp.local_addr().unwrap());
     let stop_catcher = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(server::sandbox::serve_smtp(
+    tokio::spawn(server::tools::sandbox::serve_smtp(
         smtp,
         catcher.clone(),
         stop_catcher.clone(),
@@ -506,20 +506,20 @@ async fn two_replicas_send_each_queued_mail_exactly_once_on_postgres() {
     let db = Database::connect(&DatabaseUrl::parse(&database_url).unwrap())
         .await
         .unwrap();
-    let keyring = server::crypto::Keyring::parse(&master_key).unwrap();
-    let now = server::clock::to_ms(time::OffsetDateTime::now_utc());
+    let keyring = server::infra::crypto::Keyring::parse(&master_key).unwrap();
+    let now = server::infra::clock::to_ms(time::OffsetDateTime::now_utc());
     let mut tx = db.begin_write().await.unwrap();
     for index in 0..MAILS {
         let to = format!("operator{index}@example.com");
-        server::mail::outbox::enqueue(
+        server::domain::mail::outbox::enqueue(
             &mut tx,
             &keyring,
-            &server::mail::outbox::OutgoingMail {
+            &server::domain::mail::outbox::OutgoingMail {
                 organisation_id: None,
                 credential_id: None,
-                kind: server::mail::outbox::MailKind::PasswordReset,
+                kind: server::domain::mail::outbox::MailKind::PasswordReset,
                 to: &to,
-                content: server::mail::outbox::Content {
+                content: server::domain::mail::outbox::Content {
                     from_name: None,
                     subject: format!("Mail {index}"),
                     text: "Hello".to_owned(),

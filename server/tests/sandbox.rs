@@ -263,7 +263,7 @@ async fn bills_need_a_bearer_token() {
 async fn reset_forgets_sessions_codes_and_faults() {
     let sandbox = spawn_sandbox().await;
     let connector = sandbox.connector(std::time::Duration::from_secs(10));
-    use server::utility::{LoginOutcome, UtilityConnector};
+    use server::infra::utility::{LoginOutcome, UtilityConnector};
     let user = shared::validation::Username::parse("user_good").unwrap();
     let password = shared::validation::Password::parse("pass_good").unwrap();
     let LoginOutcome::Authenticated(session) = connector
@@ -398,7 +398,7 @@ async fn case_49_admin_knobs_refuse_form_and_text_bodies() {
     }
     // Nothing changed: Sandbox Gas still answers.
     let connector = sandbox.connector(std::time::Duration::from_secs(10));
-    use server::utility::UtilityConnector;
+    use server::infra::utility::UtilityConnector;
     let user = shared::validation::Username::parse("user_nomfa").unwrap();
     let password = shared::validation::Password::parse("pass_good").unwrap();
     assert!(connector

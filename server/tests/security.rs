@@ -410,7 +410,7 @@ async fn case_15_a_sealed_secret_moved_to_another_credential_does_not_open(backe
         !password.contains("pass_good") && !token.contains("sbx_tok_"),
         "stored in the clear"
     );
-    use server::credentials::secrets::{open_password, open_token};
+    use server::domain::credentials::secrets::{open_password, open_token};
     assert_eq!(
         open_password(&state.keyring, &ids[0], &password)
             .unwrap()

@@ -6,8 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use server::config::DatabaseUrl;
-use server::store::Database;
+use server::infra::config::DatabaseUrl;
+use server::infra::store::Database;
 
 #[tokio::test]
 async fn committed_pages_reach_the_database_file_without_any_writer_checkpointing() {

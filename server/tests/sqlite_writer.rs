@@ -7,8 +7,8 @@ mod common;
 
 use std::future::Future;
 
-use server::config::DatabaseUrl;
-use server::store::{Database, WriterPriority, WRITER_NICE};
+use server::infra::config::DatabaseUrl;
+use server::infra::store::{Database, WriterPriority, WRITER_NICE};
 
 async fn database(dir: &common::TempDir) -> Database {
     let db = Database::connect(&DatabaseUrl::Sqlite {

@@ -14,9 +14,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use common::{spawn_app_with, spawn_sandbox, Backend, TestAppOptions};
 use serde_json::json;
-use server::lifecycle::syncs::stored;
-use server::sync::SyncOutcome;
-use server::utility::{Account, Statement};
+use server::domain::lifecycle::syncs::stored;
+use server::domain::sync::SyncOutcome;
+use server::infra::utility::{Account, Statement};
 
 /// Forwards every request to the sandbox and counts the account reads (one per sync).
 #[derive(Clone)]
@@ -107,7 +107,7 @@ async fn a_slow_sync_keeps_its_lease_and_runs_once(backend: Backend) {
         .await
         .unwrap();
     app.state().wakeups.syncs.notify_one();
-    let started = server::clock::from_ms(before)
+    let started = server::infra::clock::from_ms(before)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
     app.wait_for_sync(&org.api, &id, Some(&started)).await;
@@ -169,7 +169,7 @@ async fn a_sync_of_more_than_one_trip_stores_each_row_once(backend: Backend) {
         .await;
     let accounts_before = stored_rows(&app, &id, "utility_accounts").await;
     let statements_before = stored_rows(&app, &id, "utility_statements").await;
-    let row = server::credentials::store::find_by_id(&app.state().db, &id)
+    let row = server::domain::credentials::store::find_by_id(&app.state().db, &id)
         .await
         .unwrap()
         .unwrap();

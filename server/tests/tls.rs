@@ -10,7 +10,7 @@ use common::tls::{serve_https, TestCa};
 use common::webhook_receiver::{verify, ReceiverOptions, WebhookReceiver};
 use common::{expect_json, spawn_app_with, Backend, TestAppOptions};
 use serde_json::json;
-use server::utility::{UtilityConnector, UtilityError};
+use server::infra::utility::{UtilityConnector, UtilityError};
 use tokio_util::sync::CancellationToken;
 
 async fn https_receiver(ca: &TestCa) -> WebhookReceiver {
@@ -71,7 +71,12 @@ async fn a_webhook_to_an_untrusted_certificate_fails_saying_so(backend: Backend)
 async fn a_utility_over_https_is_reached_when_its_ca_is_trusted(backend: Backend) {
     let ca = TestCa::new();
     let stop = CancellationToken::new();
-    let port = serve_https(server::sandbox::router(), ca.server_config(), stop.clone()).await;
+    let port = serve_https(
+        server::tools::sandbox::router(),
+        ca.server_config(),
+        stop.clone(),
+    )
+    .await;
     let app = spawn_app_with(
         backend,
         TestAppOptions {
@@ -106,17 +111,22 @@ database_tests!(
 async fn a_utility_with_an_untrusted_certificate_is_refused_and_not_retried_as_an_outage() {
     let ca = TestCa::new();
     let stop = CancellationToken::new();
-    let port = serve_https(server::sandbox::router(), ca.server_config(), stop.clone()).await;
+    let port = serve_https(
+        server::tools::sandbox::router(),
+        ca.server_config(),
+        stop.clone(),
+    )
+    .await;
     let url = reqwest::Url::parse(&format!("https://localhost:{port}")).unwrap();
-    let retry = server::utility::http::RetryPolicy {
+    let retry = server::infra::utility::http::RetryPolicy {
         attempts: 3,
         first_delay: Duration::from_millis(10),
     };
-    let untrusting = server::utility::http::HttpUtilityConnector::new(
+    let untrusting = server::infra::utility::http::HttpUtilityConnector::new(
         url.clone(),
         Duration::from_secs(5),
         retry,
-        &server::outbound::TrustRoots::only(Vec::new()),
+        &server::infra::outbound::TrustRoots::only(Vec::new()),
     )
     .unwrap();
     let error = untrusting.list_utilities().await.unwrap_err();
@@ -124,7 +134,7 @@ async fn a_utility_with_an_untrusted_certificate_is_refused_and_not_retried_as_a
         matches!(&error, UtilityError::Protocol(details) if details.contains("not trusted")),
         "{error:?}"
     );
-    let trusting = server::utility::http::HttpUtilityConnector::new(
+    let trusting = server::infra::utility::http::HttpUtilityConnector::new(
         url,
         Duration::from_secs(5),
         retry,
@@ -160,7 +170,7 @@ async fn gridlink_serves_https_with_hsts_and_secure_cookies_when_given_a_certifi
 
     // Sign-in over HTTPS sets a Secure cookie.
     let email = "tls-admin@example.com";
-    server::organisations::create_with_admin(
+    server::http::organisations::create_with_admin(
         &app.state().db,
         "Acme Solar",
         email,
@@ -208,8 +218,8 @@ async fn postgres_connects_over_tls_with_verify_full() {
     url.query_pairs_mut()
         .append_pair("sslmode", "verify-full")
         .append_pair("sslrootcert", &root);
-    let verified = server::config::DatabaseUrl::parse(url.as_str()).unwrap();
-    let db = server::store::Database::connect(&verified)
+    let verified = server::infra::config::DatabaseUrl::parse(url.as_str()).unwrap();
+    let db = server::infra::store::Database::connect(&verified)
         .await
         .expect("verify-full with the server's CA connects");
     let (encrypted,): (bool,) =
@@ -225,17 +235,17 @@ async fn postgres_connects_over_tls_with_verify_full() {
     unverifiable
         .query_pairs_mut()
         .append_pair("sslmode", "require");
-    let refused = server::store::Database::connect(
-        &server::config::DatabaseUrl::parse(unverifiable.as_str()).unwrap(),
+    let refused = server::infra::store::Database::connect(
+        &server::infra::config::DatabaseUrl::parse(unverifiable.as_str()).unwrap(),
     )
     .await
     .expect_err("an unverifiable certificate is refused");
-    assert_eq!(refused.option, server::config::DATABASE_URL);
+    assert_eq!(refused.option, server::infra::config::DATABASE_URL);
 }
 
 /// An SMTPS server (TLS from the first byte) with the test CA's certificate,
 /// catching mail into `sandbox`; returns its port.
-async fn smtps_server(ca: &TestCa, sandbox: server::sandbox::Sandbox) -> u16 {
+async fn smtps_server(ca: &TestCa, sandbox: server::tools::sandbox::Sandbox) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let acceptor = tokio_rustls::TlsAcceptor::from(ca.server_config());
@@ -245,7 +255,9 @@ async fn smtps_server(ca: &TestCa, sandbox: server::sandbox::Sandbox) -> u16 {
             let sandbox = sandbox.clone();
             tokio::spawn(async move {
                 if let Ok(tls) = acceptor.accept(tcp).await {
-                    server::sandbox::converse_smtp(tls, &sandbox).await.ok();
+                    server::tools::sandbox::converse_smtp(tls, &sandbox)
+                        .await
+                        .ok();
                 }
             });
         }
@@ -265,19 +277,21 @@ fn message() -> lettre::Message {
 #[tokio::test]
 async fn mail_goes_over_verified_tls_and_never_to_an_untrusted_server() {
     let ca = TestCa::new();
-    let sandbox = server::sandbox::Sandbox::default();
+    let sandbox = server::tools::sandbox::Sandbox::default();
     let port = smtps_server(&ca, sandbox.clone()).await;
     let config =
-        server::mail::transport::SmtpConfig::parse(&format!("smtps://localhost:{port}")).unwrap();
+        server::infra::mail_transport::SmtpConfig::parse(&format!("smtps://localhost:{port}"))
+            .unwrap();
 
-    let trusting = server::mail::transport::Mailer::new(&config, &ca.trust_roots()).unwrap();
+    let trusting = server::infra::mail_transport::Mailer::new(&config, &ca.trust_roots()).unwrap();
     trusting.send(message()).await.expect("sent over TLS");
     assert_eq!(sandbox.lock().mail.len(), 1);
     assert_eq!(sandbox.lock().mail[0].subject, "Over TLS");
 
     // The same server, but Gridlink trusts another CA: nothing is sent.
     let other = TestCa::new();
-    let doubting = server::mail::transport::Mailer::new(&config, &other.trust_roots()).unwrap();
+    let doubting =
+        server::infra::mail_transport::Mailer::new(&config, &other.trust_roots()).unwrap();
     let failure = doubting
         .send(message())
         .await

@@ -13,7 +13,7 @@ use axum::Router;
 use common::webhook_receiver::WebhookReceiver;
 use common::{expect_json, spawn_app_with, Backend, TestAppOptions};
 use serde_json::json;
-use server::utility::{UtilityConnector, UtilityError};
+use server::infra::utility::{UtilityConnector, UtilityError};
 use tokio_util::sync::CancellationToken;
 
 const MARKER: &str = "INTERNAL-STACK-TRACE-db01.corp";
@@ -150,17 +150,17 @@ database_tests!(a_utilitys_error_text_reaches_only_the_operators_timeline);
 async fn an_answer_larger_than_the_cap_is_refused_not_read() {
     let stop = CancellationToken::new();
     let url = talkative_utility(stop.clone()).await;
-    let connector = server::utility::http::HttpUtilityConnector::new(
+    let connector = server::infra::utility::http::HttpUtilityConnector::new(
         reqwest::Url::parse(&url).unwrap(),
         Duration::from_secs(5),
-        server::utility::http::RetryPolicy {
+        server::infra::utility::http::RetryPolicy {
             attempts: 1,
             first_delay: Duration::from_millis(10),
         },
-        &server::outbound::TrustRoots::only(Vec::new()),
+        &server::infra::outbound::TrustRoots::only(Vec::new()),
     )
     .unwrap();
-    let token = server::utility::SecretToken::new("any".into());
+    let token = server::infra::utility::SecretToken::new("any".into());
     let error = connector
         .accounts("talkative-power", &token)
         .await

@@ -212,15 +212,19 @@ async fn a_stalled_endpoint_does_not_delay_another_organisations_webhooks(backen
 
     let mut connection = app.state().db.pool().acquire().await.unwrap();
     for n in 0..100 {
-        let message = server::webhooks::outbox::Message {
+        let message = server::domain::webhooks::outbox::Message {
             organisation_id: &slow_org.id,
             credential_id: None,
             event_type: WebhookEventType::WebhookTest,
             data: json!({"n": n}),
         };
-        server::webhooks::outbox::enqueue(&mut connection, &message, app.state().clock.now_ms())
-            .await
-            .unwrap();
+        server::domain::webhooks::outbox::enqueue(
+            &mut connection,
+            &message,
+            app.state().clock.now_ms(),
+        )
+        .await
+        .unwrap();
     }
     drop(connection);
     app.state().wakeups.webhooks.notify_one();
@@ -289,7 +293,7 @@ database_tests!(
 /// Writes the endpoint row directly, as a URL that passed its check when it
 /// was saved and resolves elsewhere now would look.
 async fn save_endpoint_unchecked(app: &TestApp, organisation_id: &str, url: &str) {
-    let secret = server::webhooks::signing::SigningSecret::generate();
+    let secret = server::infra::webhook_signing::SigningSecret::generate();
     let now = app.state().clock.now_ms();
     let pool = app.state().db.pool();
     sqlx::query("DELETE FROM webhook_endpoints WHERE organisation_id = $1")

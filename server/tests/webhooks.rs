@@ -213,7 +213,7 @@ async fn a_delivery_is_given_up_after_24_hours_of_failures(backend: Backend) {
         )
         .unwrap();
         assert!(next - created < Duration::hours(24), "{detail}");
-        let now = server::clock::from_ms(app.state().clock.now_ms());
+        let now = server::infra::clock::from_ms(app.state().clock.now_ms());
         advance(
             &app,
             (next - now).max(Duration::ZERO) + Duration::milliseconds(10),
@@ -253,7 +253,7 @@ async fn a_status_change_tells_the_correlation_id_it_changed_with(backend: Backe
     let id = created["id"].as_str().unwrap();
     app.wait_for_detail(&org.api, id, "MULTI_FACTOR_AUTHENTICATION_METHOD_REQUIRED")
         .await;
-    let as_read = server::credentials::store::find_by_id(&app.state().db, id)
+    let as_read = server::domain::credentials::store::find_by_id(&app.state().db, id)
         .await
         .unwrap()
         .unwrap();
@@ -267,7 +267,7 @@ async fn a_status_change_tells_the_correlation_id_it_changed_with(backend: Backe
         200,
     )
     .await;
-    let changed = server::lifecycle::connection::fail_verification(
+    let changed = server::domain::lifecycle::connection::fail_verification(
         app.state(),
         &as_read,
         "test",

@@ -11,8 +11,8 @@
 mod common;
 
 use common::Backend;
-use server::config::DatabaseUrl;
-use server::store::{self, Database, WriteTransaction};
+use server::infra::config::DatabaseUrl;
+use server::infra::store::{self, Database, WriteTransaction};
 
 async fn open(backend: Backend, dir: &common::TempDir) -> Database {
     let url = match backend {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 pub async fn run(
     state: AppState,

@@ -1,12 +1,12 @@
 //! Folding the credential counts PostgreSQL appends (see
-//! [`crate::credentials::counts::fold`]) so reading a count stays a few rows.
+//! [`crate::domain::credentials::counts::fold`]) so reading a count stays a few rows.
 
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::credentials::counts;
-use crate::store::Database;
+use crate::domain::credentials::counts;
+use crate::infra::store::Database;
 
 pub async fn run(db: Database, every: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
     super::every(every, &shutdown, || async {

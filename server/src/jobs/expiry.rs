@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::Clock;
-use crate::lifecycle::expiry;
-use crate::state::AppState;
-use crate::store::Database;
+use crate::domain::lifecycle::expiry;
+use crate::http::state::AppState;
+use crate::infra::clock::Clock;
+use crate::infra::store::Database;
 
 const ACTOR: &str = "job:expiry_sweep";
 const MESSAGE: &str = "The session token expired; the end-user must verify again.";

@@ -12,11 +12,11 @@ use shared::webhooks::WebhookEventType;
 use shared::StatusDetail;
 use tokio_util::sync::CancellationToken;
 
-use crate::incidents::{
+use crate::domain::sync::{self, SyncOutcome};
+use crate::http::incidents::{
     self, announce, is_failing, Announcement, PROBES_TO_RESOLVE, PROBE_EVERY_MS, WINDOW_MS,
 };
-use crate::state::AppState;
-use crate::sync::{self, SyncOutcome};
+use crate::http::state::AppState;
 
 const PROBE_ACTOR: &str = "job:incident_probe";
 /// Tallies older than this are deleted.
@@ -151,7 +151,7 @@ async fn open_incident(
     failing_since: i64,
 ) -> anyhow::Result<bool> {
     let now = state.clock.now_ms();
-    let id = crate::tokens::new_id("inc");
+    let id = crate::infra::tokens::new_id("inc");
     let name = incidents::utility_name(state, utility_id).await;
     let mut tx = state.db.begin_write().await?;
     let inserted = sqlx::query(
@@ -277,7 +277,7 @@ async fn resolve(state: &AppState, incident_id: &str, utility_id: &str) -> anyho
     let Some((failing_since, opened_at)) = closed else {
         return Ok(false);
     };
-    let resumed = crate::lifecycle::syncs::spread_resumed_syncs(
+    let resumed = crate::domain::lifecycle::syncs::spread_resumed_syncs(
         &mut tx,
         utility_id,
         now,

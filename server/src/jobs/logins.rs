@@ -13,11 +13,11 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use tokio_util::sync::CancellationToken;
 
-use crate::credentials::secrets::open_password;
-use crate::credentials::store::find_by_id_with;
-use crate::lifecycle::{connection, logins};
-use crate::state::AppState;
-use crate::utility::{LoginOutcome, UtilityError};
+use crate::domain::credentials::secrets::open_password;
+use crate::domain::credentials::store::find_by_id_with;
+use crate::domain::lifecycle::{connection, logins};
+use crate::http::state::AppState;
+use crate::infra::utility::{LoginOutcome, UtilityError};
 
 const ACTOR: &str = "job:login";
 /// Logins running at once in this process. A login mostly waits for the

@@ -1,4 +1,4 @@
-//! The mail job: sends queued mail ([`crate::mail::outbox`]) through the
+//! The mail job: sends queued mail ([`crate::domain::mail::outbox`]) through the
 //! configured mail server. Messages are claimed with a lease, as webhook
 //! deliveries are, and a message's outcome is written only by the worker that
 //! still holds its lease, so two replicas never send one message twice unless
@@ -14,11 +14,11 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use tokio_util::sync::CancellationToken;
 
-use crate::lifecycle::events::{record_event, EventKind, NewEvent};
-use crate::mail::notices;
-use crate::mail::outbox::{associated_data, Content};
-use crate::mail::transport::{Mailer, SendFailure};
-use crate::state::AppState;
+use crate::domain::lifecycle::events::{record_event, EventKind, NewEvent};
+use crate::domain::mail::notices;
+use crate::domain::mail::outbox::{associated_data, Content};
+use crate::http::state::AppState;
+use crate::infra::mail_transport::{Mailer, SendFailure};
 
 /// Messages being sent at once by this process.
 const CONCURRENCY: usize = 4;

@@ -25,8 +25,8 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::connect::waiting::LoginWatch;
-use crate::state::AppState;
+use crate::domain::login_watch::LoginWatch;
+use crate::http::state::AppState;
 
 /// Ways to wake a job early when there is new work.
 #[derive(Debug, Clone)]
@@ -99,7 +99,7 @@ pub fn spawn_all(
     state: &AppState,
     schedule: Schedule,
     shutdown: &CancellationToken,
-    mailer: Option<Arc<crate::mail::transport::Mailer>>,
+    mailer: Option<Arc<crate::infra::mail_transport::Mailer>>,
 ) {
     match mailer {
         Some(mailer) => {
@@ -169,7 +169,7 @@ pub fn spawn_all(
 
 /// When a claim a job takes now runs out (`GRIDLINK_JOB_LEASE`): a crashed
 /// worker's rows are taken again after that. Claims query with
-/// [`crate::store::Database::skip_locked`], so replicas take different rows.
+/// [`crate::infra::store::Database::skip_locked`], so replicas take different rows.
 pub fn lease_until(state: &AppState, now_ms: i64) -> i64 {
     now_ms + state.settings.jobs.lease.whole_milliseconds() as i64
 }

@@ -1,5 +1,5 @@
 //! The end-user notice job: starts refresh-notice sequences and sends their
-//! reminders ([`crate::mail::notices`]), once a minute and at once when a
+//! reminders ([`crate::domain::mail::notices`]), once a minute and at once when a
 //! credential is flagged or given a contact. The mail itself goes out
 //! through the mail job.
 
@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::mail::notices;
-use crate::state::AppState;
+use crate::domain::mail::notices;
+use crate::http::state::AppState;
 
 pub async fn run(
     state: AppState,

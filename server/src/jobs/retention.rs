@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::Clock;
-use crate::store::Database;
+use crate::infra::clock::Clock;
+use crate::infra::store::Database;
 
 /// How long a delivery stays visible in the dashboard and the API.
 pub const DELIVERY_RETENTION: time::Duration = time::Duration::days(30);
@@ -44,7 +44,7 @@ pub async fn run(
 /// attempts older than the day the reconnect ceiling looks at, mail sent or
 /// given up over 30 days ago, and operator links expired over a day ago.
 pub async fn prune_short_lived_records(db: &Database, clock: &Clock) -> anyhow::Result<u64> {
-    let cutoff = clock.now_ms() - crate::idempotency::KEY_LIFETIME_MS;
+    let cutoff = clock.now_ms() - crate::http::idempotency::KEY_LIFETIME_MS;
     let deleted = sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1")
         .bind(cutoff)
         .execute(&mut *db.writer().await?)

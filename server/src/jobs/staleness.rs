@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::lifecycle::staleness;
-use crate::state::AppState;
+use crate::domain::lifecycle::staleness;
+use crate::http::state::AppState;
 
 const ACTOR: &str = "job:staleness";
 

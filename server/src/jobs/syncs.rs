@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::lifecycle::syncs;
-use crate::state::AppState;
-use crate::sync::{self, SyncOutcome};
+use crate::domain::lifecycle::syncs;
+use crate::domain::sync::{self, SyncOutcome};
+use crate::http::state::AppState;
 
 const ACTOR: &str = "job:sync";
 

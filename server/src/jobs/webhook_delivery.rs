@@ -16,12 +16,12 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::outbound::address_policy::{self, ForbiddenAddress, PublicOnlyResolver};
-use crate::outbound::bounded_body::{read_at_most, BoundedBody};
-use crate::outbound::{self, TrustRoots};
-use crate::state::AppState;
-use crate::webhooks::endpoint;
-use crate::webhooks::signing::signature_header;
+use crate::domain::webhooks::endpoint;
+use crate::http::state::AppState;
+use crate::infra::outbound::address_policy::{self, ForbiddenAddress, PublicOnlyResolver};
+use crate::infra::outbound::bounded_body::{read_at_most, BoundedBody};
+use crate::infra::outbound::{self, TrustRoots};
+use crate::infra::webhook_signing::signature_header;
 
 /// Messages being sent at once by this process.
 const CONCURRENCY: usize = 8;

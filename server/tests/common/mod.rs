@@ -12,11 +12,11 @@
 use std::path::{Path, PathBuf};
 
 use rand::Rng;
-use server::cli::{Cli, Command};
-use server::clock::Clock;
-use server::config::ServeConfig;
-use server::crypto::MasterKey;
-use server::server::RunningServer;
+use server::app::cli::{Cli, Command};
+use server::app::server::RunningServer;
+use server::infra::clock::Clock;
+use server::infra::config::ServeConfig;
+use server::infra::crypto::MasterKey;
 use sqlx::{AnyConnection, Connection, Executor};
 use tokio_util::sync::CancellationToken;
 
@@ -107,7 +107,7 @@ impl TestApp {
     }
 
     /// The running server's shared state: its database, clock and jobs.
-    pub fn state(&self) -> &server::state::AppState {
+    pub fn state(&self) -> &server::http::state::AppState {
         &self.server.as_ref().expect("the server runs").state
     }
 
@@ -169,7 +169,7 @@ impl TestApp {
             rand::thread_rng().gen::<u32>()
         );
         let password = "a long admin password";
-        let created = server::organisations::create_with_admin(
+        let created = server::http::organisations::create_with_admin(
             &self.state().db,
             name,
             &email,
@@ -611,7 +611,8 @@ async fn try_start(
         connect_recheck: std::time::Duration::from_secs(3600),
     };
     let server =
-        server::server::start_with(config, shutdown.clone(), Clock::default(), schedule).await?;
+        server::app::server::start_with(config, shutdown.clone(), Clock::default(), schedule)
+            .await?;
     Ok(TestApp {
         base_url: format!(
             "{}://{}",
@@ -679,15 +680,15 @@ impl TestSandbox {
     pub fn connector(
         &self,
         timeout: std::time::Duration,
-    ) -> server::utility::http::HttpUtilityConnector {
-        server::utility::http::HttpUtilityConnector::new(
+    ) -> server::infra::utility::http::HttpUtilityConnector {
+        server::infra::utility::http::HttpUtilityConnector::new(
             reqwest::Url::parse(&self.url).unwrap(),
             timeout,
-            server::utility::http::RetryPolicy {
+            server::infra::utility::http::RetryPolicy {
                 attempts: 3,
                 first_delay: std::time::Duration::from_millis(20),
             },
-            &server::outbound::TrustRoots::only(Vec::new()),
+            &server::infra::outbound::TrustRoots::only(Vec::new()),
         )
         .unwrap()
     }
@@ -732,18 +733,18 @@ impl Drop for TestSandbox {
 }
 
 pub async fn spawn_sandbox() -> TestSandbox {
-    spawn_sandbox_with(server::sandbox::SandboxOptions::default()).await
+    spawn_sandbox_with(server::tools::sandbox::SandboxOptions::default()).await
 }
 
 /// A sandbox that checks signatures, or offers only some utilities.
-pub async fn spawn_sandbox_with(options: server::sandbox::SandboxOptions) -> TestSandbox {
+pub async fn spawn_sandbox_with(options: server::tools::sandbox::SandboxOptions) -> TestSandbox {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = CancellationToken::new();
-    tokio::spawn(server::sandbox::serve(
+    tokio::spawn(server::tools::sandbox::serve(
         listener,
         shutdown.clone(),
-        server::sandbox::Sandbox::with_options(options),
+        server::tools::sandbox::Sandbox::with_options(options),
     ));
     TestSandbox { url, shutdown }
 }

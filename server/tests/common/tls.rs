@@ -68,12 +68,12 @@ impl TestCa {
 
     /// A rustls server configuration with the issued certificate.
     pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
-        server::https::load_server_config(&self.cert_file, &self.key_file).unwrap()
+        server::infra::https::load_server_config(&self.cert_file, &self.key_file).unwrap()
     }
 
     /// The roots Gridlink would load from `SSL_CERT_FILE` pointing at the CA.
-    pub fn trust_roots(&self) -> server::outbound::TrustRoots {
-        server::outbound::TrustRoots::load(Some(&self.ca_file)).unwrap()
+    pub fn trust_roots(&self) -> server::infra::outbound::TrustRoots {
+        server::infra::outbound::TrustRoots::load(Some(&self.ca_file)).unwrap()
     }
 
     /// A TLS client configuration that trusts only this CA, for tests that
@@ -115,7 +115,7 @@ pub async fn serve_https(
 ) -> u16 {
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = tcp.local_addr().unwrap().port();
-    let listener = server::https::TlsListener::new(tcp, config, shutdown.clone()).unwrap();
+    let listener = server::infra::https::TlsListener::new(tcp, config, shutdown.clone()).unwrap();
     tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown.cancelled_owned())

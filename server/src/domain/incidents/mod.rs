@@ -1,0 +1,3 @@
+//! Utility incidents: the calls counted per utility ([`tally`]).
+
+pub mod tally;

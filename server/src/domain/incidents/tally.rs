@@ -1,0 +1,223 @@
+//! Calling utilities, watched: [`ObservedConnector`] wraps the real connector,
+//! holds each utility's calls under the in-flight ceiling
+//! (`GRIDLINK_UTILITY_MAX_IN_FLIGHT`) and adds each call's outcome to a
+//! [`CallTally`] in memory; the incident watch moves the counts into the
+//! database every few seconds, so a call costs no database write and every
+//! replica's calls count.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use shared::validation::{OtpCode, Password, Username};
+use shared::MfaMethod;
+
+use crate::infra::clock::Clock;
+use crate::infra::utility::in_flight::InFlightSlots;
+use crate::infra::utility::{
+    Account, CodeSent, LoginOutcome, SecretToken, SessionToken, Statement, UtilityConnector,
+    UtilityError, UtilityInfo,
+};
+
+const MINUTE_MS: i64 = 60_000;
+
+/// Calls and availability failures per utility and minute, not yet stored.
+#[derive(Debug, Clone, Default)]
+pub struct CallTally {
+    counts: Arc<Mutex<HashMap<TallyKey, Counts>>>,
+}
+
+/// `(utility_id, minute)`, the minute as the milliseconds of its start.
+type TallyKey = (String, i64);
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub calls: i64,
+    pub failures: i64,
+}
+
+impl CallTally {
+    pub fn record(&self, utility_id: &str, at_ms: i64, failed: bool) {
+        let minute = at_ms - at_ms.rem_euclid(MINUTE_MS);
+        let mut counts = self.lock();
+        let entry = counts.entry((utility_id.to_owned(), minute)).or_default();
+        entry.calls += 1;
+        entry.failures += i64::from(failed);
+    }
+
+    /// Everything counted so far, leaving the tally empty.
+    pub fn take(&self) -> Vec<(TallyKey, Counts)> {
+        self.lock().drain().collect()
+    }
+
+    /// Puts counts back that could not be stored, so none is lost.
+    pub fn put_back(&self, taken: Vec<(TallyKey, Counts)>) {
+        let mut counts = self.lock();
+        for (key, more) in taken {
+            let entry = counts.entry(key).or_default();
+            entry.calls += more.calls;
+            entry.failures += more.failures;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TallyKey, Counts>> {
+        // A panic while holding the lock leaves plain counts behind: keep them.
+        self.counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A [`UtilityConnector`] that keeps each utility's calls in flight under a
+/// ceiling and counts each call's outcome per utility. Only "not answering"
+/// counts as a failure: a wrong password is an answer.
+pub struct ObservedConnector {
+    inner: Arc<dyn UtilityConnector>,
+    slots: InFlightSlots,
+    tally: CallTally,
+    clock: Clock,
+}
+
+impl ObservedConnector {
+    pub fn new(
+        inner: Arc<dyn UtilityConnector>,
+        slots: InFlightSlots,
+        tally: CallTally,
+        clock: Clock,
+    ) -> Self {
+        ObservedConnector {
+            inner,
+            slots,
+            tally,
+            clock,
+        }
+    }
+
+    fn observe<T>(
+        &self,
+        utility: &str,
+        result: Result<T, UtilityError>,
+    ) -> Result<T, UtilityError> {
+        let failed = matches!(&result, Err(error) if error.is_transient());
+        self.tally.record(utility, self.clock.now_ms(), failed);
+        result
+    }
+}
+
+#[async_trait]
+impl UtilityConnector for ObservedConnector {
+    async fn list_utilities(&self) -> Result<Vec<UtilityInfo>, UtilityError> {
+        self.inner.list_utilities().await
+    }
+
+    async fn login(
+        &self,
+        utility: &str,
+        username: &Username,
+        password: &Password,
+    ) -> Result<LoginOutcome, UtilityError> {
+        let _slot = self.slots.take(utility).await;
+        let result = self.inner.login(utility, username, password).await;
+        self.observe(utility, result)
+    }
+
+    async fn send_code(
+        &self,
+        utility: &str,
+        challenge_id: &str,
+        method: MfaMethod,
+    ) -> Result<CodeSent, UtilityError> {
+        let _slot = self.slots.take(utility).await;
+        let result = self.inner.send_code(utility, challenge_id, method).await;
+        self.observe(utility, result)
+    }
+
+    async fn verify_code(
+        &self,
+        utility: &str,
+        challenge_id: &str,
+        code: &OtpCode,
+    ) -> Result<SessionToken, UtilityError> {
+        let _slot = self.slots.take(utility).await;
+        let result = self.inner.verify_code(utility, challenge_id, code).await;
+        self.observe(utility, result)
+    }
+
+    async fn accounts(
+        &self,
+        utility: &str,
+        token: &SecretToken,
+    ) -> Result<Vec<Account>, UtilityError> {
+        let _slot = self.slots.take(utility).await;
+        let result = self.inner.accounts(utility, token).await;
+        self.observe(utility, result)
+    }
+
+    async fn statements(
+        &self,
+        utility: &str,
+        token: &SecretToken,
+        account_number: &str,
+    ) -> Result<Vec<Statement>, UtilityError> {
+        let _slot = self.slots.take(utility).await;
+        let result = self.inner.statements(utility, token, account_number).await;
+        self.observe(utility, result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_per_utility_and_minute_and_keeps_what_is_put_back() {
+        let tally = CallTally::default();
+        tally.record("gas", 60_000, true);
+        tally.record("gas", 119_999, false);
+        tally.record("gas", 120_000, true);
+        tally.record("water", 60_500, false);
+        let mut taken = tally.take();
+        taken.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            taken,
+            vec![
+                (
+                    ("gas".into(), 60_000),
+                    Counts {
+                        calls: 2,
+                        failures: 1
+                    }
+                ),
+                (
+                    ("gas".into(), 120_000),
+                    Counts {
+                        calls: 1,
+                        failures: 1
+                    }
+                ),
+                (
+                    ("water".into(), 60_000),
+                    Counts {
+                        calls: 1,
+                        failures: 0
+                    }
+                ),
+            ]
+        );
+        assert!(tally.take().is_empty());
+        tally.put_back(taken);
+        tally.record("gas", 60_001, true);
+        let gas = tally
+            .take()
+            .into_iter()
+            .find(|(key, _)| key == &("gas".to_owned(), 60_000))
+            .unwrap();
+        assert_eq!(
+            gas.1,
+            Counts {
+                calls: 3,
+                failures: 2
+            }
+        );
+    }
+}

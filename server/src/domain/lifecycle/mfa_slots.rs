@@ -1,0 +1,300 @@
+//! Claiming the right to call the utility during a verification, in the
+//! database and before the call: a code check or a send takes its slot with
+//! one guarded `UPDATE … RETURNING`, so parallel requests cannot get past the
+//! caps, and only one utility call per verification is in flight at a time
+//! (two correct codes cannot both complete). A call that did not reach a
+//! decision (the utility timed out or failed) gives its slot back.
+
+use shared::i18n::Language;
+use shared::{MfaMethod, StatusDetail};
+
+use crate::domain::credentials::store::CredentialRow;
+use crate::http::connect::session::{MAX_SENDS, MAX_WRONG_CODES};
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+
+/// How long a claimed utility call may run before its claim lapses.
+const IN_FLIGHT_MS: i64 = 30_000;
+/// The least time between two sends of a code by the same method.
+pub const RESEND_COOLDOWN_MS: i64 = 30_000;
+/// Codes one credential may have checked at the utility in a day, across
+/// every attempt and reconnection.
+pub const CODE_CHECKS_PER_DAY: i64 = 100;
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Connection attempts an end-user may start for one credential per hour and per day.
+pub const ATTEMPTS_PER_HOUR: i64 = 5;
+pub const ATTEMPTS_PER_DAY: i64 = 20;
+const HOUR_MS: i64 = 60 * 60 * 1000;
+
+/// Records a new connection attempt for `credential_id` inside `tx`, unless
+/// the credential reached its hourly or daily ceiling (a reconnect loop would
+/// otherwise have the utility send codes without end).
+pub async fn claim_login_attempt(
+    state: &AppState,
+    tx: &mut sqlx::AnyConnection,
+    credential_id: &str,
+    language: Language,
+) -> Result<(), ApiError> {
+    let now = state.clock.now_ms();
+    state
+        .db
+        .lock_row(
+            tx,
+            crate::infra::store::LockedTable::Credentials,
+            credential_id,
+        )
+        .await?;
+    let (in_hour, oldest_in_hour, in_day, oldest_in_day): (i64, Option<i64>, i64, Option<i64>) =
+        sqlx::query_as(
+            "SELECT COUNT(*) FILTER (WHERE attempted_at > $2), MIN(attempted_at) FILTER (WHERE attempted_at > $2), \
+                    COUNT(*), MIN(attempted_at) \
+             FROM credential_login_attempts WHERE credential_id = $1 AND attempted_at > $3",
+        )
+        .bind(credential_id)
+        .bind(now - HOUR_MS)
+        .bind(now - DAY_MS)
+        .fetch_one(&mut *tx)
+        .await?;
+    let refusal = if in_hour >= ATTEMPTS_PER_HOUR {
+        Some(oldest_in_hour.unwrap_or(now) + HOUR_MS - now)
+    } else if in_day >= ATTEMPTS_PER_DAY {
+        Some(oldest_in_day.unwrap_or(now) + DAY_MS - now)
+    } else {
+        None
+    };
+    if let Some(retry_after_ms) = refusal {
+        return Err(ApiError::rate_limited(
+            language.connect_too_often(),
+            retry_after_ms,
+        ));
+    }
+    sqlx::query(&login_attempt_sql("$1", "$2"))
+        .bind(credential_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Records a connection attempt of the credential `credential` (a parameter,
+/// like `time`), without checking the ceilings: [`claim_login_attempt`]
+/// after its check, or the first attempt of a credential created with it.
+pub fn login_attempt_sql(credential: &str, time: &str) -> String {
+    format!(
+        "INSERT INTO credential_login_attempts (credential_id, attempted_at) VALUES ({credential}, {time})"
+    )
+}
+
+/// Why a slot could not be claimed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Nothing to check or send now (another request finished the step).
+    NotExpected,
+    /// Another code or send for this verification is at the utility now.
+    InFlight,
+    /// The code expired: Gridlink refuses it without asking the utility.
+    CodeExpired,
+    /// Every wrong code of this attempt was used.
+    AttemptsUsed,
+    /// Every send of this attempt was used.
+    SendsUsed,
+    /// Wait this long before another send.
+    Cooldown { retry_after_ms: i64 },
+    /// The credential's daily ceiling of code checks was reached.
+    DailyCeiling { retry_after_ms: i64 },
+}
+
+impl Refusal {
+    /// The refusal as Connect shows it, in Connect's language.
+    pub fn into_api_error(self, language: Language) -> ApiError {
+        match self {
+            Refusal::NotExpected => ApiError::Conflict(language.code_not_expected().into()),
+            Refusal::InFlight => ApiError::Conflict(language.request_in_flight().into()),
+            Refusal::CodeExpired => ApiError::Conflict(language.code_expired().into()),
+            Refusal::AttemptsUsed => ApiError::Conflict(language.too_many_wrong_codes().into()),
+            Refusal::SendsUsed => ApiError::TooManyRequests(language.no_more_sends().into()),
+            Refusal::Cooldown { retry_after_ms } => {
+                ApiError::rate_limited(language.code_just_sent(), retry_after_ms)
+            }
+            Refusal::DailyCeiling { retry_after_ms } => {
+                ApiError::rate_limited(language.daily_code_ceiling(), retry_after_ms)
+            }
+        }
+    }
+}
+
+/// The day window's columns after counting one more code check at `now`.
+const COUNT_IN_DAY: &str = "mfa_day_code_checks = CASE WHEN mfa_day_started_at IS NULL OR mfa_day_started_at <= $2 - 86400000 \
+       THEN 1 ELSE mfa_day_code_checks + 1 END, \
+     mfa_day_started_at = CASE WHEN mfa_day_started_at IS NULL OR mfa_day_started_at <= $2 - 86400000 \
+       THEN $2 ELSE mfa_day_started_at END";
+
+/// Claims one code check of `row`'s verification.
+pub async fn claim_code_check(
+    state: &AppState,
+    row: &CredentialRow,
+    language: Language,
+) -> Result<(), ApiError> {
+    let now = state.clock.now_ms();
+    let claimed = sqlx::query(&format!(
+        "UPDATE credentials SET mfa_wrong_codes = mfa_wrong_codes + 1, mfa_in_flight_until = $2 + {IN_FLIGHT_MS}, \
+           mfa_last_activity_at = $2, {COUNT_IN_DAY} \
+         WHERE id = $1 AND status_detail = $3 AND mfa_challenge_id IS NOT NULL \
+           AND mfa_wrong_codes < {MAX_WRONG_CODES} AND mfa_code_expires_at > $2 \
+           AND (mfa_in_flight_until IS NULL OR mfa_in_flight_until <= $2) \
+           AND (mfa_day_started_at IS NULL OR mfa_day_started_at <= $2 - {DAY_MS} \
+                OR mfa_day_code_checks < {CODE_CHECKS_PER_DAY})"
+    ))
+    .bind(&row.id)
+    .bind(now)
+    .bind(StatusDetail::MultiFactorAuthenticationCodeRequired.as_str())
+    .execute(&mut *state.db.writer().await?)
+    .await?;
+    if claimed.rows_affected() == 1 {
+        return Ok(());
+    }
+    Err(why_refused(state, &row.id, now, true)
+        .await?
+        .into_api_error(language))
+}
+
+/// Claims one send by `method`. Sending by the method of the last send is a
+/// resend however it was asked for ("Resend code", or choosing the same
+/// method again), and waits for the cooldown (case 41); another method may
+/// be chosen at once.
+pub async fn claim_send(
+    state: &AppState,
+    row: &CredentialRow,
+    method: MfaMethod,
+    language: Language,
+) -> Result<(), ApiError> {
+    let now = state.clock.now_ms();
+    let claimed = sqlx::query(&format!(
+        "UPDATE credentials SET mfa_sends = mfa_sends + 1, mfa_in_flight_until = $2 + {IN_FLIGHT_MS}, \
+           mfa_last_activity_at = $2 \
+         WHERE id = $1 AND status_detail IN ($3, $4) AND mfa_challenge_id IS NOT NULL \
+           AND mfa_sends < {MAX_SENDS} \
+           AND (mfa_in_flight_until IS NULL OR mfa_in_flight_until <= $2) \
+           AND (mfa_last_send_at IS NULL OR mfa_method IS NULL OR mfa_method <> $5 \
+                OR mfa_last_send_at <= $2 - {RESEND_COOLDOWN_MS})"
+    ))
+    .bind(&row.id)
+    .bind(now)
+    .bind(StatusDetail::MultiFactorAuthenticationMethodRequired.as_str())
+    .bind(StatusDetail::MultiFactorAuthenticationCodeRequired.as_str())
+    .bind(method.wire_name())
+    .execute(&mut *state.db.writer().await?)
+    .await?;
+    if claimed.rows_affected() == 1 {
+        return Ok(());
+    }
+    Err(why_refused(state, &row.id, now, false)
+        .await?
+        .into_api_error(language))
+}
+
+/// The utility decided (a wrong code, a code sent): the slot stays used and
+/// the next call may go.
+pub async fn release(state: &AppState, credential_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE credentials SET mfa_in_flight_until = NULL WHERE id = $1")
+        .bind(credential_id)
+        .execute(&mut *state.db.writer().await?)
+        .await?;
+    Ok(())
+}
+
+/// The utility did not decide (timeout, outage): the code check is given back.
+pub async fn give_back_code_check(
+    state: &AppState,
+    credential_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE credentials SET mfa_wrong_codes = mfa_wrong_codes - 1, \
+           mfa_day_code_checks = mfa_day_code_checks - 1, mfa_in_flight_until = NULL \
+         WHERE id = $1 AND mfa_wrong_codes > 0 AND mfa_day_code_checks > 0",
+    )
+    .bind(credential_id)
+    .execute(&mut *state.db.writer().await?)
+    .await?;
+    Ok(())
+}
+
+/// The utility did not decide: the send is given back.
+pub async fn give_back_send(state: &AppState, credential_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE credentials SET mfa_sends = mfa_sends - 1, mfa_in_flight_until = NULL \
+         WHERE id = $1 AND mfa_sends > 0",
+    )
+    .bind(credential_id)
+    .execute(&mut *state.db.writer().await?)
+    .await?;
+    Ok(())
+}
+
+/// Reads the row again to say why a claim found nothing to update.
+async fn why_refused(
+    state: &AppState,
+    credential_id: &str,
+    now: i64,
+    code_check: bool,
+) -> Result<Refusal, sqlx::Error> {
+    type Row = (
+        String,
+        Option<i64>,
+        i64,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        i64,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT status_detail, mfa_code_expires_at, mfa_wrong_codes, mfa_sends, mfa_in_flight_until, \
+           mfa_last_send_at, mfa_day_started_at, mfa_day_code_checks FROM credentials WHERE id = $1",
+    )
+    .bind(credential_id)
+    .fetch_optional(state.db.pool())
+    .await?;
+    let Some((detail, expires, wrong, sends, in_flight, last_send, day_start, day_checks)) = row
+    else {
+        return Ok(Refusal::NotExpected);
+    };
+    let detail = StatusDetail::parse(&detail);
+    let verifying = if code_check {
+        detail == Some(StatusDetail::MultiFactorAuthenticationCodeRequired)
+    } else {
+        detail.is_some_and(StatusDetail::is_verifying)
+    };
+    if !verifying {
+        return Ok(Refusal::NotExpected);
+    }
+    if in_flight.is_some_and(|until| until > now) {
+        return Ok(Refusal::InFlight);
+    }
+    if code_check {
+        if expires.is_none_or(|at| at <= now) {
+            return Ok(Refusal::CodeExpired);
+        }
+        if wrong >= MAX_WRONG_CODES {
+            return Ok(Refusal::AttemptsUsed);
+        }
+        if let Some(start) = day_start.filter(|start| *start > now - DAY_MS) {
+            if day_checks >= CODE_CHECKS_PER_DAY {
+                return Ok(Refusal::DailyCeiling {
+                    retry_after_ms: start + DAY_MS - now,
+                });
+            }
+        }
+        return Ok(Refusal::InFlight);
+    }
+    if sends >= MAX_SENDS {
+        return Ok(Refusal::SendsUsed);
+    }
+    Ok(match last_send {
+        Some(at) if at > now - RESEND_COOLDOWN_MS => Refusal::Cooldown {
+            retry_after_ms: at + RESEND_COOLDOWN_MS - now,
+        },
+        _ => Refusal::InFlight,
+    })
+}

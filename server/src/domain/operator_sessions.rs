@@ -1,0 +1,154 @@
+//! Operator sessions: created at sign-in, found by the hash of the cookie,
+//! ended by sign-out, idle timeout or maximum age.
+
+use axum::http::HeaderValue;
+
+use crate::http::auth::{Role, SESSION_COOKIE, SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE};
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+use crate::infra::tokens;
+
+/// A live session and who it belongs to.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    pub operator_id: String,
+    pub organisation_id: String,
+    pub role: Role,
+    pub csrf_token: String,
+}
+
+/// Starts a session from `client`; returns the cookie secret and the CSRF token.
+pub async fn create(
+    state: &AppState,
+    operator_id: &str,
+    client: &str,
+) -> Result<(String, String), ApiError> {
+    let secret = tokens::generate("gls_");
+    let csrf_token = tokens::generate("");
+    let now = state.clock.now_ms();
+    sqlx::query(
+        "INSERT INTO operator_sessions (token_hash, operator_id, csrf_token, created_at, last_seen_at, expires_at, client) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6)",
+    )
+    .bind(tokens::hash(&secret))
+    .bind(operator_id)
+    .bind(&csrf_token)
+    .bind(now)
+    .bind(now + SESSION_MAX_AGE.whole_milliseconds() as i64)
+    .bind(client)
+    .execute(&mut *state.db.writer().await?)
+    .await?;
+    Ok((secret, csrf_token))
+}
+
+/// The public name of a session: the start of its secret's hash (which
+/// reveals nothing of the secret), enough to tell sessions apart and end one.
+pub fn public_id(token_hash: &str) -> String {
+    token_hash.chars().take(16).collect()
+}
+
+/// Records a sign-in to `operator_id`'s account, for its history.
+pub async fn record_sign_in(
+    state: &AppState,
+    operator_id: &str,
+    client: &str,
+    succeeded: bool,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO sign_in_history (operator_id, signed_in_at, client, outcome) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(operator_id)
+    .bind(state.clock.now_ms())
+    .bind(client)
+    .bind(if succeeded { "SUCCEEDED" } else { "FAILED" })
+    .execute(&mut *state.db.writer().await?)
+    .await?;
+    Ok(())
+}
+
+/// The session behind `secret` if it has neither expired nor idled out, and
+/// its operator is still active. Refreshes its last-seen time.
+pub async fn find_live(state: &AppState, secret: &str) -> Result<Option<LiveSession>, ApiError> {
+    let now = state.clock.now_ms();
+    let idle_cutoff = now - SESSION_IDLE_TIMEOUT.whole_milliseconds() as i64;
+    let row: Option<(String, String, String, String)> = sqlx::query_as(
+        "UPDATE operator_sessions SET last_seen_at = $1 \
+         WHERE token_hash = $2 AND expires_at > $1 AND last_seen_at > $3 \
+           AND operator_id IN (SELECT id FROM operators WHERE removed_at IS NULL) \
+         RETURNING operator_id, csrf_token, \
+           (SELECT organisation_id FROM operators WHERE operators.id = operator_sessions.operator_id), \
+           (SELECT role FROM operators WHERE operators.id = operator_sessions.operator_id)",
+    )
+    .bind(now)
+    .bind(tokens::hash(secret))
+    .bind(idle_cutoff)
+    .fetch_optional(&mut *state.db.writer().await?)
+    .await?;
+    Ok(row.map(
+        |(operator_id, csrf_token, organisation_id, role)| LiveSession {
+            operator_id,
+            organisation_id,
+            role: Role::parse(&role).unwrap_or(Role::Member),
+            csrf_token,
+        },
+    ))
+}
+
+pub async fn delete(state: &AppState, secret: &str) -> Result<(), ApiError> {
+    sqlx::query("DELETE FROM operator_sessions WHERE token_hash = $1")
+        .bind(tokens::hash(secret))
+        .execute(&mut *state.db.writer().await?)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of an operator (removed, or password changed).
+pub async fn delete_all_of(state: &AppState, operator_id: &str) -> Result<(), ApiError> {
+    sqlx::query("DELETE FROM operator_sessions WHERE operator_id = $1")
+        .bind(operator_id)
+        .execute(&mut *state.db.writer().await?)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of an operator but the one behind `kept_secret`.
+pub async fn delete_others_of(
+    state: &AppState,
+    operator_id: &str,
+    kept_secret: &str,
+) -> Result<(), ApiError> {
+    sqlx::query("DELETE FROM operator_sessions WHERE operator_id = $1 AND token_hash <> $2")
+        .bind(operator_id)
+        .bind(tokens::hash(kept_secret))
+        .execute(&mut *state.db.writer().await?)
+        .await?;
+    Ok(())
+}
+
+/// The `Set-Cookie` value that stores `secret`: HttpOnly, SameSite=Strict,
+/// and Secure unless Gridlink is served over plain HTTP on this machine.
+pub fn cookie(state: &AppState, secret: &str) -> HeaderValue {
+    let secure = if state.settings.cookies_are_secure() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let max_age = SESSION_MAX_AGE.whole_seconds();
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn cleared_cookie(state: &AppState) -> HeaderValue {
+    let secure = if state.settings.cookies_are_secure() {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}

@@ -1,0 +1,112 @@
+//! API keys for integrators (`/api/v1/api-keys`): created by an admin and
+//! shown once, stored as a SHA-256 hash, revocable.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::Router;
+use shared::operators::{ApiKey, CreatedApiKey, NewApiKey};
+use shared::validation::DisplayName;
+
+use crate::http::auth::AdminOperator;
+use crate::http::error::{ApiError, FieldErrors};
+use crate::http::extract::{Json, Path};
+use crate::http::state::AppState;
+use crate::infra::clock::from_ms;
+use crate::infra::tokens;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/api-keys", get(list_api_keys).post(create_api_key))
+        .route("/v1/api-keys/{id}", delete(revoke_api_key))
+}
+
+type ApiKeyRow = (String, String, String, i64, Option<i64>, Option<i64>);
+
+fn api_key_from_row((id, name, prefix, created_at, last_used_at, revoked_at): ApiKeyRow) -> ApiKey {
+    ApiKey {
+        id,
+        name,
+        prefix,
+        created_at: from_ms(created_at),
+        last_used_at: last_used_at.map(from_ms),
+        revoked_at: revoked_at.map(from_ms),
+    }
+}
+
+async fn list_api_keys(
+    State(state): State<AppState>,
+    AdminOperator(actor): AdminOperator,
+) -> Result<Json<Vec<ApiKey>>, ApiError> {
+    let rows: Vec<ApiKeyRow> = sqlx::query_as(
+        "SELECT id, name, token_prefix, created_at, last_used_at, revoked_at FROM api_keys \
+         WHERE organisation_id = $1 ORDER BY created_at DESC",
+    )
+    .bind(&actor.organisation_id)
+    .fetch_all(state.db.pool())
+    .await?;
+    Ok(Json(rows.into_iter().map(api_key_from_row).collect()))
+}
+
+async fn create_api_key(
+    State(state): State<AppState>,
+    AdminOperator(actor): AdminOperator,
+    Json(body): Json<NewApiKey>,
+) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
+    let name = body.name.trim().to_owned();
+    let mut errors = FieldErrors::default();
+    if name.is_empty() {
+        errors.add(
+            "name",
+            "Name the key after what uses it, e.g. \"Billing sync\".",
+        );
+    } else if let Err(error) = DisplayName::parse(&name) {
+        errors.add("name", error.to_string());
+    }
+    errors.finish()?;
+    let secret = tokens::generate("glk_");
+    let prefix: String = secret.chars().take(10).collect();
+    let id = tokens::new_id("key");
+    let now = state.clock.now_ms();
+    sqlx::query(
+        "INSERT INTO api_keys (id, organisation_id, name, token_hash, token_prefix, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(&actor.organisation_id)
+    .bind(&name)
+    .bind(tokens::hash(&secret))
+    .bind(&prefix)
+    .bind(actor.label())
+    .bind(now)
+    .execute(&mut *state.db.writer().await?)
+    .await?;
+    let api_key = ApiKey {
+        id,
+        name,
+        prefix,
+        created_at: from_ms(now),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    Ok((StatusCode::CREATED, Json(CreatedApiKey { api_key, secret })))
+}
+
+async fn revoke_api_key(
+    State(state): State<AppState>,
+    AdminOperator(actor): AdminOperator,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let revoked = sqlx::query(
+        "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND organisation_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(state.clock.now_ms())
+    .bind(&id)
+    .bind(&actor.organisation_id)
+    .execute(&mut *state.db.writer().await?)
+    .await?;
+    if revoked.rows_affected() == 0 {
+        return Err(ApiError::NotFound("The API key"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,190 @@
+//! Who is calling: an operator (session cookie, with CSRF defence on every
+//! state-changing request) or an integrator (API key as Bearer). Every
+//! handler that reads organisation data takes an [`Actor`] and scopes its
+//! queries by `actor.organisation_id`.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method};
+pub use shared::operators::Role;
+use time::Duration;
+
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+use crate::infra::tokens;
+
+pub const SESSION_COOKIE: &str = "gridlink_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// An operator session ends after this long without a request.
+pub const SESSION_IDLE_TIMEOUT: Duration = Duration::hours(2);
+/// And after this long in any case.
+pub const SESSION_MAX_AGE: Duration = Duration::days(7);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Operator { id: String, role: Role },
+    ApiKey { id: String },
+}
+
+/// An authenticated caller and the organisation it acts for.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub organisation_id: String,
+    pub principal: Principal,
+}
+
+impl Actor {
+    /// How the caller appears on timelines: `operator:ID` or `api_key:ID`.
+    pub fn label(&self) -> String {
+        match &self.principal {
+            Principal::Operator { id, .. } => format!("operator:{id}"),
+            Principal::ApiKey { id } => format!("api_key:{id}"),
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        matches!(
+            self.principal,
+            Principal::Operator {
+                role: Role::Admin,
+                ..
+            }
+        )
+    }
+}
+
+/// An operator with the admin role, signed in to the dashboard.
+#[derive(Debug, Clone)]
+pub struct AdminOperator(pub Actor);
+
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+}
+
+fn is_safe_method(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Actor, ApiError> {
+        if let Some(token) = bearer_token(&parts.headers) {
+            return api_key_actor(state, token).await;
+        }
+        let Some(session_token) = session_cookie(&parts.headers) else {
+            return Err(ApiError::Unauthenticated);
+        };
+        let session = crate::domain::operator_sessions::find_live(state, session_token)
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
+        // Cookies ride along on cross-site requests; the CSRF token cannot.
+        if !is_safe_method(&parts.method) {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|value| value.to_str().ok());
+            if sent != Some(session.csrf_token.as_str()) {
+                return Err(ApiError::Forbidden(
+                    "The request lacks a valid CSRF token (send the x-csrf-token header from GET /api/session).",
+                ));
+            }
+        }
+        Ok(Actor {
+            organisation_id: session.organisation_id,
+            principal: Principal::Operator {
+                id: session.operator_id,
+                role: session.role,
+            },
+        })
+    }
+}
+
+/// How stale an API key's `last_used_at` may get before a request writes it:
+/// a busy integrator's every request stays a read.
+const LAST_USED_PRECISION_MS: i64 = 60_000;
+
+async fn api_key_actor(state: &AppState, token: &str) -> Result<Actor, ApiError> {
+    let now = state.clock.now_ms();
+    let hash = tokens::hash(token);
+    let row: Option<(String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT id, organisation_id, last_used_at FROM api_keys WHERE token_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(&hash)
+    .fetch_optional(state.db.pool())
+    .await?;
+    let (id, organisation_id, last_used_at) = row.ok_or(ApiError::Unauthenticated)?;
+    if last_used_at.is_none_or(|at| now - at >= LAST_USED_PRECISION_MS) {
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(&id)
+            .execute(&mut *state.db.writer().await?)
+            .await?;
+    }
+    Ok(Actor {
+        organisation_id,
+        principal: Principal::ApiKey { id },
+    })
+}
+
+impl FromRequestParts<AppState> for AdminOperator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<AdminOperator, ApiError> {
+        let actor = Actor::from_request_parts(parts, state).await?;
+        if actor.is_admin() {
+            Ok(AdminOperator(actor))
+        } else {
+            Err(ApiError::Forbidden(
+                "Only an organisation admin signed in to the dashboard can do this.",
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("theme=dark; gridlink_session=abc123; x=y"),
+        );
+        assert_eq!(session_cookie(&headers), Some("abc123"));
+    }
+
+    #[test]
+    fn a_bearer_token_is_read_from_the_authorization_header() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer glk_xyz"),
+        );
+        assert_eq!(bearer_token(&headers), Some("glk_xyz"));
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer_token(&headers), None);
+    }
+}

@@ -1,0 +1,106 @@
+//! `GET /api/health` (liveness: the process answers; it touches nothing) and
+//! `GET /api/ready` (readiness: the database answers and accepts a write).
+//! The write probe runs at most once a second per process whatever the
+//! traffic, so neither can be used to load the database (case 48).
+
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use shared::health::Health;
+use tokio::sync::Mutex;
+
+use crate::http::extract::Json;
+use crate::http::state::AppState;
+use crate::infra::store::Database;
+
+/// How long one database check answers every readiness request.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(check_liveness))
+        .route("/ready", get(check_readiness))
+}
+
+/// The last database check, shared by every readiness request of this process.
+#[derive(Debug, Default)]
+pub struct Readiness {
+    last: Mutex<Option<(Instant, &'static str)>>,
+}
+
+impl Readiness {
+    /// `"ok"`, `"unreachable"` or `"not writable"`: the last check if it is
+    /// younger than a second, otherwise a new one (requests arriving during
+    /// it wait for its answer instead of probing again).
+    pub async fn database(&self, db: &Database, now_ms: i64) -> &'static str {
+        let mut last = self.last.lock().await;
+        if let Some((at, answer)) = *last {
+            if at.elapsed() < PROBE_EVERY {
+                return answer;
+            }
+        }
+        let answer = probe(db, now_ms).await;
+        *last = Some((Instant::now(), answer));
+        answer
+    }
+}
+
+async fn probe(db: &Database, now_ms: i64) -> &'static str {
+    if let Err(error) = db.ping().await {
+        tracing::warn!(
+            error = format!("{error:#}"),
+            "readiness: database unreachable"
+        );
+        return "unreachable";
+    }
+    match db.probe_write(now_ms).await {
+        Ok(()) => "ok",
+        Err(error) => {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "readiness: database not writable"
+            );
+            "not writable"
+        }
+    }
+}
+
+fn health(state: &AppState, database: &str) -> Health {
+    Health {
+        status: if matches!(database, "ok" | "not checked") {
+            "ok"
+        } else {
+            "degraded"
+        }
+        .to_owned(),
+        database: database.to_owned(),
+        database_kind: state.db.kind().as_str().to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        demo: state.settings.demo,
+    }
+}
+
+/// Liveness: 200 while the process serves requests. The database is not
+/// touched (`"not checked"`): a database outage must not get every replica
+/// restarted by its supervisor.
+async fn check_liveness(State(state): State<AppState>) -> Json<Health> {
+    Json(health(&state, "not checked"))
+}
+
+/// Readiness: 200 when the database answers and accepts a write; 503 (with
+/// the same body) otherwise, so load balancers take the replica out of rotation.
+async fn check_readiness(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let database = state
+        .readiness
+        .database(&state.db, state.clock.now_ms())
+        .await;
+    let status = if database == "ok" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(health(&state, database)))
+}
