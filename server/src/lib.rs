@@ -4,7 +4,7 @@
 //! - [`infra`]: configuration errors, the database, crypto, clocks, outgoing
 //!   connections, mail transport, the utility connector.
 //! - [`domain`]: credentials and their lifecycle, syncs, notices, webhooks,
-//!   incidents, organisations — over a narrow [`domain::Ctx`].
+//!   incidents, organisations — over a narrow [`domain::ctx::Ctx`].
 //! - [`jobs`]: the background workers that drive the domain.
 //! - [`http`]: the router, the request handlers and everything a request meets.
 //! - [`app`]: the command line, configuration assembly, start and shutdown.

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use server::app::cli::{Cli, Command};
 use server::app::{server as gridlink, shutdown};
-use server::infra::config::{DatabaseConfig, SandboxConfig, ServeConfig};
+use server::app::config::{DatabaseConfig, SandboxConfig, ServeConfig};
 use server::infra::store::Database;
 use server::tools::sandbox;
 use tokio_util::sync::CancellationToken;
@@ -99,7 +99,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Conformance(args) => {
-            let options = server::infra::config::conformance_options(&args)?;
+            let options = server::app::config::conformance_options(&args)?;
             let report = server::tools::conformance::run(options).await;
             print!("{}", report.table());
             let failed = report.failures().len();

@@ -11,7 +11,7 @@ use shared::validation::{Password, Username};
 use crate::domain::lifecycle::records::insert_credential;
 use crate::http::credentials::ValidatedCredential;
 use crate::http::state::AppState;
-use crate::infra::config::DemoSettings;
+use crate::app::config::DemoSettings;
 use crate::infra::crypto::MasterKey;
 use crate::infra::passwords::hash_password;
 

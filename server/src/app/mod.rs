@@ -4,6 +4,7 @@
 
 pub mod banner;
 pub mod cli;
+pub mod config;
 pub mod demo;
 pub mod key_check;
 pub mod server;

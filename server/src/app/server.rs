@@ -14,11 +14,13 @@ use crate::app::banner::{banner, MailShown, StartSummary};
 use crate::app::demo;
 use crate::domain::incidents::tally::{CallTally, ObservedConnector};
 use crate::http::spa::SpaAssets;
-use crate::http::state::{AppState, Settings};
+use crate::domain::ctx::{Ctx, Wakeups};
+use crate::domain::settings::Settings;
+use crate::http::state::AppState;
 use crate::http::{router, serving};
 use crate::infra::clock::Clock;
-use crate::infra::config::MailRoute;
-use crate::infra::config::{self, ConfigError, ServeConfig, UtilitySource};
+use crate::app::config::{MailRoute, ServeConfig, UtilitySource};
+use crate::infra::config::{self, ConfigError};
 use crate::infra::crypto::Keyring;
 use crate::infra::https::TlsListener;
 use crate::infra::mail_transport::{Mailer, SmtpConfig};
@@ -29,7 +31,7 @@ use crate::infra::utility::http::{HttpUtilityConnector, RetryPolicy};
 use crate::infra::utility::in_flight::InFlightSlots;
 use crate::infra::utility::UtilityConnector;
 use crate::infra::webhook_signing::SigningSecret;
-use crate::jobs::{self, Schedule, Wakeups};
+use crate::jobs::{self, Schedule};
 use crate::tools::sandbox;
 use crate::tools::sandbox::{Sandbox, SandboxOptions};
 
@@ -177,25 +179,28 @@ pub async fn start_with(
         utility_calls.clone(),
         clock.clone(),
     ));
-    let state = AppState {
+    let ctx = Ctx {
         db: db.clone(),
-        spa: Arc::new(SpaAssets::load(&config.static_dir)),
+        clock,
+        keyring: Arc::new(master_key),
         settings: Arc::new(Settings {
             public_url: public_url.clone(),
             demo,
             jobs: config.jobs,
             trust: config.trust.clone(),
             webhook_allow_private: config.webhook_allow_private,
-            trusted_proxies: config.trusted_proxies.clone(),
             mail_from: config.mail.from.clone(),
         }),
+        wakeups: Wakeups::new(schedule.connect_recheck, &shutdown),
+    };
+    let state = AppState {
+        ctx,
         utilities: UtilityCatalog::new(Arc::clone(&utility)),
         utility,
-        keyring: Arc::new(master_key),
-        clock,
-        wakeups: Wakeups::new(&schedule, &shutdown),
-        utility_calls,
         adapters,
+        utility_calls,
+        spa: Arc::new(SpaAssets::load(&config.static_dir)),
+        trusted_proxies: config.trusted_proxies.clone(),
         rate_limits: Arc::default(),
         readiness: Arc::default(),
     };
@@ -214,7 +219,7 @@ pub async fn start_with(
     .map(|smtp| Mailer::new(&smtp, &config.trust).map(Arc::new))
     .transpose()
     .context("Failed to set up the mail transport")?;
-    jobs::spawn_all(&mut tasks, &state, schedule, &shutdown, mailer);
+    jobs::spawn_all(&mut tasks, &state.job_ctx(), schedule, &shutdown, mailer);
     let router = router::app(state.clone());
     tasks.spawn(forget_idle_clients(state.clone(), shutdown.clone()));
     let limits = config.connections;

@@ -1,15 +1,17 @@
 //! What Gridlink does, without HTTP: the credential lifecycle (the one writer
 //! of every status), credential reads, syncs, refresh notices and mail,
 //! webhooks, incidents, learned lifetimes, organisations, operator sessions and
-//! API keys. Everything here takes a narrow [`Ctx`] (or just a database
+//! API keys. Everything here takes a narrow [`ctx::Ctx`] (or just a database
 //! connection) and returns domain errors that `http` turns into answers.
 
 pub mod credentials;
+pub mod ctx;
 pub mod incidents;
 pub mod key_rotation;
 pub mod lifecycle;
 pub mod login_watch;
 pub mod mail;
 pub mod operator_sessions;
+pub mod settings;
 pub mod sync;
 pub mod webhooks;

@@ -5,7 +5,7 @@ use axum::http::HeaderValue;
 
 use crate::http::auth::{Role, SESSION_COOKIE, SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE};
 use crate::http::error::ApiError;
-use crate::http::state::AppState;
+use crate::domain::ctx::Ctx;
 use crate::infra::tokens;
 
 /// A live session and who it belongs to.
@@ -19,13 +19,13 @@ pub struct LiveSession {
 
 /// Starts a session from `client`; returns the cookie secret and the CSRF token.
 pub async fn create(
-    state: &AppState,
+    ctx: &Ctx,
     operator_id: &str,
     client: &str,
 ) -> Result<(String, String), ApiError> {
     let secret = tokens::generate("gls_");
     let csrf_token = tokens::generate("");
-    let now = state.clock.now_ms();
+    let now = ctx.clock.now_ms();
     sqlx::query(
         "INSERT INTO operator_sessions (token_hash, operator_id, csrf_token, created_at, last_seen_at, expires_at, client) \
          VALUES ($1, $2, $3, $4, $4, $5, $6)",
@@ -36,7 +36,7 @@ pub async fn create(
     .bind(now)
     .bind(now + SESSION_MAX_AGE.whole_milliseconds() as i64)
     .bind(client)
-    .execute(&mut *state.db.writer().await?)
+    .execute(&mut *ctx.db.writer().await?)
     .await?;
     Ok((secret, csrf_token))
 }
@@ -49,7 +49,7 @@ pub fn public_id(token_hash: &str) -> String {
 
 /// Records a sign-in to `operator_id`'s account, for its history.
 pub async fn record_sign_in(
-    state: &AppState,
+    ctx: &Ctx,
     operator_id: &str,
     client: &str,
     succeeded: bool,
@@ -58,18 +58,18 @@ pub async fn record_sign_in(
         "INSERT INTO sign_in_history (operator_id, signed_in_at, client, outcome) VALUES ($1, $2, $3, $4)",
     )
     .bind(operator_id)
-    .bind(state.clock.now_ms())
+    .bind(ctx.clock.now_ms())
     .bind(client)
     .bind(if succeeded { "SUCCEEDED" } else { "FAILED" })
-    .execute(&mut *state.db.writer().await?)
+    .execute(&mut *ctx.db.writer().await?)
     .await?;
     Ok(())
 }
 
 /// The session behind `secret` if it has neither expired nor idled out, and
 /// its operator is still active. Refreshes its last-seen time.
-pub async fn find_live(state: &AppState, secret: &str) -> Result<Option<LiveSession>, ApiError> {
-    let now = state.clock.now_ms();
+pub async fn find_live(ctx: &Ctx, secret: &str) -> Result<Option<LiveSession>, ApiError> {
+    let now = ctx.clock.now_ms();
     let idle_cutoff = now - SESSION_IDLE_TIMEOUT.whole_milliseconds() as i64;
     let row: Option<(String, String, String, String)> = sqlx::query_as(
         "UPDATE operator_sessions SET last_seen_at = $1 \
@@ -82,7 +82,7 @@ pub async fn find_live(state: &AppState, secret: &str) -> Result<Option<LiveSess
     .bind(now)
     .bind(tokens::hash(secret))
     .bind(idle_cutoff)
-    .fetch_optional(&mut *state.db.writer().await?)
+    .fetch_optional(&mut *ctx.db.writer().await?)
     .await?;
     Ok(row.map(
         |(operator_id, csrf_token, organisation_id, role)| LiveSession {
@@ -94,41 +94,41 @@ pub async fn find_live(state: &AppState, secret: &str) -> Result<Option<LiveSess
     ))
 }
 
-pub async fn delete(state: &AppState, secret: &str) -> Result<(), ApiError> {
+pub async fn delete(ctx: &Ctx, secret: &str) -> Result<(), ApiError> {
     sqlx::query("DELETE FROM operator_sessions WHERE token_hash = $1")
         .bind(tokens::hash(secret))
-        .execute(&mut *state.db.writer().await?)
+        .execute(&mut *ctx.db.writer().await?)
         .await?;
     Ok(())
 }
 
 /// Ends every session of an operator (removed, or password changed).
-pub async fn delete_all_of(state: &AppState, operator_id: &str) -> Result<(), ApiError> {
+pub async fn delete_all_of(ctx: &Ctx, operator_id: &str) -> Result<(), ApiError> {
     sqlx::query("DELETE FROM operator_sessions WHERE operator_id = $1")
         .bind(operator_id)
-        .execute(&mut *state.db.writer().await?)
+        .execute(&mut *ctx.db.writer().await?)
         .await?;
     Ok(())
 }
 
 /// Ends every session of an operator but the one behind `kept_secret`.
 pub async fn delete_others_of(
-    state: &AppState,
+    ctx: &Ctx,
     operator_id: &str,
     kept_secret: &str,
 ) -> Result<(), ApiError> {
     sqlx::query("DELETE FROM operator_sessions WHERE operator_id = $1 AND token_hash <> $2")
         .bind(operator_id)
         .bind(tokens::hash(kept_secret))
-        .execute(&mut *state.db.writer().await?)
+        .execute(&mut *ctx.db.writer().await?)
         .await?;
     Ok(())
 }
 
 /// The `Set-Cookie` value that stores `secret`: HttpOnly, SameSite=Strict,
 /// and Secure unless Gridlink is served over plain HTTP on this machine.
-pub fn cookie(state: &AppState, secret: &str) -> HeaderValue {
-    let secure = if state.settings.cookies_are_secure() {
+pub fn cookie(ctx: &Ctx, secret: &str) -> HeaderValue {
+    let secure = if ctx.settings.cookies_are_secure() {
         "; Secure"
     } else {
         ""
@@ -141,8 +141,8 @@ pub fn cookie(state: &AppState, secret: &str) -> HeaderValue {
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
-pub fn cleared_cookie(state: &AppState) -> HeaderValue {
-    let secure = if state.settings.cookies_are_secure() {
+pub fn cleared_cookie(ctx: &Ctx) -> HeaderValue {
+    let secure = if ctx.settings.cookies_are_secure() {
         "; Secure"
     } else {
         ""

@@ -232,7 +232,7 @@ pub fn client_ip(parts: &Parts, state: &AppState) -> ClientIp {
         .extensions
         .get::<ConnectInfo<Peer>>()
         .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0 .0.ip());
-    ClientIp(state.settings.trusted_proxies.client(peer, &parts.headers))
+    ClientIp(state.trusted_proxies.client(peer, &parts.headers))
 }
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ async fn list_incidents(
         let affected = affected_credentials(&state.db, &actor.organisation_id, &utility_id).await?;
         incidents.push(UtilityIncident {
             id,
-            utility_name: utility_name(&state, &utility_id).await,
+            utility_name: state.utilities.name_of(&utility_id).await,
             utility_id,
             failing_since: from_ms(failing_since),
             opened_at: from_ms(opened_at),
@@ -119,13 +119,6 @@ async fn affected_credentials(
 }
 
 /// The utility's name from the catalogue, or its id when the catalogue is unavailable.
-pub async fn utility_name(state: &AppState, utility_id: &str) -> String {
-    match state.utilities.find(utility_id).await {
-        Ok(Some(utility)) => utility.name,
-        _ => utility_id.to_owned(),
-    }
-}
-
 /// Utilities with an open incident, and since when each is failing.
 pub async fn open_incidents(db: &Database) -> Result<HashMap<String, i64>, sqlx::Error> {
     let rows: Vec<(String, i64)> = sqlx::query_as(

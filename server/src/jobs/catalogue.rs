@@ -6,15 +6,15 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::http::state::AppState;
+use crate::jobs::JobCtx;
 
 pub async fn run(
-    state: AppState,
+    ctx: JobCtx,
     every: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     super::every(every, &shutdown, || async {
-        if let Err(error) = state.utilities.refresh().await {
+        if let Err(error) = ctx.utilities.refresh().await {
             tracing::warn!(%error, "no utility adapter answered the catalogue refresh");
         }
     })

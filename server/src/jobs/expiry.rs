@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::lifecycle::expiry;
-use crate::http::state::AppState;
+use crate::jobs::JobCtx;
 use crate::infra::clock::Clock;
 use crate::infra::store::Database;
 
@@ -22,23 +22,23 @@ const ACTOR: &str = "job:expiry_sweep";
 const MESSAGE: &str = "The session token expired; the end-user must verify again.";
 
 pub async fn run(
-    state: AppState,
+    ctx: JobCtx,
     every: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     super::every(every, &shutdown, || async {
-        match warn_expiring_tokens(&state.db, &state.clock, state.settings.jobs.expiry_warning)
+        match warn_expiring_tokens(&ctx.db, &ctx.clock, ctx.settings.jobs.expiry_warning)
             .await
         {
             Ok(0) => {}
             Ok(warned) => tracing::info!(warned, "warned about session tokens expiring soon"),
             Err(error) => tracing::error!(error = format!("{error:#}"), "expiry warnings failed"),
         }
-        match sweep_expired_tokens(&state.db, &state.clock).await {
+        match sweep_expired_tokens(&ctx.db, &ctx.clock).await {
             Ok(0) => {}
             Ok(flagged) => {
                 tracing::info!(flagged, "expiry sweep flagged credentials for MFA refresh");
-                state.wakeups.notices.notify_one();
+                ctx.wakeups.notices.notify_one();
             }
             Err(error) => tracing::error!(error = format!("{error:#}"), "expiry sweep failed"),
         }

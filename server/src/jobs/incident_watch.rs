@@ -16,7 +16,7 @@ use crate::domain::sync::{self, SyncOutcome};
 use crate::http::incidents::{
     self, announce, is_failing, Announcement, PROBES_TO_RESOLVE, PROBE_EVERY_MS, WINDOW_MS,
 };
-use crate::http::state::AppState;
+use crate::jobs::JobCtx;
 
 const PROBE_ACTOR: &str = "job:incident_probe";
 /// Tallies older than this are deleted.
@@ -27,18 +27,18 @@ const RESUME_STEP_MS: i64 = 250;
 const RESUME_SPREAD_MS: i64 = 10 * 60_000;
 
 pub async fn run(
-    state: AppState,
+    ctx: JobCtx,
     every: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     super::every(every, &shutdown, || async {
-        if let Err(error) = watch_once(&state).await {
+        if let Err(error) = watch_once(&ctx).await {
             tracing::error!(error = format!("{error:#}"), "incident watch failed");
         }
     })
     .await;
     // What was counted since the last run is stored before leaving.
-    if let Err(error) = store_tallies(&state).await {
+    if let Err(error) = store_tallies(&ctx).await {
         tracing::warn!(
             error = format!("{error:#}"),
             "utility call counts not stored"
@@ -56,20 +56,20 @@ pub struct WatchReport {
 }
 
 /// Stores the counts, then opens, probes and resolves incidents.
-pub async fn watch_once(state: &AppState) -> anyhow::Result<WatchReport> {
-    store_tallies(state).await?;
+pub async fn watch_once(ctx: &JobCtx) -> anyhow::Result<WatchReport> {
+    store_tallies(ctx).await?;
     let mut report = WatchReport::default();
-    let open = incidents::open_incidents(&state.db).await?;
-    for (utility_id, calls, failures, failing_since) in window(state).await? {
+    let open = incidents::open_incidents(&ctx.db).await?;
+    for (utility_id, calls, failures, failing_since) in window(ctx).await? {
         if !open.contains_key(&utility_id)
             && is_failing(calls, failures)
-            && open_incident(state, &utility_id, calls, failures, failing_since).await?
+            && open_incident(ctx, &utility_id, calls, failures, failing_since).await?
         {
             report.opened.push(utility_id);
         }
     }
-    for (incident_id, utility_id) in open_ids(state).await? {
-        match probe(state, &incident_id, &utility_id).await? {
+    for (incident_id, utility_id) in open_ids(ctx).await? {
+        match probe(ctx, &incident_id, &utility_id).await? {
             Probe::NotDue => {}
             Probe::Failed | Probe::Succeeded { resolved: false } => report.probed.push(utility_id),
             Probe::Succeeded { resolved: true } => {
@@ -82,13 +82,13 @@ pub async fn watch_once(state: &AppState) -> anyhow::Result<WatchReport> {
 }
 
 /// Adds the calls counted in memory to the per-minute tallies.
-async fn store_tallies(state: &AppState) -> anyhow::Result<()> {
-    let taken = state.utility_calls.take();
+async fn store_tallies(ctx: &JobCtx) -> anyhow::Result<()> {
+    let taken = ctx.utility_calls.take();
     if taken.is_empty() {
         return Ok(());
     }
     let stored = async {
-        let mut tx = state.db.begin_write().await?;
+        let mut tx = ctx.db.begin_write().await?;
         for ((utility_id, minute), counts) in &taken {
             sqlx::query(
                 "INSERT INTO utility_call_tallies (utility_id, minute, calls, failures) VALUES ($1, $2, $3, $4) \
@@ -103,7 +103,7 @@ async fn store_tallies(state: &AppState) -> anyhow::Result<()> {
             .await?;
         }
         sqlx::query("DELETE FROM utility_call_tallies WHERE minute < $1")
-            .bind(state.clock.now_ms() - KEEP_TALLIES_MS)
+            .bind(ctx.clock.now_ms() - KEEP_TALLIES_MS)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -111,22 +111,22 @@ async fn store_tallies(state: &AppState) -> anyhow::Result<()> {
     }
     .await;
     if stored.is_err() {
-        state.utility_calls.put_back(taken);
+        ctx.utility_calls.put_back(taken);
     }
     stored
 }
 
 /// Per utility over the window: calls, failures, and the first failing minute.
 /// Calls from before the utility's last incident ended do not count again.
-async fn window(state: &AppState) -> anyhow::Result<Vec<(String, i64, i64, i64)>> {
+async fn window(ctx: &JobCtx) -> anyhow::Result<Vec<(String, i64, i64, i64)>> {
     let rows: Vec<(String, i64, i64, Option<i64>)> = sqlx::query_as(
         "SELECT utility_id, CAST(SUM(calls) AS BIGINT), CAST(SUM(failures) AS BIGINT), MIN(CASE WHEN failures > 0 THEN minute END) \
          FROM utility_call_tallies t WHERE minute > $1 \
            AND minute >= COALESCE((SELECT MAX(resolved_at) FROM utility_incidents i WHERE i.utility_id = t.utility_id), 0) \
          GROUP BY utility_id",
     )
-    .bind(state.clock.now_ms() - WINDOW_MS)
-    .fetch_all(state.db.pool())
+    .bind(ctx.clock.now_ms() - WINDOW_MS)
+    .fetch_all(ctx.db.pool())
     .await?;
     Ok(rows
         .into_iter()
@@ -134,26 +134,26 @@ async fn window(state: &AppState) -> anyhow::Result<Vec<(String, i64, i64, i64)>
         .collect())
 }
 
-async fn open_ids(state: &AppState) -> anyhow::Result<Vec<(String, String)>> {
+async fn open_ids(ctx: &JobCtx) -> anyhow::Result<Vec<(String, String)>> {
     Ok(sqlx::query_as(
         "SELECT id, utility_id FROM utility_incidents WHERE resolved_at IS NULL ORDER BY opened_at",
     )
-    .fetch_all(state.db.pool())
+    .fetch_all(ctx.db.pool())
     .await?)
 }
 
 /// Opens the utility's incident unless another replica just did; returns whether this one did.
 async fn open_incident(
-    state: &AppState,
+    ctx: &JobCtx,
     utility_id: &str,
     calls: i64,
     failures: i64,
     failing_since: i64,
 ) -> anyhow::Result<bool> {
-    let now = state.clock.now_ms();
+    let now = ctx.clock.now_ms();
     let id = crate::infra::tokens::new_id("inc");
-    let name = incidents::utility_name(state, utility_id).await;
-    let mut tx = state.db.begin_write().await?;
+    let name = ctx.utilities.name_of(utility_id).await;
+    let mut tx = ctx.db.begin_write().await?;
     let inserted = sqlx::query(
         "INSERT INTO utility_incidents (id, utility_id, opened_at, failing_since, calls, failures) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (utility_id) WHERE resolved_at IS NULL DO NOTHING",
@@ -198,8 +198,8 @@ enum Probe {
 /// Tries the utility with one sync if a probe is due (one replica does it:
 /// the guarded UPDATE of `last_probe_at` decides which). Without a credential
 /// to sync, the window decides: no failing share any more means it is back.
-async fn probe(state: &AppState, incident_id: &str, utility_id: &str) -> anyhow::Result<Probe> {
-    let now = state.clock.now_ms();
+async fn probe(ctx: &JobCtx, incident_id: &str, utility_id: &str) -> anyhow::Result<Probe> {
+    let now = ctx.clock.now_ms();
     let claimed = sqlx::query(
         "UPDATE utility_incidents SET last_probe_at = $1 WHERE id = $2 AND resolved_at IS NULL \
            AND (last_probe_at IS NULL OR last_probe_at <= $3)",
@@ -207,18 +207,18 @@ async fn probe(state: &AppState, incident_id: &str, utility_id: &str) -> anyhow:
     .bind(now)
     .bind(incident_id)
     .bind(now - PROBE_EVERY_MS)
-    .execute(&mut *state.db.writer().await?)
+    .execute(&mut *ctx.db.writer().await?)
     .await?;
     if claimed.rows_affected() == 0 {
         return Ok(Probe::NotDue);
     }
-    let answered = match probe_candidate(state, utility_id).await? {
+    let answered = match probe_candidate(ctx, utility_id).await? {
         Some(credential_id) => !matches!(
-            sync::sync(state, &credential_id, PROBE_ACTOR).await?,
+            sync::sync(ctx, ctx.utility.as_ref(), &credential_id, PROBE_ACTOR).await?,
             SyncOutcome::UtilityUnavailable { .. }
         ),
         None => {
-            let recent = window(state).await?;
+            let recent = window(ctx).await?;
             !recent.iter().any(|(utility, calls, failures, _)| {
                 utility == utility_id && is_failing(*calls, *failures)
             })
@@ -227,7 +227,7 @@ async fn probe(state: &AppState, incident_id: &str, utility_id: &str) -> anyhow:
     if !answered {
         sqlx::query("UPDATE utility_incidents SET probes_succeeded = 0 WHERE id = $1")
             .bind(incident_id)
-            .execute(&mut *state.db.writer().await?)
+            .execute(&mut *ctx.db.writer().await?)
             .await?;
         return Ok(Probe::Failed);
     }
@@ -236,15 +236,15 @@ async fn probe(state: &AppState, incident_id: &str, utility_id: &str) -> anyhow:
          RETURNING probes_succeeded",
     )
     .bind(incident_id)
-    .fetch_one(&mut *state.db.writer().await?)
+    .fetch_one(&mut *ctx.db.writer().await?)
     .await?;
     let resolved =
-        succeeded >= PROBES_TO_RESOLVE && resolve(state, incident_id, utility_id).await?;
+        succeeded >= PROBES_TO_RESOLVE && resolve(ctx, incident_id, utility_id).await?;
     Ok(Probe::Succeeded { resolved })
 }
 
 /// A credential of the utility that can sync, the longest-waiting first.
-async fn probe_candidate(state: &AppState, utility_id: &str) -> anyhow::Result<Option<String>> {
+async fn probe_candidate(ctx: &JobCtx, utility_id: &str) -> anyhow::Result<Option<String>> {
     let candidate: Option<(String,)> = sqlx::query_as(
         "SELECT id FROM credentials WHERE utility_id = $1 AND deactivated_at IS NULL \
            AND status_detail IN ($2, $3) AND next_sync_at IS NOT NULL \
@@ -254,18 +254,18 @@ async fn probe_candidate(state: &AppState, utility_id: &str) -> anyhow::Result<O
     .bind(utility_id)
     .bind(StatusDetail::LoginAndDataDiscoverySuccessful.as_str())
     .bind(StatusDetail::ProviderWebsiteInaccessible.as_str())
-    .bind(state.clock.now_ms())
-    .fetch_optional(state.db.pool())
+    .bind(ctx.clock.now_ms())
+    .fetch_optional(ctx.db.pool())
     .await?;
     Ok(candidate.map(|(id,)| id))
 }
 
 /// Closes the incident (once), tells the organisations, and spreads the
 /// waiting credentials' next syncs so they resume a few at a time.
-async fn resolve(state: &AppState, incident_id: &str, utility_id: &str) -> anyhow::Result<bool> {
-    let now = state.clock.now_ms();
-    let name = incidents::utility_name(state, utility_id).await;
-    let mut tx = state.db.begin_write().await?;
+async fn resolve(ctx: &JobCtx, incident_id: &str, utility_id: &str) -> anyhow::Result<bool> {
+    let now = ctx.clock.now_ms();
+    let name = ctx.utilities.name_of(utility_id).await;
+    let mut tx = ctx.db.begin_write().await?;
     let closed: Option<(i64, i64)> = sqlx::query_as(
         "UPDATE utility_incidents SET resolved_at = $1 WHERE id = $2 AND resolved_at IS NULL \
          RETURNING failing_since, opened_at",
@@ -296,7 +296,7 @@ async fn resolve(state: &AppState, incident_id: &str, utility_id: &str) -> anyho
     };
     announce(&mut tx, &announcement, now).await?;
     tx.commit().await?;
-    state.wakeups.syncs.notify_one();
+    ctx.wakeups.syncs.notify_one();
     tracing::info!(
         utility_id,
         resumed,

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::credentials::secrets::open_password;
 use crate::domain::credentials::store::find_by_id_with;
 use crate::domain::lifecycle::{connection, logins};
-use crate::http::state::AppState;
+use crate::jobs::JobCtx;
 use crate::infra::utility::{LoginOutcome, UtilityError};
 
 const ACTOR: &str = "job:login";
@@ -29,20 +29,20 @@ const CONCURRENCY: usize = 256;
 const MAX_ATTEMPTS: i64 = 5;
 
 pub async fn run(
-    state: AppState,
+    ctx: JobCtx,
     poll: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let wakeup = Arc::clone(&state.wakeups.logins);
+    let wakeup = Arc::clone(&ctx.wakeups.logins);
     super::run_claimed(
-        state,
+        ctx,
         poll,
         shutdown,
         wakeup,
         CONCURRENCY,
-        |state, limit| async move { logins::claim_due(&state, limit).await },
-        |state, (credential_id, requested_at)| async move {
-            if let Err(error) = log_in(&state, &credential_id, requested_at).await {
+        |ctx, limit| async move { logins::claim_due(&ctx, limit).await },
+        |ctx, (credential_id, requested_at)| async move {
+            if let Err(error) = log_in(&ctx, &credential_id, requested_at).await {
                 tracing::error!(
                     credential_id,
                     error = format!("{error:#}"),
@@ -50,14 +50,14 @@ pub async fn run(
                 );
             }
             // Connect, if it waits on "Connecting with your utility", looks again.
-            state.wakeups.connecting.login_ended(&credential_id);
+            ctx.wakeups.connecting.login_ended(&credential_id);
         },
     )
     .await
 }
 
-#[tracing::instrument(skip(state, requested_at))]
-async fn log_in(state: &AppState, credential_id: &str, requested_at: i64) -> anyhow::Result<()> {
+#[tracing::instrument(skip(ctx, requested_at))]
+async fn log_in(ctx: &JobCtx, credential_id: &str, requested_at: i64) -> anyhow::Result<()> {
     let read_login = |row: &AnyRow| {
         Ok((
             row.try_get::<i64, _>("login_attempts")?,
@@ -65,7 +65,7 @@ async fn log_in(state: &AppState, credential_id: &str, requested_at: i64) -> any
         ))
     };
     let found = find_by_id_with(
-        &state.db,
+        &ctx.db,
         credential_id,
         &["login_attempts", "sealed_password"],
         read_login,
@@ -78,38 +78,38 @@ async fn log_in(state: &AppState, credential_id: &str, requested_at: i64) -> any
         row.status_detail,
         StatusDetail::Connecting | StatusDetail::ProviderWebsiteInaccessible
     ) {
-        return logins::finish_request(state, credential_id, requested_at).await;
+        return logins::finish_request(ctx, credential_id, requested_at).await;
     }
-    let password = open_password(&state.keyring, credential_id, &sealed_password)?;
+    let password = open_password(&ctx.keyring, credential_id, &sealed_password)?;
     let username = shared::validation::Username::parse(&row.username)
         .map_err(|error| anyhow::anyhow!("stored username is invalid: {error}"))?;
-    let outcome = state
+    let outcome = ctx
         .utility
         .login(&row.utility_id, &username, &password)
         .await;
     // Each outcome ends the request in the statement that records it.
     let ended = match outcome {
         Ok(LoginOutcome::Authenticated(session)) => {
-            connection::complete_connection(state, &row, &session, Some(requested_at), ACTOR)
+            connection::complete_connection(ctx, &row, &session, Some(requested_at), ACTOR)
                 .await?
                 .is_some()
         }
         Ok(LoginOutcome::MfaRequired(challenge)) => {
-            connection::start_challenge(state, &row, &challenge, Some(requested_at), ACTOR).await?
+            connection::start_challenge(ctx, &row, &challenge, Some(requested_at), ACTOR).await?
         }
         Err(UtilityError::Unavailable(reason)) | Err(UtilityError::Protocol(reason)) => {
-            return logins::unanswered(state, &row, attempts, MAX_ATTEMPTS, &reason, ACTOR).await;
+            return logins::unanswered(ctx, &row, attempts, MAX_ATTEMPTS, &reason, ACTOR).await;
         }
         Err(error) => {
             let to = failure_detail(&error);
-            logins::failed(state, &row, to, &describe(&error), requested_at, ACTOR).await?
+            logins::failed(ctx, &row, to, &describe(&error), requested_at, ACTOR).await?
         }
     };
     if ended {
         return Ok(());
     }
     // The credential moved on while the utility answered: the request ends alone.
-    logins::finish_request(state, credential_id, requested_at).await
+    logins::finish_request(ctx, credential_id, requested_at).await
 }
 
 /// The status detail a failed login leads to.

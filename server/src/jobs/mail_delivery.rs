@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::lifecycle::events::{record_event, EventKind, NewEvent};
 use crate::domain::mail::notices;
 use crate::domain::mail::outbox::{associated_data, Content};
-use crate::http::state::AppState;
+use crate::jobs::JobCtx;
 use crate::infra::mail_transport::{Mailer, SendFailure};
 
 /// Messages being sent at once by this process.
@@ -37,24 +37,24 @@ struct Claimed {
 }
 
 pub async fn run(
-    state: AppState,
+    ctx: JobCtx,
     mailer: Arc<Mailer>,
     poll: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    tracing::info!(server = mailer.server, from = %state.settings.mail_from, "mail goes out through this server");
-    let wakeup = Arc::clone(&state.wakeups.mail);
+    tracing::info!(server = mailer.server, from = %ctx.settings.mail_from, "mail goes out through this server");
+    let wakeup = Arc::clone(&ctx.wakeups.mail);
     super::run_claimed(
-        state,
+        ctx,
         poll,
         shutdown,
         wakeup,
         CONCURRENCY,
-        |state, limit| async move { claim_due(&state, limit).await },
-        move |state, message| {
+        |ctx, limit| async move { claim_due(&ctx, limit).await },
+        move |ctx, message| {
             let mailer = Arc::clone(&mailer);
             async move {
-                if let Err(error) = send(&state, &mailer, &message).await {
+                if let Err(error) = send(&ctx, &mailer, &message).await {
                     tracing::error!(
                         mail_id = message.id,
                         error = format!("{error:#}"),
@@ -67,16 +67,16 @@ pub async fn run(
     .await
 }
 
-async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed>> {
-    let now = state.clock.now_ms();
-    super::give_up_overdue(state, super::RetriedQueue::MailOutbox, now).await?;
+async fn claim_due(ctx: &JobCtx, limit: usize) -> anyhow::Result<Vec<Claimed>> {
+    let now = ctx.clock.now_ms();
+    super::give_up_overdue(ctx, super::RetriedQueue::MailOutbox, now).await?;
     let candidates: Vec<(String,)> = sqlx::query_as(&format!(
         "SELECT id FROM mail_outbox WHERE state = 'PENDING' AND next_attempt_at <= $1 \
            AND give_up_at > $1 AND (lease_until IS NULL OR lease_until <= $1) \
          ORDER BY next_attempt_at LIMIT {limit}"
     ))
     .bind(now)
-    .fetch_all(state.db.pool())
+    .fetch_all(ctx.db.pool())
     .await?;
     if candidates.is_empty() {
         return Ok(Vec::new());
@@ -93,19 +93,19 @@ async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed
         placeholders.join(", ")
     );
     let mut claim = sqlx::query_as(&sql)
-        .bind(super::lease_until(state, now))
+        .bind(ctx.lease_until(now))
         .bind(now);
     for (id,) in &candidates {
         claim = claim.bind(id);
     }
-    Ok(claim.fetch_all(&mut *state.db.writer().await?).await?)
+    Ok(claim.fetch_all(&mut *ctx.db.writer().await?).await?)
 }
 
 #[tracing::instrument(skip_all, fields(mail_id = message.id))]
-async fn send(state: &AppState, mailer: &Mailer, message: &Claimed) -> anyhow::Result<()> {
+async fn send(ctx: &JobCtx, mailer: &Mailer, message: &Claimed) -> anyhow::Result<()> {
     // A message that cannot be opened or built never will be: it fails for
     // good rather than coming back every lease.
-    let content = state
+    let content = ctx
         .keyring
         .open(&message.sealed_message, &associated_data(&message.id))
         .map_err(|error| format!("The queued message does not open with the master key: {error}"))
@@ -115,7 +115,7 @@ async fn send(state: &AppState, mailer: &Mailer, message: &Claimed) -> anyhow::R
         });
     let outcome = match content.and_then(|content| {
         build(
-            &state.settings.mail_from,
+            &ctx.settings.mail_from,
             &message.id,
             &message.recipient,
             &content,
@@ -128,7 +128,7 @@ async fn send(state: &AppState, mailer: &Mailer, message: &Claimed) -> anyhow::R
             description,
         }),
     };
-    finish(state, message, outcome).await
+    finish(ctx, message, outcome).await
 }
 
 /// The message as sent: the sender under the organisation's name, a plain
@@ -182,11 +182,11 @@ fn build(
 }
 
 async fn finish(
-    state: &AppState,
+    ctx: &JobCtx,
     message: &Claimed,
     outcome: Result<(), SendFailure>,
 ) -> anyhow::Result<()> {
-    let now = state.clock.now_ms();
+    let now = ctx.clock.now_ms();
     let attempts = message.attempts + 1;
     let (next_state, next_attempt_at, error) = match &outcome {
         Ok(()) => ("SENT", None, None),
@@ -198,7 +198,7 @@ async fn finish(
             }
         }
     };
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = ctx.db.begin_write().await?;
     let updated = sqlx::query(
         "UPDATE mail_outbox SET state = $1, attempts = $2, next_attempt_at = $3, lease_until = NULL, \
            sent_at = $4, last_error = $5 WHERE id = $6 AND lease_until = $7",

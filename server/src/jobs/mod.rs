@@ -25,33 +25,28 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::login_watch::LoginWatch;
-use crate::http::state::AppState;
+use crate::domain::ctx::Ctx;
+use crate::domain::incidents::tally::CallTally;
+use crate::infra::utility::catalog::UtilityCatalog;
+use crate::infra::utility::UtilityConnector;
 
-/// Ways to wake a job early when there is new work.
-#[derive(Debug, Clone)]
-pub struct Wakeups {
-    pub logins: Arc<Notify>,
-    pub syncs: Arc<Notify>,
-    pub webhooks: Arc<Notify>,
-    pub mail: Arc<Notify>,
-    /// A credential may need its end-user mailed (flagged, or given a contact).
-    pub notices: Arc<Notify>,
-    /// Connect sessions waiting for their credential's login to end.
-    pub connecting: LoginWatch,
+/// What the jobs work with: the domain context (which this dereferences to)
+/// and the utilities they call.
+#[derive(Clone)]
+pub struct JobCtx {
+    pub ctx: Ctx,
+    /// How Gridlink reaches utilities.
+    pub utility: Arc<dyn UtilityConnector>,
+    pub utilities: UtilityCatalog,
+    /// How each utility answered, counted until the incident watch stores it.
+    pub utility_calls: CallTally,
 }
 
-impl Wakeups {
-    /// Nothing to wake yet; Connect's waits end at `shutdown`.
-    pub fn new(schedule: &Schedule, shutdown: &CancellationToken) -> Wakeups {
-        Wakeups {
-            logins: Arc::default(),
-            syncs: Arc::default(),
-            webhooks: Arc::default(),
-            mail: Arc::default(),
-            notices: Arc::default(),
-            connecting: LoginWatch::new(schedule.connect_recheck, shutdown.clone()),
-        }
+impl std::ops::Deref for JobCtx {
+    type Target = Ctx;
+
+    fn deref(&self) -> &Ctx {
+        &self.ctx
     }
 }
 
@@ -96,7 +91,7 @@ impl Default for Schedule {
 /// Starts every job on `tasks`; each returns once `shutdown` is cancelled.
 pub fn spawn_all(
     tasks: &mut JoinSet<anyhow::Result<()>>,
-    state: &AppState,
+    ctx: &JobCtx,
     schedule: Schedule,
     shutdown: &CancellationToken,
     mailer: Option<Arc<crate::infra::mail_transport::Mailer>>,
@@ -104,7 +99,7 @@ pub fn spawn_all(
     match mailer {
         Some(mailer) => {
             tasks.spawn(mail_delivery::run(
-                state.clone(),
+                ctx.clone(),
                 mailer,
                 schedule.mail_poll,
                 shutdown.clone(),
@@ -115,63 +110,56 @@ pub fn spawn_all(
         ),
     }
     tasks.spawn(notices::run(
-        state.clone(),
+        ctx.clone(),
         schedule.notices,
         shutdown.clone(),
     ));
     tasks.spawn(logins::run(
-        state.clone(),
+        ctx.clone(),
         schedule.login_poll,
         shutdown.clone(),
     ));
     tasks.spawn(syncs::run(
-        state.clone(),
+        ctx.clone(),
         schedule.sync_poll,
         shutdown.clone(),
     ));
     tasks.spawn(webhook_delivery::run(
-        state.clone(),
+        ctx.clone(),
         schedule.webhook_poll,
         shutdown.clone(),
     ));
     tasks.spawn(expiry::run(
-        state.clone(),
+        ctx.clone(),
         schedule.expiry_sweep,
         shutdown.clone(),
     ));
     tasks.spawn(staleness::run(
-        state.clone(),
+        ctx.clone(),
         schedule.staleness_check,
         shutdown.clone(),
     ));
     tasks.spawn(incident_watch::run(
-        state.clone(),
+        ctx.clone(),
         schedule.incident_watch,
         shutdown.clone(),
     ));
     tasks.spawn(catalogue::run(
-        state.clone(),
+        ctx.clone(),
         schedule.catalogue_refresh,
         shutdown.clone(),
     ));
     tasks.spawn(retention::run(
-        state.db.clone(),
-        state.clock.clone(),
+        ctx.db.clone(),
+        ctx.clock.clone(),
         schedule.retention,
         shutdown.clone(),
     ));
     tasks.spawn(count_fold::run(
-        state.db.clone(),
+        ctx.db.clone(),
         schedule.count_fold,
         shutdown.clone(),
     ));
-}
-
-/// When a claim a job takes now runs out (`GRIDLINK_JOB_LEASE`): a crashed
-/// worker's rows are taken again after that. Claims query with
-/// [`crate::infra::store::Database::skip_locked`], so replicas take different rows.
-pub fn lease_until(state: &AppState, now_ms: i64) -> i64 {
-    now_ms + state.settings.jobs.lease.whole_milliseconds() as i64
 }
 
 /// The queues whose rows carry a `give_up_at` (webhooks and mail).
@@ -186,7 +174,7 @@ pub enum RetriedQueue {
 /// claim ever takes a row past its `give_up_at` (case 38). A failed webhook
 /// can still be replayed from the dashboard.
 pub async fn give_up_overdue(
-    state: &AppState,
+    ctx: &JobCtx,
     queue: RetriedQueue,
     now_ms: i64,
 ) -> anyhow::Result<u64> {
@@ -200,7 +188,7 @@ pub async fn give_up_overdue(
     let any: Option<(i64,)> =
         sqlx::query_as(&format!("SELECT 1 FROM {table} WHERE {overdue} LIMIT 1"))
             .bind(now_ms)
-            .fetch_optional(state.db.pool())
+            .fetch_optional(ctx.db.pool())
             .await?;
     if any.is_none() {
         return Ok(0);
@@ -210,7 +198,7 @@ pub async fn give_up_overdue(
            last_error = 'Not sent before its retry window closed.' WHERE {overdue}"
     ))
     .bind(now_ms)
-    .execute(&mut *state.db.writer().await?)
+    .execute(&mut *ctx.db.writer().await?)
     .await?
     .rows_affected();
     if failed > 0 {
@@ -247,7 +235,7 @@ where
 /// shutdown it claims nothing more and lets the work in flight finish; a
 /// crash instead leaves the claims' leases to run out.
 pub async fn run_claimed<State, T, Claim, Claimed, Work, Done>(
-    state: State,
+    ctx: State,
     poll: Duration,
     shutdown: CancellationToken,
     wakeup: Arc<Notify>,
@@ -272,12 +260,12 @@ where
         let free = permits.available_permits();
         if free > 0 && !shutdown.is_cancelled() {
             more_due = false;
-            match claim(state.clone(), free).await {
+            match claim(ctx.clone(), free).await {
                 Ok(claimed) => {
                     more_due = claimed.len() == free;
                     for item in claimed {
                         let permit = Arc::clone(&permits).acquire_owned().await?;
-                        let done = work(state.clone(), item);
+                        let done = work(ctx.clone(), item);
                         running.spawn(async move {
                             let _permit = permit;
                             done.await;

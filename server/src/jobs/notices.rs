@@ -8,16 +8,16 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::mail::notices;
-use crate::http::state::AppState;
+use crate::jobs::JobCtx;
 
 pub async fn run(
-    state: AppState,
+    ctx: JobCtx,
     every: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let wakeup = std::sync::Arc::clone(&state.wakeups.notices);
+    let wakeup = std::sync::Arc::clone(&ctx.wakeups.notices);
     loop {
-        match notices::run_once(&state).await {
+        match notices::run_once(&ctx, &ctx.utilities).await {
             Ok(0) => {}
             Ok(mails) => tracing::info!(mails, "end-user notices queued"),
             Err(error) => tracing::error!(error = format!("{error:#}"), "end-user notices failed"),

@@ -13,17 +13,17 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::lifecycle::staleness;
-use crate::http::state::AppState;
+use crate::jobs::JobCtx;
 
 const ACTOR: &str = "job:staleness";
 
 pub async fn run(
-    state: AppState,
+    ctx: JobCtx,
     every: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     super::every(every, &shutdown, || async {
-        match flag_stale_credentials(&state).await {
+        match flag_stale_credentials(&ctx).await {
             Ok(0) => {}
             Ok(flagged) => {
                 tracing::warn!(flagged, "credentials flagged stale: no data for too long")
@@ -36,10 +36,10 @@ pub async fn run(
 }
 
 /// Flags every credential that went stale; returns how many this call flagged.
-pub async fn flag_stale_credentials(state: &AppState) -> anyhow::Result<u64> {
+pub async fn flag_stale_credentials(ctx: &JobCtx) -> anyhow::Result<u64> {
     let mut flagged = 0;
     loop {
-        let batch = staleness::flag_batch(state, ACTOR).await?;
+        let batch = staleness::flag_batch(ctx, ACTOR).await?;
         flagged += batch as u64;
         if batch < staleness::BATCH {
             return Ok(flagged);

@@ -11,42 +11,42 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::lifecycle::syncs;
 use crate::domain::sync::{self, SyncOutcome};
-use crate::http::state::AppState;
+use crate::jobs::JobCtx;
 
 const ACTOR: &str = "job:sync";
 
 pub async fn run(
-    state: AppState,
+    ctx: JobCtx,
     poll: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let wakeup = Arc::clone(&state.wakeups.syncs);
-    let concurrency = state.settings.jobs.sync_concurrency;
+    let wakeup = Arc::clone(&ctx.wakeups.syncs);
+    let concurrency = ctx.settings.jobs.sync_concurrency;
     super::run_claimed(
-        state,
+        ctx,
         poll,
         shutdown,
         wakeup,
         concurrency,
-        |state, limit| async move { syncs::claim_due(&state, limit).await },
-        |state, credential_id| async move { run_one(&state, &credential_id).await },
+        |ctx, limit| async move { syncs::claim_due(&ctx, limit).await },
+        |ctx, credential_id| async move { run_one(&ctx, &credential_id).await },
     )
     .await
 }
 
-async fn run_one(state: &AppState, credential_id: &str) {
-    let sync = sync::sync(state, credential_id, ACTOR);
+async fn run_one(ctx: &JobCtx, credential_id: &str) {
+    let sync = sync::sync(&ctx, ctx.utility.as_ref(), credential_id, ACTOR);
     tokio::pin!(sync);
     // A slow utility can make a sync outlast its lease; renewing it while the
     // sync runs keeps another replica from starting the same sync meanwhile.
-    let renew_every: Duration = state.settings.jobs.lease.unsigned_abs() / 3;
+    let renew_every: Duration = ctx.settings.jobs.lease.unsigned_abs() / 3;
     let mut renewals =
         tokio::time::interval_at(tokio::time::Instant::now() + renew_every, renew_every);
     let outcome = loop {
         tokio::select! {
             outcome = &mut sync => break outcome,
             _ = renewals.tick() => {
-                if let Err(error) = syncs::renew_lease(state, credential_id).await {
+                if let Err(error) = syncs::renew_lease(ctx, credential_id).await {
                     tracing::warn!(credential_id, error = format!("{error:#}"), "cannot renew a sync lease");
                 }
             }

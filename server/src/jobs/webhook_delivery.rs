@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::webhooks::endpoint;
-use crate::http::state::AppState;
+use crate::jobs::JobCtx;
 use crate::infra::outbound::address_policy::{self, ForbiddenAddress, PublicOnlyResolver};
 use crate::infra::outbound::bounded_body::{read_at_most, BoundedBody};
 use crate::infra::outbound::{self, TrustRoots};
@@ -47,23 +47,23 @@ struct Claimed {
 }
 
 pub async fn run(
-    state: AppState,
+    ctx: JobCtx,
     poll: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let client = client(&state.settings.trust, state.settings.webhook_allow_private)?;
-    let wakeup = Arc::clone(&state.wakeups.webhooks);
+    let client = client(&ctx.settings.trust, ctx.settings.webhook_allow_private)?;
+    let wakeup = Arc::clone(&ctx.wakeups.webhooks);
     super::run_claimed(
-        state,
+        ctx,
         poll,
         shutdown,
         wakeup,
         CONCURRENCY,
-        |state, limit| async move { claim_due(&state, limit).await },
-        move |state, message| {
+        |ctx, limit| async move { claim_due(&ctx, limit).await },
+        move |ctx, message| {
             let client = client.clone();
             async move {
-                if let Err(error) = deliver(&state, &client, &message).await {
+                if let Err(error) = deliver(&ctx, &client, &message).await {
                     tracing::error!(
                         message_id = message.id,
                         error = format!("{error:#}"),
@@ -98,10 +98,10 @@ pub fn client(trust: &TrustRoots, allow_private: bool) -> anyhow::Result<reqwest
 /// organisation's oldest messages first, never more than its free in-flight
 /// slots. The candidates are read first, then leased with a guarded UPDATE
 /// (it re-checks each row, so two replicas never lease one message).
-async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed>> {
-    let now = state.clock.now_ms();
-    let lease_until = super::lease_until(state, now);
-    super::give_up_overdue(state, super::RetriedQueue::WebhookDeliveries, now).await?;
+async fn claim_due(ctx: &JobCtx, limit: usize) -> anyhow::Result<Vec<Claimed>> {
+    let now = ctx.clock.now_ms();
+    let lease_until = ctx.lease_until(now);
+    super::give_up_overdue(ctx, super::RetriedQueue::WebhookDeliveries, now).await?;
     let candidates: Vec<(String,)> = sqlx::query_as(&format!(
         "WITH in_flight AS ( \
              SELECT organisation_id, COUNT(*) AS leased FROM webhook_deliveries \
@@ -120,7 +120,7 @@ async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed
     ))
     .bind(now)
     .bind(PER_ORGANISATION_IN_FLIGHT)
-    .fetch_all(state.db.pool())
+    .fetch_all(ctx.db.pool())
     .await?;
     if candidates.is_empty() {
         return Ok(Vec::new());
@@ -140,7 +140,7 @@ async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Claimed
         claim = claim.bind(id);
     }
     let rows: Vec<(String, String, String, i64, i64)> =
-        claim.fetch_all(&mut *state.db.writer().await?).await?;
+        claim.fetch_all(&mut *ctx.db.writer().await?).await?;
     Ok(rows
         .into_iter()
         .map(
@@ -189,32 +189,32 @@ impl Attempt {
 
 #[tracing::instrument(skip_all, fields(message_id = message.id))]
 async fn deliver(
-    state: &AppState,
+    ctx: &JobCtx,
     client: &reqwest::Client,
     message: &Claimed,
 ) -> anyhow::Result<()> {
-    let Some(target) = endpoint::signing_target(state, &message.organisation_id).await? else {
+    let Some(target) = endpoint::signing_target(ctx, &message.organisation_id).await? else {
         let attempt = Attempt::refused(
             String::new(),
             "The organisation has no webhook endpoint any more.".into(),
         );
-        return finish(state, message, &attempt, true).await;
+        return finish(ctx, message, &attempt, true).await;
     };
     let url = match reqwest::Url::parse(&target.url) {
         Ok(url) => url,
         Err(_) => {
             let attempt = Attempt::refused(target.url, "The endpoint URL is not valid.".into());
-            return finish(state, message, &attempt, false).await;
+            return finish(ctx, message, &attempt, false).await;
         }
     };
-    if !state.settings.webhook_allow_private {
+    if !ctx.settings.webhook_allow_private {
         // IP literals never reach the resolver hook, so they are checked here.
         if let Err(forbidden) = address_policy::check_literal_host(&url) {
             let attempt = Attempt::refused(target.url, refusal(&forbidden));
-            return finish(state, message, &attempt, false).await;
+            return finish(ctx, message, &attempt, false).await;
         }
     }
-    let timestamp = state.clock.now().unix_timestamp();
+    let timestamp = ctx.clock.now().unix_timestamp();
     let signature = signature_header(&target.secrets, &message.id, timestamp, &message.payload);
     let started = Instant::now();
     let sent = client
@@ -230,7 +230,7 @@ async fn deliver(
         Ok(response) => {
             let status = response.status();
             let retry_after_ms = matches!(status.as_u16(), 429 | 503)
-                .then(|| retry_after_ms(response.headers(), state.clock.now()))
+                .then(|| retry_after_ms(response.headers(), ctx.clock.now()))
                 .flatten();
             let response_body = match read_at_most(response, MAX_RESPONSE_BYTES).await {
                 Ok(BoundedBody::Complete(bytes) | BoundedBody::Truncated(bytes)) => {
@@ -258,14 +258,14 @@ async fn deliver(
     };
     if attempt.response_status == Some(410) {
         let reason = "The endpoint answered 410 Gone: nothing is sent until it is saved again.";
-        if endpoint::disable(state, &message.organisation_id, reason).await? {
+        if endpoint::disable(ctx, &message.organisation_id, reason).await? {
             tracing::warn!(
                 organisation_id = message.organisation_id,
                 "webhook endpoint answered 410 Gone; disabled until an admin saves it again"
             );
         }
     }
-    finish(state, message, &attempt, false).await
+    finish(ctx, message, &attempt, false).await
 }
 
 /// `Retry-After` in seconds or as an HTTP date, in milliseconds from `now`.
@@ -312,12 +312,12 @@ fn describe(error: &reqwest::Error) -> String {
 
 /// Records the attempt and decides: delivered, try again later, or give up.
 async fn finish(
-    state: &AppState,
+    ctx: &JobCtx,
     message: &Claimed,
     attempt: &Attempt,
     give_up: bool,
 ) -> anyhow::Result<()> {
-    let now = state.clock.now_ms();
+    let now = ctx.clock.now_ms();
     let attempts = message.attempts + 1;
     let (next_state, next_attempt_at) = if attempt.succeeded() {
         ("DELIVERED", None)
@@ -336,7 +336,7 @@ async fn finish(
             None => ("FAILED", None),
         }
     };
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = ctx.db.begin_write().await?;
     let updated = sqlx::query(
         "UPDATE webhook_deliveries SET state = $1, attempts = $2, next_attempt_at = $3, lease_until = NULL, \
            delivered_at = $4, last_response_status = $5, last_error = $6 \

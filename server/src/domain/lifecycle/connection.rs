@@ -10,20 +10,20 @@ use super::events::{
 };
 use crate::domain::credentials::secrets::seal_token;
 use crate::domain::credentials::store::{CredentialRow, COLUMNS};
-use crate::http::state::AppState;
+use crate::domain::ctx::Ctx;
 use crate::infra::clock::{from_ms, to_ms};
 use crate::infra::utility::{CodeSent, MfaChallenge, SessionToken};
 
 /// The utility wants a code: store the challenge and ask for a method (and
 /// end the login request made at `ends_login`, when it did so).
 pub async fn start_challenge(
-    state: &AppState,
+    ctx: &Ctx,
     row: &CredentialRow,
     challenge: &MfaChallenge,
     ends_login: Option<i64>,
     actor: &str,
 ) -> anyhow::Result<bool> {
-    let now = state.clock.now_ms();
+    let now = ctx.clock.now_ms();
     let options: Vec<MfaOption> = challenge
         .options
         .iter()
@@ -55,7 +55,7 @@ pub async fn start_challenge(
     )
     .ending_login(ends_login);
     Ok(
-        transition_alone(&state.db, &change, &challenge_columns, None, now)
+        transition_alone(&ctx.db, &change, &challenge_columns, None, now)
             .await?
             .is_some(),
     )
@@ -67,13 +67,13 @@ pub async fn start_challenge(
 /// `ends_login`, when the login worker connected it. The credential as
 /// connected, when this call connected it.
 pub async fn complete_connection(
-    state: &AppState,
+    ctx: &Ctx,
     row: &CredentialRow,
     session: &SessionToken,
     ends_login: Option<i64>,
     actor: &str,
 ) -> anyhow::Result<Option<CredentialRow>> {
-    let now = state.clock.now_ms();
+    let now = ctx.clock.now_ms();
     // A stated expiry, or (the utility says nothing) one predicted from the
     // lives of its recent tokens, or none while there is no history.
     let (expires_at, predicted, message) = match session.expires_at {
@@ -86,7 +86,7 @@ pub async fn complete_connection(
             (Some(at), false, message)
         }
         None => {
-            let mut connection = state.db.pool().acquire().await?;
+            let mut connection = ctx.db.pool().acquire().await?;
             match crate::http::lifetimes::predicted_life(&mut connection, &row.utility_id, now)
                 .await?
             {
@@ -116,7 +116,7 @@ pub async fn complete_connection(
         actor,
         message,
     };
-    let sealed = seal_token(&state.keyring, &row.id, &session.secret);
+    let sealed = seal_token(&ctx.keyring, &row.id, &session.secret);
     let session_columns = AlsoWrite::columns(
         "sealed_session_token = $6, token_expires_at = $7, mfa_challenge_id = NULL, \
          mfa_options = NULL, mfa_method = NULL, mfa_destination = NULL, mfa_code_expires_at = NULL, \
@@ -133,7 +133,7 @@ pub async fn complete_connection(
     .ending_login(ends_login);
     let waiting_sessions = super::sessions::complete_waiting(&row.id, now);
     let connected = transition_alone(
-        &state.db,
+        &ctx.db,
         &change,
         &session_columns,
         Some(&waiting_sessions),
@@ -142,7 +142,7 @@ pub async fn complete_connection(
     .await?;
     if connected.is_some() {
         // The first sync runs right away.
-        state.wakeups.syncs.notify_one();
+        ctx.wakeups.syncs.notify_one();
     }
     Ok(connected)
 }
@@ -152,13 +152,13 @@ pub async fn complete_connection(
 /// expiry remembered. The credential as this left it; None when it had moved
 /// on (or was deactivated) meanwhile.
 pub async fn code_sent(
-    state: &AppState,
+    ctx: &Ctx,
     row: &CredentialRow,
     method: MfaMethod,
     sent: &CodeSent,
     actor: &str,
 ) -> Result<Option<CredentialRow>, sqlx::Error> {
-    let now = state.clock.now_ms();
+    let now = ctx.clock.now_ms();
     let message = format!("Code sent by {} to {}.", method.label(), sent.destination);
     let code_expires_at = to_ms(sent.code_expires_at);
     if row.status_detail == StatusDetail::MultiFactorAuthenticationMethodRequired {
@@ -177,7 +177,7 @@ pub async fn code_sent(
                 Value::Integer(Some(code_expires_at)),
             ],
         );
-        return transition_alone(&state.db, &change, &sent_columns, None, now).await;
+        return transition_alone(&ctx.db, &change, &sent_columns, None, now).await;
     }
     let event = NewEvent {
         credential_id: &row.id,
@@ -187,7 +187,7 @@ pub async fn code_sent(
         actor,
         message: &message,
     };
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = ctx.db.begin_write().await?;
     record_event(&mut tx, &event, now).await?;
     let updated = sqlx::query(&format!(
         "UPDATE credentials SET {} WHERE id = $5 AND deactivated_at IS NULL RETURNING {COLUMNS}",
@@ -217,13 +217,13 @@ fn code_sent_columns(first: usize, now: &str) -> String {
 /// A wrong code (already counted when its check was claimed): the check is
 /// over, MFA_CODE_REJECTED with the attempts `left` on the timeline.
 pub async fn wrong_code(
-    state: &AppState,
+    ctx: &Ctx,
     row: &CredentialRow,
     left: i64,
     actor: &str,
 ) -> Result<(), sqlx::Error> {
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin_write().await?;
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.db.begin_write().await?;
     sqlx::query(
         "UPDATE credentials SET mfa_in_flight_until = NULL, mfa_last_activity_at = $1 WHERE id = $2",
     )
@@ -247,7 +247,7 @@ pub async fn wrong_code(
 /// Ends the verification as MULTI_FACTOR_AUTHENTICATION_FAILED and forgets
 /// the challenge; false when the credential had moved on meanwhile.
 pub async fn fail_verification(
-    state: &AppState,
+    ctx: &Ctx,
     row: &CredentialRow,
     actor: &str,
     message: &str,
@@ -264,11 +264,11 @@ pub async fn fail_verification(
         Vec::new(),
     );
     Ok(transition_alone(
-        &state.db,
+        &ctx.db,
         &change,
         &forget_challenge,
         None,
-        state.clock.now_ms(),
+        ctx.clock.now_ms(),
     )
     .await?
     .is_some())

@@ -8,14 +8,13 @@ use super::events::{
     record_event, transition, transition_alone, AlsoWrite, EventKind, NewEvent, Transition,
 };
 use crate::domain::credentials::store::CredentialRow;
-use crate::http::state::AppState;
-use crate::jobs::lease_until;
+use crate::domain::ctx::Ctx;
 
 /// Claims up to `limit` of the oldest requested logins whose lease is free:
 /// each credential's id and when its login was requested.
-pub async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<(String, i64)>> {
-    let now = state.clock.now_ms();
-    let skip_locked = state.db.skip_locked();
+pub async fn claim_due(ctx: &Ctx, limit: usize) -> anyhow::Result<Vec<(String, i64)>> {
+    let now = ctx.clock.now_ms();
+    let skip_locked = ctx.db.skip_locked();
     let claimed: Vec<(String, i64)> = sqlx::query_as(&format!(
         "UPDATE credentials SET login_lease_until = $1, login_attempts = login_attempts + 1 \
          WHERE id IN (SELECT id FROM credentials WHERE login_requested_at IS NOT NULL \
@@ -24,16 +23,16 @@ pub async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<(St
            AND (login_lease_until IS NULL OR login_lease_until <= $2) \
          RETURNING id, login_requested_at"
     ))
-    .bind(lease_until(state, now))
+    .bind(ctx.lease_until(now))
     .bind(now)
-    .fetch_all(&mut *state.db.writer().await?)
+    .fetch_all(&mut *ctx.db.writer().await?)
     .await?;
     Ok(claimed)
 }
 
 /// Ends the request (unless a newer one arrived meanwhile).
 pub async fn finish_request(
-    state: &AppState,
+    ctx: &Ctx,
     credential_id: &str,
     requested_at: i64,
 ) -> anyhow::Result<()> {
@@ -43,7 +42,7 @@ pub async fn finish_request(
     )
     .bind(credential_id)
     .bind(requested_at)
-    .execute(&mut *state.db.writer().await?)
+    .execute(&mut *ctx.db.writer().await?)
     .await?;
     Ok(())
 }
@@ -52,7 +51,7 @@ pub async fn finish_request(
 /// with `to`, and the request ends. False when the credential had moved on
 /// meanwhile (nothing written).
 pub async fn failed(
-    state: &AppState,
+    ctx: &Ctx,
     row: &CredentialRow,
     to: StatusDetail,
     message: &str,
@@ -67,8 +66,8 @@ pub async fn failed(
         message: message.to_owned(),
     };
     let ends_login = AlsoWrite::default().ending_login(Some(requested_at));
-    let now = state.clock.now_ms();
-    Ok(transition_alone(&state.db, &change, &ends_login, None, now)
+    let now = ctx.clock.now_ms();
+    Ok(transition_alone(&ctx.db, &change, &ends_login, None, now)
         .await?
         .is_some())
 }
@@ -76,15 +75,15 @@ pub async fn failed(
 /// The utility is not answering: show PROVIDER_WEBSITE_INACCESSIBLE and try
 /// again after a growing pause (30 s, 1, 2, 4 min), up to `max_attempts`.
 pub async fn unanswered(
-    state: &AppState,
+    ctx: &Ctx,
     row: &CredentialRow,
     attempts: i64,
     max_attempts: i64,
     reason: &str,
     actor: &str,
 ) -> anyhow::Result<()> {
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin_write().await?;
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.db.begin_write().await?;
     if row.status_detail != StatusDetail::ProviderWebsiteInaccessible {
         let change = Transition {
             credential_id: &row.id,

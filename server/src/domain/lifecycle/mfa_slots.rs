@@ -5,13 +5,10 @@
 //! (two correct codes cannot both complete). A call that did not reach a
 //! decision (the utility timed out or failed) gives its slot back.
 
-use shared::i18n::Language;
 use shared::{MfaMethod, StatusDetail};
 
 use crate::domain::credentials::store::CredentialRow;
-use crate::http::connect::session::{MAX_SENDS, MAX_WRONG_CODES};
-use crate::http::error::ApiError;
-use crate::http::state::AppState;
+use crate::domain::ctx::Ctx;
 
 /// How long a claimed utility call may run before its claim lapses.
 const IN_FLIGHT_MS: i64 = 30_000;
@@ -22,6 +19,10 @@ pub const RESEND_COOLDOWN_MS: i64 = 30_000;
 pub const CODE_CHECKS_PER_DAY: i64 = 100;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// Codes that can be sent in one verification attempt (the first and the resends).
+pub const MAX_SENDS: i64 = 4;
+/// Wrong codes allowed in one verification attempt.
+pub const MAX_WRONG_CODES: i64 = 5;
 /// Connection attempts an end-user may start for one credential per hour and per day.
 pub const ATTEMPTS_PER_HOUR: i64 = 5;
 pub const ATTEMPTS_PER_DAY: i64 = 20;
@@ -31,13 +32,12 @@ const HOUR_MS: i64 = 60 * 60 * 1000;
 /// the credential reached its hourly or daily ceiling (a reconnect loop would
 /// otherwise have the utility send codes without end).
 pub async fn claim_login_attempt(
-    state: &AppState,
+    ctx: &Ctx,
     tx: &mut sqlx::AnyConnection,
     credential_id: &str,
-    language: Language,
-) -> Result<(), ApiError> {
-    let now = state.clock.now_ms();
-    state
+) -> Result<(), NotClaimed> {
+    let now = ctx.clock.now_ms();
+    ctx
         .db
         .lock_row(
             tx,
@@ -64,10 +64,7 @@ pub async fn claim_login_attempt(
         None
     };
     if let Some(retry_after_ms) = refusal {
-        return Err(ApiError::rate_limited(
-            language.connect_too_often(),
-            retry_after_ms,
-        ));
+        return Err(NotClaimed::Refused(Refusal::ConnectingTooOften { retry_after_ms }));
     }
     sqlx::query(&login_attempt_sql("$1", "$2"))
         .bind(credential_id)
@@ -103,25 +100,17 @@ pub enum Refusal {
     Cooldown { retry_after_ms: i64 },
     /// The credential's daily ceiling of code checks was reached.
     DailyCeiling { retry_after_ms: i64 },
+    /// The credential's hourly or daily ceiling of connection attempts was reached.
+    ConnectingTooOften { retry_after_ms: i64 },
 }
 
-impl Refusal {
-    /// The refusal as Connect shows it, in Connect's language.
-    pub fn into_api_error(self, language: Language) -> ApiError {
-        match self {
-            Refusal::NotExpected => ApiError::Conflict(language.code_not_expected().into()),
-            Refusal::InFlight => ApiError::Conflict(language.request_in_flight().into()),
-            Refusal::CodeExpired => ApiError::Conflict(language.code_expired().into()),
-            Refusal::AttemptsUsed => ApiError::Conflict(language.too_many_wrong_codes().into()),
-            Refusal::SendsUsed => ApiError::TooManyRequests(language.no_more_sends().into()),
-            Refusal::Cooldown { retry_after_ms } => {
-                ApiError::rate_limited(language.code_just_sent(), retry_after_ms)
-            }
-            Refusal::DailyCeiling { retry_after_ms } => {
-                ApiError::rate_limited(language.daily_code_ceiling(), retry_after_ms)
-            }
-        }
-    }
+/// Why a slot or an attempt was not claimed.
+#[derive(Debug, thiserror::Error)]
+pub enum NotClaimed {
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
 }
 
 /// The day window's columns after counting one more code check at `now`.
@@ -132,11 +121,10 @@ const COUNT_IN_DAY: &str = "mfa_day_code_checks = CASE WHEN mfa_day_started_at I
 
 /// Claims one code check of `row`'s verification.
 pub async fn claim_code_check(
-    state: &AppState,
+    ctx: &Ctx,
     row: &CredentialRow,
-    language: Language,
-) -> Result<(), ApiError> {
-    let now = state.clock.now_ms();
+) -> Result<(), NotClaimed> {
+    let now = ctx.clock.now_ms();
     let claimed = sqlx::query(&format!(
         "UPDATE credentials SET mfa_wrong_codes = mfa_wrong_codes + 1, mfa_in_flight_until = $2 + {IN_FLIGHT_MS}, \
            mfa_last_activity_at = $2, {COUNT_IN_DAY} \
@@ -149,14 +137,14 @@ pub async fn claim_code_check(
     .bind(&row.id)
     .bind(now)
     .bind(StatusDetail::MultiFactorAuthenticationCodeRequired.as_str())
-    .execute(&mut *state.db.writer().await?)
+    .execute(&mut *ctx.db.writer().await?)
     .await?;
     if claimed.rows_affected() == 1 {
         return Ok(());
     }
-    Err(why_refused(state, &row.id, now, true)
-        .await?
-        .into_api_error(language))
+    Err(NotClaimed::Refused(
+        why_refused(ctx, &row.id, now, true).await?,
+    ))
 }
 
 /// Claims one send by `method`. Sending by the method of the last send is a
@@ -164,12 +152,11 @@ pub async fn claim_code_check(
 /// method again), and waits for the cooldown (case 41); another method may
 /// be chosen at once.
 pub async fn claim_send(
-    state: &AppState,
+    ctx: &Ctx,
     row: &CredentialRow,
     method: MfaMethod,
-    language: Language,
-) -> Result<(), ApiError> {
-    let now = state.clock.now_ms();
+) -> Result<(), NotClaimed> {
+    let now = ctx.clock.now_ms();
     let claimed = sqlx::query(&format!(
         "UPDATE credentials SET mfa_sends = mfa_sends + 1, mfa_in_flight_until = $2 + {IN_FLIGHT_MS}, \
            mfa_last_activity_at = $2 \
@@ -184,29 +171,29 @@ pub async fn claim_send(
     .bind(StatusDetail::MultiFactorAuthenticationMethodRequired.as_str())
     .bind(StatusDetail::MultiFactorAuthenticationCodeRequired.as_str())
     .bind(method.wire_name())
-    .execute(&mut *state.db.writer().await?)
+    .execute(&mut *ctx.db.writer().await?)
     .await?;
     if claimed.rows_affected() == 1 {
         return Ok(());
     }
-    Err(why_refused(state, &row.id, now, false)
-        .await?
-        .into_api_error(language))
+    Err(NotClaimed::Refused(
+        why_refused(ctx, &row.id, now, false).await?,
+    ))
 }
 
 /// The utility decided (a wrong code, a code sent): the slot stays used and
 /// the next call may go.
-pub async fn release(state: &AppState, credential_id: &str) -> Result<(), sqlx::Error> {
+pub async fn release(ctx: &Ctx, credential_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE credentials SET mfa_in_flight_until = NULL WHERE id = $1")
         .bind(credential_id)
-        .execute(&mut *state.db.writer().await?)
+        .execute(&mut *ctx.db.writer().await?)
         .await?;
     Ok(())
 }
 
 /// The utility did not decide (timeout, outage): the code check is given back.
 pub async fn give_back_code_check(
-    state: &AppState,
+    ctx: &Ctx,
     credential_id: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -215,26 +202,26 @@ pub async fn give_back_code_check(
          WHERE id = $1 AND mfa_wrong_codes > 0 AND mfa_day_code_checks > 0",
     )
     .bind(credential_id)
-    .execute(&mut *state.db.writer().await?)
+    .execute(&mut *ctx.db.writer().await?)
     .await?;
     Ok(())
 }
 
 /// The utility did not decide: the send is given back.
-pub async fn give_back_send(state: &AppState, credential_id: &str) -> Result<(), sqlx::Error> {
+pub async fn give_back_send(ctx: &Ctx, credential_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE credentials SET mfa_sends = mfa_sends - 1, mfa_in_flight_until = NULL \
          WHERE id = $1 AND mfa_sends > 0",
     )
     .bind(credential_id)
-    .execute(&mut *state.db.writer().await?)
+    .execute(&mut *ctx.db.writer().await?)
     .await?;
     Ok(())
 }
 
 /// Reads the row again to say why a claim found nothing to update.
 async fn why_refused(
-    state: &AppState,
+    ctx: &Ctx,
     credential_id: &str,
     now: i64,
     code_check: bool,
@@ -254,7 +241,7 @@ async fn why_refused(
            mfa_last_send_at, mfa_day_started_at, mfa_day_code_checks FROM credentials WHERE id = $1",
     )
     .bind(credential_id)
-    .fetch_optional(state.db.pool())
+    .fetch_optional(ctx.db.pool())
     .await?;
     let Some((detail, expires, wrong, sends, in_flight, last_send, day_start, day_checks)) = row
     else {

@@ -77,6 +77,9 @@ mod tests {
                 }
             }
         }
-        assert!(writers.is_empty(), "outside src/domain/lifecycle: {writers:#?}");
+        assert!(
+            writers.is_empty(),
+            "outside src/domain/lifecycle: {writers:#?}"
+        );
     }
 }

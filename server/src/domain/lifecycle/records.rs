@@ -14,7 +14,7 @@ use crate::domain::credentials::store::CredentialRow;
 use crate::domain::webhooks::outbox::CredentialRef;
 use crate::http::credentials::ValidatedCredential;
 use crate::http::error::ApiError;
-use crate::http::state::AppState;
+use crate::domain::ctx::Ctx;
 use crate::infra::store;
 use crate::infra::tokens;
 
@@ -43,13 +43,13 @@ pub async fn request_login(
 /// caller wakes the login worker once it has read what it answers, so the
 /// answer shows CONNECTING rather than a login that already went further.
 pub async fn insert_credential(
-    state: &AppState,
+    ctx: &Ctx,
     organisation_id: &str,
     new: &ValidatedCredential,
     actor: &str,
 ) -> Result<String, ApiError> {
-    let creation = Creation::new(state, organisation_id, new, actor);
-    let mut tx = state.db.begin_write_in_line().await?;
+    let creation = Creation::new(ctx, organisation_id, new, actor);
+    let mut tx = ctx.db.begin_write_in_line().await?;
     let sql = tx.begin_with(&store::together(&tx, &creation.statements()));
     let sql = tx.commit_with(&sql);
     tx.commit_after(creation.bind(&sql)).await?;
@@ -62,13 +62,13 @@ pub async fn insert_credential(
 /// None when the session had a credential already (a double submit lost the
 /// race): nothing is written.
 pub async fn insert_credential_for_session(
-    state: &AppState,
+    ctx: &Ctx,
     session_id: &str,
     organisation_id: &str,
     new: &ValidatedCredential,
     actor: &str,
 ) -> Result<Option<CredentialRow>, ApiError> {
-    let creation = Creation::new(state, organisation_id, new, actor);
+    let creation = Creation::new(ctx, organisation_id, new, actor);
     let mut statements = creation.statements();
     // $1 is the credential's id, $9 the time, $21 the session's id.
     statements.push(mfa_slots::login_attempt_sql("$1", "$9"));
@@ -77,7 +77,7 @@ pub async fn insert_credential_for_session(
          WHERE id = $21 AND credential_id IS NULL RETURNING id"
             .to_owned(),
     );
-    let mut tx = state.db.begin_write_in_line().await?;
+    let mut tx = ctx.db.begin_write_in_line().await?;
     let sql = tx.begin_with(&store::together(&tx, &statements));
     let attached = creation
         .bind(&sql)
@@ -105,14 +105,14 @@ struct Creation<'a> {
 
 impl<'a> Creation<'a> {
     fn new(
-        state: &AppState,
+        ctx: &Ctx,
         organisation_id: &'a str,
         new: &'a ValidatedCredential,
         actor: &'a str,
     ) -> Creation<'a> {
         let id = tokens::new_id("cred");
         Creation {
-            sealed_password: secrets::seal_password(&state.keyring, &id, &new.password),
+            sealed_password: secrets::seal_password(&ctx.keyring, &id, &new.password),
             message: format!(
                 "Credential for {} at {} created; connecting.",
                 new.username.as_str(),
@@ -122,7 +122,7 @@ impl<'a> Creation<'a> {
             organisation_id,
             new,
             actor,
-            now: state.clock.now_ms(),
+            now: ctx.clock.now_ms(),
         }
     }
 
@@ -225,13 +225,13 @@ pub async fn change_correlation_id(
 /// caller reconnects: see [`request_login`].
 pub async fn change_password(
     connection: &mut sqlx::AnyConnection,
-    state: &AppState,
+    ctx: &Ctx,
     row: &CredentialRow,
     password: &Password,
     actor: &str,
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
-    store_password(connection, state, &row.id, password, now_ms).await?;
+    store_password(connection, ctx, &row.id, password, now_ms).await?;
     let event = NewEvent {
         credential_id: &row.id,
         organisation_id: &row.organisation_id,
@@ -246,14 +246,14 @@ pub async fn change_password(
 /// Seals and stores the password (the end-user's correction in Connect).
 pub async fn store_password(
     connection: &mut sqlx::AnyConnection,
-    state: &AppState,
+    ctx: &Ctx,
     credential_id: &str,
     password: &Password,
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE credentials SET sealed_password = $1, updated_at = $2 WHERE id = $3")
         .bind(secrets::seal_password(
-            &state.keyring,
+            &ctx.keyring,
             credential_id,
             password,
         ))
@@ -267,7 +267,7 @@ pub async fn store_password(
 /// The end-user corrected the whole login after INVALID_CREDENTIALS.
 pub async fn replace_login(
     connection: &mut sqlx::AnyConnection,
-    state: &AppState,
+    ctx: &Ctx,
     credential_id: &str,
     utility_id: &str,
     username: &str,
@@ -283,7 +283,7 @@ pub async fn replace_login(
     .bind(credential_id)
     .execute(&mut *connection)
     .await?;
-    store_password(connection, state, credential_id, password, now_ms).await
+    store_password(connection, ctx, credential_id, password, now_ms).await
 }
 
 /// Deactivates: no more syncing, both sealed secrets destroyed, open Connect

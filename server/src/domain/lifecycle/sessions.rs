@@ -7,7 +7,7 @@ use shared::credentials::Owner;
 use time::Duration;
 
 use super::events::{FollowUp, Value};
-use crate::http::state::AppState;
+use crate::domain::ctx::Ctx;
 use crate::infra::clock::from_ms;
 use crate::infra::tokens;
 
@@ -29,12 +29,12 @@ pub struct NewSession<'a> {
 /// Opens a Connect session; only the hash of its token is stored.
 pub async fn open(
     connection: &mut sqlx::AnyConnection,
-    state: &AppState,
+    ctx: &Ctx,
     new: NewSession<'_>,
 ) -> Result<ConnectToken, sqlx::Error> {
     let token = tokens::generate("gct_");
     let id = tokens::new_id("cs");
-    let now = state.clock.now_ms();
+    let now = ctx.clock.now_ms();
     let expires_at = now + new.lifetime.whole_milliseconds() as i64;
     sqlx::query(
         "INSERT INTO connect_sessions (id, token_hash, organisation_id, purpose, credential_id, utility_id, \
@@ -59,7 +59,7 @@ pub async fn open(
     Ok(ConnectToken {
         id,
         purpose: new.purpose,
-        url: state.settings.absolute_url(&format!("/connect/{token}")),
+        url: ctx.settings.absolute_url(&format!("/connect/{token}")),
         token,
         credential_id: new.credential_id.map(str::to_owned),
         created_at: from_ms(now),

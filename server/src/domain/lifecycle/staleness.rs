@@ -10,7 +10,7 @@ use sqlx::AnyConnection;
 use super::events::{record_event, record_event_and_notify, EventKind, NewEvent};
 use crate::domain::credentials::store::CredentialRow;
 use crate::domain::webhooks::outbox::{self, CredentialRef};
-use crate::http::state::AppState;
+use crate::domain::ctx::Ctx;
 use crate::infra::clock::readable;
 
 /// A credential the check flagged.
@@ -29,17 +29,17 @@ pub const BATCH: usize = 1000;
 
 /// Flags up to [`BATCH`] credentials that went stale, each with its event and
 /// webhook; returns how many.
-pub async fn flag_batch(state: &AppState, actor: &str) -> anyhow::Result<usize> {
-    let now = state.clock.now_ms();
-    let cutoff = now - state.settings.jobs.stale_after.whole_milliseconds() as i64;
-    let skip_locked = state.db.skip_locked();
+pub async fn flag_batch(ctx: &Ctx, actor: &str) -> anyhow::Result<usize> {
+    let now = ctx.clock.now_ms();
+    let cutoff = now - ctx.settings.jobs.stale_after.whole_milliseconds() as i64;
+    let skip_locked = ctx.db.skip_locked();
     let syncable = StatusDetail::ALL
         .into_iter()
         .filter(|detail| detail.is_syncable())
         .map(|detail| format!("'{detail}'"))
         .collect::<Vec<_>>()
         .join(", ");
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = ctx.db.begin_write().await?;
     let flagged: Vec<FlaggedRow> = sqlx::query_as(&format!(
         "UPDATE credentials SET stale_since = $1 \
          WHERE id IN (SELECT id FROM credentials WHERE stale_since IS NULL AND deactivated_at IS NULL \

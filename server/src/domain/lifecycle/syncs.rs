@@ -14,10 +14,9 @@ use super::events::{
 use crate::domain::credentials::store::CredentialRow;
 use crate::domain::sync::storage;
 use crate::domain::sync::{SyncOutcome, INACCESSIBLE_AFTER};
-use crate::http::state::AppState;
+use crate::domain::ctx::Ctx;
 use crate::infra::store;
 use crate::infra::utility::{Account, Statement, UtilityError};
-use crate::jobs::lease_until;
 
 /// What the sync's UPDATE returns its row as (see [`stored`]).
 const STALE_SINCE: &str = "stale_since";
@@ -27,13 +26,13 @@ const MAX_RETRY_PAUSE_MS: i64 = 60 * 60 * 1000;
 
 /// Stores what is new, schedules the next sync, and tells about new data.
 pub async fn stored(
-    state: &AppState,
+    ctx: &Ctx,
     row: &CredentialRow,
     accounts: &[Account],
     statements: &[Statement],
     actor: &str,
 ) -> anyhow::Result<SyncOutcome> {
-    let now = state.clock.now_ms();
+    let now = ctx.clock.now_ms();
     let writes = storage::Writes::new(&row.id, accounts, statements, now);
     // One trip: the BEGIN, the credential's UPDATE and what of the accounts and
     // statements fits with it, all returning `(kind, value)` rows. The UPDATE
@@ -47,11 +46,11 @@ pub async fn stored(
     let leading = writes.leading(4);
     let carried = leading.len();
     parts.extend(leading);
-    let mut tx = state.db.begin_write_in_line().await?;
+    let mut tx = ctx.db.begin_write_in_line().await?;
     let sql = tx.begin_with(&store::together_returning(&tx, &parts));
     let query = sqlx::query_as(&sql)
         .bind(now)
-        .bind(now + state.settings.next_sync_delay_ms())
+        .bind(now + ctx.settings.next_sync_delay_ms())
         .bind(&row.id);
     let returned = writes
         .bind_leading(carried, query)
@@ -142,13 +141,13 @@ fn event<'a>(
 /// once it has gone on for a while, and try again after a growing pause
 /// (1, 2, 4 … minutes, at most an hour). Returns the failures in a row.
 pub async fn retry_later(
-    state: &AppState,
+    ctx: &Ctx,
     row: &CredentialRow,
     error: &UtilityError,
     actor: &str,
 ) -> anyhow::Result<i64> {
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin_write().await?;
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.db.begin_write().await?;
     let (failures,): (i64,) = sqlx::query_as(
         "UPDATE credentials SET sync_failures = sync_failures + 1 WHERE id = $1 RETURNING sync_failures",
     )
@@ -190,12 +189,12 @@ pub async fn retry_later(
 }
 
 /// Nothing to sync any more: take the credential off the schedule.
-pub async fn unschedule(state: &AppState, credential_id: &str) -> Result<(), sqlx::Error> {
+pub async fn unschedule(ctx: &Ctx, credential_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE credentials SET next_sync_at = NULL, sync_lease_until = NULL WHERE id = $1",
     )
     .bind(credential_id)
-    .execute(&mut *state.db.writer().await?)
+    .execute(&mut *ctx.db.writer().await?)
     .await?;
     Ok(())
 }
@@ -206,12 +205,12 @@ const TOKEN_REJECTED: &str = "The utility rejected the session token: it has exp
 /// destroys the token. Returns whether this call made the change (false if
 /// another sync or the sweep already did).
 pub async fn mark_refresh_required(
-    state: &AppState,
+    ctx: &Ctx,
     row: &CredentialRow,
     actor: &str,
 ) -> Result<bool, sqlx::Error> {
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin_write().await?;
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.db.begin_write().await?;
     let change = Transition {
         credential_id: &row.id,
         from: row.status_detail,
@@ -232,30 +231,30 @@ pub async fn mark_refresh_required(
     }
     tx.commit().await?;
     if changed {
-        state.wakeups.notices.notify_one();
+        ctx.wakeups.notices.notify_one();
     }
     Ok(changed)
 }
 
 /// Extends the lease of a sync still running (a finished one has none left to extend).
-pub async fn renew_lease(state: &AppState, credential_id: &str) -> Result<(), sqlx::Error> {
-    let lease_until = lease_until(state, state.clock.now_ms());
+pub async fn renew_lease(ctx: &Ctx, credential_id: &str) -> Result<(), sqlx::Error> {
+    let lease_until = ctx.lease_until(ctx.clock.now_ms());
     sqlx::query(
         "UPDATE credentials SET sync_lease_until = $1 WHERE id = $2 AND sync_lease_until IS NOT NULL",
     )
     .bind(lease_until)
     .bind(credential_id)
-    .execute(&mut *state.db.writer().await?)
+    .execute(&mut *ctx.db.writer().await?)
     .await?;
     Ok(())
 }
 
 /// Claims up to `limit` credentials whose sync is due. Credentials of a
 /// utility with an open incident wait: the incident watch probes it instead.
-pub async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<String>> {
-    let now = state.clock.now_ms();
-    let lease_until = lease_until(state, now);
-    let skip_locked = state.db.skip_locked();
+pub async fn claim_due(ctx: &Ctx, limit: usize) -> anyhow::Result<Vec<String>> {
+    let now = ctx.clock.now_ms();
+    let lease_until = ctx.lease_until(now);
+    let skip_locked = ctx.db.skip_locked();
     let claimed: Vec<(String,)> = sqlx::query_as(&format!(
         "UPDATE credentials SET sync_lease_until = $1 \
          WHERE id IN (SELECT id FROM credentials WHERE next_sync_at <= $2 \
@@ -267,7 +266,7 @@ pub async fn claim_due(state: &AppState, limit: usize) -> anyhow::Result<Vec<Str
     ))
     .bind(lease_until)
     .bind(now)
-    .fetch_all(&mut *state.db.writer().await?)
+    .fetch_all(&mut *ctx.db.writer().await?)
     .await?;
     Ok(claimed.into_iter().map(|(id,)| id).collect())
 }

@@ -7,3 +7,4 @@
 pub mod messages;
 pub mod notices;
 pub mod outbox;
+pub mod unsubscribe;

@@ -28,8 +28,9 @@ use crate::domain::lifecycle::records::ContactSource;
 use crate::domain::lifecycle::sessions::{self, NewSession};
 use crate::domain::webhooks::outbox::{self as webhooks, CredentialRef};
 use crate::http::connect::links::UPDATE_LINK_LIFETIME;
-use crate::http::state::AppState;
-use crate::http::unsubscribe;
+use crate::domain::ctx::Ctx;
+use crate::infra::utility::catalog::UtilityCatalog;
+use crate::domain::mail::unsubscribe;
 use crate::infra::clock::from_ms;
 use crate::infra::store::LockedTable;
 
@@ -102,11 +103,11 @@ pub async fn stop_for_contact(
 }
 
 /// One run of the notice job: start the sequences due, then send the reminders due.
-pub async fn run_once(state: &AppState) -> anyhow::Result<usize> {
-    let started = start_due(state).await?;
-    let reminded = remind_due(state).await?;
+pub async fn run_once(ctx: &Ctx, utilities: &UtilityCatalog) -> anyhow::Result<usize> {
+    let started = start_due(ctx, utilities).await?;
+    let reminded = remind_due(ctx, utilities).await?;
     if started + reminded > 0 {
-        state.wakeups.mail.notify_one();
+        ctx.wakeups.mail.notify_one();
     }
     Ok(started + reminded)
 }
@@ -126,9 +127,9 @@ type Candidate = (
     String,
 );
 
-async fn start_due(state: &AppState) -> anyhow::Result<usize> {
-    let now = state.clock.now_ms();
-    let warning_until = now + state.settings.jobs.expiry_warning.whole_milliseconds() as i64;
+async fn start_due(ctx: &Ctx, utilities: &UtilityCatalog) -> anyhow::Result<usize> {
+    let now = ctx.clock.now_ms();
+    let warning_until = now + ctx.settings.jobs.expiry_warning.whole_milliseconds() as i64;
     // Which episode a credential is in, if any: needing a refresh now, or
     // (when the organisation asks for it) a token running out soon.
     let episode = "(CASE WHEN c.status_detail = 'MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED' \
@@ -152,11 +153,11 @@ async fn start_due(state: &AppState) -> anyhow::Result<usize> {
     ))
     .bind(now)
     .bind(warning_until)
-    .fetch_all(state.db.pool())
+    .fetch_all(ctx.db.pool())
     .await?;
     let mut started = 0;
     for candidate in candidates {
-        if start(state, candidate).await? {
+        if start(ctx, utilities, candidate).await? {
             started += 1;
         }
     }
@@ -165,7 +166,11 @@ async fn start_due(state: &AppState) -> anyhow::Result<usize> {
 
 /// Starts one sequence: a new update link (replacing older ones), its mail,
 /// the event and the webhook. `false` when another replica got there first.
-async fn start(state: &AppState, candidate: Candidate) -> anyhow::Result<bool> {
+async fn start(
+    ctx: &Ctx,
+    utilities: &UtilityCatalog,
+    candidate: Candidate,
+) -> anyhow::Result<bool> {
     let (
         credential_id,
         organisation_id,
@@ -178,7 +183,7 @@ async fn start(state: &AppState, candidate: Candidate) -> anyhow::Result<bool> {
         episode,
         status_detail,
     ) = candidate;
-    let now = state.clock.now_ms();
+    let now = ctx.clock.now_ms();
     let detail = StatusDetail::parse(&status_detail)
         .unwrap_or(StatusDetail::MultiFactorAuthenticationRefreshRequired);
     // A credential in an episode needs a refresh now, or its token runs out soon.
@@ -188,8 +193,8 @@ async fn start(state: &AppState, candidate: Candidate) -> anyhow::Result<bool> {
         NoticeReason::TokenExpiring
     };
     let language = Language::from_tag(&language).unwrap_or_default();
-    let mut tx = state.db.begin_write().await?;
-    state
+    let mut tx = ctx.db.begin_write().await?;
+    ctx
         .db
         .lock_row(&mut tx, LockedTable::Credentials, &credential_id)
         .await?;
@@ -197,7 +202,7 @@ async fn start(state: &AppState, candidate: Candidate) -> anyhow::Result<bool> {
     sessions::replace_update_links(&mut tx, &credential_id, now).await?;
     let link = sessions::open(
         &mut tx,
-        state,
+        ctx,
         NewSession {
             organisation_id: &organisation_id,
             purpose: ConnectPurpose::UpdateLink,
@@ -227,7 +232,7 @@ async fn start(state: &AppState, candidate: Candidate) -> anyhow::Result<bool> {
     .bind(language.code())
     .bind(&link.id)
     .bind(
-        state
+        ctx
             .keyring
             .seal(link.url.as_bytes(), &link_associated_data(&notice_id)),
     )
@@ -254,7 +259,7 @@ async fn start(state: &AppState, candidate: Candidate) -> anyhow::Result<bool> {
         reason,
     };
     recipient
-        .queue(&mut tx, state, 0, &link.url, link_expires_at, now)
+        .queue(&mut tx, ctx, utilities, 0, &link.url, link_expires_at, now)
         .await?;
     tx.commit().await?;
     Ok(true)
@@ -277,19 +282,20 @@ impl Recipient<'_> {
     async fn queue(
         &self,
         connection: &mut AnyConnection,
-        state: &AppState,
+        ctx: &Ctx,
+        utilities: &UtilityCatalog,
         reminder: i64,
         link: &str,
         link_expires_at: i64,
         now: i64,
     ) -> anyhow::Result<()> {
-        let utility = utility_name(state, self.credential.utility_id).await;
+        let utility = utilities.name_of(self.credential.utility_id).await;
         let (organisation, branding) =
-            crate::http::organisations::branding(&state.db, self.credential.organisation_id)
+            crate::http::organisations::branding(&ctx.db, self.credential.organisation_id)
                 .await?;
         let unsubscribe_url = unsubscribe::issue(
             connection,
-            state,
+            ctx,
             self.credential.organisation_id,
             self.contact_email,
             now,
@@ -314,7 +320,7 @@ impl Recipient<'_> {
         };
         outbox::enqueue(
             connection,
-            &state.keyring,
+            &ctx.keyring,
             &OutgoingMail {
                 organisation_id: Some(self.credential.organisation_id),
                 credential_id: Some(self.credential.id),
@@ -367,13 +373,6 @@ pub fn link_associated_data(notice_id: &str) -> String {
     format!("end_user_notices:{notice_id}")
 }
 
-async fn utility_name(state: &AppState, utility_id: &str) -> String {
-    match state.utilities.find(utility_id).await {
-        Ok(Some(utility)) => utility.name,
-        _ => utility_id.to_owned(),
-    }
-}
-
 /// A running sequence whose next reminder is due, with what decides whether
 /// the credential still needs it.
 #[derive(Debug, sqlx::FromRow)]
@@ -401,8 +400,8 @@ struct Due {
     unsubscribed: i64,
 }
 
-async fn remind_due(state: &AppState) -> anyhow::Result<usize> {
-    let now = state.clock.now_ms();
+async fn remind_due(ctx: &Ctx, utilities: &UtilityCatalog) -> anyhow::Result<usize> {
+    let now = ctx.clock.now_ms();
     let due: Vec<Due> = sqlx::query_as(&format!(
         "SELECT n.id, n.credential_id, n.organisation_id, c.utility_id, c.correlation_id, n.episode, n.reason, \
                 n.contact_email, c.contact_email_source, n.language, n.sealed_link, n.link_expires_at, \
@@ -418,11 +417,11 @@ async fn remind_due(state: &AppState) -> anyhow::Result<usize> {
           ORDER BY n.next_reminder_at LIMIT {BATCH}"
     ))
     .bind(now)
-    .fetch_all(state.db.pool())
+    .fetch_all(ctx.db.pool())
     .await?;
     let mut reminded = 0;
     for row in due {
-        if remind(state, row).await? {
+        if remind(ctx, utilities, row).await? {
             reminded += 1;
         }
     }
@@ -431,7 +430,7 @@ async fn remind_due(state: &AppState) -> anyhow::Result<usize> {
 
 /// Sends the next reminder of one sequence, or ends it when the credential
 /// no longer needs the end-user.
-async fn remind(state: &AppState, row: Due) -> anyhow::Result<bool> {
+async fn remind(ctx: &Ctx, utilities: &UtilityCatalog, row: Due) -> anyhow::Result<bool> {
     let Due {
         id: notice_id,
         credential_id,
@@ -455,7 +454,7 @@ async fn remind(state: &AppState, row: Due) -> anyhow::Result<bool> {
         link_completed,
         unsubscribed,
     } = row;
-    let now = state.clock.now_ms();
+    let now = ctx.clock.now_ms();
     let reason = NoticeReason::parse(&reason);
     let detail = StatusDetail::parse(&status_detail)
         .unwrap_or(StatusDetail::MultiFactorAuthenticationRefreshRequired);
@@ -480,7 +479,7 @@ async fn remind(state: &AppState, row: Due) -> anyhow::Result<bool> {
     } else {
         None
     };
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = ctx.db.begin_write().await?;
     if let Some(reason) = stop_reason {
         stop(&mut tx, &credential_id, reason, now).await?;
         tx.commit().await?;
@@ -502,7 +501,7 @@ async fn remind(state: &AppState, row: Due) -> anyhow::Result<bool> {
         tx.rollback().await?;
         return Ok(false);
     }
-    let link = state
+    let link = ctx
         .keyring
         .open(&sealed_link, &link_associated_data(&notice_id))
         .map_err(|error| anyhow::anyhow!("the notice's link does not open: {error}"))?;
@@ -521,7 +520,7 @@ async fn remind(state: &AppState, row: Due) -> anyhow::Result<bool> {
         reason,
     };
     recipient
-        .queue(&mut tx, state, mails_sent, &link, link_expires_at, now)
+        .queue(&mut tx, ctx, utilities, mails_sent, &link, link_expires_at, now)
         .await?;
     tx.commit().await?;
     Ok(true)

@@ -16,9 +16,8 @@ use sqlx::Row;
 use crate::domain::credentials::secrets::open_token;
 use crate::domain::credentials::store::{find_by_id_with, CredentialRow};
 use crate::domain::lifecycle::syncs::{mark_refresh_required, retry_later, stored, unschedule};
-use crate::http::credentials::token_was_rejected;
-use crate::http::state::AppState;
-use crate::infra::utility::{Account, SecretToken, Statement, UtilityError};
+use crate::domain::ctx::Ctx;
+use crate::infra::utility::{Account, SecretToken, Statement, UtilityConnector, UtilityError};
 
 /// Failures in a row before a connected credential shows PROVIDER_WEBSITE_INACCESSIBLE.
 pub const INACCESSIBLE_AFTER: i64 = 3;
@@ -39,15 +38,16 @@ pub enum SyncOutcome {
 }
 
 /// Syncs one credential now and schedules its next sync.
-#[tracing::instrument(skip(state, actor))]
+#[tracing::instrument(skip(ctx, utility, actor))]
 pub async fn sync(
-    state: &AppState,
+    ctx: &Ctx,
+    utility: &dyn UtilityConnector,
     credential_id: &str,
     actor: &str,
 ) -> anyhow::Result<SyncOutcome> {
     let read_token = |row: &AnyRow| row.try_get::<Option<String>, _>("sealed_session_token");
     let found = find_by_id_with(
-        &state.db,
+        &ctx.db,
         credential_id,
         &["sealed_session_token"],
         read_token,
@@ -56,20 +56,20 @@ pub async fn sync(
     let Some((row, sealed_token)) = found else {
         return Ok(SyncOutcome::NotConnected);
     };
-    let Some(token) = stored_token(state, &row, sealed_token)? else {
-        unschedule(state, credential_id).await?;
+    let Some(token) = stored_token(ctx, &row, sealed_token)? else {
+        unschedule(ctx, credential_id).await?;
         return Ok(SyncOutcome::NotConnected);
     };
-    match read_utility(state, &row, &token).await {
-        Ok((accounts, statements)) => stored(state, &row, &accounts, &statements, actor).await,
-        Err(error) if token_was_rejected(&error) => {
-            mark_refresh_required(state, &row, actor).await?;
+    match read_utility(utility, &row, &token).await {
+        Ok((accounts, statements)) => stored(ctx, &row, &accounts, &statements, actor).await,
+        Err(error) if error.rejects_the_token() => {
+            mark_refresh_required(ctx, &row, actor).await?;
             Ok(SyncOutcome::TokenRejected)
         }
         // Down, answering nonsense, or not knowing the utility any more: a
         // person cannot fix that on the credential, so try again later.
         Err(error) => {
-            let failures_in_a_row = retry_later(state, &row, &error, actor).await?;
+            let failures_in_a_row = retry_later(ctx, &row, &error, actor).await?;
             Ok(SyncOutcome::UtilityUnavailable { failures_in_a_row })
         }
     }
@@ -83,7 +83,7 @@ pub fn is_syncable(row: &CredentialRow) -> bool {
 
 /// The session token, opened, of a credential that can be synced, if it has one.
 fn stored_token(
-    state: &AppState,
+    ctx: &Ctx,
     row: &CredentialRow,
     sealed: Option<String>,
 ) -> anyhow::Result<Option<SecretToken>> {
@@ -91,21 +91,20 @@ fn stored_token(
         return Ok(None);
     }
     sealed
-        .map(|sealed| open_token(&state.keyring, &row.id, &sealed))
+        .map(|sealed| open_token(&ctx.keyring, &row.id, &sealed))
         .transpose()
 }
 
 async fn read_utility(
-    state: &AppState,
+    utility: &dyn UtilityConnector,
     row: &CredentialRow,
     token: &SecretToken,
 ) -> Result<(Vec<Account>, Vec<Statement>), UtilityError> {
-    let accounts = state.utility.accounts(&row.utility_id, token).await?;
+    let accounts = utility.accounts(&row.utility_id, token).await?;
     let mut statements = Vec::new();
     for account in &accounts {
         statements.append(
-            &mut state
-                .utility
+            &mut utility
                 .statements(&row.utility_id, token, &account.account_number)
                 .await?,
         );

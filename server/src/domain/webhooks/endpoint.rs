@@ -2,7 +2,7 @@
 
 use shared::webhooks::WebhookEndpoint;
 
-use crate::http::state::AppState;
+use crate::domain::ctx::Ctx;
 use crate::infra::clock::from_ms;
 use crate::infra::webhook_signing::SigningSecret;
 
@@ -22,7 +22,7 @@ type EndpointRow = (
 
 /// The endpoint as the API shows it (without secrets).
 pub async fn find(
-    state: &AppState,
+    ctx: &Ctx,
     organisation_id: &str,
 ) -> Result<Option<WebhookEndpoint>, sqlx::Error> {
     let row: Option<EndpointRow> = sqlx::query_as(
@@ -30,9 +30,9 @@ pub async fn find(
            disabled_at, disabled_reason FROM webhook_endpoints WHERE organisation_id = $1",
     )
     .bind(organisation_id)
-    .fetch_optional(state.db.pool())
+    .fetch_optional(ctx.db.pool())
     .await?;
-    let now = state.clock.now_ms();
+    let now = ctx.clock.now_ms();
     Ok(row.map(
         |(
             url,
@@ -65,7 +65,7 @@ pub struct SigningTarget {
 }
 
 pub async fn signing_target(
-    state: &AppState,
+    ctx: &Ctx,
     organisation_id: &str,
 ) -> anyhow::Result<Option<SigningTarget>> {
     let row: Option<(String, String, Option<String>, Option<i64>)> = sqlx::query_as(
@@ -73,20 +73,20 @@ pub async fn signing_target(
          FROM webhook_endpoints WHERE organisation_id = $1",
     )
     .bind(organisation_id)
-    .fetch_optional(state.db.pool())
+    .fetch_optional(ctx.db.pool())
     .await?;
     let Some((url, sealed, sealed_previous, previous_expires)) = row else {
         return Ok(None);
     };
     let mut secrets = vec![SigningSecret::open(
-        &state.keyring,
+        &ctx.keyring,
         organisation_id,
         &sealed,
     )?];
     if let (Some(previous), Some(expires)) = (sealed_previous, previous_expires) {
-        if expires > state.clock.now_ms() {
+        if expires > ctx.clock.now_ms() {
             secrets.push(SigningSecret::open(
-                &state.keyring,
+                &ctx.keyring,
                 organisation_id,
                 &previous,
             )?);
@@ -98,7 +98,7 @@ pub async fn signing_target(
 /// The receiver said its endpoint is gone (410): stop sending until an admin
 /// saves the endpoint again. Returns whether this call disabled it.
 pub async fn disable(
-    state: &AppState,
+    ctx: &Ctx,
     organisation_id: &str,
     reason: &str,
 ) -> Result<bool, sqlx::Error> {
@@ -106,10 +106,10 @@ pub async fn disable(
         "UPDATE webhook_endpoints SET disabled_at = $1, disabled_reason = $2 \
          WHERE organisation_id = $3 AND disabled_at IS NULL",
     )
-    .bind(state.clock.now_ms())
+    .bind(ctx.clock.now_ms())
     .bind(reason)
     .bind(organisation_id)
-    .execute(&mut *state.db.writer().await?)
+    .execute(&mut *ctx.db.writer().await?)
     .await?;
     Ok(disabled.rows_affected() == 1)
 }

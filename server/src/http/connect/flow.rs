@@ -12,12 +12,14 @@ use shared::i18n::Language;
 use shared::validation::{EmailAddress, OtpCode, Password, Username};
 use shared::StatusDetail;
 
-use super::session::{connect_state, ConnectSession, MAX_WRONG_CODES, MFA_IDLE_TIMEOUT_MS};
+use super::session::{connect_state, ConnectSession, MFA_IDLE_TIMEOUT_MS};
+use crate::domain::lifecycle::mfa_slots::MAX_WRONG_CODES;
 use crate::domain::credentials::store::{find_by_id, CredentialRow};
 use crate::domain::lifecycle::connection::{self, complete_connection};
 use crate::domain::lifecycle::events::{transition, Transition};
 use crate::domain::lifecycle::records::{Contact, ContactSource};
-use crate::domain::lifecycle::{mfa_slots, records, sessions};
+use crate::domain::lifecycle::mfa_slots::{self, NotClaimed, Refusal};
+use crate::domain::lifecycle::{records, sessions};
 use crate::domain::login_watch as waiting;
 use crate::http::credentials::{check_utility, ValidatedCredential};
 use crate::http::error::{ApiError, FieldErrors};
@@ -387,7 +389,9 @@ async fn reconnect_in(
     if !transition(connection, &change, now).await? {
         return Err(ApiError::Conflict(session.language.state_changed().into()));
     }
-    mfa_slots::claim_login_attempt(state, connection, &row.id, session.language).await?;
+    mfa_slots::claim_login_attempt(state, connection, &row.id)
+        .await
+        .map_err(|error| not_claimed(error, session.language))?;
     records::request_login(connection, &row.id, now).await?;
     sessions::start_attempt(connection, &session.id, now).await?;
     Ok(())
@@ -530,7 +534,9 @@ async fn send_code(
             session.language.method_not_offered(),
         ));
     }
-    mfa_slots::claim_send(state, &row, method, session.language).await?;
+    mfa_slots::claim_send(state, &row, method)
+        .await
+        .map_err(|error| not_claimed(error, session.language))?;
     match state
         .utility
         .send_code(&row.utility_id, &challenge_id, method)
@@ -590,7 +596,7 @@ async fn refuse_an_expired_code(
             "The code expired. Start again to get a new one.",
         )
         .await?;
-        return Err(mfa_slots::Refusal::CodeExpired.into_api_error(session.language));
+        return Err(refused(Refusal::CodeExpired, session.language));
     }
     Ok(())
 }
@@ -614,9 +620,11 @@ pub async fn submit_code(
         .clone()
         .filter(|_| row.status_detail == StatusDetail::MultiFactorAuthenticationCodeRequired)
     else {
-        return Err(mfa_slots::Refusal::NotExpected.into_api_error(session.language));
+        return Err(refused(Refusal::NotExpected, session.language));
     };
-    mfa_slots::claim_code_check(&state, &row, session.language).await?;
+    mfa_slots::claim_code_check(&state, &row)
+        .await
+        .map_err(|error| not_claimed(error, session.language))?;
     match state
         .utility
         .verify_code(&row.utility_id, &challenge_id, &code)
@@ -667,4 +675,33 @@ pub async fn submit_code(
         }
     }
     fresh_state(&state, &session).await
+}
+
+/// A refusal as Connect shows it, in Connect's language.
+fn refused(refusal: Refusal, language: Language) -> ApiError {
+    match refusal {
+        Refusal::NotExpected => ApiError::Conflict(language.code_not_expected().into()),
+        Refusal::InFlight => ApiError::Conflict(language.request_in_flight().into()),
+        Refusal::CodeExpired => ApiError::Conflict(language.code_expired().into()),
+        Refusal::AttemptsUsed => ApiError::Conflict(language.too_many_wrong_codes().into()),
+        Refusal::SendsUsed => ApiError::TooManyRequests(language.no_more_sends().into()),
+        Refusal::Cooldown { retry_after_ms } => {
+            ApiError::rate_limited(language.code_just_sent(), retry_after_ms)
+        }
+        Refusal::DailyCeiling { retry_after_ms } => {
+            ApiError::rate_limited(language.daily_code_ceiling(), retry_after_ms)
+        }
+        Refusal::ConnectingTooOften { retry_after_ms } => {
+            ApiError::rate_limited(language.connect_too_often(), retry_after_ms)
+        }
+    }
+}
+
+/// A slot Connect could not claim: the refusal in Connect's language, or a
+/// database error.
+fn not_claimed(error: NotClaimed, language: Language) -> ApiError {
+    match error {
+        NotClaimed::Refused(refusal) => refused(refusal, language),
+        NotClaimed::Database(error) => error.into(),
+    }
 }

@@ -13,6 +13,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::domain::credentials::store::{self as credential_store, CredentialRow};
+use crate::domain::lifecycle::mfa_slots::{MAX_SENDS, MAX_WRONG_CODES};
 use crate::http::auth::bearer_token;
 use crate::http::error::ApiError;
 use crate::http::organisations;
@@ -20,10 +21,6 @@ use crate::http::state::AppState;
 use crate::infra::clock::from_ms;
 use crate::infra::tokens;
 
-/// Codes that can be sent in one verification attempt (the first and the resends).
-pub const MAX_SENDS: i64 = 4;
-/// Wrong codes allowed in one verification attempt.
-pub const MAX_WRONG_CODES: i64 = 5;
 /// A verification attempt with no activity for this long expires.
 pub const MFA_IDLE_TIMEOUT_MS: i64 = 30 * 60 * 1000;
 /// How long a used link still shows its success screen to whoever used it.

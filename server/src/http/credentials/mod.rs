@@ -22,7 +22,6 @@ use crate::http::auth::Actor;
 use crate::http::error::{ApiError, FieldErrors};
 use crate::http::extract::{Json, Path};
 use crate::http::state::AppState;
-use crate::infra::utility::UtilityError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -304,7 +303,7 @@ async fn sync_credential(
     if !crate::domain::sync::is_syncable(&row) {
         return Err(not_syncable(&row));
     }
-    match crate::domain::sync::sync(&state, &id, &actor.label()).await? {
+    match crate::domain::sync::sync(&state, state.utility.as_ref(), &id, &actor.label()).await? {
         SyncOutcome::Synced { .. } | SyncOutcome::TokenRejected => {}
         SyncOutcome::UtilityUnavailable { .. } => {
             return Err(ApiError::ServiceUnavailable(
@@ -360,12 +359,4 @@ async fn list_statements(
     Ok(Json(
         crate::domain::sync::storage::statements(&state.db, &row.id, STATEMENTS_LIMIT).await?,
     ))
-}
-
-/// Maps a utility's answer about a session token to the credential's new state.
-pub fn token_was_rejected(error: &UtilityError) -> bool {
-    matches!(
-        error,
-        UtilityError::TokenExpired | UtilityError::InvalidToken
-    )
 }

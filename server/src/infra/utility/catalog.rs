@@ -43,6 +43,14 @@ impl UtilityCatalog {
         Ok(utilities)
     }
 
+    /// The utility's name for people, or its id while the catalogue cannot say.
+    pub async fn name_of(&self, id: &str) -> String {
+        match self.find(id).await {
+            Ok(Some(utility)) => utility.name,
+            _ => id.to_owned(),
+        }
+    }
+
     pub async fn find(&self, id: &str) -> Result<Option<UtilityInfo>, UtilityError> {
         Ok(self
             .all()

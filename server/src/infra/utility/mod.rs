@@ -114,6 +114,12 @@ pub enum UtilityError {
 }
 
 impl UtilityError {
+    /// Whether the utility refused the session token (expired or unknown):
+    /// the credential then needs its end-user to verify again.
+    pub fn rejects_the_token(&self) -> bool {
+        matches!(self, UtilityError::TokenExpired | UtilityError::InvalidToken)
+    }
+
     /// The details behind an `Unavailable` or `Protocol` error (at most a few
     /// hundred characters), for the operator's timeline and the logs.
     pub fn details(&self) -> Option<&str> {
