@@ -36,7 +36,7 @@ use clap::Parser;
 use processes::{free_port, wait_until_up};
 use serde_json::{json, Value};
 use server::app::cli::{Cli, Command};
-use server::infra::config::{SandboxConfig, ServeConfig};
+use server::app::config::{SandboxConfig, ServeConfig};
 
 /// Set in the children: run the `gridlink` command line that follows.
 const CHILD: &str = "GRIDLINK_BENCH_CHILD";

@@ -19,7 +19,7 @@ use clap::Parser;
 use server::app::cli::{Cli, Command};
 use server::domain::credentials::secrets::{seal_password, seal_token};
 use server::http::state::AppState;
-use server::infra::config::ServeConfig;
+use server::app::config::ServeConfig;
 use server::infra::crypto::MasterKey;
 use server::infra::utility::LoginOutcome;
 use server::jobs::Schedule;

@@ -206,7 +206,7 @@ async fn gridlink_talks_to_a_signed_adapter(backend: Backend) {
     app.synced_credential(&org.api, "sandbox-water", "user_nomfa")
         .await;
     // Settings → Utilities reads this: the adapter, its utilities and its health.
-    server::jobs::incident_watch::watch_once(app.state())
+    server::jobs::incident_watch::watch_once(&app.state().job_ctx())
         .await
         .unwrap();
     let adapters = expect_json(org.api.get("/api/v1/adapters").await, 200).await;

@@ -93,7 +93,7 @@ async fn wait_until_mail_settles(app: &TestApp) {
 /// flagged or given a contact) and answers how many notice mails have been
 /// queued in all.
 async fn run_notices(app: &TestApp) -> i64 {
-    server::domain::mail::notices::run_once(app.state())
+    server::domain::mail::notices::run_once(app.state(), &app.state().utilities)
         .await
         .unwrap();
     let (mails,): (i64,) =

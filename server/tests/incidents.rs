@@ -74,7 +74,7 @@ async fn a_utility_that_stops_answering_opens_one_incident_and_resolves_it(backe
             .await;
         assert_eq!(answer.status(), 503);
     }
-    let report = watch_once(app.state()).await.unwrap();
+    let report = watch_once(&app.state().job_ctx()).await.unwrap();
     assert!(report.opened.is_empty(), "{report:?}");
     let mut attempts = tokio::task::JoinSet::new();
     for index in 0..18 {
@@ -85,9 +85,9 @@ async fn a_utility_that_stops_answering_opens_one_incident_and_resolves_it(backe
     while let Some(status) = attempts.join_next().await {
         assert_eq!(status.unwrap(), 503);
     }
-    let report = watch_once(app.state()).await.unwrap();
+    let report = watch_once(&app.state().job_ctx()).await.unwrap();
     assert_eq!(report.opened, vec![WATER.to_owned()]);
-    let report = watch_once(app.state()).await.unwrap();
+    let report = watch_once(&app.state().job_ctx()).await.unwrap();
     assert!(report.opened.is_empty(), "opened once: {report:?}");
 
     let open = expect_json(org.api.get("/api/v1/utility-incidents").await, 200).await;
@@ -132,13 +132,13 @@ async fn a_utility_that_stops_answering_opens_one_incident_and_resolves_it(backe
         }
         synced
     };
-    let report = watch_once(app.state()).await.unwrap();
+    let report = watch_once(&app.state().job_ctx()).await.unwrap();
     assert_eq!(report.probed, vec![WATER.to_owned()]);
     assert!(report.resolved.is_empty(), "one probe is not enough");
-    let report = watch_once(app.state()).await.unwrap();
+    let report = watch_once(&app.state().job_ctx()).await.unwrap();
     assert!(report.probed.is_empty(), "probes are spaced: {report:?}");
     app.state().clock.advance(Duration::seconds(31));
-    let report = watch_once(app.state()).await.unwrap();
+    let report = watch_once(&app.state().job_ctx()).await.unwrap();
     assert_eq!(report.resolved, vec![WATER.to_owned()]);
     assert!(
         expect_json(org.api.get("/api/v1/utility-incidents").await, 200)
@@ -160,7 +160,7 @@ async fn a_utility_that_stops_answering_opens_one_incident_and_resolves_it(backe
     for (id, before) in water.iter().zip(&water_synced_before) {
         app.wait_for_sync(&org.api, id, before.as_str()).await;
     }
-    let report = watch_once(app.state()).await.unwrap();
+    let report = watch_once(&app.state().job_ctx()).await.unwrap();
     assert!(report.opened.is_empty(), "{report:?}");
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(
@@ -190,7 +190,7 @@ async fn refusals_are_answers_not_failures(backend: Backend) {
     .await;
     app.wait_for_detail(&org.api, &id, "INVALID_CREDENTIALS")
         .await;
-    let report = watch_once(app.state()).await.unwrap();
+    let report = watch_once(&app.state().job_ctx()).await.unwrap();
     assert!(report.opened.is_empty(), "{report:?}");
     let (calls, failures): (i64, i64) = sqlx::query_as(
         "SELECT CAST(SUM(calls) AS BIGINT), CAST(SUM(failures) AS BIGINT) FROM utility_call_tallies WHERE utility_id = $1",

@@ -415,6 +415,7 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::infra::config::DATABASE_URL;
     use clap::Parser;
 
     fn serve_args(extra: &[&str]) -> ServeArgs {

@@ -9,7 +9,7 @@ use shared::credentials::Owner;
 use shared::validation::{Password, Username};
 
 use crate::domain::lifecycle::records::insert_credential;
-use crate::http::credentials::ValidatedCredential;
+use crate::domain::credentials::ValidatedCredential;
 use crate::http::state::AppState;
 use crate::app::config::DemoSettings;
 use crate::infra::crypto::MasterKey;

@@ -6,9 +6,11 @@
 
 pub mod credentials;
 pub mod ctx;
+pub mod error;
 pub mod incidents;
 pub mod key_rotation;
 pub mod lifecycle;
+pub mod lifetimes;
 pub mod login_watch;
 pub mod mail;
 pub mod operator_sessions;

@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap, Method};
 pub use shared::operators::Role;
 use time::Duration;
 
+use crate::domain::lifecycle::records::ContactSource;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::infra::tokens;
@@ -34,6 +35,15 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// Who gave a contact this caller sets: an API key is the integrator, a
+    /// signed-in operator an operator.
+    pub fn contact_source(&self) -> ContactSource {
+        match self.principal {
+            Principal::ApiKey { .. } => ContactSource::Integrator,
+            Principal::Operator { .. } => ContactSource::Operator,
+        }
+    }
+
     /// How the caller appears on timelines: `operator:ID` or `api_key:ID`.
     pub fn label(&self) -> String {
         match &self.principal {

@@ -5,6 +5,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use shared::{ErrorBody, ErrorCode, FieldError};
 
+use crate::domain::error::DomainError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The request could not be read: bad JSON, wrong types, unknown fields.
@@ -170,6 +172,15 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
                     .is_some_and(|code| code == "23505" || code == "2067" || code == "1555")
         }
         _ => false,
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::NotFound(what) => ApiError::NotFound(what),
+            DomainError::Database(error) => error.into(),
+        }
     }
 }
 

@@ -19,6 +19,10 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::serve::Listener;
+use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
+
+use crate::infra::https::TlsListener;
 use axum::Router;
 use bytes::Bytes;
 use hyper::body::{Frame, Incoming};
@@ -197,5 +201,19 @@ impl hyper::body::Body for DeadlineBody {
 
     fn size_hint(&self) -> hyper::body::SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// The HTTPS listener ([`crate::infra::https`]) serves like a TCP one.
+impl Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        TlsListener::accept(self).await
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(TlsListener::local_addr(self))
     }
 }

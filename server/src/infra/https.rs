@@ -1,7 +1,8 @@
 //! Serving HTTPS directly (`GRIDLINK_TLS_CERT` / `GRIDLINK_TLS_KEY`), for
 //! single-binary deployments without a TLS-terminating proxy. Handshakes run
 //! in their own tasks with a deadline, so a client that stalls mid-handshake
-//! never holds up the others; finished connections are handed to axum.
+//! never holds up the others; finished connections are handed to the HTTP
+//! server (`http::serving`).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -21,7 +22,7 @@ use crate::infra::config::{ConfigError, TLS_CERT, TLS_KEY};
 
 /// How long a client has to finish the TLS handshake.
 const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
-/// Handshaken connections waiting for axum to take them.
+/// Handshaken connections waiting for the HTTP server to take them.
 const READY_QUEUE: usize = 64;
 
 /// Reads the certificate chain and its key, checking that they belong together.
@@ -127,19 +128,17 @@ async fn accept_loop(
     }
 }
 
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+impl TlsListener {
+    /// The next handshaken connection and its peer.
+    pub async fn accept(&mut self) -> (TlsStream<TcpStream>, SocketAddr) {
         match self.ready.recv().await {
             Some(connection) => connection,
-            // The accept loop stopped (shutdown): wait for axum's own shutdown.
+            // The accept loop stopped (shutdown): wait for the server's own shutdown.
             None => std::future::pending().await,
         }
     }
 
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local_addr)
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
     }
 }

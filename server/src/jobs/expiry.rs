@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::lifecycle::expiry;
-use crate::jobs::JobCtx;
+use crate::domain::ctx::Ctx;
 use crate::infra::clock::Clock;
 use crate::infra::store::Database;
 
@@ -22,7 +22,7 @@ const ACTOR: &str = "job:expiry_sweep";
 const MESSAGE: &str = "The session token expired; the end-user must verify again.";
 
 pub async fn run(
-    ctx: JobCtx,
+    ctx: Ctx,
     every: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {

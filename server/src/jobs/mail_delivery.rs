@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::lifecycle::events::{record_event, EventKind, NewEvent};
 use crate::domain::mail::notices;
 use crate::domain::mail::outbox::{associated_data, Content};
-use crate::jobs::JobCtx;
+use crate::domain::ctx::Ctx;
 use crate::infra::mail_transport::{Mailer, SendFailure};
 
 /// Messages being sent at once by this process.
@@ -37,7 +37,7 @@ struct Claimed {
 }
 
 pub async fn run(
-    ctx: JobCtx,
+    ctx: Ctx,
     mailer: Arc<Mailer>,
     poll: Duration,
     shutdown: CancellationToken,
@@ -67,7 +67,7 @@ pub async fn run(
     .await
 }
 
-async fn claim_due(ctx: &JobCtx, limit: usize) -> anyhow::Result<Vec<Claimed>> {
+async fn claim_due(ctx: &Ctx, limit: usize) -> anyhow::Result<Vec<Claimed>> {
     let now = ctx.clock.now_ms();
     super::give_up_overdue(ctx, super::RetriedQueue::MailOutbox, now).await?;
     let candidates: Vec<(String,)> = sqlx::query_as(&format!(
@@ -102,7 +102,7 @@ async fn claim_due(ctx: &JobCtx, limit: usize) -> anyhow::Result<Vec<Claimed>> {
 }
 
 #[tracing::instrument(skip_all, fields(mail_id = message.id))]
-async fn send(ctx: &JobCtx, mailer: &Mailer, message: &Claimed) -> anyhow::Result<()> {
+async fn send(ctx: &Ctx, mailer: &Mailer, message: &Claimed) -> anyhow::Result<()> {
     // A message that cannot be opened or built never will be: it fails for
     // good rather than coming back every lease.
     let content = ctx
@@ -182,7 +182,7 @@ fn build(
 }
 
 async fn finish(
-    ctx: &JobCtx,
+    ctx: &Ctx,
     message: &Claimed,
     outcome: Result<(), SendFailure>,
 ) -> anyhow::Result<()> {

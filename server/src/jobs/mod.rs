@@ -18,6 +18,7 @@ pub mod syncs;
 pub mod webhook_delivery;
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -88,7 +89,13 @@ impl Default for Schedule {
     }
 }
 
+/// One job's loop, started with the jobs' context, how often it runs (or
+/// polls) and the shutdown token.
+type JobLoop =
+    fn(JobCtx, Duration, CancellationToken) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+
 /// Starts every job on `tasks`; each returns once `shutdown` is cancelled.
+/// Mail goes out only with a mail server.
 pub fn spawn_all(
     tasks: &mut JoinSet<anyhow::Result<()>>,
     ctx: &JobCtx,
@@ -99,7 +106,7 @@ pub fn spawn_all(
     match mailer {
         Some(mailer) => {
             tasks.spawn(mail_delivery::run(
-                ctx.clone(),
+                ctx.ctx.clone(),
                 mailer,
                 schedule.mail_poll,
                 shutdown.clone(),
@@ -109,57 +116,31 @@ pub fn spawn_all(
             "no mail server: end-user notices and operator mail wait in the queue until GRIDLINK_SMTP_URL is set"
         ),
     }
-    tasks.spawn(notices::run(
-        ctx.clone(),
-        schedule.notices,
-        shutdown.clone(),
-    ));
-    tasks.spawn(logins::run(
-        ctx.clone(),
-        schedule.login_poll,
-        shutdown.clone(),
-    ));
-    tasks.spawn(syncs::run(
-        ctx.clone(),
-        schedule.sync_poll,
-        shutdown.clone(),
-    ));
-    tasks.spawn(webhook_delivery::run(
-        ctx.clone(),
-        schedule.webhook_poll,
-        shutdown.clone(),
-    ));
-    tasks.spawn(expiry::run(
-        ctx.clone(),
-        schedule.expiry_sweep,
-        shutdown.clone(),
-    ));
-    tasks.spawn(staleness::run(
-        ctx.clone(),
-        schedule.staleness_check,
-        shutdown.clone(),
-    ));
-    tasks.spawn(incident_watch::run(
-        ctx.clone(),
-        schedule.incident_watch,
-        shutdown.clone(),
-    ));
-    tasks.spawn(catalogue::run(
-        ctx.clone(),
-        schedule.catalogue_refresh,
-        shutdown.clone(),
-    ));
-    tasks.spawn(retention::run(
-        ctx.db.clone(),
-        ctx.clock.clone(),
-        schedule.retention,
-        shutdown.clone(),
-    ));
-    tasks.spawn(count_fold::run(
-        ctx.db.clone(),
-        schedule.count_fold,
-        shutdown.clone(),
-    ));
+    let jobs: [(Duration, JobLoop); 10] = [
+        (schedule.notices, |jobs, every, stop| Box::pin(notices::run(jobs, every, stop))),
+        (schedule.login_poll, |jobs, every, stop| Box::pin(logins::run(jobs, every, stop))),
+        (schedule.sync_poll, |jobs, every, stop| Box::pin(syncs::run(jobs, every, stop))),
+        (schedule.webhook_poll, |jobs, every, stop| {
+            Box::pin(webhook_delivery::run(jobs.ctx, every, stop))
+        }),
+        (schedule.expiry_sweep, |jobs, every, stop| Box::pin(expiry::run(jobs.ctx, every, stop))),
+        (schedule.staleness_check, |jobs, every, stop| {
+            Box::pin(staleness::run(jobs.ctx, every, stop))
+        }),
+        (schedule.incident_watch, |jobs, every, stop| {
+            Box::pin(incident_watch::run(jobs, every, stop))
+        }),
+        (schedule.catalogue_refresh, |jobs, every, stop| {
+            Box::pin(catalogue::run(jobs, every, stop))
+        }),
+        (schedule.retention, |jobs, every, stop| {
+            Box::pin(retention::run(jobs.ctx.db, jobs.ctx.clock, every, stop))
+        }),
+        (schedule.count_fold, |jobs, every, stop| Box::pin(count_fold::run(jobs.ctx.db, every, stop))),
+    ];
+    for (every, job) in jobs {
+        tasks.spawn(job(ctx.clone(), every, shutdown.clone()));
+    }
 }
 
 /// The queues whose rows carry a `give_up_at` (webhooks and mail).
@@ -174,7 +155,7 @@ pub enum RetriedQueue {
 /// claim ever takes a row past its `give_up_at` (case 38). A failed webhook
 /// can still be replayed from the dashboard.
 pub async fn give_up_overdue(
-    ctx: &JobCtx,
+    ctx: &Ctx,
     queue: RetriedQueue,
     now_ms: i64,
 ) -> anyhow::Result<u64> {

@@ -13,12 +13,12 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::lifecycle::staleness;
-use crate::jobs::JobCtx;
+use crate::domain::ctx::Ctx;
 
 const ACTOR: &str = "job:staleness";
 
 pub async fn run(
-    ctx: JobCtx,
+    ctx: Ctx,
     every: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -36,7 +36,7 @@ pub async fn run(
 }
 
 /// Flags every credential that went stale; returns how many this call flagged.
-pub async fn flag_stale_credentials(ctx: &JobCtx) -> anyhow::Result<u64> {
+pub async fn flag_stale_credentials(ctx: &Ctx) -> anyhow::Result<u64> {
     let mut flagged = 0;
     loop {
         let batch = staleness::flag_batch(ctx, ACTOR).await?;

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::webhooks::endpoint;
-use crate::jobs::JobCtx;
+use crate::domain::ctx::Ctx;
 use crate::infra::outbound::address_policy::{self, ForbiddenAddress, PublicOnlyResolver};
 use crate::infra::outbound::bounded_body::{read_at_most, BoundedBody};
 use crate::infra::outbound::{self, TrustRoots};
@@ -47,7 +47,7 @@ struct Claimed {
 }
 
 pub async fn run(
-    ctx: JobCtx,
+    ctx: Ctx,
     poll: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -98,7 +98,7 @@ pub fn client(trust: &TrustRoots, allow_private: bool) -> anyhow::Result<reqwest
 /// organisation's oldest messages first, never more than its free in-flight
 /// slots. The candidates are read first, then leased with a guarded UPDATE
 /// (it re-checks each row, so two replicas never lease one message).
-async fn claim_due(ctx: &JobCtx, limit: usize) -> anyhow::Result<Vec<Claimed>> {
+async fn claim_due(ctx: &Ctx, limit: usize) -> anyhow::Result<Vec<Claimed>> {
     let now = ctx.clock.now_ms();
     let lease_until = ctx.lease_until(now);
     super::give_up_overdue(ctx, super::RetriedQueue::WebhookDeliveries, now).await?;
@@ -189,7 +189,7 @@ impl Attempt {
 
 #[tracing::instrument(skip_all, fields(message_id = message.id))]
 async fn deliver(
-    ctx: &JobCtx,
+    ctx: &Ctx,
     client: &reqwest::Client,
     message: &Claimed,
 ) -> anyhow::Result<()> {
@@ -312,7 +312,7 @@ fn describe(error: &reqwest::Error) -> String {
 
 /// Records the attempt and decides: delivered, try again later, or give up.
 async fn finish(
-    ctx: &JobCtx,
+    ctx: &Ctx,
     message: &Claimed,
     attempt: &Attempt,
     give_up: bool,

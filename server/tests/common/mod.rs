@@ -15,7 +15,7 @@ use rand::Rng;
 use server::app::cli::{Cli, Command};
 use server::app::server::RunningServer;
 use server::infra::clock::Clock;
-use server::infra::config::ServeConfig;
+use server::app::config::ServeConfig;
 use server::infra::crypto::MasterKey;
 use sqlx::{AnyConnection, Connection, Executor};
 use tokio_util::sync::CancellationToken;

@@ -8,7 +8,6 @@
 use shared::StatusDetail;
 
 use super::store::detail_clause;
-use crate::http::error::ApiError;
 use crate::infra::store::{Conditions, Database, DatabaseKind, SqlValue};
 
 /// Active credentials of the organisation per status detail (details with
@@ -16,7 +15,7 @@ use crate::infra::store::{Conditions, Database, DatabaseKind, SqlValue};
 pub async fn by_detail(
     db: &Database,
     organisation_id: &str,
-) -> Result<Vec<(StatusDetail, u64)>, ApiError> {
+) -> Result<Vec<(StatusDetail, u64)>, sqlx::Error> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT status_detail, CAST(SUM(active) AS BIGINT) FROM credential_counts \
          WHERE organisation_id = $1 GROUP BY status_detail",
@@ -35,7 +34,7 @@ pub async fn total(
     db: &Database,
     organisation_id: &str,
     details: Option<&[StatusDetail]>,
-) -> Result<u64, ApiError> {
+) -> Result<u64, sqlx::Error> {
     let mut conditions = Conditions::default();
     conditions.equals(
         "organisation_id",

@@ -4,3 +4,18 @@
 pub mod counts;
 pub mod secrets;
 pub mod store;
+
+use shared::validation::{Password, Username};
+
+use crate::domain::lifecycle::records::Contact;
+
+/// A new credential's fields, validated.
+#[derive(Debug, Clone)]
+pub struct ValidatedCredential {
+    pub utility_id: String,
+    pub username: Username,
+    pub password: Password,
+    pub correlation_id: Option<String>,
+    pub owner: shared::credentials::Owner,
+    pub contact: Option<Contact>,
+}

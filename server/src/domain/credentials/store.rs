@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::counts;
-use crate::http::error::ApiError;
+use crate::domain::error::DomainError;
 use crate::infra::clock::from_ms;
 use crate::infra::store::{Conditions, Database, DatabaseKind, SqlValue};
 
@@ -138,7 +138,7 @@ pub async fn find(
     db: &Database,
     organisation_id: &str,
     id: &str,
-) -> Result<CredentialRow, ApiError> {
+) -> Result<CredentialRow, DomainError> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM credentials WHERE id = $1 AND organisation_id = $2"
     ))
@@ -146,7 +146,7 @@ pub async fn find(
     .bind(organisation_id)
     .fetch_optional(db.pool())
     .await?
-    .ok_or(ApiError::NotFound("The credential"))?;
+    .ok_or(DomainError::NotFound("The credential"))?;
     Ok(CredentialRow::from_row(&row)?)
 }
 
@@ -274,7 +274,7 @@ pub async fn every_match(
     organisation_id: &str,
     query: &ListQuery,
     limit: usize,
-) -> Result<Option<Vec<CredentialRow>>, ApiError> {
+) -> Result<Option<Vec<CredentialRow>>, sqlx::Error> {
     let mut conditions = where_clause(db.kind(), organisation_id, query);
     if let Some(details) = &query.status_details {
         let clause = detail_clause(&mut conditions, details);
@@ -304,7 +304,7 @@ pub async fn list(
     db: &Database,
     organisation_id: &str,
     query: &ListQuery,
-) -> Result<(Vec<Credential>, u64), ApiError> {
+) -> Result<(Vec<Credential>, u64), sqlx::Error> {
     let filters = where_clause(db.kind(), organisation_id, query);
     let total = if counted_by_detail(query) {
         counts::total(db, organisation_id, query.status_details.as_deref()).await?
@@ -390,7 +390,7 @@ fn page_sql(conditions: &mut Conditions, query: &ListQuery) -> String {
 }
 
 /// Active credentials of the organisation flagged stale.
-pub async fn count_stale(db: &Database, organisation_id: &str) -> Result<u64, ApiError> {
+pub async fn count_stale(db: &Database, organisation_id: &str) -> Result<u64, sqlx::Error> {
     let (count,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM credentials WHERE organisation_id = $1 AND stale_since IS NOT NULL \
            AND deactivated_at IS NULL",
@@ -431,7 +431,7 @@ pub async fn latest_events(
     db: &Database,
     organisation_id: &str,
     limit: u32,
-) -> Result<Vec<OrganisationEvent>, ApiError> {
+) -> Result<Vec<OrganisationEvent>, sqlx::Error> {
     let rows: Vec<AnyRow> = sqlx::query(
         "SELECT e.id, e.kind, e.from_detail, e.to_detail, e.actor, e.message, e.created_at, \
            c.id AS credential_id, c.username, c.utility_id \
@@ -469,7 +469,7 @@ pub async fn events(
     db: &Database,
     organisation_id: &str,
     credential_id: &str,
-) -> Result<Vec<CredentialEvent>, ApiError> {
+) -> Result<Vec<CredentialEvent>, sqlx::Error> {
     let rows: Vec<EventColumns> = sqlx::query_as(
         "SELECT id, kind, from_detail, to_detail, actor, message, created_at FROM credential_events \
          WHERE credential_id = $1 AND organisation_id = $2 ORDER BY id DESC LIMIT 500",

@@ -87,7 +87,7 @@ pub async fn complete_connection(
         }
         None => {
             let mut connection = ctx.db.pool().acquire().await?;
-            match crate::http::lifetimes::predicted_life(&mut connection, &row.utility_id, now)
+            match crate::domain::lifetimes::predicted_life(&mut connection, &row.utility_id, now)
                 .await?
             {
                 Some((life, observed)) => (

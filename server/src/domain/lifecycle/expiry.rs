@@ -119,7 +119,7 @@ pub async fn sweep_batch(
     .execute(&mut *tx)
     .await?;
     // A stated expiry reached is a token's observed life too.
-    crate::http::lifetimes::record_expired(&mut tx, &serde_json::to_string(&event_rows)?).await?;
+    crate::domain::lifetimes::record_expired(&mut tx, &serde_json::to_string(&event_rows)?).await?;
     let credentials: Vec<CredentialRef<'_>> = moved.iter().map(credential_ref).collect();
     let messages: Vec<Message<'_>> = credentials
         .iter()

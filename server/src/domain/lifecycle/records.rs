@@ -12,8 +12,7 @@ use super::mfa_slots;
 use crate::domain::credentials::secrets;
 use crate::domain::credentials::store::CredentialRow;
 use crate::domain::webhooks::outbox::CredentialRef;
-use crate::http::credentials::ValidatedCredential;
-use crate::http::error::ApiError;
+use crate::domain::credentials::ValidatedCredential;
 use crate::domain::ctx::Ctx;
 use crate::infra::store;
 use crate::infra::tokens;
@@ -47,7 +46,7 @@ pub async fn insert_credential(
     organisation_id: &str,
     new: &ValidatedCredential,
     actor: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, sqlx::Error> {
     let creation = Creation::new(ctx, organisation_id, new, actor);
     let mut tx = ctx.db.begin_write_in_line().await?;
     let sql = tx.begin_with(&store::together(&tx, &creation.statements()));
@@ -67,7 +66,7 @@ pub async fn insert_credential_for_session(
     organisation_id: &str,
     new: &ValidatedCredential,
     actor: &str,
-) -> Result<Option<CredentialRow>, ApiError> {
+) -> Result<Option<CredentialRow>, sqlx::Error> {
     let creation = Creation::new(ctx, organisation_id, new, actor);
     let mut statements = creation.statements();
     // $1 is the credential's id, $9 the time, $21 the session's id.
@@ -347,14 +346,6 @@ impl ContactSource {
             ContactSource::Integrator => "INTEGRATOR",
             ContactSource::Operator => "OPERATOR",
             ContactSource::EndUser => "END_USER",
-        }
-    }
-
-    /// An API key is the integrator; a signed-in operator is an operator.
-    pub fn of(actor: &crate::http::auth::Actor) -> ContactSource {
-        match actor.principal {
-            crate::http::auth::Principal::ApiKey { .. } => ContactSource::Integrator,
-            crate::http::auth::Principal::Operator { .. } => ContactSource::Operator,
         }
     }
 }

@@ -220,7 +220,7 @@ pub async fn mark_refresh_required(
     };
     let changed = transition(&mut tx, &change, now).await?;
     if changed {
-        crate::http::lifetimes::record_rejected(&mut tx, &row.id, now).await?;
+        crate::domain::lifetimes::record_rejected(&mut tx, &row.id, now).await?;
         sqlx::query(
             "UPDATE credentials SET sealed_session_token = NULL, next_sync_at = NULL, \
                sync_lease_until = NULL, sync_failures = 0 WHERE id = $1",

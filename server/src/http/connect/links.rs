@@ -11,7 +11,6 @@ use time::Duration;
 
 use crate::domain::credentials::store;
 use crate::domain::lifecycle::events::{record_event, EventKind, NewEvent};
-use crate::domain::lifecycle::records::ContactSource;
 use crate::domain::lifecycle::sessions::{self, NewSession};
 use crate::domain::mail::notices::{self, StopReason};
 use crate::http::auth::Actor;
@@ -63,7 +62,7 @@ async fn create_connect_token(
         "contactEmail",
         body.contact_email.as_deref(),
         body.contact_language,
-        ContactSource::of(&actor),
+        actor.contact_source(),
     );
     errors.finish()?;
     let label = actor.label();

@@ -14,7 +14,7 @@ use shared::i18n::Language;
 use shared::validation::{EmailAddress, Password, Username};
 use shared::StatusDetail;
 
-use crate::domain::credentials::store;
+use crate::domain::credentials::{store, ValidatedCredential};
 use crate::domain::lifecycle::events::{transition, Transition};
 use crate::domain::lifecycle::records::{self, insert_credential, Contact, ContactSource};
 use crate::domain::sync::SyncOutcome;
@@ -113,16 +113,6 @@ pub async fn check_utility(
     }
 }
 
-/// A new credential's fields, validated.
-#[derive(Debug, Clone)]
-pub struct ValidatedCredential {
-    pub utility_id: String,
-    pub username: Username,
-    pub password: Password,
-    pub correlation_id: Option<String>,
-    pub owner: shared::credentials::Owner,
-    pub contact: Option<Contact>,
-}
 
 /// Validates an end-user contact email given by `source`; blank means none.
 pub fn check_contact(
@@ -160,7 +150,7 @@ async fn create_credential(
         "contactEmail",
         body.contact_email.as_deref(),
         body.contact_language,
-        ContactSource::of(&actor),
+        actor.contact_source(),
     );
     errors.finish()?;
     let (Some(username), Some(password), Some(correlation_id)) =
@@ -231,7 +221,7 @@ async fn change_credential(
         "contactEmail",
         body.contact_email.as_deref(),
         body.contact_language,
-        ContactSource::of(&actor),
+        actor.contact_source(),
     );
     errors.finish()?;
     let now = state.clock.now_ms();

@@ -11,7 +11,7 @@
 //! An adapter refuses a request whose timestamp is more than
 //! [`TOLERANCE_SECONDS`] away from its clock, or whose id it already saw.
 
-use axum::http::HeaderMap;
+use reqwest::header::HeaderMap;
 
 use crate::infra::webhook_signing::SigningSecret;
 
@@ -117,7 +117,7 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use reqwest::header::HeaderValue;
 
     fn signed(secret: &SigningSecret, method: &str, path: &str, body: &[u8], at: i64) -> HeaderMap {
         let mut map = HeaderMap::new();
