@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use server::app::cli::{Cli, Command};
+use server::app::config::ServeConfig;
 use server::domain::credentials::secrets::{seal_password, seal_token};
 use server::http::state::AppState;
-use server::app::config::ServeConfig;
 use server::infra::crypto::MasterKey;
 use server::infra::utility::LoginOutcome;
 use server::jobs::Schedule;

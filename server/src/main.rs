@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use server::app::cli::{Cli, Command};
-use server::app::{server as gridlink, shutdown};
 use server::app::config::{DatabaseConfig, SandboxConfig, ServeConfig};
+use server::app::{server as gridlink, shutdown};
 use server::infra::store::Database;
 use server::tools::sandbox;
 use tokio_util::sync::CancellationToken;
@@ -111,7 +111,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let db = Database::connect(&config.url).await?;
             db.migrate().await?;
             let now = server::infra::clock::Clock::default().now_ms();
-            let created = server::http::organisations::create_with_admin(
+            let created = server::domain::organisations::create_with_admin(
                 &db,
                 &args.name,
                 &args.admin_email,

@@ -118,7 +118,7 @@ async fn organisation_with_api_key(database_url: &str, replica: &Replica) -> Str
         .await
         .unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
-    server::http::organisations::create_with_admin(
+    server::domain::organisations::create_with_admin(
         &db,
         "Acme Solar",
         "admin@example.com",

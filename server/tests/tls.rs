@@ -170,7 +170,7 @@ async fn gridlink_serves_https_with_hsts_and_secure_cookies_when_given_a_certifi
 
     // Sign-in over HTTPS sets a Secure cookie.
     let email = "tls-admin@example.com";
-    server::http::organisations::create_with_admin(
+    server::domain::organisations::create_with_admin(
         &app.state().db,
         "Acme Solar",
         email,

@@ -8,16 +8,15 @@ use std::sync::Arc;
 use reqwest::Url;
 
 use crate::app::cli::{ConformanceArgs, DatabaseArgs, SandboxArgs, ServeArgs};
+use crate::domain::settings::{JobSettings, STALE_AFTER_SYNC_INTERVALS};
 use crate::http::client_ip::{ForwardedHeader, TrustedProxies};
 use crate::http::serving::ConnectionLimits;
-use crate::domain::settings::{JobSettings, STALE_AFTER_SYNC_INTERVALS};
 use crate::infra::config::{
-    parse_count, parse_duration, parse_http_url, parse_listen_address, ConfigError,
-    DatabaseUrl, BODY_TIMEOUT, DATA_DIR, DEMO_PASSWORD, EXPIRY_WARNING,
-    HEADER_TIMEOUT, JOB_LEASE, LISTEN, MAIL_FROM, MASTER_KEY, MAX_CONNECTIONS, PUBLIC_URL, SANDBOX,
-    SANDBOX_LISTEN, SANDBOX_SECRET, SANDBOX_SMTP_LISTEN, STALE_AFTER, STATIC_DIR,
-    SYNC_CONCURRENCY, SYNC_INTERVAL, TLS_CERT, TLS_KEY, UTILITY_MAX_IN_FLIGHT, UTILITY_SECRET,
-    UTILITY_SOURCE, UTILITY_URL,
+    parse_count, parse_duration, parse_http_url, parse_listen_address, ConfigError, DatabaseUrl,
+    BODY_TIMEOUT, DATA_DIR, DEMO_PASSWORD, EXPIRY_WARNING, HEADER_TIMEOUT, JOB_LEASE, LISTEN,
+    MAIL_FROM, MASTER_KEY, MAX_CONNECTIONS, PUBLIC_URL, SANDBOX, SANDBOX_LISTEN, SANDBOX_SECRET,
+    SANDBOX_SMTP_LISTEN, STALE_AFTER, STATIC_DIR, SYNC_CONCURRENCY, SYNC_INTERVAL, TLS_CERT,
+    TLS_KEY, UTILITY_MAX_IN_FLIGHT, UTILITY_SECRET, UTILITY_SOURCE, UTILITY_URL,
 };
 use crate::infra::crypto::Keyring;
 use crate::infra::mail_transport::{parse_from, SmtpConfig};

@@ -8,10 +8,10 @@ use anyhow::Context;
 use shared::credentials::Owner;
 use shared::validation::{Password, Username};
 
-use crate::domain::lifecycle::records::insert_credential;
-use crate::domain::credentials::ValidatedCredential;
-use crate::http::state::AppState;
 use crate::app::config::DemoSettings;
+use crate::domain::credentials::ValidatedCredential;
+use crate::domain::lifecycle::records::insert_credential;
+use crate::http::state::AppState;
 use crate::infra::crypto::MasterKey;
 use crate::infra::passwords::hash_password;
 

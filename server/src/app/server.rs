@@ -11,15 +11,15 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::banner::{banner, MailShown, StartSummary};
+use crate::app::config::{MailRoute, ServeConfig, UtilitySource};
 use crate::app::demo;
-use crate::domain::incidents::tally::{CallTally, ObservedConnector};
-use crate::http::spa::SpaAssets;
 use crate::domain::ctx::{Ctx, Wakeups};
+use crate::domain::incidents::tally::{CallTally, ObservedConnector};
 use crate::domain::settings::Settings;
+use crate::http::spa::SpaAssets;
 use crate::http::state::AppState;
 use crate::http::{router, serving};
 use crate::infra::clock::Clock;
-use crate::app::config::{MailRoute, ServeConfig, UtilitySource};
 use crate::infra::config::{self, ConfigError};
 use crate::infra::crypto::Keyring;
 use crate::infra::https::TlsListener;

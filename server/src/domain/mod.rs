@@ -14,6 +14,7 @@ pub mod lifetimes;
 pub mod login_watch;
 pub mod mail;
 pub mod operator_sessions;
+pub mod organisations;
 pub mod settings;
 pub mod sync;
 pub mod webhooks;

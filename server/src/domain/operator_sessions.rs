@@ -1,12 +1,16 @@
 //! Operator sessions: created at sign-in, found by the hash of the cookie,
 //! ended by sign-out, idle timeout or maximum age.
 
-use axum::http::HeaderValue;
+use shared::operators::Role;
+use time::Duration;
 
-use crate::http::auth::{Role, SESSION_COOKIE, SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE};
-use crate::http::error::ApiError;
 use crate::domain::ctx::Ctx;
 use crate::infra::tokens;
+
+/// An operator session ends after this long without a request.
+pub const SESSION_IDLE_TIMEOUT: Duration = Duration::hours(2);
+/// And after this long in any case.
+pub const SESSION_MAX_AGE: Duration = Duration::days(7);
 
 /// A live session and who it belongs to.
 #[derive(Debug, Clone)]
@@ -22,7 +26,7 @@ pub async fn create(
     ctx: &Ctx,
     operator_id: &str,
     client: &str,
-) -> Result<(String, String), ApiError> {
+) -> Result<(String, String), sqlx::Error> {
     let secret = tokens::generate("gls_");
     let csrf_token = tokens::generate("");
     let now = ctx.clock.now_ms();
@@ -53,7 +57,7 @@ pub async fn record_sign_in(
     operator_id: &str,
     client: &str,
     succeeded: bool,
-) -> Result<(), ApiError> {
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO sign_in_history (operator_id, signed_in_at, client, outcome) VALUES ($1, $2, $3, $4)",
     )
@@ -68,7 +72,7 @@ pub async fn record_sign_in(
 
 /// The session behind `secret` if it has neither expired nor idled out, and
 /// its operator is still active. Refreshes its last-seen time.
-pub async fn find_live(ctx: &Ctx, secret: &str) -> Result<Option<LiveSession>, ApiError> {
+pub async fn find_live(ctx: &Ctx, secret: &str) -> Result<Option<LiveSession>, sqlx::Error> {
     let now = ctx.clock.now_ms();
     let idle_cutoff = now - SESSION_IDLE_TIMEOUT.whole_milliseconds() as i64;
     let row: Option<(String, String, String, String)> = sqlx::query_as(
@@ -94,7 +98,7 @@ pub async fn find_live(ctx: &Ctx, secret: &str) -> Result<Option<LiveSession>, A
     ))
 }
 
-pub async fn delete(ctx: &Ctx, secret: &str) -> Result<(), ApiError> {
+pub async fn delete(ctx: &Ctx, secret: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM operator_sessions WHERE token_hash = $1")
         .bind(tokens::hash(secret))
         .execute(&mut *ctx.db.writer().await?)
@@ -103,7 +107,7 @@ pub async fn delete(ctx: &Ctx, secret: &str) -> Result<(), ApiError> {
 }
 
 /// Ends every session of an operator (removed, or password changed).
-pub async fn delete_all_of(ctx: &Ctx, operator_id: &str) -> Result<(), ApiError> {
+pub async fn delete_all_of(ctx: &Ctx, operator_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM operator_sessions WHERE operator_id = $1")
         .bind(operator_id)
         .execute(&mut *ctx.db.writer().await?)
@@ -116,39 +120,11 @@ pub async fn delete_others_of(
     ctx: &Ctx,
     operator_id: &str,
     kept_secret: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM operator_sessions WHERE operator_id = $1 AND token_hash <> $2")
         .bind(operator_id)
         .bind(tokens::hash(kept_secret))
         .execute(&mut *ctx.db.writer().await?)
         .await?;
     Ok(())
-}
-
-/// The `Set-Cookie` value that stores `secret`: HttpOnly, SameSite=Strict,
-/// and Secure unless Gridlink is served over plain HTTP on this machine.
-pub fn cookie(ctx: &Ctx, secret: &str) -> HeaderValue {
-    let secure = if ctx.settings.cookies_are_secure() {
-        "; Secure"
-    } else {
-        ""
-    };
-    let max_age = SESSION_MAX_AGE.whole_seconds();
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-/// The `Set-Cookie` value that removes the session cookie.
-pub fn cleared_cookie(ctx: &Ctx) -> HeaderValue {
-    let secure = if ctx.settings.cookies_are_secure() {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
 }

@@ -5,21 +5,17 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 pub use shared::operators::Role;
-use time::Duration;
 
 use crate::domain::lifecycle::records::ContactSource;
+use crate::domain::operator_sessions::SESSION_MAX_AGE;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::infra::tokens;
 
 pub const SESSION_COOKIE: &str = "gridlink_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
-/// An operator session ends after this long without a request.
-pub const SESSION_IDLE_TIMEOUT: Duration = Duration::hours(2);
-/// And after this long in any case.
-pub const SESSION_MAX_AGE: Duration = Duration::days(7);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
@@ -197,4 +193,32 @@ mod tests {
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(bearer_token(&headers), None);
     }
+}
+
+/// The `Set-Cookie` value that stores `secret`: HttpOnly, SameSite=Strict,
+/// and Secure unless Gridlink is served over plain HTTP on this machine.
+pub fn session_cookie_value(state: &AppState, secret: &str) -> HeaderValue {
+    let secure = if state.settings.cookies_are_secure() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let max_age = SESSION_MAX_AGE.whole_seconds();
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn cleared_session_cookie(state: &AppState) -> HeaderValue {
+    let secure = if state.settings.cookies_are_secure() {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
 }

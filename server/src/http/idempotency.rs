@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 use crate::http::auth::Actor;
 use crate::http::error::{is_unique_violation, ApiError};
 use crate::http::state::AppState;
+use crate::jobs::retention::IDEMPOTENCY_KEY_LIFETIME_MS;
 
-pub const KEY_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
 /// The largest body an idempotent request may have (the routes take small JSON).
 const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The largest answer kept for replay.
@@ -100,7 +100,7 @@ async fn replay_or_run(
     sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2 AND created_at <= $3")
         .bind(&owner)
         .bind(&key)
-        .bind(now - KEY_LIFETIME_MS)
+        .bind(now - IDEMPOTENCY_KEY_LIFETIME_MS)
         .execute(&mut *writer)
         .await
         .map_err(internal)?;

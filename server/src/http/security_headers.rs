@@ -96,7 +96,7 @@ async fn allowed_embedders(state: &AppState, path: &str) -> Vec<String> {
         // Stored origins were checked when saved; one saved before the rule
         // tightened (case 39) is left out rather than let into the header.
         Ok(Some((organisation_id,))) => {
-            crate::http::organisations::embed_origins(&state.db, &organisation_id)
+            crate::domain::organisations::embed_origins(&state.db, &organisation_id)
                 .await
                 .unwrap_or_default()
                 .into_iter()

@@ -8,11 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::jobs::JobCtx;
 
-pub async fn run(
-    ctx: JobCtx,
-    every: Duration,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+pub async fn run(ctx: JobCtx, every: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
     super::every(every, &shutdown, || async {
         if let Err(error) = ctx.utilities.refresh().await {
             tracing::warn!(%error, "no utility adapter answered the catalogue refresh");

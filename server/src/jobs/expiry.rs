@@ -13,23 +13,17 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::lifecycle::expiry;
 use crate::domain::ctx::Ctx;
+use crate::domain::lifecycle::expiry;
 use crate::infra::clock::Clock;
 use crate::infra::store::Database;
 
 const ACTOR: &str = "job:expiry_sweep";
 const MESSAGE: &str = "The session token expired; the end-user must verify again.";
 
-pub async fn run(
-    ctx: Ctx,
-    every: Duration,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+pub async fn run(ctx: Ctx, every: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
     super::every(every, &shutdown, || async {
-        match warn_expiring_tokens(&ctx.db, &ctx.clock, ctx.settings.jobs.expiry_warning)
-            .await
-        {
+        match warn_expiring_tokens(&ctx.db, &ctx.clock, ctx.settings.jobs.expiry_warning).await {
             Ok(0) => {}
             Ok(warned) => tracing::info!(warned, "warned about session tokens expiring soon"),
             Err(error) => tracing::error!(error = format!("{error:#}"), "expiry warnings failed"),

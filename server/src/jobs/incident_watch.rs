@@ -12,10 +12,10 @@ use shared::webhooks::WebhookEventType;
 use shared::StatusDetail;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::sync::{self, SyncOutcome};
-use crate::http::incidents::{
+use crate::domain::incidents::{
     self, announce, is_failing, Announcement, PROBES_TO_RESOLVE, PROBE_EVERY_MS, WINDOW_MS,
 };
+use crate::domain::sync::{self, SyncOutcome};
 use crate::jobs::JobCtx;
 
 const PROBE_ACTOR: &str = "job:incident_probe";
@@ -26,11 +26,7 @@ const RESUME_STEP_MS: i64 = 250;
 /// …over at most this long.
 const RESUME_SPREAD_MS: i64 = 10 * 60_000;
 
-pub async fn run(
-    ctx: JobCtx,
-    every: Duration,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+pub async fn run(ctx: JobCtx, every: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
     super::every(every, &shutdown, || async {
         if let Err(error) = watch_once(&ctx).await {
             tracing::error!(error = format!("{error:#}"), "incident watch failed");
@@ -238,8 +234,7 @@ async fn probe(ctx: &JobCtx, incident_id: &str, utility_id: &str) -> anyhow::Res
     .bind(incident_id)
     .fetch_one(&mut *ctx.db.writer().await?)
     .await?;
-    let resolved =
-        succeeded >= PROBES_TO_RESOLVE && resolve(ctx, incident_id, utility_id).await?;
+    let resolved = succeeded >= PROBES_TO_RESOLVE && resolve(ctx, incident_id, utility_id).await?;
     Ok(Probe::Succeeded { resolved })
 }
 

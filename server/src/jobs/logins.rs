@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::credentials::secrets::open_password;
 use crate::domain::credentials::store::find_by_id_with;
 use crate::domain::lifecycle::{connection, logins};
-use crate::jobs::JobCtx;
 use crate::infra::utility::{LoginOutcome, UtilityError};
+use crate::jobs::JobCtx;
 
 const ACTOR: &str = "job:login";
 /// Logins running at once in this process. A login mostly waits for the
@@ -28,11 +28,7 @@ const CONCURRENCY: usize = 256;
 /// Tries while the utility is unavailable, then the credential waits for a person.
 const MAX_ATTEMPTS: i64 = 5;
 
-pub async fn run(
-    ctx: JobCtx,
-    poll: Duration,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+pub async fn run(ctx: JobCtx, poll: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
     let wakeup = Arc::clone(&ctx.wakeups.logins);
     super::run_claimed(
         ctx,

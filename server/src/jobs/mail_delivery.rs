@@ -14,10 +14,10 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use tokio_util::sync::CancellationToken;
 
+use crate::domain::ctx::Ctx;
 use crate::domain::lifecycle::events::{record_event, EventKind, NewEvent};
 use crate::domain::mail::notices;
 use crate::domain::mail::outbox::{associated_data, Content};
-use crate::domain::ctx::Ctx;
 use crate::infra::mail_transport::{Mailer, SendFailure};
 
 /// Messages being sent at once by this process.
@@ -92,9 +92,7 @@ async fn claim_due(ctx: &Ctx, limit: usize) -> anyhow::Result<Vec<Claimed>> {
          RETURNING id, credential_id, organisation_id, recipient, sealed_message, attempts, give_up_at, lease_until",
         placeholders.join(", ")
     );
-    let mut claim = sqlx::query_as(&sql)
-        .bind(ctx.lease_until(now))
-        .bind(now);
+    let mut claim = sqlx::query_as(&sql).bind(ctx.lease_until(now)).bind(now);
     for (id,) in &candidates {
         claim = claim.bind(id);
     }

@@ -91,8 +91,11 @@ impl Default for Schedule {
 
 /// One job's loop, started with the jobs' context, how often it runs (or
 /// polls) and the shutdown token.
-type JobLoop =
-    fn(JobCtx, Duration, CancellationToken) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+type JobLoop = fn(
+    JobCtx,
+    Duration,
+    CancellationToken,
+) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 
 /// Starts every job on `tasks`; each returns once `shutdown` is cancelled.
 /// Mail goes out only with a mail server.
@@ -117,13 +120,21 @@ pub fn spawn_all(
         ),
     }
     let jobs: [(Duration, JobLoop); 10] = [
-        (schedule.notices, |jobs, every, stop| Box::pin(notices::run(jobs, every, stop))),
-        (schedule.login_poll, |jobs, every, stop| Box::pin(logins::run(jobs, every, stop))),
-        (schedule.sync_poll, |jobs, every, stop| Box::pin(syncs::run(jobs, every, stop))),
+        (schedule.notices, |jobs, every, stop| {
+            Box::pin(notices::run(jobs, every, stop))
+        }),
+        (schedule.login_poll, |jobs, every, stop| {
+            Box::pin(logins::run(jobs, every, stop))
+        }),
+        (schedule.sync_poll, |jobs, every, stop| {
+            Box::pin(syncs::run(jobs, every, stop))
+        }),
         (schedule.webhook_poll, |jobs, every, stop| {
             Box::pin(webhook_delivery::run(jobs.ctx, every, stop))
         }),
-        (schedule.expiry_sweep, |jobs, every, stop| Box::pin(expiry::run(jobs.ctx, every, stop))),
+        (schedule.expiry_sweep, |jobs, every, stop| {
+            Box::pin(expiry::run(jobs.ctx, every, stop))
+        }),
         (schedule.staleness_check, |jobs, every, stop| {
             Box::pin(staleness::run(jobs.ctx, every, stop))
         }),
@@ -136,7 +147,9 @@ pub fn spawn_all(
         (schedule.retention, |jobs, every, stop| {
             Box::pin(retention::run(jobs.ctx.db, jobs.ctx.clock, every, stop))
         }),
-        (schedule.count_fold, |jobs, every, stop| Box::pin(count_fold::run(jobs.ctx.db, every, stop))),
+        (schedule.count_fold, |jobs, every, stop| {
+            Box::pin(count_fold::run(jobs.ctx.db, every, stop))
+        }),
     ];
     for (every, job) in jobs {
         tasks.spawn(job(ctx.clone(), every, shutdown.clone()));
@@ -154,11 +167,7 @@ pub enum RetriedQueue {
 /// sent them (the servers were down, or the endpoint disabled), so that no
 /// claim ever takes a row past its `give_up_at` (case 38). A failed webhook
 /// can still be replayed from the dashboard.
-pub async fn give_up_overdue(
-    ctx: &Ctx,
-    queue: RetriedQueue,
-    now_ms: i64,
-) -> anyhow::Result<u64> {
+pub async fn give_up_overdue(ctx: &Ctx, queue: RetriedQueue, now_ms: i64) -> anyhow::Result<u64> {
     let table = match queue {
         RetriedQueue::WebhookDeliveries => "webhook_deliveries",
         RetriedQueue::MailOutbox => "mail_outbox",

@@ -10,11 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::mail::notices;
 use crate::jobs::JobCtx;
 
-pub async fn run(
-    ctx: JobCtx,
-    every: Duration,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+pub async fn run(ctx: JobCtx, every: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
     let wakeup = std::sync::Arc::clone(&ctx.wakeups.notices);
     loop {
         match notices::run_once(&ctx, &ctx.utilities).await {

@@ -1,7 +1,8 @@
 //! Retention: webhook deliveries (and their attempts) are kept for 30 days
 //! after they were created, then deleted in batches. Pending ones are kept
 //! until they are delivered or given up. Sent or failed mail goes after 30
-//! days too, and operator links a day after they stopped working.
+//! days too, operator links a day after they stopped working, and
+//! idempotency keys after a day.
 
 use std::time::Duration;
 
@@ -12,6 +13,8 @@ use crate::infra::store::Database;
 
 /// How long a delivery stays visible in the dashboard and the API.
 pub const DELIVERY_RETENTION: time::Duration = time::Duration::days(30);
+/// How long an `Idempotency-Key` and its stored answer are kept.
+pub const IDEMPOTENCY_KEY_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
 const BATCH: usize = 1000;
 
 pub async fn run(
@@ -44,7 +47,7 @@ pub async fn run(
 /// attempts older than the day the reconnect ceiling looks at, mail sent or
 /// given up over 30 days ago, and operator links expired over a day ago.
 pub async fn prune_short_lived_records(db: &Database, clock: &Clock) -> anyhow::Result<u64> {
-    let cutoff = clock.now_ms() - crate::http::idempotency::KEY_LIFETIME_MS;
+    let cutoff = clock.now_ms() - IDEMPOTENCY_KEY_LIFETIME_MS;
     let deleted = sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1")
         .bind(cutoff)
         .execute(&mut *db.writer().await?)

@@ -12,16 +12,12 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::lifecycle::staleness;
 use crate::domain::ctx::Ctx;
+use crate::domain::lifecycle::staleness;
 
 const ACTOR: &str = "job:staleness";
 
-pub async fn run(
-    ctx: Ctx,
-    every: Duration,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+pub async fn run(ctx: Ctx, every: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
     super::every(every, &shutdown, || async {
         match flag_stale_credentials(&ctx).await {
             Ok(0) => {}

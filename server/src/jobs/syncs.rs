@@ -15,11 +15,7 @@ use crate::jobs::JobCtx;
 
 const ACTOR: &str = "job:sync";
 
-pub async fn run(
-    ctx: JobCtx,
-    poll: Duration,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+pub async fn run(ctx: JobCtx, poll: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
     let wakeup = Arc::clone(&ctx.wakeups.syncs);
     let concurrency = ctx.settings.jobs.sync_concurrency;
     super::run_claimed(

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::webhooks::endpoint;
 use crate::domain::ctx::Ctx;
+use crate::domain::webhooks::endpoint;
 use crate::infra::outbound::address_policy::{self, ForbiddenAddress, PublicOnlyResolver};
 use crate::infra::outbound::bounded_body::{read_at_most, BoundedBody};
 use crate::infra::outbound::{self, TrustRoots};
@@ -46,11 +46,7 @@ struct Claimed {
     lease_until: i64,
 }
 
-pub async fn run(
-    ctx: Ctx,
-    poll: Duration,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+pub async fn run(ctx: Ctx, poll: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
     let client = client(&ctx.settings.trust, ctx.settings.webhook_allow_private)?;
     let wakeup = Arc::clone(&ctx.wakeups.webhooks);
     super::run_claimed(
@@ -188,11 +184,7 @@ impl Attempt {
 }
 
 #[tracing::instrument(skip_all, fields(message_id = message.id))]
-async fn deliver(
-    ctx: &Ctx,
-    client: &reqwest::Client,
-    message: &Claimed,
-) -> anyhow::Result<()> {
+async fn deliver(ctx: &Ctx, client: &reqwest::Client, message: &Claimed) -> anyhow::Result<()> {
     let Some(target) = endpoint::signing_target(ctx, &message.organisation_id).await? else {
         let attempt = Attempt::refused(
             String::new(),

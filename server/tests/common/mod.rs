@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 
 use rand::Rng;
 use server::app::cli::{Cli, Command};
+use server::app::config::ServeConfig;
 use server::app::server::RunningServer;
 use server::infra::clock::Clock;
-use server::app::config::ServeConfig;
 use server::infra::crypto::MasterKey;
 use sqlx::{AnyConnection, Connection, Executor};
 use tokio_util::sync::CancellationToken;
@@ -169,7 +169,7 @@ impl TestApp {
             rand::thread_rng().gen::<u32>()
         );
         let password = "a long admin password";
-        let created = server::http::organisations::create_with_admin(
+        let created = server::domain::organisations::create_with_admin(
             &self.state().db,
             name,
             &email,

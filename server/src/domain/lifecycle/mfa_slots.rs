@@ -37,8 +37,7 @@ pub async fn claim_login_attempt(
     credential_id: &str,
 ) -> Result<(), NotClaimed> {
     let now = ctx.clock.now_ms();
-    ctx
-        .db
+    ctx.db
         .lock_row(
             tx,
             crate::infra::store::LockedTable::Credentials,
@@ -64,7 +63,9 @@ pub async fn claim_login_attempt(
         None
     };
     if let Some(retry_after_ms) = refusal {
-        return Err(NotClaimed::Refused(Refusal::ConnectingTooOften { retry_after_ms }));
+        return Err(NotClaimed::Refused(Refusal::ConnectingTooOften {
+            retry_after_ms,
+        }));
     }
     sqlx::query(&login_attempt_sql("$1", "$2"))
         .bind(credential_id)
@@ -120,10 +121,7 @@ const COUNT_IN_DAY: &str = "mfa_day_code_checks = CASE WHEN mfa_day_started_at I
        THEN $2 ELSE mfa_day_started_at END";
 
 /// Claims one code check of `row`'s verification.
-pub async fn claim_code_check(
-    ctx: &Ctx,
-    row: &CredentialRow,
-) -> Result<(), NotClaimed> {
+pub async fn claim_code_check(ctx: &Ctx, row: &CredentialRow) -> Result<(), NotClaimed> {
     let now = ctx.clock.now_ms();
     let claimed = sqlx::query(&format!(
         "UPDATE credentials SET mfa_wrong_codes = mfa_wrong_codes + 1, mfa_in_flight_until = $2 + {IN_FLIGHT_MS}, \
@@ -192,10 +190,7 @@ pub async fn release(ctx: &Ctx, credential_id: &str) -> Result<(), sqlx::Error> 
 }
 
 /// The utility did not decide (timeout, outage): the code check is given back.
-pub async fn give_back_code_check(
-    ctx: &Ctx,
-    credential_id: &str,
-) -> Result<(), sqlx::Error> {
+pub async fn give_back_code_check(ctx: &Ctx, credential_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE credentials SET mfa_wrong_codes = mfa_wrong_codes - 1, \
            mfa_day_code_checks = mfa_day_code_checks - 1, mfa_in_flight_until = NULL \

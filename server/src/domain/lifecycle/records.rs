@@ -11,9 +11,9 @@ use super::events::{bind_event, event_sql, record_event, EventKind, NewEvent};
 use super::mfa_slots;
 use crate::domain::credentials::secrets;
 use crate::domain::credentials::store::CredentialRow;
-use crate::domain::webhooks::outbox::CredentialRef;
 use crate::domain::credentials::ValidatedCredential;
 use crate::domain::ctx::Ctx;
+use crate::domain::webhooks::outbox::CredentialRef;
 use crate::infra::store;
 use crate::infra::tokens;
 

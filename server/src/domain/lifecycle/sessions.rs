@@ -11,6 +11,9 @@ use crate::domain::ctx::Ctx;
 use crate::infra::clock::from_ms;
 use crate::infra::tokens;
 
+/// An update link sent to an end-user lasts 72 hours.
+pub const UPDATE_LINK_LIFETIME: Duration = Duration::hours(72);
+
 /// A Connect session to open.
 pub struct NewSession<'a> {
     pub organisation_id: &'a str,

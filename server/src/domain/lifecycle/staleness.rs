@@ -9,8 +9,8 @@ use sqlx::AnyConnection;
 
 use super::events::{record_event, record_event_and_notify, EventKind, NewEvent};
 use crate::domain::credentials::store::CredentialRow;
-use crate::domain::webhooks::outbox::{self, CredentialRef};
 use crate::domain::ctx::Ctx;
+use crate::domain::webhooks::outbox::{self, CredentialRef};
 use crate::infra::clock::readable;
 
 /// A credential the check flagged.

@@ -12,9 +12,9 @@ use super::events::{
     record_event, record_event_notify_and_commit, transition, EventKind, NewEvent, Transition,
 };
 use crate::domain::credentials::store::CredentialRow;
+use crate::domain::ctx::Ctx;
 use crate::domain::sync::storage;
 use crate::domain::sync::{SyncOutcome, INACCESSIBLE_AFTER};
-use crate::domain::ctx::Ctx;
 use crate::infra::store;
 use crate::infra::utility::{Account, Statement, UtilityError};
 

@@ -23,16 +23,16 @@ use time::Duration;
 
 use super::messages::{self, Notice, NoticeReason};
 use super::outbox::{self, MailKind, OutgoingMail};
+use crate::domain::ctx::Ctx;
 use crate::domain::lifecycle::events::{record_event, EventKind, NewEvent};
 use crate::domain::lifecycle::records::ContactSource;
+use crate::domain::lifecycle::sessions::UPDATE_LINK_LIFETIME;
 use crate::domain::lifecycle::sessions::{self, NewSession};
-use crate::domain::webhooks::outbox::{self as webhooks, CredentialRef};
-use crate::http::connect::links::UPDATE_LINK_LIFETIME;
-use crate::domain::ctx::Ctx;
-use crate::infra::utility::catalog::UtilityCatalog;
 use crate::domain::mail::unsubscribe;
+use crate::domain::webhooks::outbox::{self as webhooks, CredentialRef};
 use crate::infra::clock::from_ms;
 use crate::infra::store::LockedTable;
+use crate::infra::utility::catalog::UtilityCatalog;
 
 /// Reminders follow the first mail after these delays.
 pub const REMINDERS: [Duration; 2] = [Duration::hours(24), Duration::hours(48)];
@@ -194,8 +194,7 @@ async fn start(
     };
     let language = Language::from_tag(&language).unwrap_or_default();
     let mut tx = ctx.db.begin_write().await?;
-    ctx
-        .db
+    ctx.db
         .lock_row(&mut tx, LockedTable::Credentials, &credential_id)
         .await?;
     let notice_id = crate::infra::tokens::new_id("eun");
@@ -291,7 +290,7 @@ impl Recipient<'_> {
     ) -> anyhow::Result<()> {
         let utility = utilities.name_of(self.credential.utility_id).await;
         let (organisation, branding) =
-            crate::http::organisations::branding(&ctx.db, self.credential.organisation_id)
+            crate::domain::organisations::branding(&ctx.db, self.credential.organisation_id)
                 .await?;
         let unsubscribe_url = unsubscribe::issue(
             connection,
@@ -520,7 +519,15 @@ async fn remind(ctx: &Ctx, utilities: &UtilityCatalog, row: Due) -> anyhow::Resu
         reason,
     };
     recipient
-        .queue(&mut tx, ctx, utilities, mails_sent, &link, link_expires_at, now)
+        .queue(
+            &mut tx,
+            ctx,
+            utilities,
+            mails_sent,
+            &link,
+            link_expires_at,
+            now,
+        )
         .await?;
     tx.commit().await?;
     Ok(true)

@@ -15,8 +15,8 @@ use sqlx::Row;
 
 use crate::domain::credentials::secrets::open_token;
 use crate::domain::credentials::store::{find_by_id_with, CredentialRow};
-use crate::domain::lifecycle::syncs::{mark_refresh_required, retry_later, stored, unschedule};
 use crate::domain::ctx::Ctx;
+use crate::domain::lifecycle::syncs::{mark_refresh_required, retry_later, stored, unschedule};
 use crate::infra::utility::{Account, SecretToken, Statement, UtilityConnector, UtilityError};
 
 /// Failures in a row before a connected credential shows PROVIDER_WEBSITE_INACCESSIBLE.

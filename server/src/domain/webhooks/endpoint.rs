@@ -78,11 +78,7 @@ pub async fn signing_target(
     let Some((url, sealed, sealed_previous, previous_expires)) = row else {
         return Ok(None);
     };
-    let mut secrets = vec![SigningSecret::open(
-        &ctx.keyring,
-        organisation_id,
-        &sealed,
-    )?];
+    let mut secrets = vec![SigningSecret::open(&ctx.keyring, organisation_id, &sealed)?];
     if let (Some(previous), Some(expires)) = (sealed_previous, previous_expires) {
         if expires > ctx.clock.now_ms() {
             secrets.push(SigningSecret::open(
@@ -97,11 +93,7 @@ pub async fn signing_target(
 
 /// The receiver said its endpoint is gone (410): stop sending until an admin
 /// saves the endpoint again. Returns whether this call disabled it.
-pub async fn disable(
-    ctx: &Ctx,
-    organisation_id: &str,
-    reason: &str,
-) -> Result<bool, sqlx::Error> {
+pub async fn disable(ctx: &Ctx, organisation_id: &str, reason: &str) -> Result<bool, sqlx::Error> {
     let disabled = sqlx::query(
         "UPDATE webhook_endpoints SET disabled_at = $1, disabled_reason = $2 \
          WHERE organisation_id = $3 AND disabled_at IS NULL",

@@ -13,15 +13,15 @@ use shared::validation::{EmailAddress, OtpCode, Password, Username};
 use shared::StatusDetail;
 
 use super::session::{connect_state, ConnectSession, MFA_IDLE_TIMEOUT_MS};
-use crate::domain::lifecycle::mfa_slots::MAX_WRONG_CODES;
 use crate::domain::credentials::store::{find_by_id, CredentialRow};
+use crate::domain::credentials::ValidatedCredential;
 use crate::domain::lifecycle::connection::{self, complete_connection};
 use crate::domain::lifecycle::events::{transition, Transition};
-use crate::domain::lifecycle::records::{Contact, ContactSource};
+use crate::domain::lifecycle::mfa_slots::MAX_WRONG_CODES;
 use crate::domain::lifecycle::mfa_slots::{self, NotClaimed, Refusal};
+use crate::domain::lifecycle::records::{Contact, ContactSource};
 use crate::domain::lifecycle::{records, sessions};
 use crate::domain::login_watch as waiting;
-use crate::domain::credentials::ValidatedCredential;
 use crate::http::credentials::check_utility;
 use crate::http::error::{ApiError, FieldErrors};
 use crate::http::extract::{Json, Query};

@@ -11,6 +11,7 @@ use time::Duration;
 
 use crate::domain::credentials::store;
 use crate::domain::lifecycle::events::{record_event, EventKind, NewEvent};
+use crate::domain::lifecycle::sessions::UPDATE_LINK_LIFETIME;
 use crate::domain::lifecycle::sessions::{self, NewSession};
 use crate::domain::mail::notices::{self, StopReason};
 use crate::http::auth::Actor;
@@ -23,8 +24,6 @@ use crate::infra::store::LockedTable;
 
 /// A token for a new credential or "Retry MFA Verification" lasts an hour.
 pub const SHORT_LIVED: Duration = Duration::hours(1);
-/// An update link sent to an end-user lasts 72 hours.
-pub const UPDATE_LINK_LIFETIME: Duration = Duration::hours(72);
 
 pub fn router() -> Router<AppState> {
     Router::new()

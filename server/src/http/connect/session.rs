@@ -14,9 +14,9 @@ use sqlx::Row;
 
 use crate::domain::credentials::store::{self as credential_store, CredentialRow};
 use crate::domain::lifecycle::mfa_slots::{MAX_SENDS, MAX_WRONG_CODES};
+use crate::domain::organisations;
 use crate::http::auth::bearer_token;
 use crate::http::error::ApiError;
-use crate::http::organisations;
 use crate::http::state::AppState;
 use crate::infra::clock::from_ms;
 use crate::infra::tokens;

@@ -68,7 +68,7 @@ pub async fn utilities_by_name(
             "The list of utilities is unavailable. Try again in a moment.".into(),
         )
     })?;
-    let incidents = crate::http::incidents::open_incidents(&state.db).await?;
+    let incidents = crate::domain::incidents::open_incidents(&state.db).await?;
     Ok(utilities
         .iter()
         .map(|utility| shared::connect::Utility {
@@ -112,7 +112,6 @@ pub async fn check_utility(
         }
     }
 }
-
 
 /// Validates an end-user contact email given by `source`; blank means none.
 pub fn check_contact(

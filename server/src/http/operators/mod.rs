@@ -15,7 +15,9 @@ use shared::operators::{
 use shared::validation::EmailAddress;
 
 use crate::domain::operator_sessions as sessions;
-use crate::http::auth::{session_cookie, Actor, AdminOperator, Principal};
+use crate::http::auth::{
+    cleared_session_cookie, session_cookie, session_cookie_value, Actor, AdminOperator, Principal,
+};
 use crate::http::client_ip::ClientIp;
 use crate::http::error::{is_unique_violation, ApiError, FieldErrors};
 use crate::http::extract::{Json, Path};
@@ -172,7 +174,7 @@ async fn sign_in(
     let mut response = Json(session).into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, sessions::cookie(&state, &secret));
+        .insert(header::SET_COOKIE, session_cookie_value(&state, &secret));
     Ok(response)
 }
 
@@ -307,7 +309,7 @@ async fn sign_out(
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, sessions::cleared_cookie(&state));
+        .insert(header::SET_COOKIE, cleared_session_cookie(&state));
     Ok(response)
 }
 

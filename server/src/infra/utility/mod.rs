@@ -117,7 +117,10 @@ impl UtilityError {
     /// Whether the utility refused the session token (expired or unknown):
     /// the credential then needs its end-user to verify again.
     pub fn rejects_the_token(&self) -> bool {
-        matches!(self, UtilityError::TokenExpired | UtilityError::InvalidToken)
+        matches!(
+            self,
+            UtilityError::TokenExpired | UtilityError::InvalidToken
+        )
     }
 
     /// The details behind an `Unavailable` or `Protocol` error (at most a few
