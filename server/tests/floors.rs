@@ -84,8 +84,7 @@ fn broken_rules(src: &Path) -> Vec<String> {
         };
         let text = std::fs::read_to_string(&path).unwrap();
         for root in crate_roots(&text) {
-            if root != floor && floors.contains(&root.as_str()) && !below.contains(&root.as_str())
-            {
+            if root != floor && floors.contains(&root.as_str()) && !below.contains(&root.as_str()) {
                 broken.push(format!("{}: crate::{root}", relative.display()));
             }
         }
@@ -157,12 +156,24 @@ fn the_scan_sees_what_breaks_a_floor() {
         }
     }
     write("infra/store.rs", "use crate::domain::ctx::Ctx;\n");
-    write("domain/notices.rs", "use crate::{infra::clock, http::error::ApiError};\n");
+    write(
+        "domain/notices.rs",
+        "use crate::{infra::clock, http::error::ApiError};\n",
+    );
     write("domain/cookies.rs", "use axum::http::HeaderValue;\n");
-    write("jobs/run.rs", "/// Sent by [`crate::http::router`].\nfn run() {}\n");
+    write(
+        "jobs/run.rs",
+        "/// Sent by [`crate::http::router`].\nfn run() {}\n",
+    );
     write("tools/kit.rs", "use crate::domain::ctx::Ctx;\n");
-    write("http/fine.rs", "use crate::jobs::JobCtx;\nuse crate::domain::ctx::Ctx;\n");
-    write("domain/fine.rs", "// Words that only begin like them: AppStateful, axum_like.\n");
+    write(
+        "http/fine.rs",
+        "use crate::jobs::JobCtx;\nuse crate::domain::ctx::Ctx;\n",
+    );
+    write(
+        "domain/fine.rs",
+        "// Words that only begin like them: AppStateful, axum_like.\n",
+    );
     let mut broken = broken_rules(&dir);
     std::fs::remove_dir_all(&dir).unwrap();
     broken.sort();

@@ -167,34 +167,6 @@ impl FromRequestParts<AppState> for AdminOperator {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::HeaderValue;
-
-    #[test]
-    fn the_session_cookie_is_found_among_others() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_static("theme=dark; gridlink_session=abc123; x=y"),
-        );
-        assert_eq!(session_cookie(&headers), Some("abc123"));
-    }
-
-    #[test]
-    fn a_bearer_token_is_read_from_the_authorization_header() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer glk_xyz"),
-        );
-        assert_eq!(bearer_token(&headers), Some("glk_xyz"));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
-        assert_eq!(bearer_token(&headers), None);
-    }
-}
-
 /// The `Set-Cookie` value that stores `secret`: HttpOnly, SameSite=Strict,
 /// and Secure unless Gridlink is served over plain HTTP on this machine.
 pub fn session_cookie_value(state: &AppState, secret: &str) -> HeaderValue {
@@ -221,4 +193,32 @@ pub fn cleared_session_cookie(state: &AppState) -> HeaderValue {
         "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("theme=dark; gridlink_session=abc123; x=y"),
+        );
+        assert_eq!(session_cookie(&headers), Some("abc123"));
+    }
+
+    #[test]
+    fn a_bearer_token_is_read_from_the_authorization_header() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer glk_xyz"),
+        );
+        assert_eq!(bearer_token(&headers), Some("glk_xyz"));
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer_token(&headers), None);
+    }
 }

@@ -31,7 +31,7 @@ pub async fn run(ctx: JobCtx, poll: Duration, shutdown: CancellationToken) -> an
 }
 
 async fn run_one(ctx: &JobCtx, credential_id: &str) {
-    let sync = sync::sync(&ctx, ctx.utility.as_ref(), credential_id, ACTOR);
+    let sync = sync::sync(ctx, ctx.utility.as_ref(), credential_id, ACTOR);
     tokio::pin!(sync);
     // A slow utility can make a sync outlast its lease; renewing it while the
     // sync runs keeps another replica from starting the same sync meanwhile.

@@ -258,7 +258,17 @@ async fn start(
         reason,
     };
     recipient
-        .queue(&mut tx, ctx, utilities, 0, &link.url, link_expires_at, now)
+        .queue(
+            &mut tx,
+            ctx,
+            utilities,
+            0,
+            &UpdateLink {
+                url: &link.url,
+                expires_at: link_expires_at,
+            },
+            now,
+        )
         .await?;
     tx.commit().await?;
     Ok(true)
@@ -275,6 +285,13 @@ struct Recipient<'a> {
     reason: NoticeReason,
 }
 
+/// The update link a notice carries, and when it stops working.
+#[derive(Clone, Copy)]
+struct UpdateLink<'a> {
+    url: &'a str,
+    expires_at: i64,
+}
+
 impl Recipient<'_> {
     /// Queues mail number `reminder` (0: the first) with `link`, in the
     /// organisation's name and branding, with its event and webhook.
@@ -284,10 +301,13 @@ impl Recipient<'_> {
         ctx: &Ctx,
         utilities: &UtilityCatalog,
         reminder: i64,
-        link: &str,
-        link_expires_at: i64,
+        link: &UpdateLink<'_>,
         now: i64,
     ) -> anyhow::Result<()> {
+        let UpdateLink {
+            url: link,
+            expires_at: link_expires_at,
+        } = *link;
         let utility = utilities.name_of(self.credential.utility_id).await;
         let (organisation, branding) =
             crate::domain::organisations::branding(&ctx.db, self.credential.organisation_id)
@@ -524,8 +544,10 @@ async fn remind(ctx: &Ctx, utilities: &UtilityCatalog, row: Due) -> anyhow::Resu
             ctx,
             utilities,
             mails_sent,
-            &link,
-            link_expires_at,
+            &UpdateLink {
+                url: &link,
+                expires_at: link_expires_at,
+            },
             now,
         )
         .await?;
