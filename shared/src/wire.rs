@@ -71,7 +71,17 @@ macro_rules! wire_enum {
             }
         }
 
-        #[cfg(feature = "schema")]
+        $crate::wire_enum_schema!($name, $($wire),+);
+    };
+}
+
+/// The JSON Schema of a [`wire_enum!`] (with the `schema` feature): decided
+/// here, in `shared`, so that crates using the macro need no feature of their own.
+#[cfg(feature = "schema")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! wire_enum_schema {
+    ($name:ident, $($wire:literal),+) => {
         impl ::schemars::JsonSchema for $name {
             fn schema_name() -> ::std::borrow::Cow<'static, str> {
                 stringify!($name).into()
@@ -82,6 +92,13 @@ macro_rules! wire_enum {
             }
         }
     };
+}
+
+#[cfg(not(feature = "schema"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! wire_enum_schema {
+    ($name:ident, $($wire:literal),+) => {};
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::ctx::Ctx;
 use crate::domain::lifecycle::events::{record_event, EventKind, NewEvent};
-use crate::domain::mail::notices;
+use crate::domain::lifecycle::notice_stops;
 use crate::domain::mail::outbox::{associated_data, Content};
 use crate::infra::mail_transport::{Mailer, SendFailure};
 
@@ -231,10 +231,10 @@ async fn finish(
             message: &words,
         };
         record_event(&mut tx, &event, now).await?;
-        notices::stop(
+        notice_stops::stop(
             &mut tx,
             credential_id,
-            notices::StopReason::Undeliverable,
+            notice_stops::StopReason::Undeliverable,
             now,
         )
         .await?;

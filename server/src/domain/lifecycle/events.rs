@@ -11,58 +11,32 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
 
 use crate::domain::credentials::store::{CredentialRow, COLUMNS};
-use crate::domain::mail::notices::{self, StopReason};
+use crate::domain::lifecycle::notice_stops::{self, StopReason};
 use crate::domain::webhooks::outbox::{self, CredentialRef, Message};
 use crate::infra::store::{self, Database, WriteTransaction};
 
-/// What an entry on a credential's timeline records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    Created,
-    StatusChange,
-    NewDataAvailable,
-    Synced,
-    PasswordChanged,
-    Deactivated,
-    ConnectStarted,
-    MfaCodeSent,
-    MfaCodeRejected,
-    UtilityError,
-    CredentialRepaired,
-    SessionTokenExpiring,
-    CredentialStale,
-    CredentialRecovered,
-    UpdateLinkCreated,
-    UpdateLinkRevoked,
-    EndUserNotified,
-    MailNotDelivered,
-    ContactChanged,
-}
-
-impl EventKind {
-    /// The name stored and shown (`kind` in the API).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Created => "CREATED",
-            EventKind::StatusChange => "STATUS_CHANGE",
-            EventKind::NewDataAvailable => "NEW_DATA_AVAILABLE",
-            EventKind::Synced => "SYNCED",
-            EventKind::PasswordChanged => "PASSWORD_CHANGED",
-            EventKind::Deactivated => "DEACTIVATED",
-            EventKind::ConnectStarted => "CONNECT_STARTED",
-            EventKind::MfaCodeSent => "MFA_CODE_SENT",
-            EventKind::MfaCodeRejected => "MFA_CODE_REJECTED",
-            EventKind::UtilityError => "UTILITY_ERROR",
-            EventKind::CredentialRepaired => "CREDENTIAL_REPAIRED",
-            EventKind::SessionTokenExpiring => "SESSION_TOKEN_EXPIRING",
-            EventKind::CredentialStale => "CREDENTIAL_STALE",
-            EventKind::CredentialRecovered => "CREDENTIAL_RECOVERED",
-            EventKind::UpdateLinkCreated => "UPDATE_LINK_CREATED",
-            EventKind::UpdateLinkRevoked => "UPDATE_LINK_REVOKED",
-            EventKind::EndUserNotified => "END_USER_NOTIFIED",
-            EventKind::MailNotDelivered => "MAIL_NOT_DELIVERED",
-            EventKind::ContactChanged => "CONTACT_CHANGED",
-        }
+shared::wire_enum! {
+    /// What an entry on a credential's timeline records (`kind` in the API, as stored).
+    pub enum EventKind {
+        Created = "CREATED",
+        StatusChange = "STATUS_CHANGE",
+        NewDataAvailable = "NEW_DATA_AVAILABLE",
+        Synced = "SYNCED",
+        PasswordChanged = "PASSWORD_CHANGED",
+        Deactivated = "DEACTIVATED",
+        ConnectStarted = "CONNECT_STARTED",
+        MfaCodeSent = "MFA_CODE_SENT",
+        MfaCodeRejected = "MFA_CODE_REJECTED",
+        UtilityError = "UTILITY_ERROR",
+        CredentialRepaired = "CREDENTIAL_REPAIRED",
+        SessionTokenExpiring = "SESSION_TOKEN_EXPIRING",
+        CredentialStale = "CREDENTIAL_STALE",
+        CredentialRecovered = "CREDENTIAL_RECOVERED",
+        UpdateLinkCreated = "UPDATE_LINK_CREATED",
+        UpdateLinkRevoked = "UPDATE_LINK_REVOKED",
+        EndUserNotified = "END_USER_NOTIFIED",
+        MailNotDelivered = "MAIL_NOT_DELIVERED",
+        ContactChanged = "CONTACT_CHANGED",
     }
 }
 
@@ -466,7 +440,7 @@ async fn repaired(
         .bind(credential.id)
         .execute(&mut *connection)
         .await?;
-    notices::stop(connection, credential.id, StopReason::Repaired, now_ms).await?;
+    notice_stops::stop(connection, credential.id, StopReason::Repaired, now_ms).await?;
     let event = NewEvent {
         credential_id: credential.id,
         organisation_id: credential.organisation_id,

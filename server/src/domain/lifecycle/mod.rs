@@ -10,6 +10,7 @@ pub mod events;
 pub mod expiry;
 pub mod logins;
 pub mod mfa_slots;
+pub mod notice_stops;
 pub mod records;
 pub mod sessions;
 pub mod staleness;

@@ -311,10 +311,10 @@ pub async fn deactivate(
         now_ms,
     )
     .await?;
-    crate::domain::mail::notices::stop(
+    crate::domain::lifecycle::notice_stops::stop(
         connection,
         &row.id,
-        crate::domain::mail::notices::StopReason::Deactivated,
+        crate::domain::lifecycle::notice_stops::StopReason::Deactivated,
         now_ms,
     )
     .await?;
@@ -395,10 +395,10 @@ pub async fn set_contact(
     .bind(credential.id)
     .execute(&mut *connection)
     .await?;
-    crate::domain::mail::notices::stop(
+    crate::domain::lifecycle::notice_stops::stop(
         connection,
         credential.id,
-        crate::domain::mail::notices::StopReason::HandledManually,
+        crate::domain::lifecycle::notice_stops::StopReason::HandledManually,
         now_ms,
     )
     .await?;

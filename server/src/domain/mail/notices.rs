@@ -25,6 +25,7 @@ use super::messages::{self, Notice, NoticeReason};
 use super::outbox::{self, MailKind, OutgoingMail};
 use crate::domain::ctx::Ctx;
 use crate::domain::lifecycle::events::{record_event, EventKind, NewEvent};
+use crate::domain::lifecycle::notice_stops::{stop, StopReason};
 use crate::domain::lifecycle::records::ContactSource;
 use crate::domain::lifecycle::sessions::UPDATE_LINK_LIFETIME;
 use crate::domain::lifecycle::sessions::{self, NewSession};
@@ -39,68 +40,6 @@ pub const REMINDERS: [Duration; 2] = [Duration::hours(24), Duration::hours(48)];
 /// Sequences started or reminders sent per run of the job.
 const BATCH: i64 = 100;
 const ACTOR: &str = "job:end_user_notices";
-
-/// Why a sequence ended before its last reminder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopReason {
-    Repaired,
-    Deactivated,
-    HandledManually,
-    Unsubscribed,
-    Undeliverable,
-}
-
-impl StopReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StopReason::Repaired => "REPAIRED",
-            StopReason::Deactivated => "DEACTIVATED",
-            StopReason::HandledManually => "HANDLED_MANUALLY",
-            StopReason::Unsubscribed => "UNSUBSCRIBED",
-            StopReason::Undeliverable => "UNDELIVERABLE",
-        }
-    }
-}
-
-/// Ends the credential's running sequence, if any.
-pub async fn stop(
-    connection: &mut AnyConnection,
-    credential_id: &str,
-    reason: StopReason,
-    now_ms: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE end_user_notices SET stopped_at = $1, stop_reason = $2, next_reminder_at = NULL \
-         WHERE credential_id = $3 AND stopped_at IS NULL",
-    )
-    .bind(now_ms)
-    .bind(reason.as_str())
-    .bind(credential_id)
-    .execute(connection)
-    .await?;
-    Ok(())
-}
-
-/// Ends every running sequence to `email` at `organisation_id`.
-pub async fn stop_for_contact(
-    connection: &mut AnyConnection,
-    organisation_id: &str,
-    email: &str,
-    reason: StopReason,
-    now_ms: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE end_user_notices SET stopped_at = $1, stop_reason = $2, next_reminder_at = NULL \
-         WHERE organisation_id = $3 AND contact_email = $4 AND stopped_at IS NULL",
-    )
-    .bind(now_ms)
-    .bind(reason.as_str())
-    .bind(organisation_id)
-    .bind(email)
-    .execute(connection)
-    .await?;
-    Ok(())
-}
 
 /// One run of the notice job: start the sequences due, then send the reminders due.
 pub async fn run_once(ctx: &Ctx, utilities: &UtilityCatalog) -> anyhow::Result<usize> {

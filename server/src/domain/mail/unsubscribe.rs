@@ -6,7 +6,7 @@
 use sqlx::AnyConnection;
 
 use crate::domain::ctx::Ctx;
-use crate::domain::mail::notices::{self, StopReason};
+use crate::domain::lifecycle::notice_stops::{self, StopReason};
 use crate::infra::tokens;
 
 /// Whom an unsubscribe link is for.
@@ -81,7 +81,7 @@ pub async fn unsubscribe(ctx: &Ctx, recipient: &Recipient) -> Result<(), sqlx::E
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    notices::stop_for_contact(
+    notice_stops::stop_for_contact(
         &mut tx,
         &recipient.organisation_id,
         &recipient.email,

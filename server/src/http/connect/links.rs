@@ -13,7 +13,7 @@ use crate::domain::credentials::store;
 use crate::domain::lifecycle::events::{record_event, EventKind, NewEvent};
 use crate::domain::lifecycle::sessions::UPDATE_LINK_LIFETIME;
 use crate::domain::lifecycle::sessions::{self, NewSession};
-use crate::domain::mail::notices::{self, StopReason};
+use crate::domain::lifecycle::notice_stops::{self, StopReason};
 use crate::http::auth::Actor;
 use crate::http::credentials::{check_contact, check_utility, validate_correlation_id};
 use crate::http::error::{ApiError, FieldErrors};
@@ -121,7 +121,7 @@ async fn create_retry_token(
         message: "MFA verification retried from the dashboard.",
     };
     record_event(&mut tx, &event, state.clock.now_ms()).await?;
-    notices::stop(
+    notice_stops::stop(
         &mut tx,
         &id,
         StopReason::HandledManually,
@@ -164,7 +164,7 @@ pub async fn issue_update_link(
     // Two "Generate update link" at once take turns: one active link at a time.
     state.db.lock_row(tx, LockedTable::Credentials, id).await?;
     sessions::replace_update_links(tx, id, now).await?;
-    notices::stop(tx, id, StopReason::HandledManually, now).await?;
+    notice_stops::stop(tx, id, StopReason::HandledManually, now).await?;
     let token = sessions::open(
         tx,
         state,
@@ -237,7 +237,7 @@ async fn revoke_update_link(
     if !revoked {
         return Err(ApiError::NotFound("The active update link"));
     }
-    notices::stop(&mut tx, &id, StopReason::HandledManually, now).await?;
+    notice_stops::stop(&mut tx, &id, StopReason::HandledManually, now).await?;
     let event = NewEvent {
         credential_id: &id,
         organisation_id: &actor.organisation_id,
