@@ -831,7 +831,8 @@ async fn each_step_answers_the_state_it_stored(backend: Backend) {
 async fn a_connect_login_knows_the_credential_it_stored(backend: Backend) {
     use server::domain::credentials::store::find_by_id;
     use server::domain::credentials::ValidatedCredential;
-    use server::domain::lifecycle::records::{self, Contact, ContactSource};
+    use server::domain::credentials::{Contact, ContactSource};
+    use server::domain::lifecycle::records;
     use shared::validation::{EmailAddress, Password, Username};
 
     let app = spawn_app(backend).await;

@@ -15,7 +15,7 @@ use axum::Router;
 use common::{spawn_app_with, spawn_sandbox, Backend, TestAppOptions};
 use serde_json::json;
 use server::domain::lifecycle::syncs::stored;
-use server::domain::sync::SyncOutcome;
+use server::domain::lifecycle::syncs::SyncOutcome;
 use server::infra::utility::{Account, Statement};
 
 /// Forwards every request to the sandbox and counts the account reads (one per sync).

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 pub use shared::operators::Role;
 
-use crate::domain::lifecycle::records::ContactSource;
+use crate::domain::credentials::ContactSource;
 use crate::domain::operator_sessions::SESSION_MAX_AGE;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;

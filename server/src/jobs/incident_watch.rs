@@ -15,7 +15,8 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::incidents::{
     self, announce, is_failing, Announcement, PROBES_TO_RESOLVE, PROBE_EVERY_MS, WINDOW_MS,
 };
-use crate::domain::sync::{self, SyncOutcome};
+use crate::domain::lifecycle::syncs::SyncOutcome;
+use crate::domain::sync;
 use crate::jobs::JobCtx;
 
 const PROBE_ACTOR: &str = "job:incident_probe";

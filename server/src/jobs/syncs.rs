@@ -10,7 +10,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::lifecycle::syncs;
-use crate::domain::sync::{self, SyncOutcome};
+use crate::domain::lifecycle::syncs::SyncOutcome;
+use crate::domain::sync;
 use crate::jobs::JobCtx;
 
 const ACTOR: &str = "job:sync";

@@ -7,8 +7,6 @@ pub mod store;
 
 use shared::validation::{Password, Username};
 
-use crate::domain::lifecycle::records::Contact;
-
 /// A new credential's fields, validated.
 #[derive(Debug, Clone)]
 pub struct ValidatedCredential {
@@ -18,4 +16,24 @@ pub struct ValidatedCredential {
     pub correlation_id: Option<String>,
     pub owner: shared::credentials::Owner,
     pub contact: Option<Contact>,
+}
+
+shared::wire_enum! {
+    /// Who gave a credential its contact email (`contact_email_source`, as stored).
+    pub enum ContactSource {
+        /// Through the API: it may appear in webhooks.
+        Integrator = "INTEGRATOR",
+        /// An operator on the credential page.
+        Operator = "OPERATOR",
+        /// The end-user, on Connect's success screen.
+        EndUser = "END_USER",
+    }
+}
+
+/// A credential's end-user contact, validated.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    pub email: shared::validation::EmailAddress,
+    pub source: ContactSource,
+    pub language: Option<shared::i18n::Language>,
 }

@@ -11,7 +11,7 @@ use super::events::{bind_event, event_sql, record_event, EventKind, NewEvent};
 use super::mfa_slots;
 use crate::domain::credentials::secrets;
 use crate::domain::credentials::store::CredentialRow;
-use crate::domain::credentials::ValidatedCredential;
+use crate::domain::credentials::{Contact, ContactSource, ValidatedCredential};
 use crate::domain::ctx::Ctx;
 use crate::domain::webhooks::outbox::CredentialRef;
 use crate::infra::store;
@@ -327,35 +327,6 @@ pub async fn deactivate(
         message: "Deactivated; the stored password and session token were destroyed.",
     };
     record_event(connection, &event, now_ms).await
-}
-
-/// Who gave a credential its contact email.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ContactSource {
-    /// Through the API: it may appear in webhooks.
-    Integrator,
-    /// An operator on the credential page.
-    Operator,
-    /// The end-user, on Connect's success screen.
-    EndUser,
-}
-
-impl ContactSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ContactSource::Integrator => "INTEGRATOR",
-            ContactSource::Operator => "OPERATOR",
-            ContactSource::EndUser => "END_USER",
-        }
-    }
-}
-
-/// A credential's end-user contact, validated.
-#[derive(Debug, Clone)]
-pub struct Contact {
-    pub email: shared::validation::EmailAddress,
-    pub source: ContactSource,
-    pub language: Option<shared::i18n::Language>,
 }
 
 /// Changes only the language of the end-user's notices.

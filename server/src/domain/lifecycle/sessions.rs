@@ -26,7 +26,7 @@ pub struct NewSession<'a> {
     pub lifetime: Duration,
     /// The end-user's contact the integrator gave with a new Connect token;
     /// the credential the session creates takes it.
-    pub contact: Option<&'a super::records::Contact>,
+    pub contact: Option<&'a crate::domain::credentials::Contact>,
 }
 
 /// Opens a Connect session; only the hash of its token is stored.

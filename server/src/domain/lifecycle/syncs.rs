@@ -14,9 +14,26 @@ use super::events::{
 use crate::domain::credentials::store::CredentialRow;
 use crate::domain::ctx::Ctx;
 use crate::domain::sync::storage;
-use crate::domain::sync::{SyncOutcome, INACCESSIBLE_AFTER};
 use crate::infra::store;
 use crate::infra::utility::{Account, Statement, UtilityError};
+
+/// Failures in a row before a connected credential shows PROVIDER_WEBSITE_INACCESSIBLE.
+pub const INACCESSIBLE_AFTER: i64 = 3;
+
+/// How a sync went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncOutcome {
+    Synced {
+        new_accounts: u64,
+        new_statements: u64,
+    },
+    /// The utility refused the token: the credential needs an MFA refresh.
+    TokenRejected,
+    /// The utility did not answer; another try is scheduled.
+    UtilityUnavailable { failures_in_a_row: i64 },
+    /// Nothing to sync: the credential is not connected (any more).
+    NotConnected,
+}
 
 /// What the sync's UPDATE returns its row as (see [`stored`]).
 const STALE_SINCE: &str = "stale_since";

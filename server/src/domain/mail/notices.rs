@@ -23,10 +23,10 @@ use time::Duration;
 
 use super::messages::{self, Notice, NoticeReason};
 use super::outbox::{self, MailKind, OutgoingMail};
+use crate::domain::credentials::ContactSource;
 use crate::domain::ctx::Ctx;
 use crate::domain::lifecycle::events::{record_event, EventKind, NewEvent};
 use crate::domain::lifecycle::notice_stops::{stop, StopReason};
-use crate::domain::lifecycle::records::ContactSource;
 use crate::domain::lifecycle::sessions::UPDATE_LINK_LIFETIME;
 use crate::domain::lifecycle::sessions::{self, NewSession};
 use crate::domain::mail::unsubscribe;

@@ -5,7 +5,7 @@
 //! NEW_DATA_AVAILABLE event and webhook; a rejected token moves the
 //! credential to MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED (once); a
 //! utility that is not answering is tried again with backoff, and after
-//! [`INACCESSIBLE_AFTER`] failures in a row the credential shows
+//! [`crate::domain::lifecycle::syncs::INACCESSIBLE_AFTER`] failures in a row the credential shows
 //! PROVIDER_WEBSITE_INACCESSIBLE until a sync succeeds again.
 
 pub mod storage;
@@ -16,26 +16,10 @@ use sqlx::Row;
 use crate::domain::credentials::secrets::open_token;
 use crate::domain::credentials::store::{find_by_id_with, CredentialRow};
 use crate::domain::ctx::Ctx;
-use crate::domain::lifecycle::syncs::{mark_refresh_required, retry_later, stored, unschedule};
+use crate::domain::lifecycle::syncs::{
+    mark_refresh_required, retry_later, stored, unschedule, SyncOutcome,
+};
 use crate::infra::utility::{Account, SecretToken, Statement, UtilityConnector, UtilityError};
-
-/// Failures in a row before a connected credential shows PROVIDER_WEBSITE_INACCESSIBLE.
-pub const INACCESSIBLE_AFTER: i64 = 3;
-
-/// How a sync went.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SyncOutcome {
-    Synced {
-        new_accounts: u64,
-        new_statements: u64,
-    },
-    /// The utility refused the token: the credential needs an MFA refresh.
-    TokenRejected,
-    /// The utility did not answer; another try is scheduled.
-    UtilityUnavailable { failures_in_a_row: i64 },
-    /// Nothing to sync: the credential is not connected (any more).
-    NotConnected,
-}
 
 /// Syncs one credential now and schedules its next sync.
 #[tracing::instrument(skip(ctx, utility, actor))]

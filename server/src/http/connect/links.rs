@@ -11,9 +11,9 @@ use time::Duration;
 
 use crate::domain::credentials::store;
 use crate::domain::lifecycle::events::{record_event, EventKind, NewEvent};
+use crate::domain::lifecycle::notice_stops::{self, StopReason};
 use crate::domain::lifecycle::sessions::UPDATE_LINK_LIFETIME;
 use crate::domain::lifecycle::sessions::{self, NewSession};
-use crate::domain::lifecycle::notice_stops::{self, StopReason};
 use crate::http::auth::Actor;
 use crate::http::credentials::{check_contact, check_utility, validate_correlation_id};
 use crate::http::error::{ApiError, FieldErrors};

@@ -15,9 +15,10 @@ use shared::validation::{EmailAddress, Password, Username};
 use shared::StatusDetail;
 
 use crate::domain::credentials::{store, ValidatedCredential};
+use crate::domain::credentials::{Contact, ContactSource};
 use crate::domain::lifecycle::events::{transition, Transition};
-use crate::domain::lifecycle::records::{self, insert_credential, Contact, ContactSource};
-use crate::domain::sync::SyncOutcome;
+use crate::domain::lifecycle::records::{self, insert_credential};
+use crate::domain::lifecycle::syncs::SyncOutcome;
 use crate::http::auth::Actor;
 use crate::http::error::{ApiError, FieldErrors};
 use crate::http::extract::{Json, Path};
