@@ -200,7 +200,7 @@ pub async fn start_with(
         adapters,
         utility_calls,
         spa: Arc::new(SpaAssets::load(&config.static_dir)),
-        trusted_proxies: config.trusted_proxies.clone(),
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         rate_limits: Arc::default(),
         readiness: Arc::default(),
     };

@@ -4,12 +4,13 @@
 //! `X-Forwarded-For`: from an untrusted peer the header is ignored.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
-use crate::http::state::AppState;
-use crate::infra::config::{ConfigError, FORWARDED_HEADER, TRUSTED_PROXIES};
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
+
+use crate::infra::config::{ConfigError, FORWARDED_HEADER, TRUSTED_PROXIES};
 
 /// A network in CIDR notation, e.g. `10.0.0.0/8` or `::1/128`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,25 +215,27 @@ impl ClientIp {
     }
 }
 
-impl FromRequestParts<AppState> for ClientIp {
+/// Any state that holds the trusted proxies can name the client.
+impl<S> FromRequestParts<S> for ClientIp
+where
+    S: Send + Sync,
+    Arc<TrustedProxies>: FromRef<S>,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(client_ip(parts, state))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(client_ip(parts, &Arc::<TrustedProxies>::from_ref(state)))
     }
 }
 
 /// The client of a request (requests that did not come through a socket,
 /// such as in-process calls, count as the unspecified address).
-pub fn client_ip(parts: &Parts, state: &AppState) -> ClientIp {
+pub fn client_ip(parts: &Parts, proxies: &TrustedProxies) -> ClientIp {
     let peer = parts
         .extensions
         .get::<ConnectInfo<Peer>>()
         .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0 .0.ip());
-    ClientIp(state.trusted_proxies.client(peer, &parts.headers))
+    ClientIp(proxies.client(peer, &parts.headers))
 }
 
 #[cfg(test)]

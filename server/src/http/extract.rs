@@ -107,3 +107,12 @@ pub fn full_path(parts: &axum::http::request::Parts) -> String {
             |original| original.0.path().to_owned(),
         )
 }
+
+/// The language a Connect request asks for (`Accept-Language`), English by default.
+pub fn requested_language(headers: &axum::http::HeaderMap) -> shared::i18n::Language {
+    headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(shared::i18n::Language::from_accept_language)
+        .unwrap_or_default()
+}

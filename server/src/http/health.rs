@@ -1,71 +1,22 @@
 //! `GET /api/health` (liveness: the process answers; it touches nothing) and
 //! `GET /api/ready` (readiness: the database answers and accepts a write).
 //! The write probe runs at most once a second per process whatever the
-//! traffic, so neither can be used to load the database (case 48).
-
-use std::time::{Duration, Instant};
+//! traffic ([`crate::http::readiness`]), so neither can be used to load the
+//! database (case 48).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use shared::health::Health;
-use tokio::sync::Mutex;
 
 use crate::http::extract::Json;
 use crate::http::state::AppState;
-use crate::infra::store::Database;
-
-/// How long one database check answers every readiness request.
-const PROBE_EVERY: Duration = Duration::from_secs(1);
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(check_liveness))
         .route("/ready", get(check_readiness))
-}
-
-/// The last database check, shared by every readiness request of this process.
-#[derive(Debug, Default)]
-pub struct Readiness {
-    last: Mutex<Option<(Instant, &'static str)>>,
-}
-
-impl Readiness {
-    /// `"ok"`, `"unreachable"` or `"not writable"`: the last check if it is
-    /// younger than a second, otherwise a new one (requests arriving during
-    /// it wait for its answer instead of probing again).
-    pub async fn database(&self, db: &Database, now_ms: i64) -> &'static str {
-        let mut last = self.last.lock().await;
-        if let Some((at, answer)) = *last {
-            if at.elapsed() < PROBE_EVERY {
-                return answer;
-            }
-        }
-        let answer = probe(db, now_ms).await;
-        *last = Some((Instant::now(), answer));
-        answer
-    }
-}
-
-async fn probe(db: &Database, now_ms: i64) -> &'static str {
-    if let Err(error) = db.ping().await {
-        tracing::warn!(
-            error = format!("{error:#}"),
-            "readiness: database unreachable"
-        );
-        return "unreachable";
-    }
-    match db.probe_write(now_ms).await {
-        Ok(()) => "ok",
-        Err(error) => {
-            tracing::warn!(
-                error = format!("{error:#}"),
-                "readiness: database not writable"
-            );
-            "not writable"
-        }
-    }
 }
 
 fn health(state: &AppState, database: &str) -> Health {

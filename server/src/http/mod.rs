@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod operators;
 pub mod organisations;
 pub mod rate_limit;
+pub mod readiness;
 pub mod router;
 pub mod security_headers;
 pub mod serving;

@@ -13,6 +13,7 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -23,9 +24,8 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use shared::i18n::Language;
 
-use crate::http::client_ip::client_ip;
+use crate::http::client_ip::{client_ip, TrustedProxies};
 use crate::http::error::ApiError;
-use crate::http::state::AppState;
 
 /// One limiter per kind of request.
 #[derive(Debug)]
@@ -136,21 +136,21 @@ fn refusal(
 /// The middleware: refuses a request over its limit with 429 and
 /// `Retry-After`, and counts unauthenticated refusals against their client.
 pub async fn limit_clients(
-    State(state): State<AppState>,
+    State(limits): State<Arc<RateLimits>>,
+    State(proxies): State<Arc<TrustedProxies>>,
     request: Request,
     next: Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let client = client_ip(&parts, &state).limit_key();
-    let limits = &state.rate_limits;
+    let client = client_ip(&parts, &proxies).limit_key();
     let path = crate::http::extract::full_path(&parts);
     // Connect's screens speak the end-user's language; the rest of the API English.
     let language = if path.starts_with("/api/connect/") {
-        crate::http::connect::session::requested_language(&parts.headers)
+        crate::http::extract::requested_language(&parts.headers)
     } else {
         Language::En
     };
-    if let Some(limiter) = limiter_for(limits, &parts.method, &path) {
+    if let Some(limiter) = limiter_for(&limits, &parts.method, &path) {
         if let Some(refused) = refusal(limiter, &client, language) {
             tracing::info!(%client, path, "rate limit reached");
             return refused;

@@ -47,9 +47,9 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/unsubscribe/{token}",
             axum::routing::post(crate::http::unsubscribe::unsubscribe)
-                .fallback_service(state.spa.service(state.clone())),
+                .fallback_service(state.spa.service()),
         )
-        .fallback_service(state.spa.service(state.clone()))
+        .fallback_service(state.spa.service())
         .layer(middleware::from_fn(spa::cache_static_files));
 
     Router::new()

@@ -6,6 +6,7 @@
 //! pages' inline scripts.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -16,8 +17,6 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use tower_http::services::ServeDir;
-
-use crate::http::state::AppState;
 
 /// The built apps, read once at start.
 #[derive(Debug)]
@@ -82,30 +81,29 @@ impl SpaAssets {
 
     /// A service for the static folder; unknown paths fall back to [`serve_index`]
     /// (with its own status: `not_found_service` would force 404 on client routes).
-    pub fn service(&self, state: AppState) -> ServeDir<axum::routing::MethodRouter> {
+    pub fn service(self: &Arc<Self>) -> ServeDir<axum::routing::MethodRouter> {
         // The build leaves brotli and gzip copies next to each asset
         // (scripts/precompress.mjs): sent as they are to browsers that accept them.
         ServeDir::new(&self.dir)
             .precompressed_br()
             .precompressed_gzip()
             .append_index_html_on_directories(false)
-            .fallback(axum::routing::any(serve_index).with_state(state))
+            .fallback(axum::routing::any(serve_index).with_state(Arc::clone(self)))
     }
 }
 
 /// Client routes get `index.html` (200); other unknown paths get it too, with
 /// 404, so the app shows its not-found page and crawlers see the truth.
-async fn serve_index(State(state): State<AppState>, request: Request) -> Response {
+async fn serve_index(State(spa): State<Arc<SpaAssets>>, request: Request) -> Response {
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
     let path = request.uri().path();
-    let connect_page = state
-        .spa
+    let connect_page = spa
         .connect_index
         .as_ref()
         .filter(|_| is_end_user_page(path));
-    let Some(index) = connect_page.or(state.spa.index.as_ref()) else {
+    let Some(index) = connect_page.or(spa.index.as_ref()) else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             Html("<!doctype html><title>Gridlink</title><p>The Gridlink web app is not built. Run <code>trunk build --release</code>, then restart the server.</p>"),

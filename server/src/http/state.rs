@@ -5,11 +5,13 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use axum::extract::FromRef;
+
 use crate::domain::ctx::Ctx;
 use crate::domain::incidents::tally::CallTally;
 use crate::http::client_ip::TrustedProxies;
-use crate::http::health::Readiness;
 use crate::http::rate_limit::RateLimits;
+use crate::http::readiness::Readiness;
 use crate::http::spa::SpaAssets;
 use crate::infra::utility::adapters::AdapterSet;
 use crate::infra::utility::catalog::UtilityCatalog;
@@ -29,7 +31,7 @@ pub struct AppState {
     pub utility_calls: CallTally,
     pub spa: Arc<SpaAssets>,
     /// Proxies whose forwarding headers name the client (`GRIDLINK_TRUSTED_PROXIES`).
-    pub trusted_proxies: TrustedProxies,
+    pub trusted_proxies: Arc<TrustedProxies>,
     /// Per-client request limits (this process's share).
     pub rate_limits: Arc<RateLimits>,
     /// The readiness check's last database probe.
@@ -53,5 +55,19 @@ impl Deref for AppState {
 
     fn deref(&self) -> &Ctx {
         &self.ctx
+    }
+}
+
+// What extractors and middleware below the state take from it.
+
+impl FromRef<AppState> for Arc<TrustedProxies> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.trusted_proxies)
+    }
+}
+
+impl FromRef<AppState> for Arc<RateLimits> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.rate_limits)
     }
 }

@@ -17,6 +17,7 @@ use crate::domain::lifecycle::mfa_slots::{MAX_SENDS, MAX_WRONG_CODES};
 use crate::domain::organisations;
 use crate::http::auth::bearer_token;
 use crate::http::error::ApiError;
+use crate::http::extract::requested_language;
 use crate::http::state::AppState;
 use crate::infra::clock::from_ms;
 use crate::infra::tokens;
@@ -235,15 +236,6 @@ impl FromRequestParts<AppState> for ConnectSession {
         }
         Ok(session)
     }
-}
-
-/// The language a Connect request asks for (`Accept-Language`), English by default.
-pub fn requested_language(headers: &axum::http::HeaderMap) -> Language {
-    headers
-        .get(axum::http::header::ACCEPT_LANGUAGE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(Language::from_accept_language)
-        .unwrap_or_default()
 }
 
 /// The header Connect sends with a random value it keeps in the browser's
