@@ -7,7 +7,6 @@
 
 use shared::StatusDetail;
 
-use super::store::detail_clause;
 use crate::infra::store::{Conditions, Database, DatabaseKind, SqlValue};
 
 /// Active credentials of the organisation per status detail (details with
@@ -84,4 +83,16 @@ pub async fn fold(db: &Database) -> anyhow::Result<u64> {
         folded += (before - after).max(0) as u64;
     }
     Ok(folded)
+}
+
+/// `status_detail IN (…)` for `details`, with its parameters in `conditions`.
+pub(super) fn detail_clause(conditions: &mut Conditions, details: &[StatusDetail]) -> String {
+    if details.is_empty() {
+        return "1 = 0".to_owned();
+    }
+    let params: Vec<String> = details
+        .iter()
+        .map(|detail| conditions.param(SqlValue::Text(detail.as_str().to_owned())))
+        .collect();
+    format!("status_detail IN ({})", params.join(", "))
 }

@@ -8,7 +8,7 @@ use shared::{CredentialStatus, StatusDetail};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::counts;
+use super::counts::{self, detail_clause};
 use crate::domain::error::DomainError;
 use crate::infra::clock::from_ms;
 use crate::infra::store::{Conditions, Database, DatabaseKind, SqlValue};
@@ -206,7 +206,7 @@ fn escape_like(text: &str) -> String {
 }
 
 /// The `WHERE` clause of a listing, without its status-detail filter (see
-/// [`detail_clause`]).
+/// [`counts::detail_clause`]).
 fn where_clause(kind: DatabaseKind, organisation_id: &str, query: &ListQuery) -> Conditions {
     let mut conditions = Conditions::default();
     conditions.equals(
@@ -243,18 +243,6 @@ fn where_clause(kind: DatabaseKind, organisation_id: &str, query: &ListQuery) ->
         conditions.push(format!("LOWER(username) LIKE {param} ESCAPE '\\'"));
     }
     conditions
-}
-
-/// `status_detail IN (…)` for `details`, with its parameters in `conditions`.
-pub(super) fn detail_clause(conditions: &mut Conditions, details: &[StatusDetail]) -> String {
-    if details.is_empty() {
-        return "1 = 0".to_owned();
-    }
-    let params: Vec<String> = details
-        .iter()
-        .map(|detail| conditions.param(SqlValue::Text(detail.as_str().to_owned())))
-        .collect();
-    format!("status_detail IN ({})", params.join(", "))
 }
 
 /// Whether the listing's total is exactly what `credential_counts` holds:

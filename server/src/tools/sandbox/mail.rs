@@ -13,14 +13,13 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::response::Html;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::error::{Json, Query};
 use super::pages::{escape, page};
-use super::state::Sandbox;
+use super::state::{CaughtMail, Sandbox};
 
 /// The largest message taken, and the longest command line.
 const MAX_MESSAGE_BYTES: usize = 10 * 1024 * 1024;
@@ -28,22 +27,6 @@ const MAX_LINE_BYTES: u64 = 4096;
 /// A client quiet for this long is disconnected.
 const IDLE: Duration = Duration::from_secs(60);
 const HOST: &str = "sandbox.gridlink.localhost";
-
-/// A message the catcher took.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CaughtMail {
-    /// The recipients, comma-separated.
-    pub to: String,
-    pub from: String,
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-    /// The `List-Unsubscribe` header, when the message has one.
-    pub list_unsubscribe: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub sent_at: OffsetDateTime,
-}
 
 /// Accepts SMTP connections on `listener` until `shutdown` is cancelled.
 pub async fn serve_smtp(

@@ -73,7 +73,7 @@ pub struct SandboxData {
     pub sessions: HashMap<String, Session>,
     pub outbox: Vec<OutboxEntry>,
     /// Messages the mail catcher took, oldest first.
-    pub mail: Vec<super::mail::CaughtMail>,
+    pub mail: Vec<CaughtMail>,
     /// The mail catcher turns every connection away while set.
     pub mail_down: bool,
     /// (utility id, username) → locked until.
@@ -163,4 +163,20 @@ pub fn random_token(prefix: &str) -> String {
 /// A six-digit code.
 pub fn random_code() -> String {
     format!("{:06}", rand::thread_rng().gen_range(0..1_000_000))
+}
+
+/// A message the catcher took.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaughtMail {
+    /// The recipients, comma-separated.
+    pub to: String,
+    pub from: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// The `List-Unsubscribe` header, when the message has one.
+    pub list_unsubscribe: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub sent_at: OffsetDateTime,
 }
