@@ -78,25 +78,14 @@ async fn claim_due(ctx: &Ctx, limit: usize) -> anyhow::Result<Vec<Claimed>> {
     .bind(now)
     .fetch_all(ctx.db.pool())
     .await?;
-    if candidates.is_empty() {
-        return Ok(Vec::new());
-    }
-    // The guarded UPDATE re-checks each row, so two replicas never lease one message.
-    let placeholders: Vec<String> = (0..candidates.len())
-        .map(|index| format!("${}", index + 3))
-        .collect();
-    let sql = format!(
-        "UPDATE mail_outbox SET lease_until = $1 \
-         WHERE id IN ({}) AND state = 'PENDING' AND give_up_at > $2 \
-           AND (lease_until IS NULL OR lease_until <= $2) \
-         RETURNING id, credential_id, organisation_id, recipient, sealed_message, attempts, give_up_at, lease_until",
-        placeholders.join(", ")
-    );
-    let mut claim = sqlx::query_as(&sql).bind(ctx.lease_until(now)).bind(now);
-    for (id,) in &candidates {
-        claim = claim.bind(id);
-    }
-    Ok(claim.fetch_all(&mut *ctx.db.writer().await?).await?)
+    super::lease(
+        ctx,
+        super::RetriedQueue::MailOutbox,
+        &candidates,
+        "id, credential_id, organisation_id, recipient, sealed_message, attempts, give_up_at, lease_until",
+        now,
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, fields(mail_id = message.id))]

@@ -163,15 +163,56 @@ pub enum RetriedQueue {
     MailOutbox,
 }
 
+impl RetriedQueue {
+    fn table(self) -> &'static str {
+        match self {
+            RetriedQueue::WebhookDeliveries => "webhook_deliveries",
+            RetriedQueue::MailOutbox => "mail_outbox",
+        }
+    }
+}
+
+/// Leases the queue's `candidates` (ids read without a lock) until
+/// [`Ctx::lease_until`] with one guarded UPDATE that re-checks each row — still
+/// pending, inside its retry window, not leased — so two replicas never lease
+/// one message. Answers the `returning` columns of the rows it leased.
+pub async fn lease<Row>(
+    ctx: &Ctx,
+    queue: RetriedQueue,
+    candidates: &[(String,)],
+    returning: &str,
+    now_ms: i64,
+) -> anyhow::Result<Vec<Row>>
+where
+    Row: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (0..candidates.len())
+        .map(|index| format!("${}", index + 3))
+        .collect();
+    let sql = format!(
+        "UPDATE {} SET lease_until = $1 \
+         WHERE id IN ({}) AND state = 'PENDING' AND give_up_at > $2 \
+           AND (lease_until IS NULL OR lease_until <= $2) \
+         RETURNING {returning}",
+        queue.table(),
+        placeholders.join(", ")
+    );
+    let mut claim = sqlx::query_as(&sql).bind(ctx.lease_until(now_ms)).bind(now_ms);
+    for (id,) in candidates {
+        claim = claim.bind(id);
+    }
+    Ok(claim.fetch_all(&mut *ctx.db.writer().await?).await?)
+}
+
 /// Fails the queue's unleased rows whose retry window closed while nobody
 /// sent them (the servers were down, or the endpoint disabled), so that no
 /// claim ever takes a row past its `give_up_at` (case 38). A failed webhook
 /// can still be replayed from the dashboard.
 pub async fn give_up_overdue(ctx: &Ctx, queue: RetriedQueue, now_ms: i64) -> anyhow::Result<u64> {
-    let table = match queue {
-        RetriedQueue::WebhookDeliveries => "webhook_deliveries",
-        RetriedQueue::MailOutbox => "mail_outbox",
-    };
+    let table = queue.table();
     let overdue =
         "state = 'PENDING' AND give_up_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)";
     // Read first: the writer is taken only when there is something to fail.

@@ -118,25 +118,14 @@ async fn claim_due(ctx: &Ctx, limit: usize) -> anyhow::Result<Vec<Claimed>> {
     .bind(PER_ORGANISATION_IN_FLIGHT)
     .fetch_all(ctx.db.pool())
     .await?;
-    if candidates.is_empty() {
-        return Ok(Vec::new());
-    }
-    let placeholders: Vec<String> = (0..candidates.len())
-        .map(|index| format!("${}", index + 3))
-        .collect();
-    let sql = format!(
-        "UPDATE webhook_deliveries SET lease_until = $1 \
-         WHERE id IN ({}) AND state = 'PENDING' AND give_up_at > $2 \
-           AND (lease_until IS NULL OR lease_until <= $2) \
-         RETURNING id, organisation_id, payload, attempts, give_up_at",
-        placeholders.join(", ")
-    );
-    let mut claim = sqlx::query_as(&sql).bind(lease_until).bind(now);
-    for (id,) in &candidates {
-        claim = claim.bind(id);
-    }
-    let rows: Vec<(String, String, String, i64, i64)> =
-        claim.fetch_all(&mut *ctx.db.writer().await?).await?;
+    let rows: Vec<(String, String, String, i64, i64)> = super::lease(
+        ctx,
+        super::RetriedQueue::WebhookDeliveries,
+        &candidates,
+        "id, organisation_id, payload, attempts, give_up_at",
+        now,
+    )
+    .await?;
     Ok(rows
         .into_iter()
         .map(
