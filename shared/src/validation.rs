@@ -118,6 +118,44 @@ impl DisplayName {
     }
 }
 
+/// An integrator's own reference for a credential (`correlationId`): trimmed,
+/// 1 to 200 characters, no control characters. The API reads a blank one as none.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(try_from = "String", into = "String")]
+pub struct CorrelationId(String);
+
+impl CorrelationId {
+    pub const MAX_CHARS: usize = 200;
+
+    pub fn parse(value: &str) -> Result<CorrelationId, ValidationError> {
+        let value = value.trim();
+        if value.is_empty() || value.chars().count() > Self::MAX_CHARS {
+            return Err(ValidationError::english(
+                "A correlation id is 1 to 200 characters.",
+            ));
+        }
+        if has_control_characters(value) {
+            return Err(ValidationError::english(
+                "A correlation id cannot contain control characters.",
+            ));
+        }
+        Ok(CorrelationId(value.to_owned()))
+    }
+
+    /// The optional field as the API takes it: absent or blank is none.
+    pub fn parse_optional(value: Option<&str>) -> Result<Option<CorrelationId>, ValidationError> {
+        value
+            .filter(|value| !value.trim().is_empty())
+            .map(CorrelationId::parse)
+            .transpose()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A utility password: 1 to 256 characters, kept exactly as typed.
 ///
 /// Its `Debug` output is redacted so it never reaches a log by accident.
@@ -513,6 +551,7 @@ macro_rules! string_newtype_conversions {
 string_newtype_conversions!(
     Username,
     DisplayName,
+    CorrelationId,
     Password,
     OtpCode,
     EmailAddress,
@@ -525,6 +564,23 @@ string_newtype_conversions!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_correlation_id_is_trimmed_and_a_blank_one_is_none() {
+        let parsed = CorrelationId::parse_optional(Some("  crm-42 ")).unwrap();
+        assert_eq!(parsed.unwrap().as_str(), "crm-42");
+        assert_eq!(CorrelationId::parse_optional(Some("   ")).unwrap(), None);
+        assert_eq!(CorrelationId::parse_optional(None).unwrap(), None);
+    }
+
+    #[test]
+    fn a_correlation_id_is_at_most_200_characters_without_control_characters() {
+        assert!(CorrelationId::parse(&"é".repeat(200)).is_ok());
+        assert!(CorrelationId::parse(&"é".repeat(201)).is_err());
+        for bad in ["crm\n42", "crm\t42", "crm\u{7f}42", "crm\u{85}42"] {
+            assert!(CorrelationId::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
 
     #[test]
     fn a_masked_address_keeps_its_first_letter_and_domain() {

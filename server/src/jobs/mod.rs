@@ -200,7 +200,9 @@ where
         queue.table(),
         placeholders.join(", ")
     );
-    let mut claim = sqlx::query_as(&sql).bind(ctx.lease_until(now_ms)).bind(now_ms);
+    let mut claim = sqlx::query_as(&sql)
+        .bind(ctx.lease_until(now_ms))
+        .bind(now_ms);
     for (id,) in candidates {
         claim = claim.bind(id);
     }

@@ -15,7 +15,7 @@ use crate::domain::lifecycle::notice_stops::{self, StopReason};
 use crate::domain::lifecycle::sessions::UPDATE_LINK_LIFETIME;
 use crate::domain::lifecycle::sessions::{self, NewSession};
 use crate::http::auth::Actor;
-use crate::http::credentials::{check_contact, check_utility, validate_correlation_id};
+use crate::http::credentials::{check_contact, check_correlation_id, check_utility};
 use crate::http::error::{ApiError, FieldErrors};
 use crate::http::extract::{Json, Path};
 use crate::http::state::AppState;
@@ -49,10 +49,7 @@ async fn create_connect_token(
     Json(body): Json<NewConnectToken>,
 ) -> Result<(StatusCode, Json<ConnectToken>), ApiError> {
     let mut errors = FieldErrors::default();
-    let correlation_id = errors.check(
-        "correlationId",
-        validate_correlation_id(body.correlation_id.as_deref()),
-    );
+    let correlation_id = check_correlation_id(&mut errors, body.correlation_id.as_deref());
     if let Some(utility_id) = &body.utility_id {
         check_utility(&state, &mut errors, "utilityId", utility_id).await?;
     }

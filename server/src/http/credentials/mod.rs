@@ -11,7 +11,7 @@ use shared::credentials::{
     Credential, CredentialChange, CredentialEvent, NewCredential, UtilityAccount, UtilityStatement,
 };
 use shared::i18n::Language;
-use shared::validation::{EmailAddress, Password, Username};
+use shared::validation::{CorrelationId, EmailAddress, Password, Username};
 use shared::StatusDetail;
 
 use crate::domain::credentials::{store, ValidatedCredential};
@@ -44,19 +44,16 @@ pub fn router() -> Router<AppState> {
         .merge(listing::router())
 }
 
-pub const MAX_CORRELATION_ID_CHARS: usize = 200;
-
-pub fn validate_correlation_id(value: Option<&str>) -> Result<Option<String>, &'static str> {
-    match value.map(str::trim).filter(|value| !value.is_empty()) {
-        None => Ok(None),
-        Some(value) if value.chars().count() > MAX_CORRELATION_ID_CHARS => {
-            Err("A correlation id is at most 200 characters.")
-        }
-        Some(value) if value.chars().any(char::is_control) => {
-            Err("A correlation id cannot contain control characters.")
-        }
-        Some(value) => Ok(Some(value.to_owned())),
-    }
+/// The optional `correlationId` of a request body: `None` when it is not
+/// valid (the problem is then in `errors`), `Some(None)` when absent or blank.
+pub fn check_correlation_id(
+    errors: &mut FieldErrors,
+    value: Option<&str>,
+) -> Option<Option<String>> {
+    errors.check(
+        "correlationId",
+        CorrelationId::parse_optional(value).map(|id| id.map(String::from)),
+    )
 }
 
 /// The utilities Gridlink can connect to, with the names people know them by
@@ -140,10 +137,7 @@ async fn create_credential(
     let mut errors = FieldErrors::default();
     let username = errors.check("username", Username::parse(&body.username));
     let password = errors.check("password", Password::parse(&body.password));
-    let correlation_id = errors.check(
-        "correlationId",
-        validate_correlation_id(body.correlation_id.as_deref()),
-    );
+    let correlation_id = check_correlation_id(&mut errors, body.correlation_id.as_deref());
     check_utility(&state, &mut errors, "utilityId", &body.utility_id).await?;
     let contact = check_contact(
         &mut errors,
@@ -212,10 +206,7 @@ async fn change_credential(
         Some(password) => errors.check("password", Password::parse(password)),
         None => None,
     };
-    let correlation_id = errors.check(
-        "correlationId",
-        validate_correlation_id(body.correlation_id.as_deref()),
-    );
+    let correlation_id = check_correlation_id(&mut errors, body.correlation_id.as_deref());
     let contact = check_contact(
         &mut errors,
         "contactEmail",
