@@ -10,11 +10,10 @@ use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::path;
 
-use components::layout::{ConnectLayout, DashboardLayout};
-use pages::connect::{ConnectFlow, ConnectStart, Unsubscribe};
+use pages::connect::{ConnectFlow, ConnectLayout, ConnectStart, Unsubscribe};
 use pages::dashboard::{
-    Account, CredentialDetail, CredentialList, ForgotPassword, Overview, SetPassword, Settings,
-    SignIn, Webhooks,
+    Account, CredentialDetail, CredentialList, DashboardLayout, ForgotPassword, Overview,
+    SetPassword, Settings, SignIn, Webhooks,
 };
 use pages::not_found::NotFound;
 

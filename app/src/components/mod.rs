@@ -1,7 +1,7 @@
 //! Building blocks shared by the pages.
 
+pub mod brand_mark;
 pub mod connect_dialog;
-pub mod layout;
 pub mod loading;
 pub mod status;
 pub mod text_field;

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 
 use serde_json::{json, Value};
 
-use crate::components::layout::is_embedded;
+use super::layout::is_embedded;
 
 thread_local! {
     static TARGET_ORIGIN: RefCell<Option<String>> = const { RefCell::new(None) };

@@ -13,11 +13,11 @@ use serde_json::json;
 
 use super::events;
 use super::language::{language, ConnectLanguage};
+use super::layout::ConnectBrand;
 use super::steps::{
     ChooseMethodStep, ConnectingStep, CredentialsStep, EnterCodeStep, FailedStep, SuccessStep,
 };
 use crate::api::{ApiError, ConnectApi};
-use crate::components::layout::ConnectBrand;
 use crate::components::loading::Loading;
 
 /// How long a read of the state may wait on "Connecting with your utility"

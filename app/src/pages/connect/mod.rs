@@ -3,11 +3,13 @@
 mod events;
 mod flow;
 mod language;
+mod layout;
 mod steps;
 mod unsubscribe;
 
 pub use flow::ConnectFlow;
 pub use language::{language, ConnectLanguage};
+pub use layout::ConnectLayout;
 pub use unsubscribe::Unsubscribe;
 
 /// The end-user closes Connect (the Exit button of an embedded Connect).

@@ -3,6 +3,7 @@
 mod account;
 mod credential;
 mod credentials;
+mod layout;
 mod overview;
 mod password_links;
 mod settings;
@@ -12,6 +13,7 @@ mod webhooks;
 pub use account::Account;
 pub use credential::CredentialDetail;
 pub use credentials::CredentialList;
+pub use layout::DashboardLayout;
 pub use overview::Overview;
 pub use password_links::{ForgotPassword, SetPassword};
 pub use settings::Settings;

@@ -1,27 +1,15 @@
-//! The two shells: the dashboard (header, navigation, content, footer) and
-//! Connect (one card that fits a 400×650 iframe and a phone).
+//! The dashboard's shell: header, navigation, content and footer, opened
+//! once the operator's session is known.
 
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::use_navigate;
-use shared::connect::Branding;
 use shared::operators::Session;
 
+use super::Operator;
 use crate::api::{self, DashboardApi};
+use crate::components::brand_mark::BrandMark;
 use crate::components::loading::{ErrorAlert, Loading};
-use crate::pages::connect::ConnectLanguage;
-use crate::pages::dashboard::Operator;
-
-/// The bolt-in-a-square logo, decorative (the name beside it is the label).
-#[component]
-fn BrandMark() -> impl IntoView {
-    view! {
-        <svg class="brand-mark" viewBox="0 0 32 32" aria-hidden="true" focusable="false">
-            <rect width="32" height="32" rx="8" fill="#1b5fd1"></rect>
-            <path d="M18 4 8 18h7l-2 10 11-15h-7z" fill="#fff"></path>
-        </svg>
-    }
-}
 
 /// A strip saying the server runs in demo mode, shown only when it does.
 #[component]
@@ -74,7 +62,8 @@ fn DashboardShell(session: Session) -> impl IntoView {
     let organisation_name = session.organisation.name.clone();
     let is_admin = session.operator.role == shared::operators::Role::Admin;
     provide_context(Operator { session, api });
-    let utility_names = super::utility_name::UtilityNames(RwSignal::new(Default::default()));
+    let utility_names =
+        crate::components::utility_name::UtilityNames(RwSignal::new(Default::default()));
     provide_context(utility_names);
     leptos::task::spawn_local(async move {
         if let Ok(utilities) = api.get_value().utility_names().await {
@@ -146,77 +135,6 @@ fn DashboardShell(session: Session) -> impl IntoView {
             <footer class="site-footer">
                 "Gridlink keeps utility accounts connected behind multi-factor authentication."
             </footer>
-        </div>
-    }
-}
-
-/// What Connect's shell shows of the organisation once the flow knows it.
-#[derive(Debug, Clone, Copy)]
-pub struct ConnectBrand(pub RwSignal<Option<(String, Branding)>>);
-
-/// Whether this page runs inside a frame (embedded by another page).
-pub fn is_embedded() -> bool {
-    web_sys::window()
-        .and_then(|window| {
-            window
-                .parent()
-                .ok()
-                .flatten()
-                .map(|parent| parent != window)
-        })
-        .unwrap_or(false)
-}
-
-/// The Connect widget's shell: the organisation's name, logo and accent colour
-/// once known, and an Exit button when embedded.
-#[component]
-pub fn ConnectLayout(children: Children) -> impl IntoView {
-    let brand = ConnectBrand(RwSignal::new(None));
-    provide_context(brand);
-    let language = ConnectLanguage::detect();
-    provide_context(language);
-    let name = move || brand.0.with(|b| b.as_ref().map(|(name, _)| name.clone()));
-    let logo = move || {
-        brand.0.with(|b| {
-            b.as_ref()
-                .and_then(|(_, branding)| branding.logo_url.clone())
-        })
-    };
-    let accent = move || {
-        brand.0.with(|b| {
-            b.as_ref()
-                .and_then(|(_, branding)| branding.accent_color.clone())
-        })
-    };
-    let embedded = is_embedded();
-    view! {
-        <div class="connect">
-            <div
-                class="connect-card"
-                style:--color-accent=accent
-                style:--color-accent-hover=accent
-                style:--color-focus=accent
-                style:--color-on-accent=move || accent().map(|_| "#ffffff")
-            >
-                <header class="connect-header" aria-label=move || language.get().connect_header_label()>
-                    {move || match logo() {
-                        Some(url) => view! { <img class="connect-logo" src=url alt="" /> }.into_any(),
-                        None => view! { <BrandMark /> }.into_any(),
-                    }}
-                    <span class="connect-title">{move || name().unwrap_or_else(|| language.get().connect_title_default().to_owned())}</span>
-                    <Show when=move || embedded>
-                        <button class="button button-link exit" type="button" on:click=move |_| crate::pages::connect::exit()>
-                            {move || language.get().exit()}
-                        </button>
-                    </Show>
-                </header>
-                <main class="connect-body" aria-label=move || language.get().connect_main_label()>
-                    {children()}
-                </main>
-                <footer class="connect-footer" aria-label=move || language.get().connect_footer_label()>
-                    {move || language.get().connect_footer()}
-                </footer>
-            </div>
         </div>
     }
 }
