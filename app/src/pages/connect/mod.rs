@@ -4,6 +4,7 @@ mod events;
 mod flow;
 mod language;
 mod layout;
+mod state;
 mod steps;
 mod unsubscribe;
 
