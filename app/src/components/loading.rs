@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::api::ApiError;
+
 /// A spinner with a sentence saying what is being waited for, announced politely.
 #[component]
 pub fn Loading(#[prop(into)] label: String) -> impl IntoView {
@@ -20,5 +22,34 @@ pub fn ErrorAlert(#[prop(into)] message: String) -> impl IntoView {
         <div class="alert alert-error" role="alert">
             {message}
         </div>
+    }
+}
+
+/// "Load, then show": `label` with a spinner while `resource` first loads (a
+/// reload keeps the last answer on screen), the error if it failed, and the
+/// children with the value otherwise (`<Loaded resource label let:value>`).
+#[component]
+pub fn Loaded<T, V, Then>(
+    resource: LocalResource<Result<T, ApiError>>,
+    #[prop(into)] label: String,
+    children: Then,
+) -> impl IntoView
+where
+    T: Clone + 'static,
+    V: IntoView + 'static,
+    Then: Fn(T) -> V + Clone + Send + Sync + 'static,
+{
+    view! {
+        <Transition fallback=move || view! { <Loading label=label.clone() /> }>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    match resource.await {
+                        Ok(value) => children(value).into_any(),
+                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
     }
 }

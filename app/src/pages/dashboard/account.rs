@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use shared::operators::PasswordChange;
 
 use super::{format_time, operator};
-use crate::components::loading::{ErrorAlert, Loading};
+use crate::components::loading::{ErrorAlert, Loaded, Loading};
 use crate::components::text_field::TextField;
 use crate::components::write::Write;
 
@@ -87,38 +87,31 @@ fn SessionsSection(version: RwSignal<u32>) -> impl IntoView {
             <h2 id="sessions-title" class="card-title">"Your sessions"</h2>
             <p class="muted">"Where you are signed in now. End a session you do not recognise, then change your password."</p>
             {move || write.any_error().get().map(|message| view! { <ErrorAlert message /> })}
-            <Transition fallback=|| view! { <Loading label="Loading sessions…" /> }>
-                {move || Suspend::new(async move {
-                    match sessions.await {
-                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
-                        Ok(sessions) => view! {
-                            <div class="table-wrap" tabindex="0">
-                                <table class="table">
-                                    <thead><tr><th scope="col">"Started from"</th><th scope="col">"Started"</th><th scope="col">"Last active"</th><th scope="col"><span class="visually-hidden">"Action"</span></th></tr></thead>
-                                    <tbody>
-                                        {sessions.into_iter().map(|session| {
-                                            let id = session.id.clone();
-                                            let label = format!("End the session started {}", format_time(session.created_at));
-                                            view! {
-                                                <tr>
-                                                    <td>{session.client.clone()}</td>
-                                                    <td>{format_time(session.created_at)}</td>
-                                                    <td>{format_time(session.last_seen_at)}</td>
-                                                    <td>{if session.current {
-                                                        view! { <span class="badge">"This session"</span> }.into_any()
-                                                    } else {
-                                                        view! { <button class="button button-secondary" aria-label=label on:click=move |_| end(id.clone())>"End"</button> }.into_any()
-                                                    }}</td>
-                                                </tr>
-                                            }
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=sessions label="Loading sessions…" let:sessions>
+                <div class="table-wrap" tabindex="0">
+                    <table class="table">
+                        <thead><tr><th scope="col">"Started from"</th><th scope="col">"Started"</th><th scope="col">"Last active"</th><th scope="col"><span class="visually-hidden">"Action"</span></th></tr></thead>
+                        <tbody>
+                            {sessions.into_iter().map(|session| {
+                                let id = session.id.clone();
+                                let label = format!("End the session started {}", format_time(session.created_at));
+                                view! {
+                                    <tr>
+                                        <td>{session.client.clone()}</td>
+                                        <td>{format_time(session.created_at)}</td>
+                                        <td>{format_time(session.last_seen_at)}</td>
+                                        <td>{if session.current {
+                                            view! { <span class="badge">"This session"</span> }.into_any()
+                                        } else {
+                                            view! { <button class="button button-secondary" aria-label=label on:click=move |_| end(id.clone())>"End"</button> }.into_any()
+                                        }}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            </Loaded>
         </section>
     }
 }

@@ -10,7 +10,7 @@ use shared::credentials::Credential;
 
 use super::{format_time, operator};
 use crate::components::connect_dialog::ConnectDialog;
-use crate::components::loading::{ErrorAlert, Loading};
+use crate::components::loading::{ErrorAlert, Loaded, Loading};
 use crate::components::status::StatusBadge;
 use crate::components::text_field::TextField;
 use crate::components::utility_name::UtilityName;
@@ -72,28 +72,20 @@ pub fn CredentialDetail() -> impl IntoView {
         />
         <section class="card timeline" aria-labelledby="timeline-title">
             <h2 id="timeline-title" class="card-title">"Timeline"</h2>
-            <Transition fallback=|| view! { <Loading label="Loading the timeline…" /> }>
-                {move || Suspend::new(async move {
-                    match events.await {
-                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
-                        Ok(events) => view! {
-                            <ol class="events">
-                                {events
-                                    .into_iter()
-                                    .map(|event| view! {
-                                        <li>
-                                            <span class="event-time">{format_time(event.created_at)}</span>
-                                            <span class="event-message">{event.message}</span>
-                                            <span class="event-actor">{event.actor}</span>
-                                        </li>
-                                    })
-                                    .collect_view()}
-                            </ol>
-                        }
-                        .into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=events label="Loading the timeline…" let:events>
+                <ol class="events">
+                    {events
+                        .into_iter()
+                        .map(|event| view! {
+                            <li>
+                                <span class="event-time">{format_time(event.created_at)}</span>
+                                <span class="event-message">{event.message}</span>
+                                <span class="event-actor">{event.actor}</span>
+                            </li>
+                        })
+                        .collect_view()}
+                </ol>
+            </Loaded>
         </section>
     }
 }
