@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use shared::operators::PasswordChange;
 
 use super::{format_time, operator};
-use crate::components::loading::{ErrorAlert, Loaded, Loading};
+use crate::components::loading::{ErrorAlert, Loaded};
 use crate::components::text_field::TextField;
 use crate::components::write::Write;
 
@@ -126,30 +126,27 @@ fn HistorySection(version: RwSignal<u32>) -> impl IntoView {
     view! {
         <section class="card settings-section" aria-labelledby="history-title">
             <h2 id="history-title" class="card-title">"Sign-in history"</h2>
-            <Transition fallback=|| view! { <Loading label="Loading sign-ins…" /> }>
-                {move || Suspend::new(async move {
-                    match history.await {
-                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
-                        Ok(records) if records.is_empty() => view! { <p class="muted">"No sign-ins yet."</p> }.into_any(),
-                        Ok(records) => view! {
-                            <div class="table-wrap" tabindex="0">
-                                <table class="table">
-                                    <thead><tr><th scope="col">"Time"</th><th scope="col">"From"</th><th scope="col">"Result"</th></tr></thead>
-                                    <tbody>
-                                        {records.into_iter().map(|record| view! {
-                                            <tr>
-                                                <td>{format_time(record.at)}</td>
-                                                <td>{record.client}</td>
-                                                <td>{if record.succeeded { "Signed in" } else { "Wrong password" }}</td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=history label="Loading sign-ins…" let:loaded>
+                {match loaded {
+                    records if records.is_empty() => view! { <p class="muted">"No sign-ins yet."</p> }.into_any(),
+                    records => view! {
+                        <div class="table-wrap" tabindex="0">
+                            <table class="table">
+                                <thead><tr><th scope="col">"Time"</th><th scope="col">"From"</th><th scope="col">"Result"</th></tr></thead>
+                                <tbody>
+                                    {records.into_iter().map(|record| view! {
+                                        <tr>
+                                            <td>{format_time(record.at)}</td>
+                                            <td>{record.client}</td>
+                                            <td>{if record.succeeded { "Signed in" } else { "Wrong password" }}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any(),
+                }}
+            </Loaded>
         </section>
     }
 }

@@ -382,42 +382,39 @@ fn Bills(id: String, version: RwSignal<u32>) -> impl IntoView {
     view! {
         <section class="card bills" aria-labelledby="bills-title">
             <h2 id="bills-title" class="card-title">"Accounts and latest statements"</h2>
-            <Transition fallback=|| view! { <Loading label="Loading the synced data…" /> }>
-                {move || Suspend::new(async move {
-                    match bills.await {
-                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
-                        Ok((accounts, _)) if accounts.is_empty() => view! {
-                            <p class="muted">"No data synced yet. The first sync runs right after the connection succeeds."</p>
-                        }
-                        .into_any(),
-                        Ok((accounts, statements)) => view! {
-                            <ul class="accounts">
-                                {accounts.into_iter().map(|account| view! {
-                                    <li><strong>{account.account_number}</strong>" · "{account.service_address}" · "{account.fuel}</li>
-                                }).collect_view()}
-                            </ul>
-                            <div class="table-scroll" tabindex="0"><table class="table compact">
-                                <caption class="visually-hidden">"Latest statements"</caption>
-                                <thead><tr>
-                                    <th scope="col">"Account"</th><th scope="col">"Period"</th>
-                                    <th scope="col" class="numeric">"Usage"</th><th scope="col" class="numeric">"Amount"</th>
-                                </tr></thead>
-                                <tbody>
-                                    {statements.into_iter().take(6).map(|statement| view! {
-                                        <tr>
-                                            <td>{statement.account_number}</td>
-                                            <td>{format!("{} – {}", statement.period_start, statement.period_end)}</td>
-                                            <td class="numeric">{format!("{:.1} {}", statement.usage, statement.usage_unit)}</td>
-                                            <td class="numeric">{format!("{} {}.{:02}", statement.currency, statement.amount_cents / 100, statement.amount_cents % 100)}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table></div>
-                        }
-                        .into_any(),
+            <Loaded resource=bills label="Loading the synced data…" let:loaded>
+                {match loaded {
+                    (accounts, _) if accounts.is_empty() => view! {
+                        <p class="muted">"No data synced yet. The first sync runs right after the connection succeeds."</p>
                     }
-                })}
-            </Transition>
+                    .into_any(),
+                    (accounts, statements) => view! {
+                        <ul class="accounts">
+                            {accounts.into_iter().map(|account| view! {
+                                <li><strong>{account.account_number}</strong>" · "{account.service_address}" · "{account.fuel}</li>
+                            }).collect_view()}
+                        </ul>
+                        <div class="table-scroll" tabindex="0"><table class="table compact">
+                            <caption class="visually-hidden">"Latest statements"</caption>
+                            <thead><tr>
+                                <th scope="col">"Account"</th><th scope="col">"Period"</th>
+                                <th scope="col" class="numeric">"Usage"</th><th scope="col" class="numeric">"Amount"</th>
+                            </tr></thead>
+                            <tbody>
+                                {statements.into_iter().take(6).map(|statement| view! {
+                                    <tr>
+                                        <td>{statement.account_number}</td>
+                                        <td>{format!("{} – {}", statement.period_start, statement.period_end)}</td>
+                                        <td class="numeric">{format!("{:.1} {}", statement.usage, statement.usage_unit)}</td>
+                                        <td class="numeric">{format!("{} {}.{:02}", statement.currency, statement.amount_cents / 100, statement.amount_cents % 100)}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table></div>
+                    }
+                    .into_any(),
+                }}
+            </Loaded>
         </section>
     }
 }
@@ -461,41 +458,38 @@ fn CredentialWebhooks(id: String, version: RwSignal<u32>) -> impl IntoView {
                 {move || replayed.get().map(|message| view! { <p class="alert alert-info">{message}</p> })}
             </div>
             {move || replaying.any_error().get().map(|message| view! { <ErrorAlert message /> })}
-            <Transition fallback=|| view! { <Loading label="Loading webhooks…" /> }>
-                {move || Suspend::new(async move {
-                    match deliveries.await {
-                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
-                        Ok(deliveries) if deliveries.is_empty() => view! {
-                            <p class="muted">"None sent. Webhooks go out once an endpoint is set on the "<A href="/dashboard/webhooks">"Webhooks"</A>" page."</p>
-                        }
-                        .into_any(),
-                        Ok(deliveries) => view! {
-                            <div class="table-scroll" tabindex="0"><table class="table compact">
-                                <caption class="visually-hidden">"Latest webhooks about this credential"</caption>
-                                <thead><tr>
-                                    <th scope="col">"Created"</th><th scope="col">"Event"</th>
-                                    <th scope="col">"State"</th><th scope="col" class="numeric">"Attempts"</th>
-                                </tr></thead>
-                                <tbody>
-                                    {deliveries.into_iter().map(|delivery| view! {
-                                        <tr>
-                                            <td>{format_time(delivery.created_at)}</td>
-                                            <td><code>{delivery.event_type.as_str()}</code></td>
-                                            <td>{super::webhooks::state_badge(delivery.state)}</td>
-                                            <td class="numeric">{delivery.attempts}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table></div>
-                            <div class="button-row">
-                                <button class="button button-secondary" type="button" on:click=replay disabled=move || replaying.busy()>"Replay failed webhooks"</button>
-                                <A href="/dashboard/webhooks">"All deliveries, with their attempts"</A>
-                            </div>
-                        }
-                        .into_any(),
+            <Loaded resource=deliveries label="Loading webhooks…" let:loaded>
+                {match loaded {
+                    deliveries if deliveries.is_empty() => view! {
+                        <p class="muted">"None sent. Webhooks go out once an endpoint is set on the "<A href="/dashboard/webhooks">"Webhooks"</A>" page."</p>
                     }
-                })}
-            </Transition>
+                    .into_any(),
+                    deliveries => view! {
+                        <div class="table-scroll" tabindex="0"><table class="table compact">
+                            <caption class="visually-hidden">"Latest webhooks about this credential"</caption>
+                            <thead><tr>
+                                <th scope="col">"Created"</th><th scope="col">"Event"</th>
+                                <th scope="col">"State"</th><th scope="col" class="numeric">"Attempts"</th>
+                            </tr></thead>
+                            <tbody>
+                                {deliveries.into_iter().map(|delivery| view! {
+                                    <tr>
+                                        <td>{format_time(delivery.created_at)}</td>
+                                        <td><code>{delivery.event_type.as_str()}</code></td>
+                                        <td>{super::webhooks::state_badge(delivery.state)}</td>
+                                        <td class="numeric">{delivery.attempts}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table></div>
+                        <div class="button-row">
+                            <button class="button button-secondary" type="button" on:click=replay disabled=move || replaying.busy()>"Replay failed webhooks"</button>
+                            <A href="/dashboard/webhooks">"All deliveries, with their attempts"</A>
+                        </div>
+                    }
+                    .into_any(),
+                }}
+            </Loaded>
         </section>
     }
 }

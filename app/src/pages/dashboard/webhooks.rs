@@ -9,7 +9,7 @@ use shared::webhooks::{DeliveryState, WebhookDelivery, WebhookDeliveryDetail, We
 
 use super::{format_time, operator, Operator};
 use crate::api::SetEndpoint;
-use crate::components::loading::{ErrorAlert, Loading};
+use crate::components::loading::{ErrorAlert, Loaded};
 use crate::components::write::Write;
 
 /// How long after a test or a resend the list is read again (the delivery job
@@ -118,53 +118,50 @@ fn EndpointSection(deliveries_version: RwSignal<u32>) -> impl IntoView {
                     <input class="input" id="webhook-secret" readonly prop:value=secret />
                 </div>
             })}
-            <Transition fallback=|| view! { <Loading label="Loading the endpoint…" /> }>
-                {move || Suspend::new(async move {
-                    match endpoint.await {
-                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
-                        Ok(None) => view! {
-                            <p class="muted">"No endpoint yet: webhooks are not sent."</p>
-                        }
-                        .into_any(),
-                        Ok(Some(endpoint)) => view! {
-                            {endpoint.disabled_at.map(|at| view! {
-                                <div class="alert alert-warning" role="alert">
-                                    {format!(
-                                        "Disabled since {}. {} Save the URL again to resume sending; the messages waiting will go out then.",
-                                        format_time(at),
-                                        endpoint.disabled_reason.clone().unwrap_or_default()
-                                    )}
-                                </div>
-                            })}
-                            <dl class="facts">
-                                <dt>"URL"</dt><dd><code>{endpoint.url.clone()}</code></dd>
-                                <dt>"Signing secret"</dt><dd>{format!("Created {}", format_time(endpoint.secret_created_at))}</dd>
-                                {endpoint.previous_secret_expires_at.map(|until| view! {
-                                    <dt>"Previous secret"</dt><dd>{format!("Still signs until {}", format_time(until))}</dd>
-                                })}
-                            </dl>
-                            <p class="muted">"Messages are signed as Standard Webhooks do: verify the webhook-signature header (HMAC-SHA256 over webhook-id, webhook-timestamp and the body) with your secret. Failed deliveries are retried with backoff for 24 hours."</p>
-                            <div class="button-row">
-                                <button class="button button-secondary" on:click=send_test disabled=move || write.busy()>"Send test event"</button>
-                                <Show when=move || is_admin>
-                                    <button class="button button-secondary" on:click=rotate disabled=move || write.busy()>"Rotate signing secret"</button>
-                                    <button class="button button-danger" on:click=move |_| confirming_removal.set(true) disabled=move || write.busy()>"Remove endpoint"</button>
-                                </Show>
-                            </div>
-                            <Show when=move || confirming_removal.get()>
-                                <div class="alert alert-warning" role="alertdialog" aria-labelledby="remove-endpoint-question">
-                                    <p id="remove-endpoint-question">"Remove the endpoint? Gridlink stops sending webhooks, and messages not yet delivered are given up."</p>
-                                    <div class="button-row">
-                                        <button class="button button-danger" on:click=remove>"Yes, remove"</button>
-                                        <button class="button button-secondary" on:click=move |_| confirming_removal.set(false)>"Cancel"</button>
-                                    </div>
-                                </div>
-                            </Show>
-                        }
-                        .into_any(),
+            <Loaded resource=endpoint label="Loading the endpoint…" let:loaded>
+                {match loaded {
+                    None => view! {
+                        <p class="muted">"No endpoint yet: webhooks are not sent."</p>
                     }
-                })}
-            </Transition>
+                    .into_any(),
+                    Some(endpoint) => view! {
+                        {endpoint.disabled_at.map(|at| view! {
+                            <div class="alert alert-warning" role="alert">
+                                {format!(
+                                    "Disabled since {}. {} Save the URL again to resume sending; the messages waiting will go out then.",
+                                    format_time(at),
+                                    endpoint.disabled_reason.clone().unwrap_or_default()
+                                )}
+                            </div>
+                        })}
+                        <dl class="facts">
+                            <dt>"URL"</dt><dd><code>{endpoint.url.clone()}</code></dd>
+                            <dt>"Signing secret"</dt><dd>{format!("Created {}", format_time(endpoint.secret_created_at))}</dd>
+                            {endpoint.previous_secret_expires_at.map(|until| view! {
+                                <dt>"Previous secret"</dt><dd>{format!("Still signs until {}", format_time(until))}</dd>
+                            })}
+                        </dl>
+                        <p class="muted">"Messages are signed as Standard Webhooks do: verify the webhook-signature header (HMAC-SHA256 over webhook-id, webhook-timestamp and the body) with your secret. Failed deliveries are retried with backoff for 24 hours."</p>
+                        <div class="button-row">
+                            <button class="button button-secondary" on:click=send_test disabled=move || write.busy()>"Send test event"</button>
+                            <Show when=move || is_admin>
+                                <button class="button button-secondary" on:click=rotate disabled=move || write.busy()>"Rotate signing secret"</button>
+                                <button class="button button-danger" on:click=move |_| confirming_removal.set(true) disabled=move || write.busy()>"Remove endpoint"</button>
+                            </Show>
+                        </div>
+                        <Show when=move || confirming_removal.get()>
+                            <div class="alert alert-warning" role="alertdialog" aria-labelledby="remove-endpoint-question">
+                                <p id="remove-endpoint-question">"Remove the endpoint? Gridlink stops sending webhooks, and messages not yet delivered are given up."</p>
+                                <div class="button-row">
+                                    <button class="button button-danger" on:click=remove>"Yes, remove"</button>
+                                    <button class="button button-secondary" on:click=move |_| confirming_removal.set(false)>"Cancel"</button>
+                                </div>
+                            </div>
+                        </Show>
+                    }
+                    .into_any(),
+                }}
+            </Loaded>
             {if is_admin {
                 view! {
                     <form class="endpoint-form" on:submit=save>
@@ -323,41 +320,38 @@ fn DeliveriesSection(version: RwSignal<u32>) -> impl IntoView {
             <div role="status" aria-live="polite">
                 {move || replayed.get().map(|message| view! { <p class="alert alert-info">{message}</p> })}
             </div>
-            <Transition fallback=|| view! { <Loading label="Loading deliveries…" /> }>
-                {move || Suspend::new(async move {
-                    match first_page.await {
-                        Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
-                        Ok(page) if page.deliveries.is_empty() => view! {
-                            <p class="muted">{if event_type.get_untracked().is_empty() && state_filter.get_untracked().is_empty() {
-                                "No webhooks sent yet. Set an endpoint and send a test event to try it."
-                            } else {
-                                "No deliveries match these filters."
-                            }}</p>
-                        }
-                        .into_any(),
-                        Ok(page) => view! {
-                            <div class="table-scroll" tabindex="0"><table class="table">
-                                <caption class="visually-hidden">"Webhook deliveries, newest first"</caption>
-                                <thead><tr>
-                                    <th scope="col">"Created"</th><th scope="col">"Event"</th><th scope="col">"Credential"</th>
-                                    <th scope="col">"State"</th><th scope="col" class="numeric">"Attempts"</th>
-                                    <th scope="col">"Last answer"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                                </tr></thead>
-                                <tbody>
-                                    {page.deliveries.into_iter().map(|delivery| view! { <DeliveryRow delivery version failure write /> }).collect_view()}
-                                    <For each=move || older.get() key=|delivery| delivery.id.clone() let:delivery>
-                                        <DeliveryRow delivery version failure write />
-                                    </For>
-                                </tbody>
-                            </table></div>
-                            <Show when=move || cursor.with(Option::is_some)>
-                                <button class="button button-secondary" on:click=load_older>"Load older deliveries"</button>
-                            </Show>
-                        }
-                        .into_any(),
+            <Loaded resource=first_page label="Loading deliveries…" let:loaded>
+                {match loaded {
+                    page if page.deliveries.is_empty() => view! {
+                        <p class="muted">{if event_type.get_untracked().is_empty() && state_filter.get_untracked().is_empty() {
+                            "No webhooks sent yet. Set an endpoint and send a test event to try it."
+                        } else {
+                            "No deliveries match these filters."
+                        }}</p>
                     }
-                })}
-            </Transition>
+                    .into_any(),
+                    page => view! {
+                        <div class="table-scroll" tabindex="0"><table class="table">
+                            <caption class="visually-hidden">"Webhook deliveries, newest first"</caption>
+                            <thead><tr>
+                                <th scope="col">"Created"</th><th scope="col">"Event"</th><th scope="col">"Credential"</th>
+                                <th scope="col">"State"</th><th scope="col" class="numeric">"Attempts"</th>
+                                <th scope="col">"Last answer"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                            </tr></thead>
+                            <tbody>
+                                {page.deliveries.into_iter().map(|delivery| view! { <DeliveryRow delivery version failure write /> }).collect_view()}
+                                <For each=move || older.get() key=|delivery| delivery.id.clone() let:delivery>
+                                    <DeliveryRow delivery version failure write />
+                                </For>
+                            </tbody>
+                        </table></div>
+                        <Show when=move || cursor.with(Option::is_some)>
+                            <button class="button button-secondary" on:click=load_older>"Load older deliveries"</button>
+                        </Show>
+                    }
+                    .into_any(),
+                }}
+            </Loaded>
         </section>
     }
 }
