@@ -56,3 +56,25 @@ test('the dashboard refuses to be framed by another site', async ({ page }) => {
   const csp = response?.headers()['content-security-policy'] ?? '';
   expect(csp).toContain("frame-ancestors 'none'");
 });
+
+test('leaving a page cancels the reads it was still waiting for', async ({ page }) => {
+  await new OperatorDashboard(page).signIn();
+  // Hold the credential list's read at the network until the page is gone.
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const listRead = /\/api\/v1\/credentials\?/;
+  await page.route(listRead, async (route) => {
+    await held;
+    await route.continue().catch(() => {});
+  });
+  const cancelled = page.waitForEvent('requestfailed', (request) => listRead.test(request.url()));
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Manage your credentials' }).click();
+  await expect(page.getByText('Loading credentials…')).toBeVisible();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Overview' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
+  const request = await cancelled;
+  expect(request.failure()?.errorText).toContain('ERR_ABORTED');
+  release();
+});

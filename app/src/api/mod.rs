@@ -16,6 +16,8 @@ pub use dashboard::{
 };
 
 use gloo_net::http::{Request, RequestBuilder, Response};
+use leptos::prelude::{on_cleanup, Owner};
+use send_wrapper::SendWrapper;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::health::Health;
@@ -148,11 +150,26 @@ async fn get_json<T: DeserializeOwned>(
     path: &str,
     credentials: Credentials<'_>,
 ) -> Result<T, ApiError> {
+    let abort = abort_with_reader();
     let response = with_credentials(Request::get(path), credentials)
+        .abort_signal(abort.as_ref())
         .send()
         .await
         .map_err(|_| ApiError::Network)?;
     decode(response).await
+}
+
+/// A read belongs to whoever asked for it: when that goes away (the page
+/// unmounts, or a resource asks again with new filters), the browser cancels
+/// the request instead of finishing it for nobody. Reads made outside a
+/// reactive owner, and every write, run to their end.
+fn abort_with_reader() -> Option<web_sys::AbortSignal> {
+    let _reader = Owner::current()?;
+    let controller = web_sys::AbortController::new().ok()?;
+    let signal = controller.signal();
+    let controller = SendWrapper::new(controller);
+    on_cleanup(move || controller.abort());
+    Some(signal)
 }
 
 /// Sends `body` as JSON with `request` (POST, PUT or PATCH) and decodes the answer.
