@@ -12,6 +12,7 @@ pub mod health;
 pub mod i18n;
 pub mod mfa;
 pub mod operators;
+pub mod routes;
 #[cfg(feature = "schema")]
 pub mod schema;
 pub mod status;

@@ -6,6 +6,7 @@ use shared::connect::{
     Unsubscription, Utility,
 };
 use shared::i18n::Language;
+use shared::routes;
 use shared::MfaMethod;
 
 use super::{get_json, post_json, ApiError, Credentials};
@@ -27,33 +28,41 @@ impl ConnectApi {
     }
 
     pub async fn session(&self) -> Result<ConnectState, ApiError> {
-        get_json("/api/connect/session", self.credentials()).await
+        get_json(&routes::api(routes::connect::SESSION), self.credentials()).await
     }
 
     /// The state, or while it is "Connecting with your utility", the state
     /// the moment the login ends: the server waits up to `seconds` for it.
     pub async fn session_after_connecting(&self, seconds: u32) -> Result<ConnectState, ApiError> {
         get_json(
-            &format!("/api/connect/session?waitSeconds={seconds}"),
+            &format!(
+                "{}?waitSeconds={seconds}",
+                routes::api(routes::connect::SESSION)
+            ),
             self.credentials(),
         )
         .await
     }
 
     pub async fn utilities(&self) -> Result<Vec<Utility>, ApiError> {
-        get_json("/api/connect/utilities", self.credentials()).await
+        get_json(&routes::api(routes::connect::UTILITIES), self.credentials()).await
     }
 
     pub async fn submit_credentials(
         &self,
         body: &SubmitCredentials,
     ) -> Result<ConnectState, ApiError> {
-        post_json("/api/connect/credentials", body, self.credentials()).await
+        post_json(
+            &routes::api(routes::connect::CREDENTIALS),
+            body,
+            self.credentials(),
+        )
+        .await
     }
 
     pub async fn reconnect(&self) -> Result<ConnectState, ApiError> {
         post_json(
-            "/api/connect/reconnect",
+            &routes::api(routes::connect::RECONNECT),
             &serde_json::json!({}),
             self.credentials(),
         )
@@ -62,7 +71,7 @@ impl ConnectApi {
 
     pub async fn submit_password(&self, password: String) -> Result<ConnectState, ApiError> {
         post_json(
-            "/api/connect/password",
+            &routes::api(routes::connect::PASSWORD),
             &SubmitPassword { password },
             self.credentials(),
         )
@@ -71,7 +80,7 @@ impl ConnectApi {
 
     pub async fn choose_method(&self, method: MfaMethod) -> Result<ConnectState, ApiError> {
         post_json(
-            "/api/connect/mfa/method",
+            &routes::api(routes::connect::MFA_METHOD),
             &ChooseMethod { method },
             self.credentials(),
         )
@@ -80,7 +89,7 @@ impl ConnectApi {
 
     pub async fn resend(&self) -> Result<ConnectState, ApiError> {
         post_json(
-            "/api/connect/mfa/resend",
+            &routes::api(routes::connect::MFA_RESEND),
             &serde_json::json!({}),
             self.credentials(),
         )
@@ -89,7 +98,7 @@ impl ConnectApi {
 
     pub async fn submit_code(&self, code: String) -> Result<ConnectState, ApiError> {
         post_json(
-            "/api/connect/mfa/code",
+            &routes::api(routes::connect::MFA_CODE),
             &SubmitCode { code },
             self.credentials(),
         )
@@ -99,7 +108,7 @@ impl ConnectApi {
     /// "Email me if this connection needs attention" on the success screen.
     pub async fn choose_contact(&self, contact_email: String) -> Result<ConnectState, ApiError> {
         post_json(
-            "/api/connect/contact",
+            &routes::api(routes::connect::CONTACT),
             &ContactChoice { contact_email },
             self.credentials(),
         )
@@ -109,13 +118,17 @@ impl ConnectApi {
 
 /// `GET /api/unsubscribe/{token}`: whom an unsubscribe link is for.
 pub async fn unsubscription(token: &str) -> Result<Unsubscription, ApiError> {
-    get_json(&format!("/api/unsubscribe/{token}"), Credentials::None).await
+    get_json(
+        &routes::api_with(routes::connect::UNSUBSCRIBE, &[token]),
+        Credentials::None,
+    )
+    .await
 }
 
 /// `POST /api/unsubscribe/{token}`: no more notices to that address.
 pub async fn unsubscribe(token: &str) -> Result<Unsubscription, ApiError> {
     post_json(
-        &format!("/api/unsubscribe/{token}"),
+        &routes::api_with(routes::connect::UNSUBSCRIBE, &[token]),
         &serde_json::json!({}),
         Credentials::None,
     )

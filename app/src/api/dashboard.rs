@@ -13,6 +13,7 @@ use shared::operators::{
     OperatorLink, OperatorSession, OrganisationSettings, OrganisationSettingsChange,
     PasswordChange, PasswordResetRequest, Session, SignIn, SignInRecord,
 };
+use shared::routes;
 use shared::webhooks::{
     WebhookDelivery, WebhookDeliveryDetail, WebhookDeliveryPage, WebhookEndpoint,
     WebhookEndpointChange, WebhookSecret,
@@ -27,7 +28,7 @@ use super::{
 /// "Forgot password?": the server's answer, the same for any address.
 pub async fn request_password_reset(email: String) -> Result<String, ApiError> {
     let answer: serde_json::Value = post_json(
-        "/api/password-reset",
+        &routes::api(routes::session::PASSWORD_RESET),
         &PasswordResetRequest { email },
         Credentials::None,
     )
@@ -37,13 +38,17 @@ pub async fn request_password_reset(email: String) -> Result<String, ApiError> {
 
 /// What a mailed operator link is for.
 pub async fn operator_link(token: &str) -> Result<OperatorLink, ApiError> {
-    get_json(&format!("/api/password-reset/{token}"), Credentials::None).await
+    get_json(
+        &routes::api_with(routes::session::PASSWORD_LINK, &[token]),
+        Credentials::None,
+    )
+    .await
 }
 
 /// Chooses a password with a mailed operator link.
 pub async fn choose_password(token: String, new_password: String) -> Result<(), ApiError> {
     send_json_without_answer(
-        Request::post(&format!("/api/password-reset/{token}")),
+        Request::post(&routes::api_with(routes::session::PASSWORD_LINK, &[&token])),
         &NewPassword { new_password },
         Credentials::None,
     )
@@ -53,7 +58,7 @@ pub async fn choose_password(token: String, new_password: String) -> Result<(), 
 /// `POST /api/session`: signs in; the browser keeps the session cookie.
 pub async fn sign_in(email: String, password: String) -> Result<Session, ApiError> {
     post_json(
-        "/api/session",
+        &routes::api(routes::session::SESSION),
         &SignIn { email, password },
         Credentials::None,
     )
@@ -62,7 +67,7 @@ pub async fn sign_in(email: String, password: String) -> Result<Session, ApiErro
 
 /// `GET /api/session`: the signed-in operator, or `Unauthenticated`.
 pub async fn current_session() -> Result<Session, ApiError> {
-    get_json("/api/session", Credentials::None).await
+    get_json(&routes::api(routes::session::SESSION), Credentials::None).await
 }
 
 /// The dashboard's API, for a signed-in operator.
@@ -81,43 +86,66 @@ impl DashboardApi {
     }
 
     pub async fn sign_out(&self) -> Result<(), ApiError> {
-        send_without_body(Request::delete("/api/session"), self.csrf()).await
+        send_without_body(
+            Request::delete(&routes::api(routes::session::SESSION)),
+            self.csrf(),
+        )
+        .await
     }
 
     /// `GET /api/v1/credentials?…` with an already-encoded query string.
     pub async fn credentials(&self, query: &str) -> Result<CredentialPage, ApiError> {
-        get_json(&format!("/api/v1/credentials?{query}"), Credentials::None).await
+        get_json(
+            &format!("{}?{query}", routes::api(routes::v1::CREDENTIALS)),
+            Credentials::None,
+        )
+        .await
     }
 
     /// The utilities' names, to show instead of their ids.
     pub async fn utility_names(&self) -> Result<Vec<Utility>, ApiError> {
-        get_json("/api/v1/utilities", Credentials::None).await
+        get_json(&routes::api(routes::v1::UTILITIES), Credentials::None).await
     }
 
     pub async fn counts(&self) -> Result<CredentialCounts, ApiError> {
-        get_json("/api/v1/credentials/counts", Credentials::None).await
+        get_json(
+            &routes::api(routes::v1::CREDENTIAL_COUNTS),
+            Credentials::None,
+        )
+        .await
     }
 
     /// The utilities with an open incident.
     pub async fn open_incidents(&self) -> Result<Vec<UtilityIncident>, ApiError> {
-        get_json("/api/v1/utility-incidents", Credentials::None).await
+        get_json(
+            &routes::api(routes::v1::UTILITY_INCIDENTS),
+            Credentials::None,
+        )
+        .await
     }
 
     pub async fn expiries(&self, days: u32) -> Result<ExpiryForecast, ApiError> {
         get_json(
-            &format!("/api/v1/credentials/expiries?days={days}"),
+            &format!(
+                "{}?days={days}",
+                routes::api(routes::v1::CREDENTIAL_EXPIRIES)
+            ),
             Credentials::None,
         )
         .await
     }
 
     pub async fn latest_events(&self, limit: u32) -> Result<Vec<OrganisationEvent>, ApiError> {
-        get_json(&format!("/api/v1/events?limit={limit}"), Credentials::None).await
+        get_json(
+            &format!("{}?limit={limit}", routes::api(routes::v1::EVENTS)),
+            Credentials::None,
+        )
+        .await
     }
 
     pub async fn accounts(&self, id: &str) -> Result<Vec<UtilityAccount>, ApiError> {
         get_json(
-            &format!("/api/v1/credentials/{id}/accounts"),
+            &routes::api_with(routes::v1::CREDENTIAL_ACCOUNTS, &[id]),
             Credentials::None,
         )
         .await
@@ -125,19 +153,23 @@ impl DashboardApi {
 
     pub async fn statements(&self, id: &str) -> Result<Vec<UtilityStatement>, ApiError> {
         get_json(
-            &format!("/api/v1/credentials/{id}/statements"),
+            &routes::api_with(routes::v1::CREDENTIAL_STATEMENTS, &[id]),
             Credentials::None,
         )
         .await
     }
 
     pub async fn credential(&self, id: &str) -> Result<Credential, ApiError> {
-        get_json(&format!("/api/v1/credentials/{id}"), Credentials::None).await
+        get_json(
+            &routes::api_with(routes::v1::CREDENTIAL, &[id]),
+            Credentials::None,
+        )
+        .await
     }
 
     pub async fn events(&self, id: &str) -> Result<Vec<CredentialEvent>, ApiError> {
         get_json(
-            &format!("/api/v1/credentials/{id}/events"),
+            &routes::api_with(routes::v1::CREDENTIAL_EVENTS, &[id]),
             Credentials::None,
         )
         .await
@@ -145,7 +177,7 @@ impl DashboardApi {
 
     pub async fn sync(&self, id: &str) -> Result<Credential, ApiError> {
         post_json(
-            &format!("/api/v1/credentials/{id}/sync"),
+            &routes::api_with(routes::v1::CREDENTIAL_SYNC, &[id]),
             &serde_json::json!({}),
             self.csrf(),
         )
@@ -154,7 +186,7 @@ impl DashboardApi {
 
     pub async fn deactivate(&self, id: &str) -> Result<(), ApiError> {
         send_without_body(
-            Request::delete(&format!("/api/v1/credentials/{id}")),
+            Request::delete(&routes::api_with(routes::v1::CREDENTIAL, &[id])),
             self.csrf(),
         )
         .await
@@ -172,13 +204,13 @@ impl DashboardApi {
             contact_email: None,
             contact_language: None,
         };
-        post_json("/api/v1/connect-tokens", &body, self.csrf()).await
+        post_json(&routes::api(routes::v1::CONNECT_TOKENS), &body, self.csrf()).await
     }
 
     /// "Retry MFA Verification": a Connect token in update mode.
     pub async fn retry_mfa(&self, id: &str) -> Result<ConnectToken, ApiError> {
         post_json(
-            &format!("/api/v1/credentials/{id}/connect-tokens"),
+            &routes::api_with(routes::v1::CREDENTIAL_CONNECT_TOKENS, &[id]),
             &serde_json::json!({}),
             self.csrf(),
         )
@@ -187,7 +219,7 @@ impl DashboardApi {
 
     pub async fn generate_update_link(&self, id: &str) -> Result<ConnectToken, ApiError> {
         post_json(
-            &format!("/api/v1/credentials/{id}/update-links"),
+            &routes::api_with(routes::v1::CREDENTIAL_UPDATE_LINKS, &[id]),
             &serde_json::json!({}),
             self.csrf(),
         )
@@ -196,7 +228,7 @@ impl DashboardApi {
 
     pub async fn update_links(&self, id: &str) -> Result<Vec<UpdateLink>, ApiError> {
         get_json(
-            &format!("/api/v1/credentials/{id}/update-links"),
+            &routes::api_with(routes::v1::CREDENTIAL_UPDATE_LINKS, &[id]),
             Credentials::None,
         )
         .await
@@ -204,13 +236,13 @@ impl DashboardApi {
 
     /// The utility adapters and their health.
     pub async fn adapters(&self) -> Result<Vec<AdapterHealth>, ApiError> {
-        get_json("/api/v1/adapters", Credentials::None).await
+        get_json(&routes::api(routes::v1::ADAPTERS), Credentials::None).await
     }
 
     /// Reads every adapter's catalogue now (admins); answers the adapters.
     pub async fn refresh_adapters(&self) -> Result<Vec<AdapterHealth>, ApiError> {
         post_json(
-            "/api/v1/adapters/refresh",
+            &routes::api(routes::v1::ADAPTERS_REFRESH),
             &serde_json::json!({}),
             self.csrf(),
         )
@@ -218,27 +250,37 @@ impl DashboardApi {
     }
 
     pub async fn organisation(&self) -> Result<OrganisationSettings, ApiError> {
-        get_json("/api/v1/organisation", Credentials::None).await
+        get_json(&routes::api(routes::v1::ORGANISATION), Credentials::None).await
     }
 
     pub async fn change_organisation(
         &self,
         change: &OrganisationSettingsChange,
     ) -> Result<OrganisationSettings, ApiError> {
-        send_json(Request::put("/api/v1/organisation"), change, self.csrf()).await
+        send_json(
+            Request::put(&routes::api(routes::v1::ORGANISATION)),
+            change,
+            self.csrf(),
+        )
+        .await
     }
 
     pub async fn api_keys(&self) -> Result<Vec<ApiKey>, ApiError> {
-        get_json("/api/v1/api-keys", Credentials::None).await
+        get_json(&routes::api(routes::v1::API_KEYS), Credentials::None).await
     }
 
     pub async fn create_api_key(&self, name: String) -> Result<CreatedApiKey, ApiError> {
-        post_json("/api/v1/api-keys", &NewApiKey { name }, self.csrf()).await
+        post_json(
+            &routes::api(routes::v1::API_KEYS),
+            &NewApiKey { name },
+            self.csrf(),
+        )
+        .await
     }
 
     pub async fn revoke_api_key(&self, id: &str) -> Result<(), ApiError> {
         send_without_body(
-            Request::delete(&format!("/api/v1/api-keys/{id}")),
+            Request::delete(&routes::api_with(routes::v1::API_KEY, &[id])),
             self.csrf(),
         )
         .await
@@ -246,46 +288,58 @@ impl DashboardApi {
 
     /// Changes the signed-in operator's own password; their other sessions end.
     pub async fn change_own_password(&self, change: &PasswordChange) -> Result<(), ApiError> {
-        send_json_without_answer(Request::post("/api/session/password"), change, self.csrf()).await
+        send_json_without_answer(
+            Request::post(&routes::api(routes::session::PASSWORD)),
+            change,
+            self.csrf(),
+        )
+        .await
     }
 
     pub async fn own_sessions(&self) -> Result<Vec<OperatorSession>, ApiError> {
-        get_json("/api/session/sessions", Credentials::None).await
+        get_json(&routes::api(routes::session::SESSIONS), Credentials::None).await
     }
 
     pub async fn end_own_session(&self, id: &str) -> Result<(), ApiError> {
         send_without_body(
-            Request::delete(&format!("/api/session/sessions/{id}")),
+            Request::delete(&routes::api_with(routes::session::ONE_SESSION, &[id])),
             self.csrf(),
         )
         .await
     }
 
     pub async fn sign_in_history(&self) -> Result<Vec<SignInRecord>, ApiError> {
-        get_json("/api/session/history", Credentials::None).await
+        get_json(&routes::api(routes::session::HISTORY), Credentials::None).await
     }
 
     pub async fn operators(&self) -> Result<Vec<Operator>, ApiError> {
-        get_json("/api/v1/operators", Credentials::None).await
+        get_json(&routes::api(routes::v1::OPERATORS), Credentials::None).await
     }
 
     pub async fn add_operator(&self, operator: &NewOperator) -> Result<Operator, ApiError> {
-        post_json("/api/v1/operators", operator, self.csrf()).await
+        post_json(&routes::api(routes::v1::OPERATORS), operator, self.csrf()).await
     }
 
     pub async fn refresh_funnel(&self) -> Result<RefreshFunnel, ApiError> {
-        get_json("/api/v1/notices/funnel", Credentials::None).await
+        get_json(&routes::api(routes::v1::NOTICE_FUNNEL), Credentials::None).await
     }
 
     pub async fn token_lifetimes(&self) -> Result<Vec<UtilityLifetime>, ApiError> {
-        get_json("/api/v1/utilities/lifetimes", Credentials::None).await
+        get_json(
+            &routes::api(routes::v1::UTILITY_LIFETIMES),
+            Credentials::None,
+        )
+        .await
     }
 
     /// A new update link for every active credential matching `filters` (the
     /// list's query string), as the CSV the server writes.
     pub async fn bulk_update_links_csv(&self, filters: &str) -> Result<String, ApiError> {
         let response = with_credentials(
-            Request::post(&format!("/api/v1/update-links/bulk?{filters}")),
+            Request::post(&format!(
+                "{}?{filters}",
+                routes::api(routes::v1::UPDATE_LINKS_BULK)
+            )),
             self.csrf(),
         )
         .header("Accept", "text/csv")
@@ -305,7 +359,7 @@ impl DashboardApi {
         contact_email: String,
     ) -> Result<Credential, ApiError> {
         send_json(
-            Request::patch(&format!("/api/v1/credentials/{id}")),
+            Request::patch(&routes::api_with(routes::v1::CREDENTIAL, &[id])),
             &CredentialChange {
                 password: None,
                 correlation_id: None,
@@ -323,7 +377,7 @@ impl DashboardApi {
         change: &OperatorChange,
     ) -> Result<Operator, ApiError> {
         send_json(
-            Request::patch(&format!("/api/v1/operators/{id}")),
+            Request::patch(&routes::api_with(routes::v1::OPERATOR, &[id])),
             change,
             self.csrf(),
         )
@@ -332,7 +386,7 @@ impl DashboardApi {
 
     pub async fn remove_operator(&self, id: &str) -> Result<(), ApiError> {
         send_without_body(
-            Request::delete(&format!("/api/v1/operators/{id}")),
+            Request::delete(&routes::api_with(routes::v1::OPERATOR, &[id])),
             self.csrf(),
         )
         .await
@@ -340,7 +394,12 @@ impl DashboardApi {
 
     /// The organisation's webhook endpoint; `None` when none is set.
     pub async fn webhook_endpoint(&self) -> Result<Option<WebhookEndpoint>, ApiError> {
-        match get_json("/api/v1/webhook-endpoint", Credentials::None).await {
+        match get_json(
+            &routes::api(routes::v1::WEBHOOK_ENDPOINT),
+            Credentials::None,
+        )
+        .await
+        {
             Ok(endpoint) => Ok(Some(endpoint)),
             Err(error) if error.code() == Some(ErrorCode::NotFound) => Ok(None),
             Err(error) => Err(error),
@@ -350,7 +409,7 @@ impl DashboardApi {
     /// Sets the URL; the first time the answer carries the signing secret.
     pub async fn set_webhook_endpoint(&self, url: String) -> Result<SetEndpoint, ApiError> {
         let answer: serde_json::Value = send_json(
-            Request::put("/api/v1/webhook-endpoint"),
+            Request::put(&routes::api(routes::v1::WEBHOOK_ENDPOINT)),
             &WebhookEndpointChange {
                 url,
                 secret_created_at: None,
@@ -376,12 +435,16 @@ impl DashboardApi {
     }
 
     pub async fn remove_webhook_endpoint(&self) -> Result<(), ApiError> {
-        send_without_body(Request::delete("/api/v1/webhook-endpoint"), self.csrf()).await
+        send_without_body(
+            Request::delete(&routes::api(routes::v1::WEBHOOK_ENDPOINT)),
+            self.csrf(),
+        )
+        .await
     }
 
     pub async fn rotate_webhook_secret(&self) -> Result<WebhookSecret, ApiError> {
         post_json(
-            "/api/v1/webhook-endpoint/rotate-secret",
+            &routes::api(routes::v1::WEBHOOK_ENDPOINT_ROTATE_SECRET),
             &serde_json::json!({}),
             self.csrf(),
         )
@@ -390,7 +453,7 @@ impl DashboardApi {
 
     pub async fn send_test_webhook(&self) -> Result<WebhookDelivery, ApiError> {
         post_json(
-            "/api/v1/webhook-endpoint/test",
+            &routes::api(routes::v1::WEBHOOK_ENDPOINT_TEST),
             &serde_json::json!({}),
             self.csrf(),
         )
@@ -405,7 +468,10 @@ impl DashboardApi {
         filters: &str,
         before: Option<&str>,
     ) -> Result<WebhookDeliveryPage, ApiError> {
-        let mut path = format!("/api/v1/webhook-deliveries?limit=25&{filters}");
+        let mut path = format!(
+            "{}?limit=25&{filters}",
+            routes::api(routes::v1::WEBHOOK_DELIVERIES)
+        );
         if let Some(cursor) = before {
             path.push_str(&format!("&before={cursor}"));
         }
@@ -415,8 +481,12 @@ impl DashboardApi {
     /// Sends every failed message of a range again (`{"from"}` RFC 3339 and/or
     /// `{"credentialId"}`), oldest first; answers how many.
     pub async fn replay_failed_webhooks(&self, range: serde_json::Value) -> Result<u64, ApiError> {
-        let answer: serde_json::Value =
-            post_json("/api/v1/webhook-deliveries/replay", &range, self.csrf()).await?;
+        let answer: serde_json::Value = post_json(
+            &routes::api(routes::v1::WEBHOOK_DELIVERIES_REPLAY),
+            &range,
+            self.csrf(),
+        )
+        .await?;
         Ok(answer["requeued"].as_u64().unwrap_or(0))
     }
 
@@ -426,7 +496,10 @@ impl DashboardApi {
         credential_id: &str,
     ) -> Result<Vec<WebhookDelivery>, ApiError> {
         let page: WebhookDeliveryPage = get_json(
-            &format!("/api/v1/webhook-deliveries?limit=5&credentialId={credential_id}"),
+            &format!(
+                "{}?limit=5&credentialId={credential_id}",
+                routes::api(routes::v1::WEBHOOK_DELIVERIES)
+            ),
             Credentials::None,
         )
         .await?;
@@ -436,7 +509,10 @@ impl DashboardApi {
     /// The newest delivery that was given up, if any.
     pub async fn latest_failed_webhook(&self) -> Result<Option<WebhookDelivery>, ApiError> {
         let page: WebhookDeliveryPage = get_json(
-            "/api/v1/webhook-deliveries?state=FAILED&limit=1",
+            &format!(
+                "{}?state=FAILED&limit=1",
+                routes::api(routes::v1::WEBHOOK_DELIVERIES)
+            ),
             Credentials::None,
         )
         .await?;
@@ -445,7 +521,7 @@ impl DashboardApi {
 
     pub async fn webhook_delivery(&self, id: &str) -> Result<WebhookDeliveryDetail, ApiError> {
         get_json(
-            &format!("/api/v1/webhook-deliveries/{id}"),
+            &routes::api_with(routes::v1::WEBHOOK_DELIVERY, &[id]),
             Credentials::None,
         )
         .await
@@ -453,7 +529,7 @@ impl DashboardApi {
 
     pub async fn resend_webhook(&self, id: &str) -> Result<WebhookDelivery, ApiError> {
         post_json(
-            &format!("/api/v1/webhook-deliveries/{id}/resend"),
+            &routes::api_with(routes::v1::WEBHOOK_DELIVERY_RESEND, &[id]),
             &serde_json::json!({}),
             self.csrf(),
         )
@@ -462,7 +538,10 @@ impl DashboardApi {
 
     pub async fn revoke_update_link(&self, id: &str, link_id: &str) -> Result<(), ApiError> {
         send_without_body(
-            Request::delete(&format!("/api/v1/credentials/{id}/update-links/{link_id}")),
+            Request::delete(&routes::api_with(
+                routes::v1::CREDENTIAL_UPDATE_LINK,
+                &[id, link_id],
+            )),
             self.csrf(),
         )
         .await

@@ -22,6 +22,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::health::Health;
 use shared::i18n::Language;
+use shared::routes;
 use shared::{ErrorBody, ErrorCode};
 
 /// Why a request did not give the expected answer.
@@ -268,10 +269,10 @@ async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> 
 
 /// `GET /api/health`: the server's version and mode (its database is not checked).
 pub async fn health() -> Result<Health, ApiError> {
-    get_json("/api/health", Credentials::None).await
+    get_json(&routes::api(routes::system::HEALTH), Credentials::None).await
 }
 
 /// `GET /api/ready`: the server and its database.
 pub async fn readiness() -> Result<Health, ApiError> {
-    get_json("/api/ready", Credentials::None).await
+    get_json(&routes::api(routes::system::READY), Credentials::None).await
 }

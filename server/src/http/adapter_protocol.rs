@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{json, Value};
+use shared::routes;
 
 use crate::http::state::AppState;
 use crate::infra::utility::protocol::{
@@ -16,7 +17,10 @@ use crate::infra::utility::protocol::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/adapter-protocol.json", get(|| async { Json(document()) }))
+    Router::new().route(
+        routes::system::ADAPTER_PROTOCOL,
+        get(|| async { Json(document()) }),
+    )
 }
 
 /// The schema of `T`: a `$ref` to its component.

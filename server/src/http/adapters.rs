@@ -5,6 +5,7 @@
 //! organisation of the deployment, so their addresses and error texts stay
 //! in the server's log (case 46).
 
+use shared::routes;
 use std::collections::HashMap;
 
 use axum::extract::State;
@@ -20,8 +21,8 @@ use crate::http::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/adapters", get(list_adapters))
-        .route("/v1/adapters/refresh", post(refresh_adapters))
+        .route(routes::v1::ADAPTERS, get(list_adapters))
+        .route(routes::v1::ADAPTERS_REFRESH, post(refresh_adapters))
 }
 
 /// `POST /api/v1/adapters/refresh` (admins): reads every adapter's catalogue

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::Router;
 use shared::operators::{ApiKey, CreatedApiKey, NewApiKey};
+use shared::routes;
 use shared::validation::DisplayName;
 
 use crate::http::auth::AdminOperator;
@@ -17,8 +18,11 @@ use crate::infra::tokens;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/api-keys", get(list_api_keys).post(create_api_key))
-        .route("/v1/api-keys/{id}", delete(revoke_api_key))
+        .route(
+            routes::v1::API_KEYS,
+            get(list_api_keys).post(create_api_key),
+        )
+        .route(routes::v1::API_KEY, delete(revoke_api_key))
 }
 
 type ApiKeyRow = (String, String, String, i64, Option<i64>, Option<i64>);

@@ -9,14 +9,15 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use shared::health::Health;
+use shared::routes;
 
 use crate::http::extract::Json;
 use crate::http::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/health", get(check_liveness))
-        .route("/ready", get(check_readiness))
+        .route(routes::system::HEALTH, get(check_liveness))
+        .route(routes::system::READY, get(check_readiness))
 }
 
 fn health(state: &AppState, database: &str) -> Health {

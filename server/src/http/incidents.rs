@@ -6,6 +6,7 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 use shared::credentials::UtilityIncident;
+use shared::routes;
 
 use crate::http::auth::Actor;
 use crate::http::error::ApiError;
@@ -15,7 +16,7 @@ use crate::infra::clock::from_ms;
 use crate::infra::store::Database;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/utility-incidents", get(list_incidents))
+    Router::new().route(routes::v1::UTILITY_INCIDENTS, get(list_incidents))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
 use shared::credentials::UtilityLifetime;
+use shared::routes;
 
 use crate::domain::lifetimes;
 use crate::http::auth::Actor;
@@ -13,7 +14,7 @@ use crate::http::extract::Json;
 use crate::http::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/utilities/lifetimes", get(list_lifetimes))
+    Router::new().route(routes::v1::UTILITY_LIFETIMES, get(list_lifetimes))
 }
 
 async fn list_lifetimes(

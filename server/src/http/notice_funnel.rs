@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
 use shared::credentials::RefreshFunnel;
+use shared::routes;
 
 use crate::http::auth::Actor;
 use crate::http::error::ApiError;
@@ -18,7 +19,7 @@ const PERIOD_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 const REPAIR_WINDOW_MS: i64 = 72 * 60 * 60 * 1000;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/notices/funnel", get(funnel))
+    Router::new().route(routes::v1::NOTICE_FUNNEL, get(funnel))
 }
 
 async fn funnel(

@@ -10,6 +10,7 @@ use axum::Router;
 use schemars::generate::SchemaSettings;
 use serde_json::{json, Map, Value};
 use shared::credentials::CREDENTIAL_SORTS;
+use shared::routes;
 use shared::webhooks::WebhookEventType;
 use shared::StatusDetail;
 
@@ -17,7 +18,7 @@ use crate::http::extract::Json;
 use crate::http::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(serve_document))
+    Router::new().route(routes::system::OPENAPI, get(serve_document))
 }
 
 /// The document, with the utility ids the adapters list right now (or, while

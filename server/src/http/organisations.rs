@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
 use shared::operators::{OrganisationSettings, OrganisationSettingsChange};
+use shared::routes;
 use shared::validation::{AccentColor, DisplayName, EmbedOrigin, HttpsUrl};
 
 use crate::domain::organisations::branding;
@@ -19,7 +20,10 @@ use crate::infra::store::Database;
 const MAX_EMBED_ORIGINS: usize = 20;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/organisation", get(read_settings).put(change_settings))
+    Router::new().route(
+        routes::v1::ORGANISATION,
+        get(read_settings).put(change_settings),
+    )
 }
 
 async fn settings(db: &Database, organisation_id: &str) -> Result<OrganisationSettings, ApiError> {

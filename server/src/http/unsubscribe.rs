@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use shared::connect::Unsubscription;
+use shared::routes;
 
 use crate::domain::mail::unsubscribe::{self, Recipient};
 use crate::http::error::ApiError;
@@ -15,7 +16,10 @@ use crate::http::extract::{Json, Path};
 use crate::http::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/unsubscribe/{token}", get(describe).post(unsubscribe))
+    Router::new().route(
+        routes::connect::UNSUBSCRIBE,
+        get(describe).post(unsubscribe),
+    )
 }
 
 async fn recipient(state: &AppState, token: &str) -> Result<Recipient, ApiError> {

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::credentials::Owner;
+use shared::routes;
 use shared::StatusDetail;
 
 use super::{format_time, operator};
@@ -331,7 +332,7 @@ fn BulkActions(filters: String, total: u64) -> impl IntoView {
     view! {
         <div class="bulk-actions">
             <div class="button-row">
-                <a class="button button-secondary" href=move || format!("/api/v1/credentials/export.csv?{}", filters.get_value()) download="credentials.csv">
+                <a class="button button-secondary" href=move || format!("{}?{}", routes::api(routes::v1::CREDENTIALS_EXPORT), filters.get_value()) download="credentials.csv">
                     "Export CSV"
                 </a>
                 <button class="button button-secondary" type="button" disabled=move || write.busy()

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use serde::Serialize;
+use shared::routes;
 
 use super::links::issue_update_link;
 use crate::domain::credentials::store;
@@ -27,7 +28,7 @@ use crate::http::state::AppState;
 const BATCH: usize = 200;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/update-links/bulk", post(create_bulk_links))
+    Router::new().route(routes::v1::UPDATE_LINKS_BULK, post(create_bulk_links))
 }
 
 /// One credential's new link.

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::Router;
 use shared::connect::{ConnectPurpose, ConnectToken, NewConnectToken, UpdateLink};
+use shared::routes;
 use time::Duration;
 
 use crate::domain::credentials::store;
@@ -27,17 +28,17 @@ pub const SHORT_LIVED: Duration = Duration::hours(1);
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/connect-tokens", post(create_connect_token))
+        .route(routes::v1::CONNECT_TOKENS, post(create_connect_token))
         .route(
-            "/v1/credentials/{id}/connect-tokens",
+            routes::v1::CREDENTIAL_CONNECT_TOKENS,
             post(create_retry_token),
         )
         .route(
-            "/v1/credentials/{id}/update-links",
+            routes::v1::CREDENTIAL_UPDATE_LINKS,
             post(create_update_link).get(list_update_links),
         )
         .route(
-            "/v1/credentials/{id}/update-links/{link_id}",
+            routes::v1::CREDENTIAL_UPDATE_LINK,
             delete(revoke_update_link),
         )
 }

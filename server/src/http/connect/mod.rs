@@ -8,20 +8,21 @@ pub mod session;
 
 use axum::routing::{get, post};
 use axum::Router;
+use shared::routes;
 
 use crate::http::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/connect/session", get(flow::read_session))
-        .route("/connect/utilities", get(flow::list_utilities))
-        .route("/connect/credentials", post(flow::submit_credentials))
-        .route("/connect/reconnect", post(flow::reconnect))
-        .route("/connect/password", post(flow::submit_password))
-        .route("/connect/mfa/method", post(flow::choose_method))
-        .route("/connect/mfa/resend", post(flow::resend_code))
-        .route("/connect/mfa/code", post(flow::submit_code))
-        .route("/connect/contact", post(flow::choose_contact))
+        .route(routes::connect::SESSION, get(flow::read_session))
+        .route(routes::connect::UTILITIES, get(flow::list_utilities))
+        .route(routes::connect::CREDENTIALS, post(flow::submit_credentials))
+        .route(routes::connect::RECONNECT, post(flow::reconnect))
+        .route(routes::connect::PASSWORD, post(flow::submit_password))
+        .route(routes::connect::MFA_METHOD, post(flow::choose_method))
+        .route(routes::connect::MFA_RESEND, post(flow::resend_code))
+        .route(routes::connect::MFA_CODE, post(flow::submit_code))
+        .route(routes::connect::CONTACT, post(flow::choose_contact))
         .merge(links::router())
         .merge(bulk_links::router())
 }

@@ -9,6 +9,7 @@ use shared::credentials::{
     CredentialCounts, CredentialPage, ExpiryForecast, OrganisationEvent, StatusCount,
     StatusDetailCount, CREDENTIAL_SORTS,
 };
+use shared::routes;
 use shared::{Status, StatusDetail};
 
 use crate::domain::credentials::counts;
@@ -21,10 +22,10 @@ use crate::http::state::AppState;
 /// The list routes; `create_credential` shares `/v1/credentials` through [`super::router`].
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/credentials/counts", get(count_credentials))
-        .route("/v1/credentials/export.csv", get(export_credentials))
-        .route("/v1/credentials/expiries", get(forecast_expiries))
-        .route("/v1/events", get(latest_events))
+        .route(routes::v1::CREDENTIAL_COUNTS, get(count_credentials))
+        .route(routes::v1::CREDENTIALS_EXPORT, get(export_credentials))
+        .route(routes::v1::CREDENTIAL_EXPIRIES, get(forecast_expiries))
+        .route(routes::v1::EVENTS, get(latest_events))
 }
 
 /// `GET /v1/credentials`, merged with `POST` in [`super::router`].

@@ -11,6 +11,7 @@ use shared::credentials::{
     Credential, CredentialChange, CredentialEvent, NewCredential, UtilityAccount, UtilityStatement,
 };
 use shared::i18n::Language;
+use shared::routes;
 use shared::validation::{CorrelationId, EmailAddress, Password, Username};
 use shared::StatusDetail;
 
@@ -27,20 +28,20 @@ use crate::http::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
-            "/v1/credentials",
+            routes::v1::CREDENTIALS,
             listing::list_route().post(create_credential),
         )
         .route(
-            "/v1/credentials/{id}",
+            routes::v1::CREDENTIAL,
             get(get_credential)
                 .patch(change_credential)
                 .delete(deactivate_credential),
         )
-        .route("/v1/credentials/{id}/events", get(list_events))
-        .route("/v1/utilities", get(list_utilities))
-        .route("/v1/credentials/{id}/sync", post(sync_credential))
-        .route("/v1/credentials/{id}/accounts", get(list_accounts))
-        .route("/v1/credentials/{id}/statements", get(list_statements))
+        .route(routes::v1::CREDENTIAL_EVENTS, get(list_events))
+        .route(routes::v1::UTILITIES, get(list_utilities))
+        .route(routes::v1::CREDENTIAL_SYNC, post(sync_credential))
+        .route(routes::v1::CREDENTIAL_ACCOUNTS, get(list_accounts))
+        .route(routes::v1::CREDENTIAL_STATEMENTS, get(list_statements))
         .merge(listing::router())
 }
 

@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get};
 use axum::Router;
 use shared::operators::{OperatorSession, SignInRecord};
+use shared::routes;
 
 use crate::domain::operator_sessions as sessions;
 use crate::http::auth::{session_cookie, Actor, Principal};
@@ -21,9 +22,9 @@ const HISTORY_LENGTH: i64 = 50;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/session/sessions", get(list_sessions))
-        .route("/session/sessions/{id}", delete(end_session))
-        .route("/session/history", get(sign_in_history))
+        .route(routes::session::SESSIONS, get(list_sessions))
+        .route(routes::session::ONE_SESSION, delete(end_session))
+        .route(routes::session::HISTORY, get(sign_in_history))
 }
 
 /// The operator behind a cookie session (API keys have no account page).

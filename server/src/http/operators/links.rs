@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 use shared::operators::{NewPassword, OperatorLink, OperatorLinkPurpose, PasswordResetRequest};
+use shared::routes;
 use shared::validation::EmailAddress;
 use sqlx::AnyConnection;
 use time::Duration;
@@ -33,9 +34,9 @@ const RESET_PAUSE: Duration = Duration::minutes(1);
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/password-reset", post(request_reset))
+        .route(routes::session::PASSWORD_RESET, post(request_reset))
         .route(
-            "/password-reset/{token}",
+            routes::session::PASSWORD_LINK,
             axum::routing::get(describe).post(choose_password),
         )
 }

@@ -12,6 +12,7 @@ use axum::Router;
 use shared::operators::{
     NewOperator, Operator, OperatorChange, Organisation, PasswordChange, Role, Session, SignIn,
 };
+use shared::routes;
 use shared::validation::EmailAddress;
 
 use crate::domain::operator_sessions as sessions;
@@ -30,15 +31,18 @@ use crate::infra::tokens;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
-            "/session",
+            routes::session::SESSION,
             get(current_session).post(sign_in).delete(sign_out),
         )
-        .route("/session/password", post(change_own_password))
+        .route(routes::session::PASSWORD, post(change_own_password))
         .merge(account::router())
         .merge(links::router())
-        .route("/v1/operators", get(list_operators).post(add_operator))
         .route(
-            "/v1/operators/{id}",
+            routes::v1::OPERATORS,
+            get(list_operators).post(add_operator),
+        )
+        .route(
+            routes::v1::OPERATOR,
             patch(change_operator).delete(remove_operator),
         )
 }

@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
+use shared::routes;
 use shared::webhooks::{
     DeliveryState, WebhookAttempt, WebhookDelivery, WebhookDeliveryDetail, WebhookDeliveryPage,
     WebhookEventType,
@@ -27,10 +28,10 @@ use crate::infra::store::{Conditions, SqlValue};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/webhook-deliveries", get(list_deliveries))
-        .route("/v1/webhook-deliveries/replay", post(replay_failed))
-        .route("/v1/webhook-deliveries/{id}", get(get_delivery))
-        .route("/v1/webhook-deliveries/{id}/resend", post(resend_delivery))
+        .route(routes::v1::WEBHOOK_DELIVERIES, get(list_deliveries))
+        .route(routes::v1::WEBHOOK_DELIVERIES_REPLAY, post(replay_failed))
+        .route(routes::v1::WEBHOOK_DELIVERY, get(get_delivery))
+        .route(routes::v1::WEBHOOK_DELIVERY_RESEND, post(resend_delivery))
 }
 
 /// Which messages: all of the organisation's, narrowed by each filter given.

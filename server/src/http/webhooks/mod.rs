@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
+use shared::routes;
 use shared::validation::WebhookUrl;
 use shared::webhooks::{
     WebhookDelivery, WebhookEndpoint, WebhookEndpointChange, WebhookEventType, WebhookSecret,
@@ -27,11 +28,14 @@ use crate::infra::webhook_signing::SigningSecret;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
-            "/v1/webhook-endpoint",
+            routes::v1::WEBHOOK_ENDPOINT,
             get(get_endpoint).put(set_endpoint).delete(remove_endpoint),
         )
-        .route("/v1/webhook-endpoint/rotate-secret", post(rotate_secret))
-        .route("/v1/webhook-endpoint/test", post(send_test_event))
+        .route(
+            routes::v1::WEBHOOK_ENDPOINT_ROTATE_SECRET,
+            post(rotate_secret),
+        )
+        .route(routes::v1::WEBHOOK_ENDPOINT_TEST, post(send_test_event))
         .merge(deliveries::router())
 }
 
