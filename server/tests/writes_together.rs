@@ -1,4 +1,4 @@
-//! Writes in few trips to the database. `store::together`: writes sent in one
+//! Writes in few trips to the database. `store::sql::together`: writes sent in one
 //! trip, their numbered parameters shared — one query of several statements
 //! on SQLite, one statement of data-modifying `WITH` clauses on PostgreSQL.
 //! `Database::begin_write_in_line`: a transaction whose BEGIN goes with its
@@ -54,7 +54,7 @@ async fn every_part_runs_with_its_shared_parameters(backend: Backend) {
     let db = open(backend, &dir).await;
     let mut tx = db.begin_write().await.unwrap();
     // The child refers to the parent written by the part before it.
-    let sql = store::together(&tx, &[PARENT, CHILD, CHILD]);
+    let sql = store::sql::together(&tx, &[PARENT, CHILD, CHILD]);
     sqlx::query(&sql)
         .bind("p1")
         .bind("Ada")
@@ -81,7 +81,7 @@ async fn a_part_that_fails_leaves_nothing_behind(backend: Backend) {
     let db = open(backend, &dir).await;
     let mut tx = db.begin_write().await.unwrap();
     // The child's parent is not the one the first part writes.
-    let sql = store::together(
+    let sql = store::sql::together(
         &tx,
         &[
             PARENT,
@@ -128,7 +128,7 @@ async fn a_transaction_in_line_begins_and_commits_with_its_statements(backend: B
     );
     // Not committed yet: a reader does not see it.
     assert!(rows(&db).await.0.is_empty());
-    let sql = tx.commit_with(&store::together(&tx, &[CHILD]));
+    let sql = tx.commit_with(&store::sql::together(&tx, &[CHILD]));
     let query = sqlx::query(&sql)
         .bind("p1")
         .bind("unused")

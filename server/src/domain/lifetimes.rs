@@ -40,7 +40,7 @@ pub async fn record_expired(
     connection: &mut AnyConnection,
     ids_json: &str,
 ) -> Result<(), sqlx::Error> {
-    let ids = crate::infra::store::json_rows(connection, "$1");
+    let ids = crate::infra::store::sql::json_rows(connection, "$1");
     sqlx::query(&format!(
         "INSERT INTO token_lifetimes (utility_id, issued_at, ended_at, ended_by) \
          SELECT utility_id, token_issued_at, token_expires_at, 'EXPIRED' FROM credentials \

@@ -7,7 +7,8 @@
 
 use shared::StatusDetail;
 
-use crate::infra::store::{Conditions, Database, DatabaseKind, SqlValue};
+use crate::infra::store::sql::{Conditions, SqlValue};
+use crate::infra::store::{Database, DatabaseKind};
 
 /// Active credentials of the organisation per status detail (details with
 /// none may be missing).

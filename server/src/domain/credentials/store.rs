@@ -11,7 +11,8 @@ use sqlx::Row;
 use super::counts::{self, detail_clause};
 use crate::domain::error::DomainError;
 use crate::infra::clock::from_ms;
-use crate::infra::store::{Conditions, Database, DatabaseKind, SqlValue};
+use crate::infra::store::sql::{Conditions, SqlValue};
+use crate::infra::store::{Database, DatabaseKind};
 
 /// The columns [`CredentialRow::from_row`] reads.
 pub const COLUMNS: &str =

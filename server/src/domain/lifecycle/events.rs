@@ -111,13 +111,13 @@ pub async fn record_event_notify_and_commit(
         .await
 }
 
-/// An event, its webhook and `then`, to go together ([`store::together`]).
+/// An event, its webhook and `then`, to go together ([`store::sql::together`]).
 fn announcing_sql(connection: &AnyConnection, then: Option<&FollowUp<'_>>) -> String {
     let mut parts = vec![event_sql(1), outbox::enqueue_sql(1 + EVENT_PARAMETERS)];
     parts.extend(
         then.map(|follow_up| (follow_up.sql)(1 + EVENT_PARAMETERS + outbox::ENQUEUE_PARAMETERS)),
     );
-    store::together(connection, &parts)
+    store::sql::together(connection, &parts)
 }
 
 /// [`announcing_sql`] with its parameters bound.
@@ -137,7 +137,7 @@ fn bind_announcing<'q>(
 }
 
 /// The statement [`record_event`] runs, its parameters numbered from `first`
-/// (to run with others, see [`store::together`]).
+/// (to run with others, see [`store::sql::together`]).
 pub fn event_sql(first: usize) -> String {
     let values: Vec<String> = (first..first + EVENT_PARAMETERS)
         .map(|n| format!("${n}"))

@@ -108,7 +108,7 @@ pub async fn sweep_batch(
     sqlx::query(&format!(
         "INSERT INTO credential_events (credential_id, organisation_id, kind, from_detail, to_detail, actor, message, created_at) \
          SELECT value ->> 0, value ->> 1, 'STATUS_CHANGE', $1, $2, $3, $4, $5 FROM {}",
-        crate::infra::store::json_rows(&tx, "$6")
+        crate::infra::store::sql::json_rows(&tx, "$6")
     ))
     .bind(connected)
     .bind(refresh)

@@ -49,7 +49,7 @@ pub async fn insert_credential(
 ) -> Result<String, sqlx::Error> {
     let creation = Creation::new(ctx, organisation_id, new, actor);
     let mut tx = ctx.db.begin_write_in_line().await?;
-    let sql = tx.begin_with(&store::together(&tx, &creation.statements()));
+    let sql = tx.begin_with(&store::sql::together(&tx, &creation.statements()));
     let sql = tx.commit_with(&sql);
     tx.commit_after(creation.bind(&sql)).await?;
     Ok(creation.id)
@@ -77,7 +77,7 @@ pub async fn insert_credential_for_session(
             .to_owned(),
     );
     let mut tx = ctx.db.begin_write_in_line().await?;
-    let sql = tx.begin_with(&store::together(&tx, &statements));
+    let sql = tx.begin_with(&store::sql::together(&tx, &statements));
     let attached = creation
         .bind(&sql)
         .bind(session_id)
@@ -126,7 +126,7 @@ impl<'a> Creation<'a> {
     }
 
     /// The two statements, parameters `$1` to `$20`, to go together
-    /// ([`store::together`]).
+    /// ([`store::sql::together`]).
     fn statements(&self) -> Vec<String> {
         vec![
             "INSERT INTO credentials (id, organisation_id, utility_id, username, correlation_id, owner, \

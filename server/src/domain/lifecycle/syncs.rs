@@ -64,7 +64,7 @@ pub async fn stored(
     let carried = leading.len();
     parts.extend(leading);
     let mut tx = ctx.db.begin_write_in_line().await?;
-    let sql = tx.begin_with(&store::together_returning(&tx, &parts));
+    let sql = tx.begin_with(&store::sql::together_returning(&tx, &parts));
     let query = sqlx::query_as(&sql)
         .bind(now)
         .bind(now + ctx.settings.next_sync_delay_ms())

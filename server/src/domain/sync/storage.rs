@@ -11,12 +11,12 @@ use crate::infra::store::Database;
 use crate::infra::utility::{Account, Statement};
 
 /// Accounts per INSERT (3 bound values each).
-const ACCOUNTS_PER_INSERT: usize = crate::infra::store::VALUES_PER_STATEMENT / 3;
+const ACCOUNTS_PER_INSERT: usize = crate::infra::store::sql::VALUES_PER_STATEMENT / 3;
 /// Statements per INSERT (8 bound values each).
-const STATEMENTS_PER_INSERT: usize = crate::infra::store::VALUES_PER_STATEMENT / 8;
+const STATEMENTS_PER_INSERT: usize = crate::infra::store::sql::VALUES_PER_STATEMENT / 8;
 /// The values one trip to the database carries at most: the INSERTs that go
 /// with the sync's first statement ([`Writes::leading`]) stay within it.
-const VALUES_PER_TRIP: usize = 2 * crate::infra::store::VALUES_PER_STATEMENT;
+const VALUES_PER_TRIP: usize = 2 * crate::infra::store::sql::VALUES_PER_STATEMENT;
 
 /// What one sync added.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,7 +82,7 @@ impl<'a> Writes<'a> {
 
     /// The leading INSERTs that fit in one trip with a statement of `first - 1`
     /// parameters: their SQL, numbered on from `$first`, to go with it
-    /// ([`crate::infra::store::together_returning`]); bound by [`Writes::bind_leading`],
+    /// ([`crate::infra::store::sql::together_returning`]); bound by [`Writes::bind_leading`],
     /// and the rest stored by [`Writes::store_rest`] with the same count.
     pub fn leading(&self, first: usize) -> Vec<String> {
         let mut next = first;

@@ -105,7 +105,7 @@ pub async fn enqueue(
 pub const ENQUEUE_PARAMETERS: usize = 7;
 
 /// The statement [`enqueue`] runs, its parameters numbered from `first`
-/// (to run with others, see [`crate::infra::store::together`]).
+/// (to run with others, see [`crate::infra::store::sql::together`]).
 pub fn enqueue_sql(first: usize) -> String {
     let [id, credential, event_type, payload, now, give_up, organisation]: [String;
         ENQUEUE_PARAMETERS] = std::array::from_fn(|n| format!("${}", first + n));
@@ -142,7 +142,7 @@ pub async fn enqueue_many(
     organisations.sort_unstable();
     organisations.dedup();
     let mut with_endpoint = std::collections::HashSet::new();
-    for chunk in organisations.chunks(crate::infra::store::VALUES_PER_STATEMENT) {
+    for chunk in organisations.chunks(crate::infra::store::sql::VALUES_PER_STATEMENT) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
             "SELECT organisation_id FROM webhook_endpoints WHERE organisation_id IN ({})",
@@ -184,7 +184,7 @@ pub async fn enqueue_many(
     let sql = format!(
         "{INSERT_COLUMNS} SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
            'PENDING', 0, $1, $2, $1 FROM {}",
-        crate::infra::store::json_rows(connection, "$3")
+        crate::infra::store::sql::json_rows(connection, "$3")
     );
     let queued = sqlx::query(&sql)
         .bind(now_ms)

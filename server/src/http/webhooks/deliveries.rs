@@ -24,7 +24,7 @@ use crate::http::error::{ApiError, FieldErrors};
 use crate::http::extract::{Json, Path, Query};
 use crate::http::state::AppState;
 use crate::infra::clock::{from_ms, to_ms};
-use crate::infra::store::{Conditions, SqlValue};
+use crate::infra::store::sql::{Conditions, SqlValue};
 
 pub fn router() -> Router<AppState> {
     Router::new()
