@@ -98,7 +98,7 @@ type JobLoop = fn(
 ) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 
 /// Starts every job on `tasks`; each returns once `shutdown` is cancelled.
-/// Mail goes out only with a mail server.
+/// Mail goes out only with a mail server (the start warns once when there is none).
 pub fn spawn_all(
     tasks: &mut JoinSet<anyhow::Result<()>>,
     ctx: &JobCtx,
@@ -106,18 +106,13 @@ pub fn spawn_all(
     shutdown: &CancellationToken,
     mailer: Option<Arc<crate::infra::mail_transport::Mailer>>,
 ) {
-    match mailer {
-        Some(mailer) => {
-            tasks.spawn(mail_delivery::run(
-                ctx.ctx.clone(),
-                mailer,
-                schedule.mail_poll,
-                shutdown.clone(),
-            ));
-        }
-        None => tracing::warn!(
-            "no mail server: end-user notices and operator mail wait in the queue until GRIDLINK_SMTP_URL is set"
-        ),
+    if let Some(mailer) = mailer {
+        tasks.spawn(mail_delivery::run(
+            ctx.ctx.clone(),
+            mailer,
+            schedule.mail_poll,
+            shutdown.clone(),
+        ));
     }
     let jobs: [(Duration, JobLoop); 10] = [
         (schedule.notices, |jobs, every, stop| {
