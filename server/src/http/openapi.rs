@@ -492,30 +492,75 @@ pub fn document(utility_ids: Option<&[String]>) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
-    /// `(method, path)` of every `.route(…)` in the API routers' source.
+    /// Every path constant of `shared::routes`, by its name (`v1::CREDENTIAL`).
+    fn route_constants() -> HashMap<String, String> {
+        let mut paths = HashMap::new();
+        let mut module = "";
+        for line in include_str!("../../../shared/src/routes.rs").lines() {
+            let line = line.trim();
+            if let Some(name) = line.strip_prefix("pub mod ") {
+                module = name.trim_end_matches(" {");
+            } else if let Some(constant) = line.strip_prefix("pub const ") {
+                let Some((name, value)) = constant.split_once(": &str = ") else {
+                    continue;
+                };
+                let path = value.trim_end_matches(';').trim_matches('"');
+                paths.insert(format!("{module}::{name}"), path.to_owned());
+            }
+        }
+        paths
+    }
+
+    /// `(method, path)` of every `.route(…)` in the API routers' source,
+    /// whether the path is a `shared::routes` constant or a literal.
     fn declared_routes() -> Vec<(String, String)> {
         let sources = [
             include_str!("health.rs"),
             include_str!("operators/mod.rs"),
+            include_str!("operators/account.rs"),
+            include_str!("operators/links.rs"),
             include_str!("api_keys.rs"),
             include_str!("credentials/mod.rs"),
             include_str!("credentials/listing.rs"),
             include_str!("connect/mod.rs"),
             include_str!("connect/links.rs"),
+            include_str!("connect/bulk_links.rs"),
             include_str!("openapi.rs"),
             include_str!("organisations.rs"),
             include_str!("webhooks/mod.rs"),
+            include_str!("webhooks/deliveries.rs"),
+            include_str!("incidents.rs"),
+            include_str!("lifetimes.rs"),
+            include_str!("notice_funnel.rs"),
+            include_str!("unsubscribe.rs"),
+            include_str!("adapters.rs"),
         ];
+        let constants = route_constants();
         let mut routes = Vec::new();
         for source in sources {
             let compact: String = source.split_whitespace().collect();
-            for piece in compact.split(".route(\"").skip(1) {
-                let Some((path, rest)) = piece.split_once('"') else {
+            for piece in compact.split(".route(").skip(1) {
+                let (path, rest) = if let Some(literal) = piece.strip_prefix('"') {
+                    match literal.split_once('"') {
+                        Some((path, rest)) => (path.to_owned(), rest),
+                        None => continue,
+                    }
+                } else if let Some(constant) = piece.strip_prefix("routes::") {
+                    let Some((name, rest)) = constant.split_once(',') else {
+                        continue;
+                    };
+                    let path = constants
+                        .get(name)
+                        .unwrap_or_else(|| panic!("routes::{name} is not in shared::routes"));
+                    (path.clone(), rest)
+                } else {
                     continue;
                 };
-                let handlers = rest.split(")).").next().unwrap_or(rest);
+                let handlers = route_arguments(rest);
                 for method in ["get", "post", "patch", "delete", "put"] {
                     if handlers.contains(&format!("{method}(")) {
                         routes.push((method.to_owned(), format!("/api{path}")));
@@ -524,6 +569,22 @@ mod tests {
             }
         }
         routes
+    }
+
+    /// What follows the path in a `.route(` call, up to its closing parenthesis.
+    fn route_arguments(rest: &str) -> &str {
+        let mut depth = 1;
+        for (at, character) in rest.char_indices() {
+            match character {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 {
+                return &rest[..at];
+            }
+        }
+        rest
     }
 
     #[test]
