@@ -151,7 +151,7 @@ async fn get_json<T: DeserializeOwned>(
     path: &str,
     credentials: Credentials<'_>,
 ) -> Result<T, ApiError> {
-    let abort = abort_with_reader();
+    let abort = abort_with_reader(&credentials);
     let response = with_credentials(Request::get(path), credentials)
         .abort_signal(abort.as_ref())
         .send()
@@ -160,11 +160,17 @@ async fn get_json<T: DeserializeOwned>(
     decode(response).await
 }
 
-/// A read belongs to whoever asked for it: when that goes away (the page
-/// unmounts, or a resource asks again with new filters), the browser cancels
-/// the request instead of finishing it for nobody. Reads made outside a
-/// reactive owner, and every write, run to their end.
-fn abort_with_reader() -> Option<web_sys::AbortSignal> {
+/// A page's read belongs to whoever asked for it: when that goes away (the
+/// page unmounts, or a resource asks again with new filters), the browser
+/// cancels the request instead of finishing it for nobody. Connect's reads
+/// are never cancelled: Connect never leaves its page, and its flow's state
+/// outlives the step screen that asked (a step replaced while its read is
+/// under way still needs the answer). Reads made outside a reactive owner,
+/// and every write, run to their end too.
+fn abort_with_reader(credentials: &Credentials<'_>) -> Option<web_sys::AbortSignal> {
+    if matches!(credentials, Credentials::Connect(..)) {
+        return None;
+    }
     let _reader = Owner::current()?;
     let controller = web_sys::AbortController::new().ok()?;
     let signal = controller.signal();
