@@ -1,8 +1,8 @@
 //! What Gridlink does, without HTTP: the credential lifecycle (the one writer
 //! of every status), credential reads, syncs, refresh notices and mail,
-//! webhooks, incidents, learned lifetimes, organisations, operator sessions and
-//! API keys. Everything here takes a narrow [`ctx::Ctx`] (or just a database
-//! connection) and returns domain errors that `http` turns into answers.
+//! webhooks, incidents, learned lifetimes, organisations and operator sessions.
+//! Everything here takes a narrow [`ctx::Ctx`] (or just a database connection)
+//! and returns domain errors that `http` turns into answers.
 
 pub mod credentials;
 pub mod ctx;
