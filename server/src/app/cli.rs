@@ -163,6 +163,11 @@ pub struct ServeArgs {
     )]
     pub listen: String,
 
+    /// Address of a second listener that serves only Prometheus metrics at `/metrics`
+    /// (e.g. `127.0.0.1:9464`). Off when unset. Keep it off the public network.
+    #[arg(long, env = "GRIDLINK_METRICS_LISTEN", value_name = "HOST:PORT")]
+    pub metrics_listen: Option<String>,
+
     /// URL people use to reach Gridlink (for links sent to end-users).
     /// Default: `http://` + the listen address.
     #[arg(long, env = "GRIDLINK_PUBLIC_URL", value_name = "URL")]

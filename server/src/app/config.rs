@@ -14,9 +14,9 @@ use crate::http::serving::ConnectionLimits;
 use crate::infra::config::{
     parse_count, parse_duration, parse_http_url, parse_listen_address, ConfigError, DatabaseUrl,
     BODY_TIMEOUT, DATA_DIR, DEMO_PASSWORD, EXPIRY_WARNING, HEADER_TIMEOUT, JOB_LEASE, LISTEN,
-    MAIL_FROM, MASTER_KEY, MAX_CONNECTIONS, PUBLIC_URL, SANDBOX, SANDBOX_LISTEN, SANDBOX_SECRET,
-    SANDBOX_SMTP_LISTEN, STALE_AFTER, STATIC_DIR, SYNC_CONCURRENCY, SYNC_INTERVAL, TLS_CERT,
-    TLS_KEY, UTILITY_MAX_IN_FLIGHT, UTILITY_SECRET, UTILITY_SOURCE, UTILITY_URL,
+    MAIL_FROM, MASTER_KEY, MAX_CONNECTIONS, METRICS_LISTEN, PUBLIC_URL, SANDBOX, SANDBOX_LISTEN,
+    SANDBOX_SECRET, SANDBOX_SMTP_LISTEN, STALE_AFTER, STATIC_DIR, SYNC_CONCURRENCY, SYNC_INTERVAL,
+    TLS_CERT, TLS_KEY, UTILITY_MAX_IN_FLIGHT, UTILITY_SECRET, UTILITY_SOURCE, UTILITY_URL,
 };
 use crate::infra::crypto::Keyring;
 use crate::infra::mail_transport::{parse_from, SmtpConfig};
@@ -123,6 +123,8 @@ pub struct DemoSettings {
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub listen: SocketAddr,
+    /// Where Prometheus scrapes `/metrics`; no metrics when `None`.
+    pub metrics_listen: Option<SocketAddr>,
     /// Set explicitly, or derived from the bound address once it is known.
     pub public_url: Option<Url>,
     /// `None` in demo mode until the key is loaded from the data folder.
@@ -182,6 +184,9 @@ fn parse_connection_count(value: &str) -> Result<usize, ConfigError> {
 impl ServeConfig {
     pub fn from_args(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
         let listen = parse_listen_address(LISTEN, &args.listen)?;
+        let metrics_listen = non_empty(&args.metrics_listen)
+            .map(|value| parse_listen_address(METRICS_LISTEN, value))
+            .transpose()?;
         let public_url = match non_empty(&args.public_url) {
             Some(value) => Some(parse_http_url(PUBLIC_URL, value)?),
             None => None,
@@ -301,6 +306,7 @@ impl ServeConfig {
             jobs: job_settings(args)?,
             tls,
             trust,
+            metrics_listen,
             webhook_allow_private: args.webhook_allow_private,
             connections,
             trusted_proxies: TrustedProxies::parse(

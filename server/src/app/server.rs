@@ -18,7 +18,7 @@ use crate::domain::incidents::tally::{CallTally, ObservedConnector};
 use crate::domain::settings::Settings;
 use crate::http::spa::SpaAssets;
 use crate::http::state::AppState;
-use crate::http::{router, serving};
+use crate::http::{metrics_endpoint, router, serving};
 use crate::infra::clock::Clock;
 use crate::infra::config::{self, ConfigError};
 use crate::infra::crypto::Keyring;
@@ -85,6 +85,10 @@ pub async fn start_with(
     let local_addr = listener
         .local_addr()
         .context("Failed to read the bound address")?;
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => Some(bind(config::METRICS_LISTEN, addr).await?),
+        None => None,
+    };
     let scheme = if config.tls.is_some() {
         "https"
     } else {
@@ -223,6 +227,18 @@ pub async fn start_with(
     let router = router::app(state.clone());
     tasks.spawn(forget_idle_clients(state.clone(), shutdown.clone()));
     let limits = config.connections;
+    if let Some(metrics_listener) = metrics_listener {
+        let handle = crate::infra::metrics::install()?;
+        let url = format!("http://{}/metrics", metrics_listener.local_addr()?);
+        tracing::info!(%url, "Prometheus metrics listening");
+        let metrics = metrics_endpoint::router(state.ctx.clone(), handle);
+        tasks.spawn(serving::serve(
+            metrics_listener,
+            metrics,
+            limits,
+            shutdown.clone(),
+        ));
+    }
     match &config.tls {
         Some(tls) => {
             let listener = TlsListener::new(listener, Arc::clone(tls), shutdown.clone())

@@ -7,6 +7,7 @@
 pub mod credentials;
 pub mod ctx;
 pub mod error;
+pub mod gauges;
 pub mod incidents;
 pub mod key_rotation;
 pub mod lifecycle;

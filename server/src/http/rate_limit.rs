@@ -16,6 +16,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::infra::metrics::RATE_LIMIT_REFUSALS;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
@@ -153,6 +154,7 @@ pub async fn limit_clients(
     if let Some(limiter) = limiter_for(&limits, &parts.method, &path) {
         if let Some(refused) = refusal(limiter, &client, language) {
             tracing::info!(%client, path, "rate limit reached");
+            metrics::counter!(RATE_LIMIT_REFUSALS, "limit" => "client").increment(1);
             return refused;
         }
     }
@@ -164,6 +166,7 @@ pub async fn limit_clients(
     if unauthenticated {
         if let Some(refused) = refusal(&limits.unauthenticated, &client, language) {
             tracing::info!(%client, "rate limit reached for unauthenticated requests");
+            metrics::counter!(RATE_LIMIT_REFUSALS, "limit" => "unauthenticated").increment(1);
             return refused;
         }
     }

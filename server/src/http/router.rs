@@ -4,13 +4,12 @@
 use axum::http::{Method, Uri};
 use axum::{middleware, Router};
 use tower_http::compression::CompressionLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::http::{
-    api_keys, connect, credentials, embed, health, idempotency, incidents, openapi, operators,
-    organisations, rate_limit, security_headers, spa, webhooks,
+    api_keys, connect, credentials, embed, health, idempotency, incidents, observe, openapi,
+    operators, organisations, rate_limit, security_headers, spa, webhooks,
 };
 
 /// Builds the whole application; tests call this without a socket too.
@@ -60,29 +59,8 @@ pub fn app(state: AppState) -> Router {
             security_headers::set_security_headers,
         ))
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(middleware::from_fn(observe::observe_requests))
         .with_state(state)
-}
-
-/// The span every request's log lines carry: its method and path, with any
-/// link token in the path (`/connect/gct_…`, `/unsubscribe/gus_…`,
-/// `/dashboard/set-password/gol_…`) cut, so no log level shows one.
-fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    tracing::debug_span!(
-        "request",
-        method = %request.method(),
-        path = %redact_tokens(request.uri().path()),
-    )
-}
-
-fn redact_tokens(path: &str) -> String {
-    path.split('/')
-        .map(|segment| match segment.split_once('_') {
-            Some((prefix @ ("gct" | "glk" | "gls" | "gus" | "gol"), _)) => format!("{prefix}_…"),
-            _ => segment.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 async fn api_route_not_found(method: Method, uri: Uri) -> ApiError {
@@ -92,26 +70,4 @@ async fn api_route_not_found(method: Method, uri: Uri) -> ApiError {
 
 async fn api_method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_in_paths_are_cut_from_logs() {
-        assert_eq!(redact_tokens("/connect/gct_abcDEF123"), "/connect/gct_…");
-        assert_eq!(
-            redact_tokens("/api/unsubscribe/gus_abc"),
-            "/api/unsubscribe/gus_…"
-        );
-        assert_eq!(
-            redact_tokens("/api/password-reset/gol_abc"),
-            "/api/password-reset/gol_…"
-        );
-        assert_eq!(
-            redact_tokens("/api/v1/credentials/cred_1/sync"),
-            "/api/v1/credentials/cred_1/sync"
-        );
-    }
 }

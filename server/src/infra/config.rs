@@ -59,6 +59,7 @@ pub const FORWARDED_HEADER: &str = "GRIDLINK_FORWARDED_HEADER (--forwarded-heade
 pub const HEADER_TIMEOUT: &str = "GRIDLINK_HEADER_TIMEOUT (--header-timeout)";
 pub const BODY_TIMEOUT: &str = "GRIDLINK_BODY_TIMEOUT (--body-timeout)";
 pub const MAX_CONNECTIONS: &str = "GRIDLINK_MAX_CONNECTIONS (--max-connections)";
+pub const METRICS_LISTEN: &str = "GRIDLINK_METRICS_LISTEN (--metrics-listen)";
 
 /// A database URL of a kind Gridlink supports.
 #[derive(Clone, PartialEq, Eq)]

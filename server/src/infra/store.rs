@@ -302,9 +302,11 @@ impl DerefMut for WriteTransaction {
 async fn take_writer(
     writer: &Arc<Mutex<SqliteWriter>>,
 ) -> Result<OwnedMutexGuard<SqliteWriter>, sqlx::Error> {
+    let waiting = InWriterQueue::join();
     let mut writer = tokio::time::timeout(WAIT_FOR_CONNECTION, Arc::clone(writer).lock_owned())
         .await
         .map_err(|_| sqlx::Error::PoolTimedOut)?;
+    drop(waiting);
     if writer.in_transaction {
         // Its COMMIT may have run after all, leaving nothing to roll back.
         if let Err(error) = writer.connection.execute("ROLLBACK").await {
@@ -315,6 +317,24 @@ async fn take_writer(
         writer.in_transaction = false;
     }
     Ok(writer)
+}
+
+/// One writer waiting for SQLite's write connection, counted in
+/// [`crate::infra::metrics::SQLITE_WRITER_QUEUE`] until it has it, gives up
+/// or is cancelled.
+struct InWriterQueue;
+
+impl InWriterQueue {
+    fn join() -> InWriterQueue {
+        metrics::gauge!(crate::infra::metrics::SQLITE_WRITER_QUEUE).increment(1.0);
+        InWriterQueue
+    }
+}
+
+impl Drop for InWriterQueue {
+    fn drop(&mut self) {
+        metrics::gauge!(crate::infra::metrics::SQLITE_WRITER_QUEUE).decrement(1.0);
+    }
 }
 
 /// Tables whose rows [`Database::lock_row`] can lock.

@@ -9,11 +9,15 @@ use tokio_util::sync::CancellationToken;
 use crate::jobs::JobCtx;
 
 pub async fn run(ctx: JobCtx, every: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
-    super::every(every, &shutdown, || async {
-        if let Err(error) = ctx.utilities.refresh().await {
-            tracing::warn!(%error, "no utility adapter answered the catalogue refresh");
-        }
-    })
+    super::every(
+        super::Cadence::new("catalogue_refresh", every),
+        &shutdown,
+        || async {
+            if let Err(error) = ctx.utilities.refresh().await {
+                tracing::warn!(%error, "no utility adapter answered the catalogue refresh");
+            }
+        },
+    )
     .await;
     Ok(())
 }

@@ -9,14 +9,18 @@ use crate::domain::credentials::counts;
 use crate::infra::store::Database;
 
 pub async fn run(db: Database, every: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
-    super::every(every, &shutdown, || async {
-        if let Err(error) = counts::fold(&db).await {
-            tracing::error!(
-                error = format!("{error:#}"),
-                "folding the credential counts failed"
-            );
-        }
-    })
+    super::every(
+        super::Cadence::new("count_fold", every),
+        &shutdown,
+        || async {
+            if let Err(error) = counts::fold(&db).await {
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "folding the credential counts failed"
+                );
+            }
+        },
+    )
     .await;
     Ok(())
 }

@@ -22,21 +22,28 @@ const ACTOR: &str = "job:expiry_sweep";
 const MESSAGE: &str = "The session token expired; the end-user must verify again.";
 
 pub async fn run(ctx: Ctx, every: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
-    super::every(every, &shutdown, || async {
-        match warn_expiring_tokens(&ctx.db, &ctx.clock, ctx.settings.jobs.expiry_warning).await {
-            Ok(0) => {}
-            Ok(warned) => tracing::info!(warned, "warned about session tokens expiring soon"),
-            Err(error) => tracing::error!(error = format!("{error:#}"), "expiry warnings failed"),
-        }
-        match sweep_expired_tokens(&ctx.db, &ctx.clock).await {
-            Ok(0) => {}
-            Ok(flagged) => {
-                tracing::info!(flagged, "expiry sweep flagged credentials for MFA refresh");
-                ctx.wakeups.notices.notify_one();
+    super::every(
+        super::Cadence::new("expiry_sweep", every),
+        &shutdown,
+        || async {
+            match warn_expiring_tokens(&ctx.db, &ctx.clock, ctx.settings.jobs.expiry_warning).await
+            {
+                Ok(0) => {}
+                Ok(warned) => tracing::info!(warned, "warned about session tokens expiring soon"),
+                Err(error) => {
+                    tracing::error!(error = format!("{error:#}"), "expiry warnings failed")
+                }
             }
-            Err(error) => tracing::error!(error = format!("{error:#}"), "expiry sweep failed"),
-        }
-    })
+            match sweep_expired_tokens(&ctx.db, &ctx.clock).await {
+                Ok(0) => {}
+                Ok(flagged) => {
+                    tracing::info!(flagged, "expiry sweep flagged credentials for MFA refresh");
+                    ctx.wakeups.notices.notify_one();
+                }
+                Err(error) => tracing::error!(error = format!("{error:#}"), "expiry sweep failed"),
+            }
+        },
+    )
     .await;
     Ok(())
 }

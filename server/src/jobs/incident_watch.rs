@@ -28,11 +28,15 @@ const RESUME_STEP_MS: i64 = 250;
 const RESUME_SPREAD_MS: i64 = 10 * 60_000;
 
 pub async fn run(ctx: JobCtx, every: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
-    super::every(every, &shutdown, || async {
-        if let Err(error) = watch_once(&ctx).await {
-            tracing::error!(error = format!("{error:#}"), "incident watch failed");
-        }
-    })
+    super::every(
+        super::Cadence::new("incident_watch", every),
+        &shutdown,
+        || async {
+            if let Err(error) = watch_once(&ctx).await {
+                tracing::error!(error = format!("{error:#}"), "incident watch failed");
+            }
+        },
+    )
     .await;
     // What was counted since the last run is stored before leaving.
     if let Err(error) = store_tallies(&ctx).await {

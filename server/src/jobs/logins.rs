@@ -32,7 +32,7 @@ pub async fn run(ctx: JobCtx, poll: Duration, shutdown: CancellationToken) -> an
     let wakeup = Arc::clone(&ctx.wakeups.logins);
     super::run_claimed(
         ctx,
-        poll,
+        super::Cadence::new("logins", poll),
         shutdown,
         wakeup,
         CONCURRENCY,

@@ -46,7 +46,7 @@ pub async fn run(
     let wakeup = Arc::clone(&ctx.wakeups.mail);
     super::run_claimed(
         ctx,
-        poll,
+        super::Cadence::new("mail_delivery", poll),
         shutdown,
         wakeup,
         CONCURRENCY,
@@ -229,6 +229,11 @@ async fn finish(
         .await?;
     }
     tx.commit().await?;
+    metrics::counter!(
+        crate::infra::metrics::MAIL_DELIVERIES,
+        "outcome" => super::webhook_delivery::attempt_outcome(next_state)
+    )
+    .increment(1);
     match next_state {
         "SENT" => tracing::debug!(attempts, "mail sent"),
         "FAILED" => tracing::warn!(attempts, error, "mail given up"),

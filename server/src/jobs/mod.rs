@@ -13,6 +13,7 @@ pub mod logins;
 pub mod mail_delivery;
 pub mod notices;
 pub mod retention;
+pub mod runs;
 pub mod staleness;
 pub mod syncs;
 pub mod webhook_delivery;
@@ -25,11 +26,13 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::domain::ctx::Ctx;
 use crate::domain::incidents::tally::CallTally;
 use crate::infra::utility::catalog::UtilityCatalog;
 use crate::infra::utility::UtilityConnector;
+pub use runs::Cadence;
 
 /// What the jobs work with: the domain context (which this dereferences to)
 /// and the utilities they call.
@@ -239,32 +242,35 @@ pub async fn give_up_overdue(ctx: &Ctx, queue: RetriedQueue, now_ms: i64) -> any
     Ok(failed)
 }
 
-/// The loop of a job that runs on a timer: `work` now, then every `every`,
-/// until `shutdown` is cancelled (a run in progress is finished first).
-pub async fn every<Work, Done>(every: Duration, shutdown: &CancellationToken, mut work: Work)
+/// The loop of a job that runs on a timer: `work` now, then at the
+/// cadence, until `shutdown` is cancelled (a run in progress is finished
+/// first). Each run is observed ([`runs`]).
+pub async fn every<Work, Done>(cadence: Cadence, shutdown: &CancellationToken, mut work: Work)
 where
     Work: FnMut() -> Done,
     Done: Future<Output = ()>,
 {
     loop {
-        work().await;
+        let run = cadence.start();
+        work().instrument(cadence.span()).await;
+        run.finished();
         tokio::select! {
             () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(every) => {}
+            () = tokio::time::sleep(cadence.every) => {}
         }
     }
 }
 
 /// The loop of a job that claims batches through the database: asks `claim`
 /// for up to as many items as it has free slots (`concurrency` in all), runs
-/// `work` on each, and looks again when one finishes, when `wakeup` fires, or
-/// every `poll` — and at once while claims keep filling every free slot, so a
+/// `work` on each (each claim and each item in a span of the job's), and
+/// looks again when one finishes, when `wakeup` fires, or at the cadence — and at once while claims keep filling every free slot, so a
 /// backlog drains as fast as the work allows, not a batch per poll. On
 /// shutdown it claims nothing more and lets the work in flight finish; a
 /// crash instead leaves the claims' leases to run out.
 pub async fn run_claimed<State, T, Claim, Claimed, Work, Done>(
     ctx: State,
-    poll: Duration,
+    cadence: Cadence,
     shutdown: CancellationToken,
     wakeup: Arc<Notify>,
     concurrency: usize,
@@ -288,12 +294,13 @@ where
         let free = permits.available_permits();
         if free > 0 && !shutdown.is_cancelled() {
             more_due = false;
-            match claim(ctx.clone(), free).await {
+            let run = cadence.start();
+            match claim(ctx.clone(), free).instrument(cadence.span()).await {
                 Ok(claimed) => {
                     more_due = claimed.len() == free;
                     for item in claimed {
                         let permit = Arc::clone(&permits).acquire_owned().await?;
-                        let done = work(ctx.clone(), item);
+                        let done = work(ctx.clone(), item).instrument(cadence.span());
                         running.spawn(async move {
                             let _permit = permit;
                             done.await;
@@ -302,6 +309,7 @@ where
                 }
                 Err(error) => tracing::error!(error = format!("{error:#}"), "cannot claim work"),
             }
+            run.finished();
         }
         while running.try_join_next().is_some() {}
         // Read once: a slot that frees after this is seen by `join_next`.
@@ -314,7 +322,7 @@ where
         tokio::select! {
             () = shutdown.cancelled() => break,
             () = wakeup.notified() => {}
-            () = tokio::time::sleep(poll) => {}
+            () = tokio::time::sleep(cadence.every) => {}
             Some(_) = running.join_next(), if busy => {}
         }
     }
@@ -340,7 +348,7 @@ mod tests {
         let shutdown = CancellationToken::new();
         let job = tokio::spawn(run_claimed(
             (Arc::clone(&due), Arc::clone(&done)),
-            Duration::from_secs(3600),
+            Cadence::new("test", Duration::from_secs(3600)),
             shutdown.clone(),
             Arc::new(Notify::new()),
             16,

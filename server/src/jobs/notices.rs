@@ -6,18 +6,25 @@
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::domain::mail::notices;
 use crate::jobs::JobCtx;
 
 pub async fn run(ctx: JobCtx, every: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
     let wakeup = std::sync::Arc::clone(&ctx.wakeups.notices);
+    let cadence = super::Cadence::new("notices", every);
     loop {
-        match notices::run_once(&ctx, &ctx.utilities).await {
+        let run = cadence.start();
+        match notices::run_once(&ctx, &ctx.utilities)
+            .instrument(cadence.span())
+            .await
+        {
             Ok(0) => {}
             Ok(mails) => tracing::info!(mails, "end-user notices queued"),
             Err(error) => tracing::error!(error = format!("{error:#}"), "end-user notices failed"),
         }
+        run.finished();
         tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
             () = wakeup.notified() => {}

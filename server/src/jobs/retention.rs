@@ -23,22 +23,28 @@ pub async fn run(
     every: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    super::every(every, &shutdown, || async {
-        match prune_deliveries(&db, &clock).await {
-            Ok(0) => {}
-            Ok(deleted) => tracing::info!(deleted, "deleted webhook deliveries older than 30 days"),
-            Err(error) => tracing::error!(
-                error = format!("{error:#}"),
-                "pruning webhook deliveries failed"
-            ),
-        }
-        if let Err(error) = prune_short_lived_records(&db, &clock).await {
-            tracing::error!(
+    super::every(
+        super::Cadence::new("retention", every),
+        &shutdown,
+        || async {
+            match prune_deliveries(&db, &clock).await {
+                Ok(0) => {}
+                Ok(deleted) => {
+                    tracing::info!(deleted, "deleted webhook deliveries older than 30 days")
+                }
+                Err(error) => tracing::error!(
+                    error = format!("{error:#}"),
+                    "pruning webhook deliveries failed"
+                ),
+            }
+            if let Err(error) = prune_short_lived_records(&db, &clock).await {
+                tracing::error!(
                 error = format!("{error:#}"),
                 "pruning idempotency keys, connection attempts, old mail and operator links failed"
             );
-        }
-    })
+            }
+        },
+    )
     .await;
     Ok(())
 }

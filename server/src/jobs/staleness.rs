@@ -18,15 +18,21 @@ use crate::domain::lifecycle::staleness;
 const ACTOR: &str = "job:staleness";
 
 pub async fn run(ctx: Ctx, every: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
-    super::every(every, &shutdown, || async {
-        match flag_stale_credentials(&ctx).await {
-            Ok(0) => {}
-            Ok(flagged) => {
-                tracing::warn!(flagged, "credentials flagged stale: no data for too long")
+    super::every(
+        super::Cadence::new("staleness_check", every),
+        &shutdown,
+        || async {
+            match flag_stale_credentials(&ctx).await {
+                Ok(0) => {}
+                Ok(flagged) => {
+                    tracing::warn!(flagged, "credentials flagged stale: no data for too long")
+                }
+                Err(error) => {
+                    tracing::error!(error = format!("{error:#}"), "staleness check failed")
+                }
             }
-            Err(error) => tracing::error!(error = format!("{error:#}"), "staleness check failed"),
-        }
-    })
+        },
+    )
     .await;
     Ok(())
 }

@@ -21,7 +21,7 @@ pub async fn run(ctx: JobCtx, poll: Duration, shutdown: CancellationToken) -> an
     let concurrency = ctx.settings.jobs.sync_concurrency;
     super::run_claimed(
         ctx,
-        poll,
+        super::Cadence::new("syncs", poll),
         shutdown,
         wakeup,
         concurrency,

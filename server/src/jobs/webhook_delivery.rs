@@ -51,7 +51,7 @@ pub async fn run(ctx: Ctx, poll: Duration, shutdown: CancellationToken) -> anyho
     let wakeup = Arc::clone(&ctx.wakeups.webhooks);
     super::run_claimed(
         ctx,
-        poll,
+        super::Cadence::new("webhook_delivery", poll),
         shutdown,
         wakeup,
         CONCURRENCY,
@@ -292,6 +292,15 @@ fn describe(error: &reqwest::Error) -> String {
 }
 
 /// Records the attempt and decides: delivered, try again later, or give up.
+/// An attempt's outcome as the metrics name it, from the message's next state.
+pub(super) fn attempt_outcome(next_state: &str) -> &'static str {
+    match next_state {
+        "DELIVERED" | "SENT" => "delivered",
+        "FAILED" => "given_up",
+        _ => "retrying",
+    }
+}
+
 async fn finish(
     ctx: &Ctx,
     message: &Claimed,
@@ -352,6 +361,7 @@ async fn finish(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    metrics::counter!(crate::infra::metrics::WEBHOOK_DELIVERIES, "outcome" => attempt_outcome(next_state)).increment(1);
     match next_state {
         "DELIVERED" => tracing::debug!(attempts, "webhook delivered"),
         "FAILED" => tracing::warn!(attempts, error = attempt.error, "webhook given up"),

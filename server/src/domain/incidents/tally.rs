@@ -3,16 +3,22 @@
 //! (`GRIDLINK_UTILITY_MAX_IN_FLIGHT`) and adds each call's outcome to a
 //! [`CallTally`] in memory; the incident watch moves the counts into the
 //! database every few seconds, so a call costs no database write and every
-//! replica's calls count.
+//! replica's calls count. Each call is also a trace span and two metrics
+//! (outcome and latency, per utility and call).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use std::future::Future;
+use std::time::Instant;
+
 use async_trait::async_trait;
 use shared::validation::{OtpCode, Password, Username};
 use shared::MfaMethod;
+use tracing::Instrument;
 
 use crate::infra::clock::Clock;
+use crate::infra::metrics as metrics_names;
 use crate::infra::utility::in_flight::InFlightSlots;
 use crate::infra::utility::{
     Account, CodeSent, LoginOutcome, SecretToken, SessionToken, Statement, UtilityConnector,
@@ -93,14 +99,49 @@ impl ObservedConnector {
         }
     }
 
-    fn observe<T>(
+    /// Runs `call` (named `name`) to `utility` in a free in-flight slot,
+    /// inside its own span, and counts how it went.
+    async fn observe<T>(
         &self,
         utility: &str,
-        result: Result<T, UtilityError>,
+        name: &'static str,
+        call: impl Future<Output = Result<T, UtilityError>>,
     ) -> Result<T, UtilityError> {
-        let failed = matches!(&result, Err(error) if error.is_transient());
-        self.tally.record(utility, self.clock.now_ms(), failed);
-        result
+        let span = tracing::info_span!(
+            "utility call",
+            otel.name = %format_args!("utility {name}"),
+            otel.kind = "client",
+            utility,
+            call = name,
+            outcome = tracing::field::Empty,
+        );
+        async {
+            let _slot = self.slots.take(utility).await;
+            let started = Instant::now();
+            let result = call.await;
+            let outcome = match &result {
+                Ok(_) => "ok",
+                Err(error) => error.kind(),
+            };
+            tracing::Span::current().record("outcome", outcome);
+            let labels = [("utility", utility.to_owned()), ("call", name.to_owned())];
+            metrics::histogram!(metrics_names::UTILITY_CALL_DURATION, &labels)
+                .record(started.elapsed());
+            metrics::counter!(
+                metrics_names::UTILITY_CALLS,
+                &[
+                    ("utility", utility.to_owned()),
+                    ("call", name.to_owned()),
+                    ("outcome", outcome.to_owned())
+                ]
+            )
+            .increment(1);
+            let failed = matches!(&result, Err(error) if error.is_transient());
+            self.tally.record(utility, self.clock.now_ms(), failed);
+            result
+        }
+        .instrument(span)
+        .await
     }
 }
 
@@ -116,9 +157,12 @@ impl UtilityConnector for ObservedConnector {
         username: &Username,
         password: &Password,
     ) -> Result<LoginOutcome, UtilityError> {
-        let _slot = self.slots.take(utility).await;
-        let result = self.inner.login(utility, username, password).await;
-        self.observe(utility, result)
+        self.observe(
+            utility,
+            "login",
+            self.inner.login(utility, username, password),
+        )
+        .await
     }
 
     async fn send_code(
@@ -127,9 +171,12 @@ impl UtilityConnector for ObservedConnector {
         challenge_id: &str,
         method: MfaMethod,
     ) -> Result<CodeSent, UtilityError> {
-        let _slot = self.slots.take(utility).await;
-        let result = self.inner.send_code(utility, challenge_id, method).await;
-        self.observe(utility, result)
+        self.observe(
+            utility,
+            "send_code",
+            self.inner.send_code(utility, challenge_id, method),
+        )
+        .await
     }
 
     async fn verify_code(
@@ -138,9 +185,12 @@ impl UtilityConnector for ObservedConnector {
         challenge_id: &str,
         code: &OtpCode,
     ) -> Result<SessionToken, UtilityError> {
-        let _slot = self.slots.take(utility).await;
-        let result = self.inner.verify_code(utility, challenge_id, code).await;
-        self.observe(utility, result)
+        self.observe(
+            utility,
+            "verify_code",
+            self.inner.verify_code(utility, challenge_id, code),
+        )
+        .await
     }
 
     async fn accounts(
@@ -148,9 +198,8 @@ impl UtilityConnector for ObservedConnector {
         utility: &str,
         token: &SecretToken,
     ) -> Result<Vec<Account>, UtilityError> {
-        let _slot = self.slots.take(utility).await;
-        let result = self.inner.accounts(utility, token).await;
-        self.observe(utility, result)
+        self.observe(utility, "accounts", self.inner.accounts(utility, token))
+            .await
     }
 
     async fn statements(
@@ -159,9 +208,12 @@ impl UtilityConnector for ObservedConnector {
         token: &SecretToken,
         account_number: &str,
     ) -> Result<Vec<Statement>, UtilityError> {
-        let _slot = self.slots.take(utility).await;
-        let result = self.inner.statements(utility, token, account_number).await;
-        self.observe(utility, result)
+        self.observe(
+            utility,
+            "statements",
+            self.inner.statements(utility, token, account_number),
+        )
+        .await
     }
 }
 

@@ -420,6 +420,7 @@ fn announcement<'a>(
 }
 
 fn log_change(change: &Transition<'_>) {
+    count_in_connect_funnel(change.from, change.to);
     tracing::info!(
         credential_id = change.credential_id,
         from = %change.from,
@@ -427,6 +428,42 @@ fn log_change(change: &Transition<'_>) {
         actor = change.actor,
         "credential status changed"
     );
+}
+
+/// Counts a change in the Connect funnel's metrics: a flow starts when a
+/// credential is created or reconnects ([`count_connect_flow_started`]),
+/// reaches the method and code steps, and ends when a credential in
+/// progress connects or fails.
+fn count_in_connect_funnel(from: StatusDetail, to: StatusDetail) {
+    use crate::infra::metrics::{CONNECT_FLOWS_FINISHED, CONNECT_STEPS_REACHED};
+    use StatusDetail::*;
+    if from == to {
+        return;
+    }
+    match to {
+        Connecting => count_connect_flow_started(),
+        MultiFactorAuthenticationMethodRequired => {
+            metrics::counter!(CONNECT_STEPS_REACHED, "step" => "choose_method").increment(1);
+        }
+        MultiFactorAuthenticationCodeRequired => {
+            metrics::counter!(CONNECT_STEPS_REACHED, "step" => "enter_code").increment(1);
+        }
+        _ => {}
+    }
+    let in_progress = from.status() == Status::ConnectionInProgress;
+    let outcome = match to.status() {
+        Status::ConnectionSuccess if in_progress => "succeeded",
+        Status::ConnectionFailure if in_progress => "failed",
+        _ => return,
+    };
+    metrics::counter!(CONNECT_FLOWS_FINISHED, "outcome" => outcome).increment(1);
+}
+
+/// A Connect flow started: a credential was created or asked to log in again.
+pub fn count_connect_flow_started() {
+    use crate::infra::metrics::{CONNECT_FLOWS_STARTED, CONNECT_STEPS_REACHED};
+    metrics::counter!(CONNECT_FLOWS_STARTED).increment(1);
+    metrics::counter!(CONNECT_STEPS_REACHED, "step" => "connecting").increment(1);
 }
 
 /// A credential that needed action works again.

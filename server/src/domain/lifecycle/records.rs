@@ -52,6 +52,7 @@ pub async fn insert_credential(
     let sql = tx.begin_with(&store::sql::together(&tx, &creation.statements()));
     let sql = tx.commit_with(&sql);
     tx.commit_after(creation.bind(&sql)).await?;
+    super::events::count_connect_flow_started();
     Ok(creation.id)
 }
 
@@ -88,6 +89,7 @@ pub async fn insert_credential_for_session(
         return Ok(None);
     }
     tx.commit().await?;
+    super::events::count_connect_flow_started();
     Ok(Some(creation.row()))
 }
 

@@ -161,6 +161,8 @@ async fn sign_in(
     };
     let Some(operator_id) = operator_id.clone().filter(|_| password_matches) else {
         tracing::info!(%client, "operator sign-in refused");
+        metrics::counter!(crate::infra::metrics::SIGN_IN_FAILURES, "reason" => "wrong_password")
+            .increment(1);
         if let Some(operator_id) = &operator_id {
             sessions::record_sign_in(&state, operator_id, &client, false).await?;
         }
@@ -212,6 +214,8 @@ async fn refuse_if_too_many_failures(
         |oldest: Option<i64>| oldest.unwrap_or(window_start) + window_ms - state.clock.now_ms();
     if for_email - own >= MAX_FAILURES_PER_CLIENT_AND_EMAIL {
         tracing::warn!(%client, "operator sign-in refused: too many recent failures for this email");
+        metrics::counter!(crate::infra::metrics::SIGN_IN_FAILURES, "reason" => "too_many_failures")
+            .increment(1);
         return Err(ApiError::rate_limited(
             "Too many failed sign-ins for this email. Wait 15 minutes, then try again.",
             wait(oldest_for_email),

@@ -89,9 +89,15 @@ impl HttpUtilityConnector {
         self.secret.is_some()
     }
 
-    /// `method url` with `body`, signed when there is a secret (a new id each time).
+    /// `method url` with `body`, signed when there is a secret (a new id
+    /// each time), carrying the current trace context.
     fn request(&self, method: Method, url: &Url, body: Option<Vec<u8>>) -> RequestBuilder {
-        let mut request = self.client.request(method.clone(), url.clone());
+        let mut trace_headers = reqwest::header::HeaderMap::new();
+        crate::infra::trace_context::inject_current(&mut trace_headers);
+        let mut request = self
+            .client
+            .request(method.clone(), url.clone())
+            .headers(trace_headers);
         if let Some(secret) = &self.secret {
             let signed = body.as_deref().unwrap_or_default();
             request = signing::sign(

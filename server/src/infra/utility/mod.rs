@@ -132,6 +132,27 @@ impl UtilityError {
         }
     }
 
+    /// A short name of the kind of error, for metrics and traces.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            UtilityError::InvalidCredentials => "invalid_credentials",
+            UtilityError::AccountLocked { .. } => "account_locked",
+            UtilityError::UnsupportedMfa => "unsupported_mfa",
+            UtilityError::ChallengeExpired => "challenge_expired",
+            UtilityError::MethodNotOffered => "method_not_offered",
+            UtilityError::NoCodeSent => "no_code_sent",
+            UtilityError::WrongCode { .. } => "wrong_code",
+            UtilityError::CodeExpired => "code_expired",
+            UtilityError::TooManyAttempts { .. } => "too_many_attempts",
+            UtilityError::TooManySends { .. } => "too_many_sends",
+            UtilityError::TokenExpired => "token_expired",
+            UtilityError::InvalidToken => "invalid_token",
+            UtilityError::UnknownUtility => "unknown_utility",
+            UtilityError::Unavailable(_) => "unavailable",
+            UtilityError::Protocol(_) => "protocol_error",
+        }
+    }
+
     /// Whether trying the same call again later might succeed.
     pub fn is_transient(&self) -> bool {
         matches!(self, UtilityError::Unavailable(_))
