@@ -6,21 +6,25 @@ use std::process::ExitCode;
 use clap::Parser;
 use server::app::cli::{Cli, Command};
 use server::app::config::{DatabaseConfig, SandboxConfig, ServeConfig};
+use server::app::telemetry::{self, LogFormat};
 use server::app::{server as gridlink, shutdown};
 use server::infra::store::Database;
 use server::tools::sandbox;
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let command = Cli::parse().into_command();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let cli = Cli::parse();
+    let telemetry = match LogFormat::parse(&cli.log_format)
+        .map_err(anyhow::Error::from)
+        .and_then(|format| telemetry::init(format, cli.log.as_deref()))
+    {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("gridlink: error: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let command = cli.into_command();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -31,7 +35,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(command)) {
+    let outcome = runtime.block_on(run(command));
+    drop(runtime);
+    telemetry.shutdown();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("gridlink: error: {error:#}");

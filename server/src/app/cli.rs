@@ -5,16 +5,40 @@
 
 use clap::{Args, Parser, Subcommand};
 
+/// `gridlink --version`: the release and the commit it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("GRIDLINK_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "gridlink",
-    version,
+    version = VERSION,
     about = "Gridlink keeps utility accounts connected behind multi-factor authentication.",
     long_about = None
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// How log lines are written to stderr: `text` (coloured on a terminal) or `json`
+    /// (one object a line: time, level, target, message, request_id, trace_id, fields).
+    #[arg(
+        long,
+        global = true,
+        env = "GRIDLINK_LOG_FORMAT",
+        value_name = "FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: String,
+
+    /// Which log lines are written, as `RUST_LOG` directives (e.g. `info,server=debug`).
+    /// Default: `RUST_LOG`, else `info`.
+    #[arg(long, global = true, env = "GRIDLINK_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

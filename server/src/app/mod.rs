@@ -1,6 +1,7 @@
 //! The top floor, and the only place that builds every context: the command
 //! line, configuration assembly, the demo, the start banner, the master key
-//! check, starting the server and shutting it down.
+//! check, starting the server and shutting it down, and where logs and
+//! traces go.
 
 pub mod banner;
 pub mod cli;
@@ -9,3 +10,4 @@ pub mod demo;
 pub mod key_check;
 pub mod server;
 pub mod shutdown;
+pub mod telemetry;

@@ -85,8 +85,12 @@ pub async fn start_with(
     let local_addr = listener
         .local_addr()
         .context("Failed to read the bound address")?;
-    let metrics_listener = match config.metrics_listen {
-        Some(addr) => Some(bind(config::METRICS_LISTEN, addr).await?),
+    // Installed first, so that everything from here on is counted.
+    let metrics = match config.metrics_listen {
+        Some(addr) => Some((
+            bind(config::METRICS_LISTEN, addr).await?,
+            crate::infra::metrics::install()?,
+        )),
         None => None,
     };
     let scheme = if config.tls.is_some() {
@@ -227,8 +231,7 @@ pub async fn start_with(
     let router = router::app(state.clone());
     tasks.spawn(forget_idle_clients(state.clone(), shutdown.clone()));
     let limits = config.connections;
-    if let Some(metrics_listener) = metrics_listener {
-        let handle = crate::infra::metrics::install()?;
+    if let Some((metrics_listener, handle)) = metrics {
         let url = format!("http://{}/metrics", metrics_listener.local_addr()?);
         tracing::info!(%url, "Prometheus metrics listening");
         let metrics = metrics_endpoint::router(state.ctx.clone(), handle);

@@ -60,6 +60,8 @@ pub const HEADER_TIMEOUT: &str = "GRIDLINK_HEADER_TIMEOUT (--header-timeout)";
 pub const BODY_TIMEOUT: &str = "GRIDLINK_BODY_TIMEOUT (--body-timeout)";
 pub const MAX_CONNECTIONS: &str = "GRIDLINK_MAX_CONNECTIONS (--max-connections)";
 pub const METRICS_LISTEN: &str = "GRIDLINK_METRICS_LISTEN (--metrics-listen)";
+pub const LOG: &str = "GRIDLINK_LOG (--log)";
+pub const LOG_FORMAT: &str = "GRIDLINK_LOG_FORMAT (--log-format)";
 
 /// A database URL of a kind Gridlink supports.
 #[derive(Clone, PartialEq, Eq)]

@@ -62,11 +62,6 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
 
-/// Whether a recorder is installed (a scrape listener was asked for).
-pub fn installed() -> bool {
-    HANDLE.get().is_some()
-}
-
 fn describe_all() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
     describe_histogram!(

@@ -181,9 +181,16 @@ impl DerefMut for WriteConnection {
 }
 
 /// A transaction that writes ([`Database::begin_write`]). Dropped without
-/// [`WriteTransaction::commit`], it is rolled back.
+/// [`WriteTransaction::commit`], it is rolled back. Its trace span lasts from
+/// its start to its end, so a trace shows each group of writes.
 #[derive(Debug)]
-pub enum WriteTransaction {
+pub struct WriteTransaction {
+    open: OpenTransaction,
+    _span: tracing::Span,
+}
+
+#[derive(Debug)]
+enum OpenTransaction {
     Sqlite(SqliteTransaction),
     Pooled(sqlx::Transaction<'static, sqlx::Any>),
 }
@@ -197,17 +204,28 @@ pub struct SqliteTransaction {
 }
 
 impl WriteTransaction {
+    fn new(open: OpenTransaction, kind: DatabaseKind) -> WriteTransaction {
+        let system = match kind {
+            DatabaseKind::Sqlite => "sqlite",
+            DatabaseKind::Postgres => "postgresql",
+        };
+        WriteTransaction {
+            open,
+            _span: tracing::info_span!("db transaction", otel.kind = "client", db.system = system),
+        }
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
-            WriteTransaction::Sqlite(transaction) => transaction.end("COMMIT").await,
-            WriteTransaction::Pooled(transaction) => transaction.commit().await,
+        match self.open {
+            OpenTransaction::Sqlite(transaction) => transaction.end("COMMIT").await,
+            OpenTransaction::Pooled(transaction) => transaction.commit().await,
         }
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        match self {
-            WriteTransaction::Sqlite(transaction) => transaction.end("ROLLBACK").await,
-            WriteTransaction::Pooled(transaction) => transaction.rollback().await,
+        match self.open {
+            OpenTransaction::Sqlite(transaction) => transaction.end("ROLLBACK").await,
+            OpenTransaction::Pooled(transaction) => transaction.rollback().await,
         }
     }
 
@@ -215,8 +233,8 @@ impl WriteTransaction {
     /// transaction from [`Database::begin_write_in_line`], the BEGIN goes
     /// with it: one trip to the writer's thread instead of two.
     pub fn begin_with(&mut self, sql: &str) -> String {
-        match self {
-            WriteTransaction::Sqlite(transaction) if transaction.begin_pending => {
+        match &mut self.open {
+            OpenTransaction::Sqlite(transaction) if transaction.begin_pending => {
                 transaction.begin_pending = false;
                 // Marked first: dropped while this runs, it is rolled back.
                 transaction.writer.in_transaction = true;
@@ -229,9 +247,9 @@ impl WriteTransaction {
     /// `sql` to run as the transaction's last statement with
     /// [`WriteTransaction::commit_after`]: on SQLite the COMMIT goes with it.
     pub fn commit_with(&self, sql: &str) -> String {
-        match self {
-            WriteTransaction::Sqlite(_) => format!("{sql};\nCOMMIT"),
-            WriteTransaction::Pooled(_) => sql.to_owned(),
+        match self.open {
+            OpenTransaction::Sqlite(_) => format!("{sql};\nCOMMIT"),
+            OpenTransaction::Pooled(_) => sql.to_owned(),
         }
     }
 
@@ -241,15 +259,15 @@ impl WriteTransaction {
         self,
         query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     ) -> Result<(), sqlx::Error> {
-        match self {
-            WriteTransaction::Sqlite(mut transaction) => {
+        match self.open {
+            OpenTransaction::Sqlite(mut transaction) => {
                 debug_assert!(!transaction.begin_pending, "the transaction never began");
                 debug_assert!(sqlx::Execute::sql(&query).ends_with("COMMIT"));
                 query.execute(&mut transaction.writer.connection).await?;
                 transaction.writer.in_transaction = false;
                 Ok(())
             }
-            WriteTransaction::Pooled(mut transaction) => {
+            OpenTransaction::Pooled(mut transaction) => {
                 query.execute(&mut *transaction).await?;
                 transaction.commit().await
             }
@@ -275,24 +293,24 @@ impl Deref for WriteTransaction {
     type Target = AnyConnection;
 
     fn deref(&self) -> &AnyConnection {
-        match self {
-            WriteTransaction::Sqlite(transaction) => &transaction.writer.connection,
-            WriteTransaction::Pooled(transaction) => transaction,
+        match &self.open {
+            OpenTransaction::Sqlite(transaction) => &transaction.writer.connection,
+            OpenTransaction::Pooled(transaction) => transaction,
         }
     }
 }
 
 impl DerefMut for WriteTransaction {
     fn deref_mut(&mut self) -> &mut AnyConnection {
-        match self {
-            WriteTransaction::Sqlite(transaction) => {
+        match &mut self.open {
+            OpenTransaction::Sqlite(transaction) => {
                 debug_assert!(
                     !transaction.begin_pending,
                     "a statement before the transaction's first (begin_with)"
                 );
                 &mut transaction.writer.connection
             }
-            WriteTransaction::Pooled(transaction) => transaction,
+            OpenTransaction::Pooled(transaction) => transaction,
         }
     }
 }
@@ -519,12 +537,18 @@ impl Database {
                 // has its transaction rolled back by the next writer.
                 writer.in_transaction = true;
                 writer.connection.execute("BEGIN IMMEDIATE").await?;
-                Ok(WriteTransaction::Sqlite(SqliteTransaction {
-                    writer,
-                    begin_pending: false,
-                }))
+                Ok(WriteTransaction::new(
+                    OpenTransaction::Sqlite(SqliteTransaction {
+                        writer,
+                        begin_pending: false,
+                    }),
+                    self.kind,
+                ))
             }
-            Writers::Postgres => Ok(WriteTransaction::Pooled(self.pool.begin().await?)),
+            Writers::Postgres => Ok(WriteTransaction::new(
+                OpenTransaction::Pooled(self.pool.begin().await?),
+                self.kind,
+            )),
         }
     }
 
@@ -534,11 +558,17 @@ impl Database {
     /// busy. Nothing may run on it before that statement.
     pub async fn begin_write_in_line(&self) -> Result<WriteTransaction, sqlx::Error> {
         match &self.writers {
-            Writers::Sqlite(writer) => Ok(WriteTransaction::Sqlite(SqliteTransaction {
-                writer: take_writer(writer).await?,
-                begin_pending: true,
-            })),
-            Writers::Postgres => Ok(WriteTransaction::Pooled(self.pool.begin().await?)),
+            Writers::Sqlite(writer) => Ok(WriteTransaction::new(
+                OpenTransaction::Sqlite(SqliteTransaction {
+                    writer: take_writer(writer).await?,
+                    begin_pending: true,
+                }),
+                self.kind,
+            )),
+            Writers::Postgres => Ok(WriteTransaction::new(
+                OpenTransaction::Pooled(self.pool.begin().await?),
+                self.kind,
+            )),
         }
     }
 

@@ -23,7 +23,16 @@ impl Cadence {
 
     /// The span one run of the job runs in.
     pub fn span(self) -> tracing::Span {
-        tracing::info_span!("job run", otel.name = %format_args!("job {}", self.job), job = self.job)
+        let span = tracing::info_span!(
+            "job run",
+            otel.name = %format_args!("job {}", self.job),
+            job = self.job,
+            trace_id = tracing::field::Empty,
+        );
+        if let Some(trace_id) = crate::infra::trace_context::trace_id(&span) {
+            span.record("trace_id", trace_id);
+        }
+        span
     }
 
     /// Starts timing one run; [`Run::finished`] records it.
