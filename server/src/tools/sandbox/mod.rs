@@ -89,8 +89,24 @@ pub fn router_with(sandbox: Sandbox) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Simulated outages answer 5xx on purpose: not errors of this process.
-        .layer(TraceLayer::new_for_http().on_failure(()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(adapter_span)
+                .on_failure(()),
+        )
         .with_state(sandbox)
+}
+
+/// Each request the sandbox serves continues the caller's trace, as a real
+/// adapter that reads `traceparent` would: a trace then reaches into it.
+fn adapter_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let span = tracing::info_span!(
+        "sandbox request",
+        otel.name = %format_args!("sandbox {} {}", request.method(), request.uri().path()),
+        otel.kind = "server",
+    );
+    crate::infra::trace_context::continue_from(&span, request.headers());
+    span
 }
 
 pub use mail::{converse as converse_smtp, serve_smtp};
