@@ -28,7 +28,54 @@ async fn wait_until_up(url: &str) {
 #[cfg(unix)]
 #[tokio::test]
 async fn case_14_no_password_code_or_token_reaches_the_log() {
-    let data_dir = std::env::temp_dir().join(format!("gridlink-logs-{}", std::process::id()));
+    run_and_search_the_log("text").await;
+}
+
+/// The same flow with `GRIDLINK_LOG_FORMAT=json`: every line is one JSON
+/// object with the standard fields, request lines carry their request id,
+/// and no secret appears either.
+#[cfg(unix)]
+#[tokio::test]
+async fn case_14_json_logs_are_one_object_a_line_without_secrets() {
+    let log = run_and_search_the_log("json").await;
+    let mut request_lines = 0;
+    for line in log.lines() {
+        let object: Value = serde_json::from_str(line)
+            .unwrap_or_else(|error| panic!("not a JSON line ({error}): {line}"));
+        for field in ["time", "level", "target", "message"] {
+            assert!(object[field].is_string(), "no {field}: {line}");
+        }
+        assert!(
+            time::OffsetDateTime::parse(
+                object["time"].as_str().unwrap(),
+                &time::format_description::well_known::Rfc3339
+            )
+            .is_ok(),
+            "time is not RFC 3339: {line}"
+        );
+        if object["span"] == "request" {
+            assert!(
+                object["request_id"].as_str().is_some_and(|id| id.starts_with("req_")),
+                "a request's line without its request id: {line}"
+            );
+            request_lines += 1;
+        }
+    }
+    assert!(request_lines > 0, "no line logged inside a request:\n{log}");
+    // A caller's W3C trace id is carried into the request's lines.
+    assert!(
+        log.contains(r#""trace_id":"4bf92f3577b34da6a3ce929d0e0e4736""#),
+        "the caller's trace id is missing:\n{log}"
+    );
+}
+
+/// Runs the binary with debug logging in `format` through a whole Connect
+/// flow, then searches its log for every secret that passed; returns the log.
+async fn run_and_search_the_log(format: &str) -> String {
+    let data_dir = std::env::temp_dir().join(format!(
+        "gridlink-logs-{format}-{}",
+        std::process::id()
+    ));
     let (port, sandbox_port) = (free_port(), free_port());
     let base = format!("http://127.0.0.1:{port}");
     let sandbox = format!("http://127.0.0.1:{sandbox_port}");
@@ -48,6 +95,7 @@ async fn case_14_no_password_code_or_token_reaches_the_log() {
         ])
         .env("GRIDLINK_DEMO_PASSWORD", operator_password)
         .env("RUST_LOG", "debug")
+        .env("GRIDLINK_LOG_FORMAT", format)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -224,6 +272,10 @@ async fn case_14_no_password_code_or_token_reaches_the_log() {
         .unwrap();
     http.get(format!("{base}/api/connect/session"))
         .bearer_auth(&link_token)
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
         .send()
         .await
         .unwrap();
@@ -288,4 +340,5 @@ async fn case_14_no_password_code_or_token_reaches_the_log() {
     ] {
         assert!(!log.contains(secret), "the {name} appears in the log");
     }
+    log
 }
