@@ -146,9 +146,18 @@ async fn metrics_count_a_connect_flow_a_webhook_and_pass_promtool() {
         Some(1.0)
     );
     assert_eq!(sample(&scrape, "gridlink_webhook_backlog"), Some(0.0));
-    assert_eq!(sample(&scrape, "gridlink_utility_incidents_open"), Some(0.0));
-    assert_eq!(sample(&scrape, "gridlink_session_tokens_expiring"), Some(0.0));
-    assert_eq!(sample(&scrape, "gridlink_sqlite_writer_queue_depth"), Some(0.0));
+    assert_eq!(
+        sample(&scrape, "gridlink_utility_incidents_open"),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&scrape, "gridlink_session_tokens_expiring"),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&scrape, "gridlink_sqlite_writer_queue_depth"),
+        Some(0.0)
+    );
     // The jobs ran, and recently.
     let last_sync = sample(
         &scrape,

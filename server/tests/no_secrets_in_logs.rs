@@ -55,7 +55,9 @@ async fn case_14_json_logs_are_one_object_a_line_without_secrets() {
         );
         if object["span"] == "request" {
             assert!(
-                object["request_id"].as_str().is_some_and(|id| id.starts_with("req_")),
+                object["request_id"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with("req_")),
                 "a request's line without its request id: {line}"
             );
             request_lines += 1;
@@ -72,10 +74,8 @@ async fn case_14_json_logs_are_one_object_a_line_without_secrets() {
 /// Runs the binary with debug logging in `format` through a whole Connect
 /// flow, then searches its log for every secret that passed; returns the log.
 async fn run_and_search_the_log(format: &str) -> String {
-    let data_dir = std::env::temp_dir().join(format!(
-        "gridlink-logs-{format}-{}",
-        std::process::id()
-    ));
+    let data_dir =
+        std::env::temp_dir().join(format!("gridlink-logs-{format}-{}", std::process::id()));
     let (port, sandbox_port) = (free_port(), free_port());
     let base = format!("http://127.0.0.1:{port}");
     let sandbox = format!("http://127.0.0.1:{sandbox_port}");

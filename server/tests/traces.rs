@@ -47,10 +47,12 @@ fn spans(exports: &Exports) -> Vec<Span> {
 fn text_values(attributes: &[KeyValue]) -> Vec<String> {
     attributes
         .iter()
-        .filter_map(|attribute| match attribute.value.as_ref()?.value.as_ref()? {
-            AnyValue::StringValue(text) => Some(text.clone()),
-            other => Some(format!("{other:?}")),
-        })
+        .filter_map(
+            |attribute| match attribute.value.as_ref()?.value.as_ref()? {
+                AnyValue::StringValue(text) => Some(text.clone()),
+                other => Some(format!("{other:?}")),
+            },
+        )
         .collect()
 }
 
@@ -72,7 +74,9 @@ fn a_connect_code_submission_is_one_trace_into_the_adapter() {
         .build()
         .unwrap();
     let exports = Exports::default();
-    let receiver = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let receiver = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let endpoint = format!("http://{}", receiver.local_addr().unwrap());
     let collector = Router::new()
         .route("/v1/traces", post(receive))
@@ -82,11 +86,9 @@ fn a_connect_code_submission_is_one_trace_into_the_adapter() {
     // As an operator would configure it; before anything else runs.
     std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint);
     std::env::set_var("OTEL_BSP_SCHEDULE_DELAY", "100");
-    let telemetry = server::app::telemetry::init(
-        server::app::telemetry::LogFormat::Json,
-        Some("warn"),
-    )
-    .expect("telemetry starts");
+    let telemetry =
+        server::app::telemetry::init(server::app::telemetry::LogFormat::Json, Some("warn"))
+            .expect("telemetry starts");
 
     let caller_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
     let caller_span = "00f067aa0ba902b7";
@@ -176,7 +178,10 @@ fn a_connect_code_submission_is_one_trace_into_the_adapter() {
         }
         ancestor = by_id(&span.parent_span_id);
     }
-    assert!(ancestor.is_some(), "the utility call is not inside the request");
+    assert!(
+        ancestor.is_some(),
+        "the utility call is not inside the request"
+    );
     let adapter = in_trace
         .iter()
         .find(|span| span.name.starts_with("sandbox POST") && span.name.ends_with("/verify"))

@@ -55,6 +55,53 @@ pub enum Command {
     RotateKey(RotateKeyArgs),
     /// Run the utility protocol's scenarios against an adapter and print a pass/fail table.
     Conformance(ConformanceArgs),
+    /// Take a consistent snapshot of a SQLite deployment into a new file, while it runs.
+    /// The master key is not in it: keep the key apart.
+    Backup(BackupArgs),
+    /// Restore a snapshot into an empty data directory (SQLite).
+    Restore(RestoreArgs),
+    /// Open every sealed secret of a snapshot (or, without FILE, of the configured
+    /// database, e.g. a restored PostgreSQL one) with the master key, and report counts.
+    VerifyBackup(VerifyBackupArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// The snapshot file to write; it must not exist yet.
+    #[arg(long, value_name = "FILE")]
+    pub to: String,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// The snapshot `gridlink backup` wrote.
+    #[arg(long, value_name = "FILE")]
+    pub from: String,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyBackupArgs {
+    /// The snapshot to check. Without it, the configured database is checked.
+    #[arg(value_name = "FILE")]
+    pub file: Option<String>,
+
+    /// The keyring the deployment runs with (`KEY_ID:BASE64,…`).
+    #[arg(
+        long,
+        env = "GRIDLINK_MASTER_KEY",
+        value_name = "KEY_ID:BASE64,…",
+        hide_env_values = true
+    )]
+    pub master_key: String,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Clone, Args)]

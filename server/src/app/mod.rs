@@ -1,8 +1,9 @@
 //! The top floor, and the only place that builds every context: the command
-//! line, configuration assembly, the demo, the start banner, the master key
+//! line, backups, configuration assembly, the demo, the start banner, the master key
 //! check, starting the server and shutting it down, and where logs and
 //! traces go.
 
+pub mod backup;
 pub mod banner;
 pub mod cli;
 pub mod config;

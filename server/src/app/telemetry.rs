@@ -74,7 +74,9 @@ pub fn init(format: LogFormat, filter: Option<&str>) -> anyhow::Result<Telemetry
     let filter = match filter.map(str::trim).filter(|value| !value.is_empty()) {
         Some(directives) => EnvFilter::try_new(directives)
             .map_err(|error| ConfigError::new(LOG, format!("not a log filter: {error}")))?,
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER)),
+        None => {
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER))
+        }
     };
     let logs = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
@@ -109,11 +111,15 @@ pub fn init(format: LogFormat, filter: Option<&str>) -> anyhow::Result<Telemetry
 fn trace_provider() -> anyhow::Result<Option<SdkTracerProvider>> {
     let set = |name: &str| std::env::var(name).is_ok_and(|value| !value.trim().is_empty());
     let disabled = std::env::var("OTEL_SDK_DISABLED").is_ok_and(|value| value.trim() == "true");
-    if disabled || !(set("OTEL_EXPORTER_OTLP_ENDPOINT") || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+    if disabled
+        || !(set("OTEL_EXPORTER_OTLP_ENDPOINT") || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
     {
         return Ok(None);
     }
-    for protocol in ["OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] {
+    for protocol in [
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    ] {
         if let Ok(value) = std::env::var(protocol) {
             anyhow::ensure!(
                 matches!(value.trim(), "" | "http/protobuf"),

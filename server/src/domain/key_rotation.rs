@@ -1,5 +1,6 @@
 //! `gridlink rotate-key`: re-seals every stored secret under the current
-//! master key, so an old key can be retired. Each row is re-sealed on its
+//! master key, so an old key can be retired; and `gridlink verify-backup`'s
+//! check that every stored secret opens. Each row is re-sealed on its
 //! own with a guarded update, so an interrupted rotation resumes where it
 //! stopped, and a secret written meanwhile is never overwritten.
 
@@ -63,6 +64,60 @@ const SEALED_COLUMNS: [SealedColumn; 6] = [
         associated_data: crate::domain::mail::notices::link_associated_data,
     },
 ];
+
+/// How many secrets of one sealed column opened, and how many did not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedCount {
+    pub table: &'static str,
+    pub column: &'static str,
+    pub opened: u64,
+    pub unopened: u64,
+}
+
+/// Opens every stored secret (utility passwords, session tokens, webhook
+/// signing secrets, queued mail, notices' links) with `keyring`, reading
+/// through `connection` only, and counts what opened per column.
+pub async fn open_every_secret(
+    connection: &mut sqlx::AnyConnection,
+    keyring: &Keyring,
+) -> Result<Vec<SealedCount>, sqlx::Error> {
+    let mut counts = Vec::with_capacity(SEALED_COLUMNS.len());
+    for SealedColumn {
+        table,
+        key,
+        column,
+        associated_data,
+    } in SEALED_COLUMNS
+    {
+        let mut count = SealedCount {
+            table,
+            column,
+            opened: 0,
+            unopened: 0,
+        };
+        let mut after = String::new();
+        loop {
+            let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+                "SELECT {key}, {column} FROM {table} WHERE {key} > $1 AND {column} IS NOT NULL ORDER BY {key} LIMIT {BATCH}"
+            ))
+            .bind(&after)
+            .fetch_all(&mut *connection)
+            .await?;
+            let Some((last_id, _)) = rows.last() else {
+                break;
+            };
+            after = last_id.clone();
+            for (id, sealed) in rows {
+                match keyring.open(&sealed, &associated_data(&id)) {
+                    Ok(_) => count.opened += 1,
+                    Err(_) => count.unopened += 1,
+                }
+            }
+        }
+        counts.push(count);
+    }
+    Ok(counts)
+}
 
 /// Re-seals every stored secret (utility passwords, session tokens, webhook
 /// signing secrets, queued mail, notices' links) not sealed under the current key.

@@ -492,6 +492,19 @@ impl Database {
         })
     }
 
+    /// The schema version this build migrates to: its last migration's number.
+    pub fn latest_schema_version(kind: DatabaseKind) -> i64 {
+        let migrator = match kind {
+            DatabaseKind::Sqlite => &SQLITE_MIGRATIONS,
+            DatabaseKind::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .iter()
+            .map(|migration| migration.version)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Applies every embedded migration not yet applied.
     #[tracing::instrument(skip_all)]
     pub async fn migrate(&self) -> anyhow::Result<()> {

@@ -38,7 +38,10 @@ where
         line.insert("target".into(), Value::String(metadata.target().to_owned()));
         let mut fields = Fields(Map::new());
         event.record(&mut fields);
-        let message = fields.0.remove("message").unwrap_or(Value::String(String::new()));
+        let message = fields
+            .0
+            .remove("message")
+            .unwrap_or(Value::String(String::new()));
         line.insert("message".into(), message);
         if let Some(scope) = ctx.event_scope() {
             let mut innermost = None;
@@ -48,7 +51,8 @@ where
                 let Some(formatted) = extensions.get::<FormattedFields<N>>() else {
                     continue;
                 };
-                let Ok(Value::Object(span_fields)) = serde_json::from_str::<Value>(formatted) else {
+                let Ok(Value::Object(span_fields)) = serde_json::from_str::<Value>(formatted)
+                else {
                     continue;
                 };
                 for name in FROM_SPANS {
@@ -73,7 +77,8 @@ struct Fields(Map<String, Value>);
 
 impl Visit for Fields {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().into(), Value::String(value.to_owned()));
+        self.0
+            .insert(field.name().into(), Value::String(value.to_owned()));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
