@@ -123,3 +123,12 @@ ensure_schemathesis() {
         "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
     fi
 }
+
+# cargo-deb (crates.io), for scripts/package.
+CARGO_DEB_VERSION=3.8.0
+ensure_cargo_deb() {
+    if ! cargo deb --version 2>/dev/null | grep -q " $CARGO_DEB_VERSION\$"; then
+        say "Installing cargo-deb $CARGO_DEB_VERSION (takes a few minutes, once)"
+        cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked
+    fi
+}

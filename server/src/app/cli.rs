@@ -301,14 +301,11 @@ pub struct ServeArgs {
     #[arg(long, env = "GRIDLINK_ADAPTERS", value_name = "FILE")]
     pub adapters: Option<String>,
 
-    /// Folder with the built web app (Trunk's output).
-    #[arg(
-        long,
-        env = "GRIDLINK_STATIC_DIR",
-        value_name = "DIR",
-        default_value = "dist"
-    )]
-    pub static_dir: String,
+    /// Folder with the built web app (Trunk's output). Default: `dist` in the
+    /// working folder, else the installed `../share/gridlink/dist` beside the binary
+    /// (`/usr/share/gridlink/dist` for `/usr/bin/gridlink`).
+    #[arg(long, env = "GRIDLINK_STATIC_DIR", value_name = "DIR")]
+    pub static_dir: Option<String>,
 
     /// Demo mode: generate and keep a master key in the data folder and seed demo data.
     /// Never use it in production.

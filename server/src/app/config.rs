@@ -170,6 +170,20 @@ fn job_settings(args: &ServeArgs) -> Result<JobSettings, ConfigError> {
     })
 }
 
+/// `dist` in the working folder (a checkout), else the web app installed
+/// beside the binary (`/usr/bin/gridlink` → `/usr/share/gridlink/dist`).
+fn default_static_dir() -> PathBuf {
+    let checkout = PathBuf::from("dist");
+    if checkout.is_dir() {
+        return checkout;
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("share/gridlink/dist")))
+        .filter(|installed| installed.is_dir())
+        .unwrap_or(checkout)
+}
+
 /// A cap on open connections: from 16 to a million.
 fn parse_connection_count(value: &str) -> Result<usize, ConfigError> {
     match value.trim().parse::<usize>() {
@@ -269,12 +283,16 @@ impl ServeConfig {
                 ))
             }
         };
-        if args.static_dir.trim().is_empty() {
-            return Err(ConfigError::new(
-                STATIC_DIR,
-                "the web app folder cannot be empty",
-            ));
-        }
+        let static_dir = match args.static_dir.as_deref() {
+            Some(dir) if dir.trim().is_empty() => {
+                return Err(ConfigError::new(
+                    STATIC_DIR,
+                    "the web app folder cannot be empty",
+                ))
+            }
+            Some(dir) => PathBuf::from(dir),
+            None => default_static_dir(),
+        };
         let demo = if args.demo {
             Some(DemoSettings {
                 operator_password: non_empty(&args.demo_password).map(str::to_owned),
@@ -300,7 +318,7 @@ impl ServeConfig {
             master_key,
             utility,
             mail,
-            static_dir: PathBuf::from(&args.static_dir),
+            static_dir,
             demo,
             database,
             jobs: job_settings(args)?,
