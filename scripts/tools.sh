@@ -132,3 +132,21 @@ ensure_cargo_deb() {
         cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked
     fi
 }
+
+# promtool (Debian's prometheus package): scripts/test checks a real scrape with it.
+ensure_promtool() {
+    if ! command -v promtool >/dev/null; then
+        say "Installing promtool (Debian package prometheus) to check the metrics"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    fi
+}
+
+# lintian (Debian), for scripts/package.
+ensure_lintian() {
+    if ! command -v lintian >/dev/null; then
+        say "Installing lintian to check the Debian package"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lintian >/dev/null
+    fi
+}

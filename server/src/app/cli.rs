@@ -492,6 +492,26 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// The package's settings file (packaging/debian/gridlink.env) lists every
+    /// option of `serve`, so an operator finds each one there.
+    #[test]
+    fn the_packaged_settings_file_lists_every_serve_option() {
+        let settings = include_str!("../../../packaging/debian/gridlink.env");
+        let command = Cli::command();
+        let serve = command.find_subcommand("serve").unwrap();
+        let mut missing = Vec::new();
+        for argument in serve.get_arguments().chain(command.get_arguments()) {
+            let Some(variable) = argument.get_env() else {
+                continue;
+            };
+            let variable = variable.to_string_lossy();
+            if !settings.contains(&format!("#{variable}=")) {
+                missing.push(variable.into_owned());
+            }
+        }
+        assert!(missing.is_empty(), "not in gridlink.env: {missing:?}");
+    }
+
     #[test]
     fn every_serve_option_names_its_environment_variable_in_help() {
         let help = Cli::command()

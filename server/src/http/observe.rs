@@ -5,6 +5,8 @@
 //! and status class. Paths appear only with link tokens cut ([`redact_tokens`]);
 //! metric labels only as templates, never with ids.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
@@ -21,7 +23,7 @@ pub async fn observe_requests(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let route = route_template(&request);
-    let request_id = crate::infra::tokens::new_id("req");
+    let request_id = next_request_id();
     let span = tracing::info_span!(
         "request",
         otel.name = %format_args!("{method} {route}"),
@@ -57,6 +59,18 @@ pub async fn observe_requests(request: Request, next: Next) -> Response {
         response.headers_mut().insert("x-request-id", value);
     }
     response
+}
+
+/// `req_` + this process's random prefix + a counter: unique across
+/// replicas and restarts, and cheap enough for every request.
+fn next_request_id() -> String {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| {
+        let id = crate::infra::tokens::new_id("req");
+        id[..16].to_owned()
+    });
+    format!("{prefix}{:08x}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 /// The route's template (`/api/v1/credentials/{id}`); requests no route
