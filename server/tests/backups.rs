@@ -14,7 +14,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{free_port, TempDir};
+use common::{free_port, fresh_postgres_database, spawn_app, Backend, TempDir};
 use serde_json::{json, Value};
 use sqlx::{AnyConnection, Connection};
 
@@ -371,4 +371,57 @@ async fn a_backup_under_load_restores_everything_acknowledged_before_it() {
         assert!(found.contains(id), "the queued webhook {id} was lost");
     }
     stop(child);
+}
+
+/// PostgreSQL deployments back up with pg_dump; `verify-backup` then checks
+/// the database pg_restore made, with the deployment's master key.
+#[tokio::test]
+async fn a_pg_dump_restored_elsewhere_verifies_with_the_master_key_on_postgres() {
+    let app = spawn_app(Backend::Postgres).await;
+    let org = app.organisation("Dumped Power").await;
+    app.connect_with_sms(&org.api, json!({}), "sandbox-electric", "user_good")
+        .await;
+    let live = app.arg("database-url").unwrap().to_owned();
+    let master_key = app.arg("master-key").unwrap().to_owned();
+    app.stop().await.unwrap();
+
+    let files = TempDir::new("gridlink-pg-dump");
+    let dump = files.path().join("gridlink.dump");
+    let dumped = Command::new("pg_dump")
+        .args([
+            "--format=custom",
+            &format!("--file={}", dump.display()),
+            &live,
+        ])
+        .output()
+        .expect("pg_dump (Debian's postgresql-client) runs");
+    assert!(dumped.status.success(), "{}", text(&dumped));
+    let restored = fresh_postgres_database().await;
+    let loaded = Command::new("pg_restore")
+        .args([
+            "--no-owner",
+            &format!("--dbname={restored}"),
+            &dump.display().to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(loaded.status.success(), "{}", text(&loaded));
+
+    let verified = gridlink(
+        &["verify-backup", &format!("--database-url={restored}")],
+        &master_key,
+    );
+    assert!(verified.status.success(), "{}", text(&verified));
+    let report = text(&verified);
+    assert!(report.contains("credentials      1"), "{report}");
+    assert!(
+        report.contains("sealed credentials.sealed_session_token: 1 opened, 0 did not"),
+        "{report}"
+    );
+    let other_key = server::infra::crypto::MasterKey::generate("test").to_config_value();
+    let wrong = gridlink(
+        &["verify-backup", &format!("--database-url={restored}")],
+        &other_key,
+    );
+    assert!(!wrong.status.success(), "{}", text(&wrong));
 }

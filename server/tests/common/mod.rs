@@ -98,6 +98,12 @@ impl TestApp {
         format!("{}{path}", self.base_url)
     }
 
+    /// The value the server was started with for `--name`, if any.
+    pub fn arg(&self, name: &str) -> Option<&str> {
+        let prefix = format!("--{name}=");
+        self.argv.iter().find_map(|arg| arg.strip_prefix(&prefix))
+    }
+
     pub fn sandbox(&self, path: &str) -> String {
         format!("{}{path}", self.sandbox_url)
     }
