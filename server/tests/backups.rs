@@ -37,8 +37,18 @@ fn text(output: &Output) -> String {
     )
 }
 
+/// A server process, stopped when dropped (a failing test leaves none behind).
+struct Serving(Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `gridlink serve --demo` on `data_dir` with `master_key`; its base URL.
-async fn serve(data_dir: &Path, master_key: &str) -> (Child, String) {
+async fn serve(data_dir: &Path, master_key: &str) -> (Serving, String) {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_gridlink"))
         .args([
@@ -58,6 +68,7 @@ async fn serve(data_dir: &Path, master_key: &str) -> (Child, String) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let child = Serving(child);
     let base = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     while reqwest::get(format!("{base}/api/health")).await.is_err() {
@@ -67,12 +78,13 @@ async fn serve(data_dir: &Path, master_key: &str) -> (Child, String) {
     (child, base)
 }
 
-fn stop(mut child: Child) {
+/// Stops the server as systemd would (SIGTERM) and waits for it.
+fn stop(mut serving: Serving) {
     Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &serving.0.id().to_string()])
         .status()
         .unwrap();
-    child.wait().unwrap();
+    serving.0.wait().unwrap();
 }
 
 /// An API key of the demo organisation.

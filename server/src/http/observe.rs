@@ -46,15 +46,17 @@ pub async fn observe_requests(request: Request, next: Next) -> Response {
     span.record("http.response.status_code", status.as_u16());
     let elapsed = started.elapsed();
     span.in_scope(|| tracing::debug!(status = status.as_u16(), ?elapsed, "request finished"));
-    metrics::histogram!(
-        HTTP_REQUEST_DURATION,
-        &[
-            ("method", method.as_str().to_owned()),
-            ("route", route),
-            ("status_class", format!("{}xx", status.as_u16() / 100)),
-        ]
-    )
-    .record(elapsed);
+    if crate::infra::metrics::enabled() {
+        metrics::histogram!(
+            HTTP_REQUEST_DURATION,
+            &[
+                ("method", method.as_str().to_owned()),
+                ("route", route),
+                ("status_class", format!("{}xx", status.as_u16() / 100)),
+            ]
+        )
+        .record(elapsed);
+    }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }

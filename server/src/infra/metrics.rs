@@ -62,6 +62,12 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
 
+/// Whether a recorder is installed: callers that build labels (allocating)
+/// check it first, so a server without metrics pays nothing for them.
+pub fn enabled() -> bool {
+    HANDLE.get().is_some()
+}
+
 fn describe_all() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
     describe_histogram!(

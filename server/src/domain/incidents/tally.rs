@@ -124,18 +124,20 @@ impl ObservedConnector {
                 Err(error) => error.kind(),
             };
             tracing::Span::current().record("outcome", outcome);
-            let labels = [("utility", utility.to_owned()), ("call", name.to_owned())];
-            metrics::histogram!(metrics_names::UTILITY_CALL_DURATION, &labels)
-                .record(started.elapsed());
-            metrics::counter!(
-                metrics_names::UTILITY_CALLS,
-                &[
-                    ("utility", utility.to_owned()),
-                    ("call", name.to_owned()),
-                    ("outcome", outcome.to_owned())
-                ]
-            )
-            .increment(1);
+            if metrics_names::enabled() {
+                let labels = [("utility", utility.to_owned()), ("call", name.to_owned())];
+                metrics::histogram!(metrics_names::UTILITY_CALL_DURATION, &labels)
+                    .record(started.elapsed());
+                metrics::counter!(
+                    metrics_names::UTILITY_CALLS,
+                    &[
+                        ("utility", utility.to_owned()),
+                        ("call", name.to_owned()),
+                        ("outcome", outcome.to_owned())
+                    ]
+                )
+                .increment(1);
+            }
             let failed = matches!(&result, Err(error) if error.is_transient());
             self.tally.record(utility, self.clock.now_ms(), failed);
             result
