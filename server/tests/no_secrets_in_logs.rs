@@ -46,6 +46,10 @@ async fn case_14_json_logs_are_one_object_a_line_without_secrets() {
             assert!(object[field].is_string(), "no {field}: {line}");
         }
         assert!(
+            line.starts_with(r#"{"time":"#),
+            "time leads the line: {line}"
+        );
+        assert!(
             time::OffsetDateTime::parse(
                 object["time"].as_str().unwrap(),
                 &time::format_description::well_known::Rfc3339

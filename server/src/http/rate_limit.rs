@@ -16,7 +16,6 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::infra::metrics::RATE_LIMIT_REFUSALS;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
@@ -27,6 +26,7 @@ use shared::i18n::Language;
 
 use crate::http::client_ip::{client_ip, TrustedProxies};
 use crate::http::error::ApiError;
+use crate::infra::metrics::RATE_LIMIT_REFUSALS;
 
 /// One limiter per kind of request.
 #[derive(Debug)]

@@ -34,13 +34,19 @@ pub fn ConnectFlow(token: String) -> impl IntoView {
     provide_context(flow);
     flow.refresh();
 
-    // Update mode starts connecting at once: no login to re-enter.
+    // Update mode starts connecting at once: no login to re-enter. Once
+    // only: a read that left before the reconnect landed can still answer
+    // "start" after it, and a second reconnect would find the link used.
+    // Should the first fail, the connecting screen offers "Try again".
+    let reconnect_sent = StoredValue::new(false);
     Effect::new(move |_| {
-        if flow.state.with(|state| {
+        let at_start = flow.state.with(|state| {
             state
                 .as_ref()
                 .is_some_and(|state| state.step == ConnectStep::Start)
-        }) {
+        });
+        if at_start && !reconnect_sent.get_value() {
+            reconnect_sent.set_value(true);
             flow.run(|api| async move { api.reconnect().await }, |_| {});
         }
     });

@@ -1,7 +1,8 @@
 //! `GRIDLINK_LOG_FORMAT=json`: one JSON object a line, flat, so that a log
 //! shipper needs no parsing rules: `time` (RFC 3339, UTC), `level`, `target`,
-//! `message`, the event's own fields, and from the spans it happened in the
-//! `request_id`, `trace_id`, `job` and `span` (the innermost span's name).
+//! `message` first, then from the spans it happened in the `request_id`,
+//! `trace_id`, `job` and `span` (the innermost span's name), then the event's
+//! own fields.
 
 use std::fmt;
 
@@ -29,20 +30,20 @@ where
         event: &Event<'_>,
     ) -> fmt::Result {
         let metadata = event.metadata();
-        let mut line = Map::new();
+        let mut line = Line::default();
         let time = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
-        line.insert("time".into(), Value::String(time));
-        line.insert("level".into(), Value::String(metadata.level().to_string()));
-        line.insert("target".into(), Value::String(metadata.target().to_owned()));
+        line.set("time", Value::String(time));
+        line.set("level", Value::String(metadata.level().to_string()));
+        line.set("target", Value::String(metadata.target().to_owned()));
         let mut fields = Fields(Map::new());
         event.record(&mut fields);
         let message = fields
             .0
             .remove("message")
             .unwrap_or(Value::String(String::new()));
-        line.insert("message".into(), message);
+        line.set("message", message);
         if let Some(scope) = ctx.event_scope() {
             let mut innermost = None;
             for span in scope.from_root() {
@@ -57,18 +58,47 @@ where
                 };
                 for name in FROM_SPANS {
                     if let Some(value) = span_fields.get(name) {
-                        line.insert(name.into(), value.clone());
+                        line.set(name, value.clone());
                     }
                 }
             }
             if let Some(name) = innermost {
-                line.insert("span".into(), Value::String(name.to_owned()));
+                line.set("span", Value::String(name.to_owned()));
             }
         }
         for (name, value) in fields.0 {
-            line.entry(name).or_insert(value);
+            line.add_unless_set(name, value);
         }
-        writeln!(writer, "{}", Value::Object(line))
+        writeln!(writer, "{}", line.to_json())
+    }
+}
+
+/// A line's keys in the order they were first set: time, level, target and
+/// message lead every line, whatever follows.
+#[derive(Default)]
+struct Line(Vec<(String, Value)>);
+
+impl Line {
+    fn set(&mut self, name: &str, value: Value) {
+        match self.0.iter_mut().find(|(key, _)| key == name) {
+            Some((_, existing)) => *existing = value,
+            None => self.0.push((name.to_owned(), value)),
+        }
+    }
+
+    fn add_unless_set(&mut self, name: String, value: Value) {
+        if !self.0.iter().any(|(key, _)| *key == name) {
+            self.0.push((name, value));
+        }
+    }
+
+    fn to_json(&self) -> String {
+        let members: Vec<String> = self
+            .0
+            .iter()
+            .map(|(name, value)| format!("{}:{value}", Value::String(name.clone())))
+            .collect();
+        format!("{{{}}}", members.join(","))
     }
 }
 
