@@ -5,6 +5,7 @@
 
 mod wire;
 
+pub mod audit;
 pub mod connect;
 pub mod credentials;
 pub mod error;

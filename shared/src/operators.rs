@@ -165,6 +165,18 @@ pub struct OperatorChange {
     pub role: Role,
 }
 
+crate::wire_enum! {
+    /// What an API key may do.
+    #[derive(Default)]
+    pub enum ApiKeyScope {
+        /// Lists, reads and exports; every state change answers 403.
+        Read = "READ",
+        /// Everything an API key may do (the default, as keys did before scopes).
+        #[default]
+        Write = "WRITE",
+    }
+}
+
 /// `POST /api/v1/api-keys`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -172,6 +184,9 @@ pub struct OperatorChange {
 pub struct NewApiKey {
     #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 100), extend("pattern" = crate::validation::DisplayName::PATTERN)))]
     pub name: String,
+    /// `READ` or `WRITE` (the default).
+    #[serde(default)]
+    pub scope: ApiKeyScope,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -182,6 +197,7 @@ pub struct ApiKey {
     pub name: String,
     /// The first characters of the key, to recognise it.
     pub prefix: String,
+    pub scope: ApiKeyScope,
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
     pub created_at: OffsetDateTime,

@@ -85,6 +85,8 @@ pub mod v1 {
     pub const ADAPTERS: &str = "/v1/adapters";
     pub const ADAPTERS_REFRESH: &str = "/v1/adapters/refresh";
     pub const API_KEYS: &str = "/v1/api-keys";
+    pub const AUDIT_EVENTS: &str = "/v1/audit-events";
+    pub const AUDIT_EVENTS_EXPORT: &str = "/v1/audit-events/export.csv";
     pub const API_KEY: &str = "/v1/api-keys/{id}";
     pub const OPERATORS: &str = "/v1/operators";
     pub const OPERATOR: &str = "/v1/operators/{id}";

@@ -344,6 +344,15 @@ pub struct ServeArgs {
     #[arg(long, env = "GRIDLINK_STALE_AFTER", value_name = "DURATION")]
     pub stale_after: Option<String>,
 
+    /// How long the audit trail keeps a record; only this removes one.
+    #[arg(
+        long,
+        env = "GRIDLINK_AUDIT_RETENTION",
+        value_name = "DURATION",
+        default_value = "400d"
+    )]
+    pub audit_retention: String,
+
     /// Syncs one server runs at once. Syncs mostly wait for utilities, so many can run
     /// on few cores; GRIDLINK_UTILITY_MAX_IN_FLIGHT keeps each utility's share polite.
     #[arg(

@@ -12,11 +12,12 @@ use crate::domain::settings::{JobSettings, STALE_AFTER_SYNC_INTERVALS};
 use crate::http::client_ip::{ForwardedHeader, TrustedProxies};
 use crate::http::serving::ConnectionLimits;
 use crate::infra::config::{
-    parse_count, parse_duration, parse_http_url, parse_listen_address, ConfigError, DatabaseUrl,
-    BODY_TIMEOUT, DATA_DIR, DEMO_PASSWORD, EXPIRY_WARNING, HEADER_TIMEOUT, JOB_LEASE, LISTEN,
-    MAIL_FROM, MASTER_KEY, MAX_CONNECTIONS, METRICS_LISTEN, PUBLIC_URL, SANDBOX, SANDBOX_LISTEN,
-    SANDBOX_SECRET, SANDBOX_SMTP_LISTEN, STALE_AFTER, STATIC_DIR, SYNC_CONCURRENCY, SYNC_INTERVAL,
-    TLS_CERT, TLS_KEY, UTILITY_MAX_IN_FLIGHT, UTILITY_SECRET, UTILITY_SOURCE, UTILITY_URL,
+    parse_count, parse_duration, parse_http_url, parse_listen_address, parse_retention,
+    ConfigError, DatabaseUrl, AUDIT_RETENTION, BODY_TIMEOUT, DATA_DIR, DEMO_PASSWORD,
+    EXPIRY_WARNING, HEADER_TIMEOUT, JOB_LEASE, LISTEN, MAIL_FROM, MASTER_KEY, MAX_CONNECTIONS,
+    METRICS_LISTEN, PUBLIC_URL, SANDBOX, SANDBOX_LISTEN, SANDBOX_SECRET, SANDBOX_SMTP_LISTEN,
+    STALE_AFTER, STATIC_DIR, SYNC_CONCURRENCY, SYNC_INTERVAL, TLS_CERT, TLS_KEY,
+    UTILITY_MAX_IN_FLIGHT, UTILITY_SECRET, UTILITY_SOURCE, UTILITY_URL,
 };
 use crate::infra::crypto::Keyring;
 use crate::infra::mail_transport::{parse_from, SmtpConfig};
@@ -167,6 +168,7 @@ fn job_settings(args: &ServeArgs) -> Result<JobSettings, ConfigError> {
         lease: parse_duration(JOB_LEASE, &args.job_lease)?,
         sync_concurrency: parse_count(SYNC_CONCURRENCY, &args.sync_concurrency)?,
         utility_max_in_flight: parse_count(UTILITY_MAX_IN_FLIGHT, &args.utility_max_in_flight)?,
+        audit_retention: parse_retention(AUDIT_RETENTION, &args.audit_retention)?,
     })
 }
 
@@ -470,6 +472,17 @@ mod tests {
         let error =
             ServeConfig::from_args(&serve_args(&["--demo", "--stale-after=12h"])).unwrap_err();
         assert_eq!(error.option, STALE_AFTER);
+        let config =
+            ServeConfig::from_args(&serve_args(&["--demo", "--audit-retention=2000d"])).unwrap();
+        assert_eq!(config.jobs.audit_retention, time::Duration::days(2000));
+        for bad in ["12h", "4000d", "x"] {
+            let error = ServeConfig::from_args(&serve_args(&[
+                "--demo",
+                &format!("--audit-retention={bad}"),
+            ]))
+            .unwrap_err();
+            assert_eq!(error.option, AUDIT_RETENTION, "{bad:?}");
+        }
         for bad in ["", "24", "h", "1.5h", "-1h", "0s", "400d", "2w"] {
             let error =
                 ServeConfig::from_args(&serve_args(&["--demo", &format!("--sync-interval={bad}")]))

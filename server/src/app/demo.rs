@@ -9,11 +9,13 @@ use shared::credentials::Owner;
 use shared::validation::{Password, Username};
 
 use crate::app::config::DemoSettings;
+use crate::domain::audit::AuditActor;
 use crate::domain::credentials::ValidatedCredential;
 use crate::domain::lifecycle::records::insert_credential;
 use crate::http::state::AppState;
 use crate::infra::crypto::MasterKey;
 use crate::infra::passwords::hash_password;
+use shared::audit::AuditActorKind;
 
 pub const DEMO_ORGANISATION_ID: &str = "org_demo";
 pub const DEMO_ORGANISATION_NAME: &str = "Demo Energy Co";
@@ -137,6 +139,7 @@ async fn seed_credentials(state: &AppState) -> anyhow::Result<()> {
     if existing > 0 {
         return Ok(());
     }
+    let seeder = AuditActor::new(AuditActorKind::System, None, "demo seed", "", "");
     for (utility_id, username, password, correlation_id) in DEMO_LOGINS {
         let credential = ValidatedCredential {
             utility_id: utility_id.to_owned(),
@@ -146,9 +149,15 @@ async fn seed_credentials(state: &AppState) -> anyhow::Result<()> {
             owner: Owner::EndUser,
             contact: None,
         };
-        insert_credential(state, DEMO_ORGANISATION_ID, &credential, "demo:seed")
-            .await
-            .map_err(|error| anyhow::anyhow!("Failed to seed a demo credential: {error}"))?;
+        insert_credential(
+            state,
+            DEMO_ORGANISATION_ID,
+            &credential,
+            "demo:seed",
+            &seeder,
+        )
+        .await
+        .map_err(|error| anyhow::anyhow!("Failed to seed a demo credential: {error}"))?;
     }
     state.wakeups.logins.notify_one();
     Ok(())

@@ -120,7 +120,8 @@ pub async fn open_every_secret(
 }
 
 /// Re-seals every stored secret (utility passwords, session tokens, webhook
-/// signing secrets, queued mail, notices' links) not sealed under the current key.
+/// signing secrets, queued mail, notices' links) not sealed under the current
+/// key (the command line's `rotate-key`, audited for every organisation).
 pub async fn rotate(db: &Database, keyring: &Keyring) -> anyhow::Result<RotationReport> {
     let current_prefix = format!("v1.{}.", keyring.current().id());
     let mut report = RotationReport::default();
@@ -165,5 +166,23 @@ pub async fn rotate(db: &Database, keyring: &Keyring) -> anyhow::Result<Rotation
             }
         }
     }
+    let mut tx = db.begin_write().await?;
+    crate::domain::audit::record(
+        &mut tx,
+        crate::infra::clock::Clock::default().now_ms(),
+        crate::domain::audit::Entry {
+            organisation_id: None,
+            actor: &crate::domain::audit::AuditActor::cli(),
+            action: shared::audit::AuditAction::MasterKeyRotated,
+            target: None,
+            details: serde_json::json!({
+                "keyId": keyring.current().id(),
+                "resealed": report.resealed,
+                "alreadyCurrent": report.already_current,
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
     Ok(report)
 }

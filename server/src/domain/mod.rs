@@ -4,6 +4,7 @@
 //! Everything here takes a narrow [`ctx::Ctx`] (or just a database connection)
 //! and returns domain errors that `http` turns into answers.
 
+pub mod audit;
 pub mod credentials;
 pub mod ctx;
 pub mod error;

@@ -1,9 +1,11 @@
 //! Operator sessions: created at sign-in, found by the hash of the cookie,
 //! ended by sign-out, idle timeout or maximum age.
 
+use shared::audit::{AuditAction, AuditActorKind};
 use shared::operators::Role;
 use time::Duration;
 
+use crate::domain::audit::{self, AuditActor, Target};
 use crate::domain::ctx::Ctx;
 use crate::infra::tokens;
 
@@ -18,6 +20,7 @@ pub struct LiveSession {
     pub operator_id: String,
     pub organisation_id: String,
     pub role: Role,
+    pub email: String,
     pub csrf_token: String,
 }
 
@@ -51,22 +54,60 @@ pub fn public_id(token_hash: &str) -> String {
     token_hash.chars().take(16).collect()
 }
 
-/// Records a sign-in to `operator_id`'s account, for its history.
+/// An operator account a sign-in tried, as the audit trail names it.
+#[derive(Debug, Clone)]
+pub struct SignInTarget {
+    pub operator_id: String,
+    pub organisation_id: String,
+    pub email: String,
+}
+
+/// Records a sign-in to an operator's account, for its history and the
+/// organisation's audit trail; `factor` says what was checked (`PASSWORD`).
 pub async fn record_sign_in(
     ctx: &Ctx,
-    operator_id: &str,
+    target: &SignInTarget,
     client: &str,
+    user_agent: &str,
+    factor: &str,
     succeeded: bool,
 ) -> Result<(), sqlx::Error> {
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.db.begin_write().await?;
     sqlx::query(
         "INSERT INTO sign_in_history (operator_id, signed_in_at, client, outcome) VALUES ($1, $2, $3, $4)",
     )
-    .bind(operator_id)
-    .bind(ctx.clock.now_ms())
+    .bind(&target.operator_id)
+    .bind(now)
     .bind(client)
     .bind(if succeeded { "SUCCEEDED" } else { "FAILED" })
-    .execute(&mut *ctx.db.writer().await?)
+    .execute(&mut *tx)
     .await?;
+    let (kind, action) = if succeeded {
+        (AuditActorKind::Operator, AuditAction::SignInSucceeded)
+    } else {
+        (AuditActorKind::Anonymous, AuditAction::SignInFailed)
+    };
+    let actor = AuditActor::new(
+        kind,
+        succeeded.then(|| target.operator_id.clone()),
+        target.email.clone(),
+        client,
+        user_agent,
+    );
+    audit::record(
+        &mut tx,
+        now,
+        audit::Entry {
+            organisation_id: Some(&target.organisation_id),
+            actor: &actor,
+            action,
+            target: Some(Target::operator(&target.operator_id)),
+            details: serde_json::json!({ "factor": factor }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -75,13 +116,14 @@ pub async fn record_sign_in(
 pub async fn find_live(ctx: &Ctx, secret: &str) -> Result<Option<LiveSession>, sqlx::Error> {
     let now = ctx.clock.now_ms();
     let idle_cutoff = now - SESSION_IDLE_TIMEOUT.whole_milliseconds() as i64;
-    let row: Option<(String, String, String, String)> = sqlx::query_as(
+    let row: Option<(String, String, String, String, String)> = sqlx::query_as(
         "UPDATE operator_sessions SET last_seen_at = $1 \
          WHERE token_hash = $2 AND expires_at > $1 AND last_seen_at > $3 \
            AND operator_id IN (SELECT id FROM operators WHERE removed_at IS NULL) \
          RETURNING operator_id, csrf_token, \
            (SELECT organisation_id FROM operators WHERE operators.id = operator_sessions.operator_id), \
-           (SELECT role FROM operators WHERE operators.id = operator_sessions.operator_id)",
+           (SELECT role FROM operators WHERE operators.id = operator_sessions.operator_id), \
+           (SELECT email FROM operators WHERE operators.id = operator_sessions.operator_id)",
     )
     .bind(now)
     .bind(tokens::hash(secret))
@@ -89,19 +131,21 @@ pub async fn find_live(ctx: &Ctx, secret: &str) -> Result<Option<LiveSession>, s
     .fetch_optional(&mut *ctx.db.writer().await?)
     .await?;
     Ok(row.map(
-        |(operator_id, csrf_token, organisation_id, role)| LiveSession {
+        |(operator_id, csrf_token, organisation_id, role, email)| LiveSession {
             operator_id,
             organisation_id,
             role: Role::parse(&role).unwrap_or(Role::Member),
+            email,
             csrf_token,
         },
     ))
 }
 
-pub async fn delete(ctx: &Ctx, secret: &str) -> Result<(), sqlx::Error> {
+/// Ends the session behind `secret`, inside `tx`.
+pub async fn delete(tx: &mut sqlx::AnyConnection, secret: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM operator_sessions WHERE token_hash = $1")
         .bind(tokens::hash(secret))
-        .execute(&mut *ctx.db.writer().await?)
+        .execute(&mut *tx)
         .await?;
     Ok(())
 }

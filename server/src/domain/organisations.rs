@@ -91,7 +91,8 @@ pub struct CreatedOrganisation {
     pub operator_id: String,
 }
 
-/// Creates an organisation and its first admin operator.
+/// Creates an organisation and its first admin operator (the command line's
+/// `create-organisation`, audited as such).
 pub async fn create_with_admin(
     db: &Database,
     name: &str,
@@ -127,6 +128,18 @@ pub async fn create_with_admin(
     .execute(&mut *tx)
     .await
     .context("Failed to create the admin operator (is the email already used?)")?;
+    crate::domain::audit::record(
+        &mut tx,
+        now_ms,
+        crate::domain::audit::Entry {
+            organisation_id: Some(&organisation_id),
+            actor: &crate::domain::audit::AuditActor::cli(),
+            action: shared::audit::AuditAction::OrganisationCreated,
+            target: Some(crate::domain::audit::Target::organisation(&organisation_id)),
+            details: serde_json::json!({ "name": name, "adminEmail": email.as_str() }),
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(CreatedOrganisation {
         organisation_id,

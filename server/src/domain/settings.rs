@@ -67,6 +67,8 @@ pub struct JobSettings {
     pub sync_concurrency: usize,
     /// Requests this server keeps open to one utility at a time.
     pub utility_max_in_flight: usize,
+    /// How long the audit trail keeps a record.
+    pub audit_retention: time::Duration,
 }
 
 impl Default for JobSettings {
@@ -78,6 +80,7 @@ impl Default for JobSettings {
             lease: time::Duration::minutes(2),
             sync_concurrency: 256,
             utility_max_in_flight: 64,
+            audit_retention: time::Duration::days(400),
         }
     }
 }

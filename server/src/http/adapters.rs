@@ -39,10 +39,22 @@ async fn refresh_adapters(
             retry_after,
         ));
     }
-    if let Err(error) = state.utilities.refresh().await {
+    let refreshed = state.utilities.refresh().await;
+    if let Err(error) = &refreshed {
         // Each adapter's own error is in the answer; none answering is not a failure of this call.
         tracing::warn!(%error, "no adapter answered a catalogue refresh");
     }
+    let mut tx = state.db.begin_write().await?;
+    actor
+        .audit(
+            &mut tx,
+            state.clock.now_ms(),
+            shared::audit::AuditAction::CatalogueRefreshed,
+            None,
+            serde_json::json!({ "answered": refreshed.is_ok() }),
+        )
+        .await?;
+    tx.commit().await?;
     list_adapters(State(state), actor).await
 }
 

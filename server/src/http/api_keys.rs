@@ -1,14 +1,19 @@
 //! API keys for integrators (`/api/v1/api-keys`): created by an admin and
-//! shown once, stored as a SHA-256 hash, revocable.
+//! shown once, stored as a SHA-256 hash, revocable. A key is `READ` (lists,
+//! reads, exports) or `WRITE`; [`crate::http::auth`] refuses a read key's
+//! state changes.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::Router;
-use shared::operators::{ApiKey, CreatedApiKey, NewApiKey};
+use serde_json::json;
+use shared::audit::AuditAction;
+use shared::operators::{ApiKey, ApiKeyScope, CreatedApiKey, NewApiKey};
 use shared::routes;
 use shared::validation::DisplayName;
 
+use crate::domain::audit::Target;
 use crate::http::auth::AdminOperator;
 use crate::http::error::{ApiError, FieldErrors};
 use crate::http::extract::{Json, Path};
@@ -25,13 +30,24 @@ pub fn router() -> Router<AppState> {
         .route(routes::v1::API_KEY, delete(revoke_api_key))
 }
 
-type ApiKeyRow = (String, String, String, i64, Option<i64>, Option<i64>);
+type ApiKeyRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
 
-fn api_key_from_row((id, name, prefix, created_at, last_used_at, revoked_at): ApiKeyRow) -> ApiKey {
+fn api_key_from_row(
+    (id, name, prefix, scope, created_at, last_used_at, revoked_at): ApiKeyRow,
+) -> ApiKey {
     ApiKey {
         id,
         name,
         prefix,
+        scope: ApiKeyScope::parse(&scope).unwrap_or(ApiKeyScope::Read),
         created_at: from_ms(created_at),
         last_used_at: last_used_at.map(from_ms),
         revoked_at: revoked_at.map(from_ms),
@@ -43,7 +59,7 @@ async fn list_api_keys(
     AdminOperator(actor): AdminOperator,
 ) -> Result<Json<Vec<ApiKey>>, ApiError> {
     let rows: Vec<ApiKeyRow> = sqlx::query_as(
-        "SELECT id, name, token_prefix, created_at, last_used_at, revoked_at FROM api_keys \
+        "SELECT id, name, token_prefix, scope, created_at, last_used_at, revoked_at FROM api_keys \
          WHERE organisation_id = $1 ORDER BY created_at DESC",
     )
     .bind(&actor.organisation_id)
@@ -72,23 +88,36 @@ async fn create_api_key(
     let prefix: String = secret.chars().take(10).collect();
     let id = tokens::new_id("key");
     let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
     sqlx::query(
-        "INSERT INTO api_keys (id, organisation_id, name, token_hash, token_prefix, created_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO api_keys (id, organisation_id, name, token_hash, token_prefix, scope, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&id)
     .bind(&actor.organisation_id)
     .bind(&name)
     .bind(tokens::hash(&secret))
     .bind(&prefix)
+    .bind(body.scope.as_str())
     .bind(actor.label())
     .bind(now)
-    .execute(&mut *state.db.writer().await?)
+    .execute(&mut *tx)
     .await?;
+    actor
+        .audit(
+            &mut tx,
+            now,
+            AuditAction::ApiKeyCreated,
+            Some(Target::api_key(&id)),
+            json!({"name": name, "scope": body.scope}),
+        )
+        .await?;
+    tx.commit().await?;
     let api_key = ApiKey {
         id,
         name,
         prefix,
+        scope: body.scope,
         created_at: from_ms(now),
         last_used_at: None,
         revoked_at: None,
@@ -101,16 +130,28 @@ async fn revoke_api_key(
     AdminOperator(actor): AdminOperator,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
     let revoked = sqlx::query(
         "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND organisation_id = $3 AND revoked_at IS NULL",
     )
-    .bind(state.clock.now_ms())
+    .bind(now)
     .bind(&id)
     .bind(&actor.organisation_id)
-    .execute(&mut *state.db.writer().await?)
+    .execute(&mut *tx)
     .await?;
     if revoked.rows_affected() == 0 {
         return Err(ApiError::NotFound("The API key"));
     }
+    actor
+        .audit(
+            &mut tx,
+            now,
+            AuditAction::ApiKeyRevoked,
+            Some(Target::api_key(&id)),
+            json!({}),
+        )
+        .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

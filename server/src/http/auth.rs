@@ -6,8 +6,11 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
+use shared::audit::{AuditAction, AuditActorKind};
+use shared::operators::ApiKeyScope;
 pub use shared::operators::Role;
 
+use crate::domain::audit::{self, AuditActor, Target};
 use crate::domain::credentials::ContactSource;
 use crate::domain::operator_sessions::SESSION_MAX_AGE;
 use crate::http::error::ApiError;
@@ -19,8 +22,16 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    Operator { id: String, role: Role },
-    ApiKey { id: String },
+    Operator {
+        id: String,
+        role: Role,
+        email: String,
+    },
+    ApiKey {
+        id: String,
+        name: String,
+        scope: ApiKeyScope,
+    },
 }
 
 /// An authenticated caller and the organisation it acts for.
@@ -28,6 +39,9 @@ pub enum Principal {
 pub struct Actor {
     pub organisation_id: String,
     pub principal: Principal,
+    /// The client's address (after trusted proxies), for the audit trail.
+    pub client: String,
+    pub user_agent: String,
 }
 
 impl Actor {
@@ -44,8 +58,47 @@ impl Actor {
     pub fn label(&self) -> String {
         match &self.principal {
             Principal::Operator { id, .. } => format!("operator:{id}"),
-            Principal::ApiKey { id } => format!("api_key:{id}"),
+            Principal::ApiKey { id, .. } => format!("api_key:{id}"),
         }
+    }
+
+    /// The caller as the audit trail names it.
+    pub fn audit_actor(&self) -> AuditActor {
+        let (kind, id, name) = match &self.principal {
+            Principal::Operator { id, email, .. } => (AuditActorKind::Operator, id, email),
+            Principal::ApiKey { id, name, .. } => (AuditActorKind::ApiKey, id, name),
+        };
+        AuditActor::new(
+            kind,
+            Some(id.clone()),
+            name.clone(),
+            self.client.clone(),
+            &self.user_agent,
+        )
+    }
+
+    /// Records `action` on `target` by this caller in `tx`, the transaction
+    /// of the change.
+    pub async fn audit(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        now_ms: i64,
+        action: AuditAction,
+        target: Option<Target<'_>>,
+        details: serde_json::Value,
+    ) -> Result<(), sqlx::Error> {
+        audit::record(
+            tx,
+            now_ms,
+            audit::Entry {
+                organisation_id: Some(&self.organisation_id),
+                actor: &self.audit_actor(),
+                action,
+                target,
+                details,
+            },
+        )
+        .await
     }
 
     pub fn is_admin(&self) -> bool {
@@ -87,12 +140,38 @@ fn is_safe_method(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// The request's `User-Agent`, as the audit trail keeps it.
+pub fn user_agent(headers: &HeaderMap) -> String {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
 impl FromRequestParts<AppState> for Actor {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Actor, ApiError> {
+        let client = crate::http::client_ip::client_ip(parts, &state.trusted_proxies)
+            .0
+            .to_string();
+        let user_agent = user_agent(&parts.headers);
         if let Some(token) = bearer_token(&parts.headers) {
-            return api_key_actor(state, token).await;
+            let actor = api_key_actor(state, token, client, user_agent).await?;
+            if matches!(
+                actor.principal,
+                Principal::ApiKey {
+                    scope: ApiKeyScope::Read,
+                    ..
+                }
+            ) && !is_safe_method(&parts.method)
+            {
+                return Err(ApiError::Forbidden(
+                    "This API key may only read (its scope is READ). Use a key with the WRITE scope to change anything.",
+                ));
+            }
+            return Ok(actor);
         }
         let Some(session_token) = session_cookie(&parts.headers) else {
             return Err(ApiError::Unauthenticated);
@@ -117,7 +196,10 @@ impl FromRequestParts<AppState> for Actor {
             principal: Principal::Operator {
                 id: session.operator_id,
                 role: session.role,
+                email: session.email,
             },
+            client,
+            user_agent,
         })
     }
 }
@@ -126,16 +208,21 @@ impl FromRequestParts<AppState> for Actor {
 /// a busy integrator's every request stays a read.
 const LAST_USED_PRECISION_MS: i64 = 60_000;
 
-async fn api_key_actor(state: &AppState, token: &str) -> Result<Actor, ApiError> {
+async fn api_key_actor(
+    state: &AppState,
+    token: &str,
+    client: String,
+    user_agent: String,
+) -> Result<Actor, ApiError> {
     let now = state.clock.now_ms();
     let hash = tokens::hash(token);
-    let row: Option<(String, String, Option<i64>)> = sqlx::query_as(
-        "SELECT id, organisation_id, last_used_at FROM api_keys WHERE token_hash = $1 AND revoked_at IS NULL",
+    let row: Option<(String, String, String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT id, organisation_id, name, scope, last_used_at FROM api_keys WHERE token_hash = $1 AND revoked_at IS NULL",
     )
     .bind(&hash)
     .fetch_optional(state.db.pool())
     .await?;
-    let (id, organisation_id, last_used_at) = row.ok_or(ApiError::Unauthenticated)?;
+    let (id, organisation_id, name, scope, last_used_at) = row.ok_or(ApiError::Unauthenticated)?;
     if last_used_at.is_none_or(|at| now - at >= LAST_USED_PRECISION_MS) {
         sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
             .bind(now)
@@ -145,7 +232,14 @@ async fn api_key_actor(state: &AppState, token: &str) -> Result<Actor, ApiError>
     }
     Ok(Actor {
         organisation_id,
-        principal: Principal::ApiKey { id },
+        principal: Principal::ApiKey {
+            id,
+            name,
+            // Unknown means the narrower scope.
+            scope: ApiKeyScope::parse(&scope).unwrap_or(ApiKeyScope::Read),
+        },
+        client,
+        user_agent,
     })
 }
 

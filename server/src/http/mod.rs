@@ -6,6 +6,7 @@
 pub mod adapter_protocol;
 pub mod adapters;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod client_ip;
 pub mod connect;

@@ -14,6 +14,7 @@ use shared::routes;
 use shared::webhooks::WebhookEventType;
 use shared::StatusDetail;
 
+use crate::http::audit;
 use crate::http::extract::Json;
 use crate::http::state::AppState;
 
@@ -217,6 +218,51 @@ fn status_detail_list() -> Value {
     json!({"type": "string", "pattern": format!("^({one})(,({one}))*$")})
 }
 
+/// The audit trail's filters (and, for a page, its cursor and size).
+fn audit_filters(paged: bool) -> Vec<Value> {
+    let mut filters = vec![
+        query_param(
+            "actor",
+            "An operator's email or id, or an API key's name or id.",
+            json!({"type": "string"}),
+        ),
+        query_param(
+            "actorKind",
+            "Only this kind of actor.",
+            schema_ref("AuditActorKind"),
+        ),
+        query_param("action", "Only this action.", schema_ref("AuditAction")),
+        query_param(
+            "target",
+            "Only records about this id (a credential, operator, API key…).",
+            json!({"type": "string"}),
+        ),
+        query_param(
+            "from",
+            "Only records at or after this time (RFC 3339).",
+            json!({"type": "string", "format": "date-time"}),
+        ),
+        query_param(
+            "to",
+            "Only records before this time (RFC 3339).",
+            json!({"type": "string", "format": "date-time"}),
+        ),
+    ];
+    if paged {
+        filters.push(query_param(
+            "before",
+            "The nextCursor of the previous page.",
+            json!({"type": "string", "pattern": audit::CURSOR_PATTERN}),
+        ));
+        filters.push(query_param(
+            "limit",
+            "1 to 200 (default 50).",
+            json!({"type": "integer", "minimum": 1, "maximum": 200}),
+        ));
+    }
+    filters
+}
+
 /// Every documented operation as `(path, method, operation)`.
 fn operations() -> Vec<(&'static str, &'static str, Operation)> {
     let id = || path_param("id", "The credential's id.");
@@ -260,6 +306,8 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/v1/api-keys", "get", op("List API keys (admins)", "api keys", ADMIN, None, ok("200", "API keys", Some(json!({"type": "array", "items": schema_ref("ApiKey")}))), &[403])),
         ("/api/v1/api-keys", "post", op("Create an API key; its secret is shown only in this answer (admins)", "api keys", ADMIN, Some("NewApiKey"), ok("201", "Created", Some(schema_ref("CreatedApiKey"))), &[403])),
         ("/api/v1/api-keys/{id}", "delete", with(op("Revoke an API key (admins)", "api keys", ADMIN, None, ok("204", "Revoked", None), &[403, 404]), vec![path_param("id", "The API key's id.")])),
+        ("/api/v1/audit-events", "get", with(op("The audit trail, newest first (admins and API keys): who did what to what, when and from where", "audit", INTEGRATOR, None, ok("200", "A page of records", Some(schema_ref("AuditEventPage"))), &[403]), audit_filters(true))),
+        ("/api/v1/audit-events/export.csv", "get", with(op("The audit trail's records matching the filters as CSV, newest first (at most 100,000; the export is itself recorded)", "audit", INTEGRATOR, None, csv("200", "The records"), &[403]), audit_filters(false))),
         ("/api/v1/utilities", "get", op("The utilities Gridlink connects to, with their names", "credentials", INTEGRATOR, None, ok("200", "Utilities", Some(json!({"type": "array", "items": schema_ref("Utility")}))), &[503])),
         ("/api/v1/adapters", "get", op("The utility adapters, their utilities and health (read-only: configured by file)", "credentials", INTEGRATOR, None, ok("200", "Adapters", Some(json!({"type": "array", "items": schema_ref("AdapterHealth")}))), &[])),
         ("/api/v1/adapters/refresh", "post", op("Read every adapter's catalogue now (admins; five, then one every ten seconds per organisation)", "credentials", ADMIN, None, ok("200", "Adapters", Some(json!({"type": "array", "items": schema_ref("AdapterHealth")}))), &[403, 429])),
@@ -400,6 +448,11 @@ fn schemas(utility_ids: Option<&[String]>) -> Value {
         webhooks::WebhookDeliveryPage,
         webhooks::WebhookDeliveryDetail,
         crate::http::webhooks::deliveries::ReplayRequest,
+        shared::audit::AuditAction,
+        shared::audit::AuditActorKind,
+        shared::audit::AuditEvent,
+        shared::audit::AuditEventPage,
+        operators::ApiKeyScope,
     );
     let mut schemas = generator.take_definitions(true);
     if let Some(ids) = utility_ids {
@@ -467,7 +520,21 @@ pub fn document(utility_ids: Option<&[String]>) -> Value {
     let mut paths = Map::new();
     for (path, method, operation) in operations() {
         let entry = paths.entry(path.to_owned()).or_insert_with(|| json!({}));
-        entry[method] = operation.to_json();
+        let mut described = operation.to_json();
+        // The scope an API key needs: a READ key may only read.
+        if operation.security.contains(&"apiKey") {
+            described["x-gridlink-scope"] = json!(if method == "get" { "READ" } else { "WRITE" });
+        }
+        if let Some((.., actions)) =
+            audit::AUDITED
+                .iter()
+                .find(|(audited_path, audited_method, _)| {
+                    *audited_path == path && *audited_method == method
+                })
+        {
+            described["x-gridlink-audit"] = json!(actions);
+        }
+        entry[method] = described;
     }
     json!({
         "openapi": "3.1.0",
@@ -524,6 +591,7 @@ mod tests {
             include_str!("operators/account.rs"),
             include_str!("operators/links.rs"),
             include_str!("api_keys.rs"),
+            include_str!("audit.rs"),
             include_str!("credentials/mod.rs"),
             include_str!("credentials/listing.rs"),
             include_str!("connect/mod.rs"),
@@ -601,6 +669,60 @@ mod tests {
                 "{method} {path} is not in openapi.json"
             );
         }
+    }
+
+    #[test]
+    fn every_state_change_is_audited_or_says_why_not() {
+        let document = document(None);
+        for (path, methods) in document["paths"].as_object().unwrap() {
+            for method in methods.as_object().unwrap().keys() {
+                let audited = audit::AUDITED
+                    .iter()
+                    .any(|(p, m, _)| p == path && m == method);
+                let exempt = audit::NOT_AUDITED
+                    .iter()
+                    .any(|(p, m, _)| p == path && m == method);
+                assert!(!(audited && exempt), "{method} {path} is in both lists");
+                if method != "get" {
+                    assert!(
+                        audited || exempt,
+                        "{method} {path} changes state: add it to http::audit::AUDITED (or NOT_AUDITED, with the reason)"
+                    );
+                }
+            }
+        }
+        let listed = audit::AUDITED
+            .iter()
+            .map(|(path, method, _)| (*path, *method))
+            .chain(
+                audit::NOT_AUDITED
+                    .iter()
+                    .map(|(path, method, _)| (*path, *method)),
+            );
+        for (path, method) in listed {
+            assert!(
+                document["paths"][path][method].is_object(),
+                "{method} {path} is listed for the audit trail but is no operation"
+            );
+        }
+        for action in shared::audit::AuditAction::ALL {
+            let recorded = audit::AUDITED
+                .iter()
+                .any(|(.., actions)| actions.contains(&action))
+                || audit::RECORDED_BY_THE_CLI.contains(&action);
+            assert!(recorded, "{action} is recorded by no operation");
+        }
+    }
+
+    #[test]
+    fn every_api_key_operation_names_its_scope() {
+        let document = document(None);
+        let post = &document["paths"]["/api/v1/credentials"]["post"];
+        assert_eq!(post["x-gridlink-scope"], "WRITE");
+        let list = &document["paths"]["/api/v1/credentials"]["get"];
+        assert_eq!(list["x-gridlink-scope"], "READ");
+        let sign_in = &document["paths"]["/api/session"]["post"];
+        assert!(sign_in.get("x-gridlink-scope").is_none());
     }
 
     #[test]

@@ -5,10 +5,13 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
+use serde_json::{json, Value};
+use shared::audit::AuditAction;
 use shared::operators::{OrganisationSettings, OrganisationSettingsChange};
 use shared::routes;
 use shared::validation::{AccentColor, DisplayName, EmbedOrigin, HttpsUrl};
 
+use crate::domain::audit::Target;
 use crate::domain::organisations::branding;
 use crate::http::auth::{Actor, AdminOperator};
 use crate::http::error::{ApiError, FieldErrors};
@@ -53,6 +56,20 @@ fn optional_url(errors: &mut FieldErrors, field: &str, value: Option<&str>) -> O
     errors
         .check(field, HttpsUrl::parse(value))
         .map(|url| url.as_str().to_owned())
+}
+
+/// The wire names of the settings that differ between `before` and `after`.
+fn changed_fields(before: &OrganisationSettings, after: &OrganisationSettings) -> Vec<String> {
+    let (Ok(Value::Object(before)), Ok(Value::Object(after))) =
+        (serde_json::to_value(before), serde_json::to_value(after))
+    else {
+        return Vec::new();
+    };
+    after
+        .iter()
+        .filter(|(field, value)| before.get(*field) != Some(*value))
+        .map(|(field, _)| field.clone())
+        .collect()
 }
 
 /// Replaces the settings (admins).
@@ -104,6 +121,18 @@ async fn change_settings(
         errors.add("embedOrigins", "List at most 20 origins.");
     }
     errors.finish()?;
+    let before = settings(&state.db, &actor.organisation_id).await?;
+    let after = OrganisationSettings {
+        id: actor.organisation_id.clone(),
+        name: name.clone(),
+        logo_url: logo_url.clone(),
+        accent_color: accent_color.clone(),
+        terms_url: terms_url.clone(),
+        privacy_url: privacy_url.clone(),
+        embed_origins: origins.clone(),
+        connect_language: body.connect_language,
+        notify_end_users: body.notify_end_users,
+    };
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     sqlx::query(
@@ -134,6 +163,15 @@ async fn change_settings(
         .execute(&mut *tx)
         .await?;
     }
+    actor
+        .audit(
+            &mut tx,
+            now,
+            AuditAction::OrganisationSettingsChanged,
+            Some(Target::organisation(&actor.organisation_id)),
+            json!({ "fields": changed_fields(&before, &after) }),
+        )
+        .await?;
     tx.commit().await?;
     state.wakeups.notices.notify_one();
     Ok(Json(settings(&state.db, &actor.organisation_id).await?))

@@ -8,7 +8,7 @@ use tower_http::compression::CompressionLayer;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::http::{
-    api_keys, connect, credentials, embed, health, idempotency, incidents, observe, openapi,
+    api_keys, audit, connect, credentials, embed, health, idempotency, incidents, observe, openapi,
     operators, organisations, rate_limit, security_headers, spa, webhooks,
 };
 
@@ -18,6 +18,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(operators::router())
         .merge(api_keys::router())
+        .merge(audit::router())
         .merge(credentials::router())
         .merge(incidents::router())
         .merge(crate::http::adapters::router())

@@ -48,6 +48,7 @@ pub const DEMO_PASSWORD: &str = "GRIDLINK_DEMO_PASSWORD (--demo-password)";
 pub const SYNC_INTERVAL: &str = "GRIDLINK_SYNC_INTERVAL (--sync-interval)";
 pub const EXPIRY_WARNING: &str = "GRIDLINK_EXPIRY_WARNING (--expiry-warning)";
 pub const STALE_AFTER: &str = "GRIDLINK_STALE_AFTER (--stale-after)";
+pub const AUDIT_RETENTION: &str = "GRIDLINK_AUDIT_RETENTION (--audit-retention)";
 pub const SYNC_CONCURRENCY: &str = "GRIDLINK_SYNC_CONCURRENCY (--sync-concurrency)";
 pub const UTILITY_MAX_IN_FLIGHT: &str = "GRIDLINK_UTILITY_MAX_IN_FLIGHT (--utility-max-in-flight)";
 pub const JOB_LEASE: &str = "GRIDLINK_JOB_LEASE (--job-lease)";
@@ -203,6 +204,27 @@ pub fn parse_count(option: &'static str, value: &str) -> Result<usize, ConfigErr
 
 /// A duration written as a whole number and a unit: `90s`, `15m`, `24h`, `7d`.
 pub fn parse_duration(option: &'static str, value: &str) -> Result<time::Duration, ConfigError> {
+    parse_duration_up_to(option, value, 365)
+}
+
+/// A retention period: a duration (as [`parse_duration`]) of at least a day
+/// and at most ten years.
+pub fn parse_retention(option: &'static str, value: &str) -> Result<time::Duration, ConfigError> {
+    let retention = parse_duration_up_to(option, value, 3650)?;
+    if retention < time::Duration::days(1) {
+        return Err(ConfigError::new(
+            option,
+            format!("{value:?} is too short: keep records at least 1d"),
+        ));
+    }
+    Ok(retention)
+}
+
+fn parse_duration_up_to(
+    option: &'static str,
+    value: &str,
+    max_days: i64,
+) -> Result<time::Duration, ConfigError> {
     let value = value.trim();
     let problem = || {
         ConfigError::new(
@@ -222,10 +244,10 @@ pub fn parse_duration(option: &'static str, value: &str) -> Result<time::Duratio
         "d" => time::Duration::days(number),
         _ => return Err(problem()),
     };
-    if duration <= time::Duration::ZERO || duration > time::Duration::days(365) {
+    if duration <= time::Duration::ZERO || duration > time::Duration::days(max_days) {
         return Err(ConfigError::new(
             option,
-            format!("{value:?} must be more than zero and at most 365d"),
+            format!("{value:?} must be more than zero and at most {max_days}d"),
         ));
     }
     Ok(duration)

@@ -143,7 +143,13 @@ pub fn spawn_all(
             Box::pin(catalogue::run(jobs, every, stop))
         }),
         (schedule.retention, |jobs, every, stop| {
-            Box::pin(retention::run(jobs.ctx.db, jobs.ctx.clock, every, stop))
+            Box::pin(retention::run(
+                jobs.ctx.db,
+                jobs.ctx.clock,
+                jobs.ctx.settings.jobs.audit_retention,
+                every,
+                stop,
+            ))
         }),
         (schedule.count_fold, |jobs, every, stop| {
             Box::pin(count_fold::run(jobs.ctx.db, every, stop))

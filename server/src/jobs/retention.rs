@@ -2,7 +2,8 @@
 //! after they were created, then deleted in batches. Pending ones are kept
 //! until they are delivered or given up. Sent or failed mail goes after 30
 //! days too, operator links a day after they stopped working, and
-//! idempotency keys after a day.
+//! idempotency keys after a day. The audit trail keeps each record for
+//! GRIDLINK_AUDIT_RETENTION (400 days unless set).
 
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ const BATCH: usize = 1000;
 pub async fn run(
     db: Database,
     clock: Clock,
+    audit_retention: time::Duration,
     every: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -36,6 +38,13 @@ pub async fn run(
                     error = format!("{error:#}"),
                     "pruning webhook deliveries failed"
                 ),
+            }
+            match crate::domain::audit::prune(&db, clock.now_ms(), audit_retention).await {
+                Ok(0) => {}
+                Ok(deleted) => {
+                    tracing::info!(deleted, "removed audit records past their retention")
+                }
+                Err(error) => tracing::error!(%error, "pruning the audit trail failed"),
             }
             if let Err(error) = prune_short_lived_records(&db, &clock).await {
                 tracing::error!(

@@ -9,6 +9,7 @@ use sqlx::Any;
 
 use super::events::{bind_event, event_sql, record_event, EventKind, NewEvent};
 use super::mfa_slots;
+use crate::domain::audit::{self, AuditActor, Target};
 use crate::domain::credentials::secrets;
 use crate::domain::credentials::store::CredentialRow;
 use crate::domain::credentials::{Contact, ContactSource, ValidatedCredential};
@@ -16,6 +17,7 @@ use crate::domain::ctx::Ctx;
 use crate::domain::webhooks::outbox::CredentialRef;
 use crate::infra::store;
 use crate::infra::tokens;
+use shared::audit::AuditAction;
 
 /// Asks the login worker to (re)connect the credential. Part of the caller's transaction.
 pub async fn request_login(
@@ -46,12 +48,14 @@ pub async fn insert_credential(
     organisation_id: &str,
     new: &ValidatedCredential,
     actor: &str,
+    audited: &AuditActor,
 ) -> Result<String, sqlx::Error> {
-    let creation = Creation::new(ctx, organisation_id, new, actor);
+    let creation = Creation::new(ctx, organisation_id, new, actor, audited);
     let mut tx = ctx.db.begin_write_in_line().await?;
     let sql = tx.begin_with(&store::sql::together(&tx, &creation.statements()));
     let sql = tx.commit_with(&sql);
-    tx.commit_after(creation.bind(&sql)).await?;
+    let audit_entry = creation.audit_entry();
+    tx.commit_after(creation.bind(&sql, &audit_entry)).await?;
     super::events::count_connect_flow_started();
     Ok(creation.id)
 }
@@ -67,20 +71,23 @@ pub async fn insert_credential_for_session(
     organisation_id: &str,
     new: &ValidatedCredential,
     actor: &str,
+    audited: &AuditActor,
 ) -> Result<Option<CredentialRow>, sqlx::Error> {
-    let creation = Creation::new(ctx, organisation_id, new, actor);
+    let creation = Creation::new(ctx, organisation_id, new, actor, audited);
     let mut statements = creation.statements();
-    // $1 is the credential's id, $9 the time, $21 the session's id.
+    // $1 is the credential's id, $9 the time, the one after the creation's
+    // parameters the session's id.
     statements.push(mfa_slots::login_attempt_sql("$1", "$9"));
-    statements.push(
+    statements.push(format!(
         "UPDATE connect_sessions SET credential_id = $1, attempt_started_at = $9 \
-         WHERE id = $21 AND credential_id IS NULL RETURNING id"
-            .to_owned(),
-    );
+         WHERE id = ${} AND credential_id IS NULL RETURNING id",
+        Creation::PARAMETERS + 1
+    ));
     let mut tx = ctx.db.begin_write_in_line().await?;
     let sql = tx.begin_with(&store::sql::together(&tx, &statements));
+    let audit_entry = creation.audit_entry();
     let attached = creation
-        .bind(&sql)
+        .bind(&sql, &audit_entry)
         .bind(session_id)
         .fetch_all(&mut *tx)
         .await?;
@@ -93,26 +100,33 @@ pub async fn insert_credential_for_session(
     Ok(Some(creation.row()))
 }
 
-/// What creating a credential writes: the credential and its CREATED event.
+/// What creating a credential writes: the credential, its CREATED event and
+/// the audit record.
 struct Creation<'a> {
     id: String,
     organisation_id: &'a str,
     new: &'a ValidatedCredential,
     actor: &'a str,
+    audited: &'a AuditActor,
     sealed_password: String,
     message: String,
     now: i64,
 }
 
 impl<'a> Creation<'a> {
+    /// The parameters of [`Creation::statements`].
+    const PARAMETERS: usize = 20 + audit::PARAMETERS;
+
     fn new(
         ctx: &Ctx,
         organisation_id: &'a str,
         new: &'a ValidatedCredential,
         actor: &'a str,
+        audited: &'a AuditActor,
     ) -> Creation<'a> {
         let id = tokens::new_id("cred");
         Creation {
+            audited,
             sealed_password: secrets::seal_password(&ctx.keyring, &id, &new.password),
             message: format!(
                 "Credential for {} at {} created; connecting.",
@@ -127,8 +141,8 @@ impl<'a> Creation<'a> {
         }
     }
 
-    /// The two statements, parameters `$1` to `$20`, to go together
-    /// ([`store::sql::together`]).
+    /// The three statements, parameters `$1` to [`Creation::PARAMETERS`],
+    /// to go together ([`store::sql::together`]).
     fn statements(&self) -> Vec<String> {
         vec![
             "INSERT INTO credentials (id, organisation_id, utility_id, username, correlation_id, owner, \
@@ -137,6 +151,7 @@ impl<'a> Creation<'a> {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $10, $11, $12)"
                 .to_owned(),
             event_sql(13),
+            audit::insert_sql(21),
         ]
     }
 
@@ -175,7 +190,11 @@ impl<'a> Creation<'a> {
     }
 
     /// `sql`, built on [`Creation::statements`], with their parameters bound.
-    fn bind<'q>(&'q self, sql: &'q str) -> Query<'q, Any, AnyArguments<'q>> {
+    fn bind<'q>(
+        &'q self,
+        sql: &'q str,
+        audit_entry: &'q audit::Entry<'q>,
+    ) -> Query<'q, Any, AnyArguments<'q>> {
         let contact = self.new.contact.as_ref();
         let query = sqlx::query(sql)
             .bind(&self.id)
@@ -202,7 +221,21 @@ impl<'a> Creation<'a> {
             actor: self.actor,
             message: &self.message,
         };
-        bind_event(query, &event, self.now)
+        audit::bind(bind_event(query, &event, self.now), audit_entry, self.now)
+    }
+
+    /// The audit record of the creation.
+    fn audit_entry(&self) -> audit::Entry<'_> {
+        audit::Entry {
+            organisation_id: Some(self.organisation_id),
+            actor: self.audited,
+            action: AuditAction::CredentialCreated,
+            target: Some(Target::credential(&self.id)),
+            details: serde_json::json!({
+                "utilityId": self.new.utility_id,
+                "username": self.new.username.as_str(),
+            }),
+        }
     }
 }
 

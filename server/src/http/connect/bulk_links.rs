@@ -6,12 +6,13 @@
 //! mail-merge or upload elsewhere. Links are made in transactions of
 //! [`BATCH`], so a failure part-way leaves whole batches done and says so.
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use serde::Serialize;
+use shared::audit::AuditAction;
 use shared::routes;
 
 use super::links::issue_update_link;
@@ -55,6 +56,7 @@ async fn create_bulk_links(
     State(state): State<AppState>,
     actor: Actor,
     headers: HeaderMap,
+    RawQuery(raw_query): RawQuery,
     Query(params): Query<ListParams>,
 ) -> Result<Response, ApiError> {
     let mut query = parse_list_params(params)?;
@@ -79,6 +81,19 @@ async fn create_bulk_links(
                 expires_at: token.expires_at,
             });
         }
+        // One record per transaction: each batch's links and its record land together.
+        actor
+            .audit(
+                &mut tx,
+                now,
+                AuditAction::UpdateLinksBulkCreated,
+                None,
+                serde_json::json!({
+                    "links": batch.len(),
+                    "filters": raw_query.as_deref().unwrap_or(""),
+                }),
+            )
+            .await?;
         tx.commit().await?;
     }
     tracing::info!(

@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::http::HeaderMap;
+use shared::audit::{AuditAction, AuditActorKind};
 use shared::connect::{
     ChooseMethod, ConnectPurpose, ConnectState, ConnectStep, ContactChoice, SubmitCode,
     SubmitCredentials, SubmitPassword, Utility,
@@ -13,6 +15,7 @@ use shared::validation::{EmailAddress, OtpCode, Password, Username};
 use shared::StatusDetail;
 
 use super::session::{connect_state, ConnectSession, MFA_IDLE_TIMEOUT_MS};
+use crate::domain::audit::{self, AuditActor, Target};
 use crate::domain::credentials::store::{find_by_id, CredentialRow};
 use crate::domain::credentials::ValidatedCredential;
 use crate::domain::credentials::{Contact, ContactSource};
@@ -22,6 +25,8 @@ use crate::domain::lifecycle::mfa_slots::MAX_WRONG_CODES;
 use crate::domain::lifecycle::mfa_slots::{self, NotClaimed, Refusal};
 use crate::domain::lifecycle::{records, sessions};
 use crate::domain::login_watch as waiting;
+use crate::http::auth::user_agent;
+use crate::http::client_ip::ClientIp;
 use crate::http::credentials::check_utility;
 use crate::http::error::{ApiError, FieldErrors};
 use crate::http::extract::{Json, Query};
@@ -29,6 +34,17 @@ use crate::http::state::AppState;
 use crate::infra::utility::UtilityError;
 
 const ACTOR: &str = "end_user";
+
+/// The end-user as the audit trail names them: by where they connect from.
+fn end_user(client: ClientIp, headers: &HeaderMap) -> AuditActor {
+    AuditActor::new(
+        AuditActorKind::EndUser,
+        None,
+        "",
+        client.0.to_string(),
+        &user_agent(headers),
+    )
+}
 
 /// The session's credential as read with it, after expiring a verification
 /// attempt left idle for 30 minutes or whose code expired.
@@ -209,6 +225,8 @@ async fn wait_while_connecting(
 pub async fn choose_contact(
     State(state): State<AppState>,
     session: ConnectSession,
+    client: ClientIp,
+    headers: HeaderMap,
     Json(body): Json<ContactChoice>,
 ) -> Result<Json<ConnectState>, ApiError> {
     let language = session.language;
@@ -245,12 +263,18 @@ pub async fn choose_contact(
     if current.is_some() {
         return Err(ApiError::Conflict(language.contact_already_set().into()));
     }
-    records::set_contact(
+    let now = state.clock.now_ms();
+    records::set_contact(&mut tx, &row.reference(), Some(&contact), ACTOR, now).await?;
+    audit::record(
         &mut tx,
-        &row.reference(),
-        Some(&contact),
-        ACTOR,
-        state.clock.now_ms(),
+        now,
+        audit::Entry {
+            organisation_id: Some(&session.organisation_id),
+            actor: &end_user(client, &headers),
+            action: AuditAction::CredentialContactChanged,
+            target: Some(Target::credential(&row.id)),
+            details: serde_json::json!({ "source": ContactSource::EndUser.as_str() }),
+        },
     )
     .await?;
     tx.commit().await?;
@@ -271,6 +295,8 @@ pub async fn list_utilities(
 pub async fn submit_credentials(
     State(state): State<AppState>,
     session: ConnectSession,
+    client: ClientIp,
+    headers: HeaderMap,
     Json(body): Json<SubmitCredentials>,
 ) -> Result<Json<ConnectState>, ApiError> {
     session.require_open()?;
@@ -330,6 +356,7 @@ pub async fn submit_credentials(
                 &session.organisation_id,
                 &validated,
                 ACTOR,
+                &end_user(client, &headers),
             )
             .await?;
             let Some(created) = created else {

@@ -6,21 +6,25 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::Router;
+use serde_json::json;
+use shared::audit::AuditAction;
 use shared::connect::{ConnectPurpose, ConnectToken, NewConnectToken, UpdateLink};
 use shared::routes;
 use time::Duration;
 
+use crate::domain::audit::Target;
 use crate::domain::credentials::store;
 use crate::domain::lifecycle::events::{record_event, EventKind, NewEvent};
 use crate::domain::lifecycle::notice_stops::{self, StopReason};
 use crate::domain::lifecycle::sessions::UPDATE_LINK_LIFETIME;
 use crate::domain::lifecycle::sessions::{self, NewSession};
+use crate::domain::webhooks::outbox::rfc3339;
 use crate::http::auth::Actor;
 use crate::http::credentials::{check_contact, check_correlation_id, check_utility};
 use crate::http::error::{ApiError, FieldErrors};
 use crate::http::extract::{Json, Path};
 use crate::http::state::AppState;
-use crate::infra::clock::from_ms;
+use crate::infra::clock::{from_ms, to_ms};
 use crate::infra::store::LockedTable;
 
 /// A token for a new credential or "Retry MFA Verification" lasts an hour.
@@ -63,8 +67,9 @@ async fn create_connect_token(
     );
     errors.finish()?;
     let label = actor.label();
+    let mut tx = state.db.begin_write().await?;
     let token = sessions::open(
-        &mut *state.db.writer().await?,
+        &mut tx,
         &state,
         NewSession {
             organisation_id: &actor.organisation_id,
@@ -79,6 +84,16 @@ async fn create_connect_token(
         },
     )
     .await?;
+    actor
+        .audit(
+            &mut tx,
+            state.clock.now_ms(),
+            AuditAction::ConnectTokenCreated,
+            None,
+            json!({ "utilityId": body.utility_id }),
+        )
+        .await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(token)))
 }
 
@@ -126,6 +141,15 @@ async fn create_retry_token(
         state.clock.now_ms(),
     )
     .await?;
+    actor
+        .audit(
+            &mut tx,
+            state.clock.now_ms(),
+            AuditAction::MfaRetryStarted,
+            Some(Target::credential(&id)),
+            json!({}),
+        )
+        .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(token)))
 }
@@ -144,6 +168,15 @@ async fn create_update_link(
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     let token = issue_update_link(&mut tx, &state, &credential, &actor.label(), now).await?;
+    actor
+        .audit(
+            &mut tx,
+            now,
+            AuditAction::UpdateLinkCreated,
+            Some(Target::credential(&id)),
+            json!({ "expiresAt": rfc3339(to_ms(token.expires_at)) }),
+        )
+        .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(token)))
 }
@@ -245,6 +278,15 @@ async fn revoke_update_link(
         message: "Update link revoked.",
     };
     record_event(&mut tx, &event, now).await?;
+    actor
+        .audit(
+            &mut tx,
+            now,
+            AuditAction::UpdateLinkRevoked,
+            Some(Target::credential(&id)),
+            json!({ "linkId": link_id }),
+        )
+        .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,10 +1,11 @@
 //! Reading many credentials at once: the filtered, sorted, paginated list,
 //! the counts per status, the expiry forecast, and the latest events.
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
+use shared::audit::AuditAction;
 use shared::credentials::{
     CredentialCounts, CredentialPage, ExpiryForecast, OrganisationEvent, StatusCount,
     StatusDetailCount, CREDENTIAL_SORTS,
@@ -186,12 +187,24 @@ pub const MAX_ROWS_AT_ONCE: usize = 50_000;
 async fn export_credentials(
     State(state): State<AppState>,
     actor: Actor,
+    RawQuery(raw_query): RawQuery,
     Query(params): Query<ListParams>,
 ) -> Result<axum::response::Response, ApiError> {
     let query = parse_list_params(params)?;
     let rows = store::every_match(&state.db, &actor.organisation_id, &query, MAX_ROWS_AT_ONCE)
         .await?
         .ok_or_else(too_many)?;
+    let mut tx = state.db.begin_write().await?;
+    actor
+        .audit(
+            &mut tx,
+            state.clock.now_ms(),
+            AuditAction::CredentialsExported,
+            None,
+            serde_json::json!({ "rows": rows.len(), "filters": raw_query.as_deref().unwrap_or("") }),
+        )
+        .await?;
+    tx.commit().await?;
     let time = |ms: Option<i64>| {
         ms.map(crate::domain::webhooks::outbox::rfc3339)
             .unwrap_or_default()

@@ -7,6 +7,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
+use serde_json::json;
+use shared::audit::AuditAction;
 use shared::credentials::{
     Credential, CredentialChange, CredentialEvent, NewCredential, UtilityAccount, UtilityStatement,
 };
@@ -15,6 +17,7 @@ use shared::routes;
 use shared::validation::{CorrelationId, EmailAddress, Password, Username};
 use shared::StatusDetail;
 
+use crate::domain::audit::Target;
 use crate::domain::credentials::{store, ValidatedCredential};
 use crate::domain::credentials::{Contact, ContactSource};
 use crate::domain::lifecycle::events::{transition, Transition};
@@ -161,7 +164,14 @@ async fn create_credential(
         owner: body.owner,
         contact,
     };
-    let id = insert_credential(&state, &actor.organisation_id, &validated, &actor.label()).await?;
+    let id = insert_credential(
+        &state,
+        &actor.organisation_id,
+        &validated,
+        &actor.label(),
+        &actor.audit_actor(),
+    )
+    .await?;
     let row = store::find(&state.db, &actor.organisation_id, &id).await?;
     state.wakeups.logins.notify_one();
     Ok((StatusCode::CREATED, Json(row.to_api())))
@@ -247,6 +257,42 @@ async fn change_credential(
         }
         records::request_login(&mut tx, &id, now).await?;
     }
+    let fields: Vec<&str> = [
+        ("correlationId", body.correlation_id.is_some()),
+        ("password", body.password.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(field, sent)| sent.then_some(field))
+    .collect();
+    if !fields.is_empty() {
+        actor
+            .audit(
+                &mut tx,
+                now,
+                AuditAction::CredentialChanged,
+                Some(Target::credential(&id)),
+                json!({ "fields": fields }),
+            )
+            .await?;
+    }
+    if body.contact_email.is_some() || body.contact_language.is_some() {
+        let fields: Vec<&str> = [
+            ("contactEmail", body.contact_email.is_some()),
+            ("contactLanguage", body.contact_language.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(field, sent)| sent.then_some(field))
+        .collect();
+        actor
+            .audit(
+                &mut tx,
+                now,
+                AuditAction::CredentialContactChanged,
+                Some(Target::credential(&id)),
+                json!({ "fields": fields }),
+            )
+            .await?;
+    }
     tx.commit().await?;
     if body.contact_email.is_some() || body.contact_language.is_some() {
         state.wakeups.notices.notify_one();
@@ -267,8 +313,18 @@ async fn deactivate_credential(
     if row.deactivated_at.is_some() {
         return Ok(StatusCode::NO_CONTENT);
     }
+    let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
-    records::deactivate(&mut tx, &row, &actor.label(), state.clock.now_ms()).await?;
+    records::deactivate(&mut tx, &row, &actor.label(), now).await?;
+    actor
+        .audit(
+            &mut tx,
+            now,
+            AuditAction::CredentialDeactivated,
+            Some(Target::credential(&id)),
+            json!({}),
+        )
+        .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -285,6 +341,17 @@ async fn sync_credential(
     if !crate::domain::sync::is_syncable(&row) {
         return Err(not_syncable(&row));
     }
+    let mut tx = state.db.begin_write().await?;
+    actor
+        .audit(
+            &mut tx,
+            state.clock.now_ms(),
+            AuditAction::CredentialSyncRequested,
+            Some(Target::credential(&id)),
+            json!({}),
+        )
+        .await?;
+    tx.commit().await?;
     match crate::domain::sync::sync(&state, state.utility.as_ref(), &id, &actor.label()).await? {
         SyncOutcome::Synced { .. } | SyncOutcome::TokenRejected => {}
         SyncOutcome::UtilityUnavailable { .. } => {

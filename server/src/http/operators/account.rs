@@ -6,9 +6,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get};
 use axum::Router;
+use shared::audit::AuditAction;
 use shared::operators::{OperatorSession, SignInRecord};
 use shared::routes;
 
+use crate::domain::audit::Target;
 use crate::domain::operator_sessions as sessions;
 use crate::http::auth::{session_cookie, Actor, Principal};
 use crate::http::error::ApiError;
@@ -75,15 +77,26 @@ async fn end_session(
     if id.len() != 16 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(ApiError::NotFound("The session"));
     }
+    let mut tx = state.db.begin_write().await?;
     let ended =
         sqlx::query("DELETE FROM operator_sessions WHERE operator_id = $1 AND token_hash LIKE $2")
             .bind(operator_id)
             .bind(format!("{id}%"))
-            .execute(&mut *state.db.writer().await?)
+            .execute(&mut *tx)
             .await?;
     if ended.rows_affected() == 0 {
         return Err(ApiError::NotFound("The session"));
     }
+    actor
+        .audit(
+            &mut tx,
+            state.clock.now_ms(),
+            AuditAction::SessionEnded,
+            Some(Target::session(&id)),
+            serde_json::json!({}),
+        )
+        .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -8,18 +8,22 @@
 //! words nor the time tell.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
+use shared::audit::{AuditAction, AuditActorKind};
 use shared::operators::{NewPassword, OperatorLink, OperatorLinkPurpose, PasswordResetRequest};
 use shared::routes;
 use shared::validation::EmailAddress;
 use sqlx::AnyConnection;
 use time::Duration;
 
+use crate::domain::audit::{self, AuditActor, Target};
 use crate::domain::mail::messages;
 use crate::domain::mail::outbox::{self, MailKind, OutgoingMail};
 use crate::domain::operator_sessions as sessions;
+use crate::http::auth::user_agent;
+use crate::http::client_ip::ClientIp;
 use crate::http::error::{ApiError, FieldErrors};
 use crate::http::extract::{Json, Path};
 use crate::http::state::AppState;
@@ -104,12 +108,21 @@ pub async fn mail_link(
 /// "Forgot password?": always 202 with the same words.
 async fn request_reset(
     State(state): State<AppState>,
+    client: ClientIp,
+    headers: HeaderMap,
     Json(body): Json<PasswordResetRequest>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let email = EmailAddress::parse(&body.email)
         .map_err(|error| ApiError::invalid_field("email", error.to_string()))?;
+    let asker = AuditActor::new(
+        AuditActorKind::Anonymous,
+        None,
+        email.as_str(),
+        client.0.to_string(),
+        &user_agent(&headers),
+    );
     tokio::spawn(async move {
-        if let Err(error) = send_reset(&state, &email).await {
+        if let Err(error) = send_reset(&state, &email, &asker).await {
             tracing::error!(
                 error = format!("{error:#}"),
                 "a password reset could not be queued"
@@ -124,14 +137,19 @@ async fn request_reset(
     ))
 }
 
-async fn send_reset(state: &AppState, email: &EmailAddress) -> anyhow::Result<()> {
+async fn send_reset(
+    state: &AppState,
+    email: &EmailAddress,
+    asker: &AuditActor,
+) -> anyhow::Result<()> {
     let now = state.clock.now_ms();
-    let found: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM operators WHERE email = $1 AND removed_at IS NULL")
-            .bind(email.as_str())
-            .fetch_optional(state.db.pool())
-            .await?;
-    let Some((operator_id,)) = found else {
+    let found: Option<(String, String)> = sqlx::query_as(
+        "SELECT id, organisation_id FROM operators WHERE email = $1 AND removed_at IS NULL",
+    )
+    .bind(email.as_str())
+    .fetch_optional(state.db.pool())
+    .await?;
+    let Some((operator_id, organisation_id)) = found else {
         return Ok(());
     };
     let mut tx = state.db.begin_write().await?;
@@ -164,18 +182,30 @@ async fn send_reset(state: &AppState, email: &EmailAddress) -> anyhow::Result<()
         OperatorLinkPurpose::PasswordReset,
     )
     .await?;
+    audit::record(
+        &mut tx,
+        now,
+        audit::Entry {
+            organisation_id: Some(&organisation_id),
+            actor: asker,
+            action: AuditAction::PasswordResetRequested,
+            target: Some(Target::operator(&operator_id)),
+            details: serde_json::json!({}),
+        },
+    )
+    .await?;
     tx.commit().await?;
     state.wakeups.mail.notify_one();
     tracing::info!(operator_id, "password reset mailed");
     Ok(())
 }
 
-/// operator_id, purpose, expires_at, used_at, email, organisation name
-type LinkRow = (String, String, i64, Option<i64>, String, String);
+/// operator_id, purpose, expires_at, used_at, email, organisation name, organisation id
+type LinkRow = (String, String, i64, Option<i64>, String, String, String);
 
 async fn find(state: &AppState, token: &str) -> Result<LinkRow, ApiError> {
     let row: Option<LinkRow> = sqlx::query_as(
-        "SELECT l.operator_id, l.purpose, l.expires_at, l.used_at, p.email, o.name \
+        "SELECT l.operator_id, l.purpose, l.expires_at, l.used_at, p.email, o.name, o.id \
            FROM operator_links l JOIN operators p ON p.id = l.operator_id \
            JOIN organisations o ON o.id = p.organisation_id \
           WHERE l.token_hash = $1 AND p.removed_at IS NULL",
@@ -202,7 +232,7 @@ async fn describe(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Json<OperatorLink>, ApiError> {
-    let (_, purpose, expires_at, _, email, organisation_name) = find(&state, &token).await?;
+    let (_, purpose, expires_at, _, email, organisation_name, _) = find(&state, &token).await?;
     Ok(Json(OperatorLink {
         purpose: OperatorLinkPurpose::parse(&purpose).unwrap_or(OperatorLinkPurpose::PasswordReset),
         email,
@@ -214,10 +244,12 @@ async fn describe(
 /// Sets the password and uses the link up; every session of the operator ends.
 async fn choose_password(
     State(state): State<AppState>,
+    client: ClientIp,
+    headers: HeaderMap,
     Path(token): Path<String>,
     Json(body): Json<NewPassword>,
 ) -> Result<StatusCode, ApiError> {
-    let (operator_id, ..) = find(&state, &token).await?;
+    let (operator_id, purpose, _, _, email, _, organisation_id) = find(&state, &token).await?;
     let mut errors = FieldErrors::default();
     errors.check("newPassword", validate_new_password(&body.new_password));
     errors.finish()?;
@@ -246,6 +278,25 @@ async fn choose_password(
     .bind(now)
     .bind(&operator_id)
     .execute(&mut *tx)
+    .await?;
+    let operator = AuditActor::new(
+        AuditActorKind::Operator,
+        Some(operator_id.clone()),
+        email,
+        client.0.to_string(),
+        &user_agent(&headers),
+    );
+    audit::record(
+        &mut tx,
+        now,
+        audit::Entry {
+            organisation_id: Some(&organisation_id),
+            actor: &operator,
+            action: AuditAction::PasswordReset,
+            target: Some(Target::operator(&operator_id)),
+            details: serde_json::json!({ "link": purpose }),
+        },
+    )
     .await?;
     tx.commit().await?;
     sessions::delete_all_of(&state, &operator_id).await?;

@@ -15,9 +15,14 @@ use shared::operators::{
 use shared::routes;
 use shared::validation::EmailAddress;
 
+use serde_json::json;
+use shared::audit::AuditAction;
+
+use crate::domain::audit::Target;
 use crate::domain::operator_sessions as sessions;
 use crate::http::auth::{
-    cleared_session_cookie, session_cookie, session_cookie_value, Actor, AdminOperator, Principal,
+    cleared_session_cookie, session_cookie, session_cookie_value, user_agent, Actor, AdminOperator,
+    Principal,
 };
 use crate::http::client_ip::ClientIp;
 use crate::http::error::{is_unique_violation, ApiError, FieldErrors};
@@ -98,8 +103,10 @@ async fn session_body(
 async fn sign_in(
     State(state): State<AppState>,
     client: ClientIp,
+    headers: HeaderMap,
     Json(body): Json<SignIn>,
 ) -> Result<Response, ApiError> {
+    let user_agent = user_agent(&headers);
     let mut errors = FieldErrors::default();
     let email = errors.check("email", EmailAddress::parse(&body.email));
     if body.password.is_empty() {
@@ -138,14 +145,21 @@ async fn sign_in(
         forget_attempt().await?;
         return Err(refused);
     }
-    let found: Option<(String, String)> = sqlx::query_as(
-        "SELECT id, password_hash FROM operators WHERE email = $1 AND removed_at IS NULL",
+    let found: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT id, organisation_id, password_hash FROM operators WHERE email = $1 AND removed_at IS NULL",
     )
     .bind(email.as_str())
     .fetch_optional(state.db.pool())
     .await?;
-    let (operator_id, stored_hash) = match found {
-        Some((id, hash)) => (Some(id), Some(hash)),
+    let (target, stored_hash) = match found {
+        Some((operator_id, organisation_id, hash)) => (
+            Some(sessions::SignInTarget {
+                operator_id,
+                organisation_id,
+                email: email.as_str().to_owned(),
+            }),
+            Some(hash),
+        ),
         None => (None, None),
     };
     let password_matches = match verify_password(body.password, stored_hash).await {
@@ -159,12 +173,13 @@ async fn sign_in(
         }
         Err(error) => return Err(error.into()),
     };
-    let Some(operator_id) = operator_id.clone().filter(|_| password_matches) else {
+    let Some(target) = target.clone().filter(|_| password_matches) else {
         tracing::info!(%client, "operator sign-in refused");
         metrics::counter!(crate::infra::metrics::SIGN_IN_FAILURES, "reason" => "wrong_password")
             .increment(1);
-        if let Some(operator_id) = &operator_id {
-            sessions::record_sign_in(&state, operator_id, &client, false).await?;
+        if let Some(target) = &target {
+            sessions::record_sign_in(&state, target, &client, &user_agent, "PASSWORD", false)
+                .await?;
         }
         sqlx::query("DELETE FROM sign_in_failures WHERE failed_at <= $1")
             .bind(window_start)
@@ -173,7 +188,8 @@ async fn sign_in(
         return Err(ApiError::SignInFailed);
     };
     forget_attempt().await?;
-    sessions::record_sign_in(&state, &operator_id, &client, true).await?;
+    sessions::record_sign_in(&state, &target, &client, &user_agent, "PASSWORD", true).await?;
+    let operator_id = target.operator_id;
     let (secret, csrf_token) = sessions::create(&state, &operator_id, &client).await?;
     let session = session_body(&state, &operator_id, csrf_token).await?;
     tracing::info!(operator_id, "operator signed in");
@@ -287,11 +303,22 @@ async fn change_own_password(
         ));
     }
     let password_hash = hash_password(body.new_password).await?;
+    let mut tx = state.db.begin_write().await?;
     sqlx::query("UPDATE operators SET password_hash = $1 WHERE id = $2")
         .bind(password_hash)
         .bind(id)
-        .execute(&mut *state.db.writer().await?)
+        .execute(&mut *tx)
         .await?;
+    actor
+        .audit(
+            &mut tx,
+            state.clock.now_ms(),
+            AuditAction::PasswordChanged,
+            Some(Target::operator(id)),
+            json!({}),
+        )
+        .await?;
+    tx.commit().await?;
     sessions::delete_others_of(&state, id, secret).await?;
     tracing::info!(
         operator_id = id,
@@ -312,7 +339,18 @@ async fn sign_out(
         ));
     }
     if let Some(secret) = session_cookie(&headers) {
-        sessions::delete(&state, secret).await?;
+        let mut tx = state.db.begin_write().await?;
+        sessions::delete(&mut tx, secret).await?;
+        actor
+            .audit(
+                &mut tx,
+                state.clock.now_ms(),
+                AuditAction::SignedOut,
+                None,
+                json!({}),
+            )
+            .await?;
+        tx.commit().await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
@@ -383,6 +421,7 @@ async fn add_operator(
             invitation_pending: invited,
         };
         add_unclaimable(&state, &mut tx, &actor.organisation_id, &listed, now).await?;
+        audit_added(&actor, &mut tx, now, &listed).await?;
         tx.commit().await?;
         state.wakeups.mail.notify_one();
         return Ok((StatusCode::CREATED, Json(listed)));
@@ -418,20 +457,36 @@ async fn add_operator(
         )
         .await?;
     }
+    let added = Operator {
+        id,
+        email: email.as_str().to_owned(),
+        role: body.role,
+        created_at: from_ms(now),
+        invitation_pending: invited,
+    };
+    audit_added(&actor, &mut tx, now, &added).await?;
     tx.commit().await?;
     if invited {
         state.wakeups.mail.notify_one();
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(Operator {
-            id,
-            email: email.as_str().to_owned(),
-            role: body.role,
-            created_at: from_ms(now),
-            invitation_pending: invited,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(added)))
+}
+
+async fn audit_added(
+    actor: &Actor,
+    tx: &mut sqlx::AnyConnection,
+    now: i64,
+    added: &Operator,
+) -> Result<(), sqlx::Error> {
+    actor
+        .audit(
+            tx,
+            now,
+            AuditAction::OperatorInvited,
+            Some(Target::operator(&added.id)),
+            json!({"email": added.email, "role": added.role, "invited": added.invitation_pending}),
+        )
+        .await
 }
 
 /// Case 45: an address another organisation uses gets the answer and the
@@ -541,6 +596,15 @@ async fn change_operator(
         }
     };
     let row = row.ok_or(ApiError::NotFound("The operator"))?;
+    actor
+        .audit(
+            &mut tx,
+            state.clock.now_ms(),
+            AuditAction::OperatorRoleChanged,
+            Some(Target::operator(&id)),
+            json!({"role": body.role}),
+        )
+        .await?;
     tx.commit().await?;
     Ok(Json(operator_from_row(row)))
 }
@@ -574,6 +638,15 @@ async fn remove_operator(
             return Err(ApiError::NotFound("The operator"));
         }
     }
+    actor
+        .audit(
+            &mut tx,
+            state.clock.now_ms(),
+            AuditAction::OperatorRemoved,
+            Some(Target::operator(&id)),
+            json!({}),
+        )
+        .await?;
     tx.commit().await?;
     sessions::delete_all_of(&state, &id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
+use shared::audit::AuditAction;
 use shared::routes;
 use shared::webhooks::{
     DeliveryState, WebhookAttempt, WebhookDelivery, WebhookDeliveryDetail, WebhookDeliveryPage,
@@ -17,6 +18,7 @@ use shared::webhooks::{
 };
 use time::OffsetDateTime;
 
+use crate::domain::audit::Target;
 use crate::domain::webhooks::endpoint;
 use crate::domain::webhooks::outbox::RETRY_WINDOW_MS;
 use crate::http::auth::Actor;
@@ -340,6 +342,7 @@ async fn resend_delivery(
             "Set a webhook endpoint before resending.".into(),
         ));
     }
+    let mut tx = state.db.begin_write().await?;
     let requeued = sqlx::query(
         "UPDATE webhook_deliveries SET state = 'PENDING', next_attempt_at = $1, give_up_at = $2, lease_until = NULL \
          WHERE id = $3 AND organisation_id = $4 AND state <> 'PENDING'",
@@ -348,14 +351,24 @@ async fn resend_delivery(
     .bind(now + RETRY_WINDOW_MS)
     .bind(&id)
     .bind(&actor.organisation_id)
-    .execute(&mut *state.db.writer().await?)
+    .execute(&mut *tx)
     .await?;
-    let delivery = find_delivery(&state, &actor.organisation_id, &id).await?;
     if requeued.rows_affected() == 0 {
         return Err(ApiError::Conflict(
             "This message is already waiting to be sent; it goes out at its next attempt.".into(),
         ));
     }
+    actor
+        .audit(
+            &mut tx,
+            now,
+            AuditAction::WebhookDeliveryResent,
+            Some(Target::webhook_delivery(&id)),
+            json!({}),
+        )
+        .await?;
+    tx.commit().await?;
+    let delivery = find_delivery(&state, &actor.organisation_id, &id).await?;
     state.wakeups.webhooks.notify_one();
     Ok((StatusCode::ACCEPTED, Json(delivery.delivery)))
 }
@@ -450,6 +463,19 @@ async fn replay_failed(
         .await?;
         requeued += changed.rows_affected();
     }
+    actor
+        .audit(
+            &mut tx,
+            now,
+            AuditAction::WebhookDeliveriesReplayed,
+            filter.credential_id.as_deref().map(Target::credential),
+            json!({
+                "requeued": requeued,
+                "from": filter.from.map(crate::domain::webhooks::outbox::rfc3339),
+                "to": filter.to.map(crate::domain::webhooks::outbox::rfc3339),
+            }),
+        )
+        .await?;
     tx.commit().await?;
     state.wakeups.webhooks.notify_one();
     Ok((StatusCode::ACCEPTED, Json(json!({"requeued": requeued}))))

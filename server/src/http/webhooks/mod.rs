@@ -10,12 +10,14 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
+use shared::audit::AuditAction;
 use shared::routes;
 use shared::validation::WebhookUrl;
 use shared::webhooks::{
     WebhookDelivery, WebhookEndpoint, WebhookEndpointChange, WebhookEventType, WebhookSecret,
 };
 
+use crate::domain::audit::Target;
 use crate::domain::webhooks::endpoint;
 use crate::domain::webhooks::outbox::{self, Message};
 use crate::http::auth::{Actor, Principal};
@@ -84,6 +86,12 @@ async fn set_endpoint(
             })?;
     }
     let now = state.clock.now_ms();
+    // The host only: a URL's path or query may hold the receiver's own secret.
+    let audited = json!({
+        "fields": ["url"],
+        "host": reqwest::Url::parse(url.as_str()).ok().and_then(|url| url.host_str().map(str::to_owned)),
+    });
+    let mut tx = state.db.begin_write().await?;
     let updated = sqlx::query(
         "UPDATE webhook_endpoints SET url = $1, updated_at = $2, disabled_at = NULL, disabled_reason = NULL \
          WHERE organisation_id = $3",
@@ -91,9 +99,19 @@ async fn set_endpoint(
     .bind(url.as_str())
     .bind(now)
     .bind(&actor.organisation_id)
-    .execute(&mut *state.db.writer().await?)
+    .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 1 {
+        actor
+            .audit(
+                &mut tx,
+                now,
+                AuditAction::WebhookEndpointChanged,
+                None,
+                audited,
+            )
+            .await?;
+        tx.commit().await?;
         let endpoint = endpoint::find(&state, &actor.organisation_id)
             .await?
             .ok_or_else(no_endpoint)?;
@@ -108,13 +126,23 @@ async fn set_endpoint(
     .bind(url.as_str())
     .bind(secret.seal(&state.keyring, &actor.organisation_id))
     .bind(now)
-    .execute(&mut *state.db.writer().await?)
+    .execute(&mut *tx)
     .await?;
     if created.rows_affected() == 0 {
         return Err(ApiError::Conflict(
             "The webhook endpoint was created meanwhile; load it again.".into(),
         ));
     }
+    actor
+        .audit(
+            &mut tx,
+            now,
+            AuditAction::WebhookEndpointChanged,
+            None,
+            audited,
+        )
+        .await?;
+    tx.commit().await?;
     let endpoint = endpoint::find(&state, &actor.organisation_id)
         .await?
         .ok_or_else(no_endpoint)?;
@@ -187,6 +215,15 @@ async fn remove_endpoint(
     .bind(&actor.organisation_id)
     .execute(&mut *tx)
     .await?;
+    actor
+        .audit(
+            &mut tx,
+            state.clock.now_ms(),
+            AuditAction::WebhookEndpointRemoved,
+            None,
+            json!({}),
+        )
+        .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -199,6 +236,7 @@ async fn rotate_secret(
     may_configure(&actor)?;
     let now = state.clock.now_ms();
     let secret = SigningSecret::generate();
+    let mut tx = state.db.begin_write().await?;
     let rotated = sqlx::query(
         "UPDATE webhook_endpoints SET sealed_previous_secret = sealed_secret, \
            previous_secret_expires_at = $1, sealed_secret = $2, secret_created_at = $3, updated_at = $3 \
@@ -208,11 +246,21 @@ async fn rotate_secret(
     .bind(secret.seal(&state.keyring, &actor.organisation_id))
     .bind(now)
     .bind(&actor.organisation_id)
-    .execute(&mut *state.db.writer().await?)
+    .execute(&mut *tx)
     .await?;
     if rotated.rows_affected() == 0 {
         return Err(no_endpoint());
     }
+    actor
+        .audit(
+            &mut tx,
+            now,
+            AuditAction::WebhookSecretRotated,
+            None,
+            json!({}),
+        )
+        .await?;
+    tx.commit().await?;
     let endpoint = endpoint::find(&state, &actor.organisation_id)
         .await?
         .ok_or_else(no_endpoint)?;
@@ -257,11 +305,20 @@ async fn send_test_event(
         event_type: WebhookEventType::WebhookTest,
         data: json!({"message": "A test event from Gridlink.", "requestedBy": actor.label()}),
     };
-    let mut connection = state.db.writer().await?;
-    let id = outbox::enqueue(&mut connection, &message, now)
+    let mut tx = state.db.begin_write().await?;
+    let id = outbox::enqueue(&mut tx, &message, now)
         .await?
         .ok_or_else(no_endpoint)?;
-    drop(connection);
+    actor
+        .audit(
+            &mut tx,
+            now,
+            AuditAction::WebhookTestSent,
+            Some(Target::webhook_delivery(&id)),
+            json!({}),
+        )
+        .await?;
+    tx.commit().await?;
     state.wakeups.webhooks.notify_one();
     let delivery = deliveries::find_delivery(&state, &actor.organisation_id, &id).await?;
     Ok((StatusCode::ACCEPTED, Json(delivery.delivery)))
