@@ -4,13 +4,13 @@
 //! never committed without its record. Rows are append-only (a trigger
 //! refuses updates) and leave only by retention.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use serde_json::Value;
 use shared::audit::{AuditAction, AuditActorKind};
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::Any;
-
-use crate::infra::tokens;
 
 /// Who acted, and from where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,7 +136,7 @@ pub fn bind<'q>(
         details => details.to_string(),
     };
     query
-        .bind(tokens::new_id("aud"))
+        .bind(record_id(now_ms))
         .bind(entry.organisation_id)
         .bind(now_ms)
         .bind(entry.action.as_str())
@@ -148,6 +148,19 @@ pub fn bind<'q>(
         .bind(entry.target.map(|target| target.kind))
         .bind(entry.target.map(|target| target.id))
         .bind(details)
+}
+
+/// A record's id, `aud_` and 32 hex digits: the time, a counter of this
+/// process and random bits, so records sort in the order they were made even
+/// within one millisecond (the trail pages by time, then id).
+fn record_id(now_ms: i64) -> String {
+    static MADE: AtomicU32 = AtomicU32::new(0);
+    let made = MADE.fetch_add(1, Ordering::Relaxed);
+    let random: u64 = rand::random::<u64>() & 0xffff_ffff_ffff;
+    format!(
+        "aud_{:012x}{made:08x}{random:012x}",
+        now_ms.clamp(0, 0xffff_ffff_ffff)
+    )
 }
 
 /// Writes `entry` at `now_ms` inside `tx`, the transaction of the change.
@@ -177,4 +190,19 @@ pub async fn prune(
         .execute(&mut *db.writer().await?)
         .await?;
     Ok(deleted.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_made_in_one_millisecond_sort_in_the_order_they_were_made() {
+        let ids: Vec<String> = (0..100).map(|_| record_id(1_700_000_000_000)).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        assert!(ids.iter().all(|id| id.len() == 4 + 32));
+        assert!(record_id(1) < record_id(2));
+    }
 }

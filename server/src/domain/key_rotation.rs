@@ -98,7 +98,7 @@ pub async fn open_every_secret(
         let mut after = String::new();
         loop {
             let rows: Vec<(String, String)> = sqlx::query_as(&format!(
-                "SELECT {key}, {column} FROM {table} WHERE {key} > $1 AND {column} IS NOT NULL ORDER BY {key} LIMIT {BATCH}"
+                "SELECT {key}, {column} FROM {table} WHERE {key} > $1 AND {column} IS NOT NULL AND {column} <> '' ORDER BY {key} LIMIT {BATCH}"
             ))
             .bind(&after)
             .fetch_all(&mut *connection)
@@ -135,7 +135,7 @@ pub async fn rotate(db: &Database, keyring: &Keyring) -> anyhow::Result<Rotation
         let mut after = String::new();
         loop {
             let rows: Vec<(String, String)> = sqlx::query_as(&format!(
-                "SELECT {key}, {column} FROM {table} WHERE {key} > $1 AND {column} IS NOT NULL ORDER BY {key} LIMIT {BATCH}"
+                "SELECT {key}, {column} FROM {table} WHERE {key} > $1 AND {column} IS NOT NULL AND {column} <> '' ORDER BY {key} LIMIT {BATCH}"
             ))
             .bind(&after)
             .fetch_all(db.pool())
