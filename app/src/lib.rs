@@ -12,7 +12,7 @@ use leptos_router::path;
 
 use pages::connect::{ConnectFlow, ConnectLayout, ConnectStart, Unsubscribe};
 use pages::dashboard::{
-    Account, CredentialDetail, CredentialList, DashboardLayout, ForgotPassword, Overview,
+    Account, AuditLog, CredentialDetail, CredentialList, DashboardLayout, ForgotPassword, Overview,
     SetPassword, Settings, SignIn, Webhooks,
 };
 use pages::not_found::NotFound;
@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("credentials/:id") view=CredentialDetail />
                     <Route path=path!("webhooks") view=Webhooks />
                     <Route path=path!("settings") view=Settings />
+                    <Route path=path!("audit-log") view=AuditLog />
                     <Route path=path!("account") view=Account />
                 </ParentRoute>
             </Routes>

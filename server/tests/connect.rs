@@ -858,20 +858,39 @@ async fn a_connect_login_knows_the_credential_it_stored(backend: Backend) {
             language: Some(shared::i18n::Language::Es),
         }),
     };
-    let created =
-        records::insert_credential_for_session(app.state(), &session_id, &org.id, &new, "end_user")
-            .await
-            .unwrap()
-            .expect("the session had no credential");
+    let end_user = server::domain::audit::AuditActor::new(
+        shared::audit::AuditActorKind::EndUser,
+        None,
+        "",
+        "127.0.0.1",
+        "",
+    );
+    let created = records::insert_credential_for_session(
+        app.state(),
+        &session_id,
+        &org.id,
+        &new,
+        "end_user",
+        &end_user,
+    )
+    .await
+    .unwrap()
+    .expect("the session had no credential");
     let stored = find_by_id(&app.state().db, &created.id)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(created, stored);
-    let again =
-        records::insert_credential_for_session(app.state(), &session_id, &org.id, &new, "end_user")
-            .await
-            .unwrap();
+    let again = records::insert_credential_for_session(
+        app.state(),
+        &session_id,
+        &org.id,
+        &new,
+        "end_user",
+        &end_user,
+    )
+    .await
+    .unwrap();
     assert!(
         again.is_none(),
         "a second login on the session wrote {again:?}"

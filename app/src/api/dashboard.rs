@@ -2,6 +2,7 @@
 //! everything a signed-in operator does (with the CSRF token on every change).
 
 use gloo_net::http::Request;
+use shared::audit::AuditEventPage;
 use shared::connect::{ConnectToken, UpdateLink, Utility};
 use shared::credentials::{
     AdapterHealth, Credential, CredentialChange, CredentialCounts, CredentialEvent, CredentialPage,
@@ -9,9 +10,10 @@ use shared::credentials::{
     UtilityLifetime, UtilityStatement,
 };
 use shared::operators::{
-    ApiKey, CreatedApiKey, NewApiKey, NewOperator, NewPassword, Operator, OperatorChange,
-    OperatorLink, OperatorSession, OrganisationSettings, OrganisationSettingsChange,
-    PasswordChange, PasswordResetRequest, Session, SignIn, SignInRecord,
+    ApiKey, ApiKeyScope, CreatedApiKey, NewApiKey, NewOperator, NewPassword, Operator,
+    OperatorChange, OperatorLink, OperatorSession, OrganisationSettings,
+    OrganisationSettingsChange, PasswordChange, PasswordResetRequest, Session, SignIn,
+    SignInRecord,
 };
 use shared::routes;
 use shared::webhooks::{
@@ -269,13 +271,34 @@ impl DashboardApi {
         get_json(&routes::api(routes::v1::API_KEYS), Credentials::None).await
     }
 
-    pub async fn create_api_key(&self, name: String) -> Result<CreatedApiKey, ApiError> {
+    pub async fn create_api_key(
+        &self,
+        name: String,
+        scope: ApiKeyScope,
+    ) -> Result<CreatedApiKey, ApiError> {
         post_json(
             &routes::api(routes::v1::API_KEYS),
-            &NewApiKey { name },
+            &NewApiKey { name, scope },
             self.csrf(),
         )
         .await
+    }
+
+    /// A page of the audit log; `filters` is an encoded query string
+    /// (`action=…&actor=…`, may be empty), `before` the previous page's cursor.
+    pub async fn audit_events(
+        &self,
+        filters: &str,
+        before: Option<&str>,
+    ) -> Result<AuditEventPage, ApiError> {
+        let mut path = format!(
+            "{}?limit=50&{filters}",
+            routes::api(routes::v1::AUDIT_EVENTS)
+        );
+        if let Some(cursor) = before {
+            path.push_str(&format!("&before={cursor}"));
+        }
+        get_json(&path, Credentials::None).await
     }
 
     pub async fn revoke_api_key(&self, id: &str) -> Result<(), ApiError> {

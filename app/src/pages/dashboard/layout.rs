@@ -126,6 +126,9 @@ fn DashboardShell(session: Session) -> impl IntoView {
                         <li>
                             <A href="/dashboard/settings" attr:class="nav-link">"Settings"</A>
                         </li>
+                        <li>
+                            <A href="/dashboard/audit-log" attr:class="nav-link">"Audit log"</A>
+                        </li>
                     </Show>
                 </ul>
             </nav>

@@ -1,6 +1,7 @@
 //! The operator dashboard's pages.
 
 mod account;
+mod audit_log;
 mod credential;
 mod credentials;
 mod layout;
@@ -11,6 +12,7 @@ mod sign_in;
 mod webhooks;
 
 pub use account::Account;
+pub use audit_log::AuditLog;
 pub use credential::CredentialDetail;
 pub use credentials::CredentialList;
 pub use layout::DashboardLayout;

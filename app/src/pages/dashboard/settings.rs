@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::i18n::Language;
 use shared::operators::{
-    NewOperator, NotifyEndUsers, OperatorChange, OrganisationSettingsChange, Role,
+    ApiKeyScope, NewOperator, NotifyEndUsers, OperatorChange, OrganisationSettingsChange, Role,
 };
 
 use super::{format_time, operator, Operator};
@@ -278,13 +278,16 @@ fn ApiKeysSection() -> impl IntoView {
         async move { api.api_keys().await }
     });
     let name = RwSignal::new(String::new());
+    // Least privilege where a person chooses: a new key reads only unless asked.
+    let scope = RwSignal::new(ApiKeyScope::Read);
     let created = RwSignal::new(None::<String>);
     let write = Write::default();
     let create = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let key_name = name.get_untracked();
+        let key_scope = scope.get_untracked();
         write.run(
-            async move { api.get_value().create_api_key(key_name).await },
+            async move { api.get_value().create_api_key(key_name, key_scope).await },
             move |key| {
                 created.set(Some(key.secret));
                 name.set(String::new());
@@ -315,6 +318,12 @@ fn ApiKeysSection() -> impl IntoView {
                 <input class="input" id="api-key-name" placeholder="What uses it, e.g. Billing sync"
                     aria-invalid=move || name_error.with(Option::is_some).to_string()
                     prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e)) />
+                <label class="visually-hidden" for="api-key-scope">"What the new key may do"</label>
+                <select class="input" id="api-key-scope" prop:value=move || scope.get().as_str()
+                    on:change=move |e| scope.set(ApiKeyScope::parse(&event_target_value(&e)).unwrap_or(ApiKeyScope::Read))>
+                    <option value="READ">"Read only (lists, reads, exports)"</option>
+                    <option value="WRITE">"Read and write"</option>
+                </select>
                 <button class="button button-primary" type="submit" disabled=move || write.busy()>"Create API key"</button>
             </form>
             {move || name_error.get().map(|message| view! { <p class="field-error">{message}</p> })}
@@ -326,7 +335,7 @@ fn ApiKeysSection() -> impl IntoView {
                         Ok(keys) => view! {
                             <div class="table-scroll" tabindex="0"><table class="table compact">
                                 <caption class="visually-hidden">"API keys"</caption>
-                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"Last used"</th><th scope="col">"State"</th></tr></thead>
+                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"May"</th><th scope="col">"Last used"</th><th scope="col">"State"</th></tr></thead>
                                 <tbody>
                                     {keys.into_iter().map(|key| {
                                         let id = key.id.clone();
@@ -336,6 +345,7 @@ fn ApiKeysSection() -> impl IntoView {
                                             <tr>
                                                 <td>{key.name.clone()}</td>
                                                 <td><code>{format!("{}…", key.prefix)}</code></td>
+                                                <td>{match key.scope { ApiKeyScope::Read => "Read only", ApiKeyScope::Write => "Read and write" }}</td>
                                                 <td>{key.last_used_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
                                                 <td>
                                                     {if active {
