@@ -1,6 +1,6 @@
 // Settings: admins manage API keys, operators and Connect's embedding; members cannot.
 import { expect, test } from '@playwright/test';
-import { expectNoAccessibilityViolations } from '../pages/app';
+import { expectNoAccessibilityViolations, expectNothingOverflowsAtEveryWidth } from '../pages/app';
 import { ConnectFlowPage, operatorApi } from '../pages/connect';
 import { OperatorDashboard } from '../pages/dashboard';
 
@@ -13,17 +13,55 @@ test('an admin creates an API key, sees it once, and revokes it', async ({ page,
   await expectNoAccessibilityViolations(page);
 
   await page.getByLabel('Name of the new key').fill('Billing sync');
+  await expect(page.getByLabel('What the new key may do')).toHaveValue('READ');
   await page.getByRole('button', { name: 'Create API key' }).click();
   const secretField = page.getByLabel('New API key');
   await expect(secretField).toHaveValue(/^glk_/);
   const secret = await secretField.inputValue();
+  await expect(page.getByRole('row', { name: /Billing sync/ })).toContainText('Read only');
   const withKey = await request.get('/api/v1/credentials', { headers: { authorization: `Bearer ${secret}` } });
   expect(withKey.status()).toBe(200);
+  // A read-only key may not change anything.
+  const writing = await request.post('/api/v1/connect-tokens', { headers: { authorization: `Bearer ${secret}` }, data: {} });
+  expect(writing.status()).toBe(403);
+  expect((await writing.json()).message).toContain('READ');
 
   await page.getByRole('button', { name: 'Revoke Billing sync' }).click();
   await expect(page.getByRole('row', { name: /Billing sync/ })).toContainText('Revoked');
   const revoked = await request.get('/api/v1/credentials', { headers: { authorization: `Bearer ${secret}` } });
   expect(revoked.status()).toBe(401);
+});
+
+test('an admin reads who did what in the audit log, filters it and exports it', async ({ page }) => {
+  const dashboard = new OperatorDashboard(page);
+  await dashboard.signIn();
+  await page.goto('/dashboard/settings');
+  const name = `Audit key ${Date.now()}`;
+  await page.getByLabel('Name of the new key').fill(name);
+  await page.getByLabel('What the new key may do').selectOption('WRITE');
+  await page.getByRole('button', { name: 'Create API key' }).click();
+  await expect(page.getByLabel('New API key')).toHaveValue(/^glk_/);
+
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Audit log' })).toBeVisible();
+  const created = page.getByRole('row', { name: new RegExp(name) });
+  await expect(created).toContainText('API key created');
+  await expect(created).toContainText('API_KEY_CREATED');
+  await expect(created).toContainText('"scope":"WRITE"');
+  await expect(created).toContainText('demo@example.com');
+  await expect(page.getByRole('row', { name: /Signed in/ }).first()).toBeVisible();
+  await expectNoAccessibilityViolations(page);
+  await expectNothingOverflowsAtEveryWidth(page);
+
+  await page.getByLabel('Action').selectOption({ label: 'Signed in' });
+  await expect(page.getByRole('row', { name: new RegExp(name) })).toHaveCount(0);
+  await expect(page.getByRole('row', { name: /Signed in/ }).first()).toBeVisible();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export CSV' }).click()]);
+  expect(download.suggestedFilename()).toBe('audit-log.csv');
+  const text = Buffer.concat(await (await download.createReadStream()).toArray()).toString('utf8');
+  expect(text.split('\r\n')[0]).toBe('occurredAt,action,actorKind,actorId,actorName,client,userAgent,targetKind,targetId,details');
+  expect(text).toContain('SIGN_IN_SUCCEEDED');
+  expect(text).not.toContain('API_KEY_CREATED');
 });
 
 test('Settings → Utilities shows the signed sandbox adapter, its utilities and health', async ({ page }) => {
@@ -58,6 +96,10 @@ test('a member cannot reach the settings', async ({ page, request }) => {
   const dashboard = new OperatorDashboard(page);
   await dashboard.signIn(email, 'a long member password');
   await expect(page.getByRole('link', { name: 'Settings' })).toHaveCount(0);
+  await expect(page.getByRole('link', { name: 'Audit log' })).toHaveCount(0);
+  await page.goto('/dashboard/audit-log');
+  await expect(page.getByText('Only an organisation admin can read the audit log.')).toBeVisible();
+  expect((await page.request.get('/api/v1/audit-events')).status()).toBe(403);
   await page.goto('/dashboard/settings');
   await expect(page.getByText('Only an organisation admin can change settings.')).toBeVisible();
   const refused = await page.request.get('/api/v1/api-keys');

@@ -315,6 +315,60 @@ async fn every_action_is_recorded_with_who_where_and_what(backend: Backend) {
     )
     .await;
 
+    // A second factor set up and removed (the flow itself is tests/second_factor.rs's).
+    let enrolment = expect_json(org.admin.post("/api/session/totp", json!({})).await, 201).await;
+    let secret = enrolment["secret"].as_str().unwrap();
+    let totp = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        0,
+        30,
+        totp_rs::Secret::Encoded(secret.to_owned())
+            .to_bytes()
+            .unwrap(),
+        None,
+        "audit".into(),
+    )
+    .unwrap();
+    let code = totp.generate((app.state().clock.now_ms() / 1000) as u64);
+    let codes = expect_json(
+        org.admin
+            .post("/api/session/totp/confirm", json!({"code": code}))
+            .await,
+        200,
+    )
+    .await;
+    let event = expect(
+        &org,
+        &mut seen,
+        AuditAction::SecondFactorEnabled,
+        "OPERATOR",
+        None,
+    )
+    .await;
+    assert_eq!(event["details"]["factor"], "TOTP");
+    assert!(!event.to_string().contains(secret));
+    let recovery = codes["codes"][0].as_str().unwrap();
+    assert_eq!(
+        org.admin
+            .post(
+                "/api/session/totp/disable",
+                json!({"recoveryCode": recovery})
+            )
+            .await
+            .status(),
+        204
+    );
+    let event = expect(
+        &org,
+        &mut seen,
+        AuditAction::SecondFactorDisabled,
+        "OPERATOR",
+        None,
+    )
+    .await;
+    assert!(!event.to_string().contains(recovery));
+
     // Organisation settings: which fields changed, by name.
     let mut settings = expect_json(org.admin.get("/api/v1/organisation").await, 200).await;
     settings["name"] = json!("Audit Company");

@@ -12,6 +12,10 @@ crate::wire_enum! {
         SignInSucceeded = "SIGN_IN_SUCCEEDED",
         /// A sign-in to an existing operator's account was refused.
         SignInFailed = "SIGN_IN_FAILED",
+        /// An operator set up a second factor (`details.factor`).
+        SecondFactorEnabled = "SECOND_FACTOR_ENABLED",
+        /// An operator removed their second factor.
+        SecondFactorDisabled = "SECOND_FACTOR_DISABLED",
         /// An operator signed out.
         SignedOut = "SIGNED_OUT",
         /// An operator ended one of their sessions from the account page.
@@ -85,6 +89,8 @@ impl AuditAction {
         match self {
             AuditAction::SignInSucceeded => "Signed in",
             AuditAction::SignInFailed => "Sign-in refused",
+            AuditAction::SecondFactorEnabled => "Two-factor sign-in set up",
+            AuditAction::SecondFactorDisabled => "Two-factor sign-in removed",
             AuditAction::SignedOut => "Signed out",
             AuditAction::SessionEnded => "Session ended",
             AuditAction::PasswordChanged => "Password changed",

@@ -68,6 +68,73 @@ pub struct Session {
     pub organisation: Organisation,
     /// Send it back as the `x-csrf-token` header on every state-changing request.
     pub csrf_token: String,
+    /// The organisation requires a second factor and this operator has none
+    /// yet: until they set one up on their account page, every other request
+    /// answers 403.
+    #[serde(default)]
+    pub must_set_up_second_factor: bool,
+}
+
+/// The answer to a correct password when the operator has a second factor
+/// (`202` from `POST /api/session`): send one to `POST /api/session/second-factor`
+/// within five minutes, from the same browser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SecondFactorRequired {
+    /// `TOTP` (a code from an authenticator app) and `RECOVERY_CODE`.
+    pub methods: Vec<String>,
+}
+
+/// `POST /api/session/second-factor` and `POST /api/session/totp/disable`:
+/// a code from the authenticator app, or one of the recovery codes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecondFactorProof {
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub recovery_code: Option<String>,
+}
+
+/// `GET /api/session/totp`: the operator's authenticator app, if any.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TotpStatus {
+    pub enabled: bool,
+    pub recovery_codes_left: u32,
+}
+
+/// `POST /api/session/totp`: a new secret to add to an authenticator app,
+/// confirmed with its first code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TotpEnrolment {
+    /// The secret in base32, to type in when the QR code cannot be scanned.
+    pub secret: String,
+    /// The `otpauth://` URL the QR code holds.
+    pub otpauth_url: String,
+    /// The QR code as an SVG document.
+    pub qr_svg: String,
+}
+
+/// `POST /api/session/totp/confirm`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TotpConfirmation {
+    pub code: String,
+}
+
+/// Ten one-time recovery codes, shown once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryCodes {
+    pub codes: Vec<String>,
 }
 
 /// One of the signed-in operator's live sessions (`GET /api/session/sessions`).
@@ -250,6 +317,9 @@ pub struct OrganisationSettings {
     pub connect_language: Language,
     /// Mail end-users an update link (and two reminders) when their credential needs them.
     pub notify_end_users: NotifyEndUsers,
+    /// Every operator must sign in with a second factor.
+    #[serde(default)]
+    pub require_second_factor: bool,
 }
 
 /// `PUT /api/v1/organisation` (admins): the whole settings; `null` clears a field.
@@ -277,4 +347,6 @@ pub struct OrganisationSettingsChange {
     pub connect_language: Language,
     #[serde(default)]
     pub notify_end_users: NotifyEndUsers,
+    #[serde(default)]
+    pub require_second_factor: bool,
 }

@@ -57,6 +57,10 @@ pub mod session {
     pub const HISTORY: &str = "/session/history";
     pub const PASSWORD: &str = "/session/password";
     pub const SESSIONS: &str = "/session/sessions";
+    pub const SECOND_FACTOR: &str = "/session/second-factor";
+    pub const TOTP: &str = "/session/totp";
+    pub const TOTP_CONFIRM: &str = "/session/totp/confirm";
+    pub const TOTP_DISABLE: &str = "/session/totp/disable";
     pub const ONE_SESSION: &str = "/session/sessions/{id}";
     pub const PASSWORD_RESET: &str = "/password-reset";
     pub const PASSWORD_LINK: &str = "/password-reset/{token}";

@@ -12,8 +12,9 @@ use shared::credentials::{
 use shared::operators::{
     ApiKey, ApiKeyScope, CreatedApiKey, NewApiKey, NewOperator, NewPassword, Operator,
     OperatorChange, OperatorLink, OperatorSession, OrganisationSettings,
-    OrganisationSettingsChange, PasswordChange, PasswordResetRequest, Session, SignIn,
-    SignInRecord,
+    OrganisationSettingsChange, PasswordChange, PasswordResetRequest, RecoveryCodes,
+    SecondFactorProof, SecondFactorRequired, Session, SignIn, SignInRecord, TotpConfirmation,
+    TotpEnrolment, TotpStatus,
 };
 use shared::routes;
 use shared::webhooks::{
@@ -57,11 +58,35 @@ pub async fn choose_password(token: String, new_password: String) -> Result<(), 
     .await
 }
 
-/// `POST /api/session`: signs in; the browser keeps the session cookie.
-pub async fn sign_in(email: String, password: String) -> Result<Session, ApiError> {
-    post_json(
+/// What a right password leads to.
+pub enum SignInOutcome {
+    SignedIn(Session),
+    /// The operator has a second factor: send it with [`complete_sign_in`].
+    SecondFactorDue,
+}
+
+/// `POST /api/session`: signs in (the browser keeps the session cookie), or
+/// asks for the second factor.
+pub async fn sign_in(email: String, password: String) -> Result<SignInOutcome, ApiError> {
+    let answer: serde_json::Value = post_json(
         &routes::api(routes::session::SESSION),
         &SignIn { email, password },
+        Credentials::None,
+    )
+    .await?;
+    if serde_json::from_value::<SecondFactorRequired>(answer.clone()).is_ok() {
+        return Ok(SignInOutcome::SecondFactorDue);
+    }
+    serde_json::from_value(answer)
+        .map(SignInOutcome::SignedIn)
+        .map_err(|_| ApiError::Network)
+}
+
+/// `POST /api/session/second-factor`: the sign-in's second step.
+pub async fn complete_sign_in(proof: SecondFactorProof) -> Result<Session, ApiError> {
+    post_json(
+        &routes::api(routes::session::SECOND_FACTOR),
+        &proof,
         Credentials::None,
     )
     .await
@@ -279,6 +304,40 @@ impl DashboardApi {
         post_json(
             &routes::api(routes::v1::API_KEYS),
             &NewApiKey { name, scope },
+            self.csrf(),
+        )
+        .await
+    }
+
+    pub async fn totp_status(&self) -> Result<TotpStatus, ApiError> {
+        get_json(&routes::api(routes::session::TOTP), Credentials::None).await
+    }
+
+    /// Starts setting up an authenticator app: its secret and QR code.
+    pub async fn start_totp(&self) -> Result<TotpEnrolment, ApiError> {
+        post_json(
+            &routes::api(routes::session::TOTP),
+            &serde_json::json!({}),
+            self.csrf(),
+        )
+        .await
+    }
+
+    /// Confirms the app with its current code; answers the recovery codes.
+    pub async fn confirm_totp(&self, code: String) -> Result<RecoveryCodes, ApiError> {
+        post_json(
+            &routes::api(routes::session::TOTP_CONFIRM),
+            &TotpConfirmation { code },
+            self.csrf(),
+        )
+        .await
+    }
+
+    /// Removes the app, proven with a code or a recovery code.
+    pub async fn remove_totp(&self, proof: &SecondFactorProof) -> Result<(), ApiError> {
+        send_json_without_answer(
+            Request::post(&routes::api(routes::session::TOTP_DISABLE)),
+            proof,
             self.csrf(),
         )
         .await

@@ -11,8 +11,8 @@ mod dashboard;
 
 pub use connect::{unsubscribe, unsubscription, ConnectApi};
 pub use dashboard::{
-    choose_password, current_session, operator_link, request_password_reset, sign_in, DashboardApi,
-    SetEndpoint,
+    choose_password, complete_sign_in, current_session, operator_link, request_password_reset,
+    sign_in, DashboardApi, SetEndpoint, SignInOutcome,
 };
 
 use gloo_net::http::{Request, RequestBuilder, Response};

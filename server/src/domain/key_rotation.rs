@@ -26,7 +26,13 @@ struct SealedColumn {
     associated_data: fn(&str) -> String,
 }
 
-const SEALED_COLUMNS: [SealedColumn; 6] = [
+const SEALED_COLUMNS: [SealedColumn; 7] = [
+    SealedColumn {
+        table: "operator_totp",
+        key: "operator_id",
+        column: "sealed_secret",
+        associated_data: crate::domain::second_factor::secret_associated_data,
+    },
     SealedColumn {
         table: "credentials",
         key: "id",

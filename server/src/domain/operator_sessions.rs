@@ -22,6 +22,8 @@ pub struct LiveSession {
     pub role: Role,
     pub email: String,
     pub csrf_token: String,
+    /// The organisation requires a second factor this operator has not set up.
+    pub must_set_up_second_factor: bool,
 }
 
 /// Starts a session from `client`; returns the cookie secret and the CSRF token.
@@ -116,14 +118,18 @@ pub async fn record_sign_in(
 pub async fn find_live(ctx: &Ctx, secret: &str) -> Result<Option<LiveSession>, sqlx::Error> {
     let now = ctx.clock.now_ms();
     let idle_cutoff = now - SESSION_IDLE_TIMEOUT.whole_milliseconds() as i64;
-    let row: Option<(String, String, String, String, String)> = sqlx::query_as(
+    let row: Option<(String, String, String, String, String, i64, i64)> = sqlx::query_as(
         "UPDATE operator_sessions SET last_seen_at = $1 \
          WHERE token_hash = $2 AND expires_at > $1 AND last_seen_at > $3 \
            AND operator_id IN (SELECT id FROM operators WHERE removed_at IS NULL) \
          RETURNING operator_id, csrf_token, \
            (SELECT organisation_id FROM operators WHERE operators.id = operator_sessions.operator_id), \
            (SELECT role FROM operators WHERE operators.id = operator_sessions.operator_id), \
-           (SELECT email FROM operators WHERE operators.id = operator_sessions.operator_id)",
+           (SELECT email FROM operators WHERE operators.id = operator_sessions.operator_id), \
+           (SELECT o.require_second_factor FROM operators p JOIN organisations o ON o.id = p.organisation_id \
+             WHERE p.id = operator_sessions.operator_id), \
+           (SELECT COUNT(*) FROM operator_totp t \
+             WHERE t.operator_id = operator_sessions.operator_id AND t.confirmed_at IS NOT NULL)",
     )
     .bind(now)
     .bind(tokens::hash(secret))
@@ -131,12 +137,13 @@ pub async fn find_live(ctx: &Ctx, secret: &str) -> Result<Option<LiveSession>, s
     .fetch_optional(&mut *ctx.db.writer().await?)
     .await?;
     Ok(row.map(
-        |(operator_id, csrf_token, organisation_id, role, email)| LiveSession {
+        |(operator_id, csrf_token, organisation_id, role, email, required, factors)| LiveSession {
             operator_id,
             organisation_id,
             role: Role::parse(&role).unwrap_or(Role::Member),
             email,
             csrf_token,
+            must_set_up_second_factor: required != 0 && factors == 0,
         },
     ))
 }

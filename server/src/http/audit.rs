@@ -35,6 +35,13 @@ pub const AUDITED: &[(&str, &str, &[AuditAction])] = {
     &[
         ("/api/session", "post", &[SignInSucceeded, SignInFailed]),
         ("/api/session", "delete", &[SignedOut]),
+        (
+            "/api/session/second-factor",
+            "post",
+            &[SignInSucceeded, SignInFailed],
+        ),
+        ("/api/session/totp/confirm", "post", &[SecondFactorEnabled]),
+        ("/api/session/totp/disable", "post", &[SecondFactorDisabled]),
         ("/api/session/sessions/{id}", "delete", &[SessionEnded]),
         ("/api/session/password", "post", &[PasswordChanged]),
         ("/api/password-reset", "post", &[PasswordResetRequested]),
@@ -126,6 +133,11 @@ pub const AUDITED: &[(&str, &str, &[AuditAction])] = {
 
 /// The state-changing operations that record nothing here, and why.
 pub const NOT_AUDITED: &[(&str, &str, &str)] = &[
+    (
+        "/api/session/totp",
+        "post",
+        "an unconfirmed secret only; SECOND_FACTOR_ENABLED records its confirmation",
+    ),
     (
         "/api/connect/reconnect",
         "post",

@@ -126,13 +126,18 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// The value of the cookie called `wanted`.
+pub fn cookie<'h>(headers: &'h HeaderMap, wanted: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value)
 }
 
@@ -179,6 +184,23 @@ impl FromRequestParts<AppState> for Actor {
         let session = crate::domain::operator_sessions::find_live(state, session_token)
             .await?
             .ok_or(ApiError::Unauthenticated)?;
+        // An organisation that requires a second factor lets an operator
+        // without one reach only their own account until they set it up.
+        // (Under `/api`, axum strips the prefix from the URI; the original keeps it.)
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| parts.uri.path(), |original| original.0.path());
+        let own_account = shared::routes::api(shared::routes::session::SESSION);
+        let on_own_account = path == own_account
+            || path
+                .strip_prefix(own_account.as_str())
+                .is_some_and(|rest| rest.starts_with('/'));
+        if session.must_set_up_second_factor && !on_own_account {
+            return Err(ApiError::Forbidden(
+                "Your organisation requires two-factor sign-in: set it up on your account page first.",
+            ));
+        }
         // Cookies ride along on cross-site requests; the CSRF token cannot.
         if !is_safe_method(&parts.method) {
             let sent = parts
@@ -264,27 +286,35 @@ impl FromRequestParts<AppState> for AdminOperator {
 /// The `Set-Cookie` value that stores `secret`: HttpOnly, SameSite=Strict,
 /// and Secure unless Gridlink is served over plain HTTP on this machine.
 pub fn session_cookie_value(state: &AppState, secret: &str) -> HeaderValue {
-    let secure = if state.settings.cookies_are_secure() {
-        "; Secure"
-    } else {
-        ""
-    };
-    let max_age = SESSION_MAX_AGE.whole_seconds();
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+    cookie_value(
+        state,
+        SESSION_COOKIE,
+        secret,
+        "/",
+        SESSION_MAX_AGE.whole_seconds(),
+    )
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn cleared_session_cookie(state: &AppState) -> HeaderValue {
+    cookie_value(state, SESSION_COOKIE, "", "/", 0)
+}
+
+/// A `Set-Cookie` value for `name` under `path`, as [`session_cookie_value`]'s.
+pub fn cookie_value(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age_seconds: i64,
+) -> HeaderValue {
     let secure = if state.settings.cookies_are_secure() {
         "; Secure"
     } else {
         ""
     };
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
+        "{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age_seconds}{secure}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }

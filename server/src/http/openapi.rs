@@ -290,12 +290,17 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/health", "get", op("Liveness: the server answers (the database is not checked: \"not checked\")", "system", &[], None, ok("200", "Alive", Some(schema_ref("Health"))), &[])),
         ("/api/ready", "get", op("Readiness: the database answers and accepts a write (checked at most once a second)", "system", &[], None, ok("200", "Ready", Some(schema_ref("Health"))), &[503])),
         ("/api/openapi.json", "get", op("This document", "system", &[], None, ok("200", "OpenAPI 3.1", Some(json!({"type": "object"}))), &[])),
-        ("/api/session", "post", op("Sign an operator in (sets the session cookie); 10 failures for one email from one client in 15 minutes refuse that client for a while (429 with Retry-After)", "operators", &[], Some("SignIn"), ok("200", "Signed in", Some(schema_ref("Session"))), &[401, 429])),
+        ("/api/session", "post", op("Sign an operator in (sets the session cookie). An operator with a second factor gets 202 (SecondFactorRequired) and sends it to /api/session/second-factor. 10 failures for one email from one client in 15 minutes refuse that client for a while (429 with Retry-After)", "operators", &[], Some("SignIn"), ok("200", "Signed in", Some(schema_ref("Session"))), &[401, 429])),
         ("/api/session", "get", op("The signed-in operator and the CSRF token", "operators", ADMIN, None, ok("200", "Signed in", Some(schema_ref("Session"))), &[])),
         ("/api/session", "delete", op("Sign out", "operators", ADMIN, None, ok("204", "Signed out", None), &[403])),
         ("/api/session/sessions", "get", op("The signed-in operator's live sessions (where each started, when last seen, which is this one)", "operators", ADMIN, None, ok("200", "Sessions", Some(json!({"type": "array", "items": schema_ref("OperatorSession")}))), &[403])),
         ("/api/session/sessions/{id}", "delete", with(op("End one of the signed-in operator's sessions", "operators", ADMIN, None, ok("204", "Ended", None), &[403, 404]), vec![path_param("id", "The session's id, from the list.")])),
         ("/api/session/history", "get", op("The signed-in operator's latest sign-ins (time, client address, outcome)", "operators", ADMIN, None, ok("200", "Sign-ins", Some(json!({"type": "array", "items": schema_ref("SignInRecord")}))), &[403])),
+        ("/api/session/second-factor", "post", op("The second step of a sign-in that answered 202: a code from the authenticator app or a recovery code (the gridlink_pending cookie says which sign-in; five minutes). Wrong codes count toward the sign-in limits", "operators", &[], Some("SecondFactorProof"), ok("200", "Signed in", Some(schema_ref("Session"))), &[401, 429])),
+        ("/api/session/totp", "get", op("Whether the signed-in operator has an authenticator app, and their unused recovery codes", "operators", ADMIN, None, ok("200", "Status", Some(schema_ref("TotpStatus"))), &[403])),
+        ("/api/session/totp", "post", op("Start setting up an authenticator app: a secret, its otpauth URL and QR code (SVG); confirm with its first code", "operators", ADMIN, None, ok("201", "The secret", Some(schema_ref("TotpEnrolment"))), &[403, 409])),
+        ("/api/session/totp/confirm", "post", op("Confirm the authenticator app with its current code; answers ten one-time recovery codes, shown once", "operators", ADMIN, Some("TotpConfirmation"), ok("200", "Recovery codes", Some(schema_ref("RecoveryCodes"))), &[403])),
+        ("/api/session/totp/disable", "post", op("Remove the authenticator app and the recovery codes, proven with a current code or a recovery code", "operators", ADMIN, Some("SecondFactorProof"), ok("204", "Removed", None), &[403])),
         ("/api/session/password", "post", op("Change the signed-in operator's own password; their other sessions end", "operators", ADMIN, Some("PasswordChange"), ok("204", "Changed", None), &[403, 422, 429])),
         ("/api/v1/operators", "get", op("List operators (admins)", "operators", ADMIN, None, ok("200", "Operators", Some(json!({"type": "array", "items": schema_ref("Operator")}))), &[403])),
         ("/api/v1/operators", "post", op("Add an operator (admins): with a password, or without one to mail them an invitation to choose it (48 hours); 409 when the email is taken", "operators", ADMIN, Some("NewOperator"), ok("201", "Added", Some(schema_ref("Operator"))), &[403, 409])),
@@ -453,6 +458,12 @@ fn schemas(utility_ids: Option<&[String]>) -> Value {
         shared::audit::AuditEvent,
         shared::audit::AuditEventPage,
         operators::ApiKeyScope,
+        operators::SecondFactorRequired,
+        operators::SecondFactorProof,
+        operators::TotpStatus,
+        operators::TotpEnrolment,
+        operators::TotpConfirmation,
+        operators::RecoveryCodes,
     );
     let mut schemas = generator.take_definitions(true);
     if let Some(ids) = utility_ids {
@@ -536,6 +547,11 @@ pub fn document(utility_ids: Option<&[String]>) -> Value {
         }
         entry[method] = described;
     }
+    // Signing in has a second success: the password was right and a second factor is due.
+    paths["/api/session"]["post"]["responses"]["202"] = json!({
+        "description": "The password was right; send a second factor to /api/session/second-factor",
+        "content": {"application/json": {"schema": schema_ref("SecondFactorRequired")}},
+    });
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -590,6 +606,7 @@ mod tests {
             include_str!("operators/mod.rs"),
             include_str!("operators/account.rs"),
             include_str!("operators/links.rs"),
+            include_str!("operators/second_factor_step.rs"),
             include_str!("api_keys.rs"),
             include_str!("audit.rs"),
             include_str!("credentials/mod.rs"),

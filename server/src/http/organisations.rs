@@ -13,7 +13,7 @@ use shared::validation::{AccentColor, DisplayName, EmbedOrigin, HttpsUrl};
 
 use crate::domain::audit::Target;
 use crate::domain::organisations::branding;
-use crate::http::auth::{Actor, AdminOperator};
+use crate::http::auth::{Actor, AdminOperator, Principal};
 use crate::http::error::{ApiError, FieldErrors};
 use crate::http::extract::Json;
 use crate::http::state::AppState;
@@ -31,6 +31,11 @@ pub fn router() -> Router<AppState> {
 
 async fn settings(db: &Database, organisation_id: &str) -> Result<OrganisationSettings, ApiError> {
     let (name, branding) = branding(db, organisation_id).await?;
+    let (require_second_factor,): (i64,) =
+        sqlx::query_as("SELECT require_second_factor FROM organisations WHERE id = $1")
+            .bind(organisation_id)
+            .fetch_one(db.pool())
+            .await?;
     Ok(OrganisationSettings {
         id: organisation_id.to_owned(),
         name,
@@ -41,6 +46,7 @@ async fn settings(db: &Database, organisation_id: &str) -> Result<OrganisationSe
         embed_origins: branding.embed_origins,
         connect_language: branding.default_language,
         notify_end_users: branding.notify_end_users,
+        require_second_factor: require_second_factor != 0,
     })
 }
 
@@ -122,6 +128,17 @@ async fn change_settings(
     }
     errors.finish()?;
     let before = settings(&state.db, &actor.organisation_id).await?;
+    if body.require_second_factor && !before.require_second_factor {
+        let Principal::Operator { id, .. } = &actor.principal else {
+            unreachable!("AdminOperator is an operator")
+        };
+        if !crate::domain::second_factor::status(&state, id).await?.0 {
+            return Err(ApiError::invalid_field(
+                "requireSecondFactor",
+                "Set up two-factor sign-in for yourself first (on your account page), then require it of everyone.",
+            ));
+        }
+    }
     let after = OrganisationSettings {
         id: actor.organisation_id.clone(),
         name: name.clone(),
@@ -132,12 +149,13 @@ async fn change_settings(
         embed_origins: origins.clone(),
         connect_language: body.connect_language,
         notify_end_users: body.notify_end_users,
+        require_second_factor: body.require_second_factor,
     };
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     sqlx::query(
         "UPDATE organisations SET name = $1, logo_url = $2, accent_color = $3, terms_url = $4, privacy_url = $5, \
-           connect_language = $6, notify_end_users = $7 WHERE id = $8",
+           connect_language = $6, notify_end_users = $7, require_second_factor = $8 WHERE id = $9",
     )
     .bind(&name)
     .bind(logo_url)
@@ -146,6 +164,7 @@ async fn change_settings(
     .bind(privacy_url)
     .bind(body.connect_language.code())
     .bind(body.notify_end_users.as_str())
+    .bind(i64::from(body.require_second_factor))
     .bind(&actor.organisation_id)
     .execute(&mut *tx)
     .await?;

@@ -1,8 +1,9 @@
-//! The signed-in operator's own account: change the password (their other
+//! The signed-in operator's own account: two-factor sign-in (an
+//! authenticator app and recovery codes), change the password (their other
 //! sessions end), see and end their sessions, and their sign-in history.
 
 use leptos::prelude::*;
-use shared::operators::PasswordChange;
+use shared::operators::{PasswordChange, SecondFactorProof, TotpEnrolment};
 
 use super::{format_time, operator};
 use crate::components::loading::{ErrorAlert, Loaded};
@@ -15,14 +16,171 @@ pub fn Account() -> impl IntoView {
     let email = operator().session.operator.email;
     // Changing the password ends the other sessions: the list reloads.
     let version = RwSignal::new(0_u32);
+    let must_set_up = operator().session.must_set_up_second_factor;
     view! {
         <div class="page-header">
             <h1>"Your account"</h1>
             <p>{format!("Signed in as {email}.")}</p>
         </div>
+        <Show when=move || must_set_up>
+            <div class="alert alert-info" role="status">
+                "Your organisation requires two-factor sign-in. Set up an authenticator app below to use the rest of the dashboard."
+            </div>
+        </Show>
+        <TwoFactorSection />
         <PasswordSection version />
         <SessionsSection version />
         <HistorySection version />
+    }
+}
+
+/// Two-factor sign-in: set up an authenticator app (QR code, or the secret
+/// typed in; confirmed with its first code; ten recovery codes shown once),
+/// or remove it with a code or a recovery code.
+#[component]
+fn TwoFactorSection() -> impl IntoView {
+    let api = operator().api;
+    let must_set_up = operator().session.must_set_up_second_factor;
+    let version = RwSignal::new(0_u32);
+    let status = LocalResource::new(move || {
+        version.track();
+        let api = api.get_value();
+        async move { api.totp_status().await }
+    });
+    let enrolment = RwSignal::new(None::<TotpEnrolment>);
+    let recovery_codes = RwSignal::new(None::<Vec<String>>);
+    let code = RwSignal::new(String::new());
+    let use_recovery_code = RwSignal::new(false);
+    let write = Write::default();
+    let start = move |_| {
+        recovery_codes.set(None);
+        write.run(
+            async move { api.get_value().start_totp().await },
+            move |started| enrolment.set(Some(started)),
+        );
+    };
+    let confirm = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let typed = code.get_untracked();
+        write.run(
+            async move { api.get_value().confirm_totp(typed).await },
+            move |codes| {
+                enrolment.set(None);
+                code.set(String::new());
+                recovery_codes.set(Some(codes.codes));
+                version.update(|v| *v += 1);
+            },
+        );
+    };
+    let remove = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let typed = code.get_untracked();
+        let proof = if use_recovery_code.get_untracked() {
+            SecondFactorProof {
+                code: None,
+                recovery_code: Some(typed),
+            }
+        } else {
+            SecondFactorProof {
+                code: Some(typed),
+                recovery_code: None,
+            }
+        };
+        write.run(
+            async move { api.get_value().remove_totp(&proof).await },
+            move |()| {
+                code.set(String::new());
+                recovery_codes.set(None);
+                version.update(|v| *v += 1);
+            },
+        );
+    };
+    let code_error = Signal::derive(move || {
+        write
+            .field_error("code")
+            .get()
+            .or_else(|| write.field_error("recoveryCode").get())
+    });
+    view! {
+        <section class="card settings-section" aria-labelledby="two-factor-title">
+            <h2 id="two-factor-title" class="card-title">"Two-factor sign-in"</h2>
+            {move || write.error().get().map(|message| view! { <ErrorAlert message /> })}
+            {move || recovery_codes.get().map(|codes| view! {
+                <div class="alert alert-info" role="status">
+                    <p><strong>"Two-factor sign-in is on. Save these recovery codes now: they will not be shown again."</strong></p>
+                    <p>"Each signs you in once if you lose your phone."</p>
+                    <ul class="recovery-codes" aria-label="Recovery codes">
+                        {codes.into_iter().map(|code| view! { <li><code>{code}</code></li> }).collect_view()}
+                    </ul>
+                    // A full load: the session now allows the whole dashboard.
+                    {must_set_up.then(|| view! { <a class="button button-primary" href="/dashboard" rel="external">"I saved them: open the dashboard"</a> })}
+                </div>
+            })}
+            <Loaded resource=status label="Loading two-factor sign-in…" let:status>
+                {if status.enabled {
+                    view! {
+                        <p>{format!("On: you sign in with a code from your authenticator app. {} recovery codes left.", status.recovery_codes_left)}</p>
+                        <form on:submit=remove novalidate>
+                            <div class="field">
+                                <label class="field-label" for="remove-two-factor-code">
+                                    {move || if use_recovery_code.get() { "Recovery code" } else { "Current code from your app" }}
+                                </label>
+                                <p class="field-hint">"To remove two-factor sign-in, prove you still have it."</p>
+                                <input class="input" id="remove-two-factor-code" autocomplete="one-time-code"
+                                    aria-invalid=move || code_error.with(Option::is_some).to_string()
+                                    prop:value=move || code.get() on:input=move |e| code.set(event_target_value(&e)) />
+                                {move || code_error.get().map(|message| view! { <p class="field-error">{message}</p> })}
+                            </div>
+                            <div class="button-row">
+                                <button class="button button-danger" type="submit" disabled=move || write.busy()>"Remove two-factor sign-in"</button>
+                                <button class="button button-link" type="button" on:click=move |_| use_recovery_code.update(|on| *on = !*on)>
+                                    {move || if use_recovery_code.get() { "Use a code from the app" } else { "Use a recovery code" }}
+                                </button>
+                            </div>
+                        </form>
+                    }
+                    .into_any()
+                } else {
+                    view! {
+                        {move || match enrolment.get() {
+                            None => view! {
+                                <p>"Off. With it on, signing in asks for a code from an authenticator app on your phone as well as your password."</p>
+                                <button class="button button-primary" on:click=start disabled=move || write.busy()>"Set up an authenticator app"</button>
+                            }
+                            .into_any(),
+                            Some(started) => {
+                                let qr = format!(
+                                    "data:image/svg+xml;charset=utf-8,{}",
+                                    String::from(js_sys::encode_uri_component(&started.qr_svg))
+                                );
+                                view! {
+                                    <ol class="steps-list">
+                                        <li>"Scan this QR code with your authenticator app (or type in the key below)."</li>
+                                        <li>"Enter the 6-digit code the app shows to confirm."</li>
+                                    </ol>
+                                    <img class="qr-code" src=qr width="200" height="200" alt="QR code to add Gridlink to your authenticator app" />
+                                    <p>"Key: "<code class="wrap-anywhere">{started.secret}</code></p>
+                                    <form on:submit=confirm novalidate>
+                                        <div class="field">
+                                            <label class="field-label" for="confirm-two-factor-code">"Code from your app"</label>
+                                            <input class="input" id="confirm-two-factor-code" autocomplete="one-time-code" inputmode="numeric"
+                                                aria-invalid=move || code_error.with(Option::is_some).to_string()
+                                                prop:value=move || code.get() on:input=move |e| code.set(event_target_value(&e)) />
+                                            {move || code_error.get().map(|message| view! { <p class="field-error">{message}</p> })}
+                                        </div>
+                                        <button class="button button-primary" type="submit" disabled=move || write.busy()>
+                                            {move || if write.busy() { "Checking…" } else { "Turn on two-factor sign-in" }}
+                                        </button>
+                                    </form>
+                                }
+                                .into_any()
+                            }
+                        }}
+                    }
+                    .into_any()
+                }}
+            </Loaded>
+        </section>
     }
 }
 

@@ -61,7 +61,18 @@ fn DashboardShell(session: Session) -> impl IntoView {
     let operator_email = session.operator.email.clone();
     let organisation_name = session.organisation.name.clone();
     let is_admin = session.operator.role == shared::operators::Role::Admin;
+    // Required and not set up: the account page, before anything else.
+    let must_set_up_second_factor = session.must_set_up_second_factor;
     provide_context(Operator { session, api });
+    if must_set_up_second_factor {
+        let navigate = use_navigate();
+        let location = leptos_router::hooks::use_location();
+        Effect::new(move |_| {
+            if location.pathname.get() != "/dashboard/account" {
+                navigate("/dashboard/account", Default::default());
+            }
+        });
+    }
     let utility_names =
         crate::components::utility_name::UtilityNames(RwSignal::new(Default::default()));
     provide_context(utility_names);

@@ -51,6 +51,7 @@ fn OrganisationSection() -> impl IntoView {
     let origins = RwSignal::new(String::new());
     let connect_language = RwSignal::new(Language::En);
     let notify_end_users = RwSignal::new(NotifyEndUsers::Off);
+    let require_second_factor = RwSignal::new(false);
     let loaded = RwSignal::new(false);
     let saved = RwSignal::new(false);
     let api = operator.api;
@@ -67,6 +68,7 @@ fn OrganisationSection() -> impl IntoView {
             origins.set(settings.embed_origins.join("\n"));
             connect_language.set(settings.connect_language);
             notify_end_users.set(settings.notify_end_users);
+            require_second_factor.set(settings.require_second_factor);
             loaded.set(true);
         },
     );
@@ -117,6 +119,7 @@ fn OrganisationSection() -> impl IntoView {
                 .collect(),
             connect_language: connect_language.get_untracked(),
             notify_end_users: notify_end_users.get_untracked(),
+            require_second_factor: require_second_factor.get_untracked(),
         };
         write.run(
             async move { api.get_value().change_organisation(&change).await },
@@ -176,6 +179,16 @@ fn OrganisationSection() -> impl IntoView {
                             }
                         }).collect_view()}
                     </fieldset>
+                    <div class="field">
+                        <label class="checkbox" for="require-second-factor">
+                            <input type="checkbox" id="require-second-factor" aria-describedby="require-second-factor-hint"
+                                prop:checked=move || require_second_factor.get()
+                                on:change=move |e| require_second_factor.set(event_target_checked(&e)) />
+                            <span>"Require two-factor sign-in for every operator"</span>
+                        </label>
+                        <p class="field-hint" id="require-second-factor-hint">"An operator without an authenticator app is sent to set one up before anything else. API keys are unaffected. Set up your own first, on your account page."</p>
+                        {move || field_error("requireSecondFactor").get().map(|message| view! { <p class="field-error">{message}</p> })}
+                    </div>
                     <button class="button button-primary" type="submit" disabled=move || write.busy()>
                         {move || if write.busy() { "Saving…" } else { "Save settings" }}
                     </button>

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod links;
+pub mod second_factor_step;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -20,6 +21,7 @@ use shared::audit::AuditAction;
 
 use crate::domain::audit::Target;
 use crate::domain::operator_sessions as sessions;
+use crate::domain::second_factor;
 use crate::http::auth::{
     cleared_session_cookie, session_cookie, session_cookie_value, user_agent, Actor, AdminOperator,
     Principal,
@@ -41,6 +43,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(routes::session::PASSWORD, post(change_own_password))
         .merge(account::router())
+        .merge(second_factor_step::router())
         .merge(links::router())
         .route(
             routes::v1::OPERATORS,
@@ -76,6 +79,7 @@ async fn session_body(
     state: &AppState,
     operator_id: &str,
     csrf_token: String,
+    must_set_up_second_factor: bool,
 ) -> Result<Session, ApiError> {
     let row: OperatorRow = sqlx::query_as(&format!(
         "SELECT {OPERATOR_COLUMNS} FROM operators WHERE id = $1"
@@ -95,6 +99,7 @@ async fn session_body(
             name: organisation.1,
         },
         csrf_token,
+        must_set_up_second_factor,
     })
 }
 
@@ -118,33 +123,8 @@ async fn sign_in(
     // the sign-in history keeps the address itself.
     let limit_key = client.limit_key().to_string();
     let client = client.0.to_string();
-    let now = state.clock.now_ms();
-    let window_start = now - SIGN_IN_WINDOW.whole_milliseconds() as i64;
-    refuse_if_too_many_failures(&state, email.as_str(), &limit_key, window_start, false).await?;
-    // The attempt is recorded as a failure before the password is checked, so
-    // parallel guesses see each other; a correct password removes it again.
-    let attempt = crate::infra::tokens::new_id("attempt");
-    sqlx::query(
-        "INSERT INTO sign_in_failures (email, client, attempt, failed_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(email.as_str())
-    .bind(&limit_key)
-    .bind(&attempt)
-    .bind(now)
-    .execute(&mut *state.db.writer().await?)
-    .await?;
-    let forget_attempt = || async {
-        sqlx::query("DELETE FROM sign_in_failures WHERE attempt = $1")
-            .bind(&attempt)
-            .execute(&mut *state.db.writer().await?)
-            .await
-    };
-    if let Err(refused) =
-        refuse_if_too_many_failures(&state, email.as_str(), &limit_key, window_start, true).await
-    {
-        forget_attempt().await?;
-        return Err(refused);
-    }
+    let attempt = begin_attempt(&state, email.as_str(), &limit_key).await?;
+    let forget_attempt = || attempt.forget(&state);
     let found: Option<(String, String, String)> = sqlx::query_as(
         "SELECT id, organisation_id, password_hash FROM operators WHERE email = $1 AND removed_at IS NULL",
     )
@@ -181,22 +161,92 @@ async fn sign_in(
             sessions::record_sign_in(&state, target, &client, &user_agent, "PASSWORD", false)
                 .await?;
         }
-        sqlx::query("DELETE FROM sign_in_failures WHERE failed_at <= $1")
-            .bind(window_start)
-            .execute(&mut *state.db.writer().await?)
-            .await?;
+        attempt.prune_older(&state).await?;
         return Err(ApiError::SignInFailed);
     };
     forget_attempt().await?;
-    sessions::record_sign_in(&state, &target, &client, &user_agent, "PASSWORD", true).await?;
-    let operator_id = target.operator_id;
-    let (secret, csrf_token) = sessions::create(&state, &operator_id, &client).await?;
-    let session = session_body(&state, &operator_id, csrf_token).await?;
-    tracing::info!(operator_id, "operator signed in");
+    if second_factor::status(&state, &target.operator_id).await?.0 {
+        return second_factor_step::ask_for_it(&state, &target.operator_id, &client).await;
+    }
+    complete_sign_in(&state, &target, &client, &user_agent, "PASSWORD").await
+}
+
+/// A sign-in attempt, recorded as a failure before its secret is checked so
+/// parallel guesses see each other; a right answer forgets it again.
+pub(crate) struct Attempt {
+    id: String,
+    window_start: i64,
+}
+
+impl Attempt {
+    pub(crate) async fn forget(&self, state: &AppState) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM sign_in_failures WHERE attempt = $1")
+            .bind(&self.id)
+            .execute(&mut *state.db.writer().await?)
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets the failures that no longer count.
+    pub(crate) async fn prune_older(&self, state: &AppState) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM sign_in_failures WHERE failed_at <= $1")
+            .bind(self.window_start)
+            .execute(&mut *state.db.writer().await?)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Refuses (429) a client over its failure limits for `email`, else records
+/// this attempt as a failure (password and second-factor guesses count alike).
+pub(crate) async fn begin_attempt(
+    state: &AppState,
+    email: &str,
+    limit_key: &str,
+) -> Result<Attempt, ApiError> {
+    let now = state.clock.now_ms();
+    let window_start = now - SIGN_IN_WINDOW.whole_milliseconds() as i64;
+    refuse_if_too_many_failures(state, email, limit_key, window_start, false).await?;
+    let attempt = Attempt {
+        id: crate::infra::tokens::new_id("attempt"),
+        window_start,
+    };
+    sqlx::query(
+        "INSERT INTO sign_in_failures (email, client, attempt, failed_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(email)
+    .bind(limit_key)
+    .bind(&attempt.id)
+    .bind(now)
+    .execute(&mut *state.db.writer().await?)
+    .await?;
+    if let Err(refused) =
+        refuse_if_too_many_failures(state, email, limit_key, window_start, true).await
+    {
+        attempt.forget(state).await?;
+        return Err(refused);
+    }
+    Ok(attempt)
+}
+
+/// Ends a sign-in whose every factor was right: the history and audit
+/// record, a new session, its cookie and the session's body.
+async fn complete_sign_in(
+    state: &AppState,
+    target: &sessions::SignInTarget,
+    client: &str,
+    user_agent: &str,
+    factor: &str,
+) -> Result<Response, ApiError> {
+    sessions::record_sign_in(state, target, client, user_agent, factor, true).await?;
+    let operator_id = &target.operator_id;
+    let (secret, csrf_token) = sessions::create(state, operator_id, client).await?;
+    let session = session_body(state, operator_id, csrf_token, false).await?;
+    tracing::info!(operator_id, factor, "operator signed in");
     let mut response = Json(session).into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie_value(&state, &secret));
+        .insert(header::SET_COOKIE, session_cookie_value(state, &secret));
     Ok(response)
 }
 
@@ -256,7 +306,13 @@ async fn current_session(
         .await?
         .ok_or(ApiError::Unauthenticated)?;
     Ok(Json(
-        session_body(&state, &live.operator_id, live.csrf_token).await?,
+        session_body(
+            &state,
+            &live.operator_id,
+            live.csrf_token,
+            live.must_set_up_second_factor,
+        )
+        .await?,
     ))
 }
 
