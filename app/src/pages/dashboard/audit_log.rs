@@ -161,6 +161,11 @@ fn AuditRow(event: AuditEvent) -> impl IntoView {
         (Some(kind), Some(id)) => format!("{} {id}", kind.replace('_', " ")),
         _ => "—".to_owned(),
     };
+    let client = if event.client.is_empty() {
+        "—".to_owned()
+    } else {
+        event.client
+    };
     let details = match &event.details {
         serde_json::Value::Object(fields) if fields.is_empty() => String::new(),
         details => details.to_string(),
@@ -174,7 +179,7 @@ fn AuditRow(event: AuditEvent) -> impl IntoView {
             </td>
             <td title=who_title>{who}</td>
             <td class="wrap-anywhere">{target}</td>
-            <td title=event.user_agent.clone()>{if event.client.is_empty() { "—".to_owned() } else { event.client.clone() }}</td>
+            <td title=event.user_agent>{client}</td>
             <td class="wrap-anywhere"><code>{details}</code></td>
         </tr>
     }
