@@ -19,6 +19,7 @@ test('no dashboard page overflows at 360, 768 or 1280 pixels', async ({ page, re
     ['/dashboard/webhooks', 'Webhooks'],
     ['/dashboard/settings', 'Settings'],
     ['/dashboard/account', 'Your account'],
+    ['/dashboard/audit-log', 'Audit log'],
   ];
   for (const [path, heading] of pages) {
     await page.goto(path);

@@ -106,16 +106,25 @@ fn SecondStep(
             navigate("/dashboard", Default::default())
         });
     };
+    // A wrong code is the field's error; anything else (the five minutes are
+    // over, too many tries) is the page's.
     let error = Signal::derive(move || {
         write.failure().with(|failure| {
-            failure.as_ref().map(|failure| match failure.code() {
-                Some(shared::ErrorCode::Unauthenticated) => {
+            failure.as_ref().and_then(|failure| match failure.code() {
+                Some(shared::ErrorCode::Unauthenticated) => Some(
                     "This sign-in took too long. Reload the page and enter your password again."
-                        .to_owned()
-                }
-                _ => failure.message(),
+                        .to_owned(),
+                ),
+                Some(shared::ErrorCode::ValidationFailed) => None,
+                _ => Some(failure.message()),
             })
         })
+    });
+    let code_error = Signal::derive(move || {
+        write
+            .field_error("code")
+            .get()
+            .or_else(|| write.field_error("recoveryCode").get())
     });
     view! {
         <main class="standalone">
@@ -126,7 +135,7 @@ fn SecondStep(
                 } else {
                     "Enter the 6-digit code your authenticator app shows for Gridlink."
                 }}</p>
-                <div role="alert">{move || error.get().map(|message| view! { <ErrorAlert message /> })}</div>
+                {move || error.get().map(|message| view! { <ErrorAlert message /> })}
                 <form on:submit=submit novalidate>
                     <div class="field">
                         <label class="field-label" for="second-factor-code">
@@ -134,7 +143,9 @@ fn SecondStep(
                         </label>
                         <input class="input" id="second-factor-code" autocomplete="one-time-code"
                             inputmode=move || if recovery.get() { "text" } else { "numeric" }
+                            aria-invalid=move || code_error.with(Option::is_some).to_string()
                             prop:value=move || code.get() on:input=move |e| code.set(event_target_value(&e)) />
+                        {move || code_error.get().map(|message| view! { <p class="field-error" role="alert">{message}</p> })}
                     </div>
                     <button class="button button-primary button-block" type="submit" aria-disabled=move || write.busy().to_string()>
                         {move || if write.busy() { "Checking…" } else { "Verify and sign in" }}
