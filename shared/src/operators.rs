@@ -98,6 +98,23 @@ pub struct SecondFactorProof {
     pub recovery_code: Option<String>,
 }
 
+impl SecondFactorProof {
+    /// What an operator typed, as a recovery code or as a code from the app.
+    pub fn typed(text: String, is_recovery_code: bool) -> SecondFactorProof {
+        if is_recovery_code {
+            SecondFactorProof {
+                code: None,
+                recovery_code: Some(text),
+            }
+        } else {
+            SecondFactorProof {
+                code: Some(text),
+                recovery_code: None,
+            }
+        }
+    }
+}
+
 /// `GET /api/session/totp`: the operator's authenticator app, if any.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -75,17 +75,7 @@ fn TwoFactorSection() -> impl IntoView {
     let remove = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let typed = code.get_untracked();
-        let proof = if use_recovery_code.get_untracked() {
-            SecondFactorProof {
-                code: None,
-                recovery_code: Some(typed),
-            }
-        } else {
-            SecondFactorProof {
-                code: Some(typed),
-                recovery_code: None,
-            }
-        };
+        let proof = SecondFactorProof::typed(typed, use_recovery_code.get_untracked());
         write.run(
             async move { api.get_value().remove_totp(&proof).await },
             move |()| {

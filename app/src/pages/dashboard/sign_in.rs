@@ -91,17 +91,7 @@ fn SecondStep(
         event.prevent_default();
         let navigate = navigate.clone();
         let typed = code.get_untracked();
-        let proof = if recovery.get_untracked() {
-            SecondFactorProof {
-                code: None,
-                recovery_code: Some(typed),
-            }
-        } else {
-            SecondFactorProof {
-                code: Some(typed),
-                recovery_code: None,
-            }
-        };
+        let proof = SecondFactorProof::typed(typed, recovery.get_untracked());
         write.run(api::complete_sign_in(proof), move |_| {
             navigate("/dashboard", Default::default())
         });

@@ -101,38 +101,28 @@ async fn set_endpoint(
     .bind(&actor.organisation_id)
     .execute(&mut *tx)
     .await?;
-    if updated.rows_affected() == 1 {
-        actor
-            .audit(
-                &mut tx,
-                now,
-                AuditAction::WebhookEndpointChanged,
-                None,
-                audited,
-            )
-            .await?;
-        tx.commit().await?;
-        let endpoint = endpoint::find(&state, &actor.organisation_id)
-            .await?
-            .ok_or_else(no_endpoint)?;
-        return Ok((StatusCode::OK, Json(json!(endpoint))));
-    }
-    let secret = SigningSecret::generate();
-    let created = sqlx::query(
-        "INSERT INTO webhook_endpoints (organisation_id, url, sealed_secret, secret_created_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $4, $4) ON CONFLICT (organisation_id) DO NOTHING",
-    )
-    .bind(&actor.organisation_id)
-    .bind(url.as_str())
-    .bind(secret.seal(&state.keyring, &actor.organisation_id))
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    if created.rows_affected() == 0 {
-        return Err(ApiError::Conflict(
-            "The webhook endpoint was created meanwhile; load it again.".into(),
-        ));
-    }
+    // The first time, the endpoint and its signing secret are created.
+    let created_secret = if updated.rows_affected() == 1 {
+        None
+    } else {
+        let secret = SigningSecret::generate();
+        let created = sqlx::query(
+            "INSERT INTO webhook_endpoints (organisation_id, url, sealed_secret, secret_created_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $4, $4) ON CONFLICT (organisation_id) DO NOTHING",
+        )
+        .bind(&actor.organisation_id)
+        .bind(url.as_str())
+        .bind(secret.seal(&state.keyring, &actor.organisation_id))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if created.rows_affected() == 0 {
+            return Err(ApiError::Conflict(
+                "The webhook endpoint was created meanwhile; load it again.".into(),
+            ));
+        }
+        Some(secret)
+    };
     actor
         .audit(
             &mut tx,
@@ -146,13 +136,16 @@ async fn set_endpoint(
     let endpoint = endpoint::find(&state, &actor.organisation_id)
         .await?
         .ok_or_else(no_endpoint)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!(WebhookSecret {
-            endpoint,
-            secret: secret.to_whsec(),
-        })),
-    ))
+    Ok(match created_secret {
+        None => (StatusCode::OK, Json(json!(endpoint))),
+        Some(secret) => (
+            StatusCode::CREATED,
+            Json(json!(WebhookSecret {
+                endpoint,
+                secret: secret.to_whsec(),
+            })),
+        ),
+    })
 }
 
 /// The read-only fields a PUT may carry back from a GET must be unchanged.
