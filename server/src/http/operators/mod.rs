@@ -10,14 +10,13 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::Router;
+use serde_json::json;
+use shared::audit::AuditAction;
 use shared::operators::{
     NewOperator, Operator, OperatorChange, Organisation, PasswordChange, Role, Session, SignIn,
 };
 use shared::routes;
 use shared::validation::EmailAddress;
-
-use serde_json::json;
-use shared::audit::AuditAction;
 
 use crate::domain::audit::Target;
 use crate::domain::operator_sessions as sessions;
@@ -124,7 +123,6 @@ async fn sign_in(
     let limit_key = client.limit_key().to_string();
     let client = client.0.to_string();
     let attempt = begin_attempt(&state, email.as_str(), &limit_key).await?;
-    let forget_attempt = || attempt.forget(&state);
     let found: Option<(String, String, String)> = sqlx::query_as(
         "SELECT id, organisation_id, password_hash FROM operators WHERE email = $1 AND removed_at IS NULL",
     )
@@ -145,7 +143,7 @@ async fn sign_in(
     let password_matches = match verify_password(body.password, stored_hash).await {
         Ok(matches) => matches,
         Err(error) if error.is::<HashingBusy>() => {
-            forget_attempt().await?;
+            attempt.forget(&state).await?;
             return Err(ApiError::RateLimited {
                 message: "Many sign-ins are being checked right now. Try again in a moment.".into(),
                 retry_after_seconds: 2,
@@ -164,7 +162,7 @@ async fn sign_in(
         attempt.prune_older(&state).await?;
         return Err(ApiError::SignInFailed);
     };
-    forget_attempt().await?;
+    attempt.forget(&state).await?;
     if second_factor::status(&state, &target.operator_id).await?.0 {
         return second_factor_step::ask_for_it(&state, &target.operator_id, &client).await;
     }
