@@ -180,11 +180,14 @@ async fn complete_with_second_factor(
         sessions::record_sign_in(&state, &target, &client, &user_agent, proof.0, false).await?;
         return Err(wrong_proof(proof.0));
     }
-    // The pending sign-in works once.
-    sqlx::query("DELETE FROM pending_sign_ins WHERE token_hash = $1")
+    // The pending sign-in works once: of two proofs sent at once, one signs in.
+    let used = sqlx::query("DELETE FROM pending_sign_ins WHERE token_hash = $1")
         .bind(&token_hash)
         .execute(&mut *tx)
         .await?;
+    if used.rows_affected() == 0 {
+        return Err(expired());
+    }
     tx.commit().await?;
     attempt.forget(&state).await?;
     let mut response = complete_sign_in(&state, &target, &client, &user_agent, proof.0).await?;
