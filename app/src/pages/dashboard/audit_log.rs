@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::components::A;
 use shared::audit::{AuditAction, AuditEvent};
 use shared::operators::Role;
 use shared::routes;
@@ -157,19 +158,21 @@ fn AuditSection() -> impl IntoView {
 fn AuditRow(event: AuditEvent) -> impl IntoView {
     let who = event.actor_kind.describe(&event.actor_name);
     let who_title = event.actor_id.clone().unwrap_or_default();
-    let target = match (&event.target_kind, &event.target_id) {
-        (Some(kind), Some(id)) => format!("{} {id}", kind.replace('_', " ")),
-        _ => "—".to_owned(),
+    // A credential links to its page; anything else is named by kind and id.
+    let target = match (event.target_kind.as_deref(), event.target_id.clone()) {
+        (Some("credential"), Some(id)) => view! {
+            <A href=format!("/dashboard/credentials/{id}")>{format!("credential {id}")}</A>
+        }
+        .into_any(),
+        (Some(kind), Some(id)) => format!("{} {id}", kind.replace('_', " ")).into_any(),
+        _ => "—".into_any(),
     };
     let client = if event.client.is_empty() {
         "—".to_owned()
     } else {
         event.client
     };
-    let details = match &event.details {
-        serde_json::Value::Object(fields) if fields.is_empty() => String::new(),
-        details => details.to_string(),
-    };
+    let details = readable_details(&event.details);
     view! {
         <tr>
             <td class="nowrap">{format_time(event.occurred_at)}</td>
@@ -180,7 +183,29 @@ fn AuditRow(event: AuditEvent) -> impl IntoView {
             <td title=who_title>{who}</td>
             <td class="wrap-anywhere">{target}</td>
             <td title=event.user_agent>{client}</td>
-            <td class="wrap-anywhere"><code>{details}</code></td>
+            <td class="wrap-anywhere">{details}</td>
         </tr>
+    }
+}
+
+/// A record's details as a reader takes them in: `fields: name, logoUrl · role: ADMIN`.
+fn readable_details(details: &serde_json::Value) -> String {
+    fn shown(value: &serde_json::Value) -> String {
+        match value {
+            serde_json::Value::String(text) => text.clone(),
+            serde_json::Value::Array(items) => {
+                items.iter().map(shown).collect::<Vec<_>>().join(", ")
+            }
+            serde_json::Value::Null => "—".to_owned(),
+            other => other.to_string(),
+        }
+    }
+    match details {
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .map(|(name, field)| format!("{name}: {}", shown(field)))
+            .collect::<Vec<_>>()
+            .join(" · "),
+        other => shown(other),
     }
 }
