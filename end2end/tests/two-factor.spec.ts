@@ -3,7 +3,7 @@
 // in with the password and a code from the app, then remove it with a
 // recovery code. Every screen passes axe and fits at 360 to 1280 px.
 import { createHmac } from 'node:crypto';
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { expectNoAccessibilityViolations, expectNothingOverflowsAtEveryWidth } from '../pages/app';
 import { operatorApi } from '../pages/connect';
 import { OperatorDashboard } from '../pages/dashboard';
@@ -30,6 +30,15 @@ function totp(secret: string, step: number): string {
 
 const currentStep = () => Math.floor(Date.now() / 1000 / 30);
 
+/** axe at a phone's and a laptop's width, and nothing wider than the screen at any. */
+async function expectAccessibleAtEveryWidth(page: Page) {
+  for (const width of [360, 1280]) {
+    await page.setViewportSize({ width, height: 900 });
+    await expectNoAccessibilityViolations(page);
+  }
+  await expectNothingOverflowsAtEveryWidth(page);
+}
+
 test('an operator sets up an authenticator app, signs in with it and removes it', async ({ page, request }) => {
   test.setTimeout(90_000);
   const api = await operatorApi(request);
@@ -46,8 +55,7 @@ test('an operator sets up an authenticator app, signs in with it and removes it'
   await expect(section.getByRole('img', { name: 'QR code to add Gridlink to your authenticator app' })).toBeVisible();
   const secret = (await section.locator('code').first().textContent())!.trim();
   expect(secret).toMatch(/^[A-Z2-7]{32}$/);
-  await expectNoAccessibilityViolations(page);
-  await expectNothingOverflowsAtEveryWidth(page);
+  await expectAccessibleAtEveryWidth(page);
 
   await section.getByLabel('Code from your app').fill('000000');
   await section.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
@@ -59,7 +67,7 @@ test('an operator sets up an authenticator app, signs in with it and removes it'
   await expect(codes).toHaveCount(10);
   const recovery = (await codes.allTextContents()).map((code) => code.trim());
   await expect(section).toContainText('10 recovery codes left');
-  await expectNoAccessibilityViolations(page);
+  await expectAccessibleAtEveryWidth(page);
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Sign in to Gridlink' })).toBeVisible();
@@ -69,8 +77,7 @@ test('an operator sets up an authenticator app, signs in with it and removes it'
   await expect(page.getByRole('heading', { level: 1, name: 'Two-factor sign-in' })).toBeVisible();
   await expect(page.getByLabel('Authentication code')).toHaveAttribute('autocomplete', 'one-time-code');
   await expect(page.getByLabel('Authentication code')).toHaveAttribute('inputmode', 'numeric');
-  await expectNoAccessibilityViolations(page);
-  await expectNothingOverflowsAtEveryWidth(page);
+  await expectAccessibleAtEveryWidth(page);
   await page.getByLabel('Authentication code').fill('000000');
   await page.getByRole('button', { name: 'Verify and sign in' }).click();
   await expect(page.getByText('This code is not right, or was used already.')).toBeVisible();
