@@ -1,6 +1,7 @@
 //! A credential's record: created (asking for a login), its correlation id
 //! and password changed, a login requested, deactivated.
 
+use shared::audit::AuditAction;
 use shared::validation::Password;
 use shared::StatusDetail;
 use sqlx::any::AnyArguments;
@@ -17,7 +18,6 @@ use crate::domain::ctx::Ctx;
 use crate::domain::webhooks::outbox::CredentialRef;
 use crate::infra::store;
 use crate::infra::tokens;
-use shared::audit::AuditAction;
 
 /// Asks the login worker to (re)connect the credential. Part of the caller's transaction.
 pub async fn request_login(

@@ -257,13 +257,10 @@ async fn change_credential(
         }
         records::request_login(&mut tx, &id, now).await?;
     }
-    let fields: Vec<&str> = [
+    let fields = sent_fields([
         ("correlationId", body.correlation_id.is_some()),
         ("password", body.password.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(field, sent)| sent.then_some(field))
-    .collect();
+    ]);
     if !fields.is_empty() {
         actor
             .audit(
@@ -275,31 +272,36 @@ async fn change_credential(
             )
             .await?;
     }
-    if body.contact_email.is_some() || body.contact_language.is_some() {
-        let fields: Vec<&str> = [
-            ("contactEmail", body.contact_email.is_some()),
-            ("contactLanguage", body.contact_language.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(field, sent)| sent.then_some(field))
-        .collect();
+    let contact_fields = sent_fields([
+        ("contactEmail", body.contact_email.is_some()),
+        ("contactLanguage", body.contact_language.is_some()),
+    ]);
+    if !contact_fields.is_empty() {
         actor
             .audit(
                 &mut tx,
                 now,
                 AuditAction::CredentialContactChanged,
                 Some(Target::credential(&id)),
-                json!({ "fields": fields }),
+                json!({ "fields": contact_fields }),
             )
             .await?;
     }
     tx.commit().await?;
-    if body.contact_email.is_some() || body.contact_language.is_some() {
+    if !contact_fields.is_empty() {
         state.wakeups.notices.notify_one();
     }
     let changed = store::find(&state.db, &actor.organisation_id, &id).await?;
     state.wakeups.logins.notify_one();
     Ok(Json(changed.to_api()))
+}
+
+/// The names of the fields a change sent, for its audit record.
+fn sent_fields<const N: usize>(fields: [(&'static str, bool); N]) -> Vec<&'static str> {
+    fields
+        .into_iter()
+        .filter_map(|(field, sent)| sent.then_some(field))
+        .collect()
 }
 
 /// Deactivates: no more syncing, the session token is destroyed, open Connect
