@@ -318,19 +318,7 @@ async fn every_action_is_recorded_with_who_where_and_what(backend: Backend) {
     // A second factor set up and removed (the flow itself is tests/second_factor.rs's).
     let enrolment = expect_json(org.admin.post("/api/session/totp", json!({})).await, 201).await;
     let secret = enrolment["secret"].as_str().unwrap();
-    let totp = totp_rs::TOTP::new(
-        totp_rs::Algorithm::SHA1,
-        6,
-        0,
-        30,
-        totp_rs::Secret::Encoded(secret.to_owned())
-            .to_bytes()
-            .unwrap(),
-        None,
-        "audit".into(),
-    )
-    .unwrap();
-    let code = totp.generate((app.state().clock.now_ms() / 1000) as u64);
+    let code = app.authenticator_code(secret);
     let codes = expect_json(
         org.admin
             .post("/api/session/totp/confirm", json!({"code": code}))

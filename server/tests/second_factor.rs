@@ -11,24 +11,6 @@ use serde_json::{json, Value};
 
 const PASSWORD: &str = "a long admin password";
 
-/// The code an authenticator app shows for `secret` at the server's time.
-fn code_now(app: &TestApp, secret: &str) -> String {
-    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
-        .to_bytes()
-        .unwrap();
-    let totp = totp_rs::TOTP::new(
-        totp_rs::Algorithm::SHA1,
-        6,
-        0,
-        30,
-        bytes,
-        None,
-        "operator".into(),
-    )
-    .unwrap();
-    totp.generate((app.state().clock.now_ms() / 1000) as u64)
-}
-
 /// The password step: the answer, and the pending cookie when it is 202.
 async fn password_step(app: &TestApp, email: &str) -> (u16, Option<String>) {
     let answer = app
@@ -92,7 +74,7 @@ async fn enrol(app: &TestApp, operator: &Client) -> (String, Vec<String>) {
         operator
             .post(
                 "/api/session/totp/confirm",
-                json!({"code": code_now(app, &secret)}),
+                json!({"code": app.authenticator_code(&secret)}),
             )
             .await,
         200,
@@ -128,7 +110,7 @@ async fn an_operator_signs_in_with_a_password_and_an_authenticator_code(backend:
     )
     .await;
     assert_eq!(wrong["fields"][0]["field"], "code");
-    let code = code_now(&app, &secret);
+    let code = app.authenticator_code(&secret);
     let signed_in = second_step(&app, Some(&pending), json!({"code": code})).await;
     assert_eq!(signed_in.status(), 200);
     assert!(signed_in
@@ -157,7 +139,7 @@ async fn an_operator_signs_in_with_a_password_and_an_authenticator_code(backend:
     )
     .await;
     app.state().clock.advance(time::Duration::seconds(30));
-    let fresh = code_now(&app, &secret);
+    let fresh = app.authenticator_code(&secret);
     assert_eq!(
         second_step(&app, Some(&pending), json!({"code": fresh}))
             .await
@@ -214,7 +196,7 @@ async fn an_operator_signs_in_with_a_password_and_an_authenticator_code(backend:
     )
     .await;
     app.state().clock.advance(time::Duration::minutes(6));
-    let late = code_now(&app, &secret);
+    let late = app.authenticator_code(&secret);
     expect_json(
         second_step(&app, Some(&pending), json!({"code": late})).await,
         401,
@@ -308,7 +290,7 @@ async fn wrong_second_factor_codes_count_toward_the_sign_in_limits(backend: Back
         .await;
     }
     // The eleventh guess is refused before it is checked, even a right one.
-    let right = code_now(&app, &secret);
+    let right = app.authenticator_code(&secret);
     let refused = second_step(&app, Some(&pending), json!({"code": right})).await;
     assert_eq!(refused.status(), 429);
     assert!(refused.headers().contains_key("retry-after"));

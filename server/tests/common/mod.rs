@@ -112,6 +112,25 @@ impl TestApp {
         self.data_dir.path()
     }
 
+    /// The code an authenticator app shows for `secret` (base32) at the
+    /// server's time (RFC 6238: SHA-1, 6 digits, 30 s).
+    pub fn authenticator_code(&self, secret: &str) -> String {
+        let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+            .to_bytes()
+            .expect("a base32 secret");
+        let totp = totp_rs::TOTP::new(
+            totp_rs::Algorithm::SHA1,
+            6,
+            0,
+            30,
+            bytes,
+            None,
+            "operator".into(),
+        )
+        .expect("a valid TOTP");
+        totp.generate((self.state().clock.now_ms() / 1000) as u64)
+    }
+
     /// The running server's shared state: its database, clock and jobs.
     pub fn state(&self) -> &server::http::state::AppState {
         &self.server.as_ref().expect("the server runs").state
