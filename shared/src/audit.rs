@@ -16,6 +16,10 @@ crate::wire_enum! {
         SecondFactorEnabled = "SECOND_FACTOR_ENABLED",
         /// An operator removed their second factor.
         SecondFactorDisabled = "SECOND_FACTOR_DISABLED",
+        /// An operator registered a passkey (`details.name`).
+        PasskeyAdded = "PASSKEY_ADDED",
+        /// An operator removed one of their passkeys.
+        PasskeyRemoved = "PASSKEY_REMOVED",
         /// An operator signed out.
         SignedOut = "SIGNED_OUT",
         /// An operator ended one of their sessions from the account page.
@@ -91,6 +95,8 @@ impl AuditAction {
             AuditAction::SignInFailed => "Sign-in refused",
             AuditAction::SecondFactorEnabled => "Two-factor sign-in set up",
             AuditAction::SecondFactorDisabled => "Two-factor sign-in removed",
+            AuditAction::PasskeyAdded => "Passkey added",
+            AuditAction::PasskeyRemoved => "Passkey removed",
             AuditAction::SignedOut => "Signed out",
             AuditAction::SessionEnded => "Session ended",
             AuditAction::PasswordChanged => "Password changed",

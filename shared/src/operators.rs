@@ -82,12 +82,14 @@ pub struct Session {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SecondFactorRequired {
-    /// `TOTP` (a code from an authenticator app) and `RECOVERY_CODE`.
+    /// `PASSKEY` (when the operator has one), `TOTP` (a code from an
+    /// authenticator app, when they have one) and `RECOVERY_CODE`.
     pub methods: Vec<String>,
 }
 
 /// `POST /api/session/second-factor` and `POST /api/session/totp/disable`:
-/// a code from the authenticator app, or one of the recovery codes.
+/// a code from the authenticator app, one of the recovery codes, or (for the
+/// second step only) a passkey's answer to its challenge.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -96,6 +98,76 @@ pub struct SecondFactorProof {
     pub code: Option<String>,
     #[serde(default)]
     pub recovery_code: Option<String>,
+    #[serde(default)]
+    pub passkey: Option<PasskeyAnswer>,
+}
+
+/// A WebAuthn ceremony started by the server: `options` go to the browser's
+/// `navigator.credentials.create()` or `.get()` (WebAuthn's JSON, binary
+/// fields in base64url); its answer comes back with `ceremonyId` within five
+/// minutes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeyChallenge {
+    pub ceremony_id: String,
+    pub options: serde_json::Value,
+}
+
+/// The browser's answer to a [`PasskeyChallenge`]: WebAuthn's
+/// `PublicKeyCredential` as JSON (binary fields in base64url).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasskeyAnswer {
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 100)))]
+    pub ceremony_id: String,
+    pub credential: serde_json::Value,
+}
+
+/// `POST /api/session/passkeys`: a new passkey, named by its operator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewPasskey {
+    /// What the operator calls it ("Work laptop", "YubiKey").
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 60)))]
+    pub name: String,
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 100)))]
+    pub ceremony_id: String,
+    pub credential: serde_json::Value,
+}
+
+/// One of the signed-in operator's passkeys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Passkey {
+    pub id: String,
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
+    pub created_at: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::schema::DateTime>"))]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// `GET /api/session/passkeys`: the operator's passkeys, and whether this
+/// Gridlink can register any (WebAuthn needs a domain name, not an address).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeyList {
+    pub passkeys: Vec<Passkey>,
+    /// Why passkeys cannot be used here, and what would make them work.
+    #[serde(default)]
+    pub unavailable: Option<String>,
+    /// The origin passkeys belong to, where they are added and used: the
+    /// public URL's, or `http://localhost:3000` for a Gridlink reached at
+    /// `http://127.0.0.1:3000` (WebAuthn refuses addresses).
+    #[serde(default)]
+    pub available_at: Option<String>,
 }
 
 impl SecondFactorProof {
@@ -103,13 +175,13 @@ impl SecondFactorProof {
     pub fn typed(text: String, is_recovery_code: bool) -> SecondFactorProof {
         if is_recovery_code {
             SecondFactorProof {
-                code: None,
                 recovery_code: Some(text),
+                ..SecondFactorProof::default()
             }
         } else {
             SecondFactorProof {
                 code: Some(text),
-                recovery_code: None,
+                ..SecondFactorProof::default()
             }
         }
     }

@@ -61,6 +61,10 @@ pub mod session {
     pub const TOTP: &str = "/session/totp";
     pub const TOTP_CONFIRM: &str = "/session/totp/confirm";
     pub const TOTP_DISABLE: &str = "/session/totp/disable";
+    pub const SECOND_FACTOR_PASSKEY: &str = "/session/second-factor/passkey";
+    pub const PASSKEYS: &str = "/session/passkeys";
+    pub const PASSKEY_REGISTRATION: &str = "/session/passkeys/registration";
+    pub const ONE_PASSKEY: &str = "/session/passkeys/{id}";
     pub const ONE_SESSION: &str = "/session/sessions/{id}";
     pub const PASSWORD_RESET: &str = "/password-reset";
     pub const PASSWORD_LINK: &str = "/password-reset/{token}";

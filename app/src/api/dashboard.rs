@@ -61,8 +61,9 @@ pub async fn choose_password(token: String, new_password: String) -> Result<(), 
 /// What a right password leads to.
 pub enum SignInOutcome {
     SignedIn(Session),
-    /// The operator has a second factor: send it with [`complete_sign_in`].
-    SecondFactorDue,
+    /// The operator has a second factor (these methods): send it with
+    /// [`complete_sign_in`].
+    SecondFactorDue(SecondFactorRequired),
 }
 
 /// `POST /api/session`: signs in (the browser keeps the session cookie), or
@@ -74,8 +75,8 @@ pub async fn sign_in(email: String, password: String) -> Result<SignInOutcome, A
         Credentials::None,
     )
     .await?;
-    if serde_json::from_value::<SecondFactorRequired>(answer.clone()).is_ok() {
-        return Ok(SignInOutcome::SecondFactorDue);
+    if let Ok(required) = serde_json::from_value::<SecondFactorRequired>(answer.clone()) {
+        return Ok(SignInOutcome::SecondFactorDue(required));
     }
     serde_json::from_value(answer)
         .map(SignInOutcome::SignedIn)
@@ -108,7 +109,7 @@ impl DashboardApi {
         DashboardApi { csrf_token }
     }
 
-    fn csrf(&self) -> Credentials<'_> {
+    pub(super) fn csrf(&self) -> Credentials<'_> {
         Credentials::Csrf(&self.csrf_token)
     }
 

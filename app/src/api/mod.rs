@@ -8,6 +8,8 @@
 
 mod connect;
 mod dashboard;
+mod passkeys;
+pub use passkeys::passkey_answer;
 
 pub use connect::{unsubscribe, unsubscription, ConnectApi};
 pub use dashboard::{
@@ -34,6 +36,9 @@ pub enum ApiError {
     UnexpectedResponse { status: u16 },
     /// The request never got an answer: offline, DNS, server down.
     Network,
+    /// The browser itself refused (a passkey dialog cancelled or timed out),
+    /// in words for the operator.
+    Browser(String),
 }
 
 impl ApiError {
@@ -53,6 +58,7 @@ impl ApiError {
             },
             ApiError::UnexpectedResponse { status } => language.unexpected_answer(status),
             ApiError::Network => language.network_error().to_owned(),
+            ApiError::Browser(message) => message.clone(),
         }
     }
 

@@ -17,6 +17,7 @@ pub mod login_watch;
 pub mod mail;
 pub mod operator_sessions;
 pub mod organisations;
+pub mod passkeys;
 pub mod second_factor;
 pub mod settings;
 pub mod sync;

@@ -129,7 +129,8 @@ pub async fn find_live(ctx: &Ctx, secret: &str) -> Result<Option<LiveSession>, s
            (SELECT o.require_second_factor FROM operators p JOIN organisations o ON o.id = p.organisation_id \
              WHERE p.id = operator_sessions.operator_id), \
            (SELECT COUNT(*) FROM operator_totp t \
-             WHERE t.operator_id = operator_sessions.operator_id AND t.confirmed_at IS NOT NULL)",
+             WHERE t.operator_id = operator_sessions.operator_id AND t.confirmed_at IS NOT NULL) \
+           + (SELECT COUNT(*) FROM operator_passkeys k WHERE k.operator_id = operator_sessions.operator_id)",
     )
     .bind(now)
     .bind(tokens::hash(secret))

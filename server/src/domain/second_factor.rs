@@ -226,6 +226,36 @@ pub async fn status(ctx: &Ctx, operator_id: &str) -> Result<(bool, i64), sqlx::E
     Ok((enabled > 0, left))
 }
 
+/// The second factors an operator has.
+pub struct Factors {
+    /// A confirmed authenticator app.
+    pub totp: bool,
+    pub passkeys: i64,
+    pub recovery_codes_left: i64,
+}
+
+impl Factors {
+    /// Whether a sign-in needs a second step.
+    pub fn any(&self) -> bool {
+        self.totp || self.passkeys > 0
+    }
+}
+
+/// `operator_id`'s second factors.
+pub async fn factors(ctx: &Ctx, operator_id: &str) -> Result<Factors, sqlx::Error> {
+    let (totp, left) = status(ctx, operator_id).await?;
+    let (passkeys,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM operator_passkeys WHERE operator_id = $1")
+            .bind(operator_id)
+            .fetch_one(ctx.db.pool())
+            .await?;
+    Ok(Factors {
+        totp,
+        passkeys,
+        recovery_codes_left: left,
+    })
+}
+
 /// Removes the authenticator and the recovery codes, inside `tx`.
 pub async fn remove(tx: &mut sqlx::AnyConnection, operator_id: &str) -> Result<(), sqlx::Error> {
     for table in ["operator_totp", "operator_recovery_codes"] {

@@ -42,6 +42,8 @@ pub const AUDITED: &[(&str, &str, &[AuditAction])] = {
         ),
         ("/api/session/totp/confirm", "post", &[SecondFactorEnabled]),
         ("/api/session/totp/disable", "post", &[SecondFactorDisabled]),
+        ("/api/session/passkeys", "post", &[PasskeyAdded]),
+        ("/api/session/passkeys/{id}", "delete", &[PasskeyRemoved]),
         ("/api/session/sessions/{id}", "delete", &[SessionEnded]),
         ("/api/session/password", "post", &[PasswordChanged]),
         ("/api/password-reset", "post", &[PasswordResetRequested]),
@@ -133,6 +135,16 @@ pub const AUDITED: &[(&str, &str, &[AuditAction])] = {
 
 /// The state-changing operations that record nothing here, and why.
 pub const NOT_AUDITED: &[(&str, &str, &str)] = &[
+    (
+        "/api/session/passkeys/registration",
+        "post",
+        "a challenge only; PASSKEY_ADDED records the passkey it registers",
+    ),
+    (
+        "/api/session/second-factor/passkey",
+        "post",
+        "a challenge only; the second step records the sign-in it ends",
+    ),
     (
         "/api/session/totp",
         "post",

@@ -132,7 +132,10 @@ async fn change_settings(
         let Principal::Operator { id, .. } = &actor.principal else {
             unreachable!("AdminOperator is an operator")
         };
-        if !crate::domain::second_factor::status(&state, id).await?.0 {
+        if !crate::domain::second_factor::factors(&state, id)
+            .await?
+            .any()
+        {
             return Err(ApiError::invalid_field(
                 "requireSecondFactor",
                 "Set up two-factor sign-in for yourself first (on your account page), then require it of everyone.",

@@ -1,6 +1,7 @@
 //! The signed-in operator's own account: two-factor sign-in (an
-//! authenticator app and recovery codes), change the password (their other
-//! sessions end), see and end their sessions, and their sign-in history.
+//! authenticator app and recovery codes, and passkeys), change the password
+//! (their other sessions end), see and end their sessions, and their sign-in
+//! history.
 
 use leptos::prelude::*;
 use shared::operators::{PasswordChange, SecondFactorProof, TotpEnrolment};
@@ -24,10 +25,11 @@ pub fn Account() -> impl IntoView {
         </div>
         <Show when=move || must_set_up>
             <div class="alert alert-info" role="status">
-                "Your organisation requires two-factor sign-in. Set up an authenticator app below to use the rest of the dashboard."
+                "Your organisation requires two-factor sign-in. Set up an authenticator app or a passkey below to use the rest of the dashboard."
             </div>
         </Show>
         <TwoFactorSection />
+        <PasskeysSection />
         <PasswordSection version />
         <SessionsSection version />
         <HistorySection version />
@@ -168,6 +170,111 @@ fn TwoFactorSection() -> impl IntoView {
                         }}
                     }
                     .into_any()
+                }}
+            </Loaded>
+        </section>
+    }
+}
+
+/// Passkeys: add one (named; the browser's own dialog), see when each was
+/// last used, remove one. Where this page's address cannot have passkeys
+/// (an IP address), it says where they work.
+#[component]
+fn PasskeysSection() -> impl IntoView {
+    let api = operator().api;
+    let must_set_up = operator().session.must_set_up_second_factor;
+    let version = RwSignal::new(0_u32);
+    let list = LocalResource::new(move || {
+        version.track();
+        async move { api.get_value().passkeys().await }
+    });
+    let name = RwSignal::new(String::new());
+    let added = RwSignal::new(None::<String>);
+    let write = Write::default();
+    let add = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        added.set(None);
+        let typed = name.get_untracked();
+        write.run(
+            async move { api.get_value().add_passkey(typed).await },
+            move |passkey| {
+                name.set(String::new());
+                added.set(Some(passkey.name));
+                version.update(|v| *v += 1);
+            },
+        );
+    };
+    let remove = move |id: String| {
+        added.set(None);
+        write.run(
+            async move { api.get_value().remove_passkey(&id).await },
+            move |()| version.update(|v| *v += 1),
+        );
+    };
+    let here = web_sys::window()
+        .and_then(|window| window.location().origin().ok())
+        .unwrap_or_default();
+    view! {
+        <section class="card settings-section" aria-labelledby="passkeys-title">
+            <h2 id="passkeys-title" class="card-title">"Passkeys"</h2>
+            <p class="muted">"A passkey signs you in with your device's screen lock or a security key, as your second step. Add one per device."</p>
+            {move || write.error().get().map(|message| view! { <ErrorAlert message /> })}
+            <div role="status" aria-live="polite">
+                {move || added.get().map(|name| view! {
+                    <div class="alert alert-info">
+                        <p>{format!("Passkey “{name}” added: from now on you can sign in with it.")}</p>
+                        // A full load: the session now allows the whole dashboard.
+                        {must_set_up.then(|| view! { <a class="button button-primary" href="/dashboard" rel="external">"Open the dashboard"</a> })}
+                    </div>
+                })}
+            </div>
+            <Loaded resource=list label="Loading passkeys…" let:list>
+                {if list.passkeys.is_empty() {
+                    view! { <p>"No passkeys yet."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="passkey-list" aria-label="Your passkeys">
+                            {list.passkeys.into_iter().map(|passkey| {
+                                let id = passkey.id.clone();
+                                let label = format!("Remove passkey “{}”", passkey.name);
+                                let used = passkey.last_used_at.map_or_else(|| "never used".to_owned(), |at| format!("last used {}", format_time(at)));
+                                view! {
+                                    <li class="passkey-item">
+                                        <div>
+                                            <strong class="wrap-anywhere">{passkey.name.clone()}</strong>
+                                            <p class="muted">{format!("Added {}, {used}", format_time(passkey.created_at))}</p>
+                                        </div>
+                                        <button class="button button-secondary" aria-label=label disabled=move || write.busy() on:click=move |_| remove(id.clone())>"Remove"</button>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }
+                    .into_any()
+                }}
+                {match (list.unavailable, list.available_at) {
+                    (Some(why), _) => view! { <p class="alert alert-info">{why}</p> }.into_any(),
+                    (None, Some(origin)) if origin != here => {
+                        let href = format!("{origin}/dashboard/account");
+                        let shown = href.clone();
+                        view! {
+                            <p class="alert alert-info">
+                                "Passkeys belong to a name, not an address: add and use them on "
+                                <a href=href rel="external">{shown}</a>
+                                " (sign in there)."
+                            </p>
+                        }
+                        .into_any()
+                    }
+                    _ => view! {
+                        <form class="inline-form" on:submit=add novalidate>
+                            <TextField id="passkey-name" label="Name for a new passkey" value=name error=write.field_error("name") hint="Where it lives, e.g. “Work laptop” or “YubiKey”." />
+                            <button class="button button-primary" type="submit" disabled=move || write.busy()>
+                                {move || if write.busy() { "Waiting for your device…" } else { "Add a passkey" }}
+                            </button>
+                        </form>
+                    }
+                    .into_any(),
                 }}
             </Loaded>
         </section>

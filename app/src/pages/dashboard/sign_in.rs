@@ -32,8 +32,9 @@ pub fn SignIn() -> impl IntoView {
     let navigate = use_navigate();
     let query = leptos_router::hooks::use_query_map();
     let expired = query.with_untracked(|q| q.get("expired").is_some());
-    // A right password for an operator with a second factor: its step next.
-    let second_step = RwSignal::new(false);
+    // A right password for an operator with a second factor: its step next,
+    // with the methods they have.
+    let second_step = RwSignal::new(None::<Vec<String>>);
     let submit = {
         let navigate = navigate.clone();
         move |event: leptos::ev::SubmitEvent| {
@@ -43,16 +44,16 @@ pub fn SignIn() -> impl IntoView {
                 api::sign_in(email.get_untracked(), password.get_untracked()),
                 move |outcome| match outcome {
                     SignInOutcome::SignedIn(_) => navigate("/dashboard", Default::default()),
-                    SignInOutcome::SecondFactorDue => {
+                    SignInOutcome::SecondFactorDue(required) => {
                         password.set(String::new());
-                        second_step.set(true);
+                        second_step.set(Some(required.methods));
                     }
                 },
             );
         }
     };
     view! {
-        <Show when=move || second_step.get() fallback=move || {
+        <Show when=move || second_step.with(Option::is_some) fallback=move || {
             let submit = submit.clone();
             view! {
         <main class="standalone">
@@ -74,30 +75,54 @@ pub fn SignIn() -> impl IntoView {
         </main>
             }
         }>
-            <SecondStep navigate=navigate.clone() />
+            <SecondStep navigate=navigate.clone() methods=second_step.get_untracked().unwrap_or_default() />
         </Show>
     }
 }
 
-/// The second step: a code from the authenticator app, or a recovery code.
+/// The second step: a passkey, a code from the authenticator app, or a
+/// recovery code — whichever the operator has.
 #[component]
 fn SecondStep(
     navigate: impl Fn(&str, leptos_router::NavigateOptions) + Clone + 'static,
+    methods: Vec<String>,
 ) -> impl IntoView {
+    let has = |method: &str| methods.iter().any(|given| given == method);
+    let has_passkey = has("PASSKEY");
+    let has_totp = has("TOTP");
+    let has_recovery_codes = has("RECOVERY_CODE");
     let code = RwSignal::new(String::new());
-    let recovery = RwSignal::new(false);
+    // Without an authenticator app, the form takes recovery codes only.
+    let recovery = RwSignal::new(!has_totp);
     let write = Write::default();
-    let submit = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
+    let submit = {
         let navigate = navigate.clone();
-        let typed = code.get_untracked();
-        let proof = SecondFactorProof::typed(typed, recovery.get_untracked());
-        write.run(api::complete_sign_in(proof), move |_| {
-            navigate("/dashboard", Default::default())
-        });
+        move |event: leptos::ev::SubmitEvent| {
+            event.prevent_default();
+            let navigate = navigate.clone();
+            let typed = code.get_untracked();
+            let proof = SecondFactorProof::typed(typed, recovery.get_untracked());
+            write.run(api::complete_sign_in(proof), move |_| {
+                navigate("/dashboard", Default::default())
+            });
+        }
+    };
+    let use_passkey = move |_| {
+        let navigate = navigate.clone();
+        write.run(
+            async move {
+                let answer = api::passkey_answer().await?;
+                api::complete_sign_in(SecondFactorProof {
+                    passkey: Some(answer),
+                    ..SecondFactorProof::default()
+                })
+                .await
+            },
+            move |_| navigate("/dashboard", Default::default()),
+        );
     };
     // A wrong code is the field's error; anything else (the five minutes are
-    // over, too many tries) is the page's.
+    // over, too many tries, a passkey refused) is the page's.
     let error = Signal::derive(move || {
         write.failure().with(|failure| {
             failure.as_ref().and_then(|failure| match failure.code() {
@@ -105,7 +130,7 @@ fn SecondStep(
                     "This sign-in took too long. Reload the page and enter your password again."
                         .to_owned(),
                 ),
-                Some(shared::ErrorCode::ValidationFailed) => None,
+                Some(shared::ErrorCode::ValidationFailed) => failure.field("passkey"),
                 _ => Some(failure.message()),
             })
         })
@@ -116,16 +141,25 @@ fn SecondStep(
             .get()
             .or_else(|| write.field_error("recoveryCode").get())
     });
+    let code_form = has_totp || has_recovery_codes;
     view! {
         <main class="standalone">
             <div class="card sign-in">
                 <h1>"Two-factor sign-in"</h1>
+                {move || error.get().map(|message| view! { <ErrorAlert message /> })}
+                {has_passkey.then(|| view! {
+                    <p>"Use the passkey you added to Gridlink: your device's screen lock or your security key."</p>
+                    <button class="button button-primary button-block" type="button" on:click=use_passkey aria-disabled=move || write.busy().to_string()>
+                        {move || if write.busy() { "Waiting for your passkey…" } else { "Use your passkey" }}
+                    </button>
+                })}
+                {(has_passkey && code_form).then(|| view! { <p class="divider-text">"or"</p> })}
+                {code_form.then(|| view! {
                 <p>{move || if recovery.get() {
                     "Enter one of the recovery codes you saved when you set up two-factor sign-in. Each works once."
                 } else {
                     "Enter the 6-digit code your authenticator app shows for Gridlink."
                 }}</p>
-                {move || error.get().map(|message| view! { <ErrorAlert message /> })}
                 <form on:submit=submit novalidate>
                     <div class="field">
                         <label class="field-label" for="second-factor-code">
@@ -137,10 +171,12 @@ fn SecondStep(
                             prop:value=move || code.get() on:input=move |e| code.set(event_target_value(&e)) />
                         {move || code_error.get().map(|message| view! { <p class="field-error" role="alert">{message}</p> })}
                     </div>
-                    <button class="button button-primary button-block" type="submit" aria-disabled=move || write.busy().to_string()>
+                    <button class=if has_passkey { "button button-block" } else { "button button-primary button-block" } type="submit" aria-disabled=move || write.busy().to_string()>
                         {move || if write.busy() { "Checking…" } else { "Verify and sign in" }}
                     </button>
                 </form>
+                })}
+                {(has_totp && has_recovery_codes).then(|| view! {
                 <p class="sign-in-help">
                     <button class="button button-link" type="button" on:click=move |_| {
                         recovery.update(|on| *on = !*on);
@@ -149,6 +185,7 @@ fn SecondStep(
                         {move || if recovery.get() { "Use a code from your authenticator app" } else { "Use a recovery code instead" }}
                     </button>
                 </p>
+                })}
             </div>
         </main>
     }

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod links;
+pub mod passkeys;
 pub mod second_factor_step;
 
 use axum::extract::State;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route(routes::session::PASSWORD, post(change_own_password))
         .merge(account::router())
         .merge(second_factor_step::router())
+        .merge(passkeys::router())
         .merge(links::router())
         .route(
             routes::v1::OPERATORS,
@@ -163,7 +165,10 @@ async fn sign_in(
         return Err(ApiError::SignInFailed);
     };
     attempt.forget(&state).await?;
-    if second_factor::status(&state, &target.operator_id).await?.0 {
+    if second_factor::factors(&state, &target.operator_id)
+        .await?
+        .any()
+    {
         return second_factor_step::ask_for_it(&state, &target.operator_id, &client).await;
     }
     complete_sign_in(&state, &target, &client, &user_agent, "PASSWORD").await

@@ -1,5 +1,7 @@
 //! Two-factor sign-in over HTTP: the second step of a sign-in
-//! (`POST /api/session/second-factor`, after a right password answered 202),
+//! (`POST /api/session/second-factor`, after a right password answered 202,
+//! with a code, a recovery code, or a passkey whose challenge
+//! `POST /api/session/second-factor/passkey` gave),
 //! and the signed-in operator's authenticator app (`/api/session/totp`: set
 //! up with a QR code and a first code, which gives ten recovery codes; removed
 //! with a code or a recovery code). Wrong codes count toward the sign-in
@@ -14,15 +16,16 @@ use axum::Router;
 use serde_json::json;
 use shared::audit::AuditAction;
 use shared::operators::{
-    RecoveryCodes, SecondFactorProof, SecondFactorRequired, TotpConfirmation, TotpEnrolment,
-    TotpStatus,
+    PasskeyAnswer, PasskeyChallenge, RecoveryCodes, SecondFactorProof, SecondFactorRequired,
+    TotpConfirmation, TotpEnrolment, TotpStatus,
 };
 use shared::routes;
 
+use super::passkeys as passkeys_http;
 use super::{begin_attempt, complete_sign_in};
 use crate::domain::audit::Target;
 use crate::domain::operator_sessions as sessions;
-use crate::domain::second_factor;
+use crate::domain::{passkeys, second_factor};
 use crate::http::auth::{cookie, cookie_value, user_agent, Actor, Principal};
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
@@ -42,6 +45,10 @@ pub fn router() -> Router<AppState> {
             post(complete_with_second_factor),
         )
         .route(
+            routes::session::SECOND_FACTOR_PASSKEY,
+            post(passkey_challenge),
+        )
+        .route(
             routes::session::TOTP,
             get(totp_status).post(start_enrolment),
         )
@@ -56,6 +63,7 @@ pub(super) async fn ask_for_it(
     operator_id: &str,
     client: &str,
 ) -> Result<Response, ApiError> {
+    let factors = second_factor::factors(state, operator_id).await?;
     let secret = tokens::generate("gps_");
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
@@ -73,13 +81,17 @@ pub(super) async fn ask_for_it(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    let mut response = (
-        StatusCode::ACCEPTED,
-        Json(SecondFactorRequired {
-            methods: vec!["TOTP".into(), "RECOVERY_CODE".into()],
-        }),
-    )
-        .into_response();
+    let methods = [
+        (factors.passkeys > 0, "PASSKEY"),
+        (factors.totp, "TOTP"),
+        (factors.recovery_codes_left > 0, "RECOVERY_CODE"),
+    ]
+    .into_iter()
+    .filter(|(has, _)| *has)
+    .map(|(_, method)| method.to_owned())
+    .collect();
+    let mut response =
+        (StatusCode::ACCEPTED, Json(SecondFactorRequired { methods })).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
         cookie_value(
@@ -93,55 +105,150 @@ pub(super) async fn ask_for_it(
     Ok(response)
 }
 
-/// Which proof was sent: exactly one of a code and a recovery code.
-fn proof(body: &SecondFactorProof) -> Result<(&'static str, &str), ApiError> {
+/// The one proof a request sent.
+enum Proof<'a> {
+    Totp(&'a str),
+    RecoveryCode(&'a str),
+    Passkey(&'a PasskeyAnswer),
+}
+
+impl Proof<'_> {
+    /// The factor's name in the sign-in history and the audit trail.
+    fn factor(&self) -> &'static str {
+        match self {
+            Proof::Totp(_) => "TOTP",
+            Proof::RecoveryCode(_) => "RECOVERY_CODE",
+            Proof::Passkey(_) => "PASSKEY",
+        }
+    }
+
+    fn wrong(&self) -> ApiError {
+        match self {
+            Proof::Totp(_) => ApiError::invalid_field(
+                "code",
+                "This code is not right, or was used already. Check your authenticator app and try again.",
+            ),
+            Proof::RecoveryCode(_) => ApiError::invalid_field(
+                "recoveryCode",
+                "This code is not right, or was used already. Check your authenticator app and try again.",
+            ),
+            Proof::Passkey(_) => ApiError::invalid_field(
+                "passkey",
+                "This passkey was not accepted, or its request is over. Try again.",
+            ),
+        }
+    }
+}
+
+/// Which proof was sent: exactly one of a code, a recovery code and a passkey.
+fn proof(body: &SecondFactorProof) -> Result<Proof<'_>, ApiError> {
     fn given(value: &Option<String>) -> Option<&str> {
         value.as_deref().filter(|value| !value.trim().is_empty())
     }
-    match (given(&body.code), given(&body.recovery_code)) {
-        (Some(code), None) => Ok(("TOTP", code)),
-        (None, Some(code)) => Ok(("RECOVERY_CODE", code)),
-        (None, None) => Err(ApiError::invalid_field(
+    match (given(&body.code), given(&body.recovery_code), &body.passkey) {
+        (Some(code), None, None) => Ok(Proof::Totp(code)),
+        (None, Some(code), None) => Ok(Proof::RecoveryCode(code)),
+        (None, None, Some(passkey)) => Ok(Proof::Passkey(passkey)),
+        (None, None, None) => Err(ApiError::invalid_field(
             "code",
             "Enter the 6-digit code from your authenticator app, or a recovery code.",
         )),
-        (Some(_), Some(_)) => Err(ApiError::invalid_field(
+        _ => Err(ApiError::invalid_field(
             "recoveryCode",
-            "Send a code or a recovery code, not both.",
+            "Send one proof: a code, a recovery code or a passkey.",
         )),
     }
 }
 
 /// Checks `proof` for `operator_id` inside `tx`: a code is used up, a
-/// recovery code too.
+/// recovery code too, a passkey's challenge too.
 async fn check_proof(
     state: &AppState,
+    headers: &HeaderMap,
     tx: &mut sqlx::AnyConnection,
     operator_id: &str,
-    (factor, code): (&'static str, &str),
-) -> Result<bool, sqlx::Error> {
+    proof: &Proof<'_>,
+) -> Result<bool, ApiError> {
     let now = state.clock.now_ms();
-    if factor == "TOTP" {
-        second_factor::use_code(tx, &state.keyring, operator_id, code, now, true).await
-    } else {
-        second_factor::use_recovery_code(tx, operator_id, code, now).await
-    }
+    Ok(match proof {
+        Proof::Totp(code) => {
+            second_factor::use_code(tx, &state.keyring, operator_id, code, now, true).await?
+        }
+        Proof::RecoveryCode(code) => {
+            second_factor::use_recovery_code(tx, operator_id, code, now).await?
+        }
+        Proof::Passkey(passkey) => {
+            let webauthn = passkeys_http::relying_party(state, headers)?;
+            let credential = passkeys_http::answer("passkey", passkey.credential.clone())?;
+            passkeys::finish_second_step(
+                tx,
+                &webauthn,
+                operator_id,
+                &passkey.ceremony_id,
+                &credential,
+                now,
+            )
+            .await?
+        }
+    })
 }
 
-fn wrong_proof(factor: &str) -> ApiError {
-    let field = if factor == "TOTP" {
-        "code"
-    } else {
-        "recoveryCode"
-    };
-    ApiError::invalid_field(
-        field,
-        "This code is not right, or was used already. Check your authenticator app and try again.",
+/// The sign-in waiting for its second step in the `gridlink_pending` cookie
+/// (and its row's key); 401 when there is none or its five minutes are over:
+/// the password again.
+async fn pending_sign_in(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(sessions::SignInTarget, String), ApiError> {
+    let secret = cookie(headers, PENDING_COOKIE).ok_or(ApiError::Unauthenticated)?;
+    let pending: Option<(String, String, String, String)> = sqlx::query_as(
+        "SELECT p.operator_id, o.organisation_id, o.email, p.token_hash FROM pending_sign_ins p \
+           JOIN operators o ON o.id = p.operator_id \
+         WHERE p.token_hash = $1 AND p.expires_at > $2 AND o.removed_at IS NULL",
     )
+    .bind(tokens::hash(secret))
+    .bind(state.clock.now_ms())
+    .fetch_optional(state.db.pool())
+    .await?;
+    let (operator_id, organisation_id, email, token_hash) =
+        pending.ok_or(ApiError::Unauthenticated)?;
+    Ok((
+        sessions::SignInTarget {
+            operator_id,
+            organisation_id,
+            email,
+        },
+        token_hash,
+    ))
 }
 
-/// The second step: a right code or recovery code ends the sign-in as a
-/// password alone would (session cookie and CSRF token).
+/// A passkey's challenge for the pending sign-in (409 when the operator has
+/// no passkey, or passkeys do not work here).
+async fn passkey_challenge(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<(StatusCode, Json<PasskeyChallenge>), ApiError> {
+    let (target, _) = pending_sign_in(&state, &headers).await?;
+    let webauthn = passkeys_http::relying_party(&state, &headers)?;
+    let (ceremony_id, challenge) =
+        passkeys::start_second_step(&state, &webauthn, &target.operator_id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::Conflict(
+                    "You have no passkey: use your authenticator app or a recovery code.".into(),
+                )
+            })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PasskeyChallenge {
+            ceremony_id,
+            options: serde_json::to_value(challenge).map_err(anyhow::Error::from)?,
+        }),
+    ))
+}
+
+/// The second step: a right code, recovery code or passkey ends the sign-in
+/// as a password alone would (session cookie and CSRF token).
 async fn complete_with_second_factor(
     State(state): State<AppState>,
     client: ClientIp,
@@ -149,36 +256,19 @@ async fn complete_with_second_factor(
     Json(body): Json<SecondFactorProof>,
 ) -> Result<Response, ApiError> {
     let proof = proof(&body)?;
-    // No pending sign-in, or its five minutes are over: the password again.
-    let expired = || ApiError::Unauthenticated;
-    let secret = cookie(&headers, PENDING_COOKIE).ok_or_else(expired)?;
-    let now = state.clock.now_ms();
-    let pending: Option<(String, String, String, String)> = sqlx::query_as(
-        "SELECT p.operator_id, o.organisation_id, o.email, p.token_hash FROM pending_sign_ins p \
-           JOIN operators o ON o.id = p.operator_id \
-         WHERE p.token_hash = $1 AND p.expires_at > $2 AND o.removed_at IS NULL",
-    )
-    .bind(tokens::hash(secret))
-    .bind(now)
-    .fetch_optional(state.db.pool())
-    .await?;
-    let (operator_id, organisation_id, email, token_hash) = pending.ok_or_else(expired)?;
-    let target = sessions::SignInTarget {
-        operator_id,
-        organisation_id,
-        email,
-    };
+    let (target, token_hash) = pending_sign_in(&state, &headers).await?;
     let limit_key = client.limit_key().to_string();
     let client = client.0.to_string();
     let user_agent = user_agent(&headers);
     let attempt = begin_attempt(&state, &target.email, &limit_key).await?;
     let mut tx = state.db.begin_write().await?;
-    if !check_proof(&state, &mut tx, &target.operator_id, proof).await? {
+    if !check_proof(&state, &headers, &mut tx, &target.operator_id, &proof).await? {
         drop(tx);
         metrics::counter!(crate::infra::metrics::SIGN_IN_FAILURES, "reason" => "wrong_second_factor")
             .increment(1);
-        sessions::record_sign_in(&state, &target, &client, &user_agent, proof.0, false).await?;
-        return Err(wrong_proof(proof.0));
+        sessions::record_sign_in(&state, &target, &client, &user_agent, proof.factor(), false)
+            .await?;
+        return Err(proof.wrong());
     }
     // The pending sign-in works once: of two proofs sent at once, one signs in.
     let used = sqlx::query("DELETE FROM pending_sign_ins WHERE token_hash = $1")
@@ -186,11 +276,12 @@ async fn complete_with_second_factor(
         .execute(&mut *tx)
         .await?;
     if used.rows_affected() == 0 {
-        return Err(expired());
+        return Err(ApiError::Unauthenticated);
     }
     tx.commit().await?;
     attempt.forget(&state).await?;
-    let mut response = complete_sign_in(&state, &target, &client, &user_agent, proof.0).await?;
+    let mut response =
+        complete_sign_in(&state, &target, &client, &user_agent, proof.factor()).await?;
     response.headers_mut().append(
         header::SET_COOKIE,
         cookie_value(
@@ -286,14 +377,21 @@ async fn remove_totp(
     State(state): State<AppState>,
     actor: Actor,
     client: ClientIp,
+    headers: HeaderMap,
     Json(body): Json<SecondFactorProof>,
 ) -> Result<StatusCode, ApiError> {
     let (operator_id, email) = operator(&actor)?;
     let proof = proof(&body)?;
+    if let Proof::Passkey(_) = proof {
+        return Err(ApiError::invalid_field(
+            "passkey",
+            "Prove it with a code from the authenticator app or a recovery code.",
+        ));
+    }
     let attempt = begin_attempt(&state, email, &client.limit_key().to_string()).await?;
     let mut tx = state.db.begin_write().await?;
-    if !check_proof(&state, &mut tx, operator_id, proof).await? {
-        return Err(wrong_proof(proof.0));
+    if !check_proof(&state, &headers, &mut tx, operator_id, &proof).await? {
+        return Err(proof.wrong());
     }
     second_factor::remove(&mut tx, operator_id).await?;
     actor
@@ -302,7 +400,7 @@ async fn remove_totp(
             state.clock.now_ms(),
             AuditAction::SecondFactorDisabled,
             Some(Target::operator(operator_id)),
-            json!({ "factor": "TOTP", "provedWith": proof.0 }),
+            json!({ "factor": "TOTP", "provedWith": proof.factor() }),
         )
         .await?;
     tx.commit().await?;
