@@ -20,6 +20,10 @@ crate::wire_enum! {
         PasskeyAdded = "PASSKEY_ADDED",
         /// An operator removed one of their passkeys.
         PasskeyRemoved = "PASSKEY_REMOVED",
+        /// An admin set up or changed single sign-on (`details.fields`).
+        SsoSettingsChanged = "SSO_SETTINGS_CHANGED",
+        /// An admin turned single sign-on off.
+        SsoSettingsRemoved = "SSO_SETTINGS_REMOVED",
         /// An operator signed out.
         SignedOut = "SIGNED_OUT",
         /// An operator ended one of their sessions from the account page.
@@ -97,6 +101,8 @@ impl AuditAction {
             AuditAction::SecondFactorDisabled => "Two-factor sign-in removed",
             AuditAction::PasskeyAdded => "Passkey added",
             AuditAction::PasskeyRemoved => "Passkey removed",
+            AuditAction::SsoSettingsChanged => "Single sign-on changed",
+            AuditAction::SsoSettingsRemoved => "Single sign-on turned off",
             AuditAction::SignedOut => "Signed out",
             AuditAction::SessionEnded => "Session ended",
             AuditAction::PasswordChanged => "Password changed",

@@ -16,6 +16,7 @@ pub mod operators;
 pub mod routes;
 #[cfg(feature = "schema")]
 pub mod schema;
+pub mod single_sign_on;
 pub mod status;
 pub mod validation;
 pub mod webhooks;

@@ -70,8 +70,17 @@ pub mod session {
     pub const PASSWORD_LINK: &str = "/password-reset/{token}";
 }
 
+/// Single sign-on: the sign-in page's buttons and the browser's round trip
+/// through the identity provider.
+pub mod sso {
+    pub const PROVIDERS: &str = "/sso/providers";
+    pub const START: &str = "/sso/{id}/start";
+    pub const CALLBACK: &str = "/sso/callback";
+}
+
 /// The versioned API for integrators and the dashboard.
 pub mod v1 {
+    pub const SSO: &str = "/v1/sso";
     pub const CREDENTIALS: &str = "/v1/credentials";
     pub const CREDENTIAL_COUNTS: &str = "/v1/credentials/counts";
     pub const CREDENTIAL_EXPIRIES: &str = "/v1/credentials/expiries";

@@ -9,7 +9,9 @@
 mod connect;
 mod dashboard;
 mod passkeys;
+mod single_sign_on;
 pub use passkeys::passkey_answer;
+pub use single_sign_on::sso_providers;
 
 pub use connect::{unsubscribe, unsubscription, ConnectApi};
 pub use dashboard::{

@@ -26,7 +26,13 @@ struct SealedColumn {
     associated_data: fn(&str) -> String,
 }
 
-const SEALED_COLUMNS: [SealedColumn; 7] = [
+const SEALED_COLUMNS: [SealedColumn; 8] = [
+    SealedColumn {
+        table: "sso_providers",
+        key: "id",
+        column: "sealed_client_secret",
+        associated_data: crate::domain::single_sign_on::secret_associated_data,
+    },
     SealedColumn {
         table: "operator_totp",
         key: "operator_id",

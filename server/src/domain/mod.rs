@@ -20,5 +20,6 @@ pub mod organisations;
 pub mod passkeys;
 pub mod second_factor;
 pub mod settings;
+pub mod single_sign_on;
 pub mod sync;
 pub mod webhooks;

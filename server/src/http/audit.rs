@@ -43,6 +43,13 @@ pub const AUDITED: &[(&str, &str, &[AuditAction])] = {
         ("/api/session/totp/confirm", "post", &[SecondFactorEnabled]),
         ("/api/session/totp/disable", "post", &[SecondFactorDisabled]),
         ("/api/session/passkeys", "post", &[PasskeyAdded]),
+        ("/api/v1/sso", "put", &[SsoSettingsChanged]),
+        ("/api/v1/sso", "delete", &[SsoSettingsRemoved]),
+        (
+            "/api/sso/callback",
+            "get",
+            &[SignInSucceeded, SignInFailed, OperatorInvited],
+        ),
         ("/api/session/passkeys/{id}", "delete", &[PasskeyRemoved]),
         ("/api/session/sessions/{id}", "delete", &[SessionEnded]),
         ("/api/session/password", "post", &[PasswordChanged]),

@@ -29,6 +29,7 @@ pub mod readiness;
 pub mod router;
 pub mod security_headers;
 pub mod serving;
+pub mod single_sign_on;
 pub mod spa;
 pub mod state;
 pub mod unsubscribe;

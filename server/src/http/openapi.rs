@@ -302,6 +302,12 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/session/passkeys/registration", "post", op("Start registering a passkey: pass the options to navigator.credentials.create() and send the answer to POST /api/session/passkeys within five minutes", "operators", ADMIN, None, ok("201", "The challenge", Some(schema_ref("PasskeyChallenge"))), &[403, 409])),
         ("/api/session/passkeys", "post", op("Register a passkey: the browser's answer to its challenge, and a name", "operators", ADMIN, Some("NewPasskey"), ok("201", "Registered", Some(schema_ref("Passkey"))), &[403, 409])),
         ("/api/session/passkeys/{id}", "delete", with(op("Remove one of the signed-in operator's passkeys", "operators", ADMIN, None, ok("204", "Removed", None), &[403, 404]), vec![path_param("id", "The passkey's id, from the list.")])),
+        ("/api/v1/sso", "get", op("The organisation's single sign-on (OpenID Connect) provider, if any, and the redirect URI to register at it (admins)", "operators", ADMIN, None, ok("200", "Single sign-on", Some(schema_ref("SsoSettings"))), &[403])),
+        ("/api/v1/sso", "put", op("Set up or change single sign-on (admins): the issuer's discovery document is read over verified HTTPS first; the client secret is sealed and never shown again", "operators", ADMIN, Some("SsoSettingsChange"), ok("200", "Saved", Some(schema_ref("SsoSettings"))), &[403])),
+        ("/api/v1/sso", "delete", op("Turn single sign-on off (admins)", "operators", ADMIN, None, ok("204", "Removed", None), &[403, 404])),
+        ("/api/sso/providers", "get", op("The sign-in page's \"Sign in with …\" buttons", "operators", &[], None, ok("200", "Providers", Some(json!({"type": "array", "items": schema_ref("SsoProvider")}))), &[])),
+        ("/api/sso/{id}/start", "get", with(op("A browser navigation: 303 to the identity provider (authorization code flow with PKCE, state and nonce; the state kept in the gridlink_sso cookie), or to the sign-in page with ?sso=<why> when it cannot be reached", "operators", &[], None, ok("303", "To the identity provider (Location)", None), &[404]), vec![path_param("id", "The provider's id, from /api/sso/providers.")])),
+        ("/api/sso/callback", "get", with(op("Where the identity provider sends the browser back: 303 to /dashboard signed in, or to /dashboard/sign-in?sso=<why> (STATE_MISMATCH, PROVIDER_REFUSED, CODE_REJECTED, TOKEN_INVALID, EMAIL_NOT_ALLOWED, NOT_INVITED, PROVIDER_UNREACHABLE)", "operators", &[], None, ok("303", "To the dashboard or the sign-in page (Location)", None), &[]), vec![query_param("code", "The authorization code.", json!({"type": "string", "maxLength": 2048})), query_param("state", "The state the sign-in started with.", json!({"type": "string", "maxLength": 2048})), query_param("error", "The identity provider's refusal, if it refused.", json!({"type": "string", "maxLength": 2048}))])),
         ("/api/session/totp", "get", op("Whether the signed-in operator has an authenticator app, and their unused recovery codes", "operators", ADMIN, None, ok("200", "Status", Some(schema_ref("TotpStatus"))), &[403])),
         ("/api/session/totp", "post", op("Start setting up an authenticator app: a secret, its otpauth URL and QR code (SVG); confirm with its first code", "operators", ADMIN, None, ok("201", "The secret", Some(schema_ref("TotpEnrolment"))), &[403, 409])),
         ("/api/session/totp/confirm", "post", op("Confirm the authenticator app with its current code; answers ten one-time recovery codes, shown once", "operators", ADMIN, Some("TotpConfirmation"), ok("200", "Recovery codes", Some(schema_ref("RecoveryCodes"))), &[403, 429])),
@@ -390,7 +396,9 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
 /// write (`schemars`, with their serde names, doc comments and constraints;
 /// `deny_unknown_fields` becomes `additionalProperties: false`).
 fn schemas(utility_ids: Option<&[String]>) -> Value {
-    use shared::{connect, credentials, error, health, mfa, operators, status, webhooks};
+    use shared::{
+        connect, credentials, error, health, mfa, operators, single_sign_on, status, webhooks,
+    };
     let mut settings = SchemaSettings::draft2020_12();
     settings.definitions_path = "/components/schemas".into();
     let mut generator = settings.into_generator();
@@ -470,6 +478,10 @@ fn schemas(utility_ids: Option<&[String]>) -> Value {
         operators::NewPasskey,
         operators::Passkey,
         operators::PasskeyList,
+        single_sign_on::SsoSettings,
+        single_sign_on::SsoProviderSettings,
+        single_sign_on::SsoSettingsChange,
+        single_sign_on::SsoProvider,
         operators::TotpStatus,
         operators::TotpEnrolment,
         operators::TotpConfirmation,
@@ -618,6 +630,7 @@ mod tests {
             include_str!("operators/links.rs"),
             include_str!("operators/second_factor_step.rs"),
             include_str!("operators/passkeys.rs"),
+            include_str!("single_sign_on.rs"),
             include_str!("api_keys.rs"),
             include_str!("audit.rs"),
             include_str!("credentials/mod.rs"),

@@ -30,6 +30,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::http::unsubscribe::router())
         .merge(crate::http::lifetimes::router())
         .merge(crate::http::notice_funnel::router())
+        .merge(crate::http::single_sign_on::router())
         .fallback(api_route_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)
         .layer(middleware::from_fn_with_state(

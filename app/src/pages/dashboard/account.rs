@@ -260,7 +260,7 @@ fn PasskeysSection() -> impl IntoView {
                         view! {
                             <p class="alert alert-info">
                                 "Passkeys belong to a name, not an address: add and use them on "
-                                <a href=href rel="external">{shown}</a>
+                                <a class="wrap-anywhere" href=href rel="external">{shown}</a>
                                 " (sign in there)."
                             </p>
                         }

@@ -1,5 +1,5 @@
 //! Settings (admins): the organisation's branding and embed origins, API keys
-//! (shown once, revocable) and operators (add, role, remove).
+//! (shown once, revocable), operators (add, role, remove) and single sign-on.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -7,6 +7,7 @@ use shared::i18n::Language;
 use shared::operators::{
     ApiKeyScope, NewOperator, NotifyEndUsers, OperatorChange, OrganisationSettingsChange, Role,
 };
+use shared::single_sign_on::{SsoFirstSignIn, SsoSettings, SsoSettingsChange};
 
 use super::{format_time, operator, Operator};
 use crate::components::loading::{ErrorAlert, Loading};
@@ -36,8 +37,146 @@ pub fn Settings() -> impl IntoView {
         <UtilitiesSection />
         <ApiKeysSection />
         <OperatorsSection />
+        <SingleSignOnSection />
     }
     .into_any()
+}
+
+/// Settings → Single sign-on: the organisation's OpenID Connect provider.
+/// The client secret is written, never shown; the redirect URI is what to
+/// register at the provider.
+#[component]
+fn SingleSignOnSection() -> impl IntoView {
+    let api = operator().api;
+    let display_name = RwSignal::new(String::new());
+    let issuer_url = RwSignal::new(String::new());
+    let client_id = RwSignal::new(String::new());
+    let client_secret = RwSignal::new(String::new());
+    let domains = RwSignal::new(String::new());
+    let first_sign_in = RwSignal::new(SsoFirstSignIn::InvitedOnly);
+    let configured = RwSignal::new(false);
+    let redirect_uri = RwSignal::new(String::new());
+    let loaded = RwSignal::new(false);
+    let saved = RwSignal::new(None::<&'static str>);
+    let write = Write::default();
+    let show = move |settings: SsoSettings| {
+        redirect_uri.set(settings.redirect_uri);
+        configured.set(settings.provider.is_some());
+        let provider = settings.provider;
+        display_name.set(
+            provider
+                .as_ref()
+                .map(|p| p.display_name.clone())
+                .unwrap_or_default(),
+        );
+        issuer_url.set(
+            provider
+                .as_ref()
+                .map(|p| p.issuer_url.clone())
+                .unwrap_or_default(),
+        );
+        client_id.set(
+            provider
+                .as_ref()
+                .map(|p| p.client_id.clone())
+                .unwrap_or_default(),
+        );
+        domains.set(
+            provider
+                .as_ref()
+                .map(|p| p.allowed_domains.join(", "))
+                .unwrap_or_default(),
+        );
+        first_sign_in.set(provider.map_or(SsoFirstSignIn::InvitedOnly, |p| p.first_sign_in));
+        client_secret.set(String::new());
+        loaded.set(true);
+    };
+    write.run(async move { api.get_value().sso_settings().await }, show);
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        saved.set(None);
+        let change = SsoSettingsChange {
+            display_name: display_name.get_untracked(),
+            issuer_url: issuer_url.get_untracked(),
+            client_id: client_id.get_untracked(),
+            client_secret: Some(client_secret.get_untracked())
+                .filter(|secret| !secret.trim().is_empty()),
+            allowed_domains: domains
+                .get_untracked()
+                .split([',', ' ', '\n'])
+                .map(str::trim)
+                .filter(|domain| !domain.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            first_sign_in: first_sign_in.get_untracked(),
+        };
+        write.run(
+            async move { api.get_value().change_sso_settings(&change).await },
+            move |settings| {
+                show(settings);
+                saved.set(Some("Saved. The sign-in page offers it now."));
+            },
+        );
+    };
+    let turn_off = move |_| {
+        saved.set(None);
+        write.run(
+            async move {
+                let api = api.get_value();
+                api.remove_sso_settings().await?;
+                api.sso_settings().await
+            },
+            move |settings| {
+                show(settings);
+                saved.set(Some("Single sign-on is off."));
+            },
+        );
+    };
+    let field_error = move |field: &'static str| write.field_error(field);
+    view! {
+        <section class="card settings-section" aria-labelledby="sso-title">
+            <h2 id="sso-title" class="card-title">"Single sign-on"</h2>
+            <p class="muted">"Let operators sign in with your identity provider (OpenID Connect: Okta, Entra ID, Google Workspace, Keycloak…)."</p>
+            <Show when=move || loaded.get() fallback=move || view! { <Loading label="Loading single sign-on…" /> }>
+                {move || write.error().get().map(|message| view! { <ErrorAlert message /> })}
+                <p>"Register this redirect URI at your provider: "<code class="wrap-anywhere">{move || redirect_uri.get()}</code></p>
+                <form on:submit=submit novalidate>
+                    <TextField id="sso-name" label="Provider name" value=display_name error=field_error("displayName") hint="The sign-in page says “Sign in with” this name." />
+                    <TextField id="sso-issuer" label="Issuer URL" value=issuer_url error=field_error("issuerUrl") hint="https:// — Gridlink reads its discovery document when you save." input_type="url" />
+                    <TextField id="sso-client-id" label="Client ID" value=client_id error=field_error("clientId") />
+                    <TextField id="sso-client-secret" label="Client secret" value=client_secret error=field_error("clientSecret") input_type="password" autocomplete="off"
+                        hint="Stored sealed and never shown again. Leave it empty to keep the saved one." />
+                    <TextField id="sso-domains" label="Allowed email domains" value=domains error=field_error("allowedDomains") hint="Comma-separated, e.g. example.com, example.org." />
+                    <fieldset class="field choice-group">
+                        <legend class="field-label">"Someone without an operator account signs in"</legend>
+                        {[
+                            (SsoFirstSignIn::InvitedOnly, "Refuse them", "Only operators an admin added or invited can sign in."),
+                            (SsoFirstSignIn::CreateMember, "Create a member for them", "Anyone with an email in an allowed domain becomes a MEMBER on first sign-in."),
+                        ].into_iter().map(|(choice, label, hint)| view! {
+                            <label class="radio-card">
+                                <input type="radio" name="sso-first-sign-in" value=choice.as_str()
+                                    prop:checked=move || first_sign_in.get() == choice
+                                    on:change=move |_| first_sign_in.set(choice) />
+                                <span class="radio-card-text">
+                                    <span class="radio-card-title">{label}</span>
+                                    <span class="radio-card-detail">{hint}</span>
+                                </span>
+                            </label>
+                        }).collect_view()}
+                    </fieldset>
+                    <div class="button-row">
+                        <button class="button button-primary" type="submit" disabled=move || write.busy()>
+                            {move || if write.busy() { "Checking the provider…" } else { "Save single sign-on" }}
+                        </button>
+                        <Show when=move || configured.get()>
+                            <button class="button button-danger" type="button" on:click=turn_off disabled=move || write.busy()>"Turn off single sign-on"</button>
+                        </Show>
+                    </div>
+                    <p role="status" aria-live="polite" class="muted">{move || saved.get()}</p>
+                </form>
+            </Show>
+        </section>
+    }
 }
 
 #[component]

@@ -32,6 +32,12 @@ pub fn SignIn() -> impl IntoView {
     let navigate = use_navigate();
     let query = leptos_router::hooks::use_query_map();
     let expired = query.with_untracked(|q| q.get("expired").is_some());
+    // Back from single sign-on that did not sign anyone in: why.
+    let sso_failure = query.with_untracked(|q| {
+        q.get("sso")
+            .map(|code| shared::single_sign_on::sso_failure_message(&code))
+    });
+    let providers = LocalResource::new(api::sso_providers);
     // A right password for an operator with a second factor: its step next,
     // with the methods they have.
     let second_step = RwSignal::new(None::<Vec<String>>);
@@ -62,6 +68,7 @@ pub fn SignIn() -> impl IntoView {
                 <Show when=move || expired>
                     <div class="alert alert-info" role="status">"Your session ended after a period of inactivity. Sign in again."</div>
                 </Show>
+                {sso_failure.map(|message| view! { <ErrorAlert message /> })}
                 {move || error.get().map(|message| view! { <ErrorAlert message /> })}
                 <form on:submit=submit novalidate>
                     <TextField id="email" label="Email" value=email error=no_field_error input_type="email" autocomplete="username" />
@@ -71,6 +78,15 @@ pub fn SignIn() -> impl IntoView {
                     </button>
                 </form>
                 <p class="sign-in-help"><A href="/dashboard/forgot-password">"Forgot password?"</A></p>
+                // Single sign-on: a navigation to the identity provider and back.
+                {move || providers.get().and_then(Result::ok).filter(|providers| !providers.is_empty()).map(|providers| view! {
+                    <p class="divider-text">"or"</p>
+                    <div class="sso-buttons">
+                        {providers.into_iter().map(|provider| view! {
+                            <a class="button button-block" href=provider.start_url rel="external">{format!("Sign in with {}", provider.name)}</a>
+                        }).collect_view()}
+                    </div>
+                })}
             </div>
         </main>
             }
