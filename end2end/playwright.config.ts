@@ -34,6 +34,9 @@ export default defineConfig({
   },
   webServer: {
     command:
+      // The single sign-on journey's identity provider serves HTTPS with a
+      // throwaway CA that Gridlink trusts (SSL_CERT_FILE below).
+      `sh support/make-test-ca.sh .e2e-tls && ` +
       `rm -rf .e2e-data && ../target/debug/gridlink serve --demo --demo-password e2e-password ` +
       `--listen 127.0.0.1:${port} --sandbox-listen 127.0.0.1:${sandboxPort} ` +
       `--sandbox-smtp-listen 127.0.0.1:${smtpPort} ` +
@@ -46,6 +49,6 @@ export default defineConfig({
     stdout: 'ignore',
     stderr: 'pipe',
     // Warnings and errors only: the journeys' own output stays readable.
-    env: { RUST_LOG: 'warn' },
+    env: { RUST_LOG: 'warn', SSL_CERT_FILE: '.e2e-tls/ca.pem' },
   },
 });
