@@ -8,11 +8,11 @@
 //! HTTP layer's business.
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata,
+    CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
 };
 use reqwest::Url;
 use shared::single_sign_on::{SsoFirstSignIn, SsoSettingsChange};
@@ -522,11 +522,31 @@ pub async fn finish(
             tracing::warn!(provider_id, %error, "an ID token did not verify");
             Failure::TokenInvalid
         })?;
-    let email = claims
-        .email()
-        .map(|email| email.as_str().trim().to_ascii_lowercase())
-        .filter(|_| claims.email_verified() != Some(false))
-        .ok_or(Failure::EmailNotAllowed)?;
+    // The email is in the ID token, or (as many providers do for the code
+    // flow) only at the userinfo endpoint, for the same subject.
+    let (email, verified) = match claims.email() {
+        Some(email) => (email.as_str().to_owned(), claims.email_verified()),
+        None => {
+            let userinfo: CoreUserInfoClaims = client
+                .user_info(
+                    tokens.access_token().clone(),
+                    Some(claims.subject().clone()),
+                )
+                .map_err(|_| Failure::EmailNotAllowed)?
+                .request_async(&http_client(ctx))
+                .await
+                .map_err(|error| {
+                    tracing::warn!(provider_id, %error, "the userinfo endpoint did not answer");
+                    Failure::TokenInvalid
+                })?;
+            let email = userinfo.email().ok_or(Failure::EmailNotAllowed)?;
+            (email.as_str().to_owned(), userinfo.email_verified())
+        }
+    };
+    if verified == Some(false) {
+        return Err(Failure::EmailNotAllowed);
+    }
+    let email = email.trim().to_ascii_lowercase();
     let domain = email.rsplit_once('@').map(|(_, domain)| domain);
     if !domain.is_some_and(|domain| {
         provider
