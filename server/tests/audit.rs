@@ -755,8 +755,18 @@ async fn every_action_is_recorded_with_who_where_and_what(backend: Backend) {
     )
     .await;
 
+    // Recorded by ceremonies a test must play in full (a passkey signing, an
+    // identity provider answering), which their own tests check action by
+    // action: passkeys.rs and single_sign_on.rs.
+    const RECORDED_IN_THEIR_OWN_TESTS: [AuditAction; 4] = [
+        AuditAction::PasskeyAdded,
+        AuditAction::PasskeyRemoved,
+        AuditAction::SsoSettingsChanged,
+        AuditAction::SsoSettingsRemoved,
+    ];
     let every: BTreeSet<&str> = AuditAction::ALL
         .iter()
+        .filter(|action| !RECORDED_IN_THEIR_OWN_TESTS.contains(action))
         .map(|action| action.as_str())
         .collect();
     let missing: Vec<_> = every.difference(&seen).collect();

@@ -64,6 +64,9 @@ struct SoftAuthenticator {
     counter: u32,
     /// The origin its browser is at.
     origin: String,
+    /// The user handle it was registered with (base64url), which a
+    /// discoverable passkey answers with.
+    user_handle: std::cell::RefCell<Option<String>>,
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -78,6 +81,7 @@ impl SoftAuthenticator {
             credential_id: rand_bytes(32),
             counter: 0,
             origin: origin.to_owned(),
+            user_handle: std::cell::RefCell::default(),
         }
     }
 
@@ -109,6 +113,7 @@ impl SoftAuthenticator {
     /// The answer to `navigator.credentials.create(options)`.
     fn register(&self, options: &Value) -> Value {
         let public_key = &options["publicKey"];
+        *self.user_handle.borrow_mut() = public_key["user"]["id"].as_str().map(str::to_owned);
         let rp_id = public_key["rp"]["id"].as_str().unwrap();
         let client_data =
             self.client_data("webauthn.create", public_key["challenge"].as_str().unwrap());
@@ -158,7 +163,7 @@ impl SoftAuthenticator {
                 "authenticatorData": b64(&auth_data),
                 "clientDataJSON": b64(&client_data),
                 "signature": b64(&signer.sign_to_vec().unwrap()),
-                "userHandle": null,
+                "userHandle": self.user_handle.borrow().clone(),
             },
             "extensions": {},
         })
@@ -576,7 +581,99 @@ async fn a_passkey_satisfies_the_organisation_policy(backend: Backend) {
     app.stop().await.unwrap();
 }
 
+async fn a_passkey_alone_signs_in_where_the_organisation_allows(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let origin = passkey_origin(&app).trim_end_matches('/').to_owned();
+    let org = app.organisation("Passwordless Co").await;
+    let email = "passwordless@example.com";
+    let operator = new_operator(&app, &org, email).await;
+    let mut key = SoftAuthenticator::new(&origin);
+    let started = expect_json(
+        operator
+            .post("/api/session/passkeys/registration", json!({}))
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        started["options"]["publicKey"]["authenticatorSelection"]["residentKey"],
+        "preferred"
+    );
+    register(&operator, &key, "Laptop").await;
+
+    let sign_in = |answer: Value, ceremony: &Value| {
+        let body = json!({"ceremonyId": ceremony["ceremonyId"], "credential": answer});
+        let app = &app;
+        async move { app.anonymous().post("/api/session/passkey", body).await }
+    };
+    let challenge = || async {
+        expect_json(
+            app.anonymous()
+                .post("/api/session/passkey/challenge", json!({}))
+                .await,
+            201,
+        )
+        .await
+    };
+    // Not allowed yet: refused, and the trail says so.
+    let ceremony = challenge().await;
+    assert_eq!(
+        ceremony["options"]["publicKey"]["allowCredentials"],
+        json!([])
+    );
+    let refused = expect_json(
+        sign_in(key.sign(&ceremony["options"]), &ceremony).await,
+        403,
+    )
+    .await;
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("password first"),
+        "{refused}"
+    );
+    let failed = expect_json(
+        org.admin
+            .get("/api/v1/audit-events?action=SIGN_IN_FAILED")
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(failed["events"][0]["details"]["factor"], "PASSKEY_ALONE");
+
+    let mut settings = expect_json(org.admin.get("/api/v1/organisation").await, 200).await;
+    settings["allowPasskeySignIn"] = json!(true);
+    expect_json(org.admin.put("/api/v1/organisation", settings).await, 200).await;
+    let ceremony = challenge().await;
+    let answer = key.sign(&ceremony["options"]);
+    let session = expect_json(sign_in(answer.clone(), &ceremony).await, 200).await;
+    assert_eq!(session["operator"]["email"], email);
+    // The same answer again: the ceremony is used up.
+    expect_json(sign_in(answer, &ceremony).await, 401).await;
+    // An answer claiming another operator's user handle.
+    let ceremony = challenge().await;
+    *key.user_handle.borrow_mut() = Some(b64(&[7u8; 16]));
+    expect_json(
+        sign_in(key.sign(&ceremony["options"]), &ceremony).await,
+        401,
+    )
+    .await;
+    // A key nobody registered.
+    let ceremony = challenge().await;
+    let stranger = SoftAuthenticator::new(&origin);
+    *stranger.user_handle.borrow_mut() = Some(b64(&[9u8; 16]));
+    let mut stranger = stranger;
+    expect_json(
+        sign_in(stranger.sign(&ceremony["options"]), &ceremony).await,
+        401,
+    )
+    .await;
+    app.stop().await.unwrap();
+}
+
 database_tests!(
+    a_passkey_alone_signs_in_where_the_organisation_allows,
     register_sign_in_and_remove,
     hostile_answers_are_refused,
     a_passkey_satisfies_the_organisation_policy,

@@ -472,6 +472,15 @@ async fn the_settings_keep_the_secret_and_check_the_issuer(backend: Backend) {
     // Off: no button, and the start of a sign-in is gone.
     let removed = h.org.admin.delete("/api/v1/sso").await;
     assert_eq!(removed.status().as_u16(), 204);
+    let audit = expect_json(
+        h.org
+            .admin
+            .get("/api/v1/audit-events?action=SSO_SETTINGS_REMOVED")
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(audit["events"][0]["actorKind"], "OPERATOR", "{audit}");
     let providers = expect_json(h.app.anonymous().get("/api/sso/providers").await, 200).await;
     assert_eq!(providers, json!([]));
     expect_json(h.org.admin.delete("/api/v1/sso").await, 404).await;

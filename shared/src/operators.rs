@@ -409,6 +409,9 @@ pub struct OrganisationSettings {
     /// Every operator must sign in with a second factor.
     #[serde(default)]
     pub require_second_factor: bool,
+    /// Operators may sign in with a passkey alone, without their password.
+    #[serde(default)]
+    pub allow_passkey_sign_in: bool,
 }
 
 /// `PUT /api/v1/organisation` (admins): the whole settings; `null` clears a field.
@@ -438,4 +441,6 @@ pub struct OrganisationSettingsChange {
     pub notify_end_users: NotifyEndUsers,
     #[serde(default)]
     pub require_second_factor: bool,
+    #[serde(default)]
+    pub allow_passkey_sign_in: bool,
 }

@@ -62,6 +62,8 @@ pub mod session {
     pub const TOTP_CONFIRM: &str = "/session/totp/confirm";
     pub const TOTP_DISABLE: &str = "/session/totp/disable";
     pub const SECOND_FACTOR_PASSKEY: &str = "/session/second-factor/passkey";
+    pub const PASSKEY_SIGN_IN: &str = "/session/passkey";
+    pub const PASSKEY_SIGN_IN_CHALLENGE: &str = "/session/passkey/challenge";
     pub const PASSKEYS: &str = "/session/passkeys";
     pub const PASSKEY_REGISTRATION: &str = "/session/passkeys/registration";
     pub const ONE_PASSKEY: &str = "/session/passkeys/{id}";

@@ -10,7 +10,7 @@ mod connect;
 mod dashboard;
 mod passkeys;
 mod single_sign_on;
-pub use passkeys::passkey_answer;
+pub use passkeys::{passkey_answer, sign_in_with_passkey};
 pub use single_sign_on::sso_providers;
 
 pub use connect::{unsubscribe, unsubscription, ConnectApi};

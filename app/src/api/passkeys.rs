@@ -5,7 +5,9 @@
 //! `webauthn-rs-proto`, the server library's own types.
 
 use gloo_net::http::Request;
-use shared::operators::{NewPasskey, Passkey, PasskeyAnswer, PasskeyChallenge, PasskeyList};
+use shared::operators::{
+    NewPasskey, Passkey, PasskeyAnswer, PasskeyChallenge, PasskeyList, Session,
+};
 use shared::routes;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -64,8 +66,26 @@ impl DashboardApi {
 /// A passkey's answer for the sign-in waiting for its second step: the
 /// server's challenge, then the browser's dialog.
 pub async fn passkey_answer() -> Result<PasskeyAnswer, ApiError> {
+    answer_challenge(routes::session::SECOND_FACTOR_PASSKEY).await
+}
+
+/// Signs in with a passkey alone (where the organisation allows it): the
+/// server's challenge, the browser's dialog (it asks which passkey), the
+/// server's check.
+pub async fn sign_in_with_passkey() -> Result<Session, ApiError> {
+    let answer = answer_challenge(routes::session::PASSKEY_SIGN_IN_CHALLENGE).await?;
+    post_json(
+        &routes::api(routes::session::PASSKEY_SIGN_IN),
+        &answer,
+        Credentials::None,
+    )
+    .await
+}
+
+/// The browser's answer to the challenge `route` gives.
+async fn answer_challenge(route: &str) -> Result<PasskeyAnswer, ApiError> {
     let challenge: PasskeyChallenge = post_json(
-        &routes::api(routes::session::SECOND_FACTOR_PASSKEY),
+        &routes::api(route),
         &serde_json::json!({}),
         Credentials::None,
     )

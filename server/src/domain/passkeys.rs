@@ -188,13 +188,15 @@ async fn passkeys_of(
 }
 
 /// Starts registering a passkey for `operator_id` (their existing ones are
-/// excluded, so one authenticator is not registered twice).
+/// excluded, so one authenticator is not registered twice); the options for
+/// `navigator.credentials.create()`. The passkey is asked to be discoverable
+/// where the authenticator can, so it can also sign in without a password.
 pub async fn start_registration(
     ctx: &Ctx,
     webauthn: &Webauthn,
     operator_id: &str,
     email: &str,
-) -> anyhow::Result<(String, CreationChallengeResponse)> {
+) -> anyhow::Result<(String, serde_json::Value)> {
     let existing = passkeys_of(&mut *ctx.db.pool().acquire().await?, operator_id).await?;
     let exclude = existing
         .iter()
@@ -207,7 +209,21 @@ pub async fn start_registration(
         Some(exclude).filter(|exclude| !exclude.is_empty()),
     )?;
     let ceremony_id = keep_ceremony(ctx, operator_id, Purpose::Registration, &state).await?;
-    Ok((ceremony_id, challenge))
+    Ok((ceremony_id, discoverable_preferred(challenge)))
+}
+
+/// `challenge` as JSON, asking for a discoverable credential where possible
+/// (webauthn-rs discourages them for passkeys; signing in without a password
+/// needs them). Nothing about it is checked at registration.
+fn discoverable_preferred(challenge: CreationChallengeResponse) -> serde_json::Value {
+    let mut options = serde_json::to_value(challenge).expect("a challenge serialises");
+    if let Some(selection) = options
+        .pointer_mut("/publicKey/authenticatorSelection")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        selection.insert("residentKey".into(), "preferred".into());
+    }
+    options
 }
 
 /// How finishing a registration went.
@@ -345,6 +361,92 @@ pub async fn finish_second_step(
     }
     // Verified against a passkey removed since the challenge was made.
     Ok(false)
+}
+
+/// Starts a sign-in with a passkey alone: a challenge any of this relying
+/// party's discoverable passkeys may answer (the browser asks which).
+pub async fn start_sign_in(
+    ctx: &Ctx,
+    webauthn: &Webauthn,
+) -> anyhow::Result<(String, serde_json::Value)> {
+    let (mut challenge, state) = webauthn.start_discoverable_authentication()?;
+    // A button's dialog, not the autofill (conditional) kind.
+    challenge.mediation = None;
+    let ceremony_id = tokens::generate("wac_");
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.db.begin_write().await?;
+    sqlx::query("DELETE FROM passkey_sign_ins WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO passkey_sign_ins (id_hash, state, expires_at) VALUES ($1, $2, $3)")
+        .bind(tokens::hash(&ceremony_id))
+        .bind(serde_json::to_string(&state)?)
+        .bind(now + CEREMONY_LIFETIME_MS)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok((ceremony_id, serde_json::to_value(challenge)?))
+}
+
+/// The operator whose passkey answered the sign-in `ceremony_id`, inside
+/// `tx` (the ceremony used up, the passkey's counter and last use kept);
+/// `None` when the answer does not verify, is not for a passkey stored
+/// here, or its user handle is not its operator's.
+pub async fn finish_sign_in(
+    tx: &mut sqlx::AnyConnection,
+    webauthn: &Webauthn,
+    ceremony_id: &str,
+    answer: &PublicKeyCredential,
+    now_ms: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    let state: Option<(String,)> = sqlx::query_as(
+        "DELETE FROM passkey_sign_ins WHERE id_hash = $1 AND expires_at > $2 RETURNING state",
+    )
+    .bind(tokens::hash(ceremony_id))
+    .bind(now_ms)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(state) = state.and_then(|(state,)| serde_json::from_str(&state).ok()) else {
+        return Ok(None);
+    };
+    let Ok((handle, credential_id)) = webauthn.identify_discoverable_authentication(answer) else {
+        return Ok(None);
+    };
+    let stored: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT id, operator_id, passkey FROM operator_passkeys WHERE credential_id = $1",
+    )
+    .bind(URL_SAFE_NO_PAD.encode(credential_id))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((id, operator_id, passkey)) = stored else {
+        return Ok(None);
+    };
+    let Ok(mut passkey) = serde_json::from_str::<Passkey>(&passkey) else {
+        return Ok(None);
+    };
+    if handle != user_handle(&operator_id) {
+        tracing::warn!(
+            operator_id,
+            "a passkey answered with another operator's user handle"
+        );
+        return Ok(None);
+    }
+    let result = match webauthn.finish_discoverable_authentication_v2(answer, state, &passkey) {
+        Ok(result) => result,
+        Err(error) => {
+            tracing::info!(%error, operator_id, "a passkey sign-in was refused");
+            return Ok(None);
+        }
+    };
+    passkey.update_credential(&result);
+    sqlx::query("UPDATE operator_passkeys SET passkey = $1, last_used_at = $2 WHERE id = $3")
+        .bind(serde_json::to_string(&passkey).expect("a passkey serialises"))
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(Some(operator_id))
 }
 
 /// One stored passkey as its owner sees it.

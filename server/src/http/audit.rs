@@ -43,6 +43,11 @@ pub const AUDITED: &[(&str, &str, &[AuditAction])] = {
         ("/api/session/totp/confirm", "post", &[SecondFactorEnabled]),
         ("/api/session/totp/disable", "post", &[SecondFactorDisabled]),
         ("/api/session/passkeys", "post", &[PasskeyAdded]),
+        (
+            "/api/session/passkey",
+            "post",
+            &[SignInSucceeded, SignInFailed],
+        ),
         ("/api/v1/sso", "put", &[SsoSettingsChanged]),
         ("/api/v1/sso", "delete", &[SsoSettingsRemoved]),
         (
@@ -146,6 +151,11 @@ pub const NOT_AUDITED: &[(&str, &str, &str)] = &[
         "/api/session/passkeys/registration",
         "post",
         "a challenge only; PASSKEY_ADDED records the passkey it registers",
+    ),
+    (
+        "/api/session/passkey/challenge",
+        "post",
+        "a challenge only; signing in with its answer records the sign-in",
     ),
     (
         "/api/session/second-factor/passkey",

@@ -31,11 +31,12 @@ pub fn router() -> Router<AppState> {
 
 async fn settings(db: &Database, organisation_id: &str) -> Result<OrganisationSettings, ApiError> {
     let (name, branding) = branding(db, organisation_id).await?;
-    let (require_second_factor,): (i64,) =
-        sqlx::query_as("SELECT require_second_factor FROM organisations WHERE id = $1")
-            .bind(organisation_id)
-            .fetch_one(db.pool())
-            .await?;
+    let (require_second_factor, allow_passkey_sign_in): (i64, i64) = sqlx::query_as(
+        "SELECT require_second_factor, allow_passkey_sign_in FROM organisations WHERE id = $1",
+    )
+    .bind(organisation_id)
+    .fetch_one(db.pool())
+    .await?;
     Ok(OrganisationSettings {
         id: organisation_id.to_owned(),
         name,
@@ -47,6 +48,7 @@ async fn settings(db: &Database, organisation_id: &str) -> Result<OrganisationSe
         connect_language: branding.default_language,
         notify_end_users: branding.notify_end_users,
         require_second_factor: require_second_factor != 0,
+        allow_passkey_sign_in: allow_passkey_sign_in != 0,
     })
 }
 
@@ -153,12 +155,14 @@ async fn change_settings(
         connect_language: body.connect_language,
         notify_end_users: body.notify_end_users,
         require_second_factor: body.require_second_factor,
+        allow_passkey_sign_in: body.allow_passkey_sign_in,
     };
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     sqlx::query(
         "UPDATE organisations SET name = $1, logo_url = $2, accent_color = $3, terms_url = $4, privacy_url = $5, \
-           connect_language = $6, notify_end_users = $7, require_second_factor = $8 WHERE id = $9",
+           connect_language = $6, notify_end_users = $7, require_second_factor = $8, \
+           allow_passkey_sign_in = $9 WHERE id = $10",
     )
     .bind(&name)
     .bind(logo_url)
@@ -168,6 +172,7 @@ async fn change_settings(
     .bind(body.connect_language.code())
     .bind(body.notify_end_users.as_str())
     .bind(i64::from(body.require_second_factor))
+    .bind(i64::from(body.allow_passkey_sign_in))
     .bind(&actor.organisation_id)
     .execute(&mut *tx)
     .await?;

@@ -191,6 +191,7 @@ fn OrganisationSection() -> impl IntoView {
     let connect_language = RwSignal::new(Language::En);
     let notify_end_users = RwSignal::new(NotifyEndUsers::Off);
     let require_second_factor = RwSignal::new(false);
+    let allow_passkey_sign_in = RwSignal::new(false);
     let loaded = RwSignal::new(false);
     let saved = RwSignal::new(false);
     let api = operator.api;
@@ -208,6 +209,7 @@ fn OrganisationSection() -> impl IntoView {
             connect_language.set(settings.connect_language);
             notify_end_users.set(settings.notify_end_users);
             require_second_factor.set(settings.require_second_factor);
+            allow_passkey_sign_in.set(settings.allow_passkey_sign_in);
             loaded.set(true);
         },
     );
@@ -259,6 +261,7 @@ fn OrganisationSection() -> impl IntoView {
             connect_language: connect_language.get_untracked(),
             notify_end_users: notify_end_users.get_untracked(),
             require_second_factor: require_second_factor.get_untracked(),
+            allow_passkey_sign_in: allow_passkey_sign_in.get_untracked(),
         };
         write.run(
             async move { api.get_value().change_organisation(&change).await },
@@ -325,8 +328,17 @@ fn OrganisationSection() -> impl IntoView {
                                 on:change=move |e| require_second_factor.set(event_target_checked(&e)) />
                             <span>"Require two-factor sign-in for every operator"</span>
                         </label>
-                        <p class="field-hint" id="require-second-factor-hint">"An operator without an authenticator app is sent to set one up before anything else. API keys are unaffected. Set up your own first, on your account page."</p>
+                        <p class="field-hint" id="require-second-factor-hint">"An operator without an authenticator app or a passkey is sent to set one up before anything else. API keys are unaffected. Set up your own first, on your account page."</p>
                         {move || field_error("requireSecondFactor").get().map(|message| view! { <p class="field-error">{message}</p> })}
+                    </div>
+                    <div class="field">
+                        <label class="checkbox" for="allow-passkey-sign-in">
+                            <input type="checkbox" id="allow-passkey-sign-in" aria-describedby="allow-passkey-sign-in-hint"
+                                prop:checked=move || allow_passkey_sign_in.get()
+                                on:change=move |e| allow_passkey_sign_in.set(event_target_checked(&e)) />
+                            <span>"Allow signing in with a passkey instead of the password"</span>
+                        </label>
+                        <p class="field-hint" id="allow-passkey-sign-in-hint">"“Sign in with a passkey” on the sign-in page then needs no password: the passkey (the device's screen lock or a security key) is both factors."</p>
                     </div>
                     <button class="button button-primary" type="submit" disabled=move || write.busy()>
                         {move || if write.busy() { "Saving…" } else { "Save settings" }}

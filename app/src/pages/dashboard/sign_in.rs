@@ -38,6 +38,19 @@ pub fn SignIn() -> impl IntoView {
             .map(|code| shared::single_sign_on::sso_failure_message(&code))
     });
     let providers = LocalResource::new(api::sso_providers);
+    // Passkeys belong to names: at an address, the server says where they work.
+    let passkeys_possible = web_sys::window()
+        .and_then(|window| window.location().hostname().ok())
+        .is_some_and(|host| host.parse::<std::net::IpAddr>().is_err() && !host.starts_with('['));
+    let with_passkey = {
+        let navigate = navigate.clone();
+        move |_| {
+            let navigate = navigate.clone();
+            write.run(api::sign_in_with_passkey(), move |_| {
+                navigate("/dashboard", Default::default())
+            });
+        }
+    };
     // A right password for an operator with a second factor: its step next,
     // with the methods they have.
     let second_step = RwSignal::new(None::<Vec<String>>);
@@ -78,9 +91,18 @@ pub fn SignIn() -> impl IntoView {
                     </button>
                 </form>
                 <p class="sign-in-help"><A href="/dashboard/forgot-password">"Forgot password?"</A></p>
+                {passkeys_possible.then(|| {
+                    let with_passkey = with_passkey.clone();
+                    view! {
+                        <p class="divider-text">"or"</p>
+                        <button class="button button-block" type="button" on:click=with_passkey aria-disabled=move || write.busy().to_string()>
+                            "Sign in with a passkey"
+                        </button>
+                    }
+                })}
                 // Single sign-on: a navigation to the identity provider and back.
                 {move || providers.get().and_then(Result::ok).filter(|providers| !providers.is_empty()).map(|providers| view! {
-                    <p class="divider-text">"or"</p>
+                    {(!passkeys_possible).then(|| view! { <p class="divider-text">"or"</p> })}
                     <div class="sso-buttons">
                         {providers.into_iter().map(|provider| view! {
                             <a class="button button-block" href=provider.start_url rel="external">{format!("Sign in with {}", provider.name)}</a>

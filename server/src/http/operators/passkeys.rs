@@ -1,21 +1,27 @@
 //! The signed-in operator's passkeys (`/api/session/passkeys`): list them,
 //! register one (a challenge, then the browser's answer and a name), remove
-//! one. Using one as a sign-in's second step is in [`super::second_factor_step`];
-//! the ceremonies themselves are [`crate::domain::passkeys`]'.
+//! one; and signing in with a passkey alone (`/api/session/passkey`), where
+//! the organisation allows it. Using one as a sign-in's second step is in
+//! [`super::second_factor_step`]; the ceremonies themselves are
+//! [`crate::domain::passkeys`]'.
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use serde_json::json;
 use shared::audit::AuditAction;
-use shared::operators::{NewPasskey, Passkey, PasskeyChallenge, PasskeyList};
+use shared::operators::{NewPasskey, Passkey, PasskeyAnswer, PasskeyChallenge, PasskeyList};
 use shared::routes;
-use webauthn_rs::prelude::{RegisterPublicKeyCredential, Webauthn};
+use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential, Webauthn};
 
+use super::complete_sign_in;
 use crate::domain::audit::Target;
+use crate::domain::operator_sessions as sessions;
 use crate::domain::passkeys::{self, Registered, RelyingParty};
-use crate::http::auth::{Actor, Principal};
+use crate::http::auth::{user_agent, Actor, Principal};
+use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path};
 use crate::http::state::AppState;
@@ -32,6 +38,11 @@ pub fn router() -> Router<AppState> {
             post(start_registration),
         )
         .route(routes::session::ONE_PASSKEY, delete(remove))
+        .route(
+            routes::session::PASSKEY_SIGN_IN_CHALLENGE,
+            post(start_sign_in),
+        )
+        .route(routes::session::PASSKEY_SIGN_IN, post(sign_in))
 }
 
 /// The signed-in operator behind `actor`: id and email.
@@ -105,13 +116,13 @@ async fn start_registration(
 ) -> Result<(StatusCode, Json<PasskeyChallenge>), ApiError> {
     let (operator_id, email) = operator(&actor)?;
     let webauthn = relying_party(&state, &headers)?;
-    let (ceremony_id, challenge) =
+    let (ceremony_id, options) =
         passkeys::start_registration(&state, &webauthn, operator_id, email).await?;
     Ok((
         StatusCode::CREATED,
         Json(PasskeyChallenge {
             ceremony_id,
-            options: serde_json::to_value(challenge).map_err(anyhow::Error::from)?,
+            options,
         }),
     ))
 }
@@ -211,4 +222,74 @@ async fn remove(
         .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A challenge for signing in with a passkey alone (any of this site's
+/// passkeys may answer; the browser asks which).
+async fn start_sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<(StatusCode, Json<PasskeyChallenge>), ApiError> {
+    let webauthn = relying_party(&state, &headers)?;
+    let (ceremony_id, options) = passkeys::start_sign_in(&state, &webauthn).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PasskeyChallenge {
+            ceremony_id,
+            options,
+        }),
+    ))
+}
+
+/// Signs in the operator whose passkey answered, if their organisation
+/// allows a passkey alone; the same answer as a password's.
+async fn sign_in(
+    State(state): State<AppState>,
+    client: ClientIp,
+    headers: HeaderMap,
+    Json(body): Json<PasskeyAnswer>,
+) -> Result<Response, ApiError> {
+    let credential: PublicKeyCredential = answer("credential", body.credential)?;
+    let webauthn = relying_party(&state, &headers)?;
+    let client = client.0.to_string();
+    let user_agent = user_agent(&headers);
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let operator_id =
+        passkeys::finish_sign_in(&mut tx, &webauthn, &body.ceremony_id, &credential, now).await?;
+    tx.commit().await?;
+    let Some(operator_id) = operator_id else {
+        return Err(ApiError::SignInFailed);
+    };
+    let found: Option<(String, String, i64)> = sqlx::query_as(
+        "SELECT o.organisation_id, o.email, g.allow_passkey_sign_in FROM operators o \
+           JOIN organisations g ON g.id = o.organisation_id \
+         WHERE o.id = $1 AND o.removed_at IS NULL",
+    )
+    .bind(&operator_id)
+    .fetch_optional(state.db.pool())
+    .await?;
+    let Some((organisation_id, email, allowed)) = found else {
+        return Err(ApiError::SignInFailed);
+    };
+    let target = sessions::SignInTarget {
+        operator_id,
+        organisation_id,
+        email,
+    };
+    if allowed == 0 {
+        sessions::record_sign_in(
+            &state,
+            &target,
+            &client,
+            &user_agent,
+            "PASSKEY_ALONE",
+            false,
+        )
+        .await?;
+        return Err(ApiError::Forbidden(
+            "Your organisation asks for your password first: sign in with it, then use your passkey.",
+        ));
+    }
+    complete_sign_in(&state, &target, &client, &user_agent, "PASSKEY_ALONE").await
 }
