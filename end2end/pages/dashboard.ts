@@ -10,7 +10,7 @@ export class OperatorDashboard {
     await expect(this.page.getByRole('heading', { level: 1, name: 'Sign in to Gridlink' })).toBeVisible();
     await this.page.getByLabel('Email').fill(email);
     await this.page.getByLabel('Password').fill(password);
-    await this.page.getByRole('button', { name: 'Sign in' }).click();
+    await this.page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await expect(this.page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
   }
 

@@ -26,7 +26,7 @@ test('a wrong password gets an error that does not say which part was wrong', as
   await page.goto('/dashboard/sign-in');
   await page.getByLabel('Email').fill('demo@example.com');
   await page.getByLabel('Password').fill('not the password');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page.getByRole('alert')).toHaveText('The email or password is incorrect.');
 });
 

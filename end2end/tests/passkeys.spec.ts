@@ -2,7 +2,8 @@
 // (Chrome DevTools Protocol, WebAuthn domain) standing in for a security key:
 // the account page at the address says where passkeys work (a name, here
 // localhost), register one there, sign out, sign in with the password and
-// the passkey, remove it. Every screen passes axe and fits at 360 to 1280 px.
+// the passkey, then (once the organisation allows it) with the passkey
+// alone, remove it. Every screen passes axe and fits at 360 to 1280 px.
 import { expect, test, type Page } from '@playwright/test';
 import { expectNoAccessibilityViolations, expectNothingOverflowsAtEveryWidth } from '../pages/app';
 import { operatorApi } from '../pages/connect';
@@ -23,7 +24,7 @@ async function signInWithPassword(page: Page, email: string, password: string) {
   await expect(page.getByRole('heading', { level: 1, name: 'Sign in to Gridlink' })).toBeVisible();
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 test('an operator registers a passkey, signs in with it and removes it', async ({ page, request }) => {
@@ -81,6 +82,21 @@ test('an operator registers a passkey, signs in with it and removes it', async (
   await expectAccessibleAtEveryWidth(page);
   await page.getByRole('button', { name: 'Use your passkey' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
+
+  // Where the organisation allows it, the passkey alone signs in.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Sign in to Gridlink' })).toBeVisible();
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await expect(page.getByRole('alert')).toContainText('asks for your password first');
+  const settings = await api.get('/api/v1/organisation');
+  await api.put('/api/v1/organisation', { ...settings, allowPasskeySignIn: true });
+  try {
+    await expectAccessibleAtEveryWidth(page);
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
+  } finally {
+    await api.put('/api/v1/organisation', { ...settings, allowPasskeySignIn: false });
+  }
 
   // Removed, the password alone signs in again.
   await page.getByRole('link', { name: email }).click();

@@ -71,6 +71,9 @@ async function loginAtProvider(page: Page, email: string) {
 }
 
 async function signedOutAtSignIn(page: Page) {
+  // Off the dashboard first: its own reaction to a lost session must not
+  // race this navigation.
+  await page.goto('about:blank');
   await page.context().clearCookies();
   await page.goto('/dashboard/sign-in');
   await expect(page.getByRole('heading', { level: 1, name: 'Sign in to Gridlink' })).toBeVisible();

@@ -73,7 +73,7 @@ test('an operator sets up an authenticator app, signs in with it and removes it'
   await expect(page.getByRole('heading', { level: 1, name: 'Sign in to Gridlink' })).toBeVisible();
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Two-factor sign-in' })).toBeVisible();
   await expect(page.getByLabel('Authentication code')).toHaveAttribute('autocomplete', 'one-time-code');
   await expect(page.getByLabel('Authentication code')).toHaveAttribute('inputmode', 'numeric');
