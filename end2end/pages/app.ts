@@ -66,6 +66,15 @@ export async function expectNothingOverflowsAtEveryWidth(page: Page) {
   if (original) await page.setViewportSize(original);
 }
 
+/** axe at a phone's and a laptop's width, and nothing wider than the screen at any. */
+export async function expectAccessibleAtEveryWidth(page: Page) {
+  for (const width of [360, 1280]) {
+    await page.setViewportSize({ width, height: 900 });
+    await expectNoAccessibilityViolations(page);
+  }
+  await expectNothingOverflowsAtEveryWidth(page);
+}
+
 export class DashboardPage {
   constructor(private readonly page: Page) {}
 

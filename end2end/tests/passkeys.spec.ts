@@ -5,20 +5,13 @@
 // the passkey, then (once the organisation allows it) with the passkey
 // alone, remove it. Every screen passes axe and fits at 360 to 1280 px.
 import { expect, test, type Page } from '@playwright/test';
-import { expectNoAccessibilityViolations, expectNothingOverflowsAtEveryWidth } from '../pages/app';
+import { expectAccessibleAtEveryWidth } from '../pages/app';
 import { operatorApi } from '../pages/connect';
 import { baseURL } from '../playwright.config';
 
 /** Gridlink at its name: WebAuthn refuses IP addresses. */
 const passkeyURL = baseURL.replace('127.0.0.1', 'localhost');
 
-async function expectAccessibleAtEveryWidth(page: Page) {
-  for (const width of [360, 1280]) {
-    await page.setViewportSize({ width, height: 900 });
-    await expectNoAccessibilityViolations(page);
-  }
-  await expectNothingOverflowsAtEveryWidth(page);
-}
 
 async function signInWithPassword(page: Page, email: string, password: string) {
   await expect(page.getByRole('heading', { level: 1, name: 'Sign in to Gridlink' })).toBeVisible();

@@ -3,8 +3,8 @@
 // in with the password and a code from the app, then remove it with a
 // recovery code. Every screen passes axe and fits at 360 to 1280 px.
 import { createHmac } from 'node:crypto';
-import { expect, test, type Page } from '@playwright/test';
-import { expectNoAccessibilityViolations, expectNothingOverflowsAtEveryWidth } from '../pages/app';
+import { expect, test } from '@playwright/test';
+import { expectAccessibleAtEveryWidth } from '../pages/app';
 import { operatorApi } from '../pages/connect';
 import { OperatorDashboard } from '../pages/dashboard';
 
@@ -30,14 +30,6 @@ function totp(secret: string, step: number): string {
 
 const currentStep = () => Math.floor(Date.now() / 1000 / 30);
 
-/** axe at a phone's and a laptop's width, and nothing wider than the screen at any. */
-async function expectAccessibleAtEveryWidth(page: Page) {
-  for (const width of [360, 1280]) {
-    await page.setViewportSize({ width, height: 900 });
-    await expectNoAccessibilityViolations(page);
-  }
-  await expectNothingOverflowsAtEveryWidth(page);
-}
 
 test('an operator sets up an authenticator app, signs in with it and removes it', async ({ page, request }) => {
   test.setTimeout(90_000);

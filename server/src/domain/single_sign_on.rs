@@ -377,8 +377,9 @@ impl From<sqlx::Error> for Failure {
     }
 }
 
-fn client(
-    metadata: CoreProviderMetadata,
+/// `provider`'s OpenID client: its discovery document (and keys) read now.
+async fn client(
+    ctx: &Ctx,
     provider: &Provider,
     redirect_uri: &str,
 ) -> Result<
@@ -392,6 +393,14 @@ fn client(
     >,
     Failure,
 > {
+    let metadata = discover(ctx, &provider.issuer_url).await.map_err(|error| {
+        tracing::warn!(
+            provider_id = provider.id,
+            error,
+            "an identity provider's discovery failed"
+        );
+        Failure::ProviderUnreachable
+    })?;
     let redirect = RedirectUrl::new(redirect_uri.to_owned()).map_err(|_| Failure::TokenInvalid)?;
     Ok(CoreClient::from_provider_metadata(
         metadata,
@@ -411,15 +420,7 @@ pub async fn start(
     let Some(provider) = by_id(ctx, provider_id).await? else {
         return Ok(None);
     };
-    let metadata = discover(ctx, &provider.issuer_url).await.map_err(|error| {
-        tracing::warn!(
-            provider_id,
-            error,
-            "an identity provider's discovery failed"
-        );
-        Failure::ProviderUnreachable
-    })?;
-    let client = client(metadata, &provider, redirect_uri)?;
+    let client = client(ctx, &provider, redirect_uri).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = client
         .authorize_url(
@@ -495,15 +496,7 @@ pub async fn finish(
     let provider = by_id(ctx, &provider_id)
         .await?
         .ok_or(Failure::StateMismatch)?;
-    let metadata = discover(ctx, &provider.issuer_url).await.map_err(|error| {
-        tracing::warn!(
-            provider_id,
-            error,
-            "an identity provider's discovery failed"
-        );
-        Failure::ProviderUnreachable
-    })?;
-    let client = client(metadata, &provider, redirect_uri)?;
+    let client = client(ctx, &provider, redirect_uri).await?;
     let request = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .map_err(|_| Failure::TokenInvalid)?

@@ -71,6 +71,20 @@ pub(super) fn relying_party(state: &AppState, headers: &HeaderMap) -> Result<Web
     }
 }
 
+/// A ceremony's challenge, as the browser gets it (201).
+pub(super) fn challenge(
+    ceremony_id: String,
+    options: serde_json::Value,
+) -> (StatusCode, Json<PasskeyChallenge>) {
+    (
+        StatusCode::CREATED,
+        Json(PasskeyChallenge {
+            ceremony_id,
+            options,
+        }),
+    )
+}
+
 /// A browser's WebAuthn answer, or a clear 400.
 pub(super) fn answer<T: serde::de::DeserializeOwned>(
     field: &str,
@@ -118,13 +132,7 @@ async fn start_registration(
     let webauthn = relying_party(&state, &headers)?;
     let (ceremony_id, options) =
         passkeys::start_registration(&state, &webauthn, operator_id, email).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(PasskeyChallenge {
-            ceremony_id,
-            options,
-        }),
-    ))
+    Ok(challenge(ceremony_id, options))
 }
 
 /// Verifies the browser's answer and keeps the passkey under its name.
@@ -232,13 +240,7 @@ async fn start_sign_in(
 ) -> Result<(StatusCode, Json<PasskeyChallenge>), ApiError> {
     let webauthn = relying_party(&state, &headers)?;
     let (ceremony_id, options) = passkeys::start_sign_in(&state, &webauthn).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(PasskeyChallenge {
-            ceremony_id,
-            options,
-        }),
-    ))
+    Ok(challenge(ceremony_id, options))
 }
 
 /// Signs in the operator whose passkey answered, if their organisation

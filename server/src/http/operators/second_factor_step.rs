@@ -238,13 +238,8 @@ async fn passkey_challenge(
                     "You have no passkey: use your authenticator app or a recovery code.".into(),
                 )
             })?;
-    Ok((
-        StatusCode::CREATED,
-        Json(PasskeyChallenge {
-            ceremony_id,
-            options: serde_json::to_value(challenge).map_err(anyhow::Error::from)?,
-        }),
-    ))
+    let options = serde_json::to_value(challenge).map_err(anyhow::Error::from)?;
+    Ok(passkeys_http::challenge(ceremony_id, options))
 }
 
 /// The second step: a right code, recovery code or passkey ends the sign-in
