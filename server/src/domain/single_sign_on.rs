@@ -456,7 +456,7 @@ pub async fn start(
 /// A sign-in the identity provider vouched for.
 pub struct Verified {
     pub provider: Provider,
-    /// Lower case.
+    /// As operators' emails are stored (trimmed, lower case).
     pub email: String,
 }
 
@@ -539,7 +539,12 @@ pub async fn finish(
     if verified == Some(false) {
         return Err(Failure::EmailNotAllowed);
     }
-    let email = email.trim().to_ascii_lowercase();
+    // Normalised as operators' emails are stored; an address Gridlink would
+    // refuse for an operator is refused here too.
+    let email = shared::validation::EmailAddress::parse(&email)
+        .map_err(|_| Failure::EmailNotAllowed)?
+        .as_str()
+        .to_owned();
     let domain = email.rsplit_once('@').map(|(_, domain)| domain);
     if !domain.is_some_and(|domain| {
         provider
