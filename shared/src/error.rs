@@ -33,6 +33,11 @@ pub enum ErrorCode {
     /// A newer link for the same credential replaced this one.
     ConnectLinkReplaced,
     ServiceUnavailable,
+    /// The database cannot be reached right now (`Retry-After` says when to
+    /// try again); nothing of the request was kept.
+    DatabaseUnavailable,
+    /// The database's storage is full; nothing of the request was kept.
+    StorageFull,
     Internal,
 }
 
@@ -54,7 +59,9 @@ impl ErrorCode {
             | ErrorCode::ConnectLinkUsed
             | ErrorCode::ConnectLinkRevoked
             | ErrorCode::ConnectLinkReplaced => 410,
-            ErrorCode::ServiceUnavailable => 503,
+            ErrorCode::ServiceUnavailable
+            | ErrorCode::DatabaseUnavailable
+            | ErrorCode::StorageFull => 503,
             ErrorCode::Internal => 500,
         }
     }

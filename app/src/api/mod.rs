@@ -56,6 +56,9 @@ impl ApiError {
             ApiError::Server(body) => match body.code {
                 ErrorCode::ValidationFailed => language.fields_not_valid().to_owned(),
                 ErrorCode::Internal => language.something_went_wrong().to_owned(),
+                ErrorCode::DatabaseUnavailable | ErrorCode::StorageFull => {
+                    language.briefly_unavailable().to_owned()
+                }
                 _ => body.message.clone(),
             },
             ApiError::UnexpectedResponse { status } => language.unexpected_answer(status),

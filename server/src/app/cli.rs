@@ -221,6 +221,16 @@ pub struct DatabaseArgs {
     /// webhook receivers, PostgreSQL), instead of the operating system's store.
     #[arg(long, env = "SSL_CERT_FILE", value_name = "FILE")]
     pub ssl_cert_file: Option<String>,
+
+    /// How long a request waits for a database connection (or SQLite's writer) before it
+    /// answers 503 DATABASE_UNAVAILABLE with Retry-After, instead of hanging.
+    #[arg(
+        long,
+        env = "GRIDLINK_DATABASE_WAIT",
+        value_name = "DURATION",
+        default_value = "3s"
+    )]
+    pub database_wait: String,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -33,6 +33,8 @@ pub struct DatabaseConfig {
     pub data_dir: PathBuf,
     /// `SSL_CERT_FILE`: the CA bundle outgoing TLS trusts instead of the system store.
     pub ca_file: Option<PathBuf>,
+    /// `GRIDLINK_DATABASE_WAIT`: a request's longest wait for the database.
+    pub wait: std::time::Duration,
 }
 
 impl DatabaseConfig {
@@ -55,6 +57,7 @@ impl DatabaseConfig {
             url,
             data_dir,
             ca_file,
+            wait: crate::infra::config::parse_database_wait(&args.database_wait)?,
         })
     }
 }

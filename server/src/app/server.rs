@@ -104,7 +104,7 @@ pub async fn start_with(
             .context("Failed to build the public URL")?,
     };
 
-    let db = Database::connect(&config.database.url).await?;
+    let db = Database::connect_waiting(&config.database.url, config.database.wait).await?;
     db.migrate().await?;
 
     let (master_key, demo) = match (&config.master_key, &config.demo) {

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use shared::{ErrorBody, ErrorCode, FieldError};
 
 use crate::domain::error::DomainError;
+use crate::infra::store::outage::{self, Outage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -45,6 +46,9 @@ pub enum ApiError {
     ConnectLinkUnusable(ErrorCode),
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// The database cannot serve right now (503 with `Retry-After`).
+    #[error("the database cannot serve: {}", .0.as_str())]
+    DatabaseOutage(Outage),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -117,6 +121,14 @@ impl ApiError {
             ApiError::ServiceUnavailable(message) => {
                 ErrorBody::new(ErrorCode::ServiceUnavailable, message)
             }
+            ApiError::DatabaseOutage(Outage::Unreachable) => ErrorBody::new(
+                ErrorCode::DatabaseUnavailable,
+                "Gridlink cannot reach its database right now. Try again in a moment.",
+            ),
+            ApiError::DatabaseOutage(Outage::StorageFull) => ErrorBody::new(
+                ErrorCode::StorageFull,
+                "Gridlink's storage is full, so it cannot save anything right now. Try again in a moment.",
+            ),
             ApiError::Internal(_) => ErrorBody::new(
                 ErrorCode::Internal,
                 "Something went wrong on our side. Try again in a moment.",
@@ -186,30 +198,63 @@ impl From<DomainError> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
+        if let Some(outage) = outage::outage(&error) {
+            outage::met(outage, &error);
+            return ApiError::DatabaseOutage(outage);
+        }
         ApiError::Internal(anyhow::Error::new(error).context("Database query failed"))
     }
 }
 
+/// Seconds a client is told to wait when the database cannot serve.
+const RETRY_AFTER_OUTAGE_SECONDS: u32 = 5;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(error) = &self {
+        let error = self.outage_behind_internal();
+        if let ApiError::Internal(error) = &error {
             // The chain may name tables or hosts; it goes to the log, not the client.
             tracing::error!(error = format!("{error:#}"), "request failed");
         }
-        let body = self.body();
+        let body = error.body();
         let status = StatusCode::from_u16(body.code.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(body)).into_response();
-        if let ApiError::RateLimited {
-            retry_after_seconds,
-            ..
-        } = self
-        {
+        let retry_after = match error {
+            ApiError::RateLimited {
+                retry_after_seconds,
+                ..
+            } => Some(retry_after_seconds.max(1)),
+            ApiError::DatabaseOutage(_) => Some(RETRY_AFTER_OUTAGE_SECONDS.into()),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(retry_after_seconds.max(1)),
+                axum::http::HeaderValue::from(seconds),
             );
         }
         response
+    }
+}
+
+impl ApiError {
+    /// An internal error whose cause is a database outage (a domain
+    /// function's `anyhow` error around a `sqlx::Error`) is that outage.
+    fn outage_behind_internal(self) -> ApiError {
+        let ApiError::Internal(error) = self else {
+            return self;
+        };
+        let found = error
+            .chain()
+            .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
+            .find_map(|database| outage::outage(database).map(|outage| (outage, database)));
+        match found {
+            Some((outage, database)) => {
+                outage::met(outage, database);
+                ApiError::DatabaseOutage(outage)
+            }
+            None => ApiError::Internal(error),
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
-use crate::infra::store::Database;
+use crate::infra::store::{outage, Database};
 
 /// How long one database check answers every readiness request.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
@@ -33,21 +33,30 @@ impl Readiness {
     }
 }
 
+/// One line per outage, not one per probe: a request that met it first has
+/// logged it already.
 async fn probe(db: &Database, now_ms: i64) -> &'static str {
     if let Err(error) = db.ping().await {
-        tracing::warn!(
-            error = format!("{error:#}"),
-            "readiness: database unreachable"
-        );
+        if !outage::under_way() {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "readiness: database unreachable"
+            );
+        }
         return "unreachable";
     }
     match db.probe_write(now_ms).await {
-        Ok(()) => "ok",
+        Ok(()) => {
+            outage::served();
+            "ok"
+        }
         Err(error) => {
-            tracing::warn!(
-                error = format!("{error:#}"),
-                "readiness: database not writable"
-            );
+            if !outage::under_way() {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "readiness: database not writable"
+                );
+            }
             "not writable"
         }
     }

@@ -43,6 +43,7 @@ pub const UTILITY_SECRET: &str = "GRIDLINK_UTILITY_SECRET (--utility-secret)";
 pub const SANDBOX_SECRET: &str = "GRIDLINK_SANDBOX_SECRET (--secret)";
 pub const DATABASE_URL: &str = "GRIDLINK_DATABASE_URL (--database-url)";
 pub const DATA_DIR: &str = "GRIDLINK_DATA_DIR (--data-dir)";
+pub const DATABASE_WAIT: &str = "GRIDLINK_DATABASE_WAIT (--database-wait)";
 pub const STATIC_DIR: &str = "GRIDLINK_STATIC_DIR (--static-dir)";
 pub const DEMO_PASSWORD: &str = "GRIDLINK_DEMO_PASSWORD (--demo-password)";
 pub const SYNC_INTERVAL: &str = "GRIDLINK_SYNC_INTERVAL (--sync-interval)";
@@ -251,6 +252,21 @@ fn parse_duration_up_to(
         ));
     }
     Ok(duration)
+}
+
+/// How long a request may wait for the database before it answers 503: a
+/// duration (as [`parse_duration`]) of 1 to 60 seconds.
+pub fn parse_database_wait(value: &str) -> Result<std::time::Duration, ConfigError> {
+    let wait = parse_duration(DATABASE_WAIT, value)?;
+    if wait > time::Duration::seconds(60) {
+        return Err(ConfigError::new(
+            DATABASE_WAIT,
+            format!("{value:?} is too long: a client waits at most 60s before hearing 503"),
+        ));
+    }
+    Ok(std::time::Duration::from_secs(
+        wait.whole_seconds().unsigned_abs(),
+    ))
 }
 
 pub fn parse_listen_address(option: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {

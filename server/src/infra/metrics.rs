@@ -32,6 +32,7 @@ pub const UTILITY_INCIDENTS_OPEN: &str = "gridlink_utility_incidents_open";
 pub const SIGN_IN_FAILURES: &str = "gridlink_sign_in_failures_total";
 pub const RATE_LIMIT_REFUSALS: &str = "gridlink_rate_limit_refusals_total";
 pub const SQLITE_WRITER_QUEUE: &str = "gridlink_sqlite_writer_queue_depth";
+pub const DATABASE_OUTAGES: &str = "gridlink_database_outages_total";
 
 /// Bucket bounds of every `_seconds` histogram: from a quick local read to a
 /// utility's whole timeout.
@@ -93,6 +94,10 @@ fn describe_all() {
         "Connected credentials whose session token expires within the warning window."
     );
     describe_counter!(CONNECT_FLOWS_STARTED, "Connect flows started.");
+    describe_counter!(
+        DATABASE_OUTAGES,
+        "Episodes in which the database could not serve (reason: unreachable, storage_full); requests meanwhile answer 503."
+    );
     describe_counter!(
         CONNECT_STEPS_REACHED,
         "Connect flows reaching a step (connecting, choose_method, enter_code)."

@@ -19,6 +19,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::infra::config::{ConfigError, DatabaseUrl, DATABASE_URL};
 
+pub mod outage;
 pub mod sql;
 mod writer_priority;
 
@@ -98,6 +99,7 @@ async fn open_pool(
     options: &AnyConnectOptions,
     kind: DatabaseKind,
     max_connections: u32,
+    wait: Duration,
 ) -> Result<AnyPool, sqlx::Error> {
     AnyPoolOptions::new()
         .max_connections(max_connections)
@@ -105,17 +107,24 @@ async fn open_pool(
         // network dropped. A SQLite connection is a file on this machine that
         // no network can drop, and the ping a round trip to its thread.
         .test_before_acquire(kind == DatabaseKind::Postgres)
-        .acquire_timeout(WAIT_FOR_CONNECTION)
-        .after_connect(move |connection, _| Box::pin(async move { set_up(connection, kind).await }))
+        .acquire_timeout(wait)
+        .after_connect(move |connection, _| {
+            Box::pin(async move { set_up(connection, kind, wait).await })
+        })
         .connect_with(options.clone())
         .await
 }
 
-/// How long a request waits for a connection (or SQLite's writer) before it fails.
-const WAIT_FOR_CONNECTION: Duration = Duration::from_secs(10);
+/// How long a request waits for a connection (or SQLite's writer) before it
+/// fails (and answers 503), unless `GRIDLINK_DATABASE_WAIT` says otherwise.
+pub const DEFAULT_DATABASE_WAIT: Duration = Duration::from_secs(3);
 
 /// Settings every new connection gets.
-async fn set_up(connection: &mut AnyConnection, kind: DatabaseKind) -> Result<(), sqlx::Error> {
+async fn set_up(
+    connection: &mut AnyConnection,
+    kind: DatabaseKind,
+    wait: Duration,
+) -> Result<(), sqlx::Error> {
     if kind == DatabaseKind::Sqlite {
         // WAL lets readers run beside the writer; the busy timeout makes a
         // writer of another process (a `gridlink` command) wait instead of
@@ -124,9 +133,13 @@ async fn set_up(connection: &mut AnyConnection, kind: DatabaseKind) -> Result<()
         // beside them (see `checkpoint_wal`).
         connection
             .execute(
-                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-                 PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;",
+                format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {}; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                     PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;",
+                    wait.as_millis()
+                )
+                .as_str(),
             )
             .await?;
         connection.execute(SQLITE_CACHE).await?;
@@ -219,7 +232,10 @@ impl WriteTransaction {
         match self.open {
             OpenTransaction::Sqlite(transaction) => transaction.end("COMMIT").await,
             OpenTransaction::Pooled(transaction) => transaction.commit().await,
-        }
+        }?;
+        // A write went through: an outage under way is over.
+        outage::served();
+        Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
@@ -319,9 +335,10 @@ impl DerefMut for WriteTransaction {
 /// transaction a dropped request left open rolled back.
 async fn take_writer(
     writer: &Arc<Mutex<SqliteWriter>>,
+    wait: Duration,
 ) -> Result<OwnedMutexGuard<SqliteWriter>, sqlx::Error> {
     let waiting = InWriterQueue::join();
-    let mut writer = tokio::time::timeout(WAIT_FOR_CONNECTION, Arc::clone(writer).lock_owned())
+    let mut writer = tokio::time::timeout(wait, Arc::clone(writer).lock_owned())
         .await
         .map_err(|_| sqlx::Error::PoolTimedOut)?;
     drop(waiting);
@@ -370,6 +387,8 @@ pub struct Database {
     /// SQLite: how its writer's thread is scheduled.
     writer_priority: Option<WriterPriority>,
     kind: DatabaseKind,
+    /// A request's longest wait for a connection or the writer.
+    wait: Duration,
     /// SQLite: stops [`checkpoint_wal`] when the last clone is dropped.
     _checkpointer: Option<Arc<DropGuard>>,
 }
@@ -406,8 +425,17 @@ fn keep_private(path: &std::path::Path) -> std::io::Result<()> {
 impl Database {
     /// Opens the database (creating a SQLite file and its folder if needed),
     /// failing with an error that names `GRIDLINK_DATABASE_URL` if it cannot be reached.
-    #[tracing::instrument(skip_all, fields(database = %url.redacted()))]
     pub async fn connect(url: &DatabaseUrl) -> Result<Database, ConfigError> {
+        Database::connect_waiting(url, DEFAULT_DATABASE_WAIT).await
+    }
+
+    /// [`Database::connect`], where a request waits at most `wait` for a
+    /// connection (or SQLite's writer) before it fails.
+    #[tracing::instrument(skip_all, fields(database = %url.redacted()))]
+    pub async fn connect_waiting(
+        url: &DatabaseUrl,
+        wait: Duration,
+    ) -> Result<Database, ConfigError> {
         sqlx::any::install_default_drivers();
         let unreachable = |error: &dyn std::fmt::Display| {
             ConfigError::new(
@@ -446,7 +474,7 @@ impl Database {
         .map_err(|_| unreachable(&"no answer within 10 seconds"))?
         .map_err(|error| unreachable(&error))?;
         probe.close().await.map_err(|error| unreachable(&error))?;
-        let pool = open_pool(&options, kind, max_connections)
+        let pool = open_pool(&options, kind, max_connections, wait)
             .await
             .map_err(|error| unreachable(&error))?;
         // SQLite lets one connection write at a time; the others wait in
@@ -464,7 +492,7 @@ impl Database {
                     writer_priority::open_writer(AnyConnection::connect_with(&options))
                         .await
                         .map_err(|error| unreachable(&error))?;
-                set_up(&mut connection, kind)
+                set_up(&mut connection, kind, wait)
                     .await
                     .map_err(|error| unreachable(&error))?;
                 let writer = SqliteWriter {
@@ -488,6 +516,7 @@ impl Database {
             writers,
             writer_priority,
             kind,
+            wait,
             _checkpointer: checkpointer,
         })
     }
@@ -545,7 +574,7 @@ impl Database {
     pub async fn begin_write(&self) -> Result<WriteTransaction, sqlx::Error> {
         match &self.writers {
             Writers::Sqlite(writer) => {
-                let mut writer = take_writer(writer).await?;
+                let mut writer = take_writer(writer, self.wait).await?;
                 // Marked first: a request dropped while BEGIN runs still
                 // has its transaction rolled back by the next writer.
                 writer.in_transaction = true;
@@ -573,7 +602,7 @@ impl Database {
         match &self.writers {
             Writers::Sqlite(writer) => Ok(WriteTransaction::new(
                 OpenTransaction::Sqlite(SqliteTransaction {
-                    writer: take_writer(writer).await?,
+                    writer: take_writer(writer, self.wait).await?,
                     begin_pending: true,
                 }),
                 self.kind,
@@ -589,7 +618,9 @@ impl Database {
     /// SQLite its one writer, waited for in turn; on PostgreSQL a pooled one.
     pub async fn writer(&self) -> Result<WriteConnection, sqlx::Error> {
         match &self.writers {
-            Writers::Sqlite(writer) => Ok(WriteConnection::Sqlite(take_writer(writer).await?)),
+            Writers::Sqlite(writer) => Ok(WriteConnection::Sqlite(
+                take_writer(writer, self.wait).await?,
+            )),
             Writers::Postgres => Ok(WriteConnection::Pooled(self.pool.acquire().await?)),
         }
     }

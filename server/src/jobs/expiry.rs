@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::ctx::Ctx;
 use crate::domain::lifecycle::expiry;
 use crate::infra::clock::Clock;
+use crate::infra::store::outage;
 use crate::infra::store::Database;
 
 const ACTOR: &str = "job:expiry_sweep";
@@ -30,9 +31,7 @@ pub async fn run(ctx: Ctx, every: Duration, shutdown: CancellationToken) -> anyh
             {
                 Ok(0) => {}
                 Ok(warned) => tracing::info!(warned, "warned about session tokens expiring soon"),
-                Err(error) => {
-                    tracing::error!(error = format!("{error:#}"), "expiry warnings failed")
-                }
+                Err(error) => outage::job_failed("expiry warnings", &error),
             }
             match sweep_expired_tokens(&ctx.db, &ctx.clock).await {
                 Ok(0) => {}
@@ -40,7 +39,7 @@ pub async fn run(ctx: Ctx, every: Duration, shutdown: CancellationToken) -> anyh
                     tracing::info!(flagged, "expiry sweep flagged credentials for MFA refresh");
                     ctx.wakeups.notices.notify_one();
                 }
-                Err(error) => tracing::error!(error = format!("{error:#}"), "expiry sweep failed"),
+                Err(error) => outage::job_failed("expiry sweep", &error),
             }
         },
     )

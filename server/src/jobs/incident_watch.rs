@@ -17,6 +17,7 @@ use crate::domain::incidents::{
 };
 use crate::domain::lifecycle::syncs::SyncOutcome;
 use crate::domain::sync;
+use crate::infra::store::outage;
 use crate::jobs::JobCtx;
 
 const PROBE_ACTOR: &str = "job:incident_probe";
@@ -33,7 +34,7 @@ pub async fn run(ctx: JobCtx, every: Duration, shutdown: CancellationToken) -> a
         &shutdown,
         || async {
             if let Err(error) = watch_once(&ctx).await {
-                tracing::error!(error = format!("{error:#}"), "incident watch failed");
+                outage::job_failed("incident watch", &error);
             }
         },
     )

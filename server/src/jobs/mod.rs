@@ -30,6 +30,7 @@ use tracing::Instrument;
 
 use crate::domain::ctx::Ctx;
 use crate::domain::incidents::tally::CallTally;
+use crate::infra::store::outage;
 use crate::infra::utility::catalog::UtilityCatalog;
 use crate::infra::utility::UtilityConnector;
 pub use runs::Cadence;
@@ -313,7 +314,7 @@ where
                         });
                     }
                 }
-                Err(error) => tracing::error!(error = format!("{error:#}"), "cannot claim work"),
+                Err(error) => outage::job_failed("claiming work", &error),
             }
             run.finished();
         }

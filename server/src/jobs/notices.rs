@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::domain::mail::notices;
+use crate::infra::store::outage;
 use crate::jobs::JobCtx;
 
 pub async fn run(ctx: JobCtx, every: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -22,7 +23,7 @@ pub async fn run(ctx: JobCtx, every: Duration, shutdown: CancellationToken) -> a
         {
             Ok(0) => {}
             Ok(mails) => tracing::info!(mails, "end-user notices queued"),
-            Err(error) => tracing::error!(error = format!("{error:#}"), "end-user notices failed"),
+            Err(error) => outage::job_failed("end-user notices", &error),
         }
         run.finished();
         tokio::select! {

@@ -526,6 +526,9 @@ pub struct TestAppOptions {
     pub trusted_proxies: Option<String>,
     /// More `gridlink serve` arguments, e.g. `--header-timeout=2s`.
     pub extra_args: Vec<String>,
+    /// The database, instead of the backend's fresh one (e.g. through a
+    /// proxy the test can cut, or on a disk it can fill).
+    pub database_url: Option<String>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -546,9 +549,12 @@ pub async fn spawn_app_serving(static_dir: &Path) -> TestApp {
 
 pub async fn spawn_app_with(backend: Backend, options: TestAppOptions) -> TestApp {
     let data_dir = TempDir::new("gridlink-test");
-    let database_url = match backend {
-        Backend::Sqlite => format!("sqlite://{}", data_dir.path().join("gridlink.db").display()),
-        Backend::Postgres => fresh_postgres_database().await,
+    let database_url = match (&options.database_url, backend) {
+        (Some(url), _) => url.clone(),
+        (None, Backend::Sqlite) => {
+            format!("sqlite://{}", data_dir.path().join("gridlink.db").display())
+        }
+        (None, Backend::Postgres) => fresh_postgres_database().await,
     };
     let static_dir = options
         .static_dir

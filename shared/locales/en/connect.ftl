@@ -32,6 +32,7 @@ link-invalid-title = This link is not valid
 link-invalid-text = Check that you opened the whole link, or ask the company that sent it for a new one.
 connection-lost-title = Connection lost
 network-error = Cannot reach Gridlink. Check your connection and try again.
+briefly-unavailable = Gridlink is briefly unavailable. Try again in a moment.
 unexpected-answer = The server gave an unexpected answer (HTTP { $status }). Try again in a moment.
 too-many-requests = Too many requests from your network. Wait a moment, then try again.
 fields-not-valid = Some fields are not valid.

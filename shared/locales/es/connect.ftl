@@ -31,6 +31,7 @@ link-invalid-title = Este enlace no es válido
 link-invalid-text = Compruebe que abrió el enlace completo o pida uno nuevo a la empresa que se lo envió.
 connection-lost-title = Se perdió la conexión
 network-error = No se puede contactar con Gridlink. Compruebe su conexión e inténtelo de nuevo.
+briefly-unavailable = Gridlink no está disponible por un momento. Inténtelo de nuevo en unos instantes.
 unexpected-answer = El servidor dio una respuesta inesperada (HTTP { $status }). Inténtelo de nuevo en un momento.
 too-many-requests = Demasiadas solicitudes desde su red. Espere un momento y vuelva a intentarlo.
 fields-not-valid = Algunos campos no son válidos.

@@ -178,7 +178,12 @@ fn LinkProblem(error: ApiError) -> impl IntoView {
         ),
         _ => (words.connection_lost_title(), error.message_in(words)),
     };
-    let can_retry = error == ApiError::Network;
+    // Gone network or a database briefly away: the same request may work soon.
+    let can_retry = error == ApiError::Network
+        || matches!(
+            error.code(),
+            Some(ErrorCode::DatabaseUnavailable | ErrorCode::StorageFull)
+        );
     view! {
         <div class="step">
             <h1 tabindex="-1" data-step-heading>{title}</h1>
