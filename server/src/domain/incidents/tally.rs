@@ -138,7 +138,13 @@ impl ObservedConnector {
                 )
                 .increment(1);
             }
-            let failed = matches!(&result, Err(error) if error.is_transient());
+            // Not answering, or answering what the protocol does not allow
+            // (a cut body, not JSON, an unknown status): the utility's
+            // failure either way, and its incidents count both.
+            let failed = matches!(
+                &result,
+                Err(UtilityError::Unavailable(_) | UtilityError::Protocol(_))
+            );
             self.tally.record(utility, self.clock.now_ms(), failed);
             result
         }
