@@ -106,6 +106,7 @@ pub async fn start_with(
 
     let db = Database::connect_waiting(&config.database.url, config.database.wait).await?;
     db.migrate().await?;
+    crate::jobs::clock_sync::start(&db, &clock).await?;
 
     let (master_key, demo) = match (&config.master_key, &config.demo) {
         (Some(key), demo) => (key.clone(), demo.is_some()),

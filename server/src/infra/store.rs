@@ -556,6 +556,22 @@ impl Database {
         Ok(())
     }
 
+    /// The database's clock, in milliseconds since the Unix epoch, on
+    /// PostgreSQL (the clock every replica follows); `None` on SQLite, whose
+    /// database is this process's file and whose clock is the system's.
+    pub async fn clock_ms(&self) -> Result<Option<i64>, sqlx::Error> {
+        match self.kind {
+            DatabaseKind::Sqlite => Ok(None),
+            DatabaseKind::Postgres => {
+                let (ms,): (i64,) =
+                    sqlx::query_as("SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT")
+                        .fetch_one(&self.pool)
+                        .await?;
+                Ok(Some(ms))
+            }
+        }
+    }
+
     /// Whether the database accepts a write (a full disk or a read-only
     /// replica answers reads but not this).
     pub async fn probe_write(&self, now_ms: i64) -> anyhow::Result<()> {

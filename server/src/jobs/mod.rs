@@ -1,11 +1,13 @@
 //! Background jobs that run inside the server process: logins, data syncs,
 //! the token-expiry sweep with its warnings, the staleness check, the
 //! incident watch, the adapters' catalogue refresh, webhook delivery,
-//! retention, folding the credential counts, end-user notices and mail.
+//! retention, folding the credential counts, end-user notices, mail and
+//! keeping the clock on the database's.
 //! They claim work through the database, so several replicas can run them,
 //! and they stop when the shutdown token is cancelled.
 
 pub mod catalogue;
+pub mod clock_sync;
 pub mod count_fold;
 pub mod expiry;
 pub mod incident_watch;
@@ -72,6 +74,8 @@ pub struct Schedule {
     /// How often Connect waiting on "Connecting" looks at its session when
     /// no login of this process tells it of a change (a login elsewhere).
     pub connect_recheck: Duration,
+    /// How often the clock is anchored to its reference again.
+    pub clock_sync: Duration,
 }
 
 impl Default for Schedule {
@@ -89,6 +93,7 @@ impl Default for Schedule {
             mail_poll: Duration::from_secs(2),
             notices: Duration::from_secs(60),
             connect_recheck: Duration::from_secs(1),
+            clock_sync: Duration::from_secs(60),
         }
     }
 }
@@ -118,7 +123,7 @@ pub fn spawn_all(
             shutdown.clone(),
         ));
     }
-    let jobs: [(Duration, JobLoop); 10] = [
+    let jobs: [(Duration, JobLoop); 11] = [
         (schedule.notices, |jobs, every, stop| {
             Box::pin(notices::run(jobs, every, stop))
         }),
@@ -154,6 +159,9 @@ pub fn spawn_all(
         }),
         (schedule.count_fold, |jobs, every, stop| {
             Box::pin(count_fold::run(jobs.ctx.db, every, stop))
+        }),
+        (schedule.clock_sync, |jobs, every, stop| {
+            Box::pin(clock_sync::run(jobs.ctx.db, jobs.ctx.clock, every, stop))
         }),
     ];
     for (every, job) in jobs {

@@ -481,7 +481,7 @@ impl TestApp {
         let data_dir = std::mem::replace(&mut self.data_dir, TempDir(PathBuf::new()));
         let mut argv = self.argv.clone();
         change(&mut argv);
-        try_start(self.backend, argv, data_dir).await
+        try_start(self.backend, argv, data_dir, Clock::default()).await
     }
 
     /// Stops the server and starts a new one on the same database and data folder.
@@ -529,6 +529,11 @@ pub struct TestAppOptions {
     /// The database, instead of the backend's fresh one (e.g. through a
     /// proxy the test can cut, or on a disk it can fill).
     pub database_url: Option<String>,
+    /// The master key, e.g. to run a second replica on the same database;
+    /// default: a new one.
+    pub master_key: Option<String>,
+    /// The server's clock, e.g. one whose system clock is set wrong.
+    pub clock: Option<Clock>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -601,14 +606,18 @@ pub async fn spawn_app_with(backend: Backend, options: TestAppOptions) -> TestAp
     } else {
         argv.push(format!(
             "--master-key={}",
-            MasterKey::generate("test").to_config_value()
+            options
+                .master_key
+                .unwrap_or_else(|| MasterKey::generate("test").to_config_value())
         ));
     }
-    start(backend, argv, data_dir).await
+    try_start(backend, argv, data_dir, options.clock.unwrap_or_default())
+        .await
+        .expect("the server starts")
 }
 
 async fn start(backend: Backend, argv: Vec<String>, data_dir: TempDir) -> TestApp {
-    try_start(backend, argv, data_dir)
+    try_start(backend, argv, data_dir, Clock::default())
         .await
         .expect("the server starts")
 }
@@ -617,6 +626,7 @@ async fn try_start(
     backend: Backend,
     argv: Vec<String>,
     data_dir: TempDir,
+    clock: Clock,
 ) -> anyhow::Result<TestApp> {
     let Command::Serve(args) = <Cli as clap::Parser>::parse_from(&argv).into_command() else {
         unreachable!("serve was given")
@@ -640,10 +650,9 @@ async fn try_start(
         // Connect's waits end when this process's login worker says so: a
         // test that waits shows that it does.
         connect_recheck: std::time::Duration::from_secs(3600),
+        clock_sync: std::time::Duration::from_secs(3600),
     };
-    let server =
-        server::app::server::start_with(config, shutdown.clone(), Clock::default(), schedule)
-            .await?;
+    let server = server::app::server::start_with(config, shutdown.clone(), clock, schedule).await?;
     Ok(TestApp {
         base_url: format!(
             "{}://{}",
