@@ -101,20 +101,11 @@ async fn postgres_out_of_reach_answers_503_fast_and_recovers_by_itself() {
         eprintln!("SKIPPED: GRIDLINK_TEST_POSTGRES_URL is not set (scripts/test sets it)");
         return;
     }
-    let database = reqwest::Url::parse(&fresh_postgres_database().await).unwrap();
-    let target = format!(
-        "{}:{}",
-        database.host_str().unwrap(),
-        database.port().unwrap_or(5432)
-    );
-    let proxy = CuttableProxy::start(target).await;
-    let mut through_proxy = database.clone();
-    through_proxy.set_port(Some(proxy.port)).unwrap();
-    through_proxy.set_host(Some("127.0.0.1")).unwrap();
+    let (proxy, database_url) = postgres_behind_a_proxy().await;
     let app = spawn_app_with(
         Backend::Postgres,
         TestAppOptions {
-            database_url: Some(through_proxy.to_string()),
+            database_url: Some(database_url),
             extra_args: vec!["--database-wait=1s".into()],
             ..TestAppOptions::default()
         },
@@ -166,6 +157,118 @@ async fn postgres_out_of_reach_answers_503_fast_and_recovers_by_itself() {
     // What was acknowledged before is still there.
     let id = created["id"].as_str().unwrap();
     expect_json(org.api.get(&format!("/api/v1/credentials/{id}")).await, 200).await;
+    app.stop().await.unwrap();
+}
+
+/// The test database behind a proxy the test can cut, and its URL through it.
+async fn postgres_behind_a_proxy() -> (CuttableProxy, String) {
+    let database = reqwest::Url::parse(&fresh_postgres_database().await).unwrap();
+    let target = format!(
+        "{}:{}",
+        database.host_str().unwrap(),
+        database.port().unwrap_or(5432)
+    );
+    let proxy = CuttableProxy::start(target).await;
+    let mut through_proxy = database.clone();
+    through_proxy.set_port(Some(proxy.port)).unwrap();
+    through_proxy.set_host(Some("127.0.0.1")).unwrap();
+    (proxy, through_proxy.to_string())
+}
+
+/// Logins that were talking to the utility when PostgreSQL went away, and
+/// the webhooks they owe, are neither lost nor done twice: the jobs pause
+/// while it is out of reach and pick their claims up again after it.
+#[tokio::test]
+async fn jobs_pause_while_postgres_is_out_of_reach_and_resume_without_losing_a_claim() {
+    if std::env::var("GRIDLINK_TEST_POSTGRES_URL").is_err() {
+        eprintln!("SKIPPED: GRIDLINK_TEST_POSTGRES_URL is not set (scripts/test sets it)");
+        return;
+    }
+    let (proxy, database_url) = postgres_behind_a_proxy().await;
+    let app = spawn_app_with(
+        Backend::Postgres,
+        TestAppOptions {
+            database_url: Some(database_url),
+            extra_args: vec!["--database-wait=1s".into()],
+            job_lease: Some("3s".into()),
+            ..TestAppOptions::default()
+        },
+    )
+    .await;
+    let receiver = common::webhook_receiver::WebhookReceiver::start(0).await;
+    let org = app.organisation("Outage Co").await;
+    org.send_webhooks_to(&receiver).await;
+    // Each login is still with the utility when the database goes away.
+    app.sandbox_admin(
+        "/api/admin/utilities/sandbox-water/faults",
+        json!({"latencyMs": 1500}),
+    )
+    .await;
+    const CREDENTIALS: usize = 3;
+    for index in 0..CREDENTIALS {
+        expect_json(
+            org.api
+                .post(
+                    "/api/v1/credentials",
+                    json!({"utilityId": "sandbox-water", "username": format!("user_nomfa+{index}"), "password": "pass_good"}),
+                )
+                .await,
+            201,
+        )
+        .await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    proxy.cut();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    proxy.restore();
+    app.sandbox_admin("/api/admin/utilities/sandbox-water/faults", json!({}))
+        .await;
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let credentials = loop {
+        let page = org.api.get("/api/v1/credentials").await;
+        if page.status() == 200 {
+            let page: serde_json::Value = page.json().await.unwrap();
+            let items = page["items"].as_array().unwrap().clone();
+            if items.len() == CREDENTIALS && items.iter().all(|c| c["lastSyncedAt"].is_string()) {
+                break items;
+            }
+        }
+        assert!(Instant::now() < deadline, "the logins did not resume");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let received = receiver.wait_for(2 * CREDENTIALS).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        receiver.received().len(),
+        received.len(),
+        "a webhook came twice"
+    );
+    for credential in credentials {
+        let id = credential["id"].as_str().unwrap();
+        let events = expect_json(
+            org.api
+                .get(&format!("/api/v1/credentials/{id}/events"))
+                .await,
+            200,
+        )
+        .await;
+        let kinds: Vec<&str> = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .map(|event| event["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["CREATED", "STATUS_CHANGE", "NEW_DATA_AVAILABLE"],
+            "{id}"
+        );
+        for kind in ["STATUS_CHANGE", "NEW_DATA_AVAILABLE"] {
+            assert_eq!(receiver.delivered(kind, id).len(), 1, "{id}: {kind}");
+        }
+    }
     app.stop().await.unwrap();
 }
 
