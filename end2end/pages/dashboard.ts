@@ -19,7 +19,13 @@ export class OperatorDashboard {
     await expect(this.page.getByRole('heading', { level: 2, name: 'Status' })).toBeVisible();
   }
 
+  /** The status detail's code (as integrators know it). */
   status() {
+    return this.page.getByRole('region', { name: 'Status' }).locator('.status-code');
+  }
+
+  /** The status detail's label (as people read it), in its badge. */
+  statusLabel() {
     return this.page.getByRole('region', { name: 'Status' }).locator('.badge');
   }
 }

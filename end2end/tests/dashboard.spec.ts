@@ -22,6 +22,33 @@ test('an operator signs in, sees the overview and signs out', async ({ page }) =
   await expect(page.getByRole('heading', { level: 1, name: 'Sign in to Gridlink' })).toBeVisible();
 });
 
+test('each reason under Needs attention leads to exactly its credentials and says what to do', async ({ page }) => {
+  const dashboard = new OperatorDashboard(page);
+  await dashboard.signIn();
+  const attention = page.getByRole('region', { name: 'Needs attention' });
+  for (const label of ['Needs a new verification', 'Action required', 'Awaiting verification', 'Failing utility', 'Stale']) {
+    await expect(attention.getByRole('link', { name: new RegExp(`^${label} \\d+$`) })).toBeVisible();
+  }
+  await expect(attention).toContainText('ask the end-user to connect again');
+  await expectNoAccessibilityViolations(page);
+
+  // The demo seeds a wrong password, a locked account and security questions.
+  const link = attention.getByRole('link', { name: /^Action required \d+$/ });
+  const count = Number((await link.locator('.attention-count').textContent()) ?? '0');
+  expect(count).toBeGreaterThanOrEqual(3);
+  await link.click();
+  await expect(page).toHaveURL(/statusDetail=INVALID_CREDENTIALS(,|%2C)MULTI_FACTOR_AUTHENTICATION_FAILED/);
+  await expect(page.getByLabel('Status detail')).toHaveValue(
+    'INVALID_CREDENTIALS,MULTI_FACTOR_AUTHENTICATION_FAILED,UNSUPPORTED_MULTI_FACTOR_AUTHENTICATION,OTHER_ACCESS_LIMITATION',
+  );
+  const codes = page.locator('tbody .status-code');
+  await expect(codes).toHaveCount(Math.min(count, 25));
+  for (const code of await codes.allTextContents()) {
+    expect(['INVALID_CREDENTIALS', 'MULTI_FACTOR_AUTHENTICATION_FAILED', 'UNSUPPORTED_MULTI_FACTOR_AUTHENTICATION', 'OTHER_ACCESS_LIMITATION']).toContain(code);
+  }
+  await expectNoAccessibilityViolations(page);
+});
+
 test('a wrong password gets an error that does not say which part was wrong', async ({ page }) => {
   await page.goto('/dashboard/sign-in');
   await page.getByLabel('Email').fill('demo@example.com');
@@ -39,6 +66,8 @@ test('an expired token shows up under MFA refresh required, and Retry MFA Verifi
   await dashboard.openCredential(id);
   await page.getByRole('button', { name: 'Sync now' }).click();
   await expect(dashboard.status()).toHaveText('MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED');
+  // Words beside the code, the badge's words never broken inside a word.
+  await expect(dashboard.statusLabel()).toHaveText('Needs a new verification');
   // What the earlier sync stored stays visible.
   await expect(page.getByRole('region', { name: 'Accounts and latest statements' })).toContainText('kWh');
   await expectNoAccessibilityViolations(page);
@@ -48,6 +77,9 @@ test('an expired token shows up under MFA refresh required, and Retry MFA Verifi
   await expect(page).toHaveURL(/statusDetail=MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED/);
   const row = page.getByRole('row', { name: /e2e-user_good/ });
   await expect(row).toContainText('MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED');
+  await expect(row).toContainText('Needs a new verification');
+  // The filter offers the labels.
+  await expect(page.getByLabel('Status detail')).toContainText('Needs a new verification (MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED)');
   await expectNoAccessibilityViolations(page);
 
   await row.getByRole('link', { name: 'user_good' }).click();

@@ -81,6 +81,24 @@ impl StatusDetail {
     }
 
     /// A sentence an operator can act on, shown beside the detail's name.
+    /// A short name people read at a glance ("Needs a new verification"),
+    /// shown beside the code.
+    pub fn label(self) -> &'static str {
+        use StatusDetail::*;
+        match self {
+            Connecting => "Connecting",
+            MultiFactorAuthenticationMethodRequired => "Waiting for a verification method",
+            MultiFactorAuthenticationCodeRequired => "Waiting for the code",
+            ProviderWebsiteInaccessible => "Utility not answering",
+            LoginAndDataDiscoverySuccessful => "Connected",
+            InvalidCredentials => "Wrong username or password",
+            MultiFactorAuthenticationRefreshRequired => "Needs a new verification",
+            MultiFactorAuthenticationFailed => "Verification failed",
+            UnsupportedMultiFactorAuthentication => "Verification not supported",
+            OtherAccessLimitation => "Account locked",
+        }
+    }
+
     pub fn explanation(self) -> &'static str {
         use StatusDetail::*;
         match self {

@@ -1,5 +1,6 @@
-//! How a status detail looks everywhere: its name (as users know it) in a
-//! badge whose colour says whether someone must act.
+//! How a status detail looks everywhere: a label people read at a glance in
+//! a badge whose colour says whether someone must act, with the code
+//! integrators know beside it.
 
 use leptos::prelude::*;
 use shared::{Status, StatusDetail};
@@ -15,26 +16,32 @@ fn badge_class(detail: StatusDetail) -> &'static str {
     }
 }
 
-/// The status detail in a badge; the explanation is its tooltip and, for
-/// screen readers, part of the text. A long name may break after each
-/// underscore (never in the middle of a word) to fit a narrow screen.
+/// The status detail as people read it: its label in a badge (coloured by
+/// whether someone must act; the explanation is its tooltip and, for screen
+/// readers, its description), and the code integrators know in a smaller
+/// monospace line below. The code may break after each underscore (never in
+/// the middle of a word) to fit a narrow screen; the label breaks only
+/// between words.
 #[component]
 pub fn StatusBadge(detail: StatusDetail) -> impl IntoView {
     let words: Vec<&'static str> = detail.as_str().split('_').collect();
     let last = words.len().saturating_sub(1);
     view! {
-        <span class=badge_class(detail) title=detail.explanation()>
-            {words
-                .into_iter()
-                .enumerate()
-                .map(|(index, word)| {
-                    if index < last {
-                        view! { {word}"_"<wbr /> }.into_any()
-                    } else {
-                        view! { {word} }.into_any()
-                    }
-                })
-                .collect_view()}
+        <span class="status-detail" title=detail.explanation()>
+            <span class=badge_class(detail)>{detail.label()}</span>
+            <code class="status-code">
+                {words
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, word)| {
+                        if index < last {
+                            view! { {word}"_"<wbr /> }.into_any()
+                        } else {
+                            view! { {word} }.into_any()
+                        }
+                    })
+                    .collect_view()}
+            </code>
         </span>
     }
 }

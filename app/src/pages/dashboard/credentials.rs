@@ -191,9 +191,18 @@ pub fn CredentialList() -> impl IntoView {
                 <label class="field-label" for="status-detail-filter">"Status detail"</label>
                 <select class="input" id="status-detail-filter" on:change=on_detail prop:value=move || status_detail.get()>
                     <option value="">"All"</option>
+                    {super::attention::groups()
+                        .map(|reason| view! { <option value=reason.filter()>{reason.label}</option> })
+                        .collect_view()}
                     {StatusDetail::ALL
                         .into_iter()
-                        .map(|detail| view! { <option value=detail.as_str()>{detail.as_str()}</option> })
+                        .map(|detail| {
+                            view! {
+                                <option value=detail.as_str()>
+                                    {format!("{} ({})", detail.label(), detail.as_str())}
+                                </option>
+                            }
+                        })
                         .collect_view()}
                 </select>
             </div>

@@ -1,6 +1,7 @@
 //! The operator dashboard's pages.
 
 mod account;
+mod attention;
 mod audit_log;
 mod credential;
 mod credentials;

@@ -6,6 +6,7 @@ use leptos_router::components::A;
 use shared::health::Health;
 use shared::StatusDetail;
 
+use super::attention::REASONS;
 use super::{format_time, operator};
 use crate::api;
 use crate::components::loading::{ErrorAlert, Loading};
@@ -32,17 +33,36 @@ pub fn Overview() -> impl IntoView {
                 match counts.await {
                     Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
                     Ok(counts) => {
-                        let needs_refresh = counts
-                            .by_status_detail
-                            .iter()
-                            .find(|c| c.status_detail == StatusDetail::MultiFactorAuthenticationRefreshRequired)
-                            .map_or(0, |c| c.count);
+                        let count_of = |details: &[StatusDetail]| -> u64 {
+                            counts
+                                .by_status_detail
+                                .iter()
+                                .filter(|c| details.contains(&c.status_detail))
+                                .map(|c| c.count)
+                                .sum()
+                        };
                         let needing_action: u64 = counts
                             .by_status_detail
                             .iter()
                             .filter(|c| c.status_detail.is_customer_action_required())
                             .map(|c| c.count)
                             .sum();
+                        let reasons = REASONS
+                            .iter()
+                            .map(|reason| {
+                                let count = if reason.stale { counts.stale } else { count_of(reason.details) };
+                                view! {
+                                    <li class="attention-reason" class:attention-none=count == 0>
+                                        <A href=reason.href()>
+                                            <span class="attention-label">{reason.label}</span>
+                                            " "
+                                            <span class="attention-count">{count.to_string()}</span>
+                                        </A>
+                                        <p class="muted">{reason.what_to_do}</p>
+                                    </li>
+                                }
+                            })
+                            .collect_view();
                         let rows = counts
                             .by_status_detail
                             .into_iter()
@@ -63,15 +83,7 @@ pub fn Overview() -> impl IntoView {
                                     <h2 id="attention-title" class="card-title">"Needs attention"</h2>
                                     <p class="big-number">{needing_action.to_string()}</p>
                                     <p>"credentials need someone to act."</p>
-                                    <div class="button-row">
-                                        <A href="/dashboard/credentials?statusDetail=MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED" attr:class="button button-primary">
-                                            {format!("MFA refresh required ({needs_refresh})")}
-                                        </A>
-                                        <A href="/dashboard/credentials?stale=true" attr:class="button button-secondary">
-                                            {format!("Stale ({})", counts.stale)}
-                                        </A>
-                                    </div>
-                                    <p class="muted">"Stale: connected, yet no data for longer than the stale limit (usually a utility that stopped answering)."</p>
+                                    <ul class="attention-reasons">{reasons}</ul>
                                 </section>
                                 <section class="card" aria-labelledby="counts-title">
                                     <h2 id="counts-title" class="card-title">{format!("Credentials ({})", counts.total)}</h2>
