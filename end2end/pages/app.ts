@@ -56,10 +56,10 @@ export async function expectNothingOverflows(page: Page) {
   expect(problems, 'layout overflow').toEqual([]);
 }
 
-/** Checks the layout at a phone's, a tablet's and a laptop's width. */
+/** Checks the layout at a phone's, a tablet's, a small laptop's and a laptop's width. */
 export async function expectNothingOverflowsAtEveryWidth(page: Page) {
   const original = page.viewportSize();
-  for (const width of [360, 768, 1280]) {
+  for (const width of [360, 768, 1024, 1280]) {
     await page.setViewportSize({ width, height: 900 });
     await expectNothingOverflows(page);
   }
