@@ -68,6 +68,10 @@ test('an expired token shows up under MFA refresh required, and Retry MFA Verifi
   await expect(dashboard.status()).toHaveText('MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED');
   // Words beside the code, the badge's words never broken inside a word.
   await expect(dashboard.statusLabel()).toHaveText('Needs a new verification');
+  // The timeline names people and parts of Gridlink, not ids (the id on hover).
+  const timeline = page.getByRole('region', { name: 'Timeline' });
+  await expect(timeline.locator('.event-actor', { hasText: 'End-user via Connect' }).first()).toBeVisible();
+  await expect(timeline.locator('.event-actor', { hasText: 'demo@example.com' }).first()).toHaveAttribute('title', /^operator:op_/);
   // What the earlier sync stored stays visible.
   await expect(page.getByRole('region', { name: 'Accounts and latest statements' })).toContainText('kWh');
   await expectNoAccessibilityViolations(page);

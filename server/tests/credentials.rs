@@ -45,6 +45,58 @@ async fn a_login_without_mfa_connects_in_the_background(backend: Backend) {
     );
 }
 
+/// Timelines name actors as people see them: the API key by its name, an
+/// operator by their email, the jobs as Gridlink; the id stays beside it.
+async fn the_timeline_names_each_actor_as_people_see_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let created = create(&org.api, "sandbox-water", "user_good", "pass_good").await;
+    let id = created["id"].as_str().unwrap();
+    app.wait_for_detail(&org.api, id, "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL")
+        .await;
+    expect_json(
+        org.admin
+            .patch(
+                &format!("/api/v1/credentials/{id}"),
+                json!({"contactEmail": "end.user@example.com"}),
+            )
+            .await,
+        200,
+    )
+    .await;
+    let timeline = expect_json(
+        org.admin.get(&format!("/api/v1/credentials/{id}/events")).await,
+        200,
+    )
+    .await;
+    let name_of = |kind: &str| -> (String, String) {
+        let event = timeline
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|event| event["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {timeline}"));
+        (
+            event["actorName"].as_str().unwrap().to_owned(),
+            event["actor"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (name, actor) = name_of("CREATED");
+    assert_eq!(name, "API key \u{2018}tests\u{2019}");
+    assert!(actor.starts_with("api_key:key_"), "{actor}");
+    assert_eq!(name_of("CONTACT_CHANGED").0, org.admin_email);
+    assert_eq!(name_of("STATUS_CHANGE").0, "Gridlink (login)");
+    let latest = expect_json(org.api.get("/api/v1/events").await, 200).await;
+    assert!(
+        latest
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|item| item["actorName"] == "Gridlink (login)"),
+        "{latest}"
+    );
+}
+
 async fn a_login_with_mfa_waits_for_a_method(backend: Backend) {
     let app = spawn_app(backend).await;
     let org = app.organisation("Acme Solar").await;
@@ -687,6 +739,7 @@ async fn a_sync_stores_statements_once_and_what_is_new_later(backend: Backend) {
 }
 
 database_tests!(
+    the_timeline_names_each_actor_as_people_see_it,
     a_sync_stores_statements_once_and_what_is_new_later,
     the_expiry_forecast_counts_tokens_per_day_and_the_latest_events_are_listed,
     a_login_without_mfa_connects_in_the_background,

@@ -177,6 +177,9 @@ pub struct CredentialEvent {
     pub to_status_detail: Option<StatusDetail>,
     /// `operator:ID`, `api_key:ID`, `end_user` or `job:NAME`.
     pub actor: String,
+    /// The actor as people see it: an operator's email, "API key ‘Billing
+    /// sync’", "End-user via Connect", "Gridlink (sync)".
+    pub actor_name: String,
     pub message: String,
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "schema", schemars(with = "crate::schema::DateTime"))]
@@ -323,4 +326,52 @@ pub struct RefreshFunnel {
     pub median_hours_to_repair: Option<f64>,
     /// The repairs that median is taken over.
     pub repairs: u64,
+}
+
+/// How people see an event's `actor`, given the operator's email or the API
+/// key's name it refers to (`None` when it was removed since).
+pub fn actor_name(actor: &str, operator_email: Option<&str>, key_name: Option<&str>) -> String {
+    if actor.starts_with("operator:") {
+        return operator_email.map_or_else(|| "A removed operator".to_owned(), str::to_owned);
+    }
+    if actor.starts_with("api_key:") {
+        return key_name.map_or_else(
+            || "A removed API key".to_owned(),
+            |name| format!("API key \u{2018}{name}\u{2019}"),
+        );
+    }
+    if actor == "end_user" {
+        return "End-user via Connect".to_owned();
+    }
+    match actor.strip_prefix("job:") {
+        Some(job) => format!("Gridlink ({})", job.replace('_', " ")),
+        None => actor.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod actor_name_tests {
+    use super::actor_name;
+
+    #[test]
+    fn each_kind_of_actor_reads_as_people_see_it() {
+        assert_eq!(
+            actor_name("operator:op_1", Some("ana@example.com"), None),
+            "ana@example.com"
+        );
+        assert_eq!(
+            actor_name("operator:op_1", None, None),
+            "A removed operator"
+        );
+        assert_eq!(
+            actor_name("api_key:key_b4a7", None, Some("Billing sync")),
+            "API key \u{2018}Billing sync\u{2019}"
+        );
+        assert_eq!(actor_name("end_user", None, None), "End-user via Connect");
+        assert_eq!(actor_name("job:sync", None, None), "Gridlink (sync)");
+        assert_eq!(
+            actor_name("job:expiry_sweep", None, None),
+            "Gridlink (expiry sweep)"
+        );
+    }
 }

@@ -80,7 +80,7 @@ pub fn CredentialDetail() -> impl IntoView {
                             <li>
                                 <span class="event-time">{format_time(event.created_at)}</span>
                                 <span class="event-message">{event.message}</span>
-                                <span class="event-actor">{event.actor}</span>
+                                <span class="event-actor" title=event.actor>{event.actor_name}</span>
                             </li>
                         })
                         .collect_view()}

@@ -351,7 +351,7 @@ fn LatestEvents() -> impl IntoView {
                                                     <A href=href>{format!("{} at ", item.username)}<UtilityName id=item.utility_id.clone() /></A>
                                                     ": " {item.event.message}
                                                 </span>
-                                                <span class="event-actor">{item.event.actor}</span>
+                                                <span class="event-actor" title=item.event.actor>{item.event.actor_name}</span>
                                             </li>
                                         }
                                     })

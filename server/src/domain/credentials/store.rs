@@ -390,7 +390,8 @@ pub async fn count_stale(db: &Database, organisation_id: &str) -> Result<u64, sq
     Ok(count.max(0) as u64)
 }
 
-/// `(id, kind, from, to, actor, message, created_at)` as the event queries select them.
+/// `(id, kind, from, to, actor, message, created_at, operator's email, API
+/// key's name)` as the event queries select them.
 type EventColumns = (
     i64,
     String,
@@ -399,16 +400,32 @@ type EventColumns = (
     String,
     String,
     i64,
+    Option<String>,
+    Option<String>,
 );
 
+/// What the event queries select after `e.*`'s columns: the email of the
+/// operator or the name of the API key the actor names, if it still exists.
+const ACTOR_NAMES: &str = "o.email AS operator_email, k.name AS key_name";
+/// The joins [`ACTOR_NAMES`] reads (by primary key: `operator:` is 9
+/// characters, `api_key:` 8).
+const ACTOR_JOINS: &str =
+    "LEFT JOIN operators o ON e.actor LIKE 'operator:%' AND o.id = substr(e.actor, 10) \
+     LEFT JOIN api_keys k ON e.actor LIKE 'api_key:%' AND k.id = substr(e.actor, 9)";
+
 fn event_from_columns(
-    (id, kind, from, to, actor, message, created_at): EventColumns,
+    (id, kind, from, to, actor, message, created_at, operator_email, key_name): EventColumns,
 ) -> CredentialEvent {
     CredentialEvent {
         id,
         kind,
         from_status_detail: from.as_deref().and_then(StatusDetail::parse),
         to_status_detail: to.as_deref().and_then(StatusDetail::parse),
+        actor_name: shared::credentials::actor_name(
+            &actor,
+            operator_email.as_deref(),
+            key_name.as_deref(),
+        ),
         actor,
         message,
         created_at: from_ms(created_at),
@@ -421,12 +438,12 @@ pub async fn latest_events(
     organisation_id: &str,
     limit: u32,
 ) -> Result<Vec<OrganisationEvent>, sqlx::Error> {
-    let rows: Vec<AnyRow> = sqlx::query(
+    let rows: Vec<AnyRow> = sqlx::query(&format!(
         "SELECT e.id, e.kind, e.from_detail, e.to_detail, e.actor, e.message, e.created_at, \
-           c.id AS credential_id, c.username, c.utility_id \
-         FROM credential_events e JOIN credentials c ON c.id = e.credential_id \
-         WHERE e.organisation_id = $1 ORDER BY e.id DESC LIMIT $2",
-    )
+           {ACTOR_NAMES}, c.id AS credential_id, c.username, c.utility_id \
+         FROM credential_events e JOIN credentials c ON c.id = e.credential_id {ACTOR_JOINS} \
+         WHERE e.organisation_id = $1 ORDER BY e.id DESC LIMIT $2"
+    ))
     .bind(organisation_id)
     .bind(i64::from(limit))
     .fetch_all(db.pool())
@@ -446,6 +463,8 @@ pub async fn latest_events(
                     row.try_get(4)?,
                     row.try_get(5)?,
                     row.try_get(6)?,
+                    row.try_get(7)?,
+                    row.try_get(8)?,
                 )),
             })
         })
@@ -459,10 +478,11 @@ pub async fn events(
     organisation_id: &str,
     credential_id: &str,
 ) -> Result<Vec<CredentialEvent>, sqlx::Error> {
-    let rows: Vec<EventColumns> = sqlx::query_as(
-        "SELECT id, kind, from_detail, to_detail, actor, message, created_at FROM credential_events \
-         WHERE credential_id = $1 AND organisation_id = $2 ORDER BY id DESC LIMIT 500",
-    )
+    let rows: Vec<EventColumns> = sqlx::query_as(&format!(
+        "SELECT e.id, e.kind, e.from_detail, e.to_detail, e.actor, e.message, e.created_at, \
+           {ACTOR_NAMES} FROM credential_events e {ACTOR_JOINS} \
+         WHERE e.credential_id = $1 AND e.organisation_id = $2 ORDER BY e.id DESC LIMIT 500"
+    ))
     .bind(credential_id)
     .bind(organisation_id)
     .fetch_all(db.pool())
