@@ -65,7 +65,9 @@ async fn the_timeline_names_each_actor_as_people_see_it(backend: Backend) {
     )
     .await;
     let timeline = expect_json(
-        org.admin.get(&format!("/api/v1/credentials/{id}/events")).await,
+        org.admin
+            .get(&format!("/api/v1/credentials/{id}/events"))
+            .await,
         200,
     )
     .await;
