@@ -201,7 +201,14 @@ pub async fn retry_later(
         }
     }
     tx.commit().await?;
-    tracing::warn!(credential_id = row.id, failures, error = %error, "sync postponed: the utility is not answering");
+    // A utility that stops answering postpones every sync of it: the
+    // incident watch says so once, and a credential warns only when it
+    // turns PROVIDER_WEBSITE_INACCESSIBLE.
+    if failures == INACCESSIBLE_AFTER {
+        tracing::warn!(credential_id = row.id, failures, error = %error, "sync postponed: the utility is not answering");
+    } else {
+        tracing::info!(credential_id = row.id, failures, error = %error, "sync postponed: the utility is not answering");
+    }
     Ok(failures)
 }
 
