@@ -372,7 +372,7 @@ fn BulkActions(filters: String, total: u64) -> impl IntoView {
 /// "Add credential": a login the organisation owns is connected right here in
 /// Connect; "Invite end-user" gives a Connect link to send to the login's owner.
 #[component]
-fn AddCredential(refresh: RwSignal<u32>) -> impl IntoView {
+pub(super) fn AddCredential(refresh: RwSignal<u32>) -> impl IntoView {
     let operator = operator();
     let connect_url = RwSignal::new(None::<String>);
     let invite = RwSignal::new(None::<shared::connect::ConnectToken>);

@@ -7,6 +7,7 @@ use shared::health::Health;
 use shared::StatusDetail;
 
 use super::attention::REASONS;
+use super::credentials::AddCredential;
 use super::{format_time, operator};
 use crate::api;
 use crate::components::loading::{ErrorAlert, Loading};
@@ -17,7 +18,10 @@ use crate::components::utility_name::UtilityName;
 #[component]
 pub fn Overview() -> impl IntoView {
     let operator = operator();
+    // Bumped when a first credential is added here.
+    let added = RwSignal::new(0u32);
     let counts = LocalResource::new(move || {
+        added.track();
         let api = operator.api.get_value();
         async move { api.counts().await }
     });
@@ -32,6 +36,7 @@ pub fn Overview() -> impl IntoView {
             {move || Suspend::new(async move {
                 match counts.await {
                     Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
+                    Ok(counts) if counts.total == 0 => view! { <FirstRun added /> }.into_any(),
                     Ok(counts) => {
                         let count_of = |details: &[StatusDetail]| -> u64 {
                             counts
@@ -116,6 +121,27 @@ pub fn Overview() -> impl IntoView {
                 })}
             </Suspense>
             <WebhookStatus />
+        </section>
+    }
+}
+
+/// A new organisation's overview: how to get the first credential in.
+#[component]
+fn FirstRun(added: RwSignal<u32>) -> impl IntoView {
+    view! {
+        <section class="card card-first-run" aria-labelledby="first-run-title">
+            <h2 id="first-run-title" class="card-title">"Connect your first utility login"</h2>
+            <p>
+                "Gridlink keeps utility logins connected behind their verification codes. "
+                "Add a login your organisation holds (Connect opens here: log in, then enter the code the utility sends), "
+                "or invite an end-user, who gets a Connect link for their own login."
+            </p>
+            <AddCredential refresh=added />
+            <p class="muted">
+                "Integrators do the same through the API: "
+                <code>"POST /api/v1/credentials"</code>
+                " or a Connect token, with an API key from Settings."
+            </p>
         </section>
     }
 }
