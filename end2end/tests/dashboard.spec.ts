@@ -12,7 +12,16 @@ test('an operator signs in, sees the overview and signs out', async ({ page }) =
   await dashboard.signIn();
   await expect(page.getByRole('region', { name: 'Needs attention' })).toBeVisible();
   // The demo's connected credentials have tokens expiring within 13 weeks (Sandbox Electric: 30 days).
-  await expect(page.getByRole('region', { name: /Upcoming token expiries/ })).toContainText(/session tokens? expires? in the next 13 weeks/);
+  const expiries = page.getByRole('region', { name: /Upcoming token expiries/ });
+  await expect(expiries).toContainText(/session tokens? expires? in the next 13 weeks/);
+  // Each week is named and counted; this week stands out; the table twin says the same.
+  await expect(expiries.locator('.chart-labels span')).toHaveCount(13);
+  await expect(expiries.locator('.chart-labels .chart-now')).toHaveText('This week');
+  await expect(expiries.locator('.chart-labels span').nth(1)).toHaveText(/^[A-Z][a-z]{2} \d{1,2}$/);
+  const counted = (await expiries.locator('.chart-counts span').allTextContents()).map(Number);
+  const tabled = (await expiries.getByRole('table').locator('tbody td').allTextContents()).map(Number);
+  expect(counted).toEqual(tabled);
+  expect(counted.reduce((sum, count) => sum + count, 0)).toBeGreaterThan(0);
   await expect(page.getByRole('region', { name: 'Latest events' }).getByRole('link').first()).toBeVisible();
   await expect(page.getByRole('region', { name: 'System status' })).toContainText('Webhooks');
   await expectNoAccessibilityViolations(page);

@@ -8,6 +8,8 @@ import { operatorApi } from '../pages/connect';
 import { OperatorDashboard } from '../pages/dashboard';
 
 test('no dashboard page overflows at 360, 768, 1024 or 1280 pixels, in the light and the dark scheme', async ({ page, request }) => {
+  // Seven pages, two schemes, four widths and axe at two: more than a journey's minute.
+  test.setTimeout(240_000);
   const api = await operatorApi(request);
   const created = await api.post('/api/v1/credentials', { utilityId: 'sandbox-water', username: 'user_nomfa', password: 'pass_good' });
   await expect.poll(async () => (await api.get(`/api/v1/credentials/${created.id}`)).lastSyncedAt, { timeout: 30_000 }).toBeTruthy();

@@ -4,8 +4,8 @@
 //! It counts on the monotonic clock from an anchor, a reading of a reference
 //! clock: the database's on PostgreSQL (`clock_timestamp()`, so replicas
 //! whose system clocks disagree still decide leases, claims, link expiries
-//! and sweeps alike), the system's on SQLite. [`crate::jobs::clock_sync`]
-//! reads the reference again every minute; a reference that stepped
+//! and sweeps alike), the system's on SQLite. The clock-sync job reads the
+//! reference again every minute; a reference that stepped
 //! backwards (an NTP correction) holds this clock still until it catches up,
 //! so nothing expired comes back and no lease a webhook was sent under opens
 //! again. Tests move it forward (to expire links, tokens and sessions)

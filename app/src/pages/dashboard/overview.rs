@@ -300,6 +300,15 @@ fn ExpiryChart() -> impl IntoView {
                             let total: u64 = weeks.iter().sum();
                             let highest = weeks.iter().copied().max().unwrap_or(0).max(1);
                             let bar_width = 100.0 / weeks.len().max(1) as f64;
+                            // Each week by the day it starts: "Dec 7".
+                            let week_label = |index: usize| {
+                                let starts = forecast.from.date() + time::Duration::days(7 * index as i64);
+                                format!("{} {}", &starts.month().to_string()[..3], starts.day())
+                            };
+                            let week_name = |index: usize| match index {
+                                0 => "This week".to_owned(),
+                                _ => format!("Week of {}", week_label(index)),
+                            };
                             let bars = weeks
                                 .iter()
                                 .enumerate()
@@ -308,20 +317,32 @@ fn ExpiryChart() -> impl IntoView {
                                     view! {
                                         <rect
                                             class="chart-bar"
+                                            class:chart-bar-now=index == 0
                                             x=format!("{:.2}", index as f64 * bar_width + bar_width * 0.15)
                                             y=format!("{:.2}", 100.0 - height)
                                             width=format!("{:.2}", bar_width * 0.7)
                                             height=format!("{height:.2}")
                                         >
-                                            <title>{format!("Week {}: {count}", index + 1)}</title>
+                                            <title>{format!("{}: {count}", week_name(index))}</title>
                                         </rect>
                                     }
+                                })
+                                .collect_view();
+                            let counts = weeks
+                                .iter()
+                                .map(|count| view! { <span>{count.to_string()}</span> })
+                                .collect_view();
+                            let labels = (0..weeks.len())
+                                .map(|index| view! {
+                                    <span class:chart-now=index == 0>
+                                        {if index == 0 { "This week".to_owned() } else { week_label(index) }}
+                                    </span>
                                 })
                                 .collect_view();
                             let rows = weeks
                                 .iter()
                                 .enumerate()
-                                .map(|(index, count)| view! { <tr><th scope="row">{format!("Week {}", index + 1)}</th><td>{count.to_string()}</td></tr> })
+                                .map(|(index, count)| view! { <tr><th scope="row">{week_name(index)}</th><td>{count.to_string()}</td></tr> })
                                 .collect_view();
                             view! {
                                 <p>{match total {
@@ -329,10 +350,13 @@ fn ExpiryChart() -> impl IntoView {
                                     1 => "1 session token expires in the next 13 weeks. An expiring token needs a new verification by the end-user.".to_owned(),
                                     _ => format!("{total} session tokens expire in the next 13 weeks. Expiring tokens need a new verification by the end-user."),
                                 }}</p>
-                                <svg class="chart" viewBox="0 0 100 100" preserveAspectRatio="none" aria-hidden="true" focusable="false">
-                                    {bars}
-                                </svg>
-                                <div class="chart-axis" aria-hidden="true"><span>"This week"</span><span>"In 13 weeks"</span></div>
+                                <div class="chart-frame" aria-hidden="true">
+                                    <div class="chart-columns chart-counts">{counts}</div>
+                                    <svg class="chart" viewBox="0 0 100 100" preserveAspectRatio="none" focusable="false">
+                                        {bars}
+                                    </svg>
+                                    <div class="chart-columns chart-labels">{labels}</div>
+                                </div>
                                 <table class="visually-hidden">
                                     <caption>"Tokens expiring per week"</caption>
                                     <thead><tr><th scope="col">"Week"</th><th scope="col">"Tokens"</th></tr></thead>
