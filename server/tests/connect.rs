@@ -702,9 +702,10 @@ async fn unknown_and_expired_connect_tokens_are_refused(backend: Backend) {
 }
 
 /// Logins wait for the utility side by side, not a few at a time: sixteen
-/// end-users submitting at once against a utility that takes 400 ms to
-/// answer all reach the method choice, and the utility saw more than eight
-/// of them at once (the login worker once ran eight at a time, which capped a
+/// end-users submitting at once against a utility that takes 1.5 s to
+/// answer (long enough that the sixteen submits overlap on a busy machine)
+/// all reach the method choice, and the utility saw more than eight of them
+/// at once (the login worker once ran eight at a time, which capped a
 /// server at a few logins a second against real utilities).
 async fn many_logins_wait_for_the_utility_side_by_side(backend: Backend) {
     const END_USERS: usize = 16;
@@ -712,7 +713,7 @@ async fn many_logins_wait_for_the_utility_side_by_side(backend: Backend) {
     let org = app.organisation("Acme Solar").await;
     app.sandbox_admin(
         "/api/admin/utilities/sandbox-gas/faults",
-        json!({"latencyMs": 400}),
+        json!({"latencyMs": 1500}),
     )
     .await;
     let mut connects = Vec::new();

@@ -97,11 +97,9 @@ async fn eventually(client: &common::Client, path: &str, status: u16) {
 
 #[tokio::test]
 async fn postgres_out_of_reach_answers_503_fast_and_recovers_by_itself() {
-    if std::env::var("GRIDLINK_TEST_POSTGRES_URL").is_err() {
-        eprintln!("SKIPPED: GRIDLINK_TEST_POSTGRES_URL is not set (scripts/test sets it)");
+    let Some((proxy, database_url)) = postgres_behind_a_proxy().await else {
         return;
-    }
-    let (proxy, database_url) = postgres_behind_a_proxy().await;
+    };
     let app = spawn_app_with(
         Backend::Postgres,
         TestAppOptions {
@@ -160,8 +158,13 @@ async fn postgres_out_of_reach_answers_503_fast_and_recovers_by_itself() {
     app.stop().await.unwrap();
 }
 
-/// The test database behind a proxy the test can cut, and its URL through it.
-async fn postgres_behind_a_proxy() -> (CuttableProxy, String) {
+/// The test database behind a proxy the test can cut, and its URL through
+/// it; `None` (the test skips) without a test PostgreSQL.
+async fn postgres_behind_a_proxy() -> Option<(CuttableProxy, String)> {
+    if std::env::var("GRIDLINK_TEST_POSTGRES_URL").is_err() {
+        eprintln!("SKIPPED: GRIDLINK_TEST_POSTGRES_URL is not set (scripts/test sets it)");
+        return None;
+    }
     let database = reqwest::Url::parse(&fresh_postgres_database().await).unwrap();
     let target = format!(
         "{}:{}",
@@ -172,7 +175,7 @@ async fn postgres_behind_a_proxy() -> (CuttableProxy, String) {
     let mut through_proxy = database.clone();
     through_proxy.set_port(Some(proxy.port)).unwrap();
     through_proxy.set_host(Some("127.0.0.1")).unwrap();
-    (proxy, through_proxy.to_string())
+    Some((proxy, through_proxy.to_string()))
 }
 
 /// Logins that were talking to the utility when PostgreSQL went away, and
@@ -180,11 +183,9 @@ async fn postgres_behind_a_proxy() -> (CuttableProxy, String) {
 /// while it is out of reach and pick their claims up again after it.
 #[tokio::test]
 async fn jobs_pause_while_postgres_is_out_of_reach_and_resume_without_losing_a_claim() {
-    if std::env::var("GRIDLINK_TEST_POSTGRES_URL").is_err() {
-        eprintln!("SKIPPED: GRIDLINK_TEST_POSTGRES_URL is not set (scripts/test sets it)");
+    let Some((proxy, database_url)) = postgres_behind_a_proxy().await else {
         return;
-    }
-    let (proxy, database_url) = postgres_behind_a_proxy().await;
+    };
     let app = spawn_app_with(
         Backend::Postgres,
         TestAppOptions {
@@ -246,20 +247,7 @@ async fn jobs_pause_while_postgres_is_out_of_reach_and_resume_without_losing_a_c
     );
     for credential in credentials {
         let id = credential["id"].as_str().unwrap();
-        let events = expect_json(
-            org.api
-                .get(&format!("/api/v1/credentials/{id}/events"))
-                .await,
-            200,
-        )
-        .await;
-        let kinds: Vec<&str> = events
-            .as_array()
-            .unwrap()
-            .iter()
-            .rev()
-            .map(|event| event["kind"].as_str().unwrap())
-            .collect();
+        let kinds = org.event_kinds(id).await;
         assert_eq!(
             kinds,
             ["CREATED", "STATUS_CHANGE", "NEW_DATA_AVAILABLE"],

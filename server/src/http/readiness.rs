@@ -9,6 +9,9 @@ use crate::infra::store::{outage, Database};
 
 /// How long one database check answers every readiness request.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// An outage a request met this recently keeps readiness failing even when
+/// the probe's own write succeeds; with no traffic, it recovers after this.
+const OUTAGE_MET_WITHIN: Duration = Duration::from_secs(5);
 
 /// The last database check, shared by every readiness request of this process.
 #[derive(Debug, Default)]
@@ -46,10 +49,15 @@ async fn probe(db: &Database, now_ms: i64) -> &'static str {
         return "unreachable";
     }
     match db.probe_write(now_ms).await {
-        Ok(()) => {
-            outage::served();
-            "ok"
-        }
+        // The probe's one row went in, yet requests just met an outage.
+        Ok(()) => match outage::met_within(OUTAGE_MET_WITHIN) {
+            Some(outage::Outage::StorageFull) => "not writable",
+            Some(outage::Outage::Unreachable) => "unreachable",
+            None => {
+                outage::served();
+                "ok"
+            }
+        },
         Err(error) => {
             if !outage::under_way() {
                 tracing::warn!(

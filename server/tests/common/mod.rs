@@ -907,6 +907,23 @@ impl Organisation {
             .collect()
     }
 
+    /// The kinds of the credential's timeline events, oldest first.
+    pub async fn event_kinds(&self, credential_id: &str) -> Vec<String> {
+        let all = expect_json(
+            self.api
+                .get(&format!("/api/v1/credentials/{credential_id}/events"))
+                .await,
+            200,
+        )
+        .await;
+        all.as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .map(|event| event["kind"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// Points the organisation's webhooks at `receiver` (as an API key does);
     /// returns the signing secret, shown this once.
     pub async fn send_webhooks_to(&self, receiver: &webhook_receiver::WebhookReceiver) -> String {

@@ -4,7 +4,9 @@
 //! in `gridlink_database_outages_total` when it starts, and one line when
 //! the database answers again — not a line per request that met it.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// Why the database cannot serve a request now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,10 +83,19 @@ pub fn outage(error: &sqlx::Error) -> Option<Outage> {
 
 /// The outage under way in this process (0: none).
 static CURRENT: AtomicU8 = AtomicU8::new(0);
+/// When a request or job last met it: milliseconds since [`origin`].
+static LAST_MET_MS: AtomicU64 = AtomicU64::new(0);
+
+/// What [`LAST_MET_MS`] counts from.
+fn origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
 
 /// A request or job met `outage` (because of `error`): the first such
 /// failure of an episode is logged and counted.
 pub fn met(outage: Outage, error: &sqlx::Error) {
+    LAST_MET_MS.store(origin().elapsed().as_millis() as u64, Ordering::Relaxed);
     let before = CURRENT.swap(outage.as_u8(), Ordering::AcqRel);
     if Outage::from_u8(before) != Some(outage) {
         tracing::warn!(
@@ -119,6 +130,18 @@ pub fn job_failed(job: &'static str, error: &anyhow::Error) {
         Some((outage, database)) => met(outage, database),
         None => tracing::error!(job, error = format!("{error:#}"), "a background job failed"),
     }
+}
+
+/// The outage under way, if a request or job met it within `window`. A
+/// probe that writes one row can succeed on a full disk (SQLite reuses its
+/// write-ahead log's space) while writes that need new pages fail: what the
+/// requests meet counts too.
+pub fn met_within(window: Duration) -> Option<Outage> {
+    let outage = Outage::from_u8(CURRENT.load(Ordering::Relaxed))?;
+    let since = origin()
+        .elapsed()
+        .saturating_sub(Duration::from_millis(LAST_MET_MS.load(Ordering::Relaxed)));
+    (since < window).then_some(outage)
 }
 
 /// Whether an outage is under way (for the readiness check's log).
