@@ -5,10 +5,9 @@
 //! clock: the database's on PostgreSQL (`clock_timestamp()`, so replicas
 //! whose system clocks disagree still decide leases, claims, link expiries
 //! and sweeps alike), the system's on SQLite. The clock-sync job reads the
-//! reference again every minute; a reference that stepped
-//! backwards (an NTP correction) holds this clock still until it catches up,
-//! so nothing expired comes back and no lease a webhook was sent under opens
-//! again. Tests move it forward (to expire links, tokens and sessions)
+//! reference again every minute; a reference that stepped backwards (an NTP
+//! correction) holds this clock still until it catches up, so nothing
+//! expired comes back and no lease a webhook was sent under opens again. Tests move it forward (to expire links, tokens and sessions)
 //! without sleeping, and can set a replica's system clock wrong.
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -65,12 +64,18 @@ impl Clock {
 
     /// Milliseconds since the Unix epoch, as timestamps are stored.
     pub fn now_ms(&self) -> i64 {
-        let inner = &self.inner;
-        let counted = inner.anchor_ms.load(Ordering::Relaxed)
-            + inner.origin.elapsed().as_millis() as i64
-            + inner.advanced_ms.load(Ordering::Relaxed);
-        let latest = inner.latest_ms.fetch_max(counted, Ordering::Relaxed);
+        let counted = self.counted_ms();
+        let latest = self.inner.latest_ms.fetch_max(counted, Ordering::Relaxed);
         counted.max(latest)
+    }
+
+    /// The anchor plus the monotonic time since it (and what tests
+    /// advanced), before the guard against running backwards.
+    fn counted_ms(&self) -> i64 {
+        let inner = &self.inner;
+        inner.anchor_ms.load(Ordering::Relaxed)
+            + inner.origin.elapsed().as_millis() as i64
+            + inner.advanced_ms.load(Ordering::Relaxed)
     }
 
     /// This process's system clock, in milliseconds since the Unix epoch.
@@ -95,10 +100,7 @@ impl Clock {
     pub fn anchor(&self, reference_ms: i64) -> Duration {
         let before = self.now_ms();
         self.set_anchor(reference_ms);
-        let counted = self.inner.anchor_ms.load(Ordering::Relaxed)
-            + self.inner.origin.elapsed().as_millis() as i64
-            + self.inner.advanced_ms.load(Ordering::Relaxed);
-        Duration::milliseconds(counted - before)
+        Duration::milliseconds(self.counted_ms() - before)
     }
 
     fn set_anchor(&self, reference_ms: i64) {
