@@ -890,8 +890,8 @@ pub struct Organisation {
 }
 
 impl Organisation {
-    /// The credential's timeline events of `kind`, newest first.
-    pub async fn events(&self, credential_id: &str, kind: &str) -> Vec<serde_json::Value> {
+    /// The credential's timeline, newest first.
+    pub async fn timeline(&self, credential_id: &str) -> Vec<serde_json::Value> {
         let all = expect_json(
             self.api
                 .get(&format!("/api/v1/credentials/{credential_id}/events"))
@@ -899,25 +899,20 @@ impl Organisation {
             200,
         )
         .await;
-        all.as_array()
-            .unwrap()
-            .iter()
-            .filter(|event| event["kind"] == kind)
-            .cloned()
-            .collect()
+        all.as_array().unwrap().clone()
+    }
+
+    /// The credential's timeline events of `kind`, newest first.
+    pub async fn events(&self, credential_id: &str, kind: &str) -> Vec<serde_json::Value> {
+        let mut events = self.timeline(credential_id).await;
+        events.retain(|event| event["kind"] == kind);
+        events
     }
 
     /// The kinds of the credential's timeline events, oldest first.
     pub async fn event_kinds(&self, credential_id: &str) -> Vec<String> {
-        let all = expect_json(
-            self.api
-                .get(&format!("/api/v1/credentials/{credential_id}/events"))
-                .await,
-            200,
-        )
-        .await;
-        all.as_array()
-            .unwrap()
+        let timeline = self.timeline(credential_id).await;
+        timeline
             .iter()
             .rev()
             .map(|event| event["kind"].as_str().unwrap().to_owned())
