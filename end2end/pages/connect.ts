@@ -34,6 +34,12 @@ export async function operatorApi(request: APIRequestContext) {
   };
 }
 
+/** The logins and code sends that reached `utility` so far (the sandbox's counts). */
+export async function utilityContacts(request: APIRequestContext, utility: string) {
+  const stats = await (await request.get(`${sandboxURL}/api/admin/stats`)).json();
+  return { login: stats[utility]?.login ?? 0, sendCode: stats[utility]?.sendCode ?? 0 };
+}
+
 /** The newest code the sandbox "sent" to `username` at `utility`. */
 export async function latestCode(request: APIRequestContext, utility: string, username: string): Promise<string> {
   const response = await request.get(`${sandboxURL}/api/outbox?utility=${utility}&username=${encodeURIComponent(username)}`);
@@ -60,6 +66,12 @@ export class ConnectFlowPage {
     await this.page.getByLabel('Username').fill(username);
     await this.page.getByLabel('Password').fill(password);
     await this.page.getByRole('button', { name: 'Submit' }).click();
+  }
+
+  /** An update link's first screen: who asks and why; nothing reaches the utility before Continue. */
+  async continueUpdateLink(utility: string) {
+    await expect(this.heading(`Verify your ${utility} account`)).toBeVisible({ timeout: 15_000 });
+    await this.page.getByRole('button', { name: 'Continue' }).click();
   }
 
   async chooseMethod(title: RegExp) {

@@ -1,7 +1,7 @@
 // End-user journeys through Connect, reading codes from the sandbox outbox.
 import { expect, test } from '@playwright/test';
-import { expectNoAccessibilityViolations } from '../pages/app';
-import { ConnectFlowPage, latestCode, operatorApi } from '../pages/connect';
+import { expectAccessibleAtEveryWidth, expectNoAccessibilityViolations } from '../pages/app';
+import { ConnectFlowPage, credentialNeedingRefresh, latestCode, operatorApi, utilityContacts } from '../pages/connect';
 
 for (const [method, title, username] of [
   ['SMS', /Text message/, 'user_good'],
@@ -94,6 +94,7 @@ test('an update link opened by the end-user in a fresh browser reconnects withou
   const page = await endUser.newPage();
   await page.goto(link.url);
   const connect = new ConnectFlowPage(page);
+  await connect.continueUpdateLink('Sandbox Electric');
   // user_nomfa is never asked for a code: connecting leads straight to success.
   await expect(connect.heading('Your account is reconnected')).toBeVisible({ timeout: 15_000 });
   await page.reload();
@@ -110,6 +111,47 @@ test('an update link opened by the end-user in a fresh browser reconnects withou
   await stranger.close();
   await endUser.close();
 });
+
+for (const [language, heading, asks, button] of [
+  ['en', 'Verify your Sandbox Electric account', 'Demo Energy Co needs you to verify your Sandbox Electric account again', 'Continue'],
+  ['es', 'Verifique su cuenta de Sandbox Electric', 'Demo Energy Co necesita que vuelva a verificar su cuenta de Sandbox Electric', 'Continuar'],
+] as const) {
+  test(`an update link that is only fetched or loaded contacts no utility until Continue (${language})`, async ({ page, browser, request }) => {
+    const username = `user_good+scanned-${language}`;
+    const id = await credentialNeedingRefresh(page, request, username);
+    const api = await operatorApi(request);
+    const link = await api.post(`/api/v1/credentials/${id}/update-links`);
+    const url = language === 'en' ? link.url : `${link.url}?lang=es`;
+    const before = await utilityContacts(request, 'sandbox-electric');
+
+    // A mail scanner: a plain fetch of the link, then a real browser that loads it and waits.
+    const fetched = await request.get(url);
+    expect(fetched.status()).toBe(200);
+    const scanner = await browser.newContext();
+    const scanned = await scanner.newPage();
+    await scanned.goto(url);
+    await expect(scanned.getByRole('heading', { level: 1, name: heading })).toBeVisible();
+    await scanned.waitForTimeout(1500);
+    await scanner.close();
+    expect(await utilityContacts(request, 'sandbox-electric')).toEqual(before);
+
+    // The end-user reads who asks and why, with the keyboard alone, and continues.
+    const endUser = await browser.newContext();
+    const endUserPage = await endUser.newPage();
+    await endUserPage.goto(url);
+    await expect(endUserPage.getByRole('heading', { level: 1, name: heading })).toBeFocused();
+    await expect(endUserPage.getByText(asks)).toBeVisible();
+    await expect(endUserPage.getByText(username)).toBeVisible();
+    await expectAccessibleAtEveryWidth(endUserPage);
+    await endUserPage.keyboard.press('Tab');
+    await expect(endUserPage.getByRole('button', { name: button })).toBeFocused();
+    await endUserPage.keyboard.press('Enter');
+    await expect(endUserPage.getByRole('heading', { level: 1, name: language === 'en' ? 'Select your preferred verification method' : /método de verificación/ }))
+      .toBeVisible({ timeout: 15_000 });
+    expect((await utilityContacts(request, 'sandbox-electric')).login).toBe(before.login + 1);
+    await endUser.close();
+  });
+}
 
 test('a replaced update link says it was replaced', async ({ page, request }) => {
   const api = await operatorApi(request);

@@ -145,6 +145,7 @@ test('an update link completed by the end-user reconnects the credential; a revo
   const link = await linkField.inputValue();
   await endUserPage.goto(link);
   const connect = new ConnectFlowPage(endUserPage);
+  await connect.continueUpdateLink('Sandbox Electric');
   await connect.chooseMethod(/Phone call/);
   await connect.enterCode(() => latestCode(request, 'sandbox-electric', 'user_slow'));
   await expect(connect.heading('Your account is reconnected')).toBeVisible({ timeout: 20_000 });

@@ -44,6 +44,7 @@ test('an end-user opens the mailed update link and repairs the credential, then 
   await expect(inbox.getByRole('heading', { name: /^Reconnect your Sandbox Electric account to / })).toBeVisible();
   await inbox.getByRole('link', { name: /\/connect\/gct_/ }).click();
   const connect = new ConnectFlowPage(inbox);
+  await connect.continueUpdateLink('Sandbox Electric');
   await connect.chooseMethod(/Text message/);
   await connect.enterCode(() => latestCode(request, 'sandbox-electric', username));
   await expect(connect.heading('Your account is reconnected')).toBeVisible({ timeout: 20_000 });

@@ -196,8 +196,13 @@ async fn expiry_mail_link_repair_and_no_more_reminders(backend: Backend) {
         .starts_with("Recordatorio: "));
     assert_eq!(link_in(&mail[0]), link, "a reminder repeats the link");
 
-    // The end-user opens the mailed link and repairs the credential.
+    // The end-user opens the mailed link (a mail scanner could have: the
+    // funnel counts it opened, not continued) and repairs the credential.
     let end_user = app.connect_client(token_of(&link));
+    expect_json(end_user.get("/api/connect/session").await, 200).await;
+    let funnel = expect_json(org.api.get("/api/v1/notices/funnel").await, 200).await;
+    assert_eq!(funnel["linksOpened"], 1, "{funnel}");
+    assert_eq!(funnel["linksContinued"], 0, "{funnel}");
     reconnect_through(&app, &end_user, "user_good+mail1").await;
     app.wait_for_detail(&org.api, &id, "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL")
         .await;
@@ -219,6 +224,7 @@ async fn expiry_mail_link_repair_and_no_more_reminders(backend: Backend) {
     let funnel = expect_json(org.api.get("/api/v1/notices/funnel").await, 200).await;
     assert_eq!(funnel["noticesSent"], 1, "{funnel}");
     assert_eq!(funnel["linksOpened"], 1, "{funnel}");
+    assert_eq!(funnel["linksContinued"], 1, "{funnel}");
     assert_eq!(funnel["repairedWithin72h"], 1, "{funnel}");
     assert_eq!(funnel["repairs"], 1, "{funnel}");
     let hours = funnel["medianHoursToRepair"].as_f64().unwrap();

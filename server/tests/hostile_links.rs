@@ -66,6 +66,52 @@ async fn case_09_a_link_works_at_72_hours_less_a_second_and_not_a_second_after(b
     assert!(!body.to_string().contains("user_nomfa"), "{body}");
 }
 
+/// A mail scanner follows an update link: it fetches the page and reads the
+/// session, as a browser that only loads the link does. The utility hears
+/// nothing until the end-user continues (`POST /api/connect/reconnect`).
+async fn an_update_link_contacts_the_utility_only_after_continue(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let id = needing_refresh(&app, &org, "user_nomfa+scanned").await;
+    let link = update_link(&org, &id).await;
+    let logins = |stats: &Value| stats["sandbox-water"]["login"].as_u64().unwrap_or(0);
+    let before = app.sandbox_stats().await;
+
+    // The page is the web app's shell (this test server has none built):
+    // fetching it runs nothing. Connect's reads are what a loading browser adds.
+    app.client
+        .get(link["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let connect = app.connect_client(link["token"].as_str().unwrap());
+    for _ in 0..3 {
+        let (status, state) = session_status(&connect).await;
+        assert_eq!(status, 200, "{state}");
+        assert_eq!(state["step"], "START", "{state}");
+        assert_eq!(state["purpose"], "UPDATE_LINK", "{state}");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        app.sandbox_stats().await,
+        before,
+        "a look reaches no utility"
+    );
+    let (opened, continued): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT first_opened_at, first_continued_at FROM connect_sessions WHERE credential_id = $1",
+    )
+    .bind(&id)
+    .fetch_one(app.state().db.pool())
+    .await
+    .unwrap();
+    assert!(opened.is_some() && continued.is_none());
+
+    expect_json(connect.post("/api/connect/reconnect", json!({})).await, 200).await;
+    app.wait_for_detail(&org.api, &id, "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL")
+        .await;
+    assert_eq!(logins(&app.sandbox_stats().await), logins(&before) + 1);
+}
+
 async fn case_10_a_damaged_token_gets_the_same_refusal_as_a_made_up_one(backend: Backend) {
     let app = spawn_app(backend).await;
     let org = app.organisation("Acme Solar").await;
@@ -437,6 +483,7 @@ async fn case_28_shutdown_during_a_utility_call_drains_the_request(backend: Back
 
 database_tests!(
     case_09_a_link_works_at_72_hours_less_a_second_and_not_a_second_after,
+    an_update_link_contacts_the_utility_only_after_continue,
     case_10_a_damaged_token_gets_the_same_refusal_as_a_made_up_one,
     case_11_a_revoked_replaced_or_deactivated_link_is_refused_saying_why,
     a_used_link_stops_revealing_the_account_after_a_while,

@@ -170,6 +170,7 @@ async fn case_38_no_claim_takes_a_message_past_its_give_up_time(backend: Backend
             credential_id: Some(&credential),
             event_type: shared::webhooks::WebhookEventType::WebhookTest,
             data: json!({}),
+            actor: "job:test",
         },
         now - 25 * 3600 * 1000,
     )

@@ -217,6 +217,7 @@ async fn a_stalled_endpoint_does_not_delay_another_organisations_webhooks(backen
             credential_id: None,
             event_type: WebhookEventType::WebhookTest,
             data: json!({"n": n}),
+            actor: "job:test",
         };
         server::domain::webhooks::outbox::enqueue(
             &mut connection,

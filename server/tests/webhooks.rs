@@ -803,6 +803,72 @@ async fn deliveries_are_kept_for_30_days(backend: Backend) {
     assert_eq!(attempts, 0, "its attempts went with it");
 }
 
+/// The delivery log names who caused each message as people see them (an
+/// operator's email, the API key's name, the job), with the actor's id beside.
+async fn the_delivery_log_names_who_caused_each_message(backend: Backend) {
+    let (_app, org, receiver, _) = listening_app(backend, 0).await;
+    let by_operator = expect_json(
+        org.admin
+            .post("/api/v1/webhook-endpoint/test", json!({}))
+            .await,
+        202,
+    )
+    .await;
+    let by_key = send_test_event(&org).await;
+    let created = expect_json(
+        org.api
+            .post(
+                "/api/v1/credentials",
+                json!({"utilityId": "sandbox-water", "username": "user_nomfa", "password": "pass_good"}),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let credential = created["id"].as_str().unwrap();
+    receiver
+        .wait_for_delivered("STATUS_CHANGE", credential)
+        .await;
+
+    let page = expect_json(org.api.get("/api/v1/webhook-deliveries").await, 200).await;
+    let deliveries = page["deliveries"].as_array().unwrap();
+    let find = |id: &str| {
+        deliveries
+            .iter()
+            .find(|delivery| delivery["id"] == id)
+            .unwrap_or_else(|| panic!("{id} not in {page}"))
+    };
+    let operator = find(by_operator["id"].as_str().unwrap());
+    assert_eq!(operator["actorName"], org.admin_email.as_str());
+    assert!(operator["actor"]
+        .as_str()
+        .unwrap()
+        .starts_with("operator:op_"));
+    let key = find(by_key["id"].as_str().unwrap());
+    assert_eq!(key["actorName"], "API key \u{2018}tests\u{2019}");
+    assert!(key["actor"].as_str().unwrap().starts_with("api_key:key_"));
+    let status_change = deliveries
+        .iter()
+        .find(|delivery| {
+            delivery["eventType"] == "STATUS_CHANGE" && delivery["credentialId"] == credential
+        })
+        .unwrap_or_else(|| panic!("no STATUS_CHANGE in {page}"));
+    assert_eq!(status_change["actorName"], "Gridlink (login)");
+    assert_eq!(status_change["actor"], "job:login");
+    // One delivery reads the same.
+    let one = expect_json(
+        org.api
+            .get(&format!(
+                "/api/v1/webhook-deliveries/{}",
+                by_operator["id"].as_str().unwrap()
+            ))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(one["actorName"], org.admin_email.as_str());
+}
+
 database_tests!(
     webhook_signatures_verify_with_the_published_algorithm,
     a_receiver_that_fails_three_times_gets_the_event_on_the_fourth_try,
@@ -815,6 +881,7 @@ database_tests!(
     the_endpoint_is_validated_and_belongs_to_its_organisation,
     deliveries_are_listed_newest_first_a_page_at_a_time,
     deliveries_are_kept_for_30_days,
+    the_delivery_log_names_who_caused_each_message,
 );
 
 /// The delivery log is searchable by event type, credential, state and time;

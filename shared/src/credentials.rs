@@ -317,8 +317,11 @@ pub struct RefreshFunnel {
     pub since: OffsetDateTime,
     /// Credentials whose end-user was mailed an update link.
     pub notices_sent: u64,
-    /// …whose mailed link was opened.
+    /// …whose mailed link was opened (mail scanners open links too).
     pub links_opened: u64,
+    /// …whose end-user went on past the link's first screen ("Continue"),
+    /// which only a person does: the utility is contacted from there.
+    pub links_continued: u64,
     /// …repaired within 72 hours of the first mail.
     pub repaired_within_72h: u64,
     /// Every repair in the period (mailed or not): the median time from the

@@ -132,6 +132,13 @@ pub struct WebhookDelivery {
     pub delivered_at: Option<OffsetDateTime>,
     pub last_response_status: Option<u16>,
     pub last_error: Option<String>,
+    /// Who caused the message, as credential events name actors
+    /// (`operator:…`, `api_key:…`, `end_user`, `job:…`); absent on messages
+    /// queued before Gridlink recorded it.
+    pub actor: Option<String>,
+    /// The same as people see it: an operator's email, "API key ‘Billing
+    /// sync’", "End-user via Connect", "Gridlink (sync)".
+    pub actor_name: Option<String>,
 }
 
 /// `GET /api/v1/webhook-deliveries`: newest first.

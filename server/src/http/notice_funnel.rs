@@ -1,6 +1,7 @@
 //! How well refresh notices work (the overview's funnel): over the last 30
 //! days, the credentials whose end-user was mailed, how many of those opened
-//! the link, how many were repaired within 72 hours; and, for every repair,
+//! the link, how many went on past its first screen (a mail scanner opens
+//! links too, and stops there), how many were repaired within 72 hours; and, for every repair,
 //! the median time from needing a refresh to working again.
 
 use axum::extract::State;
@@ -27,9 +28,10 @@ async fn funnel(
     actor: Actor,
 ) -> Result<Json<RefreshFunnel>, ApiError> {
     let since = state.clock.now_ms() - PERIOD_MS;
-    let (sent, opened, repaired): (i64, i64, i64) = sqlx::query_as(
+    let (sent, opened, continued, repaired): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT COUNT(*), \
                 COALESCE(SUM(CASE WHEN s.first_opened_at IS NOT NULL THEN 1 ELSE 0 END), 0), \
+                COALESCE(SUM(CASE WHEN s.first_continued_at IS NOT NULL THEN 1 ELSE 0 END), 0), \
                 COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM credential_events e \
                       WHERE e.credential_id = n.credential_id AND e.kind = 'CREDENTIAL_REPAIRED' \
                         AND e.created_at >= n.started_at AND e.created_at <= n.started_at + $3) \
@@ -66,6 +68,7 @@ async fn funnel(
         since: from_ms(since),
         notices_sent: sent.max(0) as u64,
         links_opened: opened.max(0) as u64,
+        links_continued: continued.max(0) as u64,
         repaired_within_72h: repaired.max(0) as u64,
         median_hours_to_repair,
         repairs: waits.len() as u64,

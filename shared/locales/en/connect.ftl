@@ -64,6 +64,14 @@ username-control-characters = A username cannot contain control characters.
 password-required = Enter a password.
 password-too-long = A password is at most 256 characters.
 
+## An update link's first screen: nothing reaches the utility before Continue
+
+confirm-heading = Verify your { $utility } account
+confirm-text = { $organisation } needs you to verify your { $utility } account again to keep your data up to date.
+confirm-login = Login: { $username }
+confirm-next = When you continue, Gridlink signs in to { $utility } with the login on file; it may send you a verification code.
+continue-button = Continue
+
 ## Connecting
 
 connecting-heading = Connecting with your utility

@@ -63,6 +63,14 @@ username-control-characters = El usuario no puede contener caracteres de control
 password-required = Ingrese una contraseña.
 password-too-long = La contraseña tiene como máximo 256 caracteres.
 
+## La primera pantalla de un enlace de actualización: nada llega a la empresa antes de Continuar
+
+confirm-heading = Verifique su cuenta de { $utility }
+confirm-text = { $organisation } necesita que vuelva a verificar su cuenta de { $utility } para mantener sus datos al día.
+confirm-login = Usuario: { $username }
+confirm-next = Al continuar, Gridlink inicia sesión en { $utility } con el usuario guardado; es posible que le envíe un código de verificación.
+continue-button = Continuar
+
 ## Conectando
 
 connecting-heading = Conectando con su empresa de servicios

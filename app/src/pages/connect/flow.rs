@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use shared::connect::ConnectStep;
+use shared::connect::{ConnectPurpose, ConnectStep};
 use shared::ErrorCode;
 
 use serde_json::json;
@@ -15,7 +15,8 @@ use super::language::language;
 use super::layout::ConnectBrand;
 use super::state::Flow;
 use super::steps::{
-    ChooseMethodStep, ConnectingStep, CredentialsStep, EnterCodeStep, FailedStep, SuccessStep,
+    ChooseMethodStep, ConfirmStep, ConnectingStep, CredentialsStep, EnterCodeStep, FailedStep,
+    SuccessStep,
 };
 use crate::api::{ApiError, ConnectApi};
 use crate::components::loading::Loading;
@@ -34,16 +35,18 @@ pub fn ConnectFlow(token: String) -> impl IntoView {
     provide_context(flow);
     flow.refresh();
 
-    // Update mode starts connecting at once: no login to re-enter. Once
+    // "Retry MFA Verification" (an operator's, in the dashboard) starts
+    // connecting at once: no login to re-enter. An update link waits for
+    // Continue instead ([`ConfirmStep`]): mail scanners open links too. Once
     // only: a read that left before the reconnect landed can still answer
     // "start" after it, and a second reconnect would find the link used.
     // Should the first fail, the connecting screen offers "Try again".
     let reconnect_sent = StoredValue::new(false);
     Effect::new(move |_| {
         let at_start = flow.state.with(|state| {
-            state
-                .as_ref()
-                .is_some_and(|state| state.step == ConnectStep::Start)
+            state.as_ref().is_some_and(|state| {
+                state.step == ConnectStep::Start && !asks_before_connecting(state.purpose)
+            })
         });
         if at_start && !reconnect_sent.get_value() {
             reconnect_sent.set_value(true);
@@ -117,6 +120,9 @@ pub fn ConnectFlow(token: String) -> impl IntoView {
         };
         match step {
             ConnectStep::EnterCredentials => view! { <CredentialsStep state /> }.into_any(),
+            ConnectStep::Start if asks_before_connecting(state.purpose) => {
+                view! { <ConfirmStep state /> }.into_any()
+            }
             ConnectStep::Start | ConnectStep::Connecting => view! { <ConnectingStep /> }.into_any(),
             ConnectStep::ChooseMethod => view! { <ChooseMethodStep state /> }.into_any(),
             ConnectStep::EnterCode => view! { <EnterCodeStep state /> }.into_any(),
@@ -124,6 +130,13 @@ pub fn ConnectFlow(token: String) -> impl IntoView {
             ConnectStep::Failed => view! { <FailedStep state /> }.into_any(),
         }
     }
+}
+
+/// Whether Connect shows who asks and waits for Continue before it contacts
+/// the utility: for links sent to end-users (mailed, copied, bulk), which mail
+/// scanners follow; not for the operator's own "Retry MFA Verification".
+fn asks_before_connecting(purpose: ConnectPurpose) -> bool {
+    purpose == ConnectPurpose::UpdateLink
 }
 
 /// The view name sent with TRANSITION_VIEW.

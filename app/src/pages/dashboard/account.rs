@@ -344,7 +344,7 @@ fn SessionsSection(version: RwSignal<u32>) -> impl IntoView {
             {move || write.any_error().get().map(|message| view! { <ErrorAlert message /> })}
             <Loaded resource=sessions label="Loading sessions…" let:sessions>
                 <div class="table-wrap" tabindex="0">
-                    <table class="table">
+                    <table class="table table-stack">
                         <thead><tr><th scope="col">"Started from"</th><th scope="col">"Started"</th><th scope="col">"Last active"</th><th scope="col"><span class="visually-hidden">"Action"</span></th></tr></thead>
                         <tbody>
                             {sessions.into_iter().map(|session| {
@@ -352,10 +352,10 @@ fn SessionsSection(version: RwSignal<u32>) -> impl IntoView {
                                 let label = format!("End the session started {}", format_time(session.created_at));
                                 view! {
                                     <tr>
-                                        <td>{session.client.clone()}</td>
-                                        <td>{format_time(session.created_at)}</td>
-                                        <td>{format_time(session.last_seen_at)}</td>
-                                        <td>{if session.current {
+                                        <td data-label="Started from">{session.client.clone()}</td>
+                                        <td data-label="Started">{format_time(session.created_at)}</td>
+                                        <td data-label="Last active">{format_time(session.last_seen_at)}</td>
+                                        <td data-label="Action">{if session.current {
                                             view! { <span class="badge">"This session"</span> }.into_any()
                                         } else {
                                             view! { <button class="button button-secondary" aria-label=label on:click=move |_| end(id.clone())>"End"</button> }.into_any()
@@ -386,14 +386,14 @@ fn HistorySection(version: RwSignal<u32>) -> impl IntoView {
                     records if records.is_empty() => view! { <p class="muted">"No sign-ins yet."</p> }.into_any(),
                     records => view! {
                         <div class="table-wrap" tabindex="0">
-                            <table class="table">
+                            <table class="table table-stack">
                                 <thead><tr><th scope="col">"Time"</th><th scope="col">"From"</th><th scope="col">"Result"</th></tr></thead>
                                 <tbody>
                                     {records.into_iter().map(|record| view! {
                                         <tr>
-                                            <td>{format_time(record.at)}</td>
-                                            <td>{record.client}</td>
-                                            <td>{if record.succeeded { "Signed in" } else { "Wrong password" }}</td>
+                                            <td data-label="Time">{format_time(record.at)}</td>
+                                            <td data-label="From">{record.client}</td>
+                                            <td data-label="Result">{if record.succeeded { "Signed in" } else { "Wrong password" }}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

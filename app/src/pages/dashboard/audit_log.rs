@@ -130,7 +130,7 @@ fn AuditSection() -> impl IntoView {
                     view! { <p class="muted">"No records match these filters."</p> }.into_any()
                 } else {
                     view! {
-                        <div class="table-scroll" tabindex="0"><table class="table">
+                        <div class="table-scroll" tabindex="0"><table class="table table-stack">
                             <caption class="visually-hidden">"Audit log, newest first"</caption>
                             <thead><tr>
                                 <th scope="col">"When"</th><th scope="col">"Action"</th><th scope="col">"Who"</th>
@@ -175,15 +175,15 @@ fn AuditRow(event: AuditEvent) -> impl IntoView {
     let details = readable_details(&event.details);
     view! {
         <tr>
-            <td class="nowrap">{format_time(event.occurred_at)}</td>
-            <td>
+            <td data-label="When" class="nowrap">{format_time(event.occurred_at)}</td>
+            <td data-label="Action">
                 <span>{event.action.label()}</span>
                 <code class="code-line">{event.action.as_str()}</code>
             </td>
-            <td title=who_title>{who}</td>
-            <td class="wrap-anywhere">{target}</td>
-            <td title=event.user_agent>{client}</td>
-            <td class="wrap-anywhere">{details}</td>
+            <td data-label="Who" title=who_title>{who}</td>
+            <td data-label="Target" class="wrap-anywhere">{target}</td>
+            <td data-label="From" title=event.user_agent>{client}</td>
+            <td data-label="Details" class="wrap-anywhere">{details}</td>
         </tr>
     }
 }

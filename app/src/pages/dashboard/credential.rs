@@ -394,7 +394,7 @@ fn Bills(id: String, version: RwSignal<u32>) -> impl IntoView {
                                 <li><strong>{account.account_number}</strong>" · "{account.service_address}" · "{account.fuel}</li>
                             }).collect_view()}
                         </ul>
-                        <div class="table-scroll" tabindex="0"><table class="table compact">
+                        <div class="table-scroll" tabindex="0"><table class="table table-stack compact">
                             <caption class="visually-hidden">"Latest statements"</caption>
                             <thead><tr>
                                 <th scope="col">"Account"</th><th scope="col">"Period"</th>
@@ -403,10 +403,10 @@ fn Bills(id: String, version: RwSignal<u32>) -> impl IntoView {
                             <tbody>
                                 {statements.into_iter().take(6).map(|statement| view! {
                                     <tr>
-                                        <td>{statement.account_number}</td>
-                                        <td>{format!("{} – {}", statement.period_start, statement.period_end)}</td>
-                                        <td class="numeric">{format!("{:.1} {}", statement.usage, statement.usage_unit)}</td>
-                                        <td class="numeric">{format!("{} {}.{:02}", statement.currency, statement.amount_cents / 100, statement.amount_cents % 100)}</td>
+                                        <td data-label="Account">{statement.account_number}</td>
+                                        <td data-label="Period">{format!("{} – {}", statement.period_start, statement.period_end)}</td>
+                                        <td data-label="Usage" class="numeric">{format!("{:.1} {}", statement.usage, statement.usage_unit)}</td>
+                                        <td data-label="Amount" class="numeric">{format!("{} {}.{:02}", statement.currency, statement.amount_cents / 100, statement.amount_cents % 100)}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
@@ -465,7 +465,7 @@ fn CredentialWebhooks(id: String, version: RwSignal<u32>) -> impl IntoView {
                     }
                     .into_any(),
                     deliveries => view! {
-                        <div class="table-scroll" tabindex="0"><table class="table compact">
+                        <div class="table-scroll" tabindex="0"><table class="table table-stack compact">
                             <caption class="visually-hidden">"Latest webhooks about this credential"</caption>
                             <thead><tr>
                                 <th scope="col">"Created"</th><th scope="col">"Event"</th>
@@ -474,10 +474,10 @@ fn CredentialWebhooks(id: String, version: RwSignal<u32>) -> impl IntoView {
                             <tbody>
                                 {deliveries.into_iter().map(|delivery| view! {
                                     <tr>
-                                        <td>{format_time(delivery.created_at)}</td>
-                                        <td><code>{delivery.event_type.as_str()}</code></td>
-                                        <td>{super::webhooks::state_badge(delivery.state)}</td>
-                                        <td class="numeric">{delivery.attempts}</td>
+                                        <td data-label="Created">{format_time(delivery.created_at)}</td>
+                                        <td data-label="Event"><code>{delivery.event_type.as_str()}</code></td>
+                                        <td data-label="State">{super::webhooks::state_badge(delivery.state)}</td>
+                                        <td data-label="Attempts" class="numeric">{delivery.attempts}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>

@@ -251,12 +251,12 @@ pub fn CredentialList() -> impl IntoView {
                                 let href = format!("/dashboard/credentials/{}", credential.id);
                                 view! {
                                     <tr>
-                                        <td><UtilityName id=credential.utility_id /></td>
-                                        <td><A href=href>{credential.username}</A></td>
-                                        <td>{credential.correlation_id.unwrap_or_default()}</td>
-                                        <td><StatusBadge detail=credential.status.status_detail /></td>
-                                        <td>{credential.token_expires_at.map(format_time).unwrap_or_else(|| "—".into())}</td>
-                                        <td>
+                                        <td data-label="Utility"><UtilityName id=credential.utility_id /></td>
+                                        <td data-label="Username"><A href=href>{credential.username}</A></td>
+                                        <td data-label="Correlation id">{credential.correlation_id.unwrap_or_default()}</td>
+                                        <td data-label="Status detail"><StatusBadge detail=credential.status.status_detail /></td>
+                                        <td data-label="Token expiry">{credential.token_expires_at.map(format_time).unwrap_or_else(|| "—".into())}</td>
+                                        <td data-label="Last sync">
                                             {credential.last_synced_at.map(format_time).unwrap_or_else(|| "Never".into())}
                                             {credential.stale_since.map(|since| view! {
                                                 <span class="badge badge-warning badge-inline" title=format!("Flagged stale on {}", format_time(since))>"Stale"</span>
@@ -271,7 +271,7 @@ pub fn CredentialList() -> impl IntoView {
                         let on_last_page = current >= pages;
                         view! {
                             <div class="table-wrap" tabindex="0">
-                                <table class="table">
+                                <table class="table table-stack">
                                     <caption class="visually-hidden">"Credentials"</caption>
                                     <thead>
                                         <tr>

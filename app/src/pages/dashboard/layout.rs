@@ -94,6 +94,23 @@ fn DashboardShell(session: Session) -> impl IntoView {
             let _ = main.focus();
         }
     };
+    // On a narrow screen the navigation folds behind a menu button; it folds
+    // again on every navigation and on Escape.
+    let menu_open = RwSignal::new(false);
+    let menu_button = NodeRef::<leptos::html::Button>::new();
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        menu_open.set(false);
+    });
+    let close_menu_on_escape = move |event: leptos::ev::KeyboardEvent| {
+        if event.key() == "Escape" && menu_open.get_untracked() {
+            menu_open.set(false);
+            if let Some(button) = menu_button.get() {
+                let _ = button.focus();
+            }
+        }
+    };
     let navigate = use_navigate();
     let sign_out = move |_| {
         let navigate = navigate.clone();
@@ -115,6 +132,11 @@ fn DashboardShell(session: Session) -> impl IntoView {
                         <BrandMark />
                         "Gridlink"
                     </A>
+                    <button class="button button-secondary nav-toggle" node_ref=menu_button
+                        aria-controls="dashboard-nav" aria-expanded=move || menu_open.get().to_string()
+                        on:click=move |_| menu_open.update(|open| *open = !*open) on:keydown=close_menu_on_escape>
+                        "Menu"
+                    </button>
                     <div class="account">
                         <A href="/dashboard/account" attr:class="account-link" attr:title="Your account">{operator_email}</A>
                         <span class="muted">{format!("· {organisation_name}")}</span>
@@ -122,7 +144,8 @@ fn DashboardShell(session: Session) -> impl IntoView {
                     </div>
                 </div>
             </header>
-            <nav class="dashboard-nav" aria-label="Main">
+            <nav id="dashboard-nav" class="dashboard-nav" class:nav-open=move || menu_open.get()
+                aria-label="Main" on:keydown=close_menu_on_escape>
                 <ul>
                     <li>
                         <A href="/dashboard" exact=true attr:class="nav-link">"Overview"</A>

@@ -3,6 +3,7 @@
 mod account;
 mod attention;
 mod audit_log;
+mod charts;
 mod credential;
 mod credentials;
 mod layout;

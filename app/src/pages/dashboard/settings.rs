@@ -497,7 +497,7 @@ fn ApiKeysSection() -> impl IntoView {
                         Err(failure) => view! { <ErrorAlert message=failure.message() /> }.into_any(),
                         Ok(keys) if keys.is_empty() => view! { <p class="muted">"No API keys yet."</p> }.into_any(),
                         Ok(keys) => view! {
-                            <div class="table-scroll" tabindex="0"><table class="table compact">
+                            <div class="table-scroll" tabindex="0"><table class="table table-stack compact">
                                 <caption class="visually-hidden">"API keys"</caption>
                                 <thead><tr><th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"May"</th><th scope="col">"Last used"</th><th scope="col">"State"</th></tr></thead>
                                 <tbody>
@@ -507,11 +507,11 @@ fn ApiKeysSection() -> impl IntoView {
                                         let label = format!("Revoke {}", key.name);
                                         view! {
                                             <tr>
-                                                <td>{key.name.clone()}</td>
-                                                <td><code>{format!("{}…", key.prefix)}</code></td>
-                                                <td>{match key.scope { ApiKeyScope::Read => "Read only", ApiKeyScope::Write => "Read and write" }}</td>
-                                                <td>{key.last_used_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
-                                                <td>
+                                                <td data-label="Name">{key.name.clone()}</td>
+                                                <td data-label="Key"><code>{format!("{}…", key.prefix)}</code></td>
+                                                <td data-label="May">{match key.scope { ApiKeyScope::Read => "Read only", ApiKeyScope::Write => "Read and write" }}</td>
+                                                <td data-label="Last used">{key.last_used_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
+                                                <td data-label="State">
                                                     {if active {
                                                         view! { <button class="button button-secondary" aria-label=label on:click=move |_| revoke(id.clone())>"Revoke"</button> }.into_any()
                                                     } else {
@@ -584,7 +584,7 @@ fn OperatorsSection() -> impl IntoView {
                         match operators.await {
                             Err(error) => view! { <ErrorAlert message=error.message() /> }.into_any(),
                             Ok(list) => view! {
-                                <div class="table-scroll" tabindex="0"><table class="table compact">
+                                <div class="table-scroll" tabindex="0"><table class="table table-stack compact">
                                     <caption class="visually-hidden">"Operators"</caption>
                                     <thead><tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Remove"</th></tr></thead>
                                     <tbody>
@@ -597,11 +597,11 @@ fn OperatorsSection() -> impl IntoView {
                                             let remove_label = format!("Remove {}", member.email);
                                             view! {
                                                 <tr>
-                                                    <td>
+                                                    <td data-label="Email">
                                                         {member.email.clone()}{is_self.then_some(" (you)")}
                                                         {member.invitation_pending.then(|| view! { <span class="badge badge-neutral badge-inline">"Invited"</span> })}
                                                     </td>
-                                                    <td>
+                                                    <td data-label="Role">
                                                         <label class="visually-hidden" for=select_id.clone()>{role_label}</label>
                                                         <select class="input" id=select_id prop:value=member.role.as_str()
                                                             on:change=move |e| {
@@ -615,7 +615,7 @@ fn OperatorsSection() -> impl IntoView {
                                                             <option value="MEMBER">"Member"</option>
                                                         </select>
                                                     </td>
-                                                    <td>
+                                                    <td data-label="Remove">
                                                         <button class="button button-secondary" aria-label=remove_label
                                                             on:click=move |_| {
                                                                 let id = id_for_removal.clone();

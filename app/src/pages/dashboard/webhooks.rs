@@ -331,10 +331,10 @@ fn DeliveriesSection(version: RwSignal<u32>) -> impl IntoView {
                     }
                     .into_any(),
                     page => view! {
-                        <div class="table-scroll" tabindex="0"><table class="table">
+                        <div class="table-scroll" tabindex="0"><table class="table table-stack">
                             <caption class="visually-hidden">"Webhook deliveries, newest first"</caption>
                             <thead><tr>
-                                <th scope="col">"Created"</th><th scope="col">"Event"</th><th scope="col">"Credential"</th>
+                                <th scope="col">"Created"</th><th scope="col">"Event"</th><th scope="col">"Caused by"</th><th scope="col">"Credential"</th>
                                 <th scope="col">"State"</th><th scope="col" class="numeric">"Attempts"</th>
                                 <th scope="col">"Last answer"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
                             </tr></thead>
@@ -401,15 +401,16 @@ fn DeliveryRow(
     let resend_label = format!("Resend {}", delivery.id);
     view! {
         <tr>
-            <td>{format_time(delivery.created_at)}</td>
-            <td><code>{delivery.event_type.as_str()}</code></td>
-            <td>{delivery.credential_id.clone().map(|credential| view! {
+            <td data-label="Created">{format_time(delivery.created_at)}</td>
+            <td data-label="Event"><code>{delivery.event_type.as_str()}</code></td>
+            <td data-label="Caused by" title=delivery.actor.clone()>{delivery.actor_name.clone().unwrap_or_else(|| "—".to_owned())}</td>
+            <td data-label="Credential">{delivery.credential_id.clone().map(|credential| view! {
                 <a href=format!("/dashboard/credentials/{credential}")>{credential.clone()}</a>
             }.into_any()).unwrap_or_else(|| view! { <span class="muted">"—"</span> }.into_any())}</td>
-            <td>{state_badge(delivery.state)}</td>
-            <td class="numeric">{delivery.attempts}</td>
-            <td>{last_answer}</td>
-            <td class="button-row">
+            <td data-label="State">{state_badge(delivery.state)}</td>
+            <td data-label="Attempts" class="numeric">{delivery.attempts}</td>
+            <td data-label="Last answer">{last_answer}</td>
+            <td data-label="Actions" class="button-row">
                 <button class="button button-secondary" aria-label=details_label aria-expanded=move || open.get().to_string() on:click=toggle>"Attempts"</button>
                 {can_resend.then(|| view! {
                     <button class="button button-secondary" aria-label=resend_label on:click=resend>"Resend"</button>
@@ -418,7 +419,7 @@ fn DeliveryRow(
         </tr>
         <Show when=move || open.get()>
             <tr class="delivery-detail">
-                <td colspan="7">
+                <td colspan="8">
                     {move || detail.get().map(|detail| view! {
                         <ol class="attempts">
                             {detail.attempt_log.into_iter().map(|attempt| view! {

@@ -404,14 +404,19 @@ type EventColumns = (
     Option<String>,
 );
 
-/// What the event queries select after `e.*`'s columns: the email of the
-/// operator or the name of the API key the actor names, if it still exists.
-const ACTOR_NAMES: &str = "o.email AS operator_email, k.name AS key_name";
-/// The joins [`ACTOR_NAMES`] reads (by primary key: `operator:` is 9
-/// characters, `api_key:` 8).
-const ACTOR_JOINS: &str =
-    "LEFT JOIN operators o ON e.actor LIKE 'operator:%' AND o.id = substr(e.actor, 10) \
-     LEFT JOIN api_keys k ON e.actor LIKE 'api_key:%' AND k.id = substr(e.actor, 9)";
+/// What a query naming actors selects besides its own columns: the email of
+/// the operator or the name of the API key an actor refers to, if it still
+/// exists (read with [`shared::credentials::actor_name`]).
+pub const ACTOR_NAMES: &str = "o.email AS operator_email, k.name AS key_name";
+
+/// The joins [`ACTOR_NAMES`] reads, for actors (`operator:…`, `api_key:…`)
+/// in `column`; by primary key (`operator:` is 9 characters, `api_key:` 8).
+pub fn actor_joins(column: &str) -> String {
+    format!(
+        "LEFT JOIN operators o ON {column} LIKE 'operator:%' AND o.id = substr({column}, 10) \
+         LEFT JOIN api_keys k ON {column} LIKE 'api_key:%' AND k.id = substr({column}, 9)"
+    )
+}
 
 fn event_from_columns(
     (id, kind, from, to, actor, message, created_at, operator_email, key_name): EventColumns,
@@ -441,8 +446,9 @@ pub async fn latest_events(
     let rows: Vec<AnyRow> = sqlx::query(&format!(
         "SELECT e.id, e.kind, e.from_detail, e.to_detail, e.actor, e.message, e.created_at, \
            {ACTOR_NAMES}, c.id AS credential_id, c.username, c.utility_id \
-         FROM credential_events e JOIN credentials c ON c.id = e.credential_id {ACTOR_JOINS} \
-         WHERE e.organisation_id = $1 ORDER BY e.id DESC LIMIT $2"
+         FROM credential_events e JOIN credentials c ON c.id = e.credential_id {} \
+         WHERE e.organisation_id = $1 ORDER BY e.id DESC LIMIT $2",
+        actor_joins("e.actor")
     ))
     .bind(organisation_id)
     .bind(i64::from(limit))
@@ -480,8 +486,9 @@ pub async fn events(
 ) -> Result<Vec<CredentialEvent>, sqlx::Error> {
     let rows: Vec<EventColumns> = sqlx::query_as(&format!(
         "SELECT e.id, e.kind, e.from_detail, e.to_detail, e.actor, e.message, e.created_at, \
-           {ACTOR_NAMES} FROM credential_events e {ACTOR_JOINS} \
-         WHERE e.credential_id = $1 AND e.organisation_id = $2 ORDER BY e.id DESC LIMIT 500"
+           {ACTOR_NAMES} FROM credential_events e {} \
+         WHERE e.credential_id = $1 AND e.organisation_id = $2 ORDER BY e.id DESC LIMIT 500",
+        actor_joins("e.actor")
     ))
     .bind(credential_id)
     .bind(organisation_id)

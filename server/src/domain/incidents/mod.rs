@@ -101,6 +101,8 @@ pub async fn announce(
                 "affectedCredentials": affected,
                 "message": message,
             }),
+            // Only the incident watch opens and resolves incidents.
+            actor: "job:incident_watch",
         })
         .collect();
     outbox::enqueue_many(connection, &messages, now_ms).await

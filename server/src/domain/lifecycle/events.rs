@@ -415,7 +415,7 @@ fn announcement<'a>(
     );
     (
         event,
-        credential.message(WebhookEventType::StatusChange, data),
+        credential.message(WebhookEventType::StatusChange, data, change.actor),
     )
 }
 
@@ -487,7 +487,7 @@ async fn repaired(
         message: "Repaired: the credential works again.",
     };
     let data = credential.data(StatusDetail::LoginAndDataDiscoverySuccessful, json!({}));
-    let message = credential.message(WebhookEventType::CredentialRepaired, data);
+    let message = credential.message(WebhookEventType::CredentialRepaired, data, actor);
     record_event_and_notify(connection, &event, &message, now_ms).await?;
     Ok(())
 }

@@ -128,7 +128,7 @@ pub async fn sweep_batch(
                 StatusDetail::MultiFactorAuthenticationRefreshRequired,
                 json!({"previousStatusDetail": connected, "message": message}),
             );
-            credential.message(WebhookEventType::StatusChange, data)
+            credential.message(WebhookEventType::StatusChange, data, actor)
         })
         .collect();
     outbox::enqueue_many(&mut tx, &messages, now).await?;
@@ -216,6 +216,7 @@ pub async fn warn_batch(
         messages.push(credential.message(
             WebhookEventType::SessionTokenExpiring,
             credential.data(connected, json!({"tokenExpiresAt": expires_text})),
+            actor,
         ));
     }
     outbox::enqueue_many(&mut tx, &messages, now).await?;

@@ -184,17 +184,21 @@ pub async fn revoke_update_link(
     Ok(revoked.rows_affected() == 1)
 }
 
-/// The session started a connection attempt (so the connection completes it).
+/// The session started a connection attempt (so the connection completes it);
+/// the first marks when the end-user went on past the first screen.
 pub async fn start_attempt(
     connection: &mut sqlx::AnyConnection,
     session_id: &str,
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE connect_sessions SET attempt_started_at = $1 WHERE id = $2")
-        .bind(now_ms)
-        .bind(session_id)
-        .execute(connection)
-        .await?;
+    sqlx::query(
+        "UPDATE connect_sessions SET attempt_started_at = $1, \
+           first_continued_at = COALESCE(first_continued_at, $1) WHERE id = $2",
+    )
+    .bind(now_ms)
+    .bind(session_id)
+    .execute(connection)
+    .await?;
     Ok(())
 }
 

@@ -89,6 +89,7 @@ pub async fn flag_batch(ctx: &Ctx, actor: &str) -> anyhow::Result<usize> {
                     "message": message,
                 }),
             ),
+            actor,
         ));
     }
     outbox::enqueue_many(&mut tx, &messages, now).await?;
@@ -122,7 +123,7 @@ pub async fn recovered(
         StatusDetail::LoginAndDataDiscoverySuccessful,
         json!({"staleSince": outbox::rfc3339(stale_since), "lastSyncedAt": outbox::rfc3339(now_ms), "message": message}),
     );
-    let webhook = credential.message(WebhookEventType::CredentialRecovered, data);
+    let webhook = credential.message(WebhookEventType::CredentialRecovered, data, actor);
     record_event_and_notify(connection, &event, &webhook, now_ms).await?;
     Ok(())
 }

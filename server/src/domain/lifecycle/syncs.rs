@@ -119,7 +119,7 @@ pub async fn stored(
         record_event_notify_and_commit(
             tx,
             &event(row, EventKind::NewDataAvailable, actor, &message),
-            &credential.message(WebhookEventType::NewDataAvailable, data),
+            &credential.message(WebhookEventType::NewDataAvailable, data, actor),
             None,
             now,
         )

@@ -318,7 +318,7 @@ impl Recipient<'_> {
             connection,
             &self
                 .credential
-                .message(WebhookEventType::EndUserNotified, data),
+                .message(WebhookEventType::EndUserNotified, data, ACTOR),
             now,
         )
         .await?;

@@ -24,6 +24,9 @@ pub struct Message<'a> {
     pub credential_id: Option<&'a str>,
     pub event_type: WebhookEventType,
     pub data: Value,
+    /// Who caused it, as credential events name actors (`operator:…`,
+    /// `job:…`); the delivery log shows it.
+    pub actor: &'a str,
 }
 
 /// The credential fields every credential event carries.
@@ -53,12 +56,18 @@ impl<'a> CredentialRef<'a> {
         data
     }
 
-    pub fn message(&self, event_type: WebhookEventType, data: Value) -> Message<'a> {
+    pub fn message(
+        &self,
+        event_type: WebhookEventType,
+        data: Value,
+        actor: &'a str,
+    ) -> Message<'a> {
         Message {
             organisation_id: self.organisation_id,
             credential_id: Some(self.id),
             event_type,
             data,
+            actor,
         }
     }
 }
@@ -85,7 +94,7 @@ pub fn message_id(now_ms: i64) -> String {
 }
 
 const INSERT_COLUMNS: &str = "INSERT INTO webhook_deliveries \
-    (id, organisation_id, credential_id, event_type, payload, state, attempts, next_attempt_at, give_up_at, created_at)";
+    (id, organisation_id, credential_id, event_type, payload, actor, state, attempts, next_attempt_at, give_up_at, created_at)";
 
 /// Queues `message` for its organisation's endpoint. Returns the message id,
 /// or `None` when the organisation has no endpoint.
@@ -102,15 +111,15 @@ pub async fn enqueue(
 }
 
 /// The parameters [`enqueue_sql`] has.
-pub const ENQUEUE_PARAMETERS: usize = 7;
+pub const ENQUEUE_PARAMETERS: usize = 8;
 
 /// The statement [`enqueue`] runs, its parameters numbered from `first`
 /// (to run with others, see [`crate::infra::store::sql::together`]).
 pub fn enqueue_sql(first: usize) -> String {
-    let [id, credential, event_type, payload, now, give_up, organisation]: [String;
+    let [id, credential, event_type, payload, actor, now, give_up, organisation]: [String;
         ENQUEUE_PARAMETERS] = std::array::from_fn(|n| format!("${}", first + n));
     format!(
-        "{INSERT_COLUMNS} SELECT {id}, organisation_id, {credential}, {event_type}, {payload}, 'PENDING', 0, \
+        "{INSERT_COLUMNS} SELECT {id}, organisation_id, {credential}, {event_type}, {payload}, {actor}, 'PENDING', 0, \
            {now}, {give_up}, {now} FROM webhook_endpoints WHERE organisation_id = {organisation}"
     )
 }
@@ -127,6 +136,7 @@ pub fn bind_enqueued<'q>(
         .bind(message.credential_id)
         .bind(message.event_type.as_str())
         .bind(body(message.event_type, &rfc3339(now_ms), &message.data))
+        .bind(message.actor)
         .bind(now_ms)
         .bind(now_ms + RETRY_WINDOW_MS)
         .bind(message.organisation_id)
@@ -168,7 +178,7 @@ pub async fn enqueue_many(
         return Ok(0);
     }
     let timestamp = rfc3339(now_ms);
-    // `[id, organisation_id, credential_id, event_type, payload]` per message.
+    // `[id, organisation_id, credential_id, event_type, payload, actor]` per message.
     let rows: Vec<serde_json::Value> = wanted
         .iter()
         .map(|message| {
@@ -178,12 +188,13 @@ pub async fn enqueue_many(
                 message.credential_id,
                 message.event_type.as_str(),
                 body(message.event_type, &timestamp, &message.data),
+                message.actor,
             ])
         })
         .collect();
     let sql = format!(
         "{INSERT_COLUMNS} SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
-           'PENDING', 0, $1, $2, $1 FROM {}",
+           value ->> 5, 'PENDING', 0, $1, $2, $1 FROM {}",
         crate::infra::store::sql::json_rows(connection, "$3")
     );
     let queued = sqlx::query(&sql)

@@ -19,6 +19,7 @@ use shared::webhooks::{
 use time::OffsetDateTime;
 
 use crate::domain::audit::Target;
+use crate::domain::credentials::store::{actor_joins, ACTOR_NAMES};
 use crate::domain::webhooks::endpoint;
 use crate::domain::webhooks::outbox::RETRY_WINDOW_MS;
 use crate::http::auth::Actor;
@@ -146,9 +147,19 @@ struct DeliveryQuery {
 }
 
 const DELIVERY_COLUMNS: &str = "id, event_type, credential_id, state, attempts, next_attempt_at, \
-    created_at, delivered_at, last_response_status, last_error";
+    created_at, delivered_at, last_response_status, last_error, actor";
 
-/// A `webhook_deliveries` row ([`DELIVERY_COLUMNS`]).
+/// The deliveries `inner` selects ([`DELIVERY_COLUMNS`]), newest first, with
+/// the names of the operators and API keys their actors refer to.
+fn with_actor_names(inner: &str) -> String {
+    format!(
+        "SELECT d.*, {ACTOR_NAMES} FROM ({inner}) d {} ORDER BY d.created_at DESC, d.id DESC",
+        actor_joins("d.actor")
+    )
+}
+
+/// A `webhook_deliveries` row ([`DELIVERY_COLUMNS`]) and its actor's name
+/// ([`with_actor_names`]).
 #[derive(sqlx::FromRow)]
 struct DeliveryRow {
     id: String,
@@ -161,6 +172,9 @@ struct DeliveryRow {
     delivered_at: Option<i64>,
     last_response_status: Option<i64>,
     last_error: Option<String>,
+    actor: Option<String>,
+    operator_email: Option<String>,
+    key_name: Option<String>,
 }
 
 /// attempted_at, url, response_status, error, duration_ms.
@@ -188,6 +202,14 @@ fn delivery_from_row(row: DeliveryRow) -> WebhookDelivery {
             .last_response_status
             .and_then(|status| u16::try_from(status).ok()),
         last_error: row.last_error,
+        actor_name: row.actor.as_deref().map(|actor| {
+            shared::credentials::actor_name(
+                actor,
+                row.operator_email.as_deref(),
+                row.key_name.as_deref(),
+            )
+        }),
+        actor: row.actor,
     }
 }
 
@@ -230,12 +252,12 @@ async fn list_deliveries(
             "(created_at < {at} OR (created_at = {at} AND id < {id}))"
         ));
     }
-    let sql = format!(
+    let sql = with_actor_names(&format!(
         "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE {} \
          ORDER BY created_at DESC, id DESC LIMIT {}",
         conditions.sql(),
         limit + 1
-    );
+    ));
     let select = conditions.bind_as(sqlx::query_as::<_, DeliveryRow>(&sql));
     let mut rows = select.fetch_all(state.db.pool()).await?;
     let next_cursor = if rows.len() > limit as usize {
@@ -274,9 +296,9 @@ pub(super) async fn find_delivery(
     organisation_id: &str,
     id: &str,
 ) -> Result<WebhookDeliveryDetail, ApiError> {
-    let row: Option<DeliveryRow> = sqlx::query_as(&format!(
+    let row: Option<DeliveryRow> = sqlx::query_as(&with_actor_names(&format!(
         "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1 AND organisation_id = $2"
-    ))
+    )))
     .bind(id)
     .bind(organisation_id)
     .fetch_optional(state.db.pool())

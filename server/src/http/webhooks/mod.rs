@@ -292,11 +292,13 @@ async fn send_test_event(
             free_at - now,
         ));
     }
+    let requested_by = actor.label();
     let message = Message {
         organisation_id: &actor.organisation_id,
         credential_id: None,
         event_type: WebhookEventType::WebhookTest,
-        data: json!({"message": "A test event from Gridlink.", "requestedBy": actor.label()}),
+        data: json!({"message": "A test event from Gridlink.", "requestedBy": requested_by}),
+        actor: &requested_by,
     };
     let mut tx = state.db.begin_write().await?;
     let id = outbox::enqueue(&mut tx, &message, now)

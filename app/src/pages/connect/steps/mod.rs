@@ -3,6 +3,7 @@
 
 mod choose_method;
 mod common;
+mod confirm;
 mod connecting;
 mod credentials;
 mod enter_code;
@@ -10,6 +11,7 @@ mod failed;
 mod success;
 
 pub use choose_method::ChooseMethodStep;
+pub use confirm::ConfirmStep;
 pub use connecting::ConnectingStep;
 pub use credentials::CredentialsStep;
 pub use enter_code::EnterCodeStep;
