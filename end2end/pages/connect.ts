@@ -40,6 +40,13 @@ export async function utilityContacts(request: APIRequestContext, utility: strin
   return { login: stats[utility]?.login ?? 0, sendCode: stats[utility]?.sendCode ?? 0 };
 }
 
+/** The mail the sandbox's catcher holds for `to`, newest first. */
+export async function mailTo(request: APIRequestContext, to: string) {
+  const response = await request.get(`${sandboxURL}/api/mail?to=${encodeURIComponent(to)}`);
+  expect(response.ok()).toBeTruthy();
+  return (await response.json()) as { subject: string; text: string }[];
+}
+
 /** The newest code the sandbox "sent" to `username` at `utility`. */
 export async function latestCode(request: APIRequestContext, utility: string, username: string): Promise<string> {
   const response = await request.get(`${sandboxURL}/api/outbox?utility=${utility}&username=${encodeURIComponent(username)}`);

@@ -2,18 +2,11 @@
 // page stands in for the end-user's inbox): a mailed update link repairs a
 // credential, its unsubscribe link works, bulk links download as CSV, and an
 // invited operator chooses their own password.
-import { expect, test, type APIRequestContext } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { sandboxURL } from '../playwright.config';
 import { expectNoAccessibilityViolations } from '../pages/app';
-import { ConnectFlowPage, credentialNeedingRefresh, latestCode } from '../pages/connect';
+import { ConnectFlowPage, credentialNeedingRefresh, latestCode, mailTo } from '../pages/connect';
 import { OperatorDashboard } from '../pages/dashboard';
-
-/** The mail the catcher holds for `to`, newest first. */
-async function mailTo(request: APIRequestContext, to: string) {
-  const response = await request.get(`${sandboxURL}/api/mail?to=${encodeURIComponent(to)}`);
-  expect(response.ok()).toBeTruthy();
-  return (await response.json()) as { subject: string; text: string }[];
-}
 
 test('an end-user opens the mailed update link and repairs the credential, then unsubscribes', async ({ page, browser, request }) => {
   const dashboard = new OperatorDashboard(page);

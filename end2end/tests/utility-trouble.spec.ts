@@ -4,15 +4,17 @@
 // server/tests/incidents.rs with a movable clock.)
 import { expect, test } from '@playwright/test';
 import { sandboxURL } from '../playwright.config';
-import { expectNoAccessibilityViolations } from '../pages/app';
-import { operatorApi } from '../pages/connect';
+import { expectAccessibleAtEveryWidth, expectNoAccessibilityViolations } from '../pages/app';
+import { mailTo, operatorApi } from '../pages/connect';
 import { OperatorDashboard } from '../pages/dashboard';
 
 const GAS = 'sandbox-gas';
 
 test('a utility that stops answering is announced on the overview and in Connect', async ({ page, request }) => {
-  // Several rounds of failing syncs may be needed after the journeys before it.
-  test.setTimeout(150_000);
+  // Several rounds of failing syncs may be needed after the journeys before
+  // it, and resolving takes two good probes 30 s apart.
+  test.setTimeout(300_000);
+  const address = 'told.when.fixed@example.com';
   const api = await operatorApi(request);
   const created = await api.post('/api/v1/credentials', {
     utilityId: GAS,
@@ -56,10 +58,35 @@ test('a utility that stops answering is announced on the overview and in Connect
     await choice.click();
     await expect(connect.getByRole('status').filter({ hasText: 'Sandbox Gas is having trouble right now' })).toBeVisible();
     await expectNoAccessibilityViolations(connect);
+
+    // They may leave an address to hear when it works again (keyboard only).
+    await expect(connect.getByRole('heading', { name: 'Email me when Sandbox Gas works again' })).toBeVisible();
+    const field = connect.getByLabel('Email address');
+    await field.focus();
+    await connect.keyboard.type('not an address');
+    await connect.keyboard.press('Enter');
+    await expect(connect.getByText('Enter an email address like name@example.com.')).toBeVisible();
+    await field.fill('');
+    await connect.keyboard.type(address);
+    await connect.keyboard.press('Tab');
+    await expect(connect.getByRole('button', { name: 'Email me when it works' })).toBeFocused();
+    await connect.keyboard.press('Enter');
+    await expect(connect.getByRole('status').filter({ hasText: 'We will email t•••@example.com when Sandbox Gas works again.' })).toBeVisible();
+    await expectAccessibleAtEveryWidth(connect);
     await connect.close();
   } finally {
     await request.post(`${sandboxURL}/api/admin/utilities/${GAS}/faults`, { data: {} });
   }
+
+  // Once the incident resolves (two good probes 30 s apart), one mail with a fresh link.
+  await expect.poll(async () => (await mailTo(request, address)).length, { timeout: 120_000, intervals: [2_000] }).toBe(1);
+  const [mail] = await mailTo(request, address);
+  expect(mail.subject).toBe('Sandbox Gas works again: connect your account to Demo Energy Co');
+  const link = mail.text.split(/\s+/).find((word) => word.includes('/connect/gct_'))!;
+  await page.goto(link);
+  await expect(page.getByRole('heading', { level: 1, name: 'Enter your utility login' })).toBeVisible();
+  await page.waitForTimeout(3_000);
+  expect(await mailTo(request, address)).toHaveLength(1);
 });
 
 test('the credential list filters stale credentials, kept in the URL', async ({ page }) => {

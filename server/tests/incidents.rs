@@ -216,7 +216,139 @@ async fn the_incident_list_refuses_an_unknown_state(backend: Backend) {
     assert!(refused.to_string().contains("state"), "{refused}");
 }
 
+/// Makes Sandbox Water fail twenty syncs of `credential` and opens its incident.
+async fn water_incident(app: &TestApp, org: &common::Organisation, credential: &str) {
+    app.sandbox_admin(
+        &format!("/api/admin/utilities/{WATER}/faults"),
+        json!({"down": true}),
+    )
+    .await;
+    for _ in 0..20 {
+        let answer = org
+            .api
+            .post(&format!("/api/v1/credentials/{credential}/sync"), json!({}))
+            .await;
+        assert_eq!(answer.status(), 503);
+    }
+    let report = watch_once(&app.state().job_ctx()).await.unwrap();
+    assert_eq!(report.opened, vec![WATER.to_owned()]);
+}
+
+/// Resolves Sandbox Water's incident: it answers, and two probes 31 s apart succeed.
+async fn water_recovers(app: &TestApp) {
+    app.sandbox_admin(&format!("/api/admin/utilities/{WATER}/faults"), json!({}))
+        .await;
+    for probe in 1..=2 {
+        app.state().clock.advance(Duration::seconds(31));
+        let report = watch_once(&app.state().job_ctx()).await.unwrap();
+        assert_eq!(report.resolved.is_empty(), probe == 1, "{report:?}");
+    }
+}
+
+/// "Email me when it works again": an address left in Connect during an
+/// incident gets one mail with a fresh link, in the visit's language, when it
+/// resolves; bad input changes nothing.
+async fn an_end_user_who_asks_is_mailed_once_when_the_utility_works_again(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let probe = app.synced_credential(&org.api, WATER, "user_nomfa").await;
+    let token = expect_json(
+        org.api
+            .post(
+                "/api/v1/connect-tokens",
+                json!({"correlationId": "visit-during-trouble"}),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let connect = app.connect_client(token["token"].as_str().unwrap());
+    let ask = |body: Value| {
+        connect
+            .request(reqwest::Method::POST, "/api/connect/recovery-alert")
+            .header("accept-language", "es")
+            .json(&body)
+            .send()
+    };
+
+    // No incident: nothing to wait for.
+    let answer = ask(json!({"utilityId": WATER, "email": "ana@example.com"}))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 409);
+    let body: Value = answer.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("vuelve a responder"),
+        "{body}"
+    );
+
+    water_incident(&app, &org, &probe).await;
+    for (body, field) in [
+        (
+            json!({"utilityId": WATER, "email": "not an address"}),
+            "email",
+        ),
+        (
+            json!({"utilityId": "no-such-utility", "email": "ana@example.com"}),
+            "utilityId",
+        ),
+    ] {
+        let answer = ask(body).await.unwrap();
+        assert_eq!(answer.status(), 422);
+        let error: Value = answer.json().await.unwrap();
+        assert_eq!(error["fields"][0]["field"], field, "{error}");
+    }
+    let answer = ask(json!({"utilityId": WATER, "email": "first@example.com"}))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 202);
+    // A second address from the same visit replaces the first.
+    let answer = ask(json!({"utilityId": WATER, "email": "ana@example.com"}))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 202);
+    let saved: Value = answer.json().await.unwrap();
+    assert_eq!(saved["email"], "a•••@example.com");
+    assert_eq!(saved["utilityId"], WATER);
+
+    water_recovers(&app).await;
+    let mail = app.wait_for_mail("ana@example.com", 1).await;
+    let message = &mail[0];
+    assert_eq!(
+        message["subject"],
+        "Sandbox Water vuelve a funcionar: conecte su cuenta con Acme Solar"
+    );
+    assert!(message["html"]
+        .as_str()
+        .unwrap()
+        .contains("Conectar mi cuenta"));
+    let text = message["text"].as_str().unwrap();
+    let link = text
+        .split_whitespace()
+        .find(|word| word.contains("/connect/gct_"))
+        .expect("a Connect link");
+    let fresh = app.connect_client(link.rsplit('/').next().unwrap());
+    let state = expect_json(fresh.get("/api/connect/session").await, 200).await;
+    assert_eq!(state["purpose"], "NEW_CREDENTIAL");
+    assert_eq!(state["utilityId"], WATER, "{state}");
+
+    // Once: nothing more on later watches, and nothing to the replaced address.
+    watch_once(&app.state().job_ctx()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.mail_to("ana@example.com").await.len(), 1);
+    assert!(app.mail_to("first@example.com").await.is_empty());
+    let (mailed,): (Option<i64>,) = sqlx::query_as("SELECT mailed_at FROM utility_recovery_alerts")
+        .fetch_one(app.state().db.pool())
+        .await
+        .unwrap();
+    assert!(mailed.is_some());
+}
+
 database_tests!(
+    an_end_user_who_asks_is_mailed_once_when_the_utility_works_again,
     a_utility_that_stops_answering_opens_one_incident_and_resolves_it,
     refusals_are_answers_not_failures,
     the_incident_list_refuses_an_unknown_state,

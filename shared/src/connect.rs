@@ -182,6 +182,29 @@ pub struct ContactChoice {
     pub contact_email: String,
 }
 
+/// `POST /api/connect/recovery-alert`: "Email me when it works again", from
+/// Connect, for a utility having trouble right now (an open incident).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecoveryAlertRequest {
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::UtilityId"))]
+    pub utility_id: String,
+    #[cfg_attr(feature = "schema", schemars(length(max = 254), extend("pattern" = crate::validation::EmailAddress::PATTERN)))]
+    pub email: String,
+}
+
+/// What Gridlink will do: mail `email` (masked) a fresh Connect link, once,
+/// in the end-user's language, when the utility's incident resolves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryAlert {
+    pub utility_id: String,
+    /// The address, masked (`j•••@example.com`).
+    pub email: String,
+}
+
 /// How Connect looks for an organisation, and which pages may embed it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

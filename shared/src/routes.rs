@@ -48,6 +48,7 @@ pub mod connect {
     pub const MFA_RESEND: &str = "/connect/mfa/resend";
     pub const MFA_CODE: &str = "/connect/mfa/code";
     pub const CONTACT: &str = "/connect/contact";
+    pub const RECOVERY_ALERT: &str = "/connect/recovery-alert";
     pub const UNSUBSCRIBE: &str = "/unsubscribe/{token}";
 }
 

@@ -2,8 +2,8 @@
 //! unsubscribe link's.
 
 use shared::connect::{
-    ChooseMethod, ConnectState, ContactChoice, SubmitCode, SubmitCredentials, SubmitPassword,
-    Unsubscription, Utility,
+    ChooseMethod, ConnectState, ContactChoice, RecoveryAlert, RecoveryAlertRequest, SubmitCode,
+    SubmitCredentials, SubmitPassword, Unsubscription, Utility,
 };
 use shared::i18n::Language;
 use shared::routes;
@@ -110,6 +110,20 @@ impl ConnectApi {
         post_json(
             &routes::api(routes::connect::CONTACT),
             &ContactChoice { contact_email },
+            self.credentials(),
+        )
+        .await
+    }
+
+    /// "Email me when it works again", for a utility having trouble.
+    pub async fn recovery_alert(
+        &self,
+        utility_id: String,
+        email: String,
+    ) -> Result<RecoveryAlert, ApiError> {
+        post_json(
+            &routes::api(routes::connect::RECOVERY_ALERT),
+            &RecoveryAlertRequest { utility_id, email },
             self.credentials(),
         )
         .await

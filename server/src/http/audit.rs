@@ -197,6 +197,11 @@ pub const NOT_AUDITED: &[(&str, &str, &str)] = &[
         "post",
         "an end-user's own mail preference, kept with the address",
     ),
+    (
+        "/api/connect/recovery-alert",
+        "post",
+        "an end-user's own request for one mail, kept with the address until it is sent",
+    ),
 ];
 
 /// The actions written outside the HTTP API (the command line).

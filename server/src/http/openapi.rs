@@ -389,6 +389,7 @@ fn operations() -> Vec<(&'static str, &'static str, Operation)> {
         ("/api/password-reset/{token}", "get", with(op("What a mailed operator link (invitation or password reset) is for", "operators", &[], None, ok("200", "The link", Some(schema_ref("OperatorLink"))), &[404, 409]), vec![path_param("token", "The token in the link (gol_…).")])),
         ("/api/password-reset/{token}", "post", with(op("Choose a password with a mailed link; it works once and ends every session of the operator", "operators", &[], Some("NewPassword"), ok("204", "Password set", None), &[404, 409]), vec![path_param("token", "The token in the link (gol_…).")])),
         ("/api/connect/contact", "post", op("On the success screen: the end-user's email for notices when this connection needs them", "connect", CONNECT, Some("ContactChoice"), ok("200", "Connect state", connect_state()), &[404, 409, 410])),
+        ("/api/connect/recovery-alert", "post", op("While a utility is having trouble (an open incident): mail this address a fresh Connect link, once, when it works again", "connect", CONNECT, Some("RecoveryAlertRequest"), ok("202", "Who will be mailed, masked", Some(schema_ref("RecoveryAlert"))), &[409, 410, 422, 503])),
         ("/api/unsubscribe/{token}", "get", with(op("Whom an unsubscribe link (from a notice) is for", "connect", &[], None, ok("200", "The link's address, masked", Some(schema_ref("Unsubscription"))), &[404]), vec![path_param("token", "The token in the link (gus_…).")])),
         ("/api/unsubscribe/{token}", "post", with(op("Stop notices to the link's address (also the one-click List-Unsubscribe POST)", "connect", &[], None, ok("200", "Unsubscribed", Some(schema_ref("Unsubscription"))), &[404]), vec![path_param("token", "The token in the link (gus_…).")])),
     ]
@@ -445,6 +446,8 @@ fn schemas(utility_ids: Option<&[String]>) -> Value {
         connect::ConnectToken,
         connect::UpdateLink,
         connect::ContactChoice,
+        connect::RecoveryAlertRequest,
+        connect::RecoveryAlert,
         connect::Unsubscription,
         operators::NotifyEndUsers,
         credentials::UtilityLifetime,

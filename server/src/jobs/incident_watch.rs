@@ -296,12 +296,18 @@ async fn resolve(ctx: &JobCtx, incident_id: &str, utility_id: &str) -> anyhow::R
         resolved_at: Some(now),
     };
     announce(&mut tx, &announcement, now).await?;
+    let mailed =
+        incidents::recovery_alerts::mail_waiting(&mut tx, ctx, incident_id, &name, now).await?;
     tx.commit().await?;
     ctx.wakeups.syncs.notify_one();
+    if mailed > 0 {
+        ctx.wakeups.mail.notify_one();
+    }
     tracing::info!(
         utility_id,
         resumed,
-        "utility incident resolved: its credentials resume"
+        mailed,
+        "utility incident resolved: its credentials resume, end-users who asked are mailed"
     );
     Ok(true)
 }

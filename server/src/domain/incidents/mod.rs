@@ -7,8 +7,10 @@
 //! and later one UTILITY_INCIDENT_RESOLVED webhook.
 //!
 //! [`tally`] counts the calls; the incident watch job opens, probes and
-//! resolves; this module holds the rules and the announcements.
+//! resolves; this module holds the rules and the announcements, and
+//! [`recovery_alerts`] the end-users who asked to hear when it is fixed.
 
+pub mod recovery_alerts;
 pub mod tally;
 
 use std::collections::HashMap;

@@ -152,17 +152,125 @@ pub fn refresh_notice(notice: &Notice<'_>) -> Content {
             "Dejar de recibir estos avisos".to_owned(),
         ),
     };
-    let greeting = match notice.language {
+    end_user_mail(Letter {
+        language: notice.language,
+        organisation: org,
+        accent_color: notice.accent_color,
+        logo_url: notice.logo_url,
+        subject,
+        lead,
+        action,
+        link: notice.link,
+        small_print: format!("{validity} {ignore}"),
+        footer,
+        unsubscribe: Some((notice.unsubscribe_url, stop)),
+    })
+}
+
+/// What a utility-recovered mail says: the utility works again, with a
+/// fresh Connect link (the end-user asked for this one mail in Connect).
+#[derive(Debug, Clone)]
+pub struct Recovery<'a> {
+    pub language: Language,
+    pub organisation: &'a str,
+    pub accent_color: Option<&'a str>,
+    pub logo_url: Option<&'a str>,
+    pub utility: &'a str,
+    pub link: &'a str,
+    pub link_expires_at: OffsetDateTime,
+    /// Whether the link re-authenticates an account already connected
+    /// (else it connects a new one).
+    pub reconnects: bool,
+}
+
+/// "Sandbox Gas works again": the one mail an end-user asked for when
+/// Connect said the utility was having trouble.
+pub fn utility_recovered(recovery: &Recovery<'_>) -> Content {
+    let Recovery {
+        organisation: org,
+        utility,
+        ..
+    } = *recovery;
+    let until = when(recovery.link_expires_at, recovery.language);
+    let (subject, lead, action, small_print, footer) = match recovery.language {
+        Language::En => (
+            format!("{utility} works again: connect your account to {org}"),
+            format!(
+                "You asked us to tell you when {utility} works again. It does: you can connect your {utility} account to {org} now. It takes about a minute."
+            ),
+            if recovery.reconnects { "Reconnect my account" } else { "Connect my account" }.to_owned(),
+            format!("This link works until {until}. If you did not expect this mail, you can ignore it."),
+            format!("Sent by Gridlink on behalf of {org}. This is the one mail you asked for; we will not write again about it."),
+        ),
+        Language::Es => (
+            format!("{utility} vuelve a funcionar: conecte su cuenta con {org}"),
+            format!(
+                "Nos pidió que le avisáramos cuando {utility} volviera a funcionar. Ya funciona: puede conectar su cuenta de {utility} con {org} ahora. Lleva alrededor de un minuto."
+            ),
+            if recovery.reconnects { "Volver a conectar mi cuenta" } else { "Conectar mi cuenta" }.to_owned(),
+            format!("Este enlace funciona hasta el {until}. Si no esperaba este correo, puede ignorarlo."),
+            format!("Enviado por Gridlink en nombre de {org}. Es el único correo que pidió; no volveremos a escribirle por esto."),
+        ),
+    };
+    end_user_mail(Letter {
+        language: recovery.language,
+        organisation: org,
+        accent_color: recovery.accent_color,
+        logo_url: recovery.logo_url,
+        subject,
+        lead,
+        action,
+        link: recovery.link,
+        small_print,
+        footer,
+        unsubscribe: None,
+    })
+}
+
+/// An end-user mail's parts, sent in the organisation's name and branding.
+struct Letter<'a> {
+    language: Language,
+    organisation: &'a str,
+    accent_color: Option<&'a str>,
+    logo_url: Option<&'a str>,
+    subject: String,
+    lead: String,
+    /// The button's words.
+    action: String,
+    link: &'a str,
+    /// Under the button: how long the link works, what to do if unexpected.
+    small_print: String,
+    footer: String,
+    /// Mail that repeats (reminders) ends with a way to stop it: where, and its words.
+    unsubscribe: Option<(&'a str, String)>,
+}
+
+/// One column of text with one button: plain text and simple HTML.
+fn end_user_mail(letter: Letter<'_>) -> Content {
+    let Letter {
+        organisation: org,
+        ref subject,
+        ref lead,
+        ref action,
+        ref small_print,
+        ref footer,
+        ..
+    } = letter;
+    let greeting = match letter.language {
         Language::En => "Hello,",
         Language::Es => "Hola:",
     };
+    let stop_text = letter
+        .unsubscribe
+        .as_ref()
+        .map(|(url, stop)| format!("{stop}: {url}\n"))
+        .unwrap_or_default();
     let text = format!(
-        "{greeting}\n\n{lead}\n\n{action}: {link}\n\n{validity} {ignore}\n\n--\n{footer}\n{stop}: {unsubscribe}\n",
-        link = notice.link,
-        unsubscribe = notice.unsubscribe_url,
+        "{greeting}\n\n{lead}\n\n{action}: {link}\n\n{small_print}\n\n--\n{footer}\n{stop_text}",
+        link = letter.link,
     );
-    let accent = notice.accent_color.unwrap_or(DEFAULT_ACCENT);
-    let logo = notice
+    let accent = letter.accent_color.unwrap_or(DEFAULT_ACCENT);
+    let logo = letter
         .logo_url
         .map(|url| {
             format!(
@@ -172,34 +280,42 @@ pub fn refresh_notice(notice: &Notice<'_>) -> Content {
             )
         })
         .unwrap_or_default();
+    let stop_html = letter
+        .unsubscribe
+        .as_ref()
+        .map(|(url, stop)| {
+            format!(
+                " <a href=\"{}\" style=\"color:#4a5563\">{}</a>",
+                escape(url),
+                escape(stop)
+            )
+        })
+        .unwrap_or_default();
     let html = format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{subject}</title></head>\
 <body style=\"margin:0;padding:24px;background:#f6f7f9;font-family:system-ui,-apple-system,Segoe UI,sans-serif;color:#15202b;line-height:1.5\">\
 <div style=\"max-width:560px;margin:0 auto;background:#ffffff;border:1px solid #d5dbe3;border-radius:8px;padding:24px\">\
 {logo}<p>{greeting}</p><p>{lead}</p>\
 <p><a href=\"{link}\" style=\"display:inline-block;background:{accent};color:#ffffff;text-decoration:none;padding:12px 20px;border-radius:6px;font-weight:600\">{action}</a></p>\
-<p style=\"font-size:14px;color:#4a5563\">{validity} {ignore}</p>\
-<hr style=\"border:none;border-top:1px solid #d5dbe3\"><p style=\"font-size:13px;color:#4a5563\">{footer} <a href=\"{unsubscribe}\" style=\"color:#4a5563\">{stop}</a></p>\
+<p style=\"font-size:14px;color:#4a5563\">{small_print}</p>\
+<hr style=\"border:none;border-top:1px solid #d5dbe3\"><p style=\"font-size:13px;color:#4a5563\">{footer}{stop_html}</p>\
 </div></body></html>",
-        lang = notice.language.code(),
-        subject = escape(&subject),
+        lang = letter.language.code(),
+        subject = escape(subject),
         greeting = escape(greeting),
-        lead = escape(&lead),
-        link = escape(notice.link),
+        lead = escape(lead),
+        link = escape(letter.link),
         accent = escape(accent),
-        action = escape(&action),
-        validity = escape(&validity),
-        ignore = escape(&ignore),
-        footer = escape(&footer),
-        unsubscribe = escape(notice.unsubscribe_url),
-        stop = escape(&stop),
+        action = escape(action),
+        small_print = escape(small_print),
+        footer = escape(footer),
     );
     Content {
         from_name: Some(org.to_owned()),
-        subject,
+        subject: letter.subject,
         text,
         html,
-        unsubscribe_url: Some(notice.unsubscribe_url.to_owned()),
+        unsubscribe_url: letter.unsubscribe.map(|(url, _)| url.to_owned()),
     }
 }
 

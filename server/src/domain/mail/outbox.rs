@@ -23,6 +23,9 @@ pub enum MailKind {
     RefreshReminder,
     OperatorInvitation,
     PasswordReset,
+    /// The utility works again: a fresh Connect link, the one mail the
+    /// end-user asked for in Connect.
+    UtilityRecovered,
 }
 
 impl MailKind {
@@ -32,6 +35,7 @@ impl MailKind {
             MailKind::RefreshReminder => "REFRESH_REMINDER",
             MailKind::OperatorInvitation => "OPERATOR_INVITATION",
             MailKind::PasswordReset => "PASSWORD_RESET",
+            MailKind::UtilityRecovered => "UTILITY_RECOVERED",
         }
     }
 }

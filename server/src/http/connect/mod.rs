@@ -4,6 +4,7 @@
 mod bulk_links;
 mod flow;
 pub mod links;
+mod recovery_alerts;
 pub mod session;
 
 use axum::routing::{get, post};
@@ -23,6 +24,10 @@ pub fn router() -> Router<AppState> {
         .route(routes::connect::MFA_RESEND, post(flow::resend_code))
         .route(routes::connect::MFA_CODE, post(flow::submit_code))
         .route(routes::connect::CONTACT, post(flow::choose_contact))
+        .route(
+            routes::connect::RECOVERY_ALERT,
+            post(recovery_alerts::request_alert),
+        )
         .merge(links::router())
         .merge(bulk_links::router())
 }

@@ -5,6 +5,7 @@ use shared::connect::{ConnectState, SubmitCredentials, Utility};
 use shared::validation::{Password, Username};
 
 use super::common::{current, flow, words, Field, StepHeading, SubmitButton};
+use super::recovery_alert::RecoveryAlertOffer;
 use crate::api::ApiError;
 use crate::components::loading::{ErrorAlert, Loading};
 
@@ -135,8 +136,9 @@ pub(super) fn LoginForm(
                     .map(|utility| {
                         view! {
                             <div class="alert alert-warning" role="status">
-                                {words.utility_trouble_notice(utility.name)}
+                                {words.utility_trouble_notice(&utility.name)}
                             </div>
+                            <RecoveryAlertOffer utility_id=utility.id utility_name=utility.name />
                         }
                     })
             })

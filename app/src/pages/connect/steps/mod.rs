@@ -8,6 +8,7 @@ mod connecting;
 mod credentials;
 mod enter_code;
 mod failed;
+mod recovery_alert;
 mod success;
 
 pub use choose_method::ChooseMethodStep;
