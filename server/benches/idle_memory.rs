@@ -92,6 +92,7 @@ async fn log_in(
             let LoginResponse::Authenticated {
                 session_token,
                 expires_at,
+                ..
             } = response
             else {
                 anyhow::bail!("user_nomfa should not be asked for MFA");

@@ -92,7 +92,7 @@ async fn a_sandbox_with_a_secret_refuses_unsigned_stale_tampered_and_replayed_ca
 
     // Gridlink's connector signs every call, the POSTs' bodies included.
     let signing = connector(&sandbox, Some(&secret));
-    assert_eq!(signing.list_utilities().await.unwrap().len(), 6);
+    assert_eq!(signing.list_utilities().await.unwrap().len(), 7);
     let outcome = signing
         .login(
             "sandbox-water",
@@ -213,7 +213,7 @@ async fn gridlink_talks_to_a_signed_adapter(backend: Backend) {
     let adapter = &adapters[0];
     assert_eq!(adapter["name"], "default");
     assert_eq!(adapter["signed"], true);
-    assert_eq!(adapter["utilities"].as_array().unwrap().len(), 6);
+    assert_eq!(adapter["utilities"].as_array().unwrap().len(), 7);
     assert!(adapter["lastRefreshAt"].is_string(), "{adapter}");
     assert_eq!(adapter["lastRefreshFailed"], false, "{adapter}");
     // Case 46: organisations share the adapters; their addresses stay out of view.

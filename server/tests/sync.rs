@@ -219,3 +219,94 @@ async fn a_sync_of_more_than_one_trip_stores_each_row_once(backend: Backend) {
 }
 
 database_tests!(a_sync_of_more_than_one_trip_stores_each_row_once);
+
+/// Moves Gridlink's and the sandbox's clocks together, lets the due syncs
+/// run, and waits until none is in flight.
+async fn advance_both(app: &common::TestApp, by: time::Duration) {
+    app.state().clock.advance(by);
+    app.sandbox_admin(
+        "/api/admin/clock/advance",
+        json!({"seconds": by.whole_seconds()}),
+    )
+    .await;
+    app.state().wakeups.syncs.notify_one();
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (leased,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM credentials WHERE sync_lease_until IS NOT NULL")
+                .fetch_one(app.state().db.pool())
+                .await
+                .unwrap();
+        if leased == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a sync stays in flight"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Sandbox Idle Power says its tokens die after two hours unused
+/// (`idleTimeoutSeconds`): Gridlink syncs its credentials before then (the
+/// sync interval is a day), so they stay connected; a token left unused that
+/// long is refused, so without the keep-alive they would not.
+async fn a_token_that_dies_unused_is_kept_alive(backend: Backend) {
+    const IDLE: &str = "sandbox-idle-power";
+    let app = common::spawn_app(backend).await;
+    let org = app.organisation("Acme Solar").await;
+    let kept = app.synced_credential(&org.api, IDLE, "user_nomfa").await;
+    let left = app
+        .synced_credential(&org.api, IDLE, "user_nomfa+left")
+        .await;
+    // The control: its syncs are off, so nothing uses its token.
+    sqlx::query("UPDATE credentials SET next_sync_at = NULL WHERE id = $1")
+        .bind(&left)
+        .execute(app.state().db.pool())
+        .await
+        .unwrap();
+    let accounts = |stats: serde_json::Value| stats[IDLE]["accounts"].as_u64().unwrap_or(0);
+    let reads_before = accounts(app.sandbox_stats().await);
+
+    // Nine hours in 20-minute steps.
+    for _ in 0..27 {
+        advance_both(&app, time::Duration::minutes(20)).await;
+    }
+    let credential = common::expect_json(
+        org.api.get(&format!("/api/v1/credentials/{kept}")).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        credential["statusDetail"], "LOGIN_AND_DATA_DISCOVERY_SUCCESSFUL",
+        "{credential}"
+    );
+    let last_synced = time::OffsetDateTime::parse(
+        credential["lastSyncedAt"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        app.state().clock.now() - last_synced < time::Duration::minutes(110),
+        "used within its idle timeout: {credential}"
+    );
+    // Between half and three quarters of two hours apart: 6 to 9 reads in 9 hours.
+    let reads = accounts(app.sandbox_stats().await) - reads_before;
+    assert!((6..=10).contains(&reads), "{reads} keep-alive syncs");
+
+    let refused = common::expect_json(
+        org.api
+            .post(&format!("/api/v1/credentials/{left}/sync"), json!({}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        refused["statusDetail"], "MULTI_FACTOR_AUTHENTICATION_REFRESH_REQUIRED",
+        "{refused}"
+    );
+}
+
+database_tests!(a_token_that_dies_unused_is_kept_alive);

@@ -277,6 +277,12 @@ fn is_time_or_absent(value: &Value) -> bool {
     value.is_null() || is_time(value)
 }
 
+/// A token's idle timeout: a whole number of seconds above zero, or left out
+/// when the utility does not say.
+fn is_idle_timeout_or_absent(value: &Value) -> bool {
+    value.is_null() || value.as_u64().is_some_and(|seconds| seconds > 0)
+}
+
 fn is_time(value: &Value) -> bool {
     value.as_str().is_some_and(|text| {
         time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).is_ok()
@@ -401,9 +407,10 @@ pub async fn run(options: Options) -> Report {
                 e.status == 200
                     && e.body["result"] == "authenticated"
                     && token.is_some()
-                    && is_time_or_absent(&e.body["expiresAt"]),
+                    && is_time_or_absent(&e.body["expiresAt"])
+                    && is_idle_timeout_or_absent(&e.body["idleTimeoutSeconds"]),
                 &e,
-                "200 {\"result\": \"authenticated\", \"sessionToken\", \"expiresAt\" (optional)}",
+                "200 {\"result\": \"authenticated\", \"sessionToken\", \"expiresAt\" (optional), \"idleTimeoutSeconds\" (optional, > 0)}",
             )
         }),
     );
@@ -517,9 +524,10 @@ pub async fn run(options: Options) -> Report {
             expect(
                 verified.status == 200
                     && verified.body["sessionToken"].is_string()
-                    && is_time_or_absent(&verified.body["expiresAt"]),
+                    && is_time_or_absent(&verified.body["expiresAt"])
+                    && is_idle_timeout_or_absent(&verified.body["idleTimeoutSeconds"]),
                 &verified,
-                "200 {\"sessionToken\", \"expiresAt\" (optional)}",
+                "200 {\"sessionToken\", \"expiresAt\" (optional), \"idleTimeoutSeconds\" (optional, > 0)}",
             )?;
             session = verified.body["sessionToken"].as_str().map(str::to_owned);
             Ok(())

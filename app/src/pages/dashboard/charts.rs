@@ -87,11 +87,11 @@ pub fn ExpiryChart() -> impl IntoView {
                                     </svg>
                                     <div class="chart-columns chart-labels">{labels}</div>
                                 </div>
-                                <table class="visually-hidden">
+                                <div class="visually-hidden"><table>
                                     <caption>"Tokens expiring per week"</caption>
                                     <thead><tr><th scope="col">"Week"</th><th scope="col">"Tokens"</th></tr></thead>
                                     <tbody>{rows}</tbody>
-                                </table>
+                                </table></div>
                             }
                             .into_any()
                         }
@@ -151,11 +151,11 @@ pub fn RefreshFunnelCard() -> impl IntoView {
                                 .collect_view();
                             view! {
                                 <ul class="hbars" aria-hidden="true">{bars}</ul>
-                                <table class="visually-hidden">
+                                <div class="visually-hidden"><table>
                                     <caption>"Refresh funnel"</caption>
                                     <thead><tr><th scope="col">"Step"</th><th scope="col">"Credentials"</th></tr></thead>
                                     <tbody>{rows}</tbody>
-                                </table>
+                                </table></div>
                                 <dl class="facts">
                                     <dt>"Median time to repair"</dt>
                                     <dd>{match funnel.median_hours_to_repair {
@@ -230,14 +230,14 @@ pub fn TokenLifetimes() -> impl IntoView {
                                     <span class="legend-range">"90th percentile"</span>
                                 </p>
                                 <ul class="hbars" aria-hidden="true">{bars}</ul>
-                                <table class="visually-hidden">
+                                <div class="visually-hidden"><table>
                                     <caption>"Observed session token lifetimes per utility"</caption>
                                     <thead><tr>
                                         <th scope="col">"Utility"</th><th scope="col">"Tokens"</th>
                                         <th scope="col">"Median"</th><th scope="col">"90th percentile"</th>
                                     </tr></thead>
                                     <tbody>{table_rows}</tbody>
-                                </table>
+                                </table></div>
                             }
                             .into_any()
                         }

@@ -20,7 +20,7 @@ pub const COLUMNS: &str =
      failure_message, token_expires_at, last_synced_at, next_sync_at, created_at, updated_at, deactivated_at, \
      mfa_challenge_id, mfa_options, mfa_method, mfa_destination, mfa_code_expires_at, mfa_sends, \
      mfa_wrong_codes, mfa_last_activity_at, stale_since, contact_email, contact_language, \
-     token_expiry_predicted";
+     token_expiry_predicted, token_idle_timeout_ms";
 
 /// [`COLUMNS`] of `credentials` aliased `alias`, for a join.
 pub fn columns_of(alias: &str) -> String {
@@ -60,6 +60,8 @@ pub struct CredentialRow {
     pub contact_email: Option<String>,
     pub contact_language: Option<Language>,
     pub token_expiry_predicted: bool,
+    /// How long the token survives unused, when the utility stated it.
+    pub token_idle_timeout_ms: Option<i64>,
 }
 
 impl CredentialRow {
@@ -98,6 +100,7 @@ impl CredentialRow {
                 .as_deref()
                 .and_then(Language::from_tag),
             token_expiry_predicted: row.try_get::<i64, _>("token_expiry_predicted")? != 0,
+            token_idle_timeout_ms: row.try_get("token_idle_timeout_ms")?,
         })
     }
 

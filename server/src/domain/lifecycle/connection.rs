@@ -123,11 +123,16 @@ pub async fn complete_connection(
          mfa_sends = 0, mfa_wrong_codes = 0, mfa_last_activity_at = NULL, mfa_in_flight_until = NULL, \
          mfa_last_send_at = NULL, first_connected_at = COALESCE(first_connected_at, $2), last_fresh_at = $2, \
          next_sync_at = $2, sync_lease_until = NULL, sync_failures = 0, expiry_warned_at = NULL, \
-         token_issued_at = $2, token_expiry_predicted = $8",
+         token_issued_at = $2, token_expiry_predicted = $8, token_idle_timeout_ms = $9",
         vec![
             Value::Text(Some(&sealed)),
             Value::Integer(expires_at),
             Value::Integer(Some(i64::from(predicted))),
+            Value::Integer(
+                session
+                    .idle_timeout
+                    .map(|idle| i64::try_from(idle.as_millis()).unwrap_or(i64::MAX)),
+            ),
         ],
     )
     .ending_login(ends_login);

@@ -186,6 +186,7 @@ impl<'a> Creation<'a> {
             contact_email: contact.map(|contact| contact.email.as_str().to_owned()),
             contact_language: contact.and_then(|contact| contact.language),
             token_expiry_predicted: false,
+            token_idle_timeout_ms: None,
         }
     }
 

@@ -3,6 +3,7 @@
 //! token the utility refused (REFRESH_REQUIRED, token destroyed), and a
 //! credential taken off the schedule.
 
+use rand::Rng;
 use serde_json::json;
 use shared::webhooks::WebhookEventType;
 use shared::StatusDetail;
@@ -41,6 +42,22 @@ const STALE_SINCE: &str = "stale_since";
 /// The longest pause between tries while the utility is down.
 const MAX_RETRY_PAUSE_MS: i64 = 60 * 60 * 1000;
 
+/// How long until the next sync: the configured interval, or sooner when the
+/// utility said its token dies unused (`idleTimeoutSeconds`): between half and
+/// three quarters of that, at random, so its credentials keep their tokens
+/// alive spread over time (each sync waits its turn in the utility's
+/// in-flight limit like any other).
+fn next_sync_delay_ms(ctx: &Ctx, row: &CredentialRow) -> i64 {
+    let configured = ctx.settings.next_sync_delay_ms();
+    match row.token_idle_timeout_ms.filter(|idle| *idle > 0) {
+        Some(idle) => {
+            let keep_alive = idle / 2 + rand::thread_rng().gen_range(0..=idle / 4);
+            configured.min(keep_alive)
+        }
+        None => configured,
+    }
+}
+
 /// Stores what is new, schedules the next sync, and tells about new data.
 pub async fn stored(
     ctx: &Ctx,
@@ -67,7 +84,7 @@ pub async fn stored(
     let sql = tx.begin_with(&store::sql::together_returning(&tx, &parts));
     let query = sqlx::query_as(&sql)
         .bind(now)
-        .bind(now + ctx.settings.next_sync_delay_ms())
+        .bind(now + next_sync_delay_ms(ctx, row))
         .bind(&row.id);
     let returned = writes
         .bind_leading(carried, query)

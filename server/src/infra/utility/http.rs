@@ -21,8 +21,8 @@ use super::protocol::{
 };
 use super::signing;
 use super::{
-    Account, CodeSent, LoginOutcome, MfaChallenge, MfaOption, SecretToken, SessionToken, Statement,
-    UtilityConnector, UtilityError, UtilityInfo,
+    idle_timeout, Account, CodeSent, LoginOutcome, MfaChallenge, MfaOption, SecretToken,
+    SessionToken, Statement, UtilityConnector, UtilityError, UtilityInfo,
 };
 
 /// How often and how patiently reads are retried.
@@ -294,9 +294,11 @@ impl UtilityConnector for HttpUtilityConnector {
             LoginResponse::Authenticated {
                 session_token,
                 expires_at,
+                idle_timeout_seconds,
             } => Ok(LoginOutcome::Authenticated(SessionToken {
                 secret: SecretToken::new(session_token),
                 expires_at,
+                idle_timeout: idle_timeout(idle_timeout_seconds),
             })),
             LoginResponse::MfaRequired {
                 challenge_id,
@@ -367,6 +369,7 @@ impl UtilityConnector for HttpUtilityConnector {
         Ok(SessionToken {
             secret: SecretToken::new(session.session_token),
             expires_at: session.expires_at,
+            idle_timeout: idle_timeout(session.idle_timeout_seconds),
         })
     }
 

@@ -42,6 +42,15 @@ pub struct SessionToken {
     pub secret: SecretToken,
     /// When the utility says the token stops working; `None` when it does not.
     pub expires_at: Option<OffsetDateTime>,
+    /// How long the token survives unused, when the utility says (never zero).
+    pub idle_timeout: Option<std::time::Duration>,
+}
+
+/// A stated idle timeout as Gridlink keeps it: zero seconds says nothing.
+pub fn idle_timeout(seconds: Option<u64>) -> Option<std::time::Duration> {
+    seconds
+        .filter(|seconds| *seconds > 0)
+        .map(std::time::Duration::from_secs)
 }
 
 /// A verification method the login offers, with the masked destination.

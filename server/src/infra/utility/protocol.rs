@@ -59,6 +59,11 @@ pub enum LoginResponse {
         )]
         #[schemars(with = "Option<String>", extend("format" = "date-time"))]
         expires_at: Option<OffsetDateTime>,
+        /// How long the token survives unused, in seconds, if the utility
+        /// says: Gridlink uses it before then (see docs/utility-protocol.md).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        idle_timeout_seconds: Option<u64>,
     },
     /// A code is needed: pick one of these methods.
     MfaRequired {
@@ -114,6 +119,11 @@ pub struct SessionTokenResponse {
     )]
     #[schemars(with = "Option<String>", extend("format" = "date-time"))]
     pub expires_at: Option<OffsetDateTime>,
+    /// How long the token survives unused, in seconds, if the utility says:
+    /// Gridlink uses it before then (see docs/utility-protocol.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub idle_timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -28,19 +28,24 @@ fn authenticated_username(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .ok_or_else(invalid)?;
-    let data = sandbox.lock();
+    let mut data = sandbox.lock();
+    let now = data.now();
     let session = data
         .sessions
-        .get(token.trim())
+        .get_mut(token.trim())
         .filter(|session| session.utility_id == utility.id)
         .ok_or_else(invalid)?;
-    if session.expires_at <= data.now() {
+    let idled_out = utility.idle_timeout_seconds.is_some_and(|seconds| {
+        now - session.last_used_at >= time::Duration::seconds(seconds as i64)
+    });
+    if session.expires_at <= now || idled_out {
         return Err(SandboxError::new(
             StatusCode::UNAUTHORIZED,
             UtilityErrorKind::TokenExpired,
             "The session expired. Log in again with a new verification code.",
         ));
     }
+    session.last_used_at = now;
     Ok(session.username.clone())
 }
 

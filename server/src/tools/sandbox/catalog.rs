@@ -22,6 +22,8 @@ pub struct SandboxUtility {
     pub token_lifetime: TokenLifetime,
     /// `electricity`, `gas` or `water`: what its statements measure.
     pub fuel: &'static str,
+    /// A token unused for this many seconds stops working (stated with each token).
+    pub idle_timeout_seconds: Option<u64>,
 }
 
 /// How long a sandbox utility's session tokens live, and whether it says so.
@@ -67,13 +69,14 @@ impl SandboxUtility {
     }
 }
 
-pub const UTILITIES: [SandboxUtility; 6] = [
+pub const UTILITIES: [SandboxUtility; 7] = [
     SandboxUtility {
         id: "sandbox-electric",
         name: "Sandbox Electric",
         mfa: MfaPolicy::Codes(&["sms", "call", "email"]),
         token_lifetime: TokenLifetime::Stated(30),
         fuel: "electricity",
+        idle_timeout_seconds: None,
     },
     SandboxUtility {
         id: "sandbox-gas",
@@ -81,6 +84,7 @@ pub const UTILITIES: [SandboxUtility; 6] = [
         mfa: MfaPolicy::Codes(&["sms"]),
         token_lifetime: TokenLifetime::Stated(14),
         fuel: "gas",
+        idle_timeout_seconds: None,
     },
     SandboxUtility {
         id: "sandbox-water",
@@ -88,6 +92,7 @@ pub const UTILITIES: [SandboxUtility; 6] = [
         mfa: MfaPolicy::None,
         token_lifetime: TokenLifetime::Stated(365),
         fuel: "water",
+        idle_timeout_seconds: None,
     },
     SandboxUtility {
         id: "sandbox-municipal-power",
@@ -95,6 +100,7 @@ pub const UTILITIES: [SandboxUtility; 6] = [
         mfa: MfaPolicy::Codes(&["email"]),
         token_lifetime: TokenLifetime::Stated(7),
         fuel: "electricity",
+        idle_timeout_seconds: None,
     },
     SandboxUtility {
         id: "sandbox-silent-power",
@@ -105,6 +111,7 @@ pub const UTILITIES: [SandboxUtility; 6] = [
             max_days: 40,
         },
         fuel: "electricity",
+        idle_timeout_seconds: None,
     },
     SandboxUtility {
         id: "sandbox-legacy",
@@ -112,6 +119,16 @@ pub const UTILITIES: [SandboxUtility; 6] = [
         mfa: MfaPolicy::SecurityQuestions,
         token_lifetime: TokenLifetime::Stated(30),
         fuel: "electricity",
+        idle_timeout_seconds: None,
+    },
+    SandboxUtility {
+        id: "sandbox-idle-power",
+        name: "Sandbox Idle Power",
+        mfa: MfaPolicy::Codes(&["sms"]),
+        token_lifetime: TokenLifetime::Stated(30),
+        fuel: "electricity",
+        // Its tokens die after two hours unused, as many utilities' sessions do.
+        idle_timeout_seconds: Some(2 * 60 * 60),
     },
 ];
 

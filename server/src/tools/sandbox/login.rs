@@ -77,6 +77,7 @@ fn start_session(
     LoginResponse::Authenticated {
         session_token: session.session_token,
         expires_at: session.expires_at,
+        idle_timeout_seconds: session.idle_timeout_seconds,
     }
 }
 
@@ -87,18 +88,21 @@ fn issue_session(
 ) -> SessionTokenResponse {
     let token = random_token("sbx_tok_");
     let (life, stated) = utility.new_token_life();
-    let expires_at = data.now() + life;
+    let now = data.now();
+    let expires_at = now + life;
     data.sessions.insert(
         token.clone(),
         Session {
             utility_id: utility.id,
             username: username.to_owned(),
             expires_at,
+            last_used_at: now,
         },
     );
     SessionTokenResponse {
         session_token: token,
         expires_at: stated.then_some(expires_at),
+        idle_timeout_seconds: utility.idle_timeout_seconds,
     }
 }
 

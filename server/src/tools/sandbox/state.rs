@@ -34,6 +34,8 @@ pub struct Session {
     pub utility_id: &'static str,
     pub username: String,
     pub expires_at: OffsetDateTime,
+    /// When the token was last used (issued, or a read with it).
+    pub last_used_at: OffsetDateTime,
 }
 
 /// A code "sent" to a person, as the outbox shows it.
