@@ -346,6 +346,9 @@ pub fn actor_name(actor: &str, operator_email: Option<&str>, key_name: Option<&s
     if actor == "end_user" {
         return "End-user via Connect".to_owned();
     }
+    if actor.starts_with("demo:") {
+        return "Gridlink (demo data)".to_owned();
+    }
     match actor.strip_prefix("job:") {
         Some(job) => format!("Gridlink ({})", job.replace('_', " ")),
         None => actor.to_owned(),
@@ -376,5 +379,6 @@ mod actor_name_tests {
             actor_name("job:expiry_sweep", None, None),
             "Gridlink (expiry sweep)"
         );
+        assert_eq!(actor_name("demo:seed", None, None), "Gridlink (demo data)");
     }
 }

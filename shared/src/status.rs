@@ -12,6 +12,17 @@ crate::wire_enum! {
     }
 }
 
+impl Status {
+    /// The status in words ("Connection failure"), shown beside its code.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::ConnectionInProgress => "Connecting",
+            Status::ConnectionSuccess => "Connected",
+            Status::ConnectionFailure => "Connection failure",
+        }
+    }
+}
+
 crate::wire_enum! {
     /// The precise state of a credential; each detail belongs to exactly one [`Status`].
     pub enum StatusDetail {
@@ -80,7 +91,6 @@ impl StatusDetail {
         self == StatusDetail::LoginAndDataDiscoverySuccessful
     }
 
-    /// A sentence an operator can act on, shown beside the detail's name.
     /// A short name people read at a glance ("Needs a new verification"),
     /// shown beside the code.
     pub fn label(self) -> &'static str {
@@ -99,6 +109,7 @@ impl StatusDetail {
         }
     }
 
+    /// A sentence an operator can act on, shown beside the detail's name.
     pub fn explanation(self) -> &'static str {
         use StatusDetail::*;
         match self {

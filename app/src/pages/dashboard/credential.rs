@@ -253,7 +253,8 @@ fn CredentialView(credential: Credential, ui: DetailUi) -> impl IntoView {
                     .filter(|message| message != detail.explanation())
                     .map(|message| view! { <p class="muted">{message}</p> })}
                 <dl class="facts">
-                    <dt>"Status"</dt><dd>{credential.status.status.as_str()}</dd>
+                    <dt>"Status"</dt>
+                    <dd>{credential.status.status.label()}<code class="code-line">{credential.status.status.as_str()}</code></dd>
                     <dt>"Action required"</dt><dd>{if credential.status.is_customer_action_required { "Yes" } else { "No" }}</dd>
                     <dt>"Accessible"</dt><dd>{if credential.status.is_accessible { "Yes" } else { "No" }}</dd>
                 </dl>

@@ -95,14 +95,9 @@ fn DashboardShell(session: Session) -> impl IntoView {
         }
     };
     // On a narrow screen the navigation folds behind a menu button; it folds
-    // again on every navigation and on Escape.
+    // again when a link in it is followed, and on Escape.
     let menu_open = RwSignal::new(false);
     let menu_button = NodeRef::<leptos::html::Button>::new();
-    let location = leptos_router::hooks::use_location();
-    Effect::new(move |_| {
-        location.pathname.track();
-        menu_open.set(false);
-    });
     let close_menu_on_escape = move |event: leptos::ev::KeyboardEvent| {
         if event.key() == "Escape" && menu_open.get_untracked() {
             menu_open.set(false);
@@ -146,7 +141,7 @@ fn DashboardShell(session: Session) -> impl IntoView {
             </header>
             <nav id="dashboard-nav" class="dashboard-nav" class:nav-open=move || menu_open.get()
                 aria-label="Main" on:keydown=close_menu_on_escape>
-                <ul>
+                <ul on:click=move |_| menu_open.set(false)>
                     <li>
                         <A href="/dashboard" exact=true attr:class="nav-link">"Overview"</A>
                     </li>
