@@ -118,6 +118,28 @@ async fn api_key(http: &reqwest::Client, base: &str) -> String {
     key["secret"].as_str().unwrap().to_owned()
 }
 
+/// Sends what `request` builds until it is not refused as too many: update
+/// links are limited per client (a burst of 100, then 5 a second), and four
+/// writers as fast as they go can outrun that on a quick machine. Like any
+/// client, a writer waits as long as `Retry-After` says, then tries again.
+async fn waiting_out_rate_limits(
+    request: impl Fn() -> reqwest::RequestBuilder,
+) -> reqwest::Response {
+    loop {
+        let response = request().send().await.unwrap();
+        if response.status() != reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return response;
+        }
+        let wait = response
+            .headers()
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok())
+            .unwrap_or(1);
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+    }
+}
+
 /// What the writers had acknowledged: credentials, and update-link tokens.
 #[derive(Default)]
 struct Acknowledged {
@@ -175,13 +197,12 @@ async fn a_backup_under_load_restores_everything_acknowledged_before_it() {
                     .unwrap()
                     .to_owned();
                 acknowledged.lock().unwrap().credentials.push(id.clone());
-                let link = http
-                    .post(format!("{base}/api/v1/credentials/{id}/update-links"))
-                    .bearer_auth(&key)
-                    .json(&json!({}))
-                    .send()
-                    .await
-                    .unwrap();
+                let link = waiting_out_rate_limits(|| {
+                    http.post(format!("{base}/api/v1/credentials/{id}/update-links"))
+                        .bearer_auth(&key)
+                        .json(&json!({}))
+                })
+                .await;
                 assert_eq!(link.status(), 201, "{}", link.text().await.unwrap());
                 let token = link.json::<Value>().await.unwrap()["token"]
                     .as_str()
