@@ -82,7 +82,7 @@ async fn a_new_credential_connects_through_connect_with_each_method(backend: Bac
         assert_eq!(start["step"], "ENTER_CREDENTIALS");
         assert_eq!(start["organisationName"], "Acme Solar");
         let utilities = expect_json(connect.get("/api/connect/utilities").await, 200).await;
-        assert_eq!(utilities.as_array().unwrap().len(), 6);
+        assert_eq!(utilities.as_array().unwrap().len(), 7);
 
         let choose = submit_login(
             &app,

@@ -308,7 +308,7 @@ async fn gridlink_serve_starts_the_sandbox_on_its_own_port() {
     assert_eq!(stats.status(), 200);
     let org = app.organisation("Acme Solar").await;
     let utilities: Value = common::expect_json(org.api.get("/api/v1/utilities").await, 200).await;
-    assert_eq!(utilities.as_array().unwrap().len(), 6);
+    assert_eq!(utilities.as_array().unwrap().len(), 7);
 }
 
 #[tokio::test]
