@@ -45,7 +45,7 @@ fn days_until(moment: OffsetDateTime) -> i64 {
 }
 
 #[tokio::test]
-async fn the_sandbox_lists_its_six_utilities() {
+async fn the_sandbox_lists_its_seven_utilities() {
     let sandbox = spawn_sandbox().await;
     let utilities = sandbox.connector(TIMEOUT).list_utilities().await.unwrap();
     let names: Vec<&str> = utilities
@@ -60,7 +60,8 @@ async fn the_sandbox_lists_its_six_utilities() {
             "Sandbox Water",
             "Sandbox Municipal Power",
             "Sandbox Silent Power",
-            "Sandbox Legacy Utility"
+            "Sandbox Legacy Utility",
+            "Sandbox Idle Power"
         ]
     );
 }
